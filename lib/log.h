@@ -1,0 +1,28 @@
+/* log.h - diagnostics for every smtpstorm program: "prog: level: text" on
+ * stderr, and optionally to syslog. Nothing here exits; callers decide. */
+#ifndef SMTPSTORM_LOG_H
+#define SMTPSTORM_LOG_H
+
+#include <stdarg.h>
+
+/* log_init - set the program name used as prefix; keeps the pointer. */
+void log_init(const char *progname);
+
+/* log_set_verbose - set the verbosity level used by log_debug (0 = quiet). */
+void log_set_verbose(int level);
+
+/* log_verbose - return the current verbosity level. */
+int log_verbose(void);
+
+/* log_use_syslog - also send messages to syslog(3) under the program name. */
+void log_use_syslog(int on);
+
+/* log_progname - the name given to log_init (or "smtpstorm"). */
+const char *log_progname(void);
+
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,65 @@
+/* stats.c - shared load counters (see stats.h). */
+#include "stats.h"
+
+#include <string.h>
+
+static const char *const phase_names[PHASE_COUNT] = {
+    "connect", "banner", "helo", "mail", "rcpt", "data", "dot", "quit",
+    "message", "delivery",
+};
+
+static const char *const error_names[ERROR_KIND_COUNT] = {
+    "connect_refused", "connect", "timeout", "reset", "tls", "protocol",
+    "unexpected_reply", "other",
+};
+
+void stats_init(struct load_stats *s)
+{
+    int i;
+
+    memset(s, 0, sizeof(*s));
+    for (i = 0; i < PHASE_COUNT; i++)
+        hist_init(&s->latency[i]);
+}
+
+void stats_merge(struct load_stats *dst, const struct load_stats *src)
+{
+    int i;
+
+    dst->sessions += src->sessions;
+    dst->messages_attempted += src->messages_attempted;
+    dst->messages_accepted += src->messages_accepted;
+    dst->messages_rejected += src->messages_rejected;
+    dst->errors += src->errors;
+    dst->recipients += src->recipients;
+    dst->bytes += src->bytes;
+    for (i = 0; i < ERROR_KIND_COUNT; i++)
+        dst->errors_by_kind[i] += src->errors_by_kind[i];
+    for (i = 0; i < STATS_REPLY_CODES; i++)
+        dst->replies[i] += src->replies[i];
+    for (i = 0; i < PHASE_COUNT; i++)
+        hist_merge(&dst->latency[i], &src->latency[i]);
+}
+
+void stats_count_reply(struct load_stats *s, int code)
+{
+    s->replies[code >= 100 && code < STATS_REPLY_CODES ? code : 0]++;
+}
+
+void stats_count_error(struct load_stats *s, enum stats_error kind)
+{
+    if ((unsigned)kind >= ERROR_KIND_COUNT)
+        kind = ERROR_OTHER;
+    s->errors_by_kind[kind]++;
+    s->errors++;
+}
+
+const char *stats_phase_name(enum stats_phase phase)
+{
+    return (unsigned)phase < PHASE_COUNT ? phase_names[phase] : "unknown";
+}
+
+const char *stats_error_name(enum stats_error kind)
+{
+    return (unsigned)kind < ERROR_KIND_COUNT ? error_names[kind] : "unknown";
+}

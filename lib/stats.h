@@ -1,0 +1,59 @@
+/* stats.h - the load counters every program shares: what an agent measures,
+ * what crosses the wire as cumulative progress, and what the coordinator
+ * merges into the report. Plain data: one writer per instance (one event
+ * loop), merged on demand by whoever reads. */
+#ifndef SMTPSTORM_STATS_H
+#define SMTPSTORM_STATS_H
+
+#include <stdint.h>
+
+#include "hist.h"
+
+/* Latency phases of the report contract (design.md, latency_ms). */
+enum stats_phase {
+    PHASE_CONNECT, PHASE_BANNER, PHASE_HELO, PHASE_MAIL, PHASE_RCPT,
+    PHASE_DATA, PHASE_DOT, PHASE_QUIT, PHASE_MESSAGE, PHASE_DELIVERY,
+    PHASE_COUNT
+};
+
+/* Error kinds an agent tells apart. */
+enum stats_error {
+    ERROR_CONNECT_REFUSED, ERROR_CONNECT, ERROR_TIMEOUT, ERROR_RESET,
+    ERROR_TLS, ERROR_PROTOCOL, ERROR_UNEXPECTED_REPLY, ERROR_OTHER,
+    ERROR_KIND_COUNT
+};
+
+#define STATS_REPLY_CODES 600   /* SMTP reply codes are 200..599 (RFC 5321 4.2) */
+
+struct load_stats {
+    uint64_t sessions;              /* sessions completed or failed */
+    uint64_t messages_attempted;    /* transactions started (MAIL sent) */
+    uint64_t messages_accepted;     /* final 250 after end of data */
+    uint64_t messages_rejected;     /* final 4xx/5xx after end of data, or refused earlier */
+    uint64_t errors;                /* sum of errors_by_kind */
+    uint64_t recipients;            /* RCPT accepted */
+    uint64_t bytes;                 /* octets written to the server */
+    uint64_t errors_by_kind[ERROR_KIND_COUNT];
+    uint64_t replies[STATS_REPLY_CODES];    /* replies by code; [0] counts codes out of range */
+    struct hist latency[PHASE_COUNT];       /* microseconds */
+};
+
+/* stats_init - zero every counter and histogram. */
+void stats_init(struct load_stats *s);
+
+/* stats_merge - add every counter and histogram of src into dst. */
+void stats_merge(struct load_stats *dst, const struct load_stats *src);
+
+/* stats_count_reply - count one reply code (out-of-range codes go to [0]). */
+void stats_count_reply(struct load_stats *s, int code);
+
+/* stats_count_error - count one error of the given kind. */
+void stats_count_error(struct load_stats *s, enum stats_error kind);
+
+/* stats_phase_name - the report's name of a phase ("connect", ...). Static string. */
+const char *stats_phase_name(enum stats_phase phase);
+
+/* stats_error_name - the report's name of an error kind ("timeout", ...). Static string. */
+const char *stats_error_name(enum stats_error kind);
+
+#endif

@@ -1,0 +1,88 @@
+/* test_ev.c - the event loop's timers fire in deadline order, can be
+ * stopped and re-armed, and I/O readiness is dispatched. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "ev.h"
+
+struct order { int seen[16]; int n; };
+struct tagged { struct order *order; int tag; struct ev_timer timer; };
+
+static void on_timer(struct ev_loop *loop, void *arg)
+{
+    struct tagged *t = arg;
+
+    t->order->seen[t->order->n++] = t->tag;
+    if (t->order->n == 4)
+        ev_stop(loop);
+}
+
+static void test_ev_timers_fire_in_deadline_order(void **state)
+{
+    struct ev_loop *loop = ev_loop_new();
+    struct order order = { 0 };
+    struct tagged t[5];
+    const int delays_ms[5] = { 30, 10, 20, 5, 15 };
+    int i;
+
+    (void)state;
+    assert_non_null(loop);
+    for (i = 0; i < 5; i++) {
+        t[i].order = &order;
+        t[i].tag = i;
+        ev_timer_init(&t[i].timer, on_timer, &t[i]);
+        assert_int_equal(ev_timer_start(loop, &t[i].timer, delays_ms[i] * NS_PER_MS), 0);
+    }
+    ev_timer_stop(loop, &t[4].timer);                     /* 15 ms never fires */
+    ev_timer_start(loop, &t[0].timer, 1 * NS_PER_MS);     /* re-armed earliest */
+    assert_int_equal(ev_run(loop), 0);
+    assert_int_equal(order.n, 4);
+    assert_int_equal(order.seen[0], 0);
+    assert_int_equal(order.seen[1], 3);
+    assert_int_equal(order.seen[2], 1);
+    assert_int_equal(order.seen[3], 2);
+    assert_false(ev_timer_armed(&t[4].timer));
+    ev_loop_free(loop);
+}
+
+static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    char c;
+
+    assert_true(events & EV_READ);
+    assert_int_equal(read(fd, &c, 1), 1);
+    *(char *)arg = c;
+    ev_stop(loop);
+}
+
+static void test_ev_dispatches_readable_fd(void **state)
+{
+    struct ev_loop *loop = ev_loop_new();
+    int p[2];
+    char got = 0;
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(ev_io_set(loop, p[0], EV_READ, on_readable, &got), 0);
+    assert_int_equal(write(p[1], "x", 1), 1);
+    assert_int_equal(ev_run(loop), 0);
+    assert_int_equal(got, 'x');
+    ev_io_del(loop, p[0]);
+    close(p[0]);
+    close(p[1]);
+    ev_loop_free(loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ev_timers_fire_in_deadline_order),
+        cmocka_unit_test(test_ev_dispatches_readable_fd),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

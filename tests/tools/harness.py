@@ -1,0 +1,108 @@
+"""harness - what every integration test needs: the built programs, free
+ports, processes started and always stopped by pid, waiting for readiness
+without bare sleeps, and Postfix's unpacked tools.
+
+Tests import it with sys.path set by meson (PYTHONPATH=tests/tools)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+BUILD = os.environ.get("SMTPSTORM_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SOURCE = os.environ.get("SMTPSTORM_SOURCE", os.path.join(os.path.dirname(__file__), "..", ".."))
+POSTFIX_ROOT = os.environ.get("POSTFIX_ROOT", os.path.join(SOURCE, ".cache", "postfix"))
+SKIP = 77  # meson's exit code for a skipped test
+
+
+def program(name):
+    """Path of a built smtpstorm program: sink, agent or coordinator name."""
+    folder = {"smtpstorm-sink": "sink", "smtpstorm-agent": "agent", "smtpstorm": "coordinator"}[name]
+    return os.path.join(BUILD, folder, name)
+
+
+def postfix_tool(name):
+    """(argv0, env) to run Postfix's smtp-sink or smtp-source from the unpacked
+    package; exits the test as skipped when it has not been fetched."""
+    path = os.path.join(POSTFIX_ROOT, "usr", "sbin", name)
+    if not os.access(path, os.X_OK):
+        print(f"skip: {path} missing; run scripts/fetch-postfix", file=sys.stderr)
+        sys.exit(SKIP)
+    env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(POSTFIX_ROOT, "usr", "lib", "postfix"))
+    return path, env
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Procs:
+    """Processes started by a test, stopped by pid when the block ends."""
+
+    def __init__(self):
+        self.procs = []
+
+    def __enter__(self):
+        return self
+
+    def start(self, argv, **kw):
+        kw.setdefault("stdout", subprocess.PIPE)
+        kw.setdefault("stderr", subprocess.PIPE)
+        p = subprocess.Popen(argv, **kw)
+        self.procs.append(p)
+        return p
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return False
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
+    """Wait until host:port accepts a connection; fail if proc exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"process exited with {proc.returncode}: {err!r}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError(f"{host}:{port} not listening after {timeout}s")
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    """Poll predicate() until it is true or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def run(argv, timeout=120, **kw):
+    """Run a command to completion and return the CompletedProcess."""
+    kw.setdefault("capture_output", True)
+    return subprocess.run(argv, timeout=timeout, **kw)
+
+
+def check(cond, message):
+    """Assert with a message that says what was expected."""
+    if not cond:
+        raise AssertionError(message)
