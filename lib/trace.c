@@ -1,0 +1,93 @@
+/* trace.c - format and parse the X-Smtpstorm-Trace header (see trace.h). */
+#include "trace.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int trace_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+int trace_id_valid(const char *id)
+{
+    size_t n;
+
+    for (n = 0; id[n]; n++)
+        if (!trace_id_char(id[n]) || n + 1 >= TRACE_ID_MAX)
+            return 0;
+    return n > 0;
+}
+
+int trace_format(const struct trace *t, char *out, size_t outlen)
+{
+    int n;
+
+    if (!trace_id_valid(t->campaign) || !trace_id_valid(t->agent))
+        return -1;
+    n = snprintf(out, outlen, "%s: %s %s %llu %llu\r\n", TRACE_HEADER, t->campaign, t->agent,
+                 (unsigned long long)t->seq, (unsigned long long)t->sent_us);
+    return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+static int parse_id(const char **p, const char *end, char *out)
+{
+    size_t n = 0;
+
+    while (*p < end && trace_id_char(**p)) {
+        if (n + 1 >= TRACE_ID_MAX)
+            return -1;
+        out[n++] = *(*p)++;
+    }
+    out[n] = '\0';
+    return n > 0 ? 0 : -1;
+}
+
+static int parse_u64(const char **p, const char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    uint64_t digit;
+    const char *start = *p;
+
+    while (*p < end && **p >= '0' && **p <= '9') {
+        digit = (uint64_t)(*(*p)++ - '0');
+        if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && digit > UINT64_MAX % 10))
+            return -1;
+        v = v * 10 + digit;
+    }
+    *out = v;
+    return *p > start ? 0 : -1;
+}
+
+static void skip_blanks(const char **p, const char *end)
+{
+    while (*p < end && (**p == ' ' || **p == '\t'))
+        (*p)++;
+}
+
+int trace_parse(const char *line, size_t len, struct trace *t)
+{
+    const char *p = line, *end = line + len;
+    size_t name = sizeof(TRACE_HEADER) - 1;
+
+    if (len > name && strncasecmp(line, TRACE_HEADER, name) == 0 && line[name] == ':')
+        p += name + 1;
+    skip_blanks(&p, end);
+    if (parse_id(&p, end, t->campaign) != 0)
+        return -1;
+    skip_blanks(&p, end);
+    if (parse_id(&p, end, t->agent) != 0)
+        return -1;
+    skip_blanks(&p, end);
+    if (parse_u64(&p, end, &t->seq) != 0)
+        return -1;
+    skip_blanks(&p, end);
+    if (parse_u64(&p, end, &t->sent_us) != 0)
+        return -1;
+    skip_blanks(&p, end);
+    while (p < end && (*p == '\r' || *p == '\n'))
+        p++;
+    return p == end ? 0 : -1;
+}

@@ -1,0 +1,33 @@
+/* trace.h - the X-Smtpstorm-Trace header: agents stamp every message with
+ * "<campaign> <agent> <seq> <send-time-us>", sinks parse it to count by
+ * campaign, find duplicates and measure delivery latency. */
+#ifndef SMTPSTORM_TRACE_H
+#define SMTPSTORM_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRACE_HEADER     "X-Smtpstorm-Trace"
+#define TRACE_ID_MAX     64     /* campaign and agent ids: [A-Za-z0-9._:-], 1..63 octets */
+#define TRACE_LINE_MAX   (sizeof(TRACE_HEADER) + 2 * TRACE_ID_MAX + 48)
+
+struct trace {
+    char campaign[TRACE_ID_MAX];
+    char agent[TRACE_ID_MAX];
+    uint64_t seq;               /* unique per agent within a campaign */
+    uint64_t sent_us;           /* sender's wall clock, microseconds since the epoch */
+};
+
+/* trace_id_valid - nonzero when id is a usable campaign or agent id. */
+int trace_id_valid(const char *id);
+
+/* trace_format - write the whole header line, CRLF included, into out.
+ * Returns its length, or -1 if it does not fit or an id is invalid. */
+int trace_format(const struct trace *t, char *out, size_t outlen);
+
+/* trace_parse - parse one header line (with or without the field name, with
+ * or without line ending) of len octets. Returns 0, or -1 if it is not a
+ * well-formed trace. Never reads past len. */
+int trace_parse(const char *line, size_t len, struct trace *t);
+
+#endif

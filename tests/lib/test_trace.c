@@ -1,0 +1,65 @@
+/* test_trace.c - the trace header round-trips and rejects malformed lines. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "trace.h"
+
+static void test_trace_format_then_parse_round_trips(void **state)
+{
+    struct trace in = { "c-20261123", "agent-1", 18446744073709551615ULL, 1795000000123456ULL }, out;
+    char line[TRACE_LINE_MAX];
+    int n;
+
+    (void)state;
+    n = trace_format(&in, line, sizeof(line));
+    assert_true(n > 0);
+    assert_string_equal(line, "X-Smtpstorm-Trace: c-20261123 agent-1 18446744073709551615 1795000000123456\r\n");
+    assert_int_equal(trace_parse(line, (size_t)n, &out), 0);
+    assert_string_equal(out.campaign, in.campaign);
+    assert_string_equal(out.agent, in.agent);
+    assert_true(out.seq == in.seq);
+    assert_true(out.sent_us == in.sent_us);
+    assert_int_equal(trace_parse(line + 18, strlen(line + 18), &out), 0);
+}
+
+static void test_trace_parse_rejects_malformed(void **state)
+{
+    const char *bad[] = {
+        "", "X-Smtpstorm-Trace:", "X-Smtpstorm-Trace: c a", "X-Smtpstorm-Trace: c a 1",
+        "X-Smtpstorm-Trace: c a 1 2 extra", "X-Smtpstorm-Trace: c a 99999999999999999999 1",
+        "X-Smtpstorm-Trace: c/x a 1 2", "X-Smtpstorm-Trace: c a -1 2",
+    };
+    struct trace t;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(trace_parse(bad[i], strlen(bad[i]), &t), -1);
+}
+
+static void test_trace_format_refuses_bad_ids(void **state)
+{
+    struct trace t = { "has space", "a", 1, 2 };
+    char line[TRACE_LINE_MAX];
+
+    (void)state;
+    assert_int_equal(trace_format(&t, line, sizeof(line)), -1);
+    memset(t.campaign, 'x', TRACE_ID_MAX - 1);      /* the longest id allowed */
+    t.campaign[TRACE_ID_MAX - 1] = '\0';
+    assert_true(trace_format(&t, line, sizeof(line)) > 0);
+    assert_int_equal(trace_format(&t, line, 40), -1);   /* too small a buffer */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trace_format_then_parse_round_trips),
+        cmocka_unit_test(test_trace_parse_rejects_malformed),
+        cmocka_unit_test(test_trace_format_refuses_bad_ids),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
