@@ -1,0 +1,228 @@
+/* threshold.c - parse and evaluate --threshold expressions (see threshold.h).
+ * Grammar:  expr   := lhs op number [unit]
+ *           lhs    := pNN(phase) | pNN.N(phase) | max(phase) | rate(counter) | counter
+ *           op     := < | <= | > | >= | == | !=
+ *           unit   := ms | s | us   (latency)   /s (rate)   % (counter ratio) */
+#include "threshold.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const counter_names[] = {
+    "accepted", "attempted", "rejected", "errors", "received", "lost", "duplicates",
+    "sessions", "recipients", NULL,
+};
+
+static const char *const phase_names[] = {
+    "connect", "banner", "helo", "mail", "rcpt", "data", "dot", "quit", "message",
+    "delivery", NULL,
+};
+
+static int in_list(const char *word, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(word, *list) == 0)
+            return 1;
+    return 0;
+}
+
+static int fail(char *err, size_t errlen, const char *expr, size_t at, const char *why)
+{
+    snprintf(err, errlen, "bad threshold \"%s\" at column %zu: %s", expr, at + 1, why);
+    return -1;
+}
+
+static size_t take_word(const char *s, size_t at, char *out, size_t outlen)
+{
+    size_t n = 0;
+
+    while (s[at + n] && (isalnum((unsigned char)s[at + n]) || s[at + n] == '.' || s[at + n] == '_')) {
+        if (n + 1 < outlen)
+            out[n] = s[at + n];
+        n++;
+    }
+    out[n < outlen ? n : outlen - 1] = '\0';
+    return n;
+}
+
+static int parse_percentile_name(const char *name, double *pct)
+{
+    char *end;
+
+    if (strcmp(name, "max") == 0) {
+        *pct = 100;
+        return 0;
+    }
+    if (strcmp(name, "p999") == 0) {
+        *pct = 99.9;
+        return 0;
+    }
+    if (name[0] != 'p' || !isdigit((unsigned char)name[1]))
+        return -1;
+    *pct = strtod(name + 1, &end);
+    return *end == '\0' && *pct > 0 && *pct <= 100 ? 0 : -1;
+}
+
+static int parse_lhs(const char *expr, size_t *at, struct threshold *t, char *err, size_t errlen)
+{
+    size_t n = take_word(expr, *at, t->name, sizeof(t->name));
+
+    if (n == 0 || n >= sizeof(t->name))
+        return fail(err, errlen, expr, *at, "expected a metric such as p99(message), rate(accepted) or errors");
+    *at += n;
+    if (expr[*at] != '(') {
+        if (!in_list(t->name, counter_names))
+            return fail(err, errlen, expr, *at - n, "unknown counter (accepted, attempted, rejected, errors, received, lost, duplicates, sessions, recipients)");
+        t->metric = METRIC_COUNT;
+        return 0;
+    }
+    (*at)++;
+    n = take_word(expr, *at, t->arg, sizeof(t->arg));
+    if (n == 0 || n >= sizeof(t->arg) || expr[*at + n] != ')')
+        return fail(err, errlen, expr, *at, "expected a name and a closing parenthesis");
+    if (strcmp(t->name, "rate") == 0) {
+        if (!in_list(t->arg, counter_names))
+            return fail(err, errlen, expr, *at, "rate() takes a counter: accepted, attempted, rejected, errors, received");
+        t->metric = METRIC_RATE;
+    } else if (parse_percentile_name(t->name, &t->percentile) == 0) {
+        if (!in_list(t->arg, phase_names))
+            return fail(err, errlen, expr, *at, "unknown phase (connect, banner, helo, mail, rcpt, data, dot, quit, message, delivery)");
+        t->metric = METRIC_PERCENTILE;
+    } else {
+        return fail(err, errlen, expr, *at - 1 - strlen(t->name), "unknown function (pNN, max, rate)");
+    }
+    *at += n + 1;
+    return 0;
+}
+
+static int parse_op(const char *expr, size_t *at, struct threshold *t, char *err, size_t errlen)
+{
+    static const struct { const char *text; enum threshold_op op; } ops[] = {
+        { "<=", THRESHOLD_LE }, { ">=", THRESHOLD_GE }, { "==", THRESHOLD_EQ },
+        { "!=", THRESHOLD_NE }, { "<", THRESHOLD_LT }, { ">", THRESHOLD_GT },
+    };
+    size_t i, len;
+
+    while (expr[*at] == ' ')
+        (*at)++;
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        len = strlen(ops[i].text);
+        if (strncmp(expr + *at, ops[i].text, len) == 0) {
+            t->op = ops[i].op;
+            *at += len;
+            return 0;
+        }
+    }
+    return fail(err, errlen, expr, *at, "expected a comparison: < <= > >= == !=");
+}
+
+static int parse_limit(const char *expr, size_t *at, struct threshold *t, char *err, size_t errlen)
+{
+    const char *start, *unit;
+    char *end;
+
+    while (expr[*at] == ' ')
+        (*at)++;
+    start = expr + *at;
+    t->limit = strtod(start, &end);
+    if (end == start || !isfinite(t->limit) || t->limit < 0)
+        return fail(err, errlen, expr, *at, "expected a non-negative number");
+    unit = end;
+    *at = (size_t)(unit - expr);
+    if (t->metric == METRIC_PERCENTILE) {
+        if (strcmp(unit, "s") == 0)
+            t->limit *= 1000;
+        else if (strcmp(unit, "us") == 0)
+            t->limit /= 1000;
+        else if (strcmp(unit, "ms") != 0 && *unit != '\0')
+            return fail(err, errlen, expr, *at, "latency takes ms, s or us");
+    } else if (t->metric == METRIC_RATE) {
+        if (strcmp(unit, "/s") != 0 && *unit != '\0')
+            return fail(err, errlen, expr, *at, "a rate takes /s");
+    } else if (strcmp(unit, "%") == 0) {
+        t->metric = METRIC_RATIO;
+    } else if (*unit != '\0') {
+        return fail(err, errlen, expr, *at, "a counter takes a plain number or a %");
+    }
+    return 0;
+}
+
+int threshold_parse(const char *expr, struct threshold *t, char *err, size_t errlen)
+{
+    size_t at = 0;
+
+    memset(t, 0, sizeof(*t));
+    if (strlen(expr) >= sizeof(t->text))
+        return fail(err, errlen, expr, 0, "expression too long");
+    snprintf(t->text, sizeof(t->text), "%s", expr);
+    while (expr[at] == ' ')
+        at++;
+    if (parse_lhs(expr, &at, t, err, errlen) != 0 || parse_op(expr, &at, t, err, errlen) != 0
+        || parse_limit(expr, &at, t, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static int compare(double value, enum threshold_op op, double limit)
+{
+    switch (op) {
+    case THRESHOLD_LT: return value < limit;
+    case THRESHOLD_LE: return value <= limit;
+    case THRESHOLD_GT: return value > limit;
+    case THRESHOLD_GE: return value >= limit;
+    case THRESHOLD_EQ: return value == limit;
+    case THRESHOLD_NE: return value != limit;
+    }
+    return 0;
+}
+
+int threshold_eval(const struct threshold *t, const struct threshold_source *src, double *measured)
+{
+    double value = 0, attempted = 0;
+    int known = -1;
+
+    switch (t->metric) {
+    case METRIC_PERCENTILE:
+        known = src->latency_ms(src->ctx, t->arg, t->percentile, &value);
+        break;
+    case METRIC_RATE:
+        known = src->counter(src->ctx, t->arg, &value);
+        value = src->duration_s > 0 ? value / src->duration_s : 0;
+        break;
+    case METRIC_COUNT:
+        known = src->counter(src->ctx, t->name, &value);
+        break;
+    case METRIC_RATIO:
+        known = src->counter(src->ctx, t->name, &value);
+        if (known == 0 && src->counter(src->ctx, "attempted", &attempted) == 0)
+            value = attempted > 0 ? 100.0 * value / attempted : 0;
+        else
+            known = -1;
+        break;
+    }
+    *measured = value;
+    if (known != 0)
+        return -1;
+    return compare(value, t->op, t->limit);
+}
+
+const char *threshold_op_text(enum threshold_op op)
+{
+    static const char *const text[] = { "<", "<=", ">", ">=", "==", "!=" };
+
+    return (unsigned)op < sizeof(text) / sizeof(text[0]) ? text[op] : "?";
+}
+
+const char *threshold_unit_text(const struct threshold *t)
+{
+    switch (t->metric) {
+    case METRIC_PERCENTILE: return "ms";
+    case METRIC_RATE: return "/s";
+    case METRIC_RATIO: return "%";
+    case METRIC_COUNT: return "";
+    }
+    return "";
+}

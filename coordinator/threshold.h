@@ -1,0 +1,57 @@
+/* threshold.h - pass/fail expressions over a campaign's results, in the
+ * spirit of k6's thresholds: "p99(message)<500ms", "rate(accepted)>1000/s",
+ * "errors<0.1%", "lost==0". Parsed once from the command line, evaluated
+ * against the final report. */
+#ifndef SMTPSTORM_THRESHOLD_H
+#define SMTPSTORM_THRESHOLD_H
+
+#include <stddef.h>
+
+#define THRESHOLD_TEXT_MAX 128
+
+enum threshold_op { THRESHOLD_LT, THRESHOLD_LE, THRESHOLD_GT, THRESHOLD_GE, THRESHOLD_EQ, THRESHOLD_NE };
+
+/* What the left-hand side measures. */
+enum threshold_metric {
+    METRIC_PERCENTILE,      /* pNN(phase), max(phase): milliseconds */
+    METRIC_RATE,            /* rate(accepted|attempted|received|rejected|errors): per second */
+    METRIC_COUNT,           /* errors, rejected, lost, duplicates, accepted, ...: a count */
+    METRIC_RATIO,           /* the same names compared with a %: percent of attempted */
+};
+
+struct threshold {
+    char text[THRESHOLD_TEXT_MAX];  /* as the user wrote it */
+    enum threshold_metric metric;
+    char name[32];                  /* "p99", "max", "rate", "errors", "lost", ... */
+    char arg[32];                   /* phase or counter inside parentheses, or "" */
+    double percentile;              /* for METRIC_PERCENTILE: 50, 99, 99.9, 100 for max */
+    enum threshold_op op;
+    double limit;                   /* normalised: ms, per second, count or percent */
+};
+
+/* threshold_parse - parse expr into t. On error returns -1 and writes into
+ * err a message that quotes the expression and points at the problem. */
+int threshold_parse(const char *expr, struct threshold *t, char *err, size_t errlen);
+
+/* Values a threshold can ask for, filled in by the coordinator from the report. */
+struct threshold_source {
+    /* latency_ms - percentile (0..100) of phase in ms; returns -1 if unknown. */
+    int (*latency_ms)(void *ctx, const char *phase, double percentile, double *out);
+    /* counter - a named total ("accepted", "errors", "lost", ...); -1 if unknown. */
+    int (*counter)(void *ctx, const char *name, double *out);
+    /* duration_s - the campaign's duration in seconds. */
+    double duration_s;
+    void *ctx;
+};
+
+/* threshold_eval - evaluate t; stores the measured value in *measured.
+ * Returns 1 if it held, 0 if not, -1 if the value is unknown (counts as failed). */
+int threshold_eval(const struct threshold *t, const struct threshold_source *src, double *measured);
+
+/* threshold_op_text - "<", "<=", ... for printing. Static string. */
+const char *threshold_op_text(enum threshold_op op);
+
+/* threshold_unit_text - the unit of the metric for printing ("ms", "/s", "%", ""). */
+const char *threshold_unit_text(const struct threshold *t);
+
+#endif

@@ -1,0 +1,96 @@
+/* test_threshold.c - threshold expressions parse, point at errors, and
+ * evaluate against known values. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "threshold.h"
+
+static int fake_latency(void *ctx, const char *phase, double pct, double *out)
+{
+    (void)ctx;
+    if (strcmp(phase, "message") != 0)
+        return -1;
+    *out = pct >= 99 ? 480.0 : 20.0;
+    return 0;
+}
+
+static int fake_counter(void *ctx, const char *name, double *out)
+{
+    (void)ctx;
+    if (strcmp(name, "attempted") == 0) *out = 10000;
+    else if (strcmp(name, "accepted") == 0) *out = 9990;
+    else if (strcmp(name, "errors") == 0) *out = 10;
+    else if (strcmp(name, "lost") == 0) *out = 0;
+    else return -1;
+    return 0;
+}
+
+static const struct threshold_source source = { fake_latency, fake_counter, 5.0, NULL };
+
+static int eval(const char *expr)
+{
+    struct threshold t;
+    char err[256];
+    double measured;
+
+    assert_int_equal(threshold_parse(expr, &t, err, sizeof(err)), 0);
+    return threshold_eval(&t, &source, &measured);
+}
+
+static void test_threshold_examples_from_the_issue(void **state)
+{
+    (void)state;
+    assert_int_equal(eval("p99(message)<500ms"), 1);
+    assert_int_equal(eval("p99(message)<0.4s"), 0);
+    assert_int_equal(eval("p50(message)<=20"), 1);
+    assert_int_equal(eval("rate(accepted)>1000/s"), 1);   /* 9990 / 5 s */
+    assert_int_equal(eval("rate(accepted)>2000/s"), 0);
+    assert_int_equal(eval("errors<0.1%"), 0);             /* exactly 0.1 % */
+    assert_int_equal(eval("errors<=0.1%"), 1);
+    assert_int_equal(eval("lost==0"), 1);
+    assert_int_equal(eval("errors < 11"), 1);
+}
+
+static void test_threshold_unknown_value_fails(void **state)
+{
+    (void)state;
+    assert_int_equal(eval("p99(delivery)<1s"), -1);
+    assert_int_equal(eval("duplicates==0"), -1);
+}
+
+static void expect_error(const char *expr, const char *column, const char *why)
+{
+    struct threshold t;
+    char err[256];
+
+    assert_int_equal(threshold_parse(expr, &t, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, column));
+    assert_non_null(strstr(err, why));
+}
+
+static void test_threshold_errors_point_at_the_problem(void **state)
+{
+    (void)state;
+    expect_error("p99(mesage)<500ms", "column 5", "unknown phase");
+    expect_error("p99(message)~500", "column 13", "comparison");
+    expect_error("p99(message)<fast", "column 14", "number");
+    expect_error("p99(message)<5kg", "column 15", "ms, s or us");
+    expect_error("rate(accepted)>5/min", "column 17", "/s");
+    expect_error("speed>1", "column 1", "unknown counter");
+    expect_error("avg(message)<1", "column 1", "unknown function");
+    expect_error("", "column 1", "expected a metric");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threshold_examples_from_the_issue),
+        cmocka_unit_test(test_threshold_unknown_value_fails),
+        cmocka_unit_test(test_threshold_errors_point_at_the_problem),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
