@@ -25,11 +25,11 @@ class CountingSink:
 
     COUNTER = re.compile(rb"mesg=(\d+)")
 
-    def __init__(self, procs, port, lmtp=False, program=None, backlog=256):
+    def __init__(self, procs, port, lmtp=False, program=None, env=None, backlog=256):
         if program is None:
             argv0, env = harness.postfix_tool("smtp-sink")
         else:
-            argv0, env = program, dict(os.environ)
+            argv0, env = program, env or dict(os.environ)
         argv = [argv0]
         if os.geteuid() == 0:
             argv += ["-u", "nobody"]
