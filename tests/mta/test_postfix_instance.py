@@ -58,6 +58,48 @@ def test_postfix_delivers_every_message_over_lmtp():
         print(f"lmtp: injected {MESSAGES} in {injected:.2f}s, delivered in {delivered:.2f}s more")
 
 
+PREEXISTING = (b"# an operator's own default main.cf: must come back byte for byte\n"
+               b"compatibility_level = 3.6\n"
+               b"myhostname = operator.invalid\n"
+               b"alternate_config_directories = /nonexistent/a,\n"
+               b"    /nonexistent/b\n"
+               b"#  trailing comment, no newline after it")
+
+
+def test_two_instances_leave_an_existing_main_cf_byte_for_byte():
+    """Two instances overlap (A starts, B starts, A stops, B stops) over an
+    existing default main.cf: each unregisters only itself, and the last one
+    puts the file back exactly."""
+    if mta.default_main_cf() is not None or os.path.exists(mta.STATE):
+        print("note: a default main.cf exists or an instance runs; overlap test not run")
+        return
+    os.makedirs(os.path.dirname(mta.DEFAULT_MAIN_CF), exist_ok=True)
+    with open(mta.DEFAULT_MAIN_CF, "wb") as f:
+        f.write(PREEXISTING)
+    try:
+        a = mta.Instance(harness.free_port(), relays=[f"127.0.0.1:{harness.free_port()}"]).start()
+        try:
+            b = mta.Instance(harness.free_port(), lmtps=[f"127.0.0.1:{harness.free_port()}"]).start()
+        except Exception:
+            a.stop(check=False)
+            raise
+        try:
+            both = mta.default_main_cf()
+            for inst in (a, b):
+                harness.check(f"{inst.dir}/conf".encode() in both, f"{inst.dir} not registered: {both!r}")
+            a.stop()
+            mid = mta.default_main_cf()
+            harness.check(f"{b.dir}/conf".encode() in mid and b"/nonexistent/b" in mid,
+                          f"stopping A took more than A's entry: {mid!r}")
+        finally:
+            a.stop(check=False)
+            b.stop()
+        after = mta.default_main_cf()
+        harness.check(after == PREEXISTING, f"main.cf not restored: {after!r}")
+    finally:
+        os.unlink(mta.DEFAULT_MAIN_CF)
+
+
 def main():
     if os.geteuid() != 0:
         print("skip: needs root (Postfix's master runs as root)", file=sys.stderr)
@@ -66,7 +108,8 @@ def main():
     before = mta.default_main_cf()
     alone_before = not os.path.exists(mta.STATE)
     tests = [test_postfix_relays_every_message_to_two_smtp_sinks,
-             test_postfix_delivers_every_message_over_lmtp]
+             test_postfix_delivers_every_message_over_lmtp,
+             test_two_instances_leave_an_existing_main_cf_byte_for_byte]
     failed = 0
     for t in tests:
         try:
