@@ -1,0 +1,106 @@
+/* config.h - what smtpstorm-sink was asked to do: every smtp-sink(1) option
+ * and the long options, parsed once by options.c and then read-only, shared
+ * by the session engine, the dump writer and the server loops. */
+#ifndef SMTPSTORM_SINK_CONFIG_H
+#define SMTPSTORM_SINK_CONFIG_H
+
+#include <stddef.h>
+
+#include "endpoint.h"
+
+/* The commands smtp-sink knows, in its table order, plus ours (BDAT,
+ * STARTTLS). CMD_CONNECT is the pseudo-command "a client connected",
+ * CMD_DOT the pseudo-command "end of message data". */
+enum sink_cmd {
+    CMD_CONNECT, CMD_HELO, CMD_EHLO, CMD_LHLO, CMD_XCLIENT, CMD_XFORWARD, CMD_AUTH,
+    CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_DOT, CMD_RSET, CMD_NOOP, CMD_VRFY, CMD_QUIT,
+    CMD_BDAT, CMD_STARTTLS,
+    CMD_COUNT
+};
+
+#define CMD_FLAG_ENABLE     (1u << 0)   /* command is recognised */
+#define CMD_FLAG_SYSLOG     (1u << 1)   /* -s: log it to syslogd */
+#define CMD_FLAG_HARD_ERR   (1u << 2)   /* -f: reject with the hard reply */
+#define CMD_FLAG_SOFT_ERR   (1u << 3)   /* -r: reject with the soft reply */
+#define CMD_FLAG_DISCONNECT (1u << 4)   /* -q: hang up without a reply */
+#define CMD_FLAG_CLOSE      (1u << 5)   /* -Q: 421 and hang up */
+
+struct sink_cmd_conf {
+    unsigned flags;
+    int delay_s;            /* -w, -W: seconds before the reply; 0 none */
+    int delay_odds;         /* -W odds 1..99: random multiple of delay_s */
+};
+
+#define SINK_START_MAX 1024     /* -S start string after unescaping */
+#define SINK_REPLY_MAX 512      /* -b/-B reply text, RFC 5321 4.5.3.1.5 */
+
+struct sink_config {
+    /* EHLO announcements and greeting */
+    int no_pipelining, no_8bitmime, no_auth, no_xclient, no_xforward;
+    int no_esmtp, no_enhanced, no_dsn, pix, lmtp;
+    int no_size, no_chunking, no_starttls;
+    const char *hostname;                   /* -h, default "smtp-sink" */
+    char soft_reply[SINK_REPLY_MAX];        /* -b */
+    char hard_reply[SINK_REPLY_MAX];        /* -B */
+    struct sink_cmd_conf cmd[CMD_COUNT];
+    /* timing */
+    int abort_delay_s;      /* -A, -1 when not given */
+    int data_read_delay_s;  /* -H, 0 none */
+    int timeout_s;          /* -t, default 100 */
+    /* limits and ends */
+    int max_clients;        /* -m, default 256 */
+    long max_messages;      /* -M, 0 none */
+    long max_quits;         /* -n, 0 none */
+    /* output */
+    int show_count;         /* -c */
+    int verbose;            /* -v */
+    int syslog;             /* -s given */
+    const char *dump_single;    /* -d template */
+    const char *dump_shared;    /* -D template */
+    char start_string[SINK_START_MAX];      /* -S, unescaped */
+    size_t start_len;
+    /* process */
+    enum endpoint_family family;    /* -4, -6 */
+    int window;             /* -T, 0 default */
+    const char *root_dir;   /* -R */
+    const char *user;       /* -u */
+    struct endpoint listen; /* [inet:][host]:port or unix:path */
+    int backlog;
+    int threads;            /* --threads, default 1 */
+    const char *id;         /* --id */
+    const char *tls_cert, *tls_key;
+    const char *progname;   /* argv[0], for messages like smtp-sink's */
+};
+
+/* What sink_options_parse tells main to do next. */
+enum sink_options_result {
+    SINK_OPTIONS_RUN = 0,       /* start serving */
+    SINK_OPTIONS_HELP,          /* --help: print help, exit 0 */
+    SINK_OPTIONS_VERSION,       /* --version: print version, exit 0 */
+    SINK_OPTIONS_USAGE,         /* print usage (err may say why first), exit 1 */
+    SINK_OPTIONS_FATAL,         /* print "fatal: err", exit 1 */
+};
+
+/* sink_config_init - set every default smtp-sink has. progname is kept. */
+void sink_config_init(struct sink_config *cfg, const char *progname);
+
+/* sink_options_parse - parse argv into cfg (which keeps pointers into argv).
+ * On USAGE or FATAL a message for the user is in err (may be empty for a
+ * bare usage error). Never exits. */
+enum sink_options_result sink_options_parse(struct sink_config *cfg, int argc, char **argv,
+                                            char *err, size_t errlen);
+
+/* sink_options_usage - the one-line usage text (static storage). */
+const char *sink_options_usage(void);
+
+/* sink_options_help - the --help text (static storage). */
+const char *sink_options_help(void);
+
+/* sink_cmd_name - the upper-case name of a command ("MAIL", "."); static. */
+const char *sink_cmd_name(enum sink_cmd cmd);
+
+/* sink_cmd_lookup - the command named by name[0..len) (case-insensitive),
+ * or -1. CONNECT and "." are found too, as smtp-sink's table does. */
+int sink_cmd_lookup(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,121 @@
+/* main.c - smtpstorm-sink: a drop-in smtp-sink(1). Parses the command
+ * line, listens, drops privileges like smtp-sink (-u, -R), and serves. */
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+static struct sink_server *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running)
+        sink_server_stop(running);
+}
+
+/* drop_privileges - smtp-sink's chroot_uid(): setgid, initgroups, chroot,
+ * setuid. Returns 0, or -1 with a message in err. */
+static int drop_privileges(const char *root, const char *user, char *err, size_t errlen)
+{
+    struct passwd *pw = getpwnam(user);
+
+    if (pw == NULL) {
+        snprintf(err, errlen, "unknown user: %s", user);
+        return -1;
+    }
+    if (setgid(pw->pw_gid) < 0) {
+        snprintf(err, errlen, "setgid(%ld): %s", (long)pw->pw_gid, strerror(errno));
+        return -1;
+    }
+    if (initgroups(user, pw->pw_gid) < 0) {
+        snprintf(err, errlen, "initgroups: %s", strerror(errno));
+        return -1;
+    }
+    if (root && chroot(root) != 0) {
+        snprintf(err, errlen, "chroot(%s): %s", root, strerror(errno));
+        return -1;
+    }
+    if (root && chdir("/") != 0) {
+        snprintf(err, errlen, "chdir(/): %s", strerror(errno));
+        return -1;
+    }
+    if (setuid(pw->pw_uid) < 0) {
+        snprintf(err, errlen, "setuid(%ld): %s", (long)pw->pw_uid, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void usage(const char *prog, const char *why)
+{
+    if (why && *why)
+        fprintf(stderr, "%s: error: %s\n", prog, why);
+    fprintf(stderr, "%s: fatal: usage: %s %s\n", prog, prog, sink_options_usage());
+    exit(1);
+}
+
+static void fatal(const char *prog, const char *msg)
+{
+    fprintf(stderr, "%s: fatal: %s\n", prog, msg);
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    static struct sink_config cfg;
+    struct sigaction sa;
+    char err[512];
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    log_init(argv[0]);
+    sink_config_init(&cfg, argv[0]);
+    switch (sink_options_parse(&cfg, argc, argv, err, sizeof(err))) {
+    case SINK_OPTIONS_HELP:
+        fputs(sink_options_help(), stdout);
+        return 0;
+    case SINK_OPTIONS_VERSION:
+        printf("smtpstorm-sink %s\n", SMTPSTORM_VERSION);
+        return 0;
+    case SINK_OPTIONS_USAGE:
+        usage(argv[0], err);
+        break;
+    case SINK_OPTIONS_FATAL:
+        fatal(argv[0], err);
+        break;
+    case SINK_OPTIONS_RUN:
+        break;
+    }
+    log_set_verbose(cfg.verbose);
+    if (cfg.syslog)
+        openlog(basename(argv[0]), LOG_PID, LOG_MAIL);
+    if ((running = sink_server_new(&cfg, err, sizeof(err))) == NULL)
+        fatal(argv[0], err);
+    if (cfg.user && drop_privileges(cfg.root_dir, cfg.user, err, sizeof(err)) != 0) {
+        sink_server_free(running);
+        fatal(argv[0], err);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    rc = sink_server_run(running);
+    {
+        struct sink_server *srv = running;
+
+        running = NULL;
+        sink_server_free(srv);
+    }
+    return rc == 0 ? 0 : 1;
+}

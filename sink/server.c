@@ -1,0 +1,376 @@
+/* server.c - smtpstorm-sink's event loops and listeners (see server.h):
+ * accept with the -m quota, the -c display, the -M/-n ends, and the
+ * lock-free counter snapshots. */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "loop.h"
+#include "tls.h"
+
+#define ACCEPT_BATCH 64     /* connections taken per listener wake-up */
+
+struct sink_server {
+    const struct sink_config *cfg;
+    struct sink_loop *loops;
+    int nloops;
+    int shared_listener;            /* unix: loop 0's socket serves all loops */
+    struct tally_seen *seen;
+    struct tls_server *tls;
+    _Atomic long total_messages;    /* for -M */
+    _Atomic long total_quits;       /* for -n */
+    volatile int stopping;
+    char id[320];
+};
+
+/* ---- counters ---- */
+
+static uint64_t get(const _Atomic uint64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters *out)
+{
+    const struct loop_counters *c;
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    for (i = 0; i < srv->nloops; i++) {
+        c = &srv->loops[i].c;
+        out->sessions += get(&c->sessions);
+        out->quits += get(&c->quits);
+        out->messages += get(&c->messages);
+        out->active += get(&c->active);
+        out->accepted += get(&c->accepted);
+        out->bytes += get(&c->bytes);
+        out->dump_errors += get(&c->dump_errors);
+        out->timeouts += get(&c->timeouts);
+        out->tls_handshakes += get(&c->tls_handshakes);
+        out->tls_failures += get(&c->tls_failures);
+    }
+}
+
+void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *out)
+{
+    int i;
+
+    tally_snapshot_init(out);
+    for (i = 0; i < srv->nloops; i++)
+        if (srv->loops[i].tally)
+            tally_snapshot_add(out, srv->loops[i].tally);
+}
+
+const char *sink_server_id(const struct sink_server *srv)
+{
+    return srv->id;
+}
+
+/* show_counters - -c: smtp-sink's "sess=%d quit=%d mesg=%d\r", one write. */
+static void show_counters(struct sink_server *srv)
+{
+    struct sink_counters c;
+    char line[128];
+    int n;
+
+    sink_counters_snapshot(srv, &c);
+    n = snprintf(line, sizeof(line), "sess=%llu quit=%llu mesg=%llu\r",
+                 (unsigned long long)c.sessions, (unsigned long long)c.quits,
+                 (unsigned long long)c.messages);
+    if (write(STDOUT_FILENO, line, (size_t)n) < 0)
+        return;     /* stdout closed: nothing to show */
+}
+
+/* ---- events from connections ---- */
+
+static void set_accepting(struct sink_loop *loop, int on);
+
+void loop_exit(struct sink_loop *loop)
+{
+    sink_server_stop(loop->srv);
+}
+
+int loop_message(struct sink_loop *loop, const struct trace *tr, uint64_t bytes, int dump_error)
+{
+    struct sink_server *srv = loop->srv;
+    long total;
+
+    loop_bump(&loop->c.messages, 1);
+    loop_bump(&loop->c.bytes, bytes);
+    if (dump_error)
+        loop_bump(&loop->c.dump_errors, 1);
+    if (tr)
+        tally_count(loop->tally, tr, clock_wall_ns() / NS_PER_US);
+    else
+        tally_count_untraced(loop->tally);
+    if (loop->cfg->show_count)
+        show_counters(srv);
+    if (loop->cfg->max_messages > 0) {
+        total = atomic_fetch_add(&srv->total_messages, 1) + 1;
+        return total >= loop->cfg->max_messages;
+    }
+    return 0;
+}
+
+void loop_quit(struct sink_loop *loop)
+{
+    loop_bump(&loop->c.quits, 1);
+    if (loop->cfg->max_quits > 0)
+        atomic_fetch_add(&loop->srv->total_quits, 1);
+}
+
+void loop_conn_closed(struct sink_loop *loop, int quit_seen)
+{
+    struct sink_server *srv = loop->srv;
+
+    (void)quit_seen;
+    if (loop->shutting)
+        return;
+    loop_bump(&loop->c.sessions, 1);
+    atomic_store_explicit(&loop->c.active, get(&loop->c.active) - 1, memory_order_relaxed);
+    loop->clients--;
+    if (loop->cfg->show_count)
+        show_counters(srv);
+    if (loop->cfg->max_quits > 0 && atomic_load(&srv->total_quits) >= loop->cfg->max_quits)
+        loop_exit(loop);
+    if (!loop->accepting && loop->clients < loop->quota && !srv->stopping)
+        set_accepting(loop, 1);
+}
+
+/* ---- accepting ---- */
+
+static const char *family_name(int family)
+{
+    return family == AF_INET ? "AF_INET" : family == AF_INET6 ? "AF_INET6"
+           : family == AF_UNIX ? "AF_LOCAL" : "unknown protocol family";
+}
+
+static void accept_one(struct sink_loop *loop, int cfd, const struct sockaddr_storage *ss)
+{
+    char addr[80];
+    int on = 1;
+
+    if (ss->ss_family != AF_UNIX)
+        (void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    endpoint_peer_text(ss, addr, sizeof(addr));
+    if (loop->cfg->verbose)
+        log_info("connect (%s %s)", family_name(ss->ss_family), addr);
+    loop->clients++;
+    loop_bump(&loop->c.accepted, 1);
+    loop_bump(&loop->c.active, 1);
+    if (conn_start(loop, cfd, addr, ss->ss_family) != 0) {
+        log_warn("out of memory: dropped a connection from %s", addr);
+        loop->clients--;
+        atomic_store_explicit(&loop->c.active, get(&loop->c.active) - 1, memory_order_relaxed);
+    }
+}
+
+static void on_accept(struct ev_loop *ev, int fd, unsigned events, void *arg)
+{
+    struct sink_loop *loop = arg;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int i, cfd;
+
+    (void)ev;
+    (void)events;
+    for (i = 0; i < ACCEPT_BATCH && loop->clients < loop->quota; i++) {
+        len = sizeof(ss);
+        memset(&ss, 0, sizeof(ss));
+        cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                log_warn("accept: %s (lower -m)", strerror(errno));
+            break;
+        }
+        accept_one(loop, cfd, &ss);
+    }
+    if (loop->clients >= loop->quota)
+        set_accepting(loop, 0);
+}
+
+/* set_accepting - watch the listeners or leave excess in the listen queue. */
+static void set_accepting(struct sink_loop *loop, int on)
+{
+    int i;
+
+    for (i = 0; i < loop->nfds; i++)
+        (void)ev_io_set(loop->ev, loop->fds[i], on ? EV_READ : 0, on_accept, loop);
+    loop->accepting = on;
+}
+
+/* ---- setup ---- */
+
+static int loop_init(struct sink_server *srv, struct sink_loop *loop, int index, char *err,
+                     size_t errlen)
+{
+    const struct sink_config *cfg = srv->cfg;
+    uint64_t seed = clock_wall_ns() ^ ((uint64_t)getpid() << 32) ^ ((uint64_t)index << 48);
+    int e;
+
+    loop->srv = srv;
+    loop->cfg = cfg;
+    loop->index = index;
+    loop->rng = seed * 0x9E3779B97F4A7C15ULL;
+    loop->quota = cfg->max_clients / srv->nloops + (index < cfg->max_clients % srv->nloops);
+    loop->tls = srv->tls;
+    if ((loop->ev = ev_loop_new()) == NULL || (loop->tally = tally_new(srv->seen)) == NULL)
+        goto nomem;
+    loop->dump = dump_writer_new(cfg, loop->rng ^ 0x5bd1e995, &e);
+    if (e != 0)
+        goto nomem;
+    return 0;
+
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+}
+
+static int loop_listen(struct sink_server *srv, struct sink_loop *loop, char *err, size_t errlen)
+{
+    struct endpoint_listen_opts o = { 0 };
+    int n;
+
+    if (srv->shared_listener && loop->index > 0) {
+        memcpy(loop->fds, srv->loops[0].fds, sizeof(loop->fds));
+        loop->nfds = srv->loops[0].nfds;
+        return 0;
+    }
+    o.family = srv->cfg->family;
+    o.backlog = srv->cfg->backlog;
+    o.reuseport = srv->nloops > 1;
+    o.rcvbuf = srv->cfg->window;
+    n = endpoint_listen(&srv->cfg->listen, &o, loop->fds, LOOP_LISTEN_MAX, err, errlen);
+    if (n < 0)
+        return n;
+    loop->nfds = n;
+    return 0;
+}
+
+static void make_id(struct sink_server *srv)
+{
+    char host[256] = "localhost";
+
+    if (srv->cfg->id) {
+        snprintf(srv->id, sizeof(srv->id), "%s", srv->cfg->id);
+        return;
+    }
+    (void)gethostname(host, sizeof(host) - 1);
+    if (srv->cfg->listen.is_unix)
+        snprintf(srv->id, sizeof(srv->id), "%s:%s", host, srv->cfg->listen.path);
+    else
+        snprintf(srv->id, sizeof(srv->id), "%s:%s", host, srv->cfg->listen.port);
+}
+
+struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, size_t errlen)
+{
+    struct sink_server *srv = calloc(1, sizeof(*srv));
+    int i;
+
+    if (srv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->cfg = cfg;
+    srv->nloops = cfg->threads;
+    srv->shared_listener = cfg->listen.is_unix;
+    make_id(srv);
+    if ((srv->seen = tally_seen_new()) == NULL
+        || (srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (cfg->tls_cert && (srv->tls = tls_server_new(cfg->tls_cert, cfg->tls_key, err, errlen)) == NULL)
+        goto fail;
+    for (i = 0; i < srv->nloops; i++)
+        if (loop_init(srv, &srv->loops[i], i, err, errlen) != 0
+            || loop_listen(srv, &srv->loops[i], err, errlen) != 0)
+            goto fail;
+    for (i = 0; i < srv->nloops; i++)
+        set_accepting(&srv->loops[i], 1);
+    return srv;
+
+fail:
+    sink_server_free(srv);
+    return NULL;
+}
+
+/* loop_serve - run one loop until the server stops (ev_run would forget a
+ * stop that came before it started). */
+static int loop_serve(struct sink_loop *loop)
+{
+    int err = 0;
+
+    while (!loop->srv->stopping && err == 0)
+        err = ev_run_once(loop->ev, -1);
+    return err;
+}
+
+static void *loop_thread(void *arg)
+{
+    struct sink_loop *loop = arg;
+
+    (void)loop_serve(loop);
+    sink_server_stop(loop->srv);
+    return NULL;
+}
+
+int sink_server_run(struct sink_server *srv)
+{
+    int i, started = 1, err;
+
+    for (i = 1; i < srv->nloops; i++) {
+        if (pthread_create(&srv->loops[i].thread, NULL, loop_thread, &srv->loops[i]) != 0)
+            break;
+        started++;
+    }
+    err = loop_serve(&srv->loops[0]);
+    sink_server_stop(srv);
+    for (i = 1; i < started; i++)
+        pthread_join(srv->loops[i].thread, NULL);
+    return err;
+}
+
+void sink_server_stop(struct sink_server *srv)
+{
+    int i;
+
+    srv->stopping = 1;
+    for (i = 0; i < srv->nloops; i++)
+        if (srv->loops[i].ev)
+            ev_stop(srv->loops[i].ev);
+}
+
+void sink_server_free(struct sink_server *srv)
+{
+    struct sink_loop *loop;
+    int i, j;
+
+    if (srv == NULL)
+        return;
+    for (i = 0; srv->loops && i < srv->nloops; i++) {
+        loop = &srv->loops[i];
+        if (loop->ev)
+            conn_pool_free(loop);
+        for (j = 0; j < loop->nfds && !(srv->shared_listener && i > 0); j++)
+            close(loop->fds[j]);
+        dump_writer_free(loop->dump);
+        tally_free(loop->tally);
+        ev_loop_free(loop->ev);
+    }
+    if (srv->cfg->listen.is_unix && srv->loops && srv->loops[0].nfds > 0)
+        (void)unlink(srv->cfg->listen.path);
+    free(srv->loops);
+    tls_server_free(srv->tls);
+    tally_seen_free(srv->seen);
+    free(srv);
+}

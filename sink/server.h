@@ -1,0 +1,58 @@
+/* server.h - smtpstorm-sink's listeners and event loops: one or more
+ * threads (--threads), each an ev loop with its own SO_REUSEPORT listener,
+ * sessions, counters and tally; the -m/-M/-n limits; and the snapshot
+ * functions a link module (or -c) reads the counters through. */
+#ifndef SMTPSTORM_SINK_SERVER_H
+#define SMTPSTORM_SINK_SERVER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "tally.h"
+
+struct sink_server;
+
+/* Process-wide figures merged from every loop (cumulative since start,
+ * except active). */
+struct sink_counters {
+    uint64_t sessions;          /* sessions ended (smtp-sink -c "sess") */
+    uint64_t quits;             /* QUIT commands answered ("quit") */
+    uint64_t messages;          /* messages received completely ("mesg") */
+    uint64_t active;            /* sessions open now */
+    uint64_t accepted;          /* connections accepted */
+    uint64_t bytes;             /* message octets received (DATA and BDAT) */
+    uint64_t dump_errors;       /* messages whose -d/-D capture failed */
+    uint64_t timeouts;          /* sessions ended by the -t time limit */
+    uint64_t tls_handshakes;    /* STARTTLS handshakes completed */
+    uint64_t tls_failures;      /* STARTTLS handshakes failed */
+};
+
+/* sink_server_new - loops, listeners (bound now, before privileges are
+ * dropped) and TLS context for cfg (kept). On error returns NULL with a
+ * message in err. The caller owns the server. */
+struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, size_t errlen);
+
+/* sink_server_run - serve until -M/-n is reached or sink_server_stop.
+ * Runs cfg->threads loops (the first on the calling thread). Returns 0 or
+ * -errno. */
+int sink_server_run(struct sink_server *srv);
+
+/* sink_server_stop - make every loop return; async-signal-safe. */
+void sink_server_stop(struct sink_server *srv);
+
+/* sink_server_free - close everything and release srv. */
+void sink_server_free(struct sink_server *srv);
+
+/* sink_counters_snapshot - merge every loop's counters into out, from any
+ * thread, without stopping the loops (relaxed loads: each figure is exact
+ * at some recent moment). */
+void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters *out);
+
+/* sink_tally_snapshot - merge every loop's per-campaign tally into out
+ * (tally_snapshot_init'ed here); any thread. */
+void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *out);
+
+/* sink_server_id - the name in reports: --id, or hostname:port. Static. */
+const char *sink_server_id(const struct sink_server *srv);
+
+#endif

@@ -1,0 +1,716 @@
+/* session.c - smtp-sink's SMTP/LMTP conversation as a pure state machine
+ * (see session.h): command lines, DATA found with memmem, BDAT chunks,
+ * the trace header looked for in the header section only, replies
+ * collected in one buffer so pipelined commands cost one write. */
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+enum { PEND_NONE, PEND_REPLY, PEND_ABORT, PEND_READ };
+
+static const char eod_pattern[] = "\r\n.\r\n";
+
+/* ---- output ---- */
+
+static void out_add(struct session *s, const char *p, size_t len)
+{
+    size_t cap;
+    char *grown;
+
+    if (s->out_len + len > s->out_cap) {
+        for (cap = s->out_cap ? s->out_cap : 4096; cap < s->out_len + len; cap *= 2)
+            ;
+        if ((grown = realloc(s->out, cap)) == NULL) {
+            s->closing = 1;     /* out of memory: end this session only */
+            return;
+        }
+        s->out = grown;
+        s->out_cap = cap;
+    }
+    memcpy(s->out + s->out_len, p, len);
+    s->out_len += len;
+}
+
+/* reply - one reply line; CRLF added. */
+static void reply(struct session *s, const char *text)
+{
+    out_add(s, text, strlen(text));
+    out_add(s, "\r\n", 2);
+}
+
+void session_output_consume(struct session *s, size_t n)
+{
+    if (n >= s->out_len) {
+        s->out_len = 0;
+        return;
+    }
+    memmove(s->out, s->out + n, s->out_len - n);
+    s->out_len -= n;
+}
+
+/* ---- setup ---- */
+
+static void ehlo_line(char *buf, size_t *len, const char *text)
+{
+    int n = snprintf(buf + *len, SESSION_EHLO_MAX - *len, "250-%s\r\n", text);
+
+    if (n > 0 && *len + (size_t)n < SESSION_EHLO_MAX)
+        *len += (size_t)n;
+}
+
+/* build_ehlo - smtp-sink's EHLO lines, then SIZE, CHUNKING, STARTTLS. */
+static void build_ehlo(struct session *s, int with_tls)
+{
+    const struct sink_config *c = s->cfg;
+    char *b = s->ehlo[with_tls];
+    size_t n = 0;
+
+    ehlo_line(b, &n, c->hostname);
+    if (!c->no_pipelining) ehlo_line(b, &n, "PIPELINING");
+    if (!c->no_8bitmime) ehlo_line(b, &n, "8BITMIME");
+    if (!c->no_auth) ehlo_line(b, &n, "AUTH PLAIN LOGIN");
+    if (!c->no_xclient) ehlo_line(b, &n, "XCLIENT NAME HELO");
+    if (!c->no_xforward) ehlo_line(b, &n, "XFORWARD NAME ADDR PROTO HELO");
+    if (!c->no_enhanced) ehlo_line(b, &n, "ENHANCEDSTATUSCODES");
+    if (!c->no_dsn) ehlo_line(b, &n, "DSN");
+    if (!c->no_size) ehlo_line(b, &n, "SIZE");
+    if (c->cmd[CMD_BDAT].flags & CMD_FLAG_ENABLE) ehlo_line(b, &n, "CHUNKING");
+    if (with_tls) ehlo_line(b, &n, "STARTTLS");
+    /* RFC 5321 4.2: the last line is "250" SP [text] CRLF, as smtp-sink. */
+    memcpy(b + n, "250 \r\n", 6);
+    s->ehlo_len[with_tls] = n + 6;
+}
+
+int session_init(struct session *s, const struct sink_config *cfg, struct dump_writer *dw,
+                 const struct session_hooks *hooks, void *hook_arg, uint64_t seed)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->hooks = *hooks;
+    s->hook_arg = hook_arg;
+    s->rng = seed | 1;
+    dump_init(&s->dump, dw);
+    build_ehlo(s, 0);
+    build_ehlo(s, 1);
+    if ((s->out = malloc(4096)) == NULL)
+        return -ENOMEM;
+    s->out_cap = 4096;
+    return 0;
+}
+
+void session_release(struct session *s)
+{
+    dump_release(&s->dump);
+    free(s->out);
+    s->out = NULL;
+    s->out_cap = s->out_len = 0;
+}
+
+static uint32_t session_random(struct session *s)
+{
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return (uint32_t)((s->rng * 2685821657736338717ULL) >> 32);
+}
+
+/* ---- transaction ---- */
+
+/* mail_reset - end a transaction (smtp-sink keeps rcpts for the LMTP replies). */
+static void mail_reset(struct session *s)
+{
+    s->in_mail = 0;
+    s->bdat_msg = 0;
+    dump_abort(&s->dump);
+}
+
+/* message_begin - DATA accepted or first BDAT chunk: prepare scanning. */
+static void message_begin(struct session *s)
+{
+    s->msg_bytes = 0;
+    s->in_headers = 1;
+    s->hdr_len = 0;
+    s->hdr_long = 0;
+    s->have_trace = 0;
+    s->dump_error = 0;
+    dump_received(&s->dump, s->has_helo ? s->helo : NULL, s->addr, s->proto,
+                  s->cfg->hostname);
+}
+
+/* header_line - one complete header line (without line end). */
+static void header_line(struct session *s, const char *p, size_t len)
+{
+    size_t name = sizeof(TRACE_HEADER) - 1;
+
+    if (len == 0) {
+        s->in_headers = 0;
+        return;
+    }
+    if (!s->have_trace && !s->hdr_long && len > name && p[name] == ':'
+        && strncasecmp(p, TRACE_HEADER, name) == 0 && trace_parse(p, len, &s->trace) == 0)
+        s->have_trace = 1;
+}
+
+/* header_feed - look for the trace header while in the header section. */
+static void header_feed(struct session *s, const char *p, size_t len)
+{
+    const char *end = p + len, *nl;
+    size_t seg, room, l;
+
+    while (s->in_headers && p < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        seg = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        room = sizeof(s->hdr) - s->hdr_len;
+        if (seg > room) {
+            s->hdr_long = 1;
+            seg = room;
+        }
+        memcpy(s->hdr + s->hdr_len, p, seg);
+        s->hdr_len += seg;
+        if (nl == NULL)
+            return;
+        l = s->hdr_len;
+        if (l > 0 && s->hdr[l - 1] == '\r')
+            l--;
+        header_line(s, s->hdr, l);
+        s->hdr_len = 0;
+        s->hdr_long = 0;
+        p = nl + 1;
+    }
+}
+
+/* message_bytes - account, capture and scan message bytes. */
+static void message_bytes(struct session *s, const char *p, size_t len, enum dump_body_mode m)
+{
+    s->msg_bytes += len;
+    if (s->in_headers)
+        header_feed(s, p, len);
+    dump_body(&s->dump, p, len, m);
+}
+
+/* message_end - the message is complete: capture, count (before the reply). */
+static void message_end(struct session *s)
+{
+    s->dump_error = dump_finish(&s->dump);
+    if (s->hooks.message)
+        s->hooks.message(s->hook_arg, s->have_trace ? &s->trace : NULL, s->msg_bytes,
+                         s->dump_error);
+    mail_reset(s);
+}
+
+/* ---- replies of each command ---- */
+
+static void reply_dot(struct session *s, const char *text)
+{
+    if (s->cfg->lmtp) {
+        while (s->rcpts-- > 0)
+            reply(s, text);
+    } else {
+        reply(s, text);
+    }
+}
+
+static void reply_error(struct session *s, int cmd, const char *text)
+{
+    if (cmd == CMD_DOT)
+        reply_dot(s, text);
+    else
+        reply(s, text);
+    if (cmd == CMD_BDAT && s->bdat_last)
+        mail_reset(s);
+}
+
+/* skip_to_address - smtp-sink's MAIL/RCPT argument: after the colon(s). */
+static const char *skip_to_address(const char *a)
+{
+    while (*a && *a != ':')
+        a++;
+    while (*a == ':')
+        a++;
+    while (*a == ' ' || (*a >= '\t' && *a <= '\r'))
+        a++;
+    return a;
+}
+
+static void set_helo(struct session *s, const char *args)
+{
+    while (*args == ' ' || (*args >= '\t' && *args <= '\r'))
+        args++;
+    snprintf(s->helo, sizeof(s->helo), "%s", args);
+    s->has_helo = 1;
+}
+
+static void do_greeting(struct session *s)
+{
+    char line[SESSION_LINE_BUF];
+
+    if (s->cfg->pix)
+        snprintf(line, sizeof(line), "220 ********");
+    else if (s->cfg->no_esmtp)
+        snprintf(line, sizeof(line), "220 %s", s->cfg->hostname);
+    else
+        snprintf(line, sizeof(line), "220 %s ESMTP", s->cfg->hostname);
+    reply(s, line);
+}
+
+static void do_data(struct session *s)
+{
+    if (!s->in_mail || s->rcpts <= 0) {
+        reply(s, "503 5.5.1 Error: need RCPT command");
+        return;
+    }
+    if (s->bdat_msg) {
+        reply(s, "503 5.5.1 Error: BDAT in progress");
+        return;
+    }
+    s->state = ST_DATA;
+    s->eod = 2;                 /* DATA's own CRLF counts: ".\r\n" may come first */
+    reply(s, "354 End data with <CR><LF>.<CR><LF>");
+    message_begin(s);
+    if (s->cfg->abort_delay_s >= 0) {
+        s->pending = PEND_ABORT;
+        s->delay_ms = (uint64_t)s->cfg->abort_delay_s * 1000;
+        s->paused = 1;
+    } else if (s->cfg->data_read_delay_s > 0) {
+        s->pending = PEND_READ;
+        s->delay_ms = (uint64_t)s->cfg->data_read_delay_s * 1000;
+        s->paused = 1;
+    }
+}
+
+static void do_bdat(struct session *s)
+{
+    char line[64];
+
+    if (!s->bdat_ok) {
+        reply(s, "503 5.5.1 Error: need RCPT command");
+        return;
+    }
+    if (!s->bdat_last) {
+        snprintf(line, sizeof(line), "250 2.0.0 Ok: %llu octets", (unsigned long long)s->bdat_size);
+        reply(s, line);
+        return;
+    }
+    message_end(s);
+    reply_dot(s, s->dump_error ? "451 4.3.0 Error: message dump failed"
+              : s->cfg->lmtp ? "250 2.2.0 Ok" : "250 2.0.0 Ok");
+}
+
+static void do_starttls(struct session *s, const char *args)
+{
+    if (s->tls) {
+        reply(s, "554 5.5.1 Error: TLS already active");
+        return;
+    }
+    if (*args) {
+        reply(s, "501 5.5.4 Syntax: STARTTLS");
+        return;
+    }
+    reply(s, "220 2.0.0 Ready to start TLS");
+    s->closing = 2;             /* the driver starts TLS after sending this */
+}
+
+/* respond - the normal reply of cmd (after flags and delays). */
+static void respond(struct session *s, int cmd, const char *args)
+{
+    switch (cmd) {
+    case CMD_CONNECT: do_greeting(s); break;
+    case CMD_HELO:
+        mail_reset(s);
+        s->proto = "SMTP";
+        out_add(s, "250 ", 4);
+        reply(s, s->cfg->hostname);
+        set_helo(s, args);
+        break;
+    case CMD_EHLO:
+    case CMD_LHLO:
+        mail_reset(s);
+        if (!s->cfg->lmtp)
+            s->proto = "ESMTP";
+        out_add(s, s->ehlo[!s->tls && (s->cfg->cmd[CMD_STARTTLS].flags & CMD_FLAG_ENABLE)],
+                s->ehlo_len[!s->tls && (s->cfg->cmd[CMD_STARTTLS].flags & CMD_FLAG_ENABLE)]);
+        set_helo(s, args);
+        break;
+    case CMD_MAIL:
+        if (s->in_mail) {
+            reply(s, "503 5.5.1 Error: nested MAIL command");
+            break;
+        }
+        s->in_mail = 1;
+        s->rcpts = 0;
+        reply(s, "250 2.1.0 Ok");
+        if (dump_open(&s->dump, s->addr, s->proto, s->has_helo ? s->helo : NULL, time(NULL)) == 0
+            || dump_active(&s->dump)) {
+            args = skip_to_address(args);
+            dump_record(&s->dump, "X-Mail-Args", args, strlen(args));
+        }
+        break;
+    case CMD_RCPT:
+        if (!s->in_mail) {
+            reply(s, "503 5.5.1 Error: need MAIL command");
+            break;
+        }
+        if (s->rcpts >= SESSION_RCPT_MAX) {
+            reply(s, "452 4.5.3 Error: too many recipients");
+            break;
+        }
+        s->rcpts++;
+        reply(s, "250 2.1.5 Ok");
+        args = skip_to_address(args);
+        dump_record(&s->dump, "X-Rcpt-Args", args, strlen(args));
+        break;
+    case CMD_DATA: do_data(s); break;
+    case CMD_DOT:
+        reply_dot(s, s->dump_error ? "451 4.3.0 Error: message dump failed"
+                  : s->cfg->lmtp ? "250 2.2.0 Ok" : "250 2.0.0 Ok");
+        s->dump_error = 0;
+        break;
+    case CMD_RSET:
+        mail_reset(s);
+        reply(s, "250 2.1.0 Ok");
+        break;
+    case CMD_QUIT:
+        reply(s, "221 Bye");
+        if (s->hooks.quit)
+            s->hooks.quit(s->hook_arg);
+        s->closing = 1;
+        break;
+    case CMD_BDAT: do_bdat(s); break;
+    case CMD_STARTTLS: do_starttls(s, args); break;
+    default: reply(s, "250 2.0.0 Ok"); break;     /* XCLIENT XFORWARD AUTH NOOP VRFY */
+    }
+}
+
+/* command_resp - smtp-sink's order: syslog, -q, -Q, -f, -r, delay, reply. */
+static void command_resp(struct session *s, int cmd, const char *verb, const char *args)
+{
+    const struct sink_cmd_conf *c = &s->cfg->cmd[cmd];
+    uint64_t delay;
+
+    if (c->flags & CMD_FLAG_SYSLOG)
+        syslog(LOG_INFO, "%s %.100s", verb, args);
+    if (c->flags & CMD_FLAG_DISCONNECT) {
+        s->closing = 1;
+        return;
+    }
+    if (c->flags & CMD_FLAG_CLOSE) {
+        reply(s, "421 4.0.0 Server closing connection");
+        s->closing = 1;
+        return;
+    }
+    if (c->flags & (CMD_FLAG_HARD_ERR | CMD_FLAG_SOFT_ERR)) {
+        reply_error(s, cmd, (c->flags & CMD_FLAG_HARD_ERR) ? s->cfg->hard_reply
+                    : s->cfg->soft_reply);
+        return;
+    }
+    if (c->delay_s > 0) {
+        delay = (uint64_t)c->delay_s;
+        if (c->delay_odds > 0)
+            for (delay = 0; (int)(session_random(s) % 100) < c->delay_odds; delay += (uint64_t)c->delay_s)
+                ;
+        s->pending = PEND_REPLY;
+        s->pending_cmd = cmd;
+        snprintf(s->pending_verb, sizeof(s->pending_verb), "%s", verb);
+        snprintf(s->pending_args, sizeof(s->pending_args), "%s", args);
+        s->delay_ms = delay * 1000;
+        s->paused = 1;
+        return;
+    }
+    respond(s, cmd, args);
+}
+
+/* ---- command lines ---- */
+
+/* printable - smtp-sink's printable(): non-printable octets become '?'. */
+static void printable(char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+}
+
+/* line_limit - the longest command line (with CRLF) a verb may send. */
+static size_t line_limit(const struct session *s, int cmd)
+{
+    size_t limit = SESSION_LINE_MAX;
+
+    if (cmd == CMD_MAIL)
+        limit += (s->cfg->no_size ? 0 : SESSION_SIZE_EXTRA) + (s->cfg->no_dsn ? 0 : SESSION_DSN_MAIL);
+    if (cmd == CMD_RCPT && !s->cfg->no_dsn)
+        limit += SESSION_DSN_RCPT;
+    return limit;
+}
+
+/* bdat_begin - "BDAT size [LAST]": check, then read the chunk. */
+static void bdat_begin(struct session *s, const char *verb, const char *args)
+{
+    char *end;
+    unsigned long long size;
+
+    while (*args == ' ')
+        args++;
+    size = strtoull(args, &end, 10);
+    if (end == args || *args < '0' || *args > '9' || size > SESSION_BDAT_MAX
+        || (*end && strcasecmp(end, " LAST") != 0)) {
+        reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
+        return;
+    }
+    s->bdat_last = *end != '\0';
+    s->bdat_size = size;
+    s->bdat_left = size;
+    s->bdat_ok = s->in_mail && s->rcpts > 0;
+    if (s->bdat_ok && !s->bdat_msg) {
+        s->bdat_msg = 1;
+        message_begin(s);
+    }
+    snprintf(s->pending_verb, sizeof(s->pending_verb), "%s", verb);
+    s->state = ST_BDAT;
+    if (size == 0) {
+        s->state = ST_CMD;
+        command_resp(s, CMD_BDAT, verb, "");
+    }
+}
+
+/* command_line - one command line without its line end. */
+static void command_line(struct session *s, char *line, size_t len)
+{
+    char *verb, *args;
+    size_t vlen;
+    int cmd;
+
+    line[len] = '\0';
+    if (s->cfg->verbose)
+        log_info("%s", line);
+    verb = line + strspn(line, " \t");
+    vlen = strcspn(verb, " \t");
+    if (vlen == 0 || memchr(line, '\0', len) != NULL) {
+        reply(s, vlen == 0 ? "500 5.5.2 Error: unknown command" : "500 5.5.1 Error: unknown command");
+        return;
+    }
+    cmd = sink_cmd_lookup(verb, vlen);
+    if (cmd < 0 || !(s->cfg->cmd[cmd].flags & CMD_FLAG_ENABLE)) {
+        reply(s, "500 5.5.1 Error: unknown command");
+        return;
+    }
+    if (len + 2 > line_limit(s, cmd)) {
+        reply(s, "500 5.5.2 Error: command line too long");
+        return;
+    }
+    args = verb + vlen;
+    if (*args)
+        *args++ = '\0';
+    printable(args);
+    if (cmd == CMD_BDAT)
+        bdat_begin(s, verb, args);
+    else
+        command_resp(s, cmd, verb, args);
+}
+
+/* feed_command - take bytes up to and including one LF (or all). */
+static size_t feed_command(struct session *s, const char *p, size_t len)
+{
+    const char *nl = memchr(p, '\n', len);
+    size_t seg = nl ? (size_t)(nl - p) : len, l;
+    char direct[SESSION_LINE_BUF];
+
+    if (!s->line_long && s->line_len + seg >= sizeof(s->line)) {
+        s->line_long = 1;
+        log_warn("command line too long from %s", s->addr);
+    }
+    if (!s->line_long && nl && s->line_len == 0) {
+        memcpy(direct, p, seg);         /* whole line in this read */
+        l = seg > 0 && direct[seg - 1] == '\r' ? seg - 1 : seg;
+        command_line(s, direct, l);
+        return seg + 1;
+    }
+    if (!s->line_long) {
+        memcpy(s->line + s->line_len, p, seg);
+        s->line_len += seg;
+    }
+    if (nl == NULL)
+        return len;
+    if (s->line_long) {
+        reply(s, "500 5.5.2 Error: command line too long");
+    } else {
+        l = s->line_len > 0 && s->line[s->line_len - 1] == '\r' ? s->line_len - 1 : s->line_len;
+        command_line(s, s->line, l);
+    }
+    s->line_len = 0;
+    s->line_long = 0;
+    return seg + 1;
+}
+
+/* ---- message data ---- */
+
+static int eod_step(int state, char c)
+{
+    if (c == eod_pattern[state])
+        return state + 1;
+    return c == '\r' ? 1 : 0;
+}
+
+/* eod_tail - how much of "\r\n.\r\n" the end of p[0..n) matches. */
+static int eod_tail(const char *p, size_t n)
+{
+    int k;
+
+    for (k = 4; k > 0; k--)
+        if (n >= (size_t)k && memcmp(p + n - k, eod_pattern, (size_t)k) == 0)
+            return k;
+    return 0;
+}
+
+/* feed_data - message bytes up to "\r\n.\r\n"; only that sequence ends
+ * the message (a bare LF never does: no SMTP smuggling). */
+static size_t feed_data(struct session *s, const char *p, size_t len)
+{
+    const char *hit;
+    size_t i = 0, from, used = len;
+
+    while (s->eod > 0 && i < len) {
+        s->eod = eod_step(s->eod, p[i++]);
+        if (s->eod == 5) {
+            used = i;
+            goto found;
+        }
+        if (s->eod == 1)
+            break;
+    }
+    if (s->eod <= 1) {
+        from = s->eod == 1 ? i - 1 : i;
+        hit = from < len ? memmem(p + from, len - from, eod_pattern, 5) : NULL;
+        if (hit) {
+            used = (size_t)(hit - p) + 5;
+            goto found;
+        }
+        s->eod = eod_tail(p + from, len - from);
+    }
+    message_bytes(s, p, len, DUMP_BODY_DATA);
+    return len;
+
+found:
+    message_bytes(s, p, used, DUMP_BODY_DATA);
+    s->eod = 0;
+    s->state = ST_CMD;
+    message_end(s);
+    command_resp(s, CMD_DOT, ".", "");
+    return used;
+}
+
+/* feed_bdat - chunk bytes, then the BDAT reply. */
+static size_t feed_bdat(struct session *s, const char *p, size_t len)
+{
+    size_t n = len < s->bdat_left ? len : (size_t)s->bdat_left;
+
+    if (s->bdat_ok)
+        message_bytes(s, p, n, DUMP_BODY_BDAT);
+    s->bdat_left -= n;
+    if (s->bdat_left == 0) {
+        s->state = ST_CMD;
+        command_resp(s, CMD_BDAT, s->pending_verb, "");
+    }
+    return n;
+}
+
+/* ---- driver interface ---- */
+
+static enum session_status status_of(struct session *s)
+{
+    if (s->closing == 2) {
+        s->closing = 0;
+        return SESSION_STARTTLS;
+    }
+    if (s->closing)
+        return SESSION_CLOSE;
+    return s->paused ? SESSION_PAUSE : SESSION_MORE;
+}
+
+enum session_status session_start(struct session *s, const char *addr)
+{
+    dump_abort(&s->dump);
+    snprintf(s->addr, sizeof(s->addr), "%s", addr);
+    s->tls = 0;
+    s->proto = s->cfg->lmtp ? "LMTP" : "SMTP";
+    s->has_helo = 0;
+    s->in_mail = 0;
+    s->rcpts = 0;
+    s->state = ST_CMD;
+    s->paused = s->closing = 0;
+    s->line_len = 0;
+    s->line_long = 0;
+    s->bdat_msg = 0;
+    s->dump_error = 0;
+    s->pending = PEND_NONE;
+    s->out_len = 0;
+    command_resp(s, CMD_CONNECT, "connect", "");
+    return status_of(s);
+}
+
+size_t session_feed(struct session *s, const char *in, size_t len, enum session_status *st)
+{
+    size_t pos = 0;
+
+    while (pos < len && !s->paused && !s->closing && s->out_len < SESSION_OUT_HIGH) {
+        switch (s->state) {
+        case ST_CMD: pos += feed_command(s, in + pos, len - pos); break;
+        case ST_DATA: pos += feed_data(s, in + pos, len - pos); break;
+        case ST_BDAT: pos += feed_bdat(s, in + pos, len - pos); break;
+        }
+    }
+    *st = status_of(s);
+    return pos;
+}
+
+enum session_status session_resume(struct session *s)
+{
+    int pending = s->pending;
+
+    s->paused = 0;
+    s->pending = PEND_NONE;
+    switch (pending) {
+    case PEND_REPLY:
+        if (s->pending_cmd == CMD_BDAT)
+            do_bdat(s);
+        else
+            respond(s, s->pending_cmd, s->pending_args);
+        break;
+    case PEND_ABORT:
+        reply(s, "550 This violates SMTP");
+        s->closing = 1;
+        break;
+    default:
+        break;
+    }
+    return status_of(s);
+}
+
+uint64_t session_delay_ms(const struct session *s)
+{
+    return s->delay_ms;
+}
+
+void session_tls_started(struct session *s)
+{
+    mail_reset(s);
+    s->tls = 1;
+    s->has_helo = 0;
+    s->proto = s->cfg->lmtp ? "LMTP" : "SMTP";
+    s->line_len = 0;
+    s->line_long = 0;
+    s->state = ST_CMD;
+}
+
+void session_end(struct session *s)
+{
+    mail_reset(s);
+    s->pending = PEND_NONE;
+    s->paused = 0;
+}

@@ -1,0 +1,73 @@
+/* tally.h - per-campaign message accounting from the X-Smtpstorm-Trace
+ * header (lib/trace.h): messages received, duplicates (the same agent and
+ * seq seen twice, anywhere in the process) and end-to-end delivery latency.
+ * One struct tally per event loop, written only by that loop without locks;
+ * any thread may take a snapshot at any time (relaxed atomic loads). The
+ * link module that streams counters to the coordinator reads snapshots. */
+#ifndef SMTPSTORM_SINK_TALLY_H
+#define SMTPSTORM_SINK_TALLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "trace.h"
+
+#define TALLY_CAMPAIGNS_MAX 16      /* campaigns tracked per loop; more count as overflow */
+#define TALLY_AGENTS_MAX    256     /* (campaign, agent) pairs checked for duplicates */
+#define TALLY_SEQ_WORDS     8192    /* 32 seqs a word: a sliding window of 262144 seqs per agent */
+
+/* Process-wide duplicate detector shared by every loop: lock-free. */
+struct tally_seen;
+
+/* One loop's counters. */
+struct tally;
+
+/* One campaign's merged figures. */
+struct tally_campaign {
+    char campaign[TRACE_ID_MAX];
+    uint64_t received;          /* messages carrying this campaign's trace */
+    uint64_t duplicates;        /* agent+seq seen before */
+    uint64_t unchecked;         /* not checked: seq outside the window, or table full */
+    struct hist latency_us;     /* now - sent_us, microseconds (0 when negative) */
+};
+
+/* A merged view of one or more loops' tallies. Large (hist per campaign):
+ * allocate it on the heap. */
+struct tally_snapshot {
+    uint64_t untraced;          /* messages without a well-formed trace header */
+    uint64_t overflow;          /* traced messages of campaigns beyond TALLY_CAMPAIGNS_MAX */
+    size_t count;               /* campaigns[0..count) are valid */
+    struct tally_campaign campaigns[TALLY_CAMPAIGNS_MAX];
+};
+
+/* tally_seen_new - an empty duplicate detector; the caller owns it. NULL on ENOMEM. */
+struct tally_seen *tally_seen_new(void);
+
+/* tally_seen_free - release it (after every tally using it is gone). */
+void tally_seen_free(struct tally_seen *seen);
+
+/* tally_seen_check - record agent+seq of campaign; 1 if it was seen
+ * before, 0 if new, -1 if it could not be checked. Any thread. */
+int tally_seen_check(struct tally_seen *seen, const struct trace *t);
+
+/* tally_new - one loop's tally using seen; the caller owns it. NULL on ENOMEM. */
+struct tally *tally_new(struct tally_seen *seen);
+
+/* tally_free - release it. */
+void tally_free(struct tally *t);
+
+/* tally_count - count one received message with trace tr at wall-clock
+ * now_us. Only the owning loop calls this. */
+void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us);
+
+/* tally_count_untraced - count one message without a trace header. */
+void tally_count_untraced(struct tally *t);
+
+/* tally_snapshot_init - make s empty. */
+void tally_snapshot_init(struct tally_snapshot *s);
+
+/* tally_snapshot_add - merge loop tally t into s by campaign. Any thread. */
+void tally_snapshot_add(struct tally_snapshot *s, const struct tally *t);
+
+#endif
