@@ -7,6 +7,7 @@ Imported with tests/tools and tests/mta on sys.path."""
 
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import threading
@@ -39,8 +40,31 @@ class CountingSink:
         self.proc = procs.start(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._count = 0
         self._lock = threading.Lock()
+        self.errors = b""          # the end of its stderr, for messages
         threading.Thread(target=self._read, daemon=True).start()
-        harness.wait_port(port, proc=self.proc)
+        threading.Thread(target=self._read_errors, daemon=True).start()
+        deadline = time.monotonic() + 10
+        while not self._listening():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{' '.join(argv)} exited {self.proc.returncode}: {self.errors!r}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{' '.join(argv)} not listening after 10s")
+            time.sleep(0.02)
+
+    def _listening(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def _read_errors(self):
+        fd = self.proc.stderr.fileno()
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            self.errors = (self.errors + chunk)[-4096:]
 
     def _read(self):
         tail = b""
