@@ -8,10 +8,11 @@
 #   coordinator ARGS...  smtpstorm ARGS          (e.g. coordinator run ...)
 #   run ARGS...          smtpstorm run ARGS      (one campaign)
 #   keygen NAME          smtpstorm keygen NAME   (NAME.key, NAME.pub)
-#   keys DIR             the keys one deployment needs, once: DIR/coordinator,
-#                        DIR/agent, DIR/sink (.key/.pub) and DIR/authorized/
-#                        (agent.pub, sink.pub); then DIR/../reports. Run as
-#                        root, it hands the files to the smtpstorm user.
+#   init DIR             a deployment's state folder, once: the CURVE keys
+#                        DIR/keys/{coordinator,agent,sink}.{key,pub} and
+#                        DIR/keys/authorized/ (agent.pub, sink.pub), and
+#                        DIR/reports/; never overwrites a key. Run as root,
+#                        it hands the folder to the smtpstorm user.
 #   healthcheck          the HEALTHCHECK: a program runs (a sink: answers 220)
 #   version|help         what is installed / this text
 #   anything else        exec'd as a command (sh, bash, ...)
@@ -21,21 +22,21 @@ SMTPSTORM_USER=smtpstorm
 
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//p}' "$0"; }
 
-# keys DIR: generate what is missing; never overwrite an existing key.
-keys() {
-    local dir=${1:?usage: keys DIR} name
-    mkdir -p "$dir/authorized"
+# init DIR: generate what is missing; never overwrite an existing key.
+init() {
+    local state=${1:?usage: init DIR} dir name
+    dir=$state/keys
+    mkdir -p "$dir/authorized" "$state/reports"
     for name in coordinator agent sink; do
         if [ ! -s "$dir/$name.key" ] || [ ! -s "$dir/$name.pub" ]; then
             rm -f "$dir/$name.key" "$dir/$name.pub"
             smtpstorm keygen "$dir/$name"
-            echo "keys: generated $dir/$name.key and $dir/$name.pub"
+            echo "init: generated $dir/$name.key and $dir/$name.pub"
         fi
     done
     cp "$dir/agent.pub" "$dir/sink.pub" "$dir/authorized/"
-    mkdir -p "$dir/../reports"
     if [ "$(id -u)" = 0 ] && id "$SMTPSTORM_USER" >/dev/null 2>&1; then
-        chown -R "$SMTPSTORM_USER:$SMTPSTORM_USER" "$dir" "$dir/../reports"
+        chown -R "$SMTPSTORM_USER:$SMTPSTORM_USER" "$dir" "$state/reports"
     fi
     chmod 0600 "$dir"/*.key
     chmod 0644 "$dir"/*.pub "$dir"/authorized/*.pub
@@ -88,7 +89,7 @@ case "$cmd" in
     agent|smtpstorm-agent)      exec smtpstorm-agent "$@" ;;
     coordinator|smtpstorm)      exec smtpstorm "$@" ;;
     run|keygen)                 exec smtpstorm "$cmd" "$@" ;;
-    keys)                       keys "$@" ;;
+    init)                       init "$@" ;;
     healthcheck)                healthcheck ;;
     version|--version)
         for p in smtpstorm smtpstorm-agent smtpstorm-sink; do
