@@ -1,0 +1,415 @@
+/* engine.c - run one workload on one event loop (see engine.h): hand
+ * messages to sessions as the schedule makes them due, keep the counters,
+ * and take stop requests from other threads through an eventfd. */
+#include "engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "message.h"
+#include "schedule.h"
+#include "session.h"
+
+struct engine {
+    struct ev_loop *loop;
+    const struct workload *w;
+    struct engine_hooks hooks;
+    struct endpoint_addr addr;
+
+    struct session **sessions;
+    int nsessions;
+    int open_sessions;          /* not yet closed */
+    struct session **idle;      /* ring of sessions waiting for a due message */
+    int idle_head, idle_count;
+
+    struct schedule sched;
+    struct ev_timer rate_timer;
+    struct ev_timer done_timer;
+    int started, stopping;
+    atomic_int done;
+    atomic_int stop_request;    /* 0, 1 drain, 2 abort */
+    int ctl_fd;                 /* eventfd: engine_stop from other threads */
+
+    pthread_mutex_t lock;       /* guards stats */
+    struct load_stats stats;
+
+    uint64_t rcpt_numbers;      /* -N numbers handed out */
+    time_t date_sec;
+    char date[MESSAGE_DATE_MAX];
+    int warnings;
+    int has_fatal;
+    char fatal[ENGINE_FATAL_MAX];
+};
+
+static void engine_on_rate(struct ev_loop *loop, void *arg);
+static void engine_on_done(struct ev_loop *loop, void *arg);
+static void engine_on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+/* Recording. */
+
+void engine_record_latency(struct engine *e, enum stats_phase phase, uint64_t ns)
+{
+    pthread_mutex_lock(&e->lock);
+    hist_record(&e->stats.latency[phase], ns / NS_PER_US);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void engine_count_reply(struct engine *e, int code)
+{
+    pthread_mutex_lock(&e->lock);
+    stats_count_reply(&e->stats, code);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void engine_count_error(struct engine *e, enum stats_error kind)
+{
+    pthread_mutex_lock(&e->lock);
+    stats_count_error(&e->stats, kind);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void engine_count_bytes(struct engine *e, uint64_t n)
+{
+    pthread_mutex_lock(&e->lock);
+    e->stats.bytes += n;
+    pthread_mutex_unlock(&e->lock);
+}
+
+void engine_count(struct engine *e, enum engine_counter which)
+{
+    pthread_mutex_lock(&e->lock);
+    switch (which) {
+    case COUNT_SESSION:
+        e->stats.sessions++;
+        break;
+    case COUNT_ATTEMPTED:
+        e->stats.messages_attempted++;
+        break;
+    case COUNT_ACCEPTED:
+        e->stats.messages_accepted++;
+        break;
+    case COUNT_REJECTED:
+        e->stats.messages_rejected++;
+        break;
+    case COUNT_RECIPIENT:
+        e->stats.recipients++;
+        break;
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
+void engine_snapshot(struct engine *e, struct load_stats *out)
+{
+    pthread_mutex_lock(&e->lock);
+    memcpy(out, &e->stats, sizeof(*out));
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Small services for sessions. */
+
+uint64_t engine_next_rcpt_number(struct engine *e)
+{
+    return e->w->rcpt_number_first + e->rcpt_numbers++ * e->w->rcpt_number_stride;
+}
+
+void engine_dot_sent(struct engine *e)
+{
+    if (e->hooks.on_dot)
+        e->hooks.on_dot(e->hooks.arg);
+}
+
+const char *engine_date(struct engine *e)
+{
+    time_t now = time(NULL);
+
+    if (now != e->date_sec || e->date[0] == '\0') {
+        if (message_date_format(now, e->date, sizeof(e->date)) < 0)
+            snprintf(e->date, sizeof(e->date), "Thu, 1 Jan 1970 00:00:00 +0000 (UTC)");
+        e->date_sec = now;
+    }
+    return e->date;
+}
+
+void engine_warn(struct engine *e, const char *fmt, ...)
+{
+    char msg[ENGINE_FATAL_MAX * 2];
+    va_list ap;
+
+    if (e->warnings > ENGINE_WARN_MAX)
+        return;
+    if (e->warnings++ == ENGINE_WARN_MAX) {
+        log_warn("warning: further warnings suppressed; the summary counts every error");
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warn("warning: %s", msg);
+}
+
+/* Handing out messages. */
+
+int engine_has_more(const struct engine *e)
+{
+    const struct schedule *s = &e->sched;
+
+    if (e->stopping || s->stopped || s->issued >= s->limit)
+        return 0;
+    if (s->stop_ns == 0)
+        return 1;
+    if (s->rate > 0)
+        return schedule_due(s, s->issued) < s->stop_ns;
+    return clock_mono_ns() < s->stop_ns;
+}
+
+static void engine_idle_push(struct engine *e, struct session *s)
+{
+    e->idle[(e->idle_head + e->idle_count) % e->nsessions] = s;
+    e->idle_count++;
+}
+
+static struct session *engine_idle_pop(struct engine *e)
+{
+    struct session *s = e->idle[e->idle_head];
+
+    e->idle_head = (e->idle_head + 1) % e->nsessions;
+    e->idle_count--;
+    return s;
+}
+
+static void engine_job(struct engine *e, uint64_t due, struct session_job *job)
+{
+    uint64_t k = e->sched.issued - 1;
+
+    job->due_ns = due;
+    job->seq = e->w->seq_first + k * e->w->seq_stride;
+    job->remaining = (unsigned)(e->sched.limit == WORKLOAD_UNLIMITED ? k
+                                : e->sched.limit - e->sched.issued);
+}
+
+void engine_session_ready(struct engine *e, struct session *s)
+{
+    struct session_job job;
+    uint64_t due;
+
+    if (e->stopping) {
+        session_finish(s);
+        return;
+    }
+    if (e->idle_count > 0) {    /* others wait already: the timer serves them in order */
+        engine_idle_push(e, s);
+        return;
+    }
+    switch (schedule_next(&e->sched, clock_mono_ns(), &due)) {
+    case SCHEDULE_DUE:
+        engine_job(e, due, &job);
+        session_run(s, &job);
+        break;
+    case SCHEDULE_WAIT:
+        engine_idle_push(e, s);
+        (void)ev_timer_start_at(e->loop, &e->rate_timer, due);
+        break;
+    default:
+        session_finish(s);
+        break;
+    }
+}
+
+static void engine_on_rate(struct ev_loop *loop, void *arg)
+{
+    struct engine *e = arg;
+    struct session_job job;
+    uint64_t due;
+
+    (void)loop;
+    while (e->idle_count > 0) {
+        switch (schedule_next(&e->sched, clock_mono_ns(), &due)) {
+        case SCHEDULE_DUE:
+            engine_job(e, due, &job);
+            session_run(engine_idle_pop(e), &job);
+            break;
+        case SCHEDULE_WAIT:
+            (void)ev_timer_start_at(e->loop, &e->rate_timer, due);
+            return;
+        default:
+            while (e->idle_count > 0)
+                session_finish(engine_idle_pop(e));
+            return;
+        }
+    }
+}
+
+/* Ending. */
+
+void engine_session_closed(struct engine *e, struct session *s)
+{
+    (void)s;
+    if (--e->open_sessions == 0)
+        (void)ev_timer_start(e->loop, &e->done_timer, 0);
+}
+
+static void engine_on_done(struct ev_loop *loop, void *arg)
+{
+    struct engine *e = arg;
+
+    (void)loop;
+    if (atomic_exchange(&e->done, 1) == 0 && e->hooks.on_done)
+        e->hooks.on_done(e->hooks.arg);
+}
+
+static void engine_drain(struct engine *e)
+{
+    e->stopping = 1;
+    schedule_stop(&e->sched);
+    ev_timer_stop(e->loop, &e->rate_timer);
+    while (e->idle_count > 0)
+        session_finish(engine_idle_pop(e));
+}
+
+static void engine_abort_all(struct engine *e)
+{
+    int i;
+
+    e->stopping = 1;
+    schedule_stop(&e->sched);
+    ev_timer_stop(e->loop, &e->rate_timer);
+    e->idle_count = 0;
+    for (i = 0; i < e->nsessions; i++)
+        session_abort(e->sessions[i]);
+}
+
+void engine_abort_run(struct engine *e, const char *msg)
+{
+    if (!e->has_fatal) {
+        e->has_fatal = 1;
+        snprintf(e->fatal, sizeof(e->fatal), "%s", msg);
+        if (e->hooks.on_fatal)
+            e->hooks.on_fatal(e->hooks.arg, e->fatal);
+    }
+    engine_abort_all(e);
+}
+
+const char *engine_fatal(const struct engine *e) { return e->has_fatal ? e->fatal : NULL; }
+
+int engine_done(const struct engine *e) { return atomic_load(&e->done); }
+
+void engine_stop(struct engine *e, int abort)
+{
+    int want = abort ? 2 : 1, have = atomic_load(&e->stop_request);
+    uint64_t one = 1;
+
+    while (have < want && !atomic_compare_exchange_weak(&e->stop_request, &have, want))
+        ;
+    if (write(e->ctl_fd, &one, sizeof(one)) < 0)
+        return;                 /* a full counter already wakes the loop */
+}
+
+static void engine_on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct engine *e = arg;
+    uint64_t count;
+
+    (void)loop;
+    (void)events;
+    if (read(fd, &count, sizeof(count)) < 0)
+        return;
+    if (!e->started)
+        return;
+    if (atomic_load(&e->stop_request) >= 2)
+        engine_abort_all(e);
+    else if (atomic_load(&e->stop_request) == 1)
+        engine_drain(e);
+}
+
+/* Life cycle. */
+
+struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
+                          const struct engine_hooks *hooks, char *err, size_t errlen)
+{
+    struct engine *e = calloc(1, sizeof(*e));
+    int i, n;
+
+    if (e == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    e->loop = loop;
+    e->w = w;
+    if (hooks)
+        e->hooks = *hooks;
+    e->ctl_fd = -1;
+    pthread_mutex_init(&e->lock, NULL);
+    stats_init(&e->stats);
+    ev_timer_init(&e->rate_timer, engine_on_rate, e);
+    ev_timer_init(&e->done_timer, engine_on_done, e);
+    n = endpoint_resolve(&w->target, w->family, &e->addr, 1, err, errlen);
+    if (n < 0)
+        goto fail;
+    e->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (e->ctl_fd < 0 || ev_io_set(loop, e->ctl_fd, EV_READ, engine_on_ctl, e) != 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    e->nsessions = w->sessions > 0 ? w->sessions : 1;
+    e->sessions = calloc((size_t)e->nsessions, sizeof(*e->sessions));
+    e->idle = calloc((size_t)e->nsessions, sizeof(*e->idle));
+    if (e->sessions == NULL || e->idle == NULL)
+        goto nomem;
+    for (i = 0; i < e->nsessions; i++)
+        if ((e->sessions[i] = session_new(e, loop, w, &e->addr, i)) == NULL)
+            goto nomem;
+    return e;
+
+nomem:
+    snprintf(err, errlen, "out of memory for %d sessions", e->nsessions);
+fail:
+    engine_free(e);
+    return NULL;
+}
+
+int engine_start(struct engine *e, uint64_t start_ns)
+{
+    int i;
+
+    if (e->started)
+        return -EALREADY;
+    e->started = 1;
+    schedule_init(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->rate, e->w->messages,
+               e->w->duration_ns);
+    e->open_sessions = e->nsessions;
+    for (i = 0; i < e->nsessions; i++)
+        engine_session_ready(e, e->sessions[i]);
+    if (atomic_load(&e->stop_request))
+        engine_on_ctl(e->loop, e->ctl_fd, EV_READ, e);
+    return 0;
+}
+
+void engine_free(struct engine *e)
+{
+    int i;
+
+    if (e == NULL)
+        return;
+    for (i = 0; e->sessions && i < e->nsessions; i++)
+        session_free(e->sessions[i]);
+    free(e->sessions);
+    free(e->idle);
+    ev_timer_stop(e->loop, &e->rate_timer);
+    ev_timer_stop(e->loop, &e->done_timer);
+    if (e->ctl_fd >= 0) {
+        ev_io_del(e->loop, e->ctl_fd);
+        close(e->ctl_fd);
+    }
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}

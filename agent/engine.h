@@ -1,0 +1,110 @@
+/* engine.h - the SMTP/LMTP load engine of smtpstorm-agent: runs one
+ * workload on one event loop (many sessions, one thread), records every
+ * count and latency into its own struct load_stats, and lets any thread
+ * take a cumulative snapshot or stop it. The standalone program runs one
+ * engine per --threads loop (agent/runner.c); a daemon mode can run the
+ * same engine from a link module. Knows nothing of ZeroMQ or protobuf.
+ *
+ * Life cycle (loop thread unless noted):
+ *     e = engine_new(loop, &workload, &hooks, err, sizeof(err));
+ *     engine_start(e, start_ns);          then ev_run(loop) dispatches it
+ *     engine_snapshot(e, &stats);         any thread, any time
+ *     engine_stop(e, 0);                  any thread: drain; 1: abort now
+ *     hooks.on_done(arg)                  loop thread, once, when finished
+ *     engine_free(e);                     after the loop stopped running it */
+#ifndef SMTPSTORM_AGENT_ENGINE_H
+#define SMTPSTORM_AGENT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev.h"
+#include "stats.h"
+#include "workload.h"
+
+struct engine;
+struct session;
+
+/* Callbacks into the engine's owner; each runs on the loop thread and may
+ * be NULL. */
+struct engine_hooks {
+    void (*on_dot)(void *arg);                      /* end of data sent (smtp-source -c) */
+    void (*on_done)(void *arg);                     /* every session has ended */
+    void (*on_fatal)(void *arg, const char *msg);   /* aborted: unexpected reply without -A */
+    void *arg;
+};
+
+#define ENGINE_FATAL_MAX 512
+
+/* engine_new - an engine for workload w on loop; w (and what it points to)
+ * must outlive the engine. Resolves the target. The caller owns the engine
+ * (engine_free). NULL on error with a message in err. */
+struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
+                          const struct engine_hooks *hooks, char *err, size_t errlen);
+
+/* engine_start - begin: message 0 is due at monotonic start_ns (0: now);
+ * sessions connect as messages become due. Returns 0 or -errno. */
+int engine_start(struct engine *e, uint64_t start_ns);
+
+/* engine_snapshot - copy the cumulative counters and histograms into out
+ * (which the caller owns). Safe from any thread. */
+void engine_snapshot(struct engine *e, struct load_stats *out);
+
+/* engine_stop - from any thread: start no more messages and let sessions
+ * finish the one in hand and QUIT (abort 0), or close every connection at
+ * once (abort 1). on_done follows. */
+void engine_stop(struct engine *e, int abort);
+
+/* engine_done - nonzero once every session has ended. Any thread. */
+int engine_done(const struct engine *e);
+
+/* engine_fatal - the reason the engine aborted, or NULL. Loop thread, or
+ * any thread after on_done. */
+const char *engine_fatal(const struct engine *e);
+
+/* engine_free - close what is left and release e; NULL is harmless. */
+void engine_free(struct engine *e);
+
+/* For agent/session.c only: */
+
+/* engine_session_ready - s can take a job now (it gets one through
+ * session_run, now or when due, or session_finish). */
+void engine_session_ready(struct engine *e, struct session *s);
+
+/* engine_session_closed - s finished or aborted and will do nothing more. */
+void engine_session_closed(struct engine *e, struct session *s);
+
+/* engine_has_more - nonzero while messages may still be handed out. */
+int engine_has_more(const struct engine *e);
+
+/* engine_abort_run - an unexpected reply without -A: report msg through
+ * on_fatal and abort every session. */
+void engine_abort_run(struct engine *e, const char *msg);
+
+/* engine_next_rcpt_number - the next -N recipient number. */
+uint64_t engine_next_rcpt_number(struct engine *e);
+
+/* engine_dot_sent - an end of data was sent (drives on_dot). */
+void engine_dot_sent(struct engine *e);
+
+/* engine_date - the Date: header value for now (cached per second). */
+const char *engine_date(struct engine *e);
+
+/* engine_warn - print a warning unless this engine already printed
+ * ENGINE_WARN_MAX of them (the summary has the counts). */
+void engine_warn(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define ENGINE_WARN_MAX 10
+
+/* Recording, from the loop thread. */
+void engine_record_latency(struct engine *e, enum stats_phase phase, uint64_t ns);
+void engine_count_reply(struct engine *e, int code);
+void engine_count_error(struct engine *e, enum stats_error kind);
+void engine_count_bytes(struct engine *e, uint64_t n);
+
+enum engine_counter {
+    COUNT_SESSION, COUNT_ATTEMPTED, COUNT_ACCEPTED, COUNT_REJECTED, COUNT_RECIPIENT
+};
+void engine_count(struct engine *e, enum engine_counter which);
+
+#endif

@@ -1,0 +1,191 @@
+/* message.c - build the message smtp-source would send (see message.h). */
+#include "message.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char la_de_da[] =
+    "La de da de da 1.\r\nLa de da de da 2.\r\nLa de da de da 3.\r\nLa de da de da 4.\r\n";
+
+int message_payload_generate(size_t length, struct message_payload *p)
+{
+    size_t i, total;
+
+    memset(p, 0, sizeof(*p));
+    if (length > MESSAGE_LENGTH_MAX)
+        return -EINVAL;
+    total = length == 0 ? sizeof(la_de_da) - 1 : length + 2;
+    p->data = malloc(total);
+    if (p->data == NULL)
+        return -ENOMEM;
+    if (length == 0) {
+        memcpy(p->data, la_de_da, total);
+    } else {
+        memset(p->data, 'X', length);
+        for (i = MESSAGE_LINE_LEN; i < length; i += MESSAGE_LINE_LEN) {
+            p->data[i - MESSAGE_LINE_LEN] = "0123456789"[(i / MESSAGE_LINE_LEN) % 10];
+            p->data[i - 2] = '\r';
+            p->data[i - 1] = '\n';
+        }
+        p->data[length] = '\r';
+        p->data[length + 1] = '\n';
+    }
+    p->len = total;
+    p->raw = p->data;
+    p->raw_len = total;
+    return 0;
+}
+
+int message_payload_from_text(const char *text, size_t len, struct message_payload *p)
+{
+    size_t lines = 0, dots = 0, i, start, n, d = 0, r = 0;
+    int at_bol = 1;
+
+    if (len == 0)
+        return message_payload_generate(0, p);  /* smtp-source sends its default then */
+    memset(p, 0, sizeof(*p));
+    for (i = 0; i < len; i++) {
+        if (at_bol && text[i] == '.')
+            dots++;
+        at_bol = text[i] == '\n';
+        lines += at_bol;
+    }
+    if (len > 0 && text[len - 1] != '\n')
+        lines++;                /* a last line without LF still counts */
+    p->raw_len = len - (lines - (len > 0 && text[len - 1] != '\n')) + 2 * lines + 2;
+    p->len = p->raw_len + dots;
+    p->data = malloc(p->len + p->raw_len);
+    if (p->data == NULL)
+        return -ENOMEM;
+    p->raw = p->data + p->len;
+    for (start = 0; start < len; start = i + 1) {
+        for (i = start; i < len && text[i] != '\n'; i++)
+            ;
+        n = i - start;
+        if (n > 0 && text[start] == '.')
+            p->data[d++] = '.';
+        memcpy(p->data + d, text + start, n);
+        memcpy(p->raw + r, text + start, n);
+        d += n;
+        r += n;
+        memcpy(p->data + d, "\r\n", 2);
+        memcpy(p->raw + r, "\r\n", 2);
+        d += 2;
+        r += 2;
+    }
+    memcpy(p->data + d, "\r\n", 2);
+    memcpy(p->raw + r, "\r\n", 2);
+    return 0;
+}
+
+int message_payload_load(const char *path, struct message_payload *p, char *err, size_t errlen)
+{
+    struct stat st;
+    char *text = NULL;
+    size_t got = 0;
+    ssize_t n;
+    int fd, rc;
+
+    memset(p, 0, sizeof(*p));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        goto fail_errno;
+    if (fstat(fd, &st) != 0)
+        goto fail_fd;
+    if (st.st_size < 0 || (uintmax_t)st.st_size > MESSAGE_FILE_MAX) {
+        errno = EFBIG;
+        goto fail_fd;
+    }
+    text = malloc((size_t)st.st_size + 1);
+    if (text == NULL)
+        goto fail_fd;
+    while (got < (size_t)st.st_size && (n = read(fd, text + got, (size_t)st.st_size - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto fail_text;
+        got += (size_t)n;
+    }
+    close(fd);
+    rc = message_payload_from_text(text, got, p);
+    free(text);
+    if (rc != 0)
+        snprintf(err, errlen, "read %s: %s", path, strerror(-rc));
+    return rc;
+
+fail_text:
+    rc = errno;
+    free(text);
+    errno = rc;
+fail_fd:
+    rc = errno;
+    close(fd);
+    errno = rc;
+fail_errno:
+    rc = errno;
+    snprintf(err, errlen, "open %s: %s", path, strerror(rc));
+    return -rc;
+}
+
+void message_payload_free(struct message_payload *p)
+{
+    free(p->data);
+    memset(p, 0, sizeof(*p));
+}
+
+int message_rcpt_format(char *out, size_t cap, const char *recipient, int remaining,
+                        uint64_t number)
+{
+    int n;
+
+    if (number > 0)
+        n = snprintf(out, cap, "<%llu%s>", (unsigned long long)number, recipient);
+    else if (remaining > 1)
+        n = snprintf(out, cap, "<%d%s>", remaining, recipient);
+    else
+        n = snprintf(out, cap, "<%s>", recipient);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+int message_headers_format(char *out, size_t cap, const struct message_header_vars *v)
+{
+    int n;
+
+    n = snprintf(out, cap, "From: <%s>\r\nTo: <%s>\r\nDate: %s\r\nMessage-Id: <%04x.%04x.%04x@%s>\r\n"
+                 "%s%s%s\r\n", v->sender, v->recipient, v->date, v->pid, v->fd, v->count,
+                 v->myhostname, v->subject ? "Subject: " : "", v->subject ? v->subject : "",
+                 v->subject ? "\r\n" : "");
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+size_t message_headers_max(const struct message_header_vars *v)
+{
+    return 96 + strlen(v->sender) + strlen(v->recipient) + MESSAGE_DATE_MAX
+        + strlen(v->myhostname) + (v->subject ? strlen(v->subject) : 0) + 3 * 10;
+}
+
+int message_date_format(time_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    char zone[16];
+    long off;
+    size_t n;
+    int m;
+
+    if (localtime_r(&t, &tm) == NULL)
+        return -1;
+    n = strftime(out, cap, "%a, %e %b %Y %H:%M:%S ", &tm);
+    if (n == 0)
+        return -1;
+    off = tm.tm_gmtoff / 60;
+    if (strftime(zone, sizeof(zone), "%Z", &tm) == 0)
+        zone[0] = '\0';
+    m = snprintf(out + n, cap - n, "%c%02ld%02ld (%s)", off < 0 ? '-' : '+',
+                 labs(off) / 60, labs(off) % 60, zone);
+    return m < 0 || (size_t)m >= cap - n ? -1 : (int)n + m;
+}

@@ -1,0 +1,78 @@
+/* message.h - the message smtpstorm-agent sends, shaped as smtp-source
+ * shapes it: the -l payload of numbered 80-octet lines, the "La de da"
+ * default, -F files dot-stuffed with CRLF added, the From/To/Date/
+ * Message-Id/Subject headers and the numbered recipient names of -r and
+ * -N. Built once per run and shared read-only by every session. */
+#ifndef SMTPSTORM_AGENT_MESSAGE_H
+#define SMTPSTORM_AGENT_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define MESSAGE_LINE_LEN     80         /* smtp-source's -l line length, CRLF included */
+#define MESSAGE_LENGTH_MAX   (1u << 30) /* largest -l we accept: 1 GiB */
+#define MESSAGE_FILE_MAX     (256u << 20) /* largest -F file we load */
+#define MESSAGE_DATE_MAX     64
+#define MESSAGE_ADDR_MAX     512        /* RFC 5321 4.5.3.1.3 path limit is 256; be generous */
+
+/* The message body after the headers. data is what DATA sends before the
+ * final ".": dot-stuffed and ending in CRLF; raw is the same content not
+ * dot-stuffed, what BDAT sends (it may point at data). */
+struct message_payload {
+    char *data;
+    size_t len;
+    char *raw;
+    size_t raw_len;
+};
+
+/* message_payload_generate - the body smtp-source sends for -l length:
+ * length octets of 'X' cut into 80-octet lines, each starting with a digit
+ * and ending in CRLF, plus CRLF; length 0 gives the four "La de da" lines.
+ * The caller owns p (message_payload_free). Returns 0 or -ENOMEM/-EINVAL. */
+int message_payload_generate(size_t length, struct message_payload *p);
+
+/* message_payload_from_text - the body smtp-source sends for a -F file
+ * with this content: every line (split at LF, which is removed) gets CRLF,
+ * lines starting with '.' get another '.', and one more CRLF ends it; an
+ * empty file gives the default body, as in smtp-source. The caller owns p. Returns 0 or -ENOMEM. */
+int message_payload_from_text(const char *text, size_t len, struct message_payload *p);
+
+/* message_payload_load - message_payload_from_text on the file at path.
+ * Returns 0, or -errno with a message in err. */
+int message_payload_load(const char *path, struct message_payload *p, char *err, size_t errlen);
+
+/* message_payload_free - release p's buffers; p may be empty. */
+void message_payload_free(struct message_payload *p);
+
+/* message_rcpt_format - the RCPT TO address, brackets included, into out:
+ * "<N" recipient ">" with N = number when number > 0 (-N), else N =
+ * remaining when remaining > 1 (-r counts down to 1), else plain. Returns
+ * the length, or -1 if out is too small. */
+int message_rcpt_format(char *out, size_t cap, const char *recipient, int remaining,
+                        uint64_t number);
+
+/* What the headers of one message say. */
+struct message_header_vars {
+    const char *sender;
+    const char *recipient;
+    const char *date;           /* from message_date_format */
+    const char *myhostname;
+    const char *subject;        /* NULL: no Subject: line */
+    unsigned pid, fd, count;    /* the three Message-Id numbers of smtp-source */
+};
+
+/* message_headers_format - From:, To:, Date:, Message-Id:, optional
+ * Subject: and the empty line, CRLF-terminated, into out. Returns the
+ * length, or -1 if out is too small. */
+int message_headers_format(char *out, size_t cap, const struct message_header_vars *v);
+
+/* message_headers_max - an upper bound of message_headers_format's length. */
+size_t message_headers_max(const struct message_header_vars *v);
+
+/* message_date_format - t as an RFC 5322 date in local time, the way
+ * Postfix writes it: "Mon, 23 Nov 2026 18:24:09 +0000 (UTC)". Returns the
+ * length or -1. */
+int message_date_format(time_t t, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,412 @@
+/* options.c - parse and check smtpstorm-agent's command line (see
+ * options.h). Letters keep smtp-source's meaning; values are checked
+ * strictly (smtp-source's atoi takes "2x" as 2; we refuse it). */
+#include "options.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "trace.h"
+
+#define OPTIONS_RATE_MAX     10000000.0     /* messages a second */
+#define OPTIONS_SECONDS_MAX  31536000.0     /* a year: --duration, --timeout */
+#define OPTIONS_DELAY_MAX    86400          /* -w, -R: a day */
+#define OPTIONS_WINDOW_MAX   (1 << 30)
+
+enum {
+    OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
+    OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
+    OPT_TIMEOUT, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET
+};
+
+static const struct option long_options[] = {
+    { "threads", required_argument, NULL, OPT_THREADS },
+    { "rate", required_argument, NULL, OPT_RATE },
+    { "duration", required_argument, NULL, OPT_DURATION },
+    { "pipelining", no_argument, NULL, OPT_PIPELINING },
+    { "chunking", no_argument, NULL, OPT_CHUNKING },
+    { "starttls", no_argument, NULL, OPT_STARTTLS },
+    { "tls-verify", no_argument, NULL, OPT_TLS_VERIFY },
+    { "tls-ca", required_argument, NULL, OPT_TLS_CA },
+    { "auth", required_argument, NULL, OPT_AUTH },
+    { "json", required_argument, NULL, OPT_JSON },
+    { "campaign-id", required_argument, NULL, OPT_CAMPAIGN },
+    { "id", required_argument, NULL, OPT_ID },
+    { "no-trace", no_argument, NULL, OPT_NO_TRACE },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "quiet", no_argument, NULL, OPT_QUIET },
+    { "help", no_argument, NULL, OPT_HELP },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { "coordinator", required_argument, NULL, OPT_COORDINATOR },
+    { "allow-target", required_argument, NULL, OPT_ALLOW_TARGET },
+    { NULL, 0, NULL, 0 },
+};
+
+static const char help_text[] =
+    "Send mail to an SMTP or LMTP server and measure it: a drop-in smtp-source(1).\n"
+    "\n"
+    "smtp-source options (same meaning, same defaults):\n"
+    "  -4               connect with IPv4 only (default: IPv4 and IPv6)\n"
+    "  -6               connect with IPv6 only\n"
+    "  -A               don't abort on an unexpected reply; warn and go on (default: abort)\n"
+    "  -c               print a running count of messages sent (default: off)\n"
+    "  -C count         connection attempts when the server resets (default: 1)\n"
+    "  -d               send every message over one connection (default: one each)\n"
+    "  -f from          envelope sender (default: foo@myhostname)\n"
+    "  -F file          send this pre-formatted message, dot-stuffed, CRLF added\n"
+    "  -l length        payload length in octets, headers not counted (default: 4 short lines)\n"
+    "  -L               speak LMTP (LHLO) rather than SMTP\n"
+    "  -m count         messages to send (default: 1; unlimited with --duration)\n"
+    "  -M myhostname    name for HELO and default addresses (default: the host name)\n"
+    "  -N               prepend a non-repeating number to each recipient (default: off)\n"
+    "  -o               old mode: no HELO and no message headers\n"
+    "  -r count         recipients per message (default: 1)\n"
+    "  -R interval      wait a random 0..interval seconds between messages (default: 0)\n"
+    "  -s count         parallel sessions (default: 1)\n"
+    "  -S subject       Subject: header (default: none)\n"
+    "  -t to            envelope recipient (default: foo@myhostname)\n"
+    "  -T windowsize    TCP send/receive buffer size (default: system)\n"
+    "  -v               log every command and reply\n"
+    "  -w interval      wait interval seconds between messages (default: 0)\n"
+    "\n"
+    "smtpstorm options:\n"
+    "  --threads N      event-loop threads sharing the sessions (default: 1)\n"
+    "  --rate R         open loop: start R messages a second whatever the server's\n"
+    "                   speed; latency counts from when each was due (default: closed loop)\n"
+    "  --duration S     start no message after S seconds (default: none; with -m,\n"
+    "                   whichever comes first)\n"
+    "  --timeout S      give up on a connect, read or write after S seconds (default: 300)\n"
+    "  --pipelining     send MAIL, RCPT and DATA in one write when offered (RFC 2920)\n"
+    "  --chunking       send BDAT instead of DATA when offered (RFC 3030)\n"
+    "  --starttls       use STARTTLS (RFC 3207); certificates are not checked\n"
+    "  --tls-verify     check the server certificate and name (default: off)\n"
+    "  --tls-ca FILE    trusted CA certificates for --tls-verify (default: system store)\n"
+    "  --auth USER:PASS authenticate with AUTH PLAIN or LOGIN (RFC 4954)\n"
+    "  --json FILE      write the JSON report to FILE (\"-\": stdout)\n"
+    "  --campaign-id ID campaign id in X-Smtpstorm-Trace (default: standalone)\n"
+    "  --id NAME        agent id in X-Smtpstorm-Trace and reports (default: host name)\n"
+    "  --no-trace       don't add the X-Smtpstorm-Trace header (never added with -o)\n"
+    "  --quiet          no end-of-run summary\n"
+    "  --help           this text\n"
+    "  --version        the version\n"
+    "\n"
+    "Target: [inet:]host[:port] (default port 25), [ipv6]:port, or unix:pathname.\n";
+
+void options_usage(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s [-46AcdLNov] [-C count] [-f from] [-F file] [-l length] [-m count]\n"
+            "       [-M myhostname] [-r count] [-R interval] [-s count] [-S subject] [-t to]\n"
+            "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
+            "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--json FILE]\n"
+            "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t min, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    if (*s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < min || v >= WORKLOAD_UNLIMITED)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds(const char *s, double max, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !(v > 0) || v > max || isnan(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int options_valid_hostname(const char *name)
+{
+    size_t len = strlen(name), label = 0, i;
+    unsigned char addr[16];
+    char lit[64];
+
+    if (name[0] == '[') {
+        if (len < 3 || name[len - 1] != ']' || len - 2 >= sizeof(lit))
+            return 0;
+        memcpy(lit, name + 1, len - 2);
+        lit[len - 2] = '\0';
+        if (strncasecmp(lit, "ipv6:", 5) == 0)
+            return inet_pton(AF_INET6, lit + 5, addr) == 1;
+        return inet_pton(AF_INET, lit, addr) == 1;
+    }
+    if (len == 0 || len > 255)
+        return 0;
+    for (i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (c == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '-' || c == '_') || ++label > 63)
+            return 0;
+    }
+    return label > 0;
+}
+
+/* options_id - a trace id from s: invalid characters become '-', cut to fit. */
+static void options_id(char *out, const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] && i + 1 < TRACE_ID_MAX; i++)
+        out[i] = trace_id_valid((char[]){ s[i], '\0' }) ? s[i] : '-';
+    out[i] = '\0';
+    if (i == 0)
+        snprintf(out, TRACE_ID_MAX, "agent");
+}
+
+#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+
+static int options_letter(struct agent_options *o, int ch, const char *arg, char *err,
+                          size_t errlen)
+{
+    struct workload *w = &o->w;
+    long v;
+
+    switch (ch) {
+    case '4': w->family = ENDPOINT_IPV4; break;
+    case '6': w->family = ENDPOINT_IPV6; break;
+    case 'A': w->allow_reject = 1; break;
+    case 'c': o->live_counter = 1; break;
+    case 'C':
+        if (parse_long(arg, 1, 1000000, &v)) BAD("bad connection count: %s", arg);
+        w->connect_tries = (int)v;
+        break;
+    case 'd': w->disconnect = 0; break;
+    case 'f': w->sender = arg; break;
+    case 'F':
+        if (o->message_file == NULL && o->message_length > 0)
+            BAD("-l option cannot be used with -F");
+        o->message_file = arg;
+        break;
+    case 'l':
+        if (o->message_file) BAD("-l option cannot be used with -F");
+        if (parse_long(arg, 1, MESSAGE_LENGTH_MAX, &v)) BAD("bad message length: %s", arg);
+        o->message_length = (size_t)v;
+        break;
+    case 'L': w->lmtp = 1; break;
+    case 'm':
+        if (parse_u64(arg, 1, &w->messages)) BAD("bad message count: %s", arg);
+        break;
+    case 'M':
+        if (!options_valid_hostname(arg))
+            BAD("bad %s: %s", arg[0] == '[' ? "address literal" : "hostname", arg);
+        w->myhostname = arg;
+        break;
+    case 'N': w->number_rcpts = 1; break;
+    case 'o': w->send_helo = 0; w->send_headers = 0; break;
+    case 'r':
+        if (parse_long(arg, 1, OPTIONS_RCPTS_MAX, &v)) BAD("bad recipient count: %s", arg);
+        w->recipients = (int)v;
+        break;
+    case 'R':
+        if (w->fixed_delay_s) BAD("do not use -w and -R options at the same time");
+        if (parse_long(arg, 1, OPTIONS_DELAY_MAX, &v)) BAD("bad random delay: %s", arg);
+        w->random_delay_s = (unsigned)v;
+        break;
+    case 's':
+        if (parse_long(arg, 1, OPTIONS_SESSIONS_MAX, &v)) BAD("bad session count: %s", arg);
+        w->sessions = (int)v;
+        break;
+    case 'S': w->subject = arg; break;
+    case 't': w->recipient = arg; break;
+    case 'T':
+        if (parse_long(arg, 1, OPTIONS_WINDOW_MAX, &v)) BAD("bad TCP window size: %s", arg);
+        w->sndbuf = (int)v;
+        break;
+    case 'v': w->verbose++; break;
+    case 'w':
+        if (w->random_delay_s) BAD("do not use -w and -R options at the same time");
+        if (parse_long(arg, 1, OPTIONS_DELAY_MAX, &v)) BAD("bad fixed delay: %s", arg);
+        w->fixed_delay_s = (unsigned)v;
+        break;
+    default:
+        BAD("unknown option");
+    }
+    return 0;
+}
+
+static int options_long(struct agent_options *o, int ch, const char *arg, char *err,
+                        size_t errlen)
+{
+    struct workload *w = &o->w;
+    const char *colon;
+    double d;
+    long v;
+
+    switch (ch) {
+    case OPT_THREADS:
+        if (parse_long(arg, 1, OPTIONS_THREADS_MAX, &v)) BAD("bad thread count: %s", arg);
+        o->threads = (int)v;
+        break;
+    case OPT_RATE:
+        if (parse_seconds(arg, OPTIONS_RATE_MAX, &d)) BAD("bad rate: %s", arg);
+        w->rate = d;
+        break;
+    case OPT_DURATION:
+        if (parse_seconds(arg, OPTIONS_SECONDS_MAX, &d)) BAD("bad duration: %s", arg);
+        w->duration_ns = (uint64_t)(d * NS_PER_SEC);
+        break;
+    case OPT_TIMEOUT:
+        if (parse_seconds(arg, OPTIONS_SECONDS_MAX, &d)) BAD("bad timeout: %s", arg);
+        w->timeout_ns = (uint64_t)(d * NS_PER_SEC);
+        break;
+    case OPT_PIPELINING: w->pipelining = 1; break;
+    case OPT_CHUNKING: w->chunking = 1; break;
+    case OPT_STARTTLS: w->starttls = 1; break;
+    case OPT_TLS_VERIFY: o->tls_verify = 1; break;
+    case OPT_TLS_CA: o->tls_ca = arg; break;
+    case OPT_AUTH:
+        colon = strchr(arg, ':');
+        if (colon == NULL || colon == arg || (size_t)(colon - arg) > AUTH_FIELD_MAX
+            || strlen(colon + 1) > AUTH_FIELD_MAX)
+            BAD("bad --auth value: want USER:PASS, each at most %d octets", AUTH_FIELD_MAX);
+        memcpy(o->auth_user, arg, (size_t)(colon - arg));
+        o->auth_user[colon - arg] = '\0';
+        snprintf(o->auth_pass, sizeof(o->auth_pass), "%s", colon + 1);
+        w->auth_user = o->auth_user;
+        w->auth_pass = o->auth_pass;
+        break;
+    case OPT_JSON: o->json_path = arg; break;
+    case OPT_CAMPAIGN:
+        if (!trace_id_valid(arg)) BAD("bad campaign id: %s (want 1-63 of A-Z a-z 0-9 . _ : -)", arg);
+        snprintf(w->campaign, sizeof(w->campaign), "%s", arg);
+        break;
+    case OPT_ID:
+        if (!trace_id_valid(arg)) BAD("bad agent id: %s (want 1-63 of A-Z a-z 0-9 . _ : -)", arg);
+        snprintf(w->agent_id, sizeof(w->agent_id), "%s", arg);
+        break;
+    case OPT_NO_TRACE: w->trace = 0; break;
+    case OPT_QUIET: o->quiet = 1; break;
+    case OPT_COORDINATOR:
+    case OPT_ALLOW_TARGET:
+        BAD("--coordinator and --allow-target (daemon mode) are not implemented yet");
+    default:
+        BAD("unknown option");
+    }
+    return 0;
+}
+
+/* options_finish - defaults that depend on other options, and checks
+ * across options. */
+static int options_finish(struct agent_options *o, int explicit_m, char *err, size_t errlen)
+{
+    struct workload *w = &o->w;
+
+    if (w->rate > 0 && (w->fixed_delay_s || w->random_delay_s))
+        BAD("--rate cannot be used with -w or -R");
+    if (w->duration_ns && !explicit_m)
+        w->messages = WORKLOAD_UNLIMITED;
+    if (o->tls_verify && !w->starttls)
+        BAD("--tls-verify needs --starttls");
+    if (o->tls_ca && !o->tls_verify)
+        BAD("--tls-ca needs --tls-verify");
+    if (w->myhostname == NULL) {
+        if (gethostname(o->hostname, sizeof(o->hostname) - 1) != 0 || o->hostname[0] == '\0')
+            snprintf(o->hostname, sizeof(o->hostname), "localhost");
+        w->myhostname = o->hostname;
+    }
+    snprintf(o->default_addr, sizeof(o->default_addr), "foo@%s", w->myhostname);
+    if (w->sender == NULL)
+        w->sender = o->default_addr;
+    if (w->recipient == NULL)
+        w->recipient = o->default_addr;
+    if (strlen(w->sender) > MESSAGE_ADDR_MAX - 8 || strlen(w->recipient) > MESSAGE_ADDR_MAX - 32)
+        BAD("sender or recipient address too long");
+    if (strpbrk(w->sender, "\r\n") || strpbrk(w->recipient, "\r\n")
+        || (w->subject && strpbrk(w->subject, "\r\n")))
+        BAD("addresses and subject must not contain line breaks");
+    if (!w->send_helo)
+        w->trace = 0;           /* -o: no headers, so no trace header either */
+    if (o->message_file)
+        w->send_headers = 0;    /* the file brings its own */
+    if (w->campaign[0] == '\0')
+        snprintf(w->campaign, sizeof(w->campaign), "standalone");
+    if (w->agent_id[0] == '\0')
+        options_id(w->agent_id, w->myhostname[0] == '[' ? "agent" : w->myhostname);
+    return 0;
+}
+
+int options_parse(int argc, char **argv, struct agent_options *o, FILE *out, char *err,
+                  size_t errlen)
+{
+    int ch, rc, explicit_m = 0;
+
+    memset(o, 0, sizeof(*o));
+    workload_defaults(&o->w);
+    o->threads = 1;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "+46AcC:df:F:l:Lm:M:Nor:R:s:S:t:T:vw:", long_options,
+                             NULL)) != -1) {
+        if (ch == '?') {
+            if (optopt >= OPT_THREADS)
+                BAD("option %s needs a value", argv[optind - 1]);
+            if (optopt == 0)
+                BAD("unknown option %s", argv[optind - 1]);
+            if (strchr("CfFlmMrRsStTw", optopt))
+                BAD("option -%c needs a value", optopt);
+            BAD("unknown option -%c", optopt);
+        }
+        if (ch == OPT_HELP) {
+            options_usage(out, argv[0]);
+            fputs(help_text, out);
+            return OPTIONS_DONE;
+        }
+        if (ch == OPT_VERSION) {
+            fprintf(out, "smtpstorm-agent %s\n", SMTPSTORM_VERSION);
+            return OPTIONS_DONE;
+        }
+        if (ch == 'm')
+            explicit_m = 1;
+        rc = ch >= OPT_THREADS ? options_long(o, ch, optarg, err, errlen)
+                               : options_letter(o, ch, optarg, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    if (argc - optind != 1)
+        BAD(argc - optind < 1 ? "missing target address" : "too many arguments: %s", argv[argc - 1]);
+    o->target_spec = argv[optind];
+    if (endpoint_parse(o->target_spec, "25", &o->w.target, err, errlen) != 0)
+        return -EINVAL;
+    return options_finish(o, explicit_m, err, errlen);
+}

@@ -1,0 +1,50 @@
+/* options.h - the command line of smtpstorm-agent: every smtp-source(1)
+ * letter with its meaning and default, the long options of design.md, and
+ * their validation. Fills a struct workload for the engine. */
+#ifndef SMTPSTORM_AGENT_OPTIONS_H
+#define SMTPSTORM_AGENT_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "auth.h"
+#include "workload.h"
+
+#define OPTIONS_THREADS_MAX  256
+#define OPTIONS_SESSIONS_MAX 1000000
+#define OPTIONS_RCPTS_MAX    100000
+
+struct agent_options {
+    struct workload w;
+    int threads;                /* --threads, default 1 */
+    int live_counter;           /* -c */
+    int quiet;                  /* --quiet: no summary */
+    const char *json_path;      /* --json FILE */
+    const char *message_file;   /* -F */
+    size_t message_length;      /* -l (0: the default body) */
+    int tls_verify;             /* --tls-verify */
+    const char *tls_ca;         /* --tls-ca FILE */
+    const char *target_spec;    /* the [inet:]host[:port] or unix:path argument */
+    char hostname[WORKLOAD_HOSTNAME_MAX];
+    char default_addr[WORKLOAD_HOSTNAME_MAX + 8];
+    char auth_user[AUTH_FIELD_MAX + 1];
+    char auth_pass[AUTH_FIELD_MAX + 1];
+};
+
+enum { OPTIONS_RUN = 0, OPTIONS_DONE = 1 };
+
+/* options_parse - parse argv into o (which the caller owns; strings point
+ * into argv). Returns OPTIONS_RUN, OPTIONS_DONE after printing --help or
+ * --version to out, or -EINVAL with the reason in err (the caller prints it
+ * with the usage line and exits 1). */
+int options_parse(int argc, char **argv, struct agent_options *o, FILE *out, char *err,
+                  size_t errlen);
+
+/* options_usage - the one-line usage message. */
+void options_usage(FILE *f, const char *prog);
+
+/* options_valid_hostname - nonzero when name is a valid host name or an
+ * [address] literal, as smtp-source's -M requires. */
+int options_valid_hostname(const char *name);
+
+#endif

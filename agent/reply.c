@@ -1,0 +1,134 @@
+/* reply.c - incremental SMTP reply parser (see reply.h). A reply line is
+ * three digits, then ' ', '-' or the line end, then text, then LF (a CR
+ * before it is dropped). A '-' line continues the reply (RFC 5321 4.2.1). */
+#include "reply.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+enum { AT_CODE0, AT_CODE1, AT_CODE2, AT_SEP, AT_TEXT };
+
+void reply_reset(struct reply *r)
+{
+    r->code = 0;
+    r->lines = 0;
+    r->text_len = 0;
+    r->text[0] = '\0';
+    r->line_len = 0;
+    r->line_code = 0;
+    r->line_more = 0;
+    r->line_state = AT_CODE0;
+    r->line_text_start = 0;
+}
+
+static void reply_text_add(struct reply *r, char c)
+{
+    unsigned char u = (unsigned char)c;
+
+    if (r->text_len + 1 >= sizeof(r->text))
+        return;
+    if (c != '\n' && (u < 0x20 || u >= 0x7f) && c != '\t')
+        c = '?';
+    r->text[r->text_len++] = c;
+    r->text[r->text_len] = '\0';
+}
+
+/* reply_end_line - a line ended: returns 1 when the reply is complete. */
+static int reply_end_line(struct reply *r)
+{
+    int more = r->line_more;
+
+    r->lines++;
+    r->code = more ? 0 : r->line_code;
+    r->line_len = 0;
+    r->line_code = 0;
+    r->line_more = 0;
+    r->line_state = AT_CODE0;
+    if (!more)
+        return 1;
+    reply_text_add(r, '\n');
+    r->line_text_start = r->text_len;
+    return 0;
+}
+
+static int reply_byte(struct reply *r, char c)
+{
+    if (c == '\n') {
+        if (r->line_state < AT_SEP)
+            return -EPROTO;
+        return reply_end_line(r);
+    }
+    if (++r->line_len > REPLY_LINE_MAX)
+        return -EPROTO;
+    switch (r->line_state) {
+    case AT_CODE0:
+        if (r->lines >= REPLY_LINES_MAX)
+            return -EPROTO;
+        /* fall through */
+    case AT_CODE1:
+    case AT_CODE2:
+        if (c < '0' || c > '9')
+            return -EPROTO;
+        r->line_code = r->line_code * 10 + (c - '0');
+        r->line_state++;
+        return 0;
+    case AT_SEP:
+        r->line_state = AT_TEXT;
+        if (c == '-') {
+            r->line_more = 1;
+            return 0;
+        }
+        if (c == ' ' || c == '\r')
+            return 0;
+        return -EPROTO;
+    default:
+        if (c == '\r')
+            return 0;           /* only a CR before LF is legal; dropping others is harmless */
+        reply_text_add(r, c);
+        return 0;
+    }
+}
+
+int reply_feed(struct reply *r, const char *buf, size_t len, size_t *used)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < len; i++) {
+        rc = reply_byte(r, buf[i]);
+        if (rc != 0) {
+            *used = i + 1;
+            return rc;
+        }
+    }
+    *used = len;
+    return 0;
+}
+
+int reply_has_keyword(const struct reply *r, const char *keyword, const char **params,
+                      size_t *params_len)
+{
+    const char *line = strchr(r->text, '\n'), *end, *p;
+    size_t klen = strlen(keyword);
+
+    while (line != NULL) {
+        line++;
+        end = strchr(line, '\n');
+        if (end == NULL)
+            end = line + strlen(line);
+        if ((size_t)(end - line) >= klen && strncasecmp(line, keyword, klen) == 0
+            && (line[klen] == ' ' || line[klen] == '=' || line + klen == end)) {
+            if (params) {
+                p = line + klen;
+                while (p < end && (*p == ' ' || *p == '='))
+                    p++;
+                *params = p;
+                *params_len = (size_t)(end - p);
+            }
+            return 1;
+        }
+        line = *end ? end : NULL;
+    }
+    return 0;
+}

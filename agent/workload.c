@@ -1,0 +1,49 @@
+/* workload.c - workload defaults and exact splitting (see workload.h). */
+#include "workload.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "clock.h"
+
+#define WORKLOAD_TIMEOUT_S 300  /* smtp-source's var_timeout */
+
+void workload_defaults(struct workload *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->family = ENDPOINT_ANY;
+    w->connect_tries = 1;
+    w->sessions = 1;
+    w->messages = 1;
+    w->timeout_ns = WORKLOAD_TIMEOUT_S * NS_PER_SEC;
+    w->disconnect = 1;
+    w->send_helo = 1;
+    w->send_headers = 1;
+    w->recipients = 1;
+    w->rcpt_number_first = 1;
+    w->rcpt_number_stride = 1;
+    w->trace = 1;
+    w->seq_first = 0;
+    w->seq_stride = 1;
+}
+
+static uint64_t share(uint64_t total, int parts, int part)
+{
+    return total / (uint64_t)parts + ((uint64_t)part < total % (uint64_t)parts);
+}
+
+int workload_split(const struct workload *w, int parts, int part, struct workload *out)
+{
+    if (parts < 1 || part < 0 || part >= parts || w->sessions < parts)
+        return -EINVAL;
+    *out = *w;
+    out->sessions = (int)share((uint64_t)w->sessions, parts, part);
+    if (w->messages != WORKLOAD_UNLIMITED)
+        out->messages = share(w->messages, parts, part);
+    out->rate = w->rate / parts;
+    out->rcpt_number_first = w->rcpt_number_first + (uint64_t)part * w->rcpt_number_stride;
+    out->rcpt_number_stride = w->rcpt_number_stride * (uint64_t)parts;
+    out->seq_first = w->seq_first + (uint64_t)part * w->seq_stride;
+    out->seq_stride = w->seq_stride * (uint64_t)parts;
+    return 0;
+}

@@ -1,0 +1,80 @@
+/* workload.h - what one smtpstorm-agent run (or one thread of it, or one
+ * agent's share of a campaign) is asked to do: the smtp-source options in
+ * resolved form plus the smtpstorm extensions. Filled by agent/options.c
+ * or by a future link module; read by agent/engine.c. */
+#ifndef SMTPSTORM_AGENT_WORKLOAD_H
+#define SMTPSTORM_AGENT_WORKLOAD_H
+
+#include <stdint.h>
+
+#include "endpoint.h"
+#include "message.h"
+#include "trace.h"
+
+#define WORKLOAD_HOSTNAME_MAX 256
+#define WORKLOAD_UNLIMITED UINT64_MAX   /* messages: stop only at the deadline */
+
+struct workload {
+    /* where */
+    struct endpoint target;
+    enum endpoint_family family;    /* -4 / -6 */
+    int sndbuf;                     /* -T: TCP window, 0 = system default */
+    int connect_tries;              /* -C, default 1 */
+
+    /* how much and how fast */
+    int sessions;                   /* -s: parallel sessions, default 1 */
+    uint64_t messages;              /* -m: WORKLOAD_UNLIMITED = no limit (then duration_ns is set) */
+    double rate;                    /* --rate: messages/s, 0 = closed loop */
+    uint64_t duration_ns;           /* --duration: 0 = none */
+    unsigned fixed_delay_s;         /* -w */
+    unsigned random_delay_s;        /* -R */
+    uint64_t timeout_ns;            /* --timeout: per read/write/connect wait */
+
+    /* the protocol */
+    int lmtp;                       /* -L */
+    int disconnect;                 /* 1 unless -d */
+    int send_helo;                  /* 0 with -o */
+    int send_headers;               /* 0 with -o or -F */
+    int allow_reject;               /* -A */
+    int pipelining;                 /* --pipelining */
+    int chunking;                   /* --chunking */
+    int starttls;                   /* --starttls */
+    void *tls_ctx;                  /* an SSL_CTX from tls_ctx_new when starttls; not owned */
+    const char *tls_host;           /* name for SNI and --tls-verify; NULL: target host */
+    const char *auth_user;          /* --auth USER:PASS; NULL: no AUTH */
+    const char *auth_pass;
+    int verbose;                    /* -v */
+
+    /* the message */
+    const char *myhostname;         /* -M or the host name */
+    const char *sender;             /* -f, default foo@myhostname */
+    const char *recipient;          /* -t, default foo@myhostname */
+    const char *subject;            /* -S or NULL */
+    int recipients;                 /* -r, default 1 */
+    int number_rcpts;               /* -N */
+    uint64_t rcpt_number_first;     /* -N numbers are first, first+stride, ... */
+    uint64_t rcpt_number_stride;
+    const struct message_payload *payload;  /* not owned; shared read-only */
+
+    /* the trace header */
+    int trace;                      /* stamp X-Smtpstorm-Trace (not with -o) */
+    char campaign[TRACE_ID_MAX];
+    char agent_id[TRACE_ID_MAX];
+    uint64_t seq_first;             /* trace sequence numbers: first, first+stride, ... */
+    uint64_t seq_stride;
+};
+
+/* workload_defaults - smtp-source's defaults: one session, one message,
+ * one recipient, disconnect after each message, HELO and headers, 300 s
+ * timeout, numbering from 1. Strings are left NULL for the caller. */
+void workload_defaults(struct workload *w);
+
+/* workload_split - the share part (0 <= part < parts) of w into out:
+ * sessions, messages and rate divided so that the parts sum exactly to w;
+ * -N numbers and trace sequence numbers interleaved so that no two parts
+ * use the same one. Strings and payload are shared, not copied. Returns 0,
+ * or -EINVAL when parts < 1, part is out of range or w has fewer sessions
+ * than parts. */
+int workload_split(const struct workload *w, int parts, int part, struct workload *out);
+
+#endif
