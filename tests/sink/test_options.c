@@ -1,0 +1,102 @@
+/* test_options.c - smtp-sink's option checks: every bad value is refused. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static enum sink_options_result parse(struct sink_config *cfg, const char *opt, const char *val,
+                                      char *err, size_t errlen)
+{
+    char *argv[8];
+    int argc = 0;
+
+    argv[argc++] = "sink";
+    argv[argc++] = "-u";
+    argv[argc++] = "nobody";
+    if (opt)
+        argv[argc++] = (char *)opt;
+    if (val)
+        argv[argc++] = (char *)val;
+    argv[argc++] = "127.0.0.1:2525";
+    argv[argc++] = "10";
+    argv[argc] = NULL;
+    sink_config_init(cfg, "sink");
+    return sink_options_parse(cfg, argc, argv, err, errlen);
+}
+
+static void test_options_defaults_as_smtp_sink(void **state)
+{
+    struct sink_config cfg;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(&cfg, NULL, NULL, err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_string_equal(cfg.hostname, "smtp-sink");
+    assert_int_equal(cfg.timeout_s, 100);
+    assert_int_equal(cfg.max_clients, 256);
+    assert_int_equal(cfg.backlog, 10);
+    assert_string_equal(cfg.soft_reply, "450 4.3.0 Error: command failed");
+    assert_string_equal(cfg.hard_reply, "500 5.3.0 Error: command failed");
+    assert_true(cfg.cmd[CMD_EHLO].flags & CMD_FLAG_ENABLE);
+    assert_false(cfg.cmd[CMD_LHLO].flags & CMD_FLAG_ENABLE);
+    assert_false(cfg.cmd[CMD_STARTTLS].flags & CMD_FLAG_ENABLE);
+}
+
+static void test_options_bad_values_refused(void **state)
+{
+    static const char *const bad[][2] = {
+        { "-A", "x" }, { "-A", "-1" }, { "-b", "500 no" }, { "-B", "450 no" }, { "-b", "4" },
+        { "-f", "bogus" }, { "-q", "mail,bogus" }, { "-Q", "x" }, { "-r", "y" }, { "-s", "z" },
+        { "-H", "0" }, { "-m", "0" }, { "-m", "many" }, { "-M", "0" }, { "-n", "-3" },
+        { "-t", "0" }, { "-t", "10s" }, { "-T", "0" }, { "-w", "0" }, { "-W", "data" },
+        { "-W", "foo:1" }, { "-W", "data:0" }, { "-W", "data:1:100" }, { "--threads", "0" },
+        { "--threads", "9999" }, { "-Z", NULL }, { "--coordinator", "tcp://x:1" },
+    };
+    struct sink_config cfg;
+    char err[256];
+    size_t i;
+    enum sink_options_result r;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = parse(&cfg, bad[i][0], bad[i][1], err, sizeof(err));
+        if (r != SINK_OPTIONS_USAGE && r != SINK_OPTIONS_FATAL)
+            fail_msg("%s %s was accepted", bad[i][0], bad[i][1] ? bad[i][1] : "");
+    }
+}
+
+static void test_options_command_lists(void **state)
+{
+    struct sink_config cfg;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(&cfg, "-f", "Mail, rcpt .,QUIT", err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_true(cfg.cmd[CMD_MAIL].flags & CMD_FLAG_HARD_ERR);
+    assert_true(cfg.cmd[CMD_RCPT].flags & CMD_FLAG_HARD_ERR);
+    assert_true(cfg.cmd[CMD_DOT].flags & CMD_FLAG_HARD_ERR);
+    assert_true(cfg.cmd[CMD_QUIT].flags & CMD_FLAG_HARD_ERR);
+    assert_true(cfg.no_pipelining);
+    assert_int_equal(parse(&cfg, "-W", "rcpt:2:50", err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_int_equal(cfg.cmd[CMD_RCPT].delay_s, 2);
+    assert_int_equal(cfg.cmd[CMD_RCPT].delay_odds, 50);
+    assert_int_equal(parse(&cfg, "-S", "a\\tb\\101\\\\\\n", err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_int_equal(cfg.start_len, 6);
+    assert_memory_equal(cfg.start_string, "a\tbA\\\n", 6);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options_defaults_as_smtp_sink),
+        cmocka_unit_test(test_options_bad_values_refused),
+        cmocka_unit_test(test_options_command_lists),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
