@@ -1,0 +1,161 @@
+"""deploy-compose: a campaign across containers. Builds the local Debian 12
+base image (scripts/base-image, cached) and the smtpstorm image on it
+(deploy/Dockerfile, BASE=localhost/smtpstorm-base:bookworm), makes the CURVE
+keys with the image's `init`, starts deploy/compose.yaml with two agents and
+two sinks, lets the coordinator run one campaign, and checks that every
+message is accounted for: exit code 0, and in the JSON report
+totals.messages_accepted == MESSAGES == totals.sink_received, lost == 0, two
+agents and two sinks. Then it tears down what it made (by project name).
+
+Skips (77) when podman cannot run containers here, when the Debian mirror
+cannot be reached to build the base image, or while the programs' cluster mode
+is not built yet. SMTPSTORM_SKIP_DEPLOY=1 skips it on purpose.
+
+All traffic stays on an internal podman network on this machine."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from deploytest import (BASE_IMAGE, BUILD, DEPLOY, SOURCE, ULIMITS, debian_mirror,  # noqa: E402
+                        ensure_tools, podman_env, run, say, skip)
+
+IMAGE = os.environ.get("SMTPSTORM_IMAGE", "localhost/smtpstorm:deploy-test")
+MESSAGES = int(os.environ.get("DEPLOY_TEST_MESSAGES", "2000"))
+AGENTS, SINKS = 2, 2
+PROJECT = f"smtpstorm-test{os.getpid()}"
+
+
+def cluster_mode_ready():
+    """The programs this checkout builds know --agents/--sinks (the test
+    builds the image from the same sources)."""
+    coord = os.path.join(BUILD, "coordinator", "smtpstorm")
+    for p in (coord, os.path.join(BUILD, "agent", "smtpstorm-agent"), os.path.join(BUILD, "sink", "smtpstorm-sink")):
+        if not os.access(p, os.X_OK):
+            return f"{os.path.relpath(p, BUILD)} is not built"
+    h = subprocess.run([coord, "run", "--help"], text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if "--agents" not in h.stdout or "--sinks" not in h.stdout:
+        return "`smtpstorm run --help` does not offer --agents/--sinks yet"
+    return None
+
+
+def main():
+    if os.environ.get("SMTPSTORM_SKIP_DEPLOY") == "1":
+        skip("SMTPSTORM_SKIP_DEPLOY=1")
+    why = cluster_mode_ready()
+    if why:
+        skip(f"cluster mode not ready: {why}")
+    ensure_tools(["podman", "podman-compose", "debootstrap"])
+    env = podman_env()
+    t0 = time.time()
+
+    # podman itself
+    p = run(["podman", "info", "--format", "{{.Host.OCIRuntime.Name}} {{.Host.NetworkBackend}}"],
+            check=False, env=env)
+    if p.returncode != 0:
+        skip(f"podman does not work here: {p.stdout.strip()[-500:]}")
+
+    # the base image (cached: nothing to do when it exists)
+    p = run([os.path.join(SOURCE, "scripts", "base-image")], check=False, env=env, timeout=900)
+    print(p.stdout, end="")
+    if p.returncode != 0:
+        skip("could not build the base image (is the Debian mirror reachable?)")
+    p = run(["podman", "run", "--rm", "--network", "none"] + ULIMITS + [BASE_IMAGE, "true"],
+            check=False, env=env)
+    if p.returncode != 0:
+        skip(f"podman cannot run containers here: {p.stdout.strip()[-500:]}")
+    t_base = time.time()
+
+    # the image, from this checkout
+    mirror, security = debian_mirror(), debian_mirror(security=True)
+    build = ["podman", "build", "--format", "docker", "-f", os.path.join(DEPLOY, "Dockerfile"),
+             "--ignorefile", os.path.join(DEPLOY, "Dockerfile.dockerignore")] + ULIMITS + \
+            ["--build-arg", f"BASE={BASE_IMAGE}", "-t", IMAGE]
+    if mirror:
+        build += ["--build-arg", f"DEBIAN_MIRROR={mirror}"]
+    if security:
+        build += ["--build-arg", f"DEBIAN_SECURITY_MIRROR={security}"]
+    p = run(build + [SOURCE], check=False, env=env, timeout=1200)
+    if p.returncode != 0:
+        print(p.stdout[-6000:], end="")
+        raise SystemExit("FAIL: the image did not build")
+    size = run(["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE], env=env).stdout.strip()
+    t_image = time.time()
+    say(f"image {IMAGE}: {int(size) / 1e6:.0f} MB")
+
+    state = tempfile.mkdtemp(prefix="smtpstorm-deploy-")
+    compose = ["podman-compose", "-p", PROJECT, "-f", os.path.join(DEPLOY, "compose.yaml")]
+    cenv = dict(env, SMTPSTORM_IMAGE=IMAGE, SMTPSTORM_STATE=state, AGENTS=str(AGENTS), SINKS=str(SINKS),
+                MESSAGES=str(MESSAGES), SESSIONS="10", WAIT="90", DRAIN="20", REPORT="report")
+    ok = False
+    try:
+        # the keys (and the reports folder), made by the image as its user
+        run(["podman", "run", "--rm", "--network", "none", "--user", "0"] + ULIMITS +
+            ["-v", f"{state}:/state", IMAGE, "init", "/state"], env=env)
+
+        # the campaign: the coordinator's exit code is compose's
+        p = run(compose + ["up", "--no-build", "--exit-code-from", "coordinator"], check=False,
+                env=cenv, timeout=400)
+        t_run = time.time()
+        log = p.stdout
+        with open(os.path.join(state, "compose.log"), "w") as f:
+            f.write(log)
+        rc = p.returncode
+
+        # a sink is healthy after the campaign (the image's HEALTHCHECK)
+        h = run(["podman", "healthcheck", "run", f"{PROJECT}_sink_1"], check=False, env=env)
+        report_path = os.path.join(state, "reports", "report.json")
+        if rc != 0 or not os.path.exists(report_path):
+            print(log[-8000:], end="")
+            for c in ("coordinator_1", "agent_1", "sink_1"):
+                print(run(["podman", "logs", "--tail", "40", f"{PROJECT}_{c}"], check=False, env=env).stdout)
+            raise SystemExit(f"FAIL: the campaign exited {rc}; report {'missing' if not os.path.exists(report_path) else 'written'}")
+        with open(report_path) as f:
+            report = json.load(f)
+        t = report["totals"]
+        say("totals:", json.dumps({k: t.get(k) for k in ("messages_attempted", "messages_accepted",
+                                                          "sink_received", "lost", "errors", "duplicates")}))
+        fails = []
+        if t.get("messages_accepted") != MESSAGES:
+            fails.append(f"messages_accepted {t.get('messages_accepted')} != {MESSAGES}")
+        if t.get("sink_received") != t.get("messages_accepted"):
+            fails.append(f"sink_received {t.get('sink_received')} != messages_accepted {t.get('messages_accepted')}")
+        if t.get("lost") != 0:
+            fails.append(f"lost {t.get('lost')} != 0")
+        if len(report.get("agents", [])) != AGENTS:
+            fails.append(f"{len(report.get('agents', []))} agents in the report, not {AGENTS}")
+        if len(report.get("sinks", [])) != SINKS:
+            fails.append(f"{len(report.get('sinks', []))} sinks in the report, not {SINKS}")
+        if h.returncode != 0:
+            fails.append(f"the sink's healthcheck failed: {h.stdout.strip()}")
+        if fails:
+            raise SystemExit("FAIL: " + "; ".join(fails))
+        ok = True
+        say(f"timings: base image {t_base - t0:.0f}s, image {t_image - t_base:.0f}s, "
+            f"campaign {t_run - t_image:.0f}s")
+    finally:
+        teardown(env, cenv, compose, state, keep=not ok and os.environ.get("DEPLOY_TEST_KEEP") == "1")
+    print("deploy-compose: every message accounted for")
+
+
+def teardown(env, cenv, compose, state, keep=False):
+    """Remove what this test made, by its project name only."""
+    if keep:
+        say(f"DEPLOY_TEST_KEEP=1: left project {PROJECT} and {state}")
+        return
+    run(compose + ["down", "-t", "2"], check=False, env=cenv, timeout=120)
+    ids = run(["podman", "ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={PROJECT}"],
+              check=False, env=env).stdout.split()
+    if ids:
+        run(["podman", "rm", "-f", "-t", "0"] + ids, check=False, env=env)
+    run(["podman", "network", "rm", f"{PROJECT}_mesh"], check=False, env=env)
+    shutil.rmtree(state, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
