@@ -31,17 +31,41 @@ AGENTS, SINKS = 2, 2
 PROJECT = f"smtpstorm-test{os.getpid()}"
 
 
+# what deploy/compose.yaml passes to each program (the design's CLI contract)
+NEEDED = {
+    ("coordinator", "smtpstorm", "run"): ["--agents", "--sinks", "--bind", "--sink-bind", "--key",
+                                          "--authorized-keys", "--wait", "--drain", "--json", "--csv", "--html"],
+    ("agent", "smtpstorm-agent", None): ["--coordinator", "--key", "--coordinator-key", "--allow-target"],
+    ("sink", "smtpstorm-sink", None): ["--coordinator", "--key", "--coordinator-key"],
+}
+
+
 def cluster_mode_ready():
-    """The programs this checkout builds know --agents/--sinks (the test
-    builds the image from the same sources)."""
+    """None when the programs this checkout built offer everything the
+    compose file uses (the image is built from the same sources), else what
+    is missing."""
+    missing = []
+    for (folder, name, sub), flags in NEEDED.items():
+        prog = os.path.join(BUILD, folder, name)
+        if not os.access(prog, os.X_OK):
+            missing.append(f"{folder}/{name} is not built")
+            continue
+        h = subprocess.run([prog] + ([sub] if sub else []) + ["--help"], text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lacking = [f for f in flags if f not in h.stdout]
+        if lacking:
+            missing.append(f"`{name}{' ' + sub if sub else ''} --help` lacks {' '.join(lacking)}")
     coord = os.path.join(BUILD, "coordinator", "smtpstorm")
-    for p in (coord, os.path.join(BUILD, "agent", "smtpstorm-agent"), os.path.join(BUILD, "sink", "smtpstorm-sink")):
-        if not os.access(p, os.X_OK):
-            return f"{os.path.relpath(p, BUILD)} is not built"
-    h = subprocess.run([coord, "run", "--help"], text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if "--agents" not in h.stdout or "--sinks" not in h.stdout:
-        return "`smtpstorm run --help` does not offer --agents/--sinks yet"
-    return None
+    if os.access(coord, os.X_OK):
+        tmp = tempfile.mkdtemp()
+        try:
+            subprocess.run([coord, "keygen", os.path.join(tmp, "k")], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            if not (os.path.exists(os.path.join(tmp, "k.key")) and os.path.exists(os.path.join(tmp, "k.pub"))):
+                missing.append("`smtpstorm keygen NAME` does not write NAME.key and NAME.pub")
+        finally:
+            shutil.rmtree(tmp)
+    return "; ".join(missing) or None
 
 
 def main():
