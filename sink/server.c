@@ -4,8 +4,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,10 +155,8 @@ static const char *family_name(int family)
 static void accept_one(struct sink_loop *loop, int cfd, const struct sockaddr_storage *ss)
 {
     char addr[80];
-    int on = 1;
-
-    if (ss->ss_family != AF_UNIX)
-        (void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    /* No TCP_NODELAY: replies of one read already go out in one write,
+     * and with it smtp-source's one-reply-at-a-time dialogue is slower. */
     endpoint_peer_text(ss, addr, sizeof(addr));
     if (loop->cfg->verbose)
         log_info("connect (%s %s)", family_name(ss->ss_family), addr);
