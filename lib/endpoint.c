@@ -254,7 +254,7 @@ void endpoint_peer_text(const struct sockaddr_storage *sa, char *out, size_t out
         }
         break;
     default:
-        snprintf(out, outlen, "127.0.0.1");
+        snprintf(out, outlen, "local");     /* what smtp-sink writes for unix: clients */
         break;
     }
 }

@@ -62,7 +62,7 @@ int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
 int endpoint_connect(const struct endpoint_addr *addr, int sndbuf);
 
 /* endpoint_peer_text - the text smtp-sink writes for a peer: "1.2.3.4",
- * "ipv6:..." or the local unix path's placeholder. */
+ * "ipv6:..." or, for a unix: client, "local" as smtp-sink does. */
 void endpoint_peer_text(const struct sockaddr_storage *sa, char *out, size_t outlen);
 
 #endif
