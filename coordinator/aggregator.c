@@ -1,0 +1,144 @@
+/* aggregator.c - totals, merges and timeline from the peers' last
+ * cumulative reports (see aggregator.h). */
+#include "aggregator.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const Smtpstorm__Progress *agg_progress_of(const struct peer *agent)
+{
+    const Smtpstorm__Envelope *env = agent->latest;
+
+    if (env == NULL)
+        return NULL;
+    if (env->body_case == SMTPSTORM__ENVELOPE__BODY_PROGRESS)
+        return env->progress;
+    if (env->body_case == SMTPSTORM__ENVELOPE__BODY_DONE)
+        return env->done->final;
+    return NULL;
+}
+
+const Smtpstorm__CampaignCounters *agg_sink_campaign(const struct peer *sink, const char *campaign)
+{
+    const Smtpstorm__Envelope *env = sink->latest;
+    size_t i;
+
+    if (env == NULL || env->body_case != SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS)
+        return NULL;
+    for (i = 0; i < env->sink_counters->n_campaigns; i++)
+        if (strcmp(env->sink_counters->campaigns[i]->campaign, campaign) == 0)
+            return env->sink_counters->campaigns[i];
+    return NULL;
+}
+
+void agg_totals(struct peer *const *agents, size_t na, struct peer *const *sinks, size_t ns,
+                const char *campaign, struct agg_totals *t)
+{
+    const Smtpstorm__Progress *p;
+    const Smtpstorm__CampaignCounters *c;
+    size_t i;
+
+    memset(t, 0, sizeof(*t));
+    for (i = 0; i < na; i++) {
+        if ((p = agg_progress_of(agents[i])) == NULL)
+            continue;
+        t->sessions += p->sessions;
+        t->attempted += p->messages_attempted;
+        t->accepted += p->messages_accepted;
+        t->rejected += p->messages_rejected;
+        t->errors += p->errors;
+        t->recipients += p->recipients;
+        t->bytes += p->bytes;
+        if (agents[i]->latest->body_case == SMTPSTORM__ENVELOPE__BODY_PROGRESS)
+            t->sessions_active += p->sessions_active;
+    }
+    for (i = 0; i < ns; i++) {
+        if ((c = agg_sink_campaign(sinks[i], campaign)) == NULL)
+            continue;
+        t->received += c->received;
+        t->duplicates += c->duplicates;
+        t->sink_bytes += c->bytes;
+    }
+}
+
+void agg_merge_stats(struct peer *const *agents, size_t na, struct load_stats *out)
+{
+    const Smtpstorm__Progress *p;
+    size_t i;
+
+    for (i = 0; i < na; i++)
+        if ((p = agg_progress_of(agents[i])) != NULL)
+            (void)wire_progress_merge(out, p);
+}
+
+void agg_merge_phase(struct peer *const *agents, size_t na, enum stats_phase phase, struct hist *out)
+{
+    const Smtpstorm__Progress *p;
+    size_t i, j;
+
+    for (i = 0; i < na; i++) {
+        if ((p = agg_progress_of(agents[i])) == NULL)
+            continue;
+        for (j = 0; j < p->n_latency; j++)
+            if (p->latency[j]->phase == (uint32_t)phase)
+                (void)wire_hist_merge(out, p->latency[j]);
+    }
+}
+
+void agg_merge_delivery(struct peer *const *sinks, size_t ns, const char *campaign, struct hist *out)
+{
+    const Smtpstorm__CampaignCounters *c;
+    size_t i;
+
+    for (i = 0; i < ns; i++)
+        if ((c = agg_sink_campaign(sinks[i], campaign)) != NULL && c->delivery != NULL)
+            (void)wire_hist_merge(out, c->delivery);
+}
+
+void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campaign, const char *agent,
+                        uint64_t *received, uint64_t *duplicates)
+{
+    const Smtpstorm__CampaignCounters *c;
+    size_t i, j;
+
+    *received = *duplicates = 0;
+    for (i = 0; i < ns; i++) {
+        if ((c = agg_sink_campaign(sinks[i], campaign)) == NULL)
+            continue;
+        for (j = 0; j < c->n_agents; j++) {
+            if (strcmp(c->agents[j]->agent, agent) == 0) {
+                *received += c->agents[j]->received;
+                *duplicates += c->agents[j]->duplicates;
+            }
+        }
+    }
+}
+
+int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum)
+{
+    struct agg_row *grown;
+    size_t cap;
+
+    while (a->n == 0 || a->rows[a->n - 1].t < t) {
+        if (a->n == a->cap) {
+            cap = a->cap ? 2 * a->cap : 64;
+            if ((grown = realloc(a->rows, cap * sizeof(*grown))) == NULL)
+                return -ENOMEM;
+            a->rows = grown;
+            a->cap = cap;
+        }
+        a->rows[a->n].t = a->n == 0 ? t : a->rows[a->n - 1].t + 1;
+        a->rows[a->n].cum = *cum;
+        a->n++;
+        if (a->rows[a->n - 1].t >= t)
+            break;
+    }
+    return 0;
+}
+
+void agg_free(struct aggregator *a)
+{
+    free(a->rows);
+    memset(a, 0, sizeof(*a));
+}

@@ -1,0 +1,63 @@
+/* aggregator.h - the campaign's numbers from the peers' last cumulative
+ * reports: totals, merged counters and histograms (exact: histograms are
+ * merged, never percentiles), sink counts per agent, and the timeline, one
+ * row a second keyed by the coordinator's clock. */
+#ifndef SMTPSTORM_COORDINATOR_AGGREGATOR_H
+#define SMTPSTORM_COORDINATOR_AGGREGATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "registry.h"
+#include "stats.h"
+
+struct agg_totals {
+    uint64_t sessions, attempted, accepted, rejected, errors, recipients, bytes;
+    uint64_t received, duplicates, sink_bytes;     /* this campaign, from the sinks */
+    uint32_t sessions_active;
+};
+
+/* One timeline row: the totals at start + t seconds (coordinator clock). */
+struct agg_row {
+    uint32_t t;
+    struct agg_totals cum;
+};
+
+struct aggregator {
+    struct agg_row *rows;
+    size_t n, cap;
+};
+
+/* agg_progress_of - an agent's last Progress (or its Done's final), NULL if none. */
+const Smtpstorm__Progress *agg_progress_of(const struct peer *agent);
+
+/* agg_sink_campaign - a sink's last counters for campaign, NULL if none. */
+const Smtpstorm__CampaignCounters *agg_sink_campaign(const struct peer *sink, const char *campaign);
+
+/* agg_totals - sum the agents' and the sinks' last reports for campaign into t. */
+void agg_totals(struct peer *const *agents, size_t na, struct peer *const *sinks, size_t ns,
+                const char *campaign, struct agg_totals *t);
+
+/* agg_merge_stats - add every agent's last counters and histograms into out
+ * (stats_init it first). */
+void agg_merge_stats(struct peer *const *agents, size_t na, struct load_stats *out);
+
+/* agg_merge_phase - add every agent's histogram of one phase into out. */
+void agg_merge_phase(struct peer *const *agents, size_t na, enum stats_phase phase, struct hist *out);
+
+/* agg_merge_delivery - add every sink's delivery histogram for campaign into out. */
+void agg_merge_delivery(struct peer *const *sinks, size_t ns, const char *campaign, struct hist *out);
+
+/* agg_sink_for_agent - what the sinks counted for one agent in campaign. */
+void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campaign, const char *agent,
+                        uint64_t *received, uint64_t *duplicates);
+
+/* agg_row_add - append the row for second t (rows for seconds skipped are
+ * filled with the same totals). Returns 0 or -ENOMEM. */
+int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum);
+
+/* agg_free - release the timeline. */
+void agg_free(struct aggregator *a);
+
+#endif

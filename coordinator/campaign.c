@@ -1,0 +1,356 @@
+/* campaign.c - the YAML campaign file into a struct workload_spec (see
+ * campaign.h). The document is loaded with libyaml and walked with a key
+ * table; every complaint carries the line of the node it is about. */
+#include "campaign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_STRING, K_TARGETS, K_PHASES, K_FAMILY };
+
+struct key_def {
+    const char *name;
+    enum key_type type;
+    size_t offset;              /* into struct workload_spec */
+    ptrdiff_t set_offset;       /* an int flag set when the key is given; -1: none */
+    uint64_t min, max;
+};
+
+#define W(field) offsetof(struct workload_spec, field)
+static const struct key_def keys[] = {
+    { "name", K_STRING, W(name), -1, 0, 0 },
+    { "targets", K_TARGETS, 0, -1, 0, 0 },
+    { "messages", K_U64, W(messages), W(messages_set), 1, UINT64_MAX },
+    { "sessions", K_U32, W(sessions), W(sessions_set), 1, 1000000 },
+    { "rate", K_RATE, W(rate), -1, 0, 0 },
+    { "duration", K_SECONDS, W(duration_ms), -1, 0, 0 },
+    { "pipelining", K_BOOL, W(pipelining), -1, 0, 0 },
+    { "chunking", K_BOOL, W(chunking), -1, 0, 0 },
+    { "starttls", K_BOOL, W(starttls), -1, 0, 0 },
+    { "auth", K_STRING, W(auth), -1, 0, 0 },
+    { "family", K_FAMILY, W(family), -1, 0, 0 },
+    { "no_abort", K_BOOL, W(no_abort), -1, 0, 0 },
+    { "reset_retries", K_U32, W(reset_retries), -1, 1, 1000 },
+    { "reuse_session", K_BOOL, W(reuse_session), -1, 0, 0 },
+    { "from", K_STRING, W(from), -1, 0, 0 },
+    { "content_file", K_STRING, W(content_file), -1, 0, 0 },
+    { "length", K_U64, W(length), W(has_length), 0, 1u << 30 },
+    { "lmtp", K_BOOL, W(lmtp), -1, 0, 0 },
+    { "helo_name", K_STRING, W(helo_name), -1, 0, 0 },
+    { "number_recipients", K_BOOL, W(number_recipients), -1, 0, 0 },
+    { "old_mode", K_BOOL, W(old_mode), -1, 0, 0 },
+    { "recipients", K_U32, W(recipients), -1, 1, 100000 },
+    { "random_wait", K_SECONDS, W(random_wait_ms), -1, 0, 0 },
+    { "subject", K_STRING, W(subject), -1, 0, 0 },
+    { "to", K_STRING, W(to), -1, 0, 0 },
+    { "window", K_U32, W(window), -1, 0, 65535 },
+    { "verbose", K_U32, W(verbose), -1, 0, 10 },
+    { "fixed_wait", K_SECONDS, W(fixed_wait_ms), -1, 0, 0 },
+    { "phases", K_PHASES, 0, -1, 0, 0 },
+};
+#undef W
+
+struct walk {
+    yaml_document_t *doc;
+    struct workload_spec *w;
+    const char *name;
+    char *err;
+    size_t errlen;
+};
+
+static int walk_fail(struct walk *k, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int walk_fail(struct walk *k, const yaml_node_t *node, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    n = snprintf(k->err, k->errlen, "%s:%lu: ", k->name,
+                 node ? (unsigned long)node->start_mark.line + 1 : 1UL);
+    if (n < 0 || (size_t)n >= k->errlen)
+        return -EINVAL;
+    va_start(ap, fmt);
+    vsnprintf(k->err + n, k->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static const char *scalar_of(const yaml_node_t *node)
+{
+    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        if (strcmp(s, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcmp(s, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -EINVAL;
+}
+
+static int walk_targets(struct walk *k, yaml_node_t *node)
+{
+    yaml_node_item_t *item;
+    const char *s;
+
+    if (scalar_of(node) != NULL)
+        return config_add_target(k->w, scalar_of(node)) == 0 ? 0
+            : walk_fail(k, node, "too many targets");
+    if (node->type != YAML_SEQUENCE_NODE)
+        return walk_fail(k, node, "'targets' must be a list of addresses like 127.0.0.1:25");
+    for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++) {
+        yaml_node_t *t = yaml_document_get_node(k->doc, *item);
+
+        if ((s = scalar_of(t)) == NULL || *s == '\0')
+            return walk_fail(k, t, "a target must be an address like 127.0.0.1:25 or unix:/path");
+        if (config_add_target(k->w, s) != 0)
+            return walk_fail(k, t, "too many targets (at most %d)", CONFIG_TARGETS_MAX);
+    }
+    return 0;
+}
+
+static int walk_phase_key(struct walk *k, struct phase_spec *p, const char *key, yaml_node_t *val,
+                          int *have_kind, int *have_duration)
+{
+    const char *s = scalar_of(val);
+    uint64_t u;
+
+    if (s == NULL)
+        return walk_fail(k, val, "phase key '%s' needs a plain value", key);
+    if (strcmp(key, "kind") == 0) {
+        if (config_phase_kind(s, &p->kind) != 0)
+            return walk_fail(k, val, "phase kind '%s' is not ramp, steady or spike", s);
+        *have_kind = 1;
+    } else if (strcmp(key, "duration") == 0) {
+        if (config_parse_duration(s, 1000, &p->duration_ms) != 0 || p->duration_ms == 0)
+            return walk_fail(k, val, "phase duration '%s' is not a positive duration like 30s", s);
+        *have_duration = 1;
+    } else if (strcmp(key, "rate") == 0) {
+        if (config_parse_rate(s, &p->rate) != 0)
+            return walk_fail(k, val, "phase rate '%s' is not a number of messages per second", s);
+    } else if (strcmp(key, "sessions") == 0) {
+        if (config_parse_u64(s, 1, 1000000, &u) != 0)
+            return walk_fail(k, val, "phase sessions '%s' is not a count from 1 to 1000000", s);
+        p->sessions = (uint32_t)u;
+    } else {
+        return walk_fail(k, val, "unknown phase key '%s' (expected kind, duration, rate, sessions)", key);
+    }
+    return 0;
+}
+
+static int walk_phase(struct walk *k, yaml_node_t *node, struct phase_spec *p)
+{
+    yaml_node_pair_t *pair;
+    int have_kind = 0, have_duration = 0, rc;
+
+    memset(p, 0, sizeof(*p));
+    if (node->type != YAML_MAPPING_NODE)
+        return walk_fail(k, node, "a phase must be a mapping with kind, duration, rate or sessions");
+    for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
+        yaml_node_t *key = yaml_document_get_node(k->doc, pair->key);
+        yaml_node_t *val = yaml_document_get_node(k->doc, pair->value);
+
+        if (scalar_of(key) == NULL)
+            return walk_fail(k, key, "a phase key must be a plain word");
+        if ((rc = walk_phase_key(k, p, scalar_of(key), val, &have_kind, &have_duration)) != 0)
+            return rc;
+    }
+    if (!have_kind)
+        return walk_fail(k, node, "a phase needs a kind: ramp, steady or spike");
+    if (!have_duration)
+        return walk_fail(k, node, "a phase needs a duration, like 30s");
+    return 0;
+}
+
+static int walk_phases(struct walk *k, yaml_node_t *node)
+{
+    yaml_node_item_t *item;
+    size_t n;
+    int rc;
+
+    if (node->type != YAML_SEQUENCE_NODE)
+        return walk_fail(k, node, "'phases' must be a list of phases");
+    n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    if (n > CONFIG_PHASES_MAX)
+        return walk_fail(k, node, "too many phases (%zu, at most %d)", n, CONFIG_PHASES_MAX);
+    free(k->w->phases);
+    k->w->n_phases = 0;
+    if ((k->w->phases = calloc(n ? n : 1, sizeof(*k->w->phases))) == NULL)
+        return walk_fail(k, node, "out of memory");
+    for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++) {
+        rc = walk_phase(k, yaml_document_get_node(k->doc, *item), &k->w->phases[k->w->n_phases]);
+        if (rc != 0)
+            return rc;
+        k->w->n_phases++;
+    }
+    return 0;
+}
+
+static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t *val, const char *s)
+{
+    char *base = (char *)k->w;
+    uint64_t u;
+
+    switch (d->type) {
+    case K_BOOL:
+        if (parse_bool(s, (int *)(base + d->offset)) != 0)
+            return walk_fail(k, val, "'%s' must be true or false, not '%s'", d->name, s);
+        break;
+    case K_U64:
+    case K_U32:
+        if (config_parse_u64(s, d->min, d->max, &u) != 0)
+            return walk_fail(k, val, "'%s' must be a whole number from %llu to %llu, not '%s'",
+                             d->name, (unsigned long long)d->min, (unsigned long long)d->max, s);
+        if (d->type == K_U64)
+            *(uint64_t *)(base + d->offset) = u;
+        else
+            *(uint32_t *)(base + d->offset) = (uint32_t)u;
+        break;
+    case K_RATE:
+        if (config_parse_rate(s, (double *)(base + d->offset)) != 0)
+            return walk_fail(k, val, "'%s' must be messages per second, like 250, not '%s'", d->name, s);
+        break;
+    case K_SECONDS:
+        if (config_parse_duration(s, 1000, (uint64_t *)(base + d->offset)) != 0)
+            return walk_fail(k, val, "'%s' must be a duration like 30s or 2m, not '%s'", d->name, s);
+        break;
+    case K_FAMILY:
+        if (strcmp(s, "4") != 0 && strcmp(s, "6") != 0 && strcmp(s, "any") != 0)
+            return walk_fail(k, val, "'family' must be 4, 6 or any, not '%s'", s);
+        *(int *)(base + d->offset) = s[0] == 'a' ? 0 : s[0] - '0';
+        break;
+    case K_STRING:
+        if (config_set_string((char **)(base + d->offset), s) != 0)
+            return walk_fail(k, val, "out of memory");
+        break;
+    default:
+        return walk_fail(k, val, "internal error");
+    }
+    if (d->set_offset >= 0)
+        *(int *)(base + d->set_offset) = 1;
+    return 0;
+}
+
+static const struct key_def *key_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int walk_pair(struct walk *k, yaml_node_t *key, yaml_node_t *val, unsigned *seen)
+{
+    const struct key_def *d;
+    const char *name = scalar_of(key), *s;
+
+    if (name == NULL)
+        return walk_fail(k, key, "a key must be a plain word");
+    if ((d = key_find(name)) == NULL)
+        return walk_fail(k, key, "unknown key '%s' (see docs/campaign.md for the keys)", name);
+    if (seen[d - keys]++)
+        return walk_fail(k, key, "'%s' is given twice", name);
+    if (d->type == K_TARGETS)
+        return walk_targets(k, val);
+    if (d->type == K_PHASES)
+        return walk_phases(k, val);
+    if ((s = scalar_of(val)) == NULL)
+        return walk_fail(k, val, "'%s' needs a plain value, not a list or mapping", name);
+    return walk_scalar_key(k, d, val, s);
+}
+
+static int walk_document(struct walk *k)
+{
+    yaml_node_t *root = yaml_document_get_root_node(k->doc);
+    yaml_node_pair_t *pair;
+    unsigned seen[sizeof(keys) / sizeof(keys[0])] = { 0 };
+    int rc;
+
+    if (root == NULL)
+        return walk_fail(k, NULL, "the file is empty");
+    if (root->type != YAML_MAPPING_NODE)
+        return walk_fail(k, root, "the file must be a mapping of keys like 'messages: 1000'");
+    for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
+        rc = walk_pair(k, yaml_document_get_node(k->doc, pair->key),
+                       yaml_document_get_node(k->doc, pair->value), seen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int campaign_parse(const char *text, size_t len, const char *name, struct workload_spec *w,
+                   char *err, size_t errlen)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    struct walk k = { &doc, w, name, err, errlen };
+    int rc;
+
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return -ENOMEM;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        snprintf(err, errlen, "%s:%lu: %s%s%s", name, (unsigned long)parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "not YAML",
+                 parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_parser_delete(&parser);
+        return -EINVAL;
+    }
+    rc = walk_document(&k);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+int campaign_load(const char *path, struct workload_spec *w, char *err, size_t errlen)
+{
+    struct stat st;
+    char *text = NULL;
+    ssize_t got;
+    size_t len = 0;
+    int fd, rc;
+
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot read campaign file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (st.st_size > (off_t)CAMPAIGN_FILE_MAX) {
+        rc = -EFBIG;
+        snprintf(err, errlen, "%s: larger than %u octets: not a campaign file", path, CAMPAIGN_FILE_MAX);
+        goto out;
+    }
+    if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
+        rc = -ENOMEM;
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    while (len < (size_t)st.st_size && (got = read(fd, text + len, (size_t)st.st_size - len)) > 0)
+        len += (size_t)got;
+    rc = campaign_parse(text, len, path, w, err, errlen);
+out:
+    free(text);
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}

@@ -1,0 +1,250 @@
+/* cli.c - `smtpstorm run`'s options (see cli.h). */
+#include "cli.h"
+#include "campaign.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLI_SHORT "46AcC:df:F:l:Lm:M:Nor:R:s:S:t:T:vw:"
+
+enum {
+    OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
+    OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
+    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP,
+};
+
+static const struct option cli_long[] = {
+    { "rate", required_argument, NULL, OPT_RATE },
+    { "duration", required_argument, NULL, OPT_DURATION },
+    { "pipelining", no_argument, NULL, OPT_PIPELINING },
+    { "chunking", no_argument, NULL, OPT_CHUNKING },
+    { "starttls", no_argument, NULL, OPT_STARTTLS },
+    { "auth", required_argument, NULL, OPT_AUTH },
+    { "campaign", required_argument, NULL, OPT_CAMPAIGN },
+    { "local", required_argument, NULL, OPT_LOCAL },
+    { "agents", required_argument, NULL, OPT_AGENTS },
+    { "sinks", required_argument, NULL, OPT_SINKS },
+    { "bind", required_argument, NULL, OPT_BIND },
+    { "sink-bind", required_argument, NULL, OPT_SINK_BIND },
+    { "wait", required_argument, NULL, OPT_WAIT },
+    { "drain", required_argument, NULL, OPT_DRAIN },
+    { "json", required_argument, NULL, OPT_JSON },
+    { "csv", required_argument, NULL, OPT_CSV },
+    { "html", required_argument, NULL, OPT_HTML },
+    { "quiet", no_argument, NULL, OPT_QUIET },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+void cli_usage_run(void *out)
+{
+    fputs("usage: smtpstorm run [workload options] [cluster options] [report options] [TARGET ...]\n"
+          "\n"
+          "workload (smtp-source's letters; -m and -s are campaign totals split over the agents):\n"
+          "  -m count   messages in all (default 1)     -s count   parallel sessions in all\n"
+          "                                                        (default one per agent)\n"
+          "  -r count   recipients per message (1)      -l length  message payload octets\n"
+          "  -f from    sender    -t to  recipient      -M name    HELO name and address domain\n"
+          "  -S subject           -F file  message      -N         number the recipients\n"
+          "  -d  keep sessions open  -o  old mode  -L  LMTP  -A  do not abort on bad replies\n"
+          "  -C count  RESET retries  -R s  random wait  -w s  fixed wait  -T window  -4 | -6  -v\n"
+          "  --rate R (messages/s, open loop)  --duration S (e.g. 30s, 5m)  --pipelining\n"
+          "  --chunking  --starttls  --auth USER:PASS  --campaign FILE (YAML, docs/campaign.md)\n"
+          "cluster:\n"
+          "  --local N        run N agents (and, with no TARGET, a sink) on this machine\n"
+          "  --agents N       wait for N agents (default 1)   --sinks N  wait for N sinks\n"
+          "  --bind EP        control endpoint (default " CONFIG_BIND_DEFAULT ")\n"
+          "  --sink-bind EP   sink counters endpoint (default " CONFIG_SINK_BIND_DEFAULT ")\n"
+          "  --wait S         how long to wait for agents and sinks (default 30s)\n"
+          "  --drain S        how long to wait for sinks to count everything (default 10s)\n"
+          "reports:\n"
+          "  --json FILE  --csv FILE (timeline, one row a second)  --quiet\n"
+          "exit: 0 ok, 1 could not run, 2 usage, 3 agents missing, 4 target errors,\n"
+          "      5 messages lost (accepted, never counted by a sink), 6 sinks missing\n", out);
+}
+
+static int cli_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, const char *opt,
+                   char *err, size_t errlen)
+{
+    uint64_t v;
+
+    if (config_parse_u64(arg, min, max, &v) != 0) {
+        snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu", opt, arg,
+                 (unsigned long long)min, (unsigned long long)max);
+        return -EINVAL;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int cli_seconds(const char *arg, uint64_t *ms, const char *opt, char *err, size_t errlen)
+{
+    if (config_parse_duration(arg, 1000, ms) != 0) {
+        snprintf(err, errlen, "%s: '%s' is not a duration like 30, 30s or 2m", opt, arg);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int cli_string(char **slot, const char *arg, char *err, size_t errlen)
+{
+    if (config_set_string(slot, arg) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Workload letters and their long friends. */
+static int cli_workload(int opt, const char *arg, struct workload_spec *w, char *err, size_t errlen)
+{
+    uint32_t u;
+    uint64_t v;
+
+    switch (opt) {
+    case '4': case '6': w->family = opt - '0'; return 0;
+    case 'A': w->no_abort = 1; return 0;
+    case 'c': return 0;                 /* smtp-source's counter: the progress line does it */
+    case 'C': return cli_u32(arg, 1, 1000, &w->reset_retries, "-C", err, errlen);
+    case 'd': w->reuse_session = 1; return 0;
+    case 'f': return cli_string(&w->from, arg, err, errlen);
+    case 'F': return cli_string(&w->content_file, arg, err, errlen);
+    case 'l':
+        if (config_parse_u64(arg, 0, 1u << 30, &w->length) != 0)
+            return snprintf(err, errlen, "-l: '%s' is not a length from 0 to %u", arg, 1u << 30), -EINVAL;
+        w->has_length = 1;
+        return 0;
+    case 'L': w->lmtp = 1; return 0;
+    case 'm':
+        if (config_parse_u64(arg, 1, UINT64_MAX / 2, &v) != 0)
+            return snprintf(err, errlen, "-m: '%s' is not a message count of at least 1", arg), -EINVAL;
+        w->messages = v;
+        w->messages_set = 1;
+        return 0;
+    case 'M': return cli_string(&w->helo_name, arg, err, errlen);
+    case 'N': w->number_recipients = 1; return 0;
+    case 'o': w->old_mode = 1; return 0;
+    case 'r': return cli_u32(arg, 1, 100000, &w->recipients, "-r", err, errlen);
+    case 'R': return cli_seconds(arg, &w->random_wait_ms, "-R", err, errlen);
+    case 's':
+        if (cli_u32(arg, 1, 1000000, &u, "-s", err, errlen) != 0)
+            return -EINVAL;
+        w->sessions = u;
+        w->sessions_set = 1;
+        return 0;
+    case 'S': return cli_string(&w->subject, arg, err, errlen);
+    case 't': return cli_string(&w->to, arg, err, errlen);
+    case 'T': return cli_u32(arg, 1, 65535, &w->window, "-T", err, errlen);
+    case 'v': w->verbose++; return 0;
+    case 'w': return cli_seconds(arg, &w->fixed_wait_ms, "-w", err, errlen);
+    case OPT_RATE:
+        if (config_parse_rate(arg, &w->rate) != 0)
+            return snprintf(err, errlen, "--rate: '%s' is not messages per second", arg), -EINVAL;
+        return 0;
+    case OPT_DURATION: return cli_seconds(arg, &w->duration_ms, "--duration", err, errlen);
+    case OPT_PIPELINING: w->pipelining = 1; return 0;
+    case OPT_CHUNKING: w->chunking = 1; return 0;
+    case OPT_STARTTLS: w->starttls = 1; return 0;
+    case OPT_AUTH: return cli_string(&w->auth, arg, err, errlen);
+    default: return 1;  /* not a workload option */
+    }
+}
+
+static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err, size_t errlen)
+{
+    uint32_t u;
+
+    switch (opt) {
+    case OPT_CAMPAIGN: return 0;        /* read in the first pass */
+    case OPT_LOCAL:
+        if (cli_u32(arg, 1, 256, &u, "--local", err, errlen) != 0)
+            return -EINVAL;
+        c->local = (int)u;
+        return 0;
+    case OPT_AGENTS:
+        if (cli_u32(arg, 1, 10000, &u, "--agents", err, errlen) != 0)
+            return -EINVAL;
+        c->agents = (int)u;
+        return 0;
+    case OPT_SINKS:
+        if (cli_u32(arg, 0, 10000, &u, "--sinks", err, errlen) != 0)
+            return -EINVAL;
+        c->sinks = (int)u;
+        return 0;
+    case OPT_BIND: return cli_string(&c->bind, arg, err, errlen);
+    case OPT_SINK_BIND: return cli_string(&c->sink_bind, arg, err, errlen);
+    case OPT_WAIT: return cli_seconds(arg, &c->wait_ms, "--wait", err, errlen);
+    case OPT_DRAIN: return cli_seconds(arg, &c->drain_ms, "--drain", err, errlen);
+    case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
+    case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
+    case OPT_HTML:
+        snprintf(err, errlen, "--html is not available yet: use --json or --csv");
+        return -EINVAL;
+    case OPT_QUIET: c->quiet = 1; return 0;
+    case OPT_HELP: return CLI_HELP;
+    default:
+        snprintf(err, errlen, "unknown option: see smtpstorm run --help");
+        return -EINVAL;
+    }
+}
+
+/* First pass: only --campaign, so the command line can override the file. */
+static int cli_campaign_file(int argc, char **argv, struct run_config *c, char *err, size_t errlen)
+{
+    int opt;
+
+    opterr = 0;
+    optind = 0;
+    while ((opt = getopt_long(argc, argv, CLI_SHORT, cli_long, NULL)) != -1) {
+        if (opt == OPT_CAMPAIGN && cli_string(&c->campaign_file, optarg, err, errlen) != 0)
+            return -ENOMEM;
+    }
+    if (c->campaign_file == NULL)
+        return 0;
+    return campaign_load(c->campaign_file, &c->w, err, errlen) == 0 ? 0 : -EINVAL;
+}
+
+static int cli_check(struct run_config *c, char *err, size_t errlen)
+{
+    if (c->w.name != NULL && (!trace_id_valid(c->w.name) || strlen(c->w.name) > 32))
+        return snprintf(err, errlen, "campaign name '%s': use 1 to 32 of A-Z a-z 0-9 . _ : -", c->w.name), -EINVAL;
+    if (c->local && c->agents)
+        return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
+    return 0;
+}
+
+int cli_parse_run(int argc, char **argv, struct run_config *c, char *err, size_t errlen)
+{
+    int opt, rc;
+
+    if ((rc = cli_campaign_file(argc, argv, c, err, errlen)) != 0)
+        return rc;
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, CLI_SHORT, cli_long, NULL)) != -1) {
+        if (opt == '?' || opt == ':') {
+            snprintf(err, errlen, "bad option %s: see smtpstorm run --help", argv[optind - 1]);
+            return -EINVAL;
+        }
+        rc = cli_workload(opt, optarg, &c->w, err, errlen);
+        if (rc == 1)
+            rc = cli_cluster(opt, optarg, c, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    if (c->w.verbose)
+        c->verbose = c->w.verbose;
+    if (optind < argc) {
+        /* TARGETs on the command line replace the campaign file's. */
+        while (c->w.n_targets > 0)
+            free(c->w.targets[--c->w.n_targets]);
+    }
+    for (; optind < argc; optind++)
+        if (config_add_target(&c->w, argv[optind]) != 0)
+            return snprintf(err, errlen, "too many targets (at most %d)", CONFIG_TARGETS_MAX), -EINVAL;
+    return cli_check(c, err, errlen);
+}

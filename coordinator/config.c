@@ -1,0 +1,165 @@
+/* config.c - defaults, ownership and value parsing of `smtpstorm run`'s
+ * configuration (see config.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_init(struct run_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->w.messages = 1;              /* smtp-source -m default */
+    c->w.recipients = 1;            /* smtp-source -r default */
+    c->w.reset_retries = 1;         /* smtp-source -C default */
+    c->wait_ms = CONFIG_WAIT_DEFAULT_MS;
+    c->drain_ms = CONFIG_DRAIN_DEFAULT_MS;
+}
+
+void config_workload_free(struct workload_spec *w)
+{
+    size_t i;
+
+    for (i = 0; i < w->n_targets; i++)
+        free(w->targets[i]);
+    free(w->targets);
+    free(w->name);
+    free(w->auth);
+    free(w->from);
+    free(w->content_file);
+    free(w->helo_name);
+    free(w->subject);
+    free(w->to);
+    free(w->phases);
+    memset(w, 0, sizeof(*w));
+}
+
+void config_free(struct run_config *c)
+{
+    config_workload_free(&c->w);
+    free(c->campaign_file);
+    free(c->bind);
+    free(c->sink_bind);
+    free(c->json);
+    free(c->csv);
+    free(c->html);
+    memset(c, 0, sizeof(*c));
+}
+
+int config_set_string(char **slot, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (copy == NULL)
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+int config_add_target(struct workload_spec *w, const char *target)
+{
+    char **grown;
+
+    if (w->n_targets >= CONFIG_TARGETS_MAX)
+        return -E2BIG;
+    grown = realloc(w->targets, (w->n_targets + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return -ENOMEM;
+    w->targets = grown;
+    if ((w->targets[w->n_targets] = strdup(target)) == NULL)
+        return -ENOMEM;
+    w->n_targets++;
+    return 0;
+}
+
+int config_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    unsigned long long v;
+    char *end;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int config_parse_number(const char *s, double *out, char **end)
+{
+    if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '.'))
+        return -EINVAL;
+    errno = 0;
+    *out = strtod(s, end);
+    if (errno != 0 || *end == s || !isfinite(*out) || *out < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int config_parse_rate(const char *s, double *out)
+{
+    char *end;
+
+    if (config_parse_number(s, out, &end) != 0 || *end != '\0' || *out > 1e9)
+        return -EINVAL;
+    return 0;
+}
+
+int config_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out_ms)
+{
+    static const struct { const char *suffix; double ms; } units[] = {
+        { "", 0 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+    };
+    double v, ms;
+    char *end;
+    size_t i;
+
+    if (config_parse_number(s, &v, &end) != 0)
+        return -EINVAL;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) != 0)
+            continue;
+        ms = v * (i == 0 ? (double)default_unit_ms : units[i].ms);
+        if (ms > 1e12)          /* about 31 years: a typo */
+            return -EINVAL;
+        *out_ms = (uint64_t)llround(ms);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static const char *const phase_kind_names[] = { "steady", "ramp", "spike" };
+
+int config_phase_kind(const char *s, enum phase_kind *kind)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(phase_kind_names) / sizeof(phase_kind_names[0]); i++) {
+        if (strcmp(s, phase_kind_names[i]) == 0) {
+            *kind = (enum phase_kind)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *config_phase_kind_name(enum phase_kind kind)
+{
+    return (unsigned)kind < 3 ? phase_kind_names[kind] : "unknown";
+}
+
+uint64_t config_total_duration_ms(const struct workload_spec *w)
+{
+    uint64_t sum = 0;
+    size_t i;
+
+    if (w->duration_ms > 0)
+        return w->duration_ms;
+    for (i = 0; i < w->n_phases; i++)
+        sum += w->phases[i].duration_ms;
+    return sum;
+}

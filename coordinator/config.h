@@ -1,0 +1,117 @@
+/* config.h - what `smtpstorm run` was asked to do: the campaign's workload
+ * (smtp-source's options as campaign totals, phases, targets) and the
+ * cluster and report options; filled by cli.c and campaign.c, read by the
+ * planner and the run. Plus the value parsers both front ends share. */
+#ifndef SMTPSTORM_COORDINATOR_CONFIG_H
+#define SMTPSTORM_COORDINATOR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_TARGETS_MAX   1024   /* = WIRE_TARGETS_MAX */
+#define CONFIG_PHASES_MAX    64     /* = WIRE_PHASES_MAX */
+#define CONFIG_CONTENT_MAX   (1u << 20) /* -F file, = WIRE_CONTENT_MAX */
+
+enum phase_kind { PHASE_KIND_STEADY = 0, PHASE_KIND_RAMP = 1, PHASE_KIND_SPIKE = 2 };
+
+struct phase_spec {
+    enum phase_kind kind;
+    uint64_t duration_ms;
+    double rate;                /* campaign total, messages/s; 0: as fast as sessions go */
+    uint32_t sessions;          /* campaign total; 0: the workload's sessions */
+};
+
+/* The campaign's workload, as totals over all agents. */
+struct workload_spec {
+    char *name;                 /* campaign id prefix; NULL: "c" */
+    char **targets;
+    size_t n_targets;
+    uint64_t messages;          /* -m */
+    int messages_set;
+    uint32_t sessions;          /* -s; unset: one per agent */
+    int sessions_set;
+    double rate;                /* --rate, messages/s; 0: closed loop */
+    uint64_t duration_ms;       /* --duration */
+    int pipelining, chunking, starttls;
+    char *auth;                 /* --auth USER:PASS */
+    int family;                 /* -4 / -6 */
+    int no_abort;               /* -A */
+    uint32_t reset_retries;     /* -C */
+    int reuse_session;          /* -d */
+    char *from;                 /* -f */
+    char *content_file;         /* -F */
+    uint64_t length;            /* -l */
+    int has_length;
+    int lmtp;                   /* -L */
+    char *helo_name;            /* -M */
+    int number_recipients;      /* -N */
+    int old_mode;               /* -o */
+    uint32_t recipients;        /* -r */
+    uint64_t random_wait_ms;    /* -R */
+    char *subject;              /* -S */
+    char *to;                   /* -t */
+    uint32_t window;            /* -T */
+    int verbose;                /* -v */
+    uint64_t fixed_wait_ms;     /* -w */
+    struct phase_spec *phases;
+    size_t n_phases;
+};
+
+/* Everything `smtpstorm run` needs. */
+struct run_config {
+    struct workload_spec w;
+    char *campaign_file;
+    int local;                  /* --local N */
+    int agents;                 /* --agents N */
+    int sinks;                  /* --sinks N */
+    char *bind;                 /* --bind EP */
+    char *sink_bind;            /* --sink-bind EP */
+    uint64_t wait_ms;           /* --wait */
+    uint64_t drain_ms;          /* --drain */
+    char *json, *csv, *html;
+    int quiet;
+    int verbose;
+};
+
+#define CONFIG_BIND_DEFAULT      "tcp://127.0.0.1:7400"
+#define CONFIG_SINK_BIND_DEFAULT "tcp://127.0.0.1:7401"
+#define CONFIG_WAIT_DEFAULT_MS   30000
+#define CONFIG_DRAIN_DEFAULT_MS  10000
+
+/* config_init - set every default (smtp-source's where it has one). */
+void config_init(struct run_config *c);
+
+/* config_free - release every string and array c owns. */
+void config_free(struct run_config *c);
+
+/* config_workload_free - release what w owns and zero it. */
+void config_workload_free(struct workload_spec *w);
+
+/* config_add_target - append a copy of target; -E2BIG past CONFIG_TARGETS_MAX, -ENOMEM. */
+int config_add_target(struct workload_spec *w, const char *target);
+
+/* config_set_string - replace *slot by a copy of value; -ENOMEM. */
+int config_set_string(char **slot, const char *value);
+
+/* config_parse_u64 - a decimal count within [min, max]; 0 or -EINVAL. */
+int config_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* config_parse_rate - a non-negative number of messages per second (at most
+ * 1e9); 0 or -EINVAL. */
+int config_parse_rate(const char *s, double *out);
+
+/* config_parse_duration - "90", "90s", "1.5m", "500ms", "2h" (bare numbers
+ * in default_unit_ms) into milliseconds; 0 or -EINVAL. */
+int config_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out_ms);
+
+/* config_phase_kind - "ramp", "steady", "spike" into *kind; 0 or -EINVAL. */
+int config_phase_kind(const char *s, enum phase_kind *kind);
+
+/* config_phase_kind_name - the name of kind; static string. */
+const char *config_phase_kind_name(enum phase_kind kind);
+
+/* config_total_duration_ms - the campaign's length: --duration, else the
+ * sum of its phases, else 0 (until the messages are sent). */
+uint64_t config_total_duration_ms(const struct workload_spec *w);
+
+#endif

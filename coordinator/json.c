@@ -1,0 +1,198 @@
+/* json.c - the campaign report as one JSON object (design.md, "Report
+ * contract"; key names are fixed). Text from peers (hosts, statuses) is
+ * escaped; it is never trusted. Written by the coordinator until a shared
+ * lib/report exists. */
+#include "result.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#define JSON_REPORT_VERSION 1
+
+static void json_string(FILE *f, const char *s)
+{
+    const unsigned char *p;
+
+    fputc('"', f);
+    for (p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void json_time(FILE *f, uint64_t wall_ns)
+{
+    time_t secs = (time_t)(wall_ns / 1000000000ULL);
+    struct tm tm;
+    char buf[40];
+
+    if (wall_ns == 0 || gmtime_r(&secs, &tm) == NULL) {
+        fputs("null", f);
+        return;
+    }
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(f, "\"%s.%03uZ\"", buf, (unsigned)(wall_ns / 1000000ULL % 1000));
+}
+
+static void json_totals(FILE *f, const struct run_result *res)
+{
+    const struct agg_totals *t = &res->totals;
+
+    fprintf(f, "  \"totals\": {\"sessions\": %" PRIu64 ", \"messages_attempted\": %" PRIu64
+            ", \"messages_accepted\": %" PRIu64 ", \"messages_rejected\": %" PRIu64 ", \"errors\": %"
+            PRIu64 ", \"recipients\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"rate_msgs_per_s\": %.3f",
+            t->sessions, t->attempted, t->accepted, t->rejected, t->errors, t->recipients, t->bytes, res->rate);
+    if (res->n_sinks > 0)
+        fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64, t->received, t->duplicates);
+    else
+        fputs(", \"sink_received\": null, \"duplicates\": null", f);
+    if (res->sinks_in_path)
+        fprintf(f, ", \"lost\": %" PRId64 "},\n", res->total.lost);
+    else
+        fputs(", \"lost\": null},\n", f);
+}
+
+static void json_hist(FILE *f, const char *name, const struct hist *h, int *first)
+{
+    if (h->count == 0)
+        return;
+    fprintf(f, "%s\n    \"%s\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, "
+            "\"max\": %.3f, \"count\": %" PRIu64 "}", *first ? "" : ",", name,
+            (double)hist_percentile(h, 50) / 1000, (double)hist_percentile(h, 90) / 1000,
+            (double)hist_percentile(h, 99) / 1000, (double)hist_percentile(h, 99.9) / 1000,
+            (double)h->max / 1000, h->count);
+    *first = 0;
+}
+
+static void json_latency_replies(FILE *f, const struct run_result *res)
+{
+    int i, first = 1;
+
+    fputs("  \"latency_ms\": {", f);
+    for (i = 0; i < PHASE_COUNT; i++)
+        if (i != PHASE_DELIVERY)
+            json_hist(f, stats_phase_name((enum stats_phase)i), &res->stats->latency[i], &first);
+    json_hist(f, "delivery", &res->delivery, &first);
+    fputs(first ? "},\n" : "\n  },\n", f);
+    fputs("  \"replies\": {", f);
+    for (i = 0, first = 1; i < STATS_REPLY_CODES; i++) {
+        if (res->stats->replies[i] == 0)
+            continue;
+        fprintf(f, "%s\"%d\": %" PRIu64, first ? "" : ", ", i, res->stats->replies[i]);
+        first = 0;
+    }
+    fputs("},\n  \"errors_by_kind\": {", f);
+    for (i = 0, first = 1; i < ERROR_KIND_COUNT; i++) {
+        fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ", stats_error_name((enum stats_error)i),
+                res->stats->errors_by_kind[i]);
+        first = 0;
+    }
+    fputs("},\n", f);
+}
+
+static void json_agents(FILE *f, const struct run_result *res)
+{
+    size_t i;
+
+    fputs("  \"agents\": [", f);
+    for (i = 0; i < res->n_agents; i++) {
+        const struct agent_result *a = &res->agents[i];
+
+        fprintf(f, "%s\n    {\"id\": ", i ? "," : "");
+        json_string(f, a->peer->id);
+        fputs(", \"host\": ", f);
+        json_string(f, a->peer->host);
+        fprintf(f, ", \"cores\": %u, \"messages_planned\": %" PRIu64 ", \"sessions\": %" PRIu64
+                ", \"messages_attempted\": %" PRIu64 ", \"messages_accepted\": %" PRIu64
+                ", \"messages_rejected\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"bytes\": %" PRIu64
+                ", \"cpu_pct\": %.1f, \"elapsed_s\": %.3f", a->peer->cores, a->planned, a->sessions,
+                a->attempted, a->accepted, a->rejected, a->errors, a->bytes, a->cpu_pct, a->elapsed_s);
+        if (res->sinks_in_path)
+            fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"lost\": %" PRId64,
+                    a->received, a->duplicates, (int64_t)(a->accepted - a->received));
+        fprintf(f, ", \"missing\": %s, \"status\": ", a->missing ? "true" : "false");
+        json_string(f, a->status);
+        fputc('}', f);
+    }
+    fputs(res->n_agents ? "\n  ],\n" : "],\n", f);
+}
+
+static void json_sinks(FILE *f, const struct run_result *res)
+{
+    size_t i;
+
+    fputs("  \"sinks\": [", f);
+    for (i = 0; i < res->n_sinks; i++) {
+        const struct sink_result *s = &res->sinks[i];
+
+        fprintf(f, "%s\n    {\"id\": ", i ? "," : "");
+        json_string(f, s->peer->id);
+        fputs(", \"host\": ", f);
+        json_string(f, s->peer->host);
+        fprintf(f, ", \"received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"bytes\": %" PRIu64
+                ", \"messages\": %" PRIu64 ", \"missing\": %s}", s->received, s->duplicates, s->bytes,
+                s->messages, s->missing ? "true" : "false");
+    }
+    fputs(res->n_sinks ? "\n  ],\n" : "],\n", f);
+}
+
+static void json_timeline(FILE *f, const struct run_result *res)
+{
+    static const struct agg_totals zero;
+    const struct aggregator *a = res->timeline;
+    const struct agg_totals *cur, *prev;
+    size_t i;
+
+    fputs("  \"timeline\": [", f);
+    for (i = 0; i < a->n; i++) {
+        cur = &a->rows[i].cum;
+        prev = i > 0 ? &a->rows[i - 1].cum : &zero;
+        fprintf(f, "%s\n    {\"t\": %u, \"accepted\": %" PRIu64 ", \"received\": %" PRIu64
+                ", \"errors\": %" PRIu64 "}", i ? "," : "", a->rows[i].t,
+                cur->accepted >= prev->accepted ? cur->accepted - prev->accepted : 0,
+                cur->received >= prev->received ? cur->received - prev->received : 0,
+                cur->errors >= prev->errors ? cur->errors - prev->errors : 0);
+    }
+    fputs(a->n ? "\n  ],\n" : "],\n", f);
+}
+
+int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    fprintf(f, "{\n  \"version\": %d,\n  \"smtpstorm_version\": \"%s\",\n  \"campaign\": ",
+            JSON_REPORT_VERSION, SMTPSTORM_VERSION);
+    json_string(f, res->campaign);
+    fputs(",\n  \"started_at\": ", f);
+    json_time(f, res->started_at_ns);
+    fprintf(f, ",\n  \"duration_s\": %.3f,\n", res->duration_s);
+    json_totals(f, res);
+    json_latency_replies(f, res);
+    json_agents(f, res);
+    json_sinks(f, res);
+    json_timeline(f, res);
+    fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 "},\n", res->dropped,
+            res->refused);
+    fprintf(f, "  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,
+            reconcile_exit_text(res->exit_code));
+    if (f == stdout) {
+        fflush(f);
+        return 0;
+    }
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* main.c - smtpstorm, the coordinator's command line: `smtpstorm run` (one
+ * campaign over a cluster, or --local), --help and --version. The only
+ * place that exits. */
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "reconcile.h"
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out, int code)
+{
+    fputs("usage: smtpstorm run [options] [TARGET ...]   run a campaign (smtpstorm run --help)\n"
+          "       smtpstorm --version\n", out);
+    exit(code);
+}
+
+static int main_run(int argc, char **argv)
+{
+    struct run_config cfg;
+    char err[512];
+    int rc;
+
+    config_init(&cfg);
+    rc = cli_parse_run(argc, argv, &cfg, err, sizeof(err));
+    if (rc == CLI_HELP) {
+        cli_usage_run(stdout);
+        config_free(&cfg);
+        return 0;
+    }
+    if (rc != 0) {
+        log_error("%s", err);
+        config_free(&cfg);
+        return EXIT_RUN_USAGE;
+    }
+    log_set_verbose(cfg.verbose);
+    rc = (int)run_campaign(&cfg);
+    config_free(&cfg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    log_init("smtpstorm");
+    if (argc < 2)
+        usage(stderr, EXIT_RUN_USAGE);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("smtpstorm %s\n", SMTPSTORM_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        usage(stdout, 0);
+    if (strcmp(argv[1], "run") == 0)
+        return main_run(argc - 1, argv + 1);
+    fprintf(stderr, "smtpstorm: unknown command '%s'\n", argv[1]);
+    usage(stderr, EXIT_RUN_USAGE);
+    return EXIT_RUN_USAGE;
+}

@@ -1,0 +1,41 @@
+/* reconcile.c - accepted versus received, and the exit code (see reconcile.h). */
+#include "reconcile.h"
+
+void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, uint64_t received,
+                        uint64_t duplicates)
+{
+    r->accepted = accepted;
+    r->received = received;
+    r->duplicates = duplicates;
+    if (accepted >= received)
+        r->lost = accepted - received > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(accepted - received);
+    else
+        r->lost = received - accepted > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(received - accepted);
+}
+
+enum run_exit reconcile_exit(const struct run_outcome *o)
+{
+    if (o->agents_missing > 0 || !o->ran)
+        return EXIT_RUN_AGENTS_MISSING;
+    if (o->sinks_missing > 0)
+        return EXIT_RUN_SINKS_MISSING;
+    if (o->sinks_in_path && o->lost > 0)
+        return EXIT_RUN_MESSAGES_LOST;
+    if (o->errors > 0 || o->rejected > 0)
+        return EXIT_RUN_TARGET_ERRORS;
+    return EXIT_RUN_OK;
+}
+
+const char *reconcile_exit_text(enum run_exit code)
+{
+    switch (code) {
+    case EXIT_RUN_OK: return "ok";
+    case EXIT_RUN_FAILED: return "could not run";
+    case EXIT_RUN_USAGE: return "usage error";
+    case EXIT_RUN_AGENTS_MISSING: return "agents missing";
+    case EXIT_RUN_TARGET_ERRORS: return "target errors";
+    case EXIT_RUN_MESSAGES_LOST: return "messages lost";
+    case EXIT_RUN_SINKS_MISSING: return "sinks missing";
+    }
+    return "unknown";
+}

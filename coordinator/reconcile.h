@@ -1,0 +1,50 @@
+/* reconcile.h - the end of a campaign in numbers: accepted by the target
+ * versus received by the sinks (in total and per agent), and the exit code
+ * that sums it up. Pure arithmetic, shared by the run and its tests. */
+#ifndef SMTPSTORM_COORDINATOR_RECONCILE_H
+#define SMTPSTORM_COORDINATOR_RECONCILE_H
+
+#include <stdint.h>
+
+/* Exit codes of `smtpstorm run` (documented in its --help). */
+enum run_exit {
+    EXIT_RUN_OK = 0,
+    EXIT_RUN_FAILED = 1,            /* could not run: bind, spawn, internal */
+    EXIT_RUN_USAGE = 2,             /* bad option or campaign file */
+    EXIT_RUN_AGENTS_MISSING = 3,    /* too few agents said hello, or one was lost or refused */
+    EXIT_RUN_TARGET_ERRORS = 4,     /* the target refused or failed messages or sessions */
+    EXIT_RUN_MESSAGES_LOST = 5,     /* accepted by the target, never counted by a sink */
+    EXIT_RUN_SINKS_MISSING = 6,     /* too few sinks said hello, or one was lost */
+};
+
+/* A count accepted by agents against a count received by sinks. */
+struct reconcile_line {
+    uint64_t accepted;
+    uint64_t received;              /* distinct messages the sinks counted */
+    uint64_t duplicates;
+    int64_t lost;                   /* accepted - received; < 0: more received than accepted */
+};
+
+/* reconcile_line_set - fill r from the two counts (saturating at INT64 limits). */
+void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, uint64_t received,
+                        uint64_t duplicates);
+
+/* What the exit code is decided from. */
+struct run_outcome {
+    int ran;                        /* the campaign started */
+    int agents_missing;             /* agents that never came, were lost or refused */
+    int sinks_missing;
+    int sinks_in_path;              /* sinks count what the target accepted */
+    int64_t lost;                   /* total accepted - received */
+    uint64_t errors;                /* session and protocol errors */
+    uint64_t rejected;              /* messages the target refused */
+};
+
+/* reconcile_exit - the exit code for o, most severe first: agents missing,
+ * sinks missing, messages lost, target errors, else 0. */
+enum run_exit reconcile_exit(const struct run_outcome *o);
+
+/* reconcile_exit_text - one line saying what an exit code means; static. */
+const char *reconcile_exit_text(enum run_exit code);
+
+#endif

@@ -1,0 +1,192 @@
+/* registry.c - agents and sinks known to the coordinator (see registry.h). */
+#include "registry.h"
+#include "clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGISTRY_OFFSET_KEEP_NS (10 * NS_PER_SEC)  /* refresh the kept clock sample this often */
+
+void registry_init(struct registry *r, uint64_t dead_ms)
+{
+    memset(r, 0, sizeof(*r));
+    r->dead_ns = dead_ms * NS_PER_MS;
+}
+
+void registry_free(struct registry *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++) {
+        wire_free(r->peers[i]->latest);
+        free(r->peers[i]);
+    }
+    free(r->peers);
+    memset(r, 0, sizeof(*r));
+}
+
+struct peer *registry_by_route(const struct registry *r, const struct zlink *z,
+                               const uint8_t *route, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++) {
+        const struct peer *p = r->peers[i];
+
+        if (p->z == z && p->route_len == len && memcmp(p->route, route, len) == 0)
+            return r->peers[i];
+    }
+    return NULL;
+}
+
+struct peer *registry_by_id(const struct registry *r, enum peerlink_role role, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++)
+        if (r->peers[i]->role == role && strcmp(r->peers[i]->id, id) == 0)
+            return r->peers[i];
+    return NULL;
+}
+
+static struct peer *registry_add(struct registry *r)
+{
+    struct peer **grown, *p;
+    size_t cap;
+
+    if (r->n >= REGISTRY_PEERS_MAX)
+        return NULL;
+    if (r->n == r->cap) {
+        cap = r->cap ? 2 * r->cap : 16;
+        if ((grown = realloc(r->peers, cap * sizeof(*grown))) == NULL)
+            return NULL;
+        r->peers = grown;
+        r->cap = cap;
+    }
+    if ((p = calloc(1, sizeof(*p))) == NULL)
+        return NULL;
+    p->part = -1;
+    r->peers[r->n++] = p;
+    return p;
+}
+
+struct peer *registry_hello(struct registry *r, struct zlink *z, const uint8_t *route, size_t len,
+                            const Smtpstorm__Hello *hello, uint64_t now_ns)
+{
+    enum peerlink_role role = hello->role == SMTPSTORM__ROLE__ROLE_SINK ? PEERLINK_SINK : PEERLINK_AGENT;
+    struct peer *p = registry_by_id(r, role, hello->id), *other;
+
+    if (len == 0 || len >= ZLINK_PEER_MAX)
+        return NULL;
+    /* A routing id now names this peer only. */
+    if ((other = registry_by_route(r, z, route, len)) != NULL && other != p)
+        other->route_len = 0;
+    if (p == NULL && (p = registry_add(r)) == NULL)
+        return NULL;
+    snprintf(p->id, sizeof(p->id), "%s", hello->id);
+    snprintf(p->host, sizeof(p->host), "%s", wire_text(hello->host));
+    snprintf(p->version, sizeof(p->version), "%s", wire_text(hello->version));
+    p->cores = hello->cores ? hello->cores : 1;
+    p->pid = hello->pid;
+    p->role = role;
+    if (p->route_len != len || memcmp(p->route, route, len) != 0) {
+        memset(&p->beat, 0, sizeof(p->beat));   /* a new connection, maybe a new process */
+        p->have_offset = 0;
+    }
+    p->z = z;
+    memcpy(p->route, route, len);
+    p->route_len = len;
+    registry_heard(p, now_ns);
+    return p;
+}
+
+void registry_heard(struct peer *p, uint64_t now_ns)
+{
+    p->last_rx_ns = now_ns;
+    p->alive = 1;
+}
+
+void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
+                   uint64_t now_ns)
+{
+    int64_t offset;
+    uint64_t rtt;
+
+    p->busy = hb->campaign[0] != '\0';
+    if (wire_beat_receive(&p->beat, hb, now_wall_ns, now_ns, &offset, &rtt) != 0)
+        return;
+    if (!p->have_offset || rtt <= p->rtt_ns + p->rtt_ns / 4
+        || now_ns - p->offset_at_ns > REGISTRY_OFFSET_KEEP_NS) {
+        p->offset_ns = offset;
+        p->rtt_ns = rtt;
+        p->offset_at_ns = now_ns;
+        p->have_offset = 1;
+    }
+}
+
+void registry_sweep(struct registry *r, uint64_t now_ns,
+                    void (*on_dead)(struct peer *p, void *arg), void *arg)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++) {
+        struct peer *p = r->peers[i];
+
+        if (p->alive && now_ns - p->last_rx_ns > r->dead_ns) {
+            p->alive = 0;
+            if (on_dead)
+                on_dead(p, arg);
+        }
+    }
+}
+
+size_t registry_alive(const struct registry *r, enum peerlink_role role)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < r->n; i++)
+        n += r->peers[i]->role == role && r->peers[i]->alive;
+    return n;
+}
+
+static int peer_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct peer *const *)a)->id, (*(struct peer *const *)b)->id);
+}
+
+size_t registry_list(const struct registry *r, enum peerlink_role role, int alive_only,
+                     struct peer **out, size_t max)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < r->n && n < max; i++)
+        if (r->peers[i]->role == role && (!alive_only || r->peers[i]->alive))
+            out[n++] = r->peers[i];
+    qsort(out, n, sizeof(*out), peer_cmp);
+    return n;
+}
+
+void registry_keep_latest(struct peer *p, Smtpstorm__Envelope *env, uint64_t seq)
+{
+    wire_free(p->latest);
+    p->latest = env;
+    p->latest_seq = seq;
+}
+
+void registry_reset_campaign(struct registry *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n; i++) {
+        struct peer *p = r->peers[i];
+
+        p->part = -1;
+        p->state = PEER_IDLE;
+        p->lost = 0;
+        p->saw_progress = 0;
+        p->status[0] = '\0';
+        if (p->role == PEERLINK_AGENT)
+            registry_keep_latest(p, NULL, 0);
+    }
+}

@@ -1,0 +1,66 @@
+/* result.h - a finished campaign as the reporters see it: totals, merged
+ * latency histograms, replies, per-agent and per-sink lines, the
+ * reconciliation and the timeline. Filled by run.c; read by summary.c
+ * (terminal), csv.c and json.c. */
+#ifndef SMTPSTORM_COORDINATOR_RESULT_H
+#define SMTPSTORM_COORDINATOR_RESULT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "aggregator.h"
+#include "reconcile.h"
+#include "registry.h"
+#include "stats.h"
+
+struct agent_result {
+    const struct peer *peer;
+    uint64_t planned;               /* its share of -m; 0: until the duration ends */
+    uint64_t sessions, attempted, accepted, rejected, errors, bytes;
+    uint64_t received, duplicates;  /* what the sinks counted from it */
+    double elapsed_s;
+    double cpu_pct;                 /* of its cores, during the workload */
+    int missing;                    /* lost, refused or never finished */
+    const char *status;             /* Done's status or why it is missing; "" when ok */
+};
+
+struct sink_result {
+    const struct peer *peer;
+    uint64_t received, duplicates, bytes;   /* this campaign */
+    uint64_t messages;              /* everything it took since it started */
+    int missing;
+};
+
+struct run_result {
+    const char *campaign;
+    uint64_t started_at_ns;         /* wall clock */
+    double duration_s;
+    struct load_stats *stats;       /* merged agents' counters and histograms */
+    struct hist delivery;           /* merged sinks' end-to-end latency */
+    struct agg_totals totals;
+    double rate;                    /* accepted messages per second */
+    int sinks_in_path;
+    struct reconcile_line total;
+    struct agent_result *agents;
+    size_t n_agents;
+    struct sink_result *sinks;
+    size_t n_sinks;
+    const struct aggregator *timeline;
+    uint64_t dropped;               /* control messages undecodable or malformed */
+    uint64_t refused;               /* peers refused for another wire version */
+    struct run_outcome outcome;
+    enum run_exit exit_code;
+};
+
+/* summary_print - the end-of-campaign table for a terminal. */
+void summary_print(FILE *out, const struct run_result *res);
+
+/* csv_write_timeline - the timeline, one row a second, to path. Returns 0
+ * or -errno with the reason in err. */
+int csv_write_timeline(const char *path, const struct run_result *res, char *err, size_t errlen);
+
+/* json_write_report - the report (design.md's contract) to path ("-":
+ * stdout). Returns 0 or -errno with the reason in err. */
+int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,127 @@
+/* summary.c - the end-of-campaign table on the terminal: totals and rates,
+ * latency percentiles per phase, replies by code, per agent, per sink, and
+ * the reconciliation of accepted against received. */
+#include "result.h"
+
+#include <inttypes.h>
+
+#define SUMMARY_SATURATED_PCT 90.0  /* an agent busier than this measured itself */
+
+static void summary_totals(FILE *out, const struct run_result *res)
+{
+    const struct agg_totals *t = &res->totals;
+
+    fprintf(out, "\ncampaign %s: %.1f s, %zu agents, %zu sinks\n", res->campaign, res->duration_s,
+            res->n_agents, res->n_sinks);
+    fprintf(out, "  sessions %" PRIu64 "  attempted %" PRIu64 "  accepted %" PRIu64 "  rejected %"
+            PRIu64 "  errors %" PRIu64 "\n", t->sessions, t->attempted, t->accepted, t->rejected, t->errors);
+    fprintf(out, "  recipients %" PRIu64 "  bytes %" PRIu64 "  rate %.1f msg/s\n", t->recipients,
+            t->bytes, res->rate);
+}
+
+static void summary_latency_row(FILE *out, const char *name, const struct hist *h)
+{
+    if (h->count == 0)
+        return;
+    fprintf(out, "  %-9s %9.2f %9.2f %9.2f %9.2f %9.2f %10" PRIu64 "\n", name,
+            (double)hist_percentile(h, 50) / 1000, (double)hist_percentile(h, 90) / 1000,
+            (double)hist_percentile(h, 99) / 1000, (double)hist_percentile(h, 99.9) / 1000,
+            (double)h->max / 1000, h->count);
+}
+
+static void summary_latency(FILE *out, const struct run_result *res)
+{
+    int i;
+
+    fprintf(out, "\nlatency (ms)      p50       p90       p99     p99.9       max      count\n");
+    for (i = 0; i < PHASE_COUNT; i++)
+        if (i != PHASE_DELIVERY)
+            summary_latency_row(out, stats_phase_name((enum stats_phase)i), &res->stats->latency[i]);
+    summary_latency_row(out, "delivery", &res->delivery);
+}
+
+static void summary_replies(FILE *out, const struct run_result *res)
+{
+    int code, any = 0;
+
+    for (code = 0; code < STATS_REPLY_CODES; code++) {
+        if (res->stats->replies[code] == 0)
+            continue;
+        fprintf(out, "%s%s%d: %" PRIu64, any ? "  " : "\nreplies: ", code ? "" : "other", code ? code : 0,
+                res->stats->replies[code]);
+        any = 1;
+    }
+    for (code = 0; code < ERROR_KIND_COUNT; code++) {
+        if (res->stats->errors_by_kind[code] == 0)
+            continue;
+        fprintf(out, "%s%s: %" PRIu64, any == 2 ? "  " : "\nerrors: ", stats_error_name((enum stats_error)code),
+                res->stats->errors_by_kind[code]);
+        any = 2;
+    }
+    if (any)
+        fputc('\n', out);
+}
+
+static void summary_agents(FILE *out, const struct run_result *res)
+{
+    size_t i;
+
+    fprintf(out, "\n%-20s %-16s %5s %10s %10s %10s %8s %10s %6s  %s\n", "agent", "host", "cores",
+            "planned", "accepted", "received", "errors", "msg/s", "cpu%", "status");
+    for (i = 0; i < res->n_agents; i++) {
+        const struct agent_result *a = &res->agents[i];
+
+        fprintf(out, "%-20s %-16.16s %5u %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %8" PRIu64
+                " %10.1f %6.1f  %s\n", a->peer->id, a->peer->host, a->peer->cores, a->planned,
+                a->accepted, a->received, a->errors,
+                a->elapsed_s > 0 ? (double)a->accepted / a->elapsed_s : 0.0, a->cpu_pct,
+                a->status[0] ? a->status : (a->missing ? "missing" : "ok"));
+    }
+    for (i = 0; i < res->n_agents; i++)
+        if (res->agents[i].cpu_pct > SUMMARY_SATURATED_PCT)
+            fprintf(out, "warning: agent %s was saturated (%.0f%% CPU): its latencies partly measure itself\n",
+                    res->agents[i].peer->id, res->agents[i].cpu_pct);
+}
+
+static void summary_sinks(FILE *out, const struct run_result *res)
+{
+    size_t i;
+
+    if (res->n_sinks == 0)
+        return;
+    fprintf(out, "\n%-20s %-16s %10s %10s %12s  %s\n", "sink", "host", "received", "duplicates",
+            "bytes", "status");
+    for (i = 0; i < res->n_sinks; i++) {
+        const struct sink_result *s = &res->sinks[i];
+
+        fprintf(out, "%-20s %-16.16s %10" PRIu64 " %10" PRIu64 " %12" PRIu64 "  %s\n", s->peer->id,
+                s->peer->host, s->received, s->duplicates, s->bytes, s->missing ? "lost" : "ok");
+    }
+}
+
+static void summary_reconcile(FILE *out, const struct run_result *res)
+{
+    if (!res->sinks_in_path) {
+        fprintf(out, "\nreconciliation: no sinks in the path; lost is unknown\n");
+        return;
+    }
+    fprintf(out, "\nreconciliation: accepted %" PRIu64 ", received by sinks %" PRIu64
+            ", duplicates %" PRIu64 ", lost %" PRId64 "%s\n", res->total.accepted, res->total.received,
+            res->total.duplicates, res->total.lost,
+            res->total.lost < 0 ? " (sinks counted messages the agents saw fail)" : "");
+}
+
+void summary_print(FILE *out, const struct run_result *res)
+{
+    summary_totals(out, res);
+    summary_latency(out, res);
+    summary_replies(out, res);
+    summary_agents(out, res);
+    summary_sinks(out, res);
+    summary_reconcile(out, res);
+    if (res->dropped > 0 || res->refused > 0)
+        fprintf(out, "control plane: %" PRIu64 " undecodable or malformed messages dropped, %" PRIu64
+                " peers refused for another wire version\n", res->dropped, res->refused);
+    fprintf(out, "result: %s (exit %d)\n", reconcile_exit_text(res->exit_code), (int)res->exit_code);
+    fflush(out);
+}

@@ -1,0 +1,474 @@
+/* peerlink.c - the agent's and sink's side of the control plane: hello,
+ * heartbeats, dead-man switch, workload/start/stop callbacks, progress,
+ * done and sink counters (see peerlink.h). */
+#include "peerlink.h"
+#include "clock.h"
+#include "log.h"
+#include "trace.h"
+#include "zlink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PEERLINK_HELLO_MS 200   /* hello retry while not welcomed */
+
+#ifndef SMTPSTORM_VERSION
+#define SMTPSTORM_VERSION "unknown"
+#endif
+
+struct peerlink {
+    struct zlink *z;
+    struct ev_loop *loop;
+    struct peerlink_callbacks cb;
+    void *arg;
+    enum peerlink_role role;
+    char id[TRACE_ID_MAX];
+    char host[256];
+    uint32_t cores;
+    uint32_t version;
+    uint64_t beat_ns, dead_ns;
+    struct ev_timer beat;
+    struct wire_beat wb;
+    int welcomed;
+    uint64_t last_rx_ns;        /* monotonic */
+    uint64_t dropped;
+    char campaign[TRACE_ID_MAX];    /* accepted workload, "" when none */
+    int started, done;
+    char started_sink[TRACE_ID_MAX];    /* sinks: last campaign started */
+    uint8_t *done_buf;          /* the last Done, for resending */
+    size_t done_len;
+    uint64_t sink_seq;
+    struct wire_progress_store *store;
+};
+
+static int peerlink_send(struct peerlink *pl, Smtpstorm__Envelope *env)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    if ((rc = wire_encode(env, &buf, &len)) != 0)
+        return rc;
+    if (pl->version != WIRE_VERSION) {
+        /* Tests only: pretend to be a build of another wire version. */
+        env->version = pl->version;
+        free(buf);
+        if ((buf = malloc(smtpstorm__envelope__get_packed_size(env) + 1)) == NULL)
+            return -ENOMEM;
+        len = smtpstorm__envelope__pack(env, buf);
+    }
+    rc = zlink_send(pl->z, NULL, 0, buf, len);
+    free(buf);
+    return rc;
+}
+
+static void peerlink_send_hello(struct peerlink *pl)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Hello hello = SMTPSTORM__HELLO__INIT;
+
+    hello.id = pl->id;
+    hello.host = pl->host;
+    hello.cores = pl->cores;
+    hello.version = (char *)SMTPSTORM_VERSION;
+    hello.role = pl->role == PEERLINK_SINK ? SMTPSTORM__ROLE__ROLE_SINK : SMTPSTORM__ROLE__ROLE_AGENT;
+    hello.clock_ns = clock_wall_ns();
+    hello.pid = (uint32_t)getpid();
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    (void)peerlink_send(pl, &env);
+}
+
+static void peerlink_send_heartbeat(struct peerlink *pl)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Heartbeat hb;
+
+    wire_beat_fill(&hb, &pl->wb, clock_wall_ns(), clock_mono_ns());
+    hb.campaign = pl->campaign[0] && !pl->done ? pl->campaign : (char *)"";
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    (void)peerlink_send(pl, &env);
+}
+
+static void peerlink_send_error(struct peerlink *pl, Smtpstorm__Error__Code code,
+                                const char *campaign, const char *text)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Error e = SMTPSTORM__ERROR__INIT;
+
+    e.code = code;
+    e.campaign = (char *)campaign;
+    e.text = (char *)text;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_ERROR;
+    env.error = &e;
+    (void)peerlink_send(pl, &env);
+}
+
+static void peerlink_send_ready(struct peerlink *pl)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Ready r = SMTPSTORM__READY__INIT;
+
+    r.campaign = pl->campaign;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_READY;
+    env.ready = &r;
+    (void)peerlink_send(pl, &env);
+}
+
+static void peerlink_on_beat(struct ev_loop *loop, void *arg)
+{
+    struct peerlink *pl = arg;
+    uint64_t now = clock_mono_ns();
+
+    if (pl->welcomed && now - pl->last_rx_ns > pl->dead_ns) {
+        pl->welcomed = 0;
+        log_warn("coordinator silent for %llu ms: stopping load until it answers",
+                 (unsigned long long)((now - pl->last_rx_ns) / NS_PER_MS));
+        if (pl->cb.lost)
+            pl->cb.lost(pl, pl->arg);
+    }
+    if (pl->welcomed)
+        peerlink_send_heartbeat(pl);
+    else
+        peerlink_send_hello(pl);
+    (void)ev_timer_start(loop, &pl->beat,
+                         pl->welcomed ? pl->beat_ns : PEERLINK_HELLO_MS * NS_PER_MS);
+}
+
+static void peerlink_on_workload(struct peerlink *pl, const Smtpstorm__Workload *w)
+{
+    char why[256] = "";
+    int rc;
+
+    if (pl->campaign[0] && strcmp(pl->campaign, w->campaign) == 0) {
+        peerlink_send_ready(pl);        /* a repeat: our Ready was lost */
+        return;
+    }
+    if (pl->campaign[0] && !pl->done) {
+        snprintf(why, sizeof(why), "busy with campaign %s", pl->campaign);
+        peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign, why);
+        return;
+    }
+    if (pl->role != PEERLINK_AGENT || pl->cb.workload == NULL) {
+        peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign, "not an agent");
+        return;
+    }
+    rc = pl->cb.workload(pl, w, why, sizeof(why), pl->arg);
+    if (rc != 0) {
+        peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign,
+                            why[0] ? why : "workload refused");
+        return;
+    }
+    snprintf(pl->campaign, sizeof(pl->campaign), "%s", w->campaign);
+    pl->started = pl->done = 0;
+    free(pl->done_buf);
+    pl->done_buf = NULL;
+    peerlink_send_ready(pl);
+}
+
+static void peerlink_on_start(struct peerlink *pl, const Smtpstorm__Start *s)
+{
+    uint64_t local = s->start_ns + (uint64_t)s->offset_ns;
+
+    if (pl->role == PEERLINK_SINK) {
+        if (strcmp(pl->started_sink, s->campaign) == 0)
+            return;
+        snprintf(pl->started_sink, sizeof(pl->started_sink), "%s", s->campaign);
+    } else {
+        if (strcmp(pl->campaign, s->campaign) != 0 || pl->started || pl->done)
+            return;
+        pl->started = 1;
+    }
+    if (pl->cb.start)
+        pl->cb.start(pl, s, local, pl->arg);
+}
+
+static void peerlink_on_stop(struct peerlink *pl, const Smtpstorm__Stop *s)
+{
+    int mine = s->campaign[0] == '\0' || strcmp(s->campaign, pl->campaign) == 0;
+
+    if (!pl->campaign[0] || !mine)
+        return;
+    if (pl->done) {
+        if (pl->done_buf)
+            (void)zlink_send(pl->z, NULL, 0, pl->done_buf, pl->done_len);
+        return;
+    }
+    if (pl->cb.stop)
+        pl->cb.stop(pl, pl->campaign, wire_text(s->reason), pl->arg);
+}
+
+static void peerlink_on_error(struct peerlink *pl, const Smtpstorm__Error *e)
+{
+    switch (e->code) {
+    case SMTPSTORM__ERROR__CODE__UNKNOWN_PEER:
+        pl->welcomed = 0;
+        peerlink_send_hello(pl);
+        break;
+    case SMTPSTORM__ERROR__CODE__VERSION:
+    case SMTPSTORM__ERROR__CODE__DUPLICATE_ID:
+        if (pl->cb.refused)
+            pl->cb.refused(pl, wire_text(e->text), pl->arg);
+        else
+            log_error("coordinator refused us: %s", wire_text(e->text));
+        break;
+    default:
+        log_warn("coordinator: %s", wire_text(e->text));
+        break;
+    }
+}
+
+static void peerlink_dispatch(struct peerlink *pl, const Smtpstorm__Envelope *env)
+{
+    switch (env->body_case) {
+    case SMTPSTORM__ENVELOPE__BODY_HEARTBEAT: {
+        int64_t off;
+        uint64_t rtt;
+
+        (void)wire_beat_receive(&pl->wb, env->heartbeat, clock_wall_ns(), clock_mono_ns(), &off, &rtt);
+        pl->welcomed = 1;
+        break;
+    }
+    case SMTPSTORM__ENVELOPE__BODY_WORKLOAD:
+        pl->welcomed = 1;
+        peerlink_on_workload(pl, env->workload);
+        break;
+    case SMTPSTORM__ENVELOPE__BODY_START:
+        pl->welcomed = 1;
+        peerlink_on_start(pl, env->start);
+        break;
+    case SMTPSTORM__ENVELOPE__BODY_STOP:
+        pl->welcomed = 1;
+        peerlink_on_stop(pl, env->stop);
+        break;
+    case SMTPSTORM__ENVELOPE__BODY_ERROR:
+        peerlink_on_error(pl, env->error);
+        break;
+    default:
+        pl->dropped++;          /* nothing else is for us */
+        break;
+    }
+}
+
+static void peerlink_on_recv(struct zlink *z, const uint8_t *peer, size_t peerlen,
+                             const uint8_t *data, size_t len, void *arg)
+{
+    struct peerlink *pl = arg;
+    Smtpstorm__Envelope *env;
+    char text[160];
+    int rc;
+
+    (void)z;
+    (void)peer;
+    (void)peerlen;
+    rc = wire_decode(data, len, &env);
+    if (rc == -EPROTONOSUPPORT) {
+        snprintf(text, sizeof(text), "the coordinator speaks wire version %u, this program %u: "
+                 "run the same smtpstorm release everywhere", env->version, WIRE_VERSION);
+        wire_free(env);
+        if (pl->cb.refused)
+            pl->cb.refused(pl, text, pl->arg);
+        else
+            log_error("%s", text);
+        return;
+    }
+    if (rc != 0) {
+        pl->dropped++;
+        return;
+    }
+    pl->last_rx_ns = clock_mono_ns();
+    peerlink_dispatch(pl, env);
+    wire_free(env);
+}
+
+struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct peerlink_opts *opts,
+                               const struct peerlink_callbacks *cb, void *arg,
+                               char *err, size_t errlen)
+{
+    struct zlink_opts zo = { .type = ZLINK_DEALER, .endpoint = opts->endpoint, .bind = 0,
+                             .hwm = 64, .linger_ms = 500, .immediate = 1 };
+    struct peerlink *pl;
+    long ncpu;
+
+    if (opts->id == NULL || !trace_id_valid(opts->id)) {
+        snprintf(err, errlen, "bad id '%s': use 1 to 63 of A-Z a-z 0-9 . _ : -",
+                 opts->id ? opts->id : "");
+        return NULL;
+    }
+    if ((pl = calloc(1, sizeof(*pl))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pl->loop = loop;
+    if (cb)
+        pl->cb = *cb;
+    pl->arg = arg;
+    pl->role = opts->role;
+    snprintf(pl->id, sizeof(pl->id), "%s", opts->id);
+    if (gethostname(pl->host, sizeof(pl->host) - 1) != 0)
+        snprintf(pl->host, sizeof(pl->host), "unknown");
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    pl->cores = opts->cores ? opts->cores : (uint32_t)(ncpu > 0 ? ncpu : 1);
+    pl->version = opts->wire_version ? opts->wire_version : WIRE_VERSION;
+    pl->beat_ns = (opts->heartbeat_ms ? opts->heartbeat_ms : 1000) * NS_PER_MS;
+    pl->dead_ns = (opts->dead_ms ? opts->dead_ms : 5000) * NS_PER_MS;
+    pl->z = zlink_open(ctx, loop, &zo, peerlink_on_recv, pl, err, errlen);
+    if (pl->z == NULL)
+        goto fail;
+    ev_timer_init(&pl->beat, peerlink_on_beat, pl);
+    if (ev_timer_start(loop, &pl->beat, 0) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    return pl;
+
+fail:
+    zlink_close(pl->z);
+    free(pl);
+    return NULL;
+}
+
+static Smtpstorm__Progress *peerlink_fill(struct peerlink *pl, const struct load_stats *s,
+                                          const struct wire_progress_meta *meta)
+{
+    struct wire_progress_meta m = *meta;
+
+    if (pl->store == NULL && (pl->store = wire_progress_store_new()) == NULL)
+        return NULL;
+    if (m.campaign == NULL)
+        m.campaign = pl->campaign;
+    return wire_progress_fill(pl->store, s, &m);
+}
+
+int peerlink_send_progress(struct peerlink *pl, const struct load_stats *s,
+                           const struct wire_progress_meta *meta)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+
+    env.progress = peerlink_fill(pl, s, meta);
+    if (env.progress == NULL)
+        return -ENOMEM;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_PROGRESS;
+    return peerlink_send(pl, &env);
+}
+
+int peerlink_send_done(struct peerlink *pl, const struct load_stats *s,
+                       const struct wire_progress_meta *meta, const char *status)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Done done = SMTPSTORM__DONE__INIT;
+    int rc;
+
+    done.final = peerlink_fill(pl, s, meta);
+    if (done.final == NULL)
+        return -ENOMEM;
+    done.campaign = pl->campaign;
+    done.status = (char *)(status ? status : "");
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_DONE;
+    env.done = &done;
+    free(pl->done_buf);
+    pl->done_buf = NULL;
+    pl->done = 1;
+    if ((rc = wire_encode(&env, &pl->done_buf, &pl->done_len)) != 0)
+        return rc;
+    return peerlink_send(pl, &env);
+}
+
+/* Build one CampaignCounters; the caller frees cc->agents, *ar and *hs. */
+static int peerlink_fill_campaign(Smtpstorm__CampaignCounters *cc, Smtpstorm__AgentReceived **ar,
+                                  struct wire_hist_store **hs, const struct peerlink_sink_campaign *c)
+{
+    size_t j;
+
+    smtpstorm__campaign_counters__init(cc);
+    cc->campaign = (char *)c->campaign;
+    cc->received = c->received;
+    cc->duplicates = c->duplicates;
+    cc->bytes = c->bytes;
+    if (c->n_agents > 0) {
+        cc->agents = calloc(c->n_agents, sizeof(*cc->agents));
+        *ar = calloc(c->n_agents, sizeof(**ar));
+        if (cc->agents == NULL || *ar == NULL)
+            return -ENOMEM;
+        cc->n_agents = c->n_agents;
+    }
+    for (j = 0; j < c->n_agents; j++) {
+        smtpstorm__agent_received__init(&(*ar)[j]);
+        (*ar)[j].agent = (char *)c->agents[j].agent;
+        (*ar)[j].received = c->agents[j].received;
+        (*ar)[j].duplicates = c->agents[j].duplicates;
+        cc->agents[j] = &(*ar)[j];
+    }
+    if (c->delivery != NULL) {
+        if ((*hs = malloc(sizeof(**hs))) == NULL)
+            return -ENOMEM;
+        cc->delivery = wire_hist_fill(*hs, c->delivery, PHASE_DELIVERY);
+    }
+    return 0;
+}
+
+int peerlink_send_sink_counters(struct peerlink *pl, const struct peerlink_sink_counters *c)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__SinkCounters sc = SMTPSTORM__SINK_COUNTERS__INIT;
+    Smtpstorm__CampaignCounters *ccs = NULL, **ptrs = NULL;
+    Smtpstorm__AgentReceived **ars = NULL;
+    struct wire_hist_store **hs = NULL;
+    size_t i, n = c->n_campaigns;
+    int rc = -ENOMEM;
+
+    if (n > WIRE_LIST_MAX)
+        return -E2BIG;
+    ccs = calloc(n + 1, sizeof(*ccs));
+    ptrs = calloc(n + 1, sizeof(*ptrs));
+    ars = calloc(n + 1, sizeof(*ars));
+    hs = calloc(n + 1, sizeof(*hs));
+    if (ccs == NULL || ptrs == NULL || ars == NULL || hs == NULL)
+        goto out;
+    for (i = 0; i < n; i++) {
+        ptrs[i] = &ccs[i];
+        if (peerlink_fill_campaign(&ccs[i], &ars[i], &hs[i], &c->campaigns[i]) != 0)
+            goto out;
+    }
+    sc.seq = ++pl->sink_seq;
+    sc.sessions = c->sessions;
+    sc.messages = c->messages;
+    sc.untraced = c->untraced;
+    sc.campaigns = ptrs;
+    sc.n_campaigns = n;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS;
+    env.sink_counters = &sc;
+    rc = peerlink_send(pl, &env);
+out:
+    for (i = 0; ccs && ars && hs && i < n; i++) {
+        free(ccs[i].agents);
+        free(ars[i]);
+        free(hs[i]);
+    }
+    free(hs);
+    free(ars);
+    free(ptrs);
+    free(ccs);
+    return rc;
+}
+
+const char *peerlink_campaign(const struct peerlink *pl) { return pl->campaign; }
+
+int peerlink_welcomed(const struct peerlink *pl) { return pl->welcomed; }
+
+uint64_t peerlink_dropped(const struct peerlink *pl) { return pl->dropped + zlink_malformed(pl->z); }
+
+void peerlink_close(struct peerlink *pl)
+{
+    if (pl == NULL)
+        return;
+    ev_timer_stop(pl->loop, &pl->beat);
+    zlink_close(pl->z);
+    wire_progress_store_free(pl->store);
+    free(pl->done_buf);
+    free(pl);
+}

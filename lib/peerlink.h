@@ -1,0 +1,118 @@
+/* peerlink.h - the agent's and the sink's side of the control plane, ready
+ * for agent/link.c and sink/link.c (and the test simulator): connect to the
+ * coordinator (which may start later or restart), say hello until welcomed,
+ * heartbeat both ways, turn the coordinator's messages into callbacks and
+ * counters into messages. Runs in the caller's lib/ev loop; no thread.
+ *
+ * The coordinator's silence for dead_ms fires `lost`: an agent must stop
+ * all load then (the dead-man switch). */
+#ifndef SMTPSTORM_PEERLINK_H
+#define SMTPSTORM_PEERLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev.h"
+#include "hist.h"
+#include "stats.h"
+#include "wire.h"
+
+enum peerlink_role { PEERLINK_AGENT = 1, PEERLINK_SINK = 2 };
+
+struct peerlink_opts {
+    const char *endpoint;       /* the coordinator's control (agent) or sink endpoint */
+    const char *id;             /* name in reports: [A-Za-z0-9._:-]{1,63} */
+    enum peerlink_role role;
+    uint32_t cores;             /* planner weight; 0: online CPUs */
+    uint32_t heartbeat_ms;      /* 0: 1000 */
+    uint32_t dead_ms;           /* coordinator lost after this silence; 0: 5000 */
+    uint32_t wire_version;      /* tests only: claim another version; 0: WIRE_VERSION */
+};
+
+struct peerlink;
+
+struct peerlink_callbacks {
+    /* Agent: a workload for campaign w->campaign. Return 0 to accept (Ready is
+     * sent), or -errno with a reason in why to refuse it (the coordinator
+     * names it). w is valid during the call only: copy what you keep. A
+     * repeated workload for the campaign already accepted is answered with
+     * Ready again without a call. May be NULL for sinks. */
+    int (*workload)(struct peerlink *pl, const Smtpstorm__Workload *w, char *why, size_t whylen,
+                    void *arg);
+    /* Start at local_start_ns (own wall clock, offset already applied). For
+     * sinks, s->agents[i].offset_ns is that agent's clock minus this sink's:
+     * delivery latency = receive time - trace send time + offset. Called once
+     * per campaign. May be NULL. */
+    void (*start)(struct peerlink *pl, const Smtpstorm__Start *s, uint64_t local_start_ns, void *arg);
+    /* Stop the campaign now; the agent then calls peerlink_send_done. May be NULL. */
+    void (*stop)(struct peerlink *pl, const char *campaign, const char *reason, void *arg);
+    /* The coordinator has been silent for dead_ms: stop all load. May be NULL. */
+    void (*lost)(struct peerlink *pl, void *arg);
+    /* The coordinator refused this peer (another wire version, duplicate id):
+     * text says why; the program should exit non-zero. May be NULL. */
+    void (*refused)(struct peerlink *pl, const char *text, void *arg);
+};
+
+/* peerlink_open - connect to opts->endpoint in ctx (a zmq context the caller
+ * owns and outlives the link) and start saying hello. The caller owns the
+ * result (peerlink_close). NULL on error with a message in err. */
+struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct peerlink_opts *opts,
+                               const struct peerlink_callbacks *cb, void *arg,
+                               char *err, size_t errlen);
+
+/* peerlink_send_progress - report the current workload's cumulative counters
+ * (meta->campaign may be NULL: the accepted campaign). Returns 0 or -errno
+ * (-EAGAIN while disconnected: harmless, the next report carries it). */
+int peerlink_send_progress(struct peerlink *pl, const struct load_stats *s,
+                           const struct wire_progress_meta *meta);
+
+/* peerlink_send_done - report the end of the current workload with its final
+ * counters and status (NULL or "": ok). The link keeps it and sends it again
+ * if the coordinator asks (a Stop for a finished campaign). Returns 0 or -errno. */
+int peerlink_send_done(struct peerlink *pl, const struct load_stats *s,
+                       const struct wire_progress_meta *meta, const char *status);
+
+/* A sink's counters for one agent in one campaign. */
+struct peerlink_sink_agent {
+    const char *agent;
+    uint64_t received;          /* distinct messages */
+    uint64_t duplicates;
+};
+
+/* A sink's counters for one campaign (from the trace header). */
+struct peerlink_sink_campaign {
+    const char *campaign;
+    uint64_t received;
+    uint64_t duplicates;
+    uint64_t bytes;
+    const struct hist *delivery;            /* microseconds; may be NULL */
+    const struct peerlink_sink_agent *agents;
+    size_t n_agents;
+};
+
+/* A sink's cumulative counters since it started. */
+struct peerlink_sink_counters {
+    uint64_t sessions;
+    uint64_t messages;          /* every message, traced or not */
+    uint64_t untraced;
+    const struct peerlink_sink_campaign *campaigns;
+    size_t n_campaigns;
+};
+
+/* peerlink_send_sink_counters - stream a sink's counters (every second).
+ * Nothing in c is kept. Returns 0 or -errno (-EAGAIN: not connected). */
+int peerlink_send_sink_counters(struct peerlink *pl, const struct peerlink_sink_counters *c);
+
+/* peerlink_campaign - the accepted (or running) campaign id, "" when idle. */
+const char *peerlink_campaign(const struct peerlink *pl);
+
+/* peerlink_welcomed - nonzero while the coordinator answers us. */
+int peerlink_welcomed(const struct peerlink *pl);
+
+/* peerlink_dropped - coordinator messages dropped as undecodable or malformed. */
+uint64_t peerlink_dropped(const struct peerlink *pl);
+
+/* peerlink_close - stop heartbeats, close the socket, free pl; NULL is harmless. */
+void peerlink_close(struct peerlink *pl);
+
+#endif

@@ -1,0 +1,425 @@
+/* wire.c - control-plane messages: bounded decoding with validation of
+ * every field a receiver will use, encoding, sparse histograms and
+ * heartbeat clock samples (see wire.h). Everything decoded is hostile until
+ * wire_decode has checked it. */
+#include "wire.h"
+#include "trace.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wire_progress_store {
+    Smtpstorm__Progress msg;
+    uint64_t errors[ERROR_KIND_COUNT];
+    Smtpstorm__ReplyCount replies[STATS_REPLY_CODES];
+    Smtpstorm__ReplyCount *reply_ptrs[STATS_REPLY_CODES];
+    Smtpstorm__Hist hists[PHASE_COUNT];
+    Smtpstorm__Hist *hist_ptrs[PHASE_COUNT];
+    uint32_t *deltas;           /* nonempty slots of every phase, grown as needed */
+    uint64_t *counts;
+    size_t cap;
+};
+
+const char *wire_text(const char *s) { return s ? s : ""; }
+
+static int text_ok(const char *s)
+{
+    return s == NULL || strnlen(s, WIRE_TEXT_MAX + 1) <= WIRE_TEXT_MAX;
+}
+
+/* An id or campaign: empty is allowed where the field is optional. */
+static int id_ok(const char *s, int required)
+{
+    if (s == NULL || *s == '\0')
+        return !required;
+    return trace_id_valid(s);
+}
+
+int wire_hist_check(const Smtpstorm__Hist *pb)
+{
+    uint64_t slot = 0, total = 0;
+    size_t i;
+
+    if (pb == NULL || pb->phase >= PHASE_COUNT || pb->n_slot_delta != pb->n_counts
+        || pb->n_counts > HIST_SLOTS)
+        return -EBADMSG;
+    for (i = 0; i < pb->n_counts; i++) {
+        if (i > 0 && pb->slot_delta[i] == 0)
+            return -EBADMSG;
+        slot += pb->slot_delta[i];
+        if (slot >= HIST_SLOTS || pb->counts[i] == 0 || total + pb->counts[i] < total)
+            return -EBADMSG;
+        total += pb->counts[i];
+    }
+    if (total != pb->count)
+        return -EBADMSG;
+    if (pb->count > 0 && (pb->min > pb->max || pb->max > HIST_VALUE_MAX))
+        return -EBADMSG;
+    return 0;
+}
+
+static int check_progress(const Smtpstorm__Progress *p)
+{
+    size_t i;
+
+    if (p == NULL || !id_ok(p->campaign, 0) || p->n_errors_by_kind > WIRE_LIST_MAX
+        || p->n_replies > STATS_REPLY_CODES || p->n_latency > PHASE_COUNT)
+        return -EBADMSG;
+    for (i = 0; i < p->n_replies; i++)
+        if (p->replies[i] == NULL || p->replies[i]->code >= STATS_REPLY_CODES)
+            return -EBADMSG;
+    for (i = 0; i < p->n_latency; i++)
+        if (wire_hist_check(p->latency[i]) != 0)
+            return -EBADMSG;
+    return 0;
+}
+
+static int check_workload(const Smtpstorm__Workload *w)
+{
+    size_t i;
+
+    if (!id_ok(w->campaign, 1) || w->n_targets == 0 || w->n_targets > WIRE_TARGETS_MAX
+        || w->n_phases > WIRE_PHASES_MAX || w->content.len > WIRE_CONTENT_MAX
+        || (w->content.len > 0 && w->content.data == NULL)
+        || !text_ok(w->auth) || !text_ok(w->from) || !text_ok(w->helo_name)
+        || !text_ok(w->subject) || !text_ok(w->to) || w->seq_stride == 0)
+        return -EBADMSG;
+    for (i = 0; i < w->n_targets; i++)
+        if (w->targets[i] == NULL || *w->targets[i] == '\0' || !text_ok(w->targets[i]))
+            return -EBADMSG;
+    for (i = 0; i < w->n_phases; i++)
+        if (w->phases[i] == NULL)
+            return -EBADMSG;
+    return 0;
+}
+
+static int check_sink_counters(const Smtpstorm__SinkCounters *sc)
+{
+    const Smtpstorm__CampaignCounters *c;
+    size_t i, j;
+
+    if (sc->n_campaigns > WIRE_LIST_MAX)
+        return -EBADMSG;
+    for (i = 0; i < sc->n_campaigns; i++) {
+        c = sc->campaigns[i];
+        if (c == NULL || !id_ok(c->campaign, 1) || c->n_agents > WIRE_LIST_MAX
+            || (c->delivery != NULL && wire_hist_check(c->delivery) != 0))
+            return -EBADMSG;
+        for (j = 0; j < c->n_agents; j++)
+            if (c->agents[j] == NULL || !id_ok(c->agents[j]->agent, 1))
+                return -EBADMSG;
+    }
+    return 0;
+}
+
+static int check_start(const Smtpstorm__Start *s)
+{
+    size_t i;
+
+    if (!id_ok(s->campaign, 1) || s->n_agents > WIRE_LIST_MAX)
+        return -EBADMSG;
+    for (i = 0; i < s->n_agents; i++)
+        if (s->agents[i] == NULL || !id_ok(s->agents[i]->id, 1))
+            return -EBADMSG;
+    return 0;
+}
+
+static int check_body(const Smtpstorm__Envelope *env)
+{
+    switch (env->body_case) {
+    case SMTPSTORM__ENVELOPE__BODY_HELLO:
+        return id_ok(env->hello->id, 1) && text_ok(env->hello->host) && text_ok(env->hello->version)
+            ? 0 : -EBADMSG;
+    case SMTPSTORM__ENVELOPE__BODY_WORKLOAD:
+        return check_workload(env->workload);
+    case SMTPSTORM__ENVELOPE__BODY_READY:
+        return id_ok(env->ready->campaign, 1) ? 0 : -EBADMSG;
+    case SMTPSTORM__ENVELOPE__BODY_START:
+        return check_start(env->start);
+    case SMTPSTORM__ENVELOPE__BODY_STOP:
+        return id_ok(env->stop->campaign, 0) && text_ok(env->stop->reason) ? 0 : -EBADMSG;
+    case SMTPSTORM__ENVELOPE__BODY_HEARTBEAT:
+        return id_ok(env->heartbeat->campaign, 0) ? 0 : -EBADMSG;
+    case SMTPSTORM__ENVELOPE__BODY_PROGRESS:
+        return check_progress(env->progress);
+    case SMTPSTORM__ENVELOPE__BODY_DONE:
+        return id_ok(env->done->campaign, 1) && text_ok(env->done->status)
+            && env->done->final != NULL ? check_progress(env->done->final) : -EBADMSG;
+    case SMTPSTORM__ENVELOPE__BODY_ERROR:
+        return text_ok(env->error->text) && id_ok(env->error->campaign, 0) ? 0 : -EBADMSG;
+    case SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS:
+        return check_sink_counters(env->sink_counters);
+    default:
+        return -EBADMSG;
+    }
+}
+
+int wire_decode(const void *buf, size_t len, Smtpstorm__Envelope **out)
+{
+    Smtpstorm__Envelope *env;
+
+    *out = NULL;
+    if (len > WIRE_MSG_MAX)
+        return -EMSGSIZE;
+    if (buf == NULL && len > 0)
+        return -EBADMSG;
+    env = smtpstorm__envelope__unpack(NULL, len, buf);
+    if (env == NULL)
+        return -EBADMSG;
+    if (env->version == 0) {            /* no real peer sends that: garbage */
+        smtpstorm__envelope__free_unpacked(env, NULL);
+        return -EBADMSG;
+    }
+    if (env->version != WIRE_VERSION) {
+        *out = env;
+        return -EPROTONOSUPPORT;
+    }
+    if (check_body(env) != 0) {
+        smtpstorm__envelope__free_unpacked(env, NULL);
+        return -EBADMSG;
+    }
+    *out = env;
+    return 0;
+}
+
+void wire_free(Smtpstorm__Envelope *env)
+{
+    if (env != NULL)
+        smtpstorm__envelope__free_unpacked(env, NULL);
+}
+
+int wire_encode(Smtpstorm__Envelope *env, uint8_t **buf, size_t *len)
+{
+    size_t need;
+
+    *buf = NULL;
+    *len = 0;
+    env->version = WIRE_VERSION;
+    need = smtpstorm__envelope__get_packed_size(env);
+    if (need > WIRE_MSG_MAX)
+        return -EMSGSIZE;
+    *buf = malloc(need ? need : 1);
+    if (*buf == NULL)
+        return -ENOMEM;
+    *len = smtpstorm__envelope__pack(env, *buf);
+    return 0;
+}
+
+const char *wire_body_name(const Smtpstorm__Envelope *env)
+{
+    switch (env->body_case) {
+    case SMTPSTORM__ENVELOPE__BODY_HELLO: return "hello";
+    case SMTPSTORM__ENVELOPE__BODY_WORKLOAD: return "workload";
+    case SMTPSTORM__ENVELOPE__BODY_READY: return "ready";
+    case SMTPSTORM__ENVELOPE__BODY_START: return "start";
+    case SMTPSTORM__ENVELOPE__BODY_STOP: return "stop";
+    case SMTPSTORM__ENVELOPE__BODY_HEARTBEAT: return "heartbeat";
+    case SMTPSTORM__ENVELOPE__BODY_PROGRESS: return "progress";
+    case SMTPSTORM__ENVELOPE__BODY_DONE: return "done";
+    case SMTPSTORM__ENVELOPE__BODY_ERROR: return "error";
+    case SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS: return "sink_counters";
+    default: return "none";
+    }
+}
+
+/* Describe h sparsely in msg using deltas/counts, which have room for
+ * every nonempty slot. */
+static void wire_hist_describe(Smtpstorm__Hist *msg, uint32_t *deltas, uint64_t *counts,
+                               const struct hist *h, unsigned phase)
+{
+    size_t i, n = 0, prev = 0;
+
+    smtpstorm__hist__init(msg);
+    msg->phase = phase;
+    msg->count = h->count;
+    msg->sum = h->sum;
+    msg->min = h->count ? h->min : 0;
+    msg->max = h->max;
+    for (i = 0; i < HIST_SLOTS && h->count > 0; i++) {
+        if (h->slots[i] == 0)
+            continue;
+        deltas[n] = (uint32_t)(i - prev);
+        counts[n] = h->slots[i];
+        prev = i;
+        n++;
+    }
+    msg->n_slot_delta = msg->n_counts = n;
+    msg->slot_delta = deltas;
+    msg->counts = counts;
+}
+
+Smtpstorm__Hist *wire_hist_fill(struct wire_hist_store *st, const struct hist *h, unsigned phase)
+{
+    wire_hist_describe(&st->msg, st->deltas, st->counts, h, phase);
+    return &st->msg;
+}
+
+int wire_hist_merge(struct hist *dst, const Smtpstorm__Hist *pb)
+{
+    size_t i, slot = 0;
+
+    if (wire_hist_check(pb) != 0)
+        return -EBADMSG;
+    if (pb->count == 0)
+        return 0;
+    for (i = 0; i < pb->n_counts; i++) {
+        slot += pb->slot_delta[i];
+        (void)hist_add_slot(dst, slot, pb->counts[i]);
+    }
+    dst->sum = dst->sum + pb->sum >= dst->sum ? dst->sum + pb->sum : UINT64_MAX;
+    if (pb->min < dst->min)
+        dst->min = pb->min;
+    if (pb->max > dst->max)
+        dst->max = pb->max;
+    return 0;
+}
+
+struct wire_progress_store *wire_progress_store_new(void)
+{
+    return calloc(1, sizeof(struct wire_progress_store));
+}
+
+void wire_progress_store_free(struct wire_progress_store *st)
+{
+    if (st == NULL)
+        return;
+    free(st->deltas);
+    free(st->counts);
+    free(st);
+}
+
+/* Make room for need slot entries in st; 0 or -ENOMEM. */
+static int wire_store_reserve(struct wire_progress_store *st, size_t need)
+{
+    uint32_t *d;
+    uint64_t *c;
+
+    if (need <= st->cap)
+        return 0;
+    need += need / 2 + 64;
+    if ((d = realloc(st->deltas, need * sizeof(*d))) == NULL)
+        return -ENOMEM;
+    st->deltas = d;
+    if ((c = realloc(st->counts, need * sizeof(*c))) == NULL)
+        return -ENOMEM;
+    st->counts = c;
+    st->cap = need;
+    return 0;
+}
+
+static size_t wire_hist_nonempty(const struct hist *h)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < HIST_SLOTS && h->count > 0; i++)
+        n += h->slots[i] != 0;
+    return n;
+}
+
+static int wire_progress_hists(struct wire_progress_store *st, const struct load_stats *s)
+{
+    size_t used[PHASE_COUNT], total = 0, at = 0, i, n = 0;
+
+    for (i = 0; i < PHASE_COUNT; i++)
+        total += used[i] = wire_hist_nonempty(&s->latency[i]);
+    if (wire_store_reserve(st, total) != 0)
+        return -ENOMEM;
+    for (i = 0; i < PHASE_COUNT; i++) {
+        if (s->latency[i].count == 0)
+            continue;
+        wire_hist_describe(&st->hists[i], st->deltas + at, st->counts + at, &s->latency[i], (unsigned)i);
+        at += used[i];
+        st->hist_ptrs[n++] = &st->hists[i];
+    }
+    st->msg.latency = st->hist_ptrs;
+    st->msg.n_latency = n;
+    return 0;
+}
+
+Smtpstorm__Progress *wire_progress_fill(struct wire_progress_store *st, const struct load_stats *s,
+                                        const struct wire_progress_meta *meta)
+{
+    Smtpstorm__Progress *p = &st->msg;
+    size_t i, n = 0;
+
+    smtpstorm__progress__init(p);
+    p->campaign = (char *)(meta->campaign ? meta->campaign : "");
+    p->seq = meta->seq;
+    p->elapsed_ns = meta->elapsed_ns;
+    p->cpu_ns = meta->cpu_ns;
+    p->sessions_active = meta->sessions_active;
+    p->sessions = s->sessions;
+    p->messages_attempted = s->messages_attempted;
+    p->messages_accepted = s->messages_accepted;
+    p->messages_rejected = s->messages_rejected;
+    p->errors = s->errors;
+    p->recipients = s->recipients;
+    p->bytes = s->bytes;
+    memcpy(st->errors, s->errors_by_kind, sizeof(st->errors));
+    p->errors_by_kind = st->errors;
+    p->n_errors_by_kind = ERROR_KIND_COUNT;
+    for (i = 0; i < STATS_REPLY_CODES; i++) {
+        if (s->replies[i] == 0)
+            continue;
+        smtpstorm__reply_count__init(&st->replies[n]);
+        st->replies[n].code = (uint32_t)i;
+        st->replies[n].count = s->replies[i];
+        st->reply_ptrs[n] = &st->replies[n];
+        n++;
+    }
+    p->replies = st->reply_ptrs;
+    p->n_replies = n;
+    return wire_progress_hists(st, s) == 0 ? p : NULL;
+}
+
+int wire_progress_merge(struct load_stats *dst, const Smtpstorm__Progress *p)
+{
+    size_t i;
+
+    if (check_progress(p) != 0)
+        return -EBADMSG;
+    dst->sessions += p->sessions;
+    dst->messages_attempted += p->messages_attempted;
+    dst->messages_accepted += p->messages_accepted;
+    dst->messages_rejected += p->messages_rejected;
+    dst->errors += p->errors;
+    dst->recipients += p->recipients;
+    dst->bytes += p->bytes;
+    for (i = 0; i < p->n_errors_by_kind && i < ERROR_KIND_COUNT; i++)
+        dst->errors_by_kind[i] += p->errors_by_kind[i];
+    for (i = 0; i < p->n_replies; i++)
+        dst->replies[p->replies[i]->code] += p->replies[i]->count;
+    for (i = 0; i < p->n_latency; i++)
+        (void)wire_hist_merge(&dst->latency[p->latency[i]->phase], p->latency[i]);
+    return 0;
+}
+
+void wire_beat_fill(Smtpstorm__Heartbeat *hb, const struct wire_beat *b, uint64_t now_wall_ns,
+                    uint64_t now_mono_ns)
+{
+    smtpstorm__heartbeat__init(hb);
+    hb->sender_ns = now_wall_ns;
+    if (b->peer_sender_ns != 0) {
+        hb->echo_ns = b->peer_sender_ns;
+        hb->held_ns = now_mono_ns - b->received_mono_ns;
+    }
+}
+
+int wire_beat_receive(struct wire_beat *b, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
+                      uint64_t now_mono_ns, int64_t *offset_ns, uint64_t *rtt_ns)
+{
+    uint64_t t1 = hb->echo_ns, t3 = hb->sender_ns, t4 = now_wall_ns, held = hb->held_ns;
+    int64_t t2;
+
+    b->peer_sender_ns = t3;
+    b->received_mono_ns = now_mono_ns;
+    /* Hostile or stale values: no echo, clocks stepped, held longer than the trip. */
+    if (t1 == 0 || t3 == 0 || t4 < t1 || t4 - t1 < held || t3 > INT64_MAX || t4 > INT64_MAX
+        || held > t3)
+        return -EAGAIN;
+    *rtt_ns = (t4 - t1) - held;
+    t2 = (int64_t)(t3 - held);
+    *offset_ns = ((t2 - (int64_t)t1) + ((int64_t)t3 - (int64_t)t4)) / 2;
+    return 0;
+}

@@ -1,0 +1,107 @@
+/* wire.h - the control plane's messages (proto/smtpstorm.proto) for the
+ * coordinator and the agent and sink link modules: bounded, validated
+ * decoding, encoding, struct load_stats <-> Progress with sparse histograms,
+ * and clock offsets from heartbeats. Protocol engines never include this. */
+#ifndef SMTPSTORM_WIRE_H
+#define SMTPSTORM_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtpstorm.pb-c.h"
+#include "hist.h"
+#include "stats.h"
+
+#define WIRE_VERSION        1               /* bump on any incompatible schema change */
+#define WIRE_MSG_MAX        (4u << 20)      /* ZMQ_MAXMSGSIZE: largest frame accepted */
+#define WIRE_CONTENT_MAX    (1u << 20)      /* -F file contents carried in a Workload */
+#define WIRE_TARGETS_MAX    1024            /* targets per workload */
+#define WIRE_PHASES_MAX     64              /* phases per workload */
+#define WIRE_TEXT_MAX       1024            /* any other string field */
+#define WIRE_LIST_MAX       4096            /* repeated fields not bounded otherwise */
+
+/* wire_decode - unpack and validate one frame of len octets. On success
+ * *out is a validated envelope the caller owns (wire_free). Returns
+ * -EMSGSIZE (too big), -EBADMSG (undecodable or invalid: *out is NULL), or
+ * -EPROTONOSUPPORT (another wire version, not 0: *out is still set, so the caller
+ * can name the peer and its version, and must free it). */
+int wire_decode(const void *buf, size_t len, Smtpstorm__Envelope **out);
+
+/* wire_free - release an envelope from wire_decode; NULL is harmless. */
+void wire_free(Smtpstorm__Envelope *env);
+
+/* wire_encode - stamp env with WIRE_VERSION and pack it into a new buffer
+ * the caller owns (free()). Returns 0, -ENOMEM or -EMSGSIZE. */
+int wire_encode(Smtpstorm__Envelope *env, uint8_t **buf, size_t *len);
+
+/* wire_body_name - the body's name ("hello", "progress", ...); static string. */
+const char *wire_body_name(const Smtpstorm__Envelope *env);
+
+/* wire_text - env's string field s or "" when the peer sent none; never NULL. */
+const char *wire_text(const char *s);
+
+/* A histogram ready to encode, with its own slot arrays: no allocation. */
+struct wire_hist_store {
+    Smtpstorm__Hist msg;
+    uint32_t deltas[HIST_SLOTS];
+    uint64_t counts[HIST_SLOTS];
+};
+
+/* wire_hist_fill - describe h (sparsely) in st->msg for phase; returns
+ * &st->msg, valid while st and h are unchanged. */
+Smtpstorm__Hist *wire_hist_fill(struct wire_hist_store *st, const struct hist *h, unsigned phase);
+
+/* wire_hist_check - 0 when pb is a consistent histogram (slots in range and
+ * increasing, counts summing to count, min <= max), else -EBADMSG. */
+int wire_hist_check(const Smtpstorm__Hist *pb);
+
+/* wire_hist_merge - add the histogram pb describes into dst. Returns 0, or
+ * -EBADMSG (pb inconsistent; dst unchanged). */
+int wire_hist_merge(struct hist *dst, const Smtpstorm__Hist *pb);
+
+/* Everything a Progress message points to, allocated once per link. */
+struct wire_progress_store;
+
+/* wire_progress_store_new - allocate a store; the caller owns it
+ * (wire_progress_store_free). NULL on error. */
+struct wire_progress_store *wire_progress_store_new(void);
+
+/* wire_progress_store_free - release st; NULL is harmless. */
+void wire_progress_store_free(struct wire_progress_store *st);
+
+/* Identity and gauges that travel with a Progress besides the counters. */
+struct wire_progress_meta {
+    const char *campaign;
+    uint64_t seq;               /* increases with every report */
+    uint64_t elapsed_ns;        /* since the workload's start */
+    uint64_t cpu_ns;            /* CPU used during the workload */
+    uint32_t sessions_active;
+};
+
+/* wire_progress_fill - describe s (cumulative) in a Progress held by st;
+ * returns it, valid until the next fill on st, or NULL when out of memory. */
+Smtpstorm__Progress *wire_progress_fill(struct wire_progress_store *st, const struct load_stats *s,
+                                        const struct wire_progress_meta *meta);
+
+/* wire_progress_merge - add every counter and histogram of p into dst
+ * (stats_init dst first to decode). Returns 0 or -EBADMSG (dst may be
+ * partly updated; p from wire_decode is always valid). */
+int wire_progress_merge(struct load_stats *dst, const Smtpstorm__Progress *p);
+
+/* Heartbeat bookkeeping of one side of a link. */
+struct wire_beat {
+    uint64_t peer_sender_ns;    /* sender_ns of the last heartbeat received */
+    uint64_t received_mono_ns;  /* when it arrived (monotonic) */
+};
+
+/* wire_beat_fill - fill hb to send now (wall and monotonic clocks given). */
+void wire_beat_fill(Smtpstorm__Heartbeat *hb, const struct wire_beat *b, uint64_t now_wall_ns,
+                    uint64_t now_mono_ns);
+
+/* wire_beat_receive - note hb's arrival in b; when hb answers one of ours,
+ * store the round trip and the peer's clock offset (peer minus own) and
+ * return 0; -EAGAIN when it carries no usable sample. */
+int wire_beat_receive(struct wire_beat *b, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
+                      uint64_t now_mono_ns, int64_t *offset_ns, uint64_t *rtt_ns);
+
+#endif

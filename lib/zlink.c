@@ -1,0 +1,231 @@
+/* zlink.c - a ZeroMQ ROUTER or DEALER socket driven by a lib/ev loop
+ * through ZMQ_FD and ZMQ_EVENTS (see zlink.h). */
+#include "zlink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+struct zlink {
+    void *sock;
+    int fd;
+    enum zlink_type type;
+    struct ev_loop *loop;
+    struct ev_timer recheck;    /* zero-delay: drain again after a send or a full batch */
+    zlink_recv_fn *fn;
+    void *arg;
+    uint64_t malformed;
+    char endpoint[ZLINK_ENDPOINT_MAX];
+};
+
+static int zlink_setopt_int(void *sock, int opt, int value)
+{
+    return zmq_setsockopt(sock, opt, &value, sizeof(value));
+}
+
+static int zlink_configure(struct zlink *z, const struct zlink_opts *o)
+{
+    int64_t maxmsg = WIRE_MSG_MAX;
+    int hb = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
+    int hb_timeout = o->heartbeat_timeout_ms > 0 ? o->heartbeat_timeout_ms : 3 * hb;
+    int hwm = o->hwm > 0 ? o->hwm : 1000;
+
+    if (zmq_setsockopt(z->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0
+        || zlink_setopt_int(z->sock, ZMQ_LINGER, o->linger_ms > 0 ? o->linger_ms : 0) != 0
+        || zlink_setopt_int(z->sock, ZMQ_SNDHWM, hwm) != 0
+        || zlink_setopt_int(z->sock, ZMQ_RCVHWM, hwm) != 0
+        || zlink_setopt_int(z->sock, ZMQ_IPV6, 1) != 0
+        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_IVL, hb) != 0
+        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_TIMEOUT, hb_timeout) != 0
+        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_TTL, hb_timeout) != 0
+        || zlink_setopt_int(z->sock, ZMQ_RECONNECT_IVL, 100) != 0
+        || zlink_setopt_int(z->sock, ZMQ_RECONNECT_IVL_MAX, 2000) != 0)
+        return -errno;
+    if (z->type == ZLINK_ROUTER && zlink_setopt_int(z->sock, ZMQ_ROUTER_MANDATORY, 1) != 0)
+        return -errno;
+    if (z->type == ZLINK_DEALER && o->immediate && zlink_setopt_int(z->sock, ZMQ_IMMEDIATE, 1) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Read one whole multipart message; returns parts read (0: nothing), or
+ * -errno. Keeps at most two parts in msgs; the rest are read and dropped. */
+static int zlink_recv_parts(struct zlink *z, zmq_msg_t msgs[2])
+{
+    zmq_msg_t extra;
+    int parts = 0, more;
+    size_t morelen;
+
+    for (;;) {
+        zmq_msg_t *m = parts < 2 ? &msgs[parts] : &extra;
+
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, z->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(m);
+            return parts > 0 ? parts : (errno == EAGAIN ? 0 : -errno);
+        }
+        parts++;
+        more = 0;
+        morelen = sizeof(more);
+        if (zmq_getsockopt(z->sock, ZMQ_RCVMORE, &more, &morelen) != 0)
+            more = 0;
+        if (m == &extra)
+            zmq_msg_close(m);
+        if (!more)
+            return parts;
+    }
+}
+
+static void zlink_deliver(struct zlink *z, zmq_msg_t msgs[2], int parts)
+{
+    int want = z->type == ZLINK_ROUTER ? 2 : 1;
+    zmq_msg_t *body = &msgs[want - 1];
+
+    if (parts != want || (want == 2 && zmq_msg_size(&msgs[0]) == 0)) {
+        z->malformed++;
+        return;
+    }
+    z->fn(z, want == 2 ? zmq_msg_data(&msgs[0]) : NULL, want == 2 ? zmq_msg_size(&msgs[0]) : 0,
+          zmq_msg_data(body), zmq_msg_size(body), z->arg);
+}
+
+static void zlink_pump(struct zlink *z)
+{
+    zmq_msg_t msgs[2];
+    int events, parts, i, n;
+    size_t len;
+
+    for (n = 0; n < ZLINK_BATCH; n++) {
+        len = sizeof(events);
+        if (zmq_getsockopt(z->sock, ZMQ_EVENTS, &events, &len) != 0 || !(events & ZMQ_POLLIN))
+            return;
+        parts = zlink_recv_parts(z, msgs);
+        if (parts <= 0)
+            return;
+        zlink_deliver(z, msgs, parts);
+        for (i = 0; i < parts && i < 2; i++)
+            zmq_msg_close(&msgs[i]);
+    }
+    (void)ev_timer_start(z->loop, &z->recheck, 0);
+}
+
+static void zlink_on_fd(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    zlink_pump(arg);
+}
+
+static void zlink_on_recheck(struct ev_loop *loop, void *arg)
+{
+    (void)loop;
+    zlink_pump(arg);
+}
+
+static int zlink_attach(struct zlink *z, const struct zlink_opts *o, char *err, size_t errlen)
+{
+    size_t len = sizeof(z->endpoint);
+    int rc = o->bind ? zmq_bind(z->sock, o->endpoint) : zmq_connect(z->sock, o->endpoint);
+
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot %s %s: %s", o->bind ? "bind" : "connect to", o->endpoint,
+                 zmq_strerror(errno));
+        return -1;
+    }
+    if (!o->bind || zmq_getsockopt(z->sock, ZMQ_LAST_ENDPOINT, z->endpoint, &len) != 0)
+        snprintf(z->endpoint, sizeof(z->endpoint), "%s", o->endpoint);
+    len = sizeof(z->fd);
+    if (zmq_getsockopt(z->sock, ZMQ_FD, &z->fd, &len) != 0
+        || ev_io_set(z->loop, z->fd, EV_READ, zlink_on_fd, z) != 0) {
+        snprintf(err, errlen, "cannot watch the ZeroMQ socket of %s", o->endpoint);
+        return -1;
+    }
+    return 0;
+}
+
+struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opts *opts,
+                         zlink_recv_fn *fn, void *arg, char *err, size_t errlen)
+{
+    struct zlink *z = calloc(1, sizeof(*z));
+
+    if (z == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    z->type = opts->type;
+    z->loop = loop;
+    z->fn = fn;
+    z->arg = arg;
+    z->fd = -1;
+    ev_timer_init(&z->recheck, zlink_on_recheck, z);
+    z->sock = zmq_socket(ctx, opts->type == ZLINK_ROUTER ? ZMQ_ROUTER : ZMQ_DEALER);
+    if (z->sock == NULL) {
+        snprintf(err, errlen, "cannot create a ZeroMQ socket: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (zlink_configure(z, opts) != 0) {
+        snprintf(err, errlen, "cannot configure the ZeroMQ socket: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    if (zlink_attach(z, opts, err, errlen) != 0)
+        goto fail;
+    /* Messages may already wait (a fast peer): look once without a signal. */
+    (void)ev_timer_start(loop, &z->recheck, 0);
+    return z;
+
+fail:
+    if (z->sock != NULL) {
+        (void)zlink_setopt_int(z->sock, ZMQ_LINGER, 0);
+        zmq_close(z->sock);
+    }
+    free(z);
+    return NULL;
+}
+
+int zlink_send(struct zlink *z, const uint8_t *peer, size_t peerlen, const void *data, size_t len)
+{
+    int rc = 0;
+
+    if (z->type == ZLINK_ROUTER) {
+        if (peer == NULL || peerlen == 0 || peerlen >= ZLINK_PEER_MAX)
+            return -EINVAL;
+        if (zmq_send(z->sock, peer, peerlen, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
+            rc = -errno;
+    }
+    if (rc == 0 && zmq_send(z->sock, data, len, ZMQ_DONTWAIT) < 0)
+        rc = -errno;
+    /* Sending may have consumed the fd's signal for pending input. */
+    (void)ev_timer_start(z->loop, &z->recheck, 0);
+    return rc;
+}
+
+int zlink_send_env(struct zlink *z, const uint8_t *peer, size_t peerlen, Smtpstorm__Envelope *env)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    if ((rc = wire_encode(env, &buf, &len)) != 0)
+        return rc;
+    rc = zlink_send(z, peer, peerlen, buf, len);
+    free(buf);
+    return rc;
+}
+
+uint64_t zlink_malformed(const struct zlink *z) { return z->malformed; }
+
+const char *zlink_endpoint(const struct zlink *z) { return z->endpoint; }
+
+void zlink_close(struct zlink *z)
+{
+    if (z == NULL)
+        return;
+    ev_timer_stop(z->loop, &z->recheck);
+    if (z->fd >= 0)
+        ev_io_del(z->loop, z->fd);
+    zmq_close(z->sock);
+    free(z);
+}

@@ -1,0 +1,71 @@
+/* zlink.h - one ZeroMQ socket of the control plane inside a lib/ev loop,
+ * shared by the coordinator (ROUTER, bound), agents and sinks (DEALER,
+ * connecting): bounded inbound size, ZMTP heartbeats, reconnection, linger,
+ * and frames of the wrong shape counted and dropped.
+ *
+ * Loop integration: the socket's ZMQ_FD is watched for reading in the
+ * (level-triggered) loop; it only signals "ZMQ_EVENTS may have changed", so
+ * every wake-up drains messages while ZMQ_EVENTS says POLLIN (at most
+ * ZLINK_BATCH per round, then a zero-delay timer continues), and every send
+ * arms the same timer because a send can consume the signal. No thread. */
+#ifndef SMTPSTORM_ZLINK_H
+#define SMTPSTORM_ZLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev.h"
+#include "wire.h"
+
+#define ZLINK_PEER_MAX      256     /* ZeroMQ routing ids are 1..255 octets */
+#define ZLINK_BATCH         256     /* messages handled per loop round */
+#define ZLINK_ENDPOINT_MAX  512
+
+enum zlink_type { ZLINK_ROUTER, ZLINK_DEALER };
+
+struct zlink_opts {
+    enum zlink_type type;
+    const char *endpoint;           /* tcp://127.0.0.1:7400, tcp://[::1]:7400, ipc:///path */
+    int bind;                       /* 1: bind (coordinator), 0: connect */
+    int heartbeat_ms;               /* ZMTP PING interval; 0: 1000 */
+    int heartbeat_timeout_ms;       /* drop a silent connection after; 0: 3 * heartbeat_ms */
+    int hwm;                        /* send and receive high-water marks; 0: 1000 */
+    int linger_ms;                  /* how long close waits for unsent messages; -1: 0 */
+    int immediate;                  /* DEALER: queue only on live connections */
+};
+
+struct zlink;
+
+/* Called for each well-formed message: peer is the routing id (ROUTER) or
+ * NULL (DEALER); data is the payload. Both are valid during the call only.
+ * The callback may send, but must not close z. */
+typedef void zlink_recv_fn(struct zlink *z, const uint8_t *peer, size_t peerlen,
+                           const uint8_t *data, size_t len, void *arg);
+
+/* zlink_open - create, configure and bind or connect one socket in ctx and
+ * watch it in loop. The caller owns the result (zlink_close). On error
+ * returns NULL with a message for the user in err. */
+struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opts *opts,
+                         zlink_recv_fn *fn, void *arg, char *err, size_t errlen);
+
+/* zlink_send - queue one message (to peer, for a ROUTER) without waiting.
+ * Returns 0, -EAGAIN (queue full or, with immediate, not connected),
+ * -EHOSTUNREACH (ROUTER: no such peer now) or another -errno. */
+int zlink_send(struct zlink *z, const uint8_t *peer, size_t peerlen, const void *data, size_t len);
+
+/* zlink_send_env - encode env (wire_encode) and zlink_send it; same returns. */
+int zlink_send_env(struct zlink *z, const uint8_t *peer, size_t peerlen, Smtpstorm__Envelope *env);
+
+/* zlink_malformed - frames dropped for their shape (wrong part count, empty
+ * routing id) since open. Undecodable payloads are the caller's to count. */
+uint64_t zlink_malformed(const struct zlink *z);
+
+/* zlink_endpoint - the endpoint actually bound or connected (a bound
+ * tcp://...:0 shows its port); static storage inside z. */
+const char *zlink_endpoint(const struct zlink *z);
+
+/* zlink_close - stop watching, close the socket (lingering as configured)
+ * and free z; NULL is harmless. */
+void zlink_close(struct zlink *z);
+
+#endif

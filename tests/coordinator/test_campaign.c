@@ -1,0 +1,147 @@
+/* test_campaign.c - the campaign file: a full file is read into the
+ * workload, and every kind of mistake is reported with its line. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "campaign.h"
+
+static const char good[] =
+    "# nightly soak\n"
+    "name: nightly\n"
+    "targets:\n"
+    "  - 127.0.0.1:2525\n"
+    "  - \"[::1]:2526\"\n"
+    "messages: 100000\n"
+    "sessions: 50\n"
+    "rate: 250.5\n"
+    "pipelining: yes\n"
+    "recipients: 3\n"
+    "length: 0\n"
+    "from: load@example.org\n"
+    "family: 6\n"
+    "fixed_wait: 250ms\n"
+    "phases:\n"
+    "  - kind: ramp\n"
+    "    rate: 1000\n"
+    "    duration: 30s\n"
+    "  - { kind: steady, rate: 1000, duration: 2m }\n"
+    "  - kind: spike\n"
+    "    sessions: 400\n"
+    "    duration: 10\n";
+
+static void test_campaign_reads_every_kind_of_key(void **state)
+{
+    struct run_config c;
+    char err[256];
+
+    (void)state;
+    config_init(&c);
+    assert_int_equal(campaign_parse(good, strlen(good), "good.yaml", &c.w, err, sizeof(err)), 0);
+    assert_string_equal(c.w.name, "nightly");
+    assert_int_equal(c.w.n_targets, 2);
+    assert_string_equal(c.w.targets[1], "[::1]:2526");
+    assert_true(c.w.messages == 100000 && c.w.messages_set);
+    assert_true(c.w.sessions == 50 && c.w.sessions_set);
+    assert_true(c.w.rate > 250.4 && c.w.rate < 250.6);
+    assert_true(c.w.pipelining && c.w.recipients == 3 && c.w.has_length && c.w.length == 0);
+    assert_string_equal(c.w.from, "load@example.org");
+    assert_int_equal(c.w.family, 6);
+    assert_true(c.w.fixed_wait_ms == 250);
+    assert_int_equal(c.w.n_phases, 3);
+    assert_int_equal(c.w.phases[0].kind, PHASE_KIND_RAMP);
+    assert_true(c.w.phases[1].duration_ms == 120000);
+    assert_true(c.w.phases[2].sessions == 400 && c.w.phases[2].duration_ms == 10000);
+    assert_true(config_total_duration_ms(&c.w) == 160000);
+    config_free(&c);
+}
+
+/* Parse text and expect an error that starts with "t.yaml:LINE: " and says what. */
+static void expect_error(const char *text, int line, const char *what)
+{
+    struct run_config c;
+    char err[256], prefix[32];
+
+    config_init(&c);
+    assert_int_equal(campaign_parse(text, strlen(text), "t.yaml", &c.w, err, sizeof(err)), -EINVAL);
+    snprintf(prefix, sizeof(prefix), "t.yaml:%d: ", line);
+    if (strncmp(err, prefix, strlen(prefix)) != 0 || strstr(err, what) == NULL)
+        fail_msg("expected '%s...%s', got '%s'", prefix, what, err);
+    config_free(&c);
+}
+
+static void test_campaign_errors_name_the_line(void **state)
+{
+    (void)state;
+    expect_error("messages: 10\nrat: 5\n", 2, "unknown key 'rat'");
+    expect_error("messages: ten\n", 1, "'messages' must be a whole number");
+    expect_error("messages: 0\n", 1, "'messages' must be a whole number from 1");
+    expect_error("sessions: 5\n\n\nrate: fast\n", 4, "'rate' must be messages per second");
+    expect_error("duration: forever\n", 1, "'duration' must be a duration");
+    expect_error("pipelining: maybe\n", 1, "must be true or false");
+    expect_error("messages: 1\nmessages: 2\n", 2, "given twice");
+    expect_error("targets: {a: 1}\n", 1, "'targets' must be a list");
+    expect_error("phases:\n  - kind: burst\n    duration: 5s\n", 2, "not ramp, steady or spike");
+    expect_error("phases:\n  - kind: ramp\n    rate: 10\n", 2, "needs a duration");
+    expect_error("phases:\n  - duration: 5s\n", 2, "needs a kind");
+    expect_error("phases:\n  - kind: spike\n    duration: 5s\n    sessions: lots\n", 4, "phase sessions");
+    expect_error("phases:\n  - kind: spike\n    duration: 5s\n    colour: red\n", 4, "unknown phase key 'colour'");
+    expect_error("messages: [1, 2]\n", 1, "needs a plain value");
+    expect_error("- just\n- a list\n", 1, "must be a mapping");
+    expect_error("family: 5\n", 1, "'family' must be 4, 6 or any");
+    expect_error("", 1, "empty");
+}
+
+static void test_campaign_yaml_syntax_error_names_the_line(void **state)
+{
+    (void)state;
+    expect_error("messages: 10\nsessions: 2\ntargets: [a, b\nrate: 5\n", 4, "expected");
+    expect_error("messages: 10\n  sessions: 2\n", 2, "");
+}
+
+static void test_campaign_load_missing_file_says_so(void **state)
+{
+    struct run_config c;
+    char err[256];
+
+    (void)state;
+    config_init(&c);
+    assert_true(campaign_load("/nonexistent/campaign.yaml", &c.w, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "/nonexistent/campaign.yaml"));
+    config_free(&c);
+}
+
+static void test_config_parses_durations(void **state)
+{
+    uint64_t ms;
+
+    (void)state;
+    assert_int_equal(config_parse_duration("90", 1000, &ms), 0);
+    assert_true(ms == 90000);
+    assert_int_equal(config_parse_duration("1.5m", 1000, &ms), 0);
+    assert_true(ms == 90000);
+    assert_int_equal(config_parse_duration("500ms", 1000, &ms), 0);
+    assert_true(ms == 500);
+    assert_int_equal(config_parse_duration("2h", 1000, &ms), 0);
+    assert_true(ms == 7200000);
+    assert_int_equal(config_parse_duration("-1", 1000, &ms), -EINVAL);
+    assert_int_equal(config_parse_duration("5 s", 1000, &ms), -EINVAL);
+    assert_int_equal(config_parse_duration("1e300", 1000, &ms), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_campaign_reads_every_kind_of_key),
+        cmocka_unit_test(test_campaign_errors_name_the_line),
+        cmocka_unit_test(test_campaign_yaml_syntax_error_names_the_line),
+        cmocka_unit_test(test_campaign_load_missing_file_says_so),
+        cmocka_unit_test(test_config_parses_durations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,205 @@
+/* test_reconcile.c - accepted against received, the exit code's order of
+ * severity, and the aggregator's sums and histogram merge across agents and
+ * sinks from their last cumulative reports. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "aggregator.h"
+#include "reconcile.h"
+
+static void test_reconcile_lost_is_accepted_minus_received(void **state)
+{
+    struct reconcile_line r;
+
+    (void)state;
+    reconcile_line_set(&r, 1000, 1000, 0);
+    assert_true(r.lost == 0);
+    reconcile_line_set(&r, 1000, 997, 2);
+    assert_true(r.lost == 3 && r.duplicates == 2);
+    reconcile_line_set(&r, 10, 12, 0);          /* the sink got what the agent saw fail */
+    assert_true(r.lost == -2);
+    reconcile_line_set(&r, UINT64_MAX, 0, 0);
+    assert_true(r.lost == INT64_MAX);
+    reconcile_line_set(&r, 0, UINT64_MAX, 0);
+    assert_true(r.lost == -INT64_MAX);
+}
+
+static void test_reconcile_exit_most_severe_first(void **state)
+{
+    struct run_outcome o = { .ran = 1 };
+
+    (void)state;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_OK);
+    o.errors = 3;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_TARGET_ERRORS);
+    o.sinks_in_path = 1;
+    o.lost = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_MESSAGES_LOST);
+    o.sinks_missing = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_SINKS_MISSING);
+    o.agents_missing = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_AGENTS_MISSING);
+    memset(&o, 0, sizeof(o));
+    o.ran = 1;
+    o.lost = 5;                                 /* no sinks in the path: unknown, not lost */
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_OK);
+    o.lost = -1;
+    o.sinks_in_path = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_OK);
+    o.ran = 0;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_AGENTS_MISSING);
+    o.ran = 1;
+    o.rejected = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_TARGET_ERRORS);
+    assert_string_equal(reconcile_exit_text(EXIT_RUN_MESSAGES_LOST), "messages lost");
+}
+
+/* An agent peer whose last report is the Progress of s, via the wire. */
+static void agent_with(struct peer *p, const char *id, const struct load_stats *s)
+{
+    struct wire_progress_store *st = wire_progress_store_new();
+    struct wire_progress_meta meta = { "c-1", 1, 1, 0, 0 };
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    uint8_t *buf;
+    size_t len;
+
+    memset(p, 0, sizeof(*p));
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    p->role = PEERLINK_AGENT;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_PROGRESS;
+    env.progress = wire_progress_fill(st, s, &meta);
+    assert_int_equal(wire_encode(&env, &buf, &len), 0);
+    assert_int_equal(wire_decode(buf, len, &out), 0);
+    registry_keep_latest(p, out, 1);
+    free(buf);
+    wire_progress_store_free(st);
+}
+
+static void sink_with(struct peer *p, const char *id, uint64_t from_a1, uint64_t from_a2, uint64_t dups)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    Smtpstorm__SinkCounters sc = SMTPSTORM__SINK_COUNTERS__INIT;
+    Smtpstorm__CampaignCounters cc = SMTPSTORM__CAMPAIGN_COUNTERS__INIT, other = SMTPSTORM__CAMPAIGN_COUNTERS__INIT;
+    Smtpstorm__CampaignCounters *ccs[2] = { &other, &cc };
+    Smtpstorm__AgentReceived a1 = SMTPSTORM__AGENT_RECEIVED__INIT, a2 = SMTPSTORM__AGENT_RECEIVED__INIT;
+    Smtpstorm__AgentReceived *as[2] = { &a1, &a2 };
+    uint8_t *buf;
+    size_t len;
+
+    memset(p, 0, sizeof(*p));
+    snprintf(p->id, sizeof(p->id), "%s", id);
+    p->role = PEERLINK_SINK;
+    a1.agent = "a1";
+    a1.received = from_a1;
+    a1.duplicates = dups;
+    a2.agent = "a2";
+    a2.received = from_a2;
+    cc.campaign = "c-1";
+    cc.received = from_a1 + from_a2;
+    cc.duplicates = dups;
+    cc.agents = as;
+    cc.n_agents = 2;
+    other.campaign = "c-0";                     /* an earlier campaign: not counted */
+    other.received = 999;
+    sc.campaigns = ccs;
+    sc.n_campaigns = 2;
+    sc.seq = 1;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS;
+    env.sink_counters = &sc;
+    assert_int_equal(wire_encode(&env, &buf, &len), 0);
+    assert_int_equal(wire_decode(buf, len, &out), 0);
+    registry_keep_latest(p, out, 1);
+    free(buf);
+}
+
+static void test_aggregator_merges_agents_and_sinks(void **state)
+{
+    struct load_stats *s1 = malloc(sizeof(*s1)), *s2 = malloc(sizeof(*s2));
+    struct load_stats *want = malloc(sizeof(*want)), *got = malloc(sizeof(*got));
+    struct peer *agents[2], *sinks[2];
+    struct agg_totals t;
+    uint64_t rx, dups;
+    struct hist *h = malloc(sizeof(*h));
+    int i;
+
+    (void)state;
+    for (i = 0; i < 2; i++) {
+        agents[i] = calloc(1, sizeof(struct peer));
+        sinks[i] = calloc(1, sizeof(struct peer));
+    }
+    stats_init(s1);
+    stats_init(s2);
+    s1->messages_accepted = 600;
+    s2->messages_accepted = 400;
+    s2->errors = 2;
+    for (i = 0; i < 1000; i++) {
+        hist_record(&s1->latency[PHASE_MESSAGE], 1000 + (uint64_t)i);
+        hist_record(&s2->latency[PHASE_MESSAGE], 50000 + (uint64_t)i * 3);
+    }
+    agent_with(agents[0], "a1", s1);
+    agent_with(agents[1], "a2", s2);
+    sink_with(sinks[0], "s1", 300, 200, 1);
+    sink_with(sinks[1], "s2", 300, 199, 0);
+    agg_totals(agents, 2, sinks, 2, "c-1", &t);
+    assert_true(t.accepted == 1000 && t.errors == 2);
+    assert_true(t.received == 999 && t.duplicates == 1);
+    agg_sink_for_agent(sinks, 2, "c-1", "a2", &rx, &dups);
+    assert_true(rx == 399 && dups == 0);
+    stats_init(want);
+    stats_merge(want, s1);
+    stats_merge(want, s2);
+    stats_init(got);
+    agg_merge_stats(agents, 2, got);
+    assert_memory_equal(&want->latency[PHASE_MESSAGE], &got->latency[PHASE_MESSAGE], sizeof(struct hist));
+    hist_init(h);
+    agg_merge_phase(agents, 2, PHASE_MESSAGE, h);
+    assert_true(hist_percentile(h, 99) == hist_percentile(&want->latency[PHASE_MESSAGE], 99));
+    assert_true(hist_percentile(h, 50) <= 51000);
+    for (i = 0; i < 2; i++) {
+        registry_keep_latest(agents[i], NULL, 0);
+        registry_keep_latest(sinks[i], NULL, 0);
+        free(agents[i]);
+        free(sinks[i]);
+    }
+    free(s1);
+    free(s2);
+    free(want);
+    free(got);
+    free(h);
+}
+
+static void test_aggregator_timeline_fills_skipped_seconds(void **state)
+{
+    struct aggregator a = { 0 };
+    struct agg_totals t = { 0 };
+
+    (void)state;
+    t.accepted = 10;
+    assert_int_equal(agg_row_add(&a, 0, &t), 0);
+    assert_int_equal(agg_row_add(&a, 0, &t), 0);        /* same second: no new row */
+    t.accepted = 40;
+    assert_int_equal(agg_row_add(&a, 3, &t), 0);
+    assert_int_equal(a.n, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(a.rows[i].t, i);
+    assert_true(a.rows[3].cum.accepted == 40);
+    agg_free(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reconcile_lost_is_accepted_minus_received),
+        cmocka_unit_test(test_reconcile_exit_most_severe_first),
+        cmocka_unit_test(test_aggregator_merges_agents_and_sinks),
+        cmocka_unit_test(test_aggregator_timeline_fills_skipped_seconds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,341 @@
+/* test_wire.c - lib/wire: envelopes round-trip, garbage, other versions and
+ * oversize frames are rejected, load_stats and histograms survive the wire
+ * exactly, inconsistent histograms are refused, heartbeat clock samples. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "wire.h"
+
+static Smtpstorm__Envelope *round_trip(Smtpstorm__Envelope *env)
+{
+    Smtpstorm__Envelope *out = NULL;
+    uint8_t *buf;
+    size_t len;
+
+    assert_int_equal(wire_encode(env, &buf, &len), 0);
+    assert_int_equal(wire_decode(buf, len, &out), 0);
+    free(buf);
+    return out;
+}
+
+static void test_wire_hello_round_trips(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    Smtpstorm__Hello h = SMTPSTORM__HELLO__INIT;
+
+    (void)state;
+    h.id = "agent-7";
+    h.host = "load01.example";
+    h.cores = 16;
+    h.version = "0.1.0";
+    h.role = SMTPSTORM__ROLE__ROLE_AGENT;
+    h.clock_ns = 1795000000123456789ULL;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    out = round_trip(&env);
+    assert_int_equal(out->version, WIRE_VERSION);
+    assert_int_equal(out->body_case, SMTPSTORM__ENVELOPE__BODY_HELLO);
+    assert_string_equal(out->hello->id, "agent-7");
+    assert_string_equal(out->hello->host, "load01.example");
+    assert_int_equal(out->hello->cores, 16);
+    assert_true(out->hello->clock_ns == 1795000000123456789ULL);
+    assert_string_equal(wire_body_name(out), "hello");
+    wire_free(out);
+}
+
+static void test_wire_workload_round_trips_with_phases(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    Smtpstorm__Workload w = SMTPSTORM__WORKLOAD__INIT;
+    Smtpstorm__Phase ph = SMTPSTORM__PHASE__INIT, *phs[1] = { &ph };
+    char *targets[] = { "127.0.0.1:2525", "unix:/tmp/x" };
+
+    (void)state;
+    w.campaign = "c-1";
+    w.targets = targets;
+    w.n_targets = 2;
+    w.messages = 3;
+    w.sessions = 2;
+    w.seq_first = 7;
+    w.seq_stride = 1;
+    w.rate_milli = 1500;
+    ph.kind = SMTPSTORM__PHASE__KIND__RAMP;
+    ph.duration_ms = 30000;
+    w.phases = phs;
+    w.n_phases = 1;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_WORKLOAD;
+    env.workload = &w;
+    out = round_trip(&env);
+    assert_int_equal(out->workload->n_targets, 2);
+    assert_string_equal(out->workload->targets[1], "unix:/tmp/x");
+    assert_true(out->workload->seq_first == 7 && out->workload->rate_milli == 1500);
+    assert_int_equal(out->workload->phases[0]->kind, SMTPSTORM__PHASE__KIND__RAMP);
+    wire_free(out);
+}
+
+static void test_wire_workload_without_targets_is_refused(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    Smtpstorm__Workload w = SMTPSTORM__WORKLOAD__INIT;
+    uint8_t *buf;
+    size_t len;
+
+    (void)state;
+    w.campaign = "c-1";
+    w.seq_stride = 1;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_WORKLOAD;
+    env.workload = &w;
+    assert_int_equal(wire_encode(&env, &buf, &len), 0);
+    assert_int_equal(wire_decode(buf, len, &out), -EBADMSG);
+    assert_null(out);
+    free(buf);
+}
+
+static void test_wire_garbage_is_rejected(void **state)
+{
+    static const char *const frames[] = {
+        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", "\x0a\x10" "abc", "", "\x08\x01",
+        "\x08\x01\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
+    };
+    static const size_t lens[] = { 11, 1, 5, 0, 2, 7 };
+    Smtpstorm__Envelope *out;
+    uint8_t junk[512];
+    size_t i, j;
+
+    (void)state;
+    for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+        assert_int_equal(wire_decode(frames[i], lens[i], &out), -EBADMSG);
+        assert_null(out);
+    }
+    /* Random input: never a crash, never a leak (sanitizers watch). */
+    srand(4);
+    for (i = 0; i < 20000; i++) {
+        size_t len = (size_t)rand() % sizeof(junk);
+
+        for (j = 0; j < len; j++)
+            junk[j] = (uint8_t)rand();
+        if (wire_decode(junk, len, &out) == 0 || out != NULL)
+            wire_free(out);
+    }
+}
+
+static void test_wire_other_version_is_named(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    Smtpstorm__Hello h = SMTPSTORM__HELLO__INIT;
+    uint8_t buf[256];
+    size_t len;
+
+    (void)state;
+    h.id = "old-agent";
+    env.version = WIRE_VERSION + 1;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    len = smtpstorm__envelope__pack(&env, buf);
+    assert_int_equal(wire_decode(buf, len, &out), -EPROTONOSUPPORT);
+    assert_non_null(out);
+    assert_int_equal(out->version, WIRE_VERSION + 1);
+    assert_string_equal(out->hello->id, "old-agent");
+    wire_free(out);
+}
+
+static void test_wire_oversize_is_rejected(void **state)
+{
+    Smtpstorm__Envelope *out;
+    uint8_t *big = calloc(1, WIRE_MSG_MAX + 1);
+
+    (void)state;
+    assert_non_null(big);
+    assert_int_equal(wire_decode(big, WIRE_MSG_MAX + 1, &out), -EMSGSIZE);
+    assert_null(out);
+    free(big);
+}
+
+static void fill_stats(struct load_stats *s, unsigned seed)
+{
+    unsigned i;
+
+    stats_init(s);
+    s->sessions = 10 + seed;
+    s->messages_attempted = 1000 + seed;
+    s->messages_accepted = 990 + seed;
+    s->messages_rejected = 7;
+    s->recipients = 1990;
+    s->bytes = 123456789;
+    stats_count_error(s, ERROR_TIMEOUT);
+    stats_count_error(s, ERROR_RESET);
+    stats_count_reply(s, 250);
+    stats_count_reply(s, 451);
+    stats_count_reply(s, 99);
+    for (i = 0; i < 5000; i++) {
+        hist_record(&s->latency[PHASE_MESSAGE], (uint64_t)(i * 7919u + seed) % 2000000u);
+        hist_record(&s->latency[PHASE_CONNECT], i % 300);
+    }
+    hist_record(&s->latency[PHASE_DOT], HIST_VALUE_MAX);
+}
+
+static void assert_hist_equal(const struct hist *a, const struct hist *b)
+{
+    assert_true(a->count == b->count);
+    assert_true(a->sum == b->sum);
+    assert_true(a->min == b->min);
+    assert_true(a->max == b->max);
+    assert_memory_equal(a->slots, b->slots, sizeof(a->slots));
+}
+
+static void assert_stats_equal(const struct load_stats *a, const struct load_stats *b)
+{
+    int i;
+
+    assert_true(a->sessions == b->sessions && a->messages_attempted == b->messages_attempted);
+    assert_true(a->messages_accepted == b->messages_accepted && a->messages_rejected == b->messages_rejected);
+    assert_true(a->errors == b->errors && a->recipients == b->recipients && a->bytes == b->bytes);
+    assert_memory_equal(a->errors_by_kind, b->errors_by_kind, sizeof(a->errors_by_kind));
+    assert_memory_equal(a->replies, b->replies, sizeof(a->replies));
+    for (i = 0; i < PHASE_COUNT; i++)
+        assert_hist_equal(&a->latency[i], &b->latency[i]);
+}
+
+static struct load_stats *progress_round_trip(const struct load_stats *in)
+{
+    struct wire_progress_store *st = wire_progress_store_new();
+    struct wire_progress_meta meta = { "c-1", 5, 1000, 10, 3 };
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    struct load_stats *back = malloc(sizeof(*back));
+
+    assert_non_null(st);
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_PROGRESS;
+    env.progress = wire_progress_fill(st, in, &meta);
+    assert_non_null(env.progress);
+    out = round_trip(&env);
+    assert_true(out->progress->seq == 5);
+    stats_init(back);
+    assert_int_equal(wire_progress_merge(back, out->progress), 0);
+    wire_free(out);
+    wire_progress_store_free(st);
+    return back;
+}
+
+static void test_wire_progress_round_trips_stats_exactly(void **state)
+{
+    struct load_stats *in = malloc(sizeof(*in)), *back;
+
+    (void)state;
+    fill_stats(in, 1);
+    back = progress_round_trip(in);
+    assert_stats_equal(in, back);
+    assert_true(hist_percentile(&back->latency[PHASE_MESSAGE], 99) == hist_percentile(&in->latency[PHASE_MESSAGE], 99));
+    free(back);
+    free(in);
+}
+
+static void test_wire_merged_progress_equals_merged_stats(void **state)
+{
+    struct load_stats *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b)), *want = malloc(sizeof(*want));
+    struct load_stats *ba, *bb;
+
+    (void)state;
+    fill_stats(a, 1);
+    fill_stats(b, 2);
+    stats_init(want);
+    stats_merge(want, a);
+    stats_merge(want, b);
+    ba = progress_round_trip(a);
+    bb = progress_round_trip(b);
+    stats_merge(ba, bb);        /* what the coordinator does: merge decoded agents */
+    assert_stats_equal(want, ba);
+    assert_true(hist_percentile(&ba->latency[PHASE_MESSAGE], 99) <= ba->latency[PHASE_MESSAGE].max);
+    free(a);
+    free(b);
+    free(want);
+    free(ba);
+    free(bb);
+}
+
+static void test_wire_empty_stats_round_trip(void **state)
+{
+    struct load_stats *in = malloc(sizeof(*in)), *back;
+
+    (void)state;
+    stats_init(in);
+    back = progress_round_trip(in);
+    assert_stats_equal(in, back);
+    free(back);
+    free(in);
+}
+
+static void test_wire_hist_check_refuses_inconsistent(void **state)
+{
+    struct wire_hist_store *st = malloc(sizeof(*st));
+    struct hist *h = malloc(sizeof(*h)), *dst = malloc(sizeof(*dst));
+    Smtpstorm__Hist *pb;
+
+    (void)state;
+    hist_init(h);
+    hist_init(dst);
+    hist_record(h, 5);
+    hist_record(h, 500);
+    hist_record(h, 50000);
+    pb = wire_hist_fill(st, h, PHASE_MESSAGE);
+    assert_int_equal(wire_hist_check(pb), 0);
+    pb->count++;                                    /* counts do not add up */
+    assert_int_equal(wire_hist_check(pb), -EBADMSG);
+    assert_int_equal(wire_hist_merge(dst, pb), -EBADMSG);
+    assert_true(dst->count == 0);
+    pb->count--;
+    st->deltas[1] = 0;                              /* slots must increase */
+    assert_int_equal(wire_hist_check(pb), -EBADMSG);
+    st->deltas[1] = HIST_SLOTS;                     /* out of range */
+    assert_int_equal(wire_hist_check(pb), -EBADMSG);
+    pb = wire_hist_fill(st, h, PHASE_COUNT);        /* no such phase */
+    assert_int_equal(wire_hist_check(pb), -EBADMSG);
+    pb = wire_hist_fill(st, h, PHASE_MESSAGE);
+    pb->min = pb->max + 1;
+    assert_int_equal(wire_hist_check(pb), -EBADMSG);
+    free(st);
+    free(h);
+    free(dst);
+}
+
+static void test_wire_beat_estimates_offset_and_rtt(void **state)
+{
+    struct wire_beat mine = { 0 }, theirs = { 0 };
+    Smtpstorm__Heartbeat hb;
+    int64_t offset;
+    uint64_t rtt;
+    const uint64_t skew = 5 * 1000000000ULL;   /* their clock runs 5 s ahead */
+
+    (void)state;
+    /* We send at our wall 1000 s; they get it 2 ms later, answer 1 ms after. */
+    wire_beat_fill(&hb, &mine, 1000000000000ULL, 50);
+    assert_int_equal(wire_beat_receive(&theirs, &hb, 1000002000000ULL + skew, 100, &offset, &rtt), -EAGAIN);
+    wire_beat_fill(&hb, &theirs, 1000003000000ULL + skew, 100 + 1000000);
+    assert_true(hb.held_ns == 1000000);
+    assert_int_equal(wire_beat_receive(&mine, &hb, 1000005000000ULL, 200, &offset, &rtt), 0);
+    assert_true(rtt == 4000000);
+    assert_true(offset == (int64_t)skew - 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wire_hello_round_trips),
+        cmocka_unit_test(test_wire_workload_round_trips_with_phases),
+        cmocka_unit_test(test_wire_workload_without_targets_is_refused),
+        cmocka_unit_test(test_wire_garbage_is_rejected),
+        cmocka_unit_test(test_wire_other_version_is_named),
+        cmocka_unit_test(test_wire_oversize_is_rejected),
+        cmocka_unit_test(test_wire_progress_round_trips_stats_exactly),
+        cmocka_unit_test(test_wire_merged_progress_equals_merged_stats),
+        cmocka_unit_test(test_wire_empty_stats_round_trip),
+        cmocka_unit_test(test_wire_hist_check_refuses_inconsistent),
+        cmocka_unit_test(test_wire_beat_estimates_offset_and_rtt),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
