@@ -74,3 +74,40 @@ def debian_mirror(security=False):
     p = subprocess.run([os.path.join(DEPLOY, "debian-mirror")] + (["--security"] if security else []),
                        text=True, stdout=subprocess.PIPE)
     return p.stdout.strip() if p.returncode == 0 else ""
+
+
+def base_image(env):
+    """scripts/base-image (cached), then prove podman runs a container; skips
+    when either cannot be done here."""
+    p = run(["podman", "info", "--format", "{{.Host.OCIRuntime.Name}} {{.Host.NetworkBackend}}"],
+            check=False, env=env)
+    if p.returncode != 0:
+        skip(f"podman does not work here: {p.stdout.strip()[-500:]}")
+    p = run([os.path.join(SOURCE, "scripts", "base-image")], check=False, env=env, timeout=900)
+    print(p.stdout, end="")
+    if p.returncode != 0:
+        skip("could not build the base image (is the Debian mirror reachable?)")
+    p = run(["podman", "run", "--rm", "--network", "none"] + ULIMITS + [BASE_IMAGE, "true"],
+            check=False, env=env)
+    if p.returncode != 0:
+        skip(f"podman cannot run containers here: {p.stdout.strip()[-500:]}")
+
+
+def build_image(env, image):
+    """deploy/Dockerfile on the base image, from this checkout; returns the
+    image's size in bytes. Layers are cached between runs."""
+    mirror, security = debian_mirror(), debian_mirror(security=True)
+    build = ["podman", "build", "--format", "docker", "-f", os.path.join(DEPLOY, "Dockerfile"),
+             "--ignorefile", os.path.join(DEPLOY, "Dockerfile.dockerignore")] + ULIMITS + \
+            ["--build-arg", f"BASE={BASE_IMAGE}", "-t", image]
+    if mirror:
+        build += ["--build-arg", f"DEBIAN_MIRROR={mirror}"]
+    if security:
+        build += ["--build-arg", f"DEBIAN_SECURITY_MIRROR={security}"]
+    p = run(build + [SOURCE], check=False, env=env, timeout=1200)
+    if p.returncode != 0:
+        print(p.stdout[-6000:], end="")
+        raise SystemExit("FAIL: the image did not build")
+    size = int(run(["podman", "image", "inspect", "--format", "{{.Size}}", image], env=env).stdout.strip())
+    say(f"image {image}: {size / 1e6:.0f} MB")
+    return size

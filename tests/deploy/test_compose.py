@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploytest import (BASE_IMAGE, BUILD, DEPLOY, SOURCE, ULIMITS, debian_mirror,  # noqa: E402
+from deploytest import (BUILD, DEPLOY, ULIMITS, base_image, build_image,  # noqa: E402
                         ensure_tools, podman_env, run, say, skip)
 
 IMAGE = os.environ.get("SMTPSTORM_IMAGE", "localhost/smtpstorm:deploy-test")
@@ -78,39 +78,10 @@ def main():
     env = podman_env()
     t0 = time.time()
 
-    # podman itself
-    p = run(["podman", "info", "--format", "{{.Host.OCIRuntime.Name}} {{.Host.NetworkBackend}}"],
-            check=False, env=env)
-    if p.returncode != 0:
-        skip(f"podman does not work here: {p.stdout.strip()[-500:]}")
-
-    # the base image (cached: nothing to do when it exists)
-    p = run([os.path.join(SOURCE, "scripts", "base-image")], check=False, env=env, timeout=900)
-    print(p.stdout, end="")
-    if p.returncode != 0:
-        skip("could not build the base image (is the Debian mirror reachable?)")
-    p = run(["podman", "run", "--rm", "--network", "none"] + ULIMITS + [BASE_IMAGE, "true"],
-            check=False, env=env)
-    if p.returncode != 0:
-        skip(f"podman cannot run containers here: {p.stdout.strip()[-500:]}")
+    base_image(env)
     t_base = time.time()
-
-    # the image, from this checkout
-    mirror, security = debian_mirror(), debian_mirror(security=True)
-    build = ["podman", "build", "--format", "docker", "-f", os.path.join(DEPLOY, "Dockerfile"),
-             "--ignorefile", os.path.join(DEPLOY, "Dockerfile.dockerignore")] + ULIMITS + \
-            ["--build-arg", f"BASE={BASE_IMAGE}", "-t", IMAGE]
-    if mirror:
-        build += ["--build-arg", f"DEBIAN_MIRROR={mirror}"]
-    if security:
-        build += ["--build-arg", f"DEBIAN_SECURITY_MIRROR={security}"]
-    p = run(build + [SOURCE], check=False, env=env, timeout=1200)
-    if p.returncode != 0:
-        print(p.stdout[-6000:], end="")
-        raise SystemExit("FAIL: the image did not build")
-    size = run(["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE], env=env).stdout.strip()
+    build_image(env, IMAGE)
     t_image = time.time()
-    say(f"image {IMAGE}: {int(size) / 1e6:.0f} MB")
 
     state = tempfile.mkdtemp(prefix="smtpstorm-deploy-")
     compose = ["podman-compose", "-p", PROJECT, "-f", os.path.join(DEPLOY, "compose.yaml")]
