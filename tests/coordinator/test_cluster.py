@@ -104,7 +104,7 @@ def test_two_campaigns_on_three_agents_and_two_sinks(tmp):
         # another wire version join.
         garbage = start_agent(procs, ctl, "g1", 1, "--garbage", "5")
         other = start_agent(procs, ctl, "oldie", 1, "--wire-version", "2")
-        done, data2 = coordinator(ctl, snk, 4, 2, tmp, "second", "-m", "1000", "-s", "4",
+        done, data2 = coordinator(ctl, snk, 4, 2, tmp, "second", "-m", "1000", "-s", "8",
                                   "unix:" + s1, "unix:" + s2)
         harness.check(done.returncode == 0, f"second campaign exit {done.returncode}")
         harness.check(data2["campaign"] != data["campaign"], "campaign ids must differ")
@@ -154,7 +154,7 @@ def test_lost_agent_lost_messages_and_rejections(tmp):
     with harness.Procs() as procs:
         start_sink(procs, snk, "crash-sink", "unix:" + s3)
         start_agent(procs, ctl, "steady", 1, "--speed", "100")
-        start_agent(procs, ctl, "crasher", 1, "--speed", "100", "--die-after", "50")
+        start_agent(procs, ctl, "crasher", 1, "--speed", "100", "--die-after", "150")
         harness.wait_for(lambda: os.path.exists(s3), what="sink listening")
         done, data = coordinator(ctl, snk, 2, 1, tmp, "crash", "-m", "1000", "-s", "2", "unix:" + s3)
         harness.check(done.returncode == 3, f"lost agent exit {done.returncode}, wanted 3")
