@@ -152,7 +152,7 @@ def test_smtplib_recipients(tmp):
                          what="two messages in the shared dump")
         text = open(path).read()
         check(text.count("X-Rcpt-Args:") == 4, text)
-        check("\nhello\nleading dot\n\n" in text, "dot-unstuffed body")
+        check("\nhello\n.leading dot\n\n" in text, "dot-unstuffed body")
 
 
 def transaction(port, family=socket.AF_INET, address=None):
