@@ -40,10 +40,10 @@ def session(args, lines, procs=None):
         c = Client(port)
         out = [c.reply()]
         for line in lines:
-            c.send(line)
             try:
+                c.send(line)
                 out.append(c.reply())
-            except EOFError:
+            except (EOFError, ConnectionResetError, BrokenPipeError):
                 out.append("<closed>")
                 break
         c.close()
