@@ -56,7 +56,8 @@ void cli_usage_run(void *out)
           "  --chunking  --starttls  --auth USER:PASS  --campaign FILE (YAML, docs/campaign.md)\n"
           "cluster:\n"
           "  --local N        run N agents (and, with no TARGET, a sink) on this machine\n"
-          "  --agents N       wait for N agents (default 1)   --sinks N  wait for N sinks\n"
+          "  --agents N       wait for N agents (default 1); all that said hello take part\n"
+          "  --sinks N        wait for N sinks; their counts are reconciled with the agents'\n"
           "  --bind EP        control endpoint (default " CONFIG_BIND_DEFAULT ")\n"
           "  --sink-bind EP   sink counters endpoint (default " CONFIG_SINK_BIND_DEFAULT ")\n"
           "  --wait S         how long to wait for agents and sinks (default 30s)\n"
@@ -64,7 +65,8 @@ void cli_usage_run(void *out)
           "reports:\n"
           "  --json FILE  --csv FILE (timeline, one row a second)  --quiet\n"
           "exit: 0 ok, 1 could not run, 2 usage, 3 agents missing, 4 target errors,\n"
-          "      5 messages lost (accepted, never counted by a sink), 6 sinks missing\n", out);
+          "      5 messages lost (accepted, never counted by a sink), 6 sinks missing,\n"
+          "      130 interrupted\n", out);
 }
 
 static int cli_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, const char *opt,

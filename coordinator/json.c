@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#define JSON_REPORT_VERSION 1
+#define JSON_REPORT_VERSION 1       /* = lib/report.h REPORT_VERSION */
+#define JSON_SATURATED_PCT  90.0    /* = summary.c: busier than this measured itself */
 
 static void json_string(FILE *f, const char *s)
 {
@@ -61,14 +62,17 @@ static void json_totals(FILE *f, const struct run_result *res)
 
 static void json_hist(FILE *f, const char *name, const struct hist *h, int *first)
 {
-    if (h->count == 0)
+    fprintf(f, "%s\n    \"%s\": ", *first ? "" : ",", name);
+    *first = 0;
+    if (h->count == 0) {
+        fputs("null", f);
         return;
-    fprintf(f, "%s\n    \"%s\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, "
-            "\"max\": %.3f, \"count\": %" PRIu64 "}", *first ? "" : ",", name,
+    }
+    fprintf(f, "{\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"p999\": %.3f, \"max\": %.3f, "
+            "\"mean\": %.3f, \"count\": %" PRIu64 "}",
             (double)hist_percentile(h, 50) / 1000, (double)hist_percentile(h, 90) / 1000,
             (double)hist_percentile(h, 99) / 1000, (double)hist_percentile(h, 99.9) / 1000,
-            (double)h->max / 1000, h->count);
-    *first = 0;
+            (double)h->max / 1000, hist_mean(h) / 1000, h->count);
 }
 
 static void json_latency_replies(FILE *f, const struct run_result *res)
@@ -85,7 +89,10 @@ static void json_latency_replies(FILE *f, const struct run_result *res)
     for (i = 0, first = 1; i < STATS_REPLY_CODES; i++) {
         if (res->stats->replies[i] == 0)
             continue;
-        fprintf(f, "%s\"%d\": %" PRIu64, first ? "" : ", ", i, res->stats->replies[i]);
+        if (i == 0)
+            fprintf(f, "%s\"other\": %" PRIu64, first ? "" : ", ", res->stats->replies[i]);
+        else
+            fprintf(f, "%s\"%d\": %" PRIu64, first ? "" : ", ", i, res->stats->replies[i]);
         first = 0;
     }
     fputs("},\n  \"errors_by_kind\": {", f);
@@ -109,11 +116,14 @@ static void json_agents(FILE *f, const struct run_result *res)
         json_string(f, a->peer->id);
         fputs(", \"host\": ", f);
         json_string(f, a->peer->host);
-        fprintf(f, ", \"cores\": %u, \"messages_planned\": %" PRIu64 ", \"sessions\": %" PRIu64
-                ", \"messages_attempted\": %" PRIu64 ", \"messages_accepted\": %" PRIu64
-                ", \"messages_rejected\": %" PRIu64 ", \"errors\": %" PRIu64 ", \"bytes\": %" PRIu64
-                ", \"cpu_pct\": %.1f, \"elapsed_s\": %.3f", a->peer->cores, a->planned, a->sessions,
-                a->attempted, a->accepted, a->rejected, a->errors, a->bytes, a->cpu_pct, a->elapsed_s);
+        fprintf(f, ", \"sessions\": %" PRIu64 ", \"messages_attempted\": %" PRIu64
+                ", \"messages_accepted\": %" PRIu64 ", \"messages_rejected\": %" PRIu64
+                ", \"errors\": %" PRIu64 ", \"recipients\": %" PRIu64 ", \"bytes\": %" PRIu64
+                ", \"cpu_s\": %.3f, \"threads\": null, \"saturated\": %s, \"cores\": %u"
+                ", \"messages_planned\": %" PRIu64 ", \"cpu_pct\": %.1f, \"elapsed_s\": %.3f",
+                a->sessions, a->attempted, a->accepted, a->rejected, a->errors, a->recipients, a->bytes,
+                a->cpu_s, a->cpu_pct > JSON_SATURATED_PCT ? "true" : "false", a->peer->cores, a->planned,
+                a->cpu_pct, a->elapsed_s);
         if (res->sinks_in_path)
             fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"lost\": %" PRId64,
                     a->received, a->duplicates, (int64_t)(a->accepted - a->received));
@@ -154,11 +164,13 @@ static void json_timeline(FILE *f, const struct run_result *res)
     for (i = 0; i < a->n; i++) {
         cur = &a->rows[i].cum;
         prev = i > 0 ? &a->rows[i - 1].cum : &zero;
-        fprintf(f, "%s\n    {\"t\": %u, \"accepted\": %" PRIu64 ", \"received\": %" PRIu64
-                ", \"errors\": %" PRIu64 "}", i ? "," : "", a->rows[i].t,
-                cur->accepted >= prev->accepted ? cur->accepted - prev->accepted : 0,
-                cur->received >= prev->received ? cur->received - prev->received : 0,
-                cur->errors >= prev->errors ? cur->errors - prev->errors : 0);
+        fprintf(f, "%s\n    {\"t\": %u, \"accepted\": %" PRIu64 ", \"received\": ", i ? "," : "",
+                a->rows[i].t, cur->accepted >= prev->accepted ? cur->accepted - prev->accepted : 0);
+        if (res->n_sinks > 0)
+            fprintf(f, "%" PRIu64, cur->received >= prev->received ? cur->received - prev->received : 0);
+        else
+            fputs("null", f);
+        fprintf(f, ", \"errors\": %" PRIu64 "}", cur->errors >= prev->errors ? cur->errors - prev->errors : 0);
     }
     fputs(a->n ? "\n  ],\n" : "],\n", f);
 }
@@ -171,7 +183,7 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -errno;
     }
-    fprintf(f, "{\n  \"version\": %d,\n  \"smtpstorm_version\": \"%s\",\n  \"campaign\": ",
+    fprintf(f, "{\n  \"version\": %d,\n  \"generator\": \"smtpstorm %s\",\n  \"campaign\": ",
             JSON_REPORT_VERSION, SMTPSTORM_VERSION);
     json_string(f, res->campaign);
     fputs(",\n  \"started_at\": ", f);

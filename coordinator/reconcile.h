@@ -15,6 +15,7 @@ enum run_exit {
     EXIT_RUN_TARGET_ERRORS = 4,     /* the target refused or failed messages or sessions */
     EXIT_RUN_MESSAGES_LOST = 5,     /* accepted by the target, never counted by a sink */
     EXIT_RUN_SINKS_MISSING = 6,     /* too few sinks said hello, or one was lost */
+    EXIT_RUN_INTERRUPTED = 130,     /* stopped by a signal, otherwise fine (128 + SIGINT) */
 };
 
 /* A count accepted by agents against a count received by sinks. */
@@ -38,10 +39,11 @@ struct run_outcome {
     int64_t lost;                   /* total accepted - received */
     uint64_t errors;                /* session and protocol errors */
     uint64_t rejected;              /* messages the target refused */
+    int interrupted;                /* stopped by a signal */
 };
 
 /* reconcile_exit - the exit code for o, most severe first: agents missing,
- * sinks missing, messages lost, target errors, else 0. */
+ * sinks missing, messages lost, target errors, interrupted, else 0. */
 enum run_exit reconcile_exit(const struct run_outcome *o);
 
 /* reconcile_exit_text - one line saying what an exit code means; static. */

@@ -117,7 +117,7 @@ void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_
     if (wire_beat_receive(&p->beat, hb, now_wall_ns, now_ns, &offset, &rtt) != 0)
         return;
     if (!p->have_offset || rtt <= p->rtt_ns + p->rtt_ns / 4
-        || now_ns - p->offset_at_ns > REGISTRY_OFFSET_KEEP_NS) {
+        || (now_ns > p->offset_at_ns && now_ns - p->offset_at_ns > REGISTRY_OFFSET_KEEP_NS)) {
         p->offset_ns = offset;
         p->rtt_ns = rtt;
         p->offset_at_ns = now_ns;
@@ -133,7 +133,7 @@ void registry_sweep(struct registry *r, uint64_t now_ns,
     for (i = 0; i < r->n; i++) {
         struct peer *p = r->peers[i];
 
-        if (p->alive && now_ns - p->last_rx_ns > r->dead_ns) {
+        if (p->alive && now_ns > p->last_rx_ns && now_ns - p->last_rx_ns > r->dead_ns) {
             p->alive = 0;
             if (on_dead)
                 on_dead(p, arg);

@@ -16,8 +16,9 @@
 struct agent_result {
     const struct peer *peer;
     uint64_t planned;               /* its share of -m; 0: until the duration ends */
-    uint64_t sessions, attempted, accepted, rejected, errors, bytes;
+    uint64_t sessions, attempted, accepted, rejected, errors, recipients, bytes;
     uint64_t received, duplicates;  /* what the sinks counted from it */
+    double cpu_s;                   /* CPU seconds it used during the workload */
     double elapsed_s;
     double cpu_pct;                 /* of its cores, during the workload */
     int missing;                    /* lost, refused or never finished */
@@ -59,8 +60,9 @@ void summary_print(FILE *out, const struct run_result *res);
  * or -errno with the reason in err. */
 int csv_write_timeline(const char *path, const struct run_result *res, char *err, size_t errlen);
 
-/* json_write_report - the report (design.md's contract) to path ("-":
- * stdout). Returns 0 or -errno with the reason in err. */
+/* json_write_report - the report (design.md's contract, written like
+ * lib/report.c's, plus reconciliation per agent and control-plane counters)
+ * to path ("-": stdout). Returns 0 or -errno with the reason in err. */
 int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen);
 
 #endif

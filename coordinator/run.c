@@ -72,6 +72,13 @@ struct run {
 };
 
 static volatile sig_atomic_t run_signals;
+
+/* since - how long ago then was at now; 0 when then is later (set during
+ * this very tick), so no unsigned difference ever wraps. */
+static uint64_t since(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
 static struct ev_loop *run_signal_loop;
 
 static void run_on_signal(int sig)
@@ -615,7 +622,7 @@ static void run_tick_ready(struct run *r, uint64_t now)
         }
         if (p->state == PEER_READY)
             ready++;
-        else if (now - p->sent_at_ns >= RUN_RESEND_NS)
+        else if (since(now, p->sent_at_ns) >= RUN_RESEND_NS)
             run_send_workload(r, p);
     }
     if (gone > 0 || r->refusals > 0 || (ready < r->na && now >= r->deadline_ns)) {
@@ -650,14 +657,16 @@ static void run_tick_running(struct run *r, uint64_t now)
             finished++;
             continue;
         }
-        if (r->stop_at_ns && now - r->stop_at_ns > RUN_STOP_GRACE_NS) {
+        if (r->stop_at_ns && since(now, r->stop_at_ns) > RUN_STOP_GRACE_NS) {
+            log_warn("agent %s did not finish within %llu s of being stopped", p->id,
+                     (unsigned long long)(RUN_STOP_GRACE_NS / NS_PER_SEC));
             p->lost = 1;
             snprintf(p->status, sizeof(p->status), "did not finish after stop");
             finished++;
-        } else if (!p->saw_progress && now > r->start_ns + RUN_RESEND_NS && now - p->sent_at_ns >= RUN_RESEND_NS) {
+        } else if (!p->saw_progress && now > r->start_ns + RUN_RESEND_NS && since(now, p->sent_at_ns) >= RUN_RESEND_NS) {
             run_send_start(r, p);       /* no progress yet: the Start may be lost */
         } else if (p->saw_progress && !p->busy && now > r->start_ns + 2 * RUN_RESEND_NS
-                   && now - p->sent_at_ns >= RUN_RESEND_NS) {
+                   && since(now, p->sent_at_ns) >= RUN_RESEND_NS) {
             run_send_stop(r, p, "your Done was lost: send it again");
             p->sent_at_ns = now;
         }
@@ -678,8 +687,8 @@ static void run_tick_drain(struct run *r, uint64_t now)
         r->drain_received = t.received;
         r->drain_change_ns = now;
     }
-    if (t.received >= t.accepted || now - r->drain_change_ns >= RUN_DRAIN_STILL_NS
-        || now - r->drain_ns >= r->cfg->drain_ms * NS_PER_MS)
+    if (t.received >= t.accepted || since(now, r->drain_change_ns) >= RUN_DRAIN_STILL_NS
+        || since(now, r->drain_ns) >= r->cfg->drain_ms * NS_PER_MS)
         r->state = RUN_END;
 }
 
@@ -691,9 +700,11 @@ static void run_show_progress(struct run *r, uint64_t now)
     size_t i;
     double dt;
 
-    if (r->cfg->quiet || now - r->last_line_ns < NS_PER_SEC)
+    if (r->cfg->quiet || (r->last_line_ns && since(now, r->last_line_ns) < NS_PER_SEC))
         return;
-    dt = r->last_line_ns ? (double)(now - r->last_line_ns) / 1e9 : 1.0;
+    dt = r->last_line_ns ? (double)since(now, r->last_line_ns) / 1e9 : 1.0;
+    if (dt <= 0)
+        dt = 1.0;
     r->last_line_ns = now;
     run_totals(r, &t);
     r->rate = (double)(t.accepted - (t.accepted >= r->last_accepted ? r->last_accepted : t.accepted)) / dt;
@@ -793,7 +804,9 @@ static void run_result_agent(struct run *r, struct peer *p, struct agent_result 
         a->accepted = pr->messages_accepted;
         a->rejected = pr->messages_rejected;
         a->errors = pr->errors;
+        a->recipients = pr->recipients;
         a->bytes = pr->bytes;
+        a->cpu_s = (double)pr->cpu_ns / 1e9;
         a->elapsed_s = (double)pr->elapsed_ns / 1e9;
         if (pr->elapsed_ns > 0)
             a->cpu_pct = 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns / (double)(p->cores ? p->cores : 1);
@@ -835,8 +848,8 @@ static int run_build_result(struct run *r, struct run_result *res)
     hist_init(&res->delivery);
     agg_merge_delivery(r->sinks, r->ns, r->campaign, &res->delivery);
     run_totals(r, &res->totals);
-    if (r->ran)
-        run_timeline(r, now);
+    if (r->ran && now > r->start_ns)    /* the last, partial second gets its row */
+        (void)agg_row_add(&r->agg, (uint32_t)((now - r->start_ns + NS_PER_SEC - 1) / NS_PER_SEC), &res->totals);
     res->timeline = &r->agg;
     if (res->duration_s > 0)
         res->rate = (double)res->totals.accepted / res->duration_s;
@@ -861,6 +874,7 @@ static int run_build_result(struct run *r, struct run_result *res)
     res->outcome.lost = res->total.lost;
     res->outcome.errors = res->totals.errors;
     res->outcome.rejected = res->totals.rejected;
+    res->outcome.interrupted = r->interrupted;
     res->exit_code = reconcile_exit(&res->outcome);
     return 0;
 }

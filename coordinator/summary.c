@@ -47,8 +47,10 @@ static void summary_replies(FILE *out, const struct run_result *res)
     for (code = 0; code < STATS_REPLY_CODES; code++) {
         if (res->stats->replies[code] == 0)
             continue;
-        fprintf(out, "%s%s%d: %" PRIu64, any ? "  " : "\nreplies: ", code ? "" : "other", code ? code : 0,
-                res->stats->replies[code]);
+        if (code == 0)
+            fprintf(out, "%sother: %" PRIu64, any ? "  " : "\nreplies: ", res->stats->replies[code]);
+        else
+            fprintf(out, "%s%d: %" PRIu64, any ? "  " : "\nreplies: ", code, res->stats->replies[code]);
         any = 1;
     }
     for (code = 0; code < ERROR_KIND_COUNT; code++) {

@@ -124,7 +124,7 @@ static void peerlink_on_beat(struct ev_loop *loop, void *arg)
     struct peerlink *pl = arg;
     uint64_t now = clock_mono_ns();
 
-    if (pl->welcomed && now - pl->last_rx_ns > pl->dead_ns) {
+    if (pl->welcomed && now > pl->last_rx_ns && now - pl->last_rx_ns > pl->dead_ns) {
         pl->welcomed = 0;
         log_warn("coordinator silent for %llu ms: stopping load until it answers",
                  (unsigned long long)((now - pl->last_rx_ns) / NS_PER_MS));

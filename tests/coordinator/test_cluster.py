@@ -16,8 +16,10 @@ separate processes on loopback, started before the coordinator:
 import csv
 import json
 import os
+import signal
 import sys
 import tempfile
+import time
 
 import harness
 
@@ -123,6 +125,32 @@ def test_two_campaigns_on_three_agents_and_two_sinks(tmp):
         done, _ = coordinator(ctl, snk, 9, 2, tmp, "missing", "-m", "10", "unix:" + s1, wait="2s")
         harness.check(done.returncode == 3, f"missing agents exit {done.returncode}, wanted 3")
         harness.check(b"said hello" in done.stderr and b"a1" in done.stderr, "the wait names who came")
+
+        # Interrupted: the agents are stopped, the sinks drained, the
+        # report written, and the exit says so.
+        report = os.path.join(tmp, "interrupted.json")
+        coord = procs.start([COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "4",
+                             "--sinks", "2", "--rate", "200", "--duration", "60s", "--json", report,
+                             "unix:" + s1, "unix:" + s2])
+        line = b""
+        deadline = time.monotonic() + 20
+        while b"sent" not in line and time.monotonic() < deadline:   # the first progress line
+            line = coord.stderr.readline()
+            harness.check(line or coord.poll() is None, "coordinator ended before its campaign started")
+        harness.wait_for(lambda: False if coord.poll() is not None else True, timeout=1, what="still running")
+        time.sleep(1.5)     # let it send for a while: the point is a campaign interrupted midway
+        coord.send_signal(signal.SIGINT)
+        out, err = coord.communicate(timeout=20)
+        sys.stdout.write(f"--- interrupted: exit {coord.returncode}\n{out.decode()}{err.decode()}\n")
+        harness.check(coord.returncode == 130, f"interrupted exit {coord.returncode}, wanted 130")
+        with open(report) as f:
+            data3 = json.load(f)
+        harness.check(data3["result"] == "interrupted" and b"result: interrupted" in out, "says interrupted")
+        harness.check(all(a["status"].startswith("stopped: interrupted") for a in data3["agents"]),
+                      f"agents stopped: {[a['status'] for a in data3['agents']]}")
+        accepted = data3["totals"]["messages_accepted"]
+        harness.check(0 < accepted < 12000 and data3["totals"]["lost"] == 0,
+                      f"interrupted midway and reconciled: {data3['totals']}")
 
 
 def test_lost_agent_lost_messages_and_rejections(tmp):

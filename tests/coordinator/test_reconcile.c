@@ -56,6 +56,8 @@ static void test_reconcile_exit_most_severe_first(void **state)
     o.ran = 0;
     assert_int_equal(reconcile_exit(&o), EXIT_RUN_AGENTS_MISSING);
     o.ran = 1;
+    o.interrupted = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_INTERRUPTED);
     o.rejected = 1;
     assert_int_equal(reconcile_exit(&o), EXIT_RUN_TARGET_ERRORS);
     assert_string_equal(reconcile_exit_text(EXIT_RUN_MESSAGES_LOST), "messages lost");
