@@ -148,13 +148,13 @@ void engine_warn(struct engine *e, const char *fmt, ...)
     if (e->warnings > ENGINE_WARN_MAX)
         return;
     if (e->warnings++ == ENGINE_WARN_MAX) {
-        log_warn("warning: further warnings suppressed; the summary counts every error");
+        log_warn("further warnings suppressed; the summary counts every error");
         return;
     }
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_warn("warning: %s", msg);
+    log_warn("%s", msg);
 }
 
 /* Handing out messages. */

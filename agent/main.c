@@ -21,6 +21,7 @@
 #include "summary.h"
 
 #define AGENT_ERR_MAX 1024
+#define AGENT_GRACE_NS (5 * NS_PER_SEC)     /* after a signal, messages in progress get this long */
 
 struct agent_run {
     struct agent_options opt;
@@ -29,6 +30,7 @@ struct agent_run {
     struct runner *runner;
     struct ev_loop *loop;
     struct ev_timer tick;
+    struct ev_timer grace;
     int sigfd;
     int signals;
     uint64_t start_ns, start_wall_ns, cpu0;
@@ -81,19 +83,28 @@ static void agent_on_done(struct ev_loop *loop, int fd, unsigned events, void *a
     ev_stop(loop);
 }
 
+static void agent_on_grace(struct ev_loop *loop, void *arg)
+{
+    struct agent_run *a = arg;
+
+    (void)loop;
+    runner_stop(a->runner, 1);
+}
+
 static void agent_on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct agent_run *a = arg;
     struct signalfd_siginfo si;
 
-    (void)loop;
     (void)events;
     if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
         return;
     a->signals++;
-    log_warn("warning: signal %u: %s", si.ssi_signo,
-             a->signals == 1 ? "finishing messages in progress (again to abort)" : "aborting");
+    log_warn("signal %u: %s", si.ssi_signo,
+             a->signals == 1 ? "finishing messages in progress for 5 s (again to abort)" : "aborting");
     runner_stop(a->runner, a->signals > 1);
+    if (a->signals == 1)
+        (void)ev_timer_start(loop, &a->grace, AGENT_GRACE_NS);
 }
 
 static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
@@ -142,6 +153,7 @@ static int agent_loop(struct agent_run *a, char *err, size_t errlen)
         return -EIO;
     }
     ev_timer_init(&a->tick, agent_on_tick, a);
+    ev_timer_init(&a->grace, agent_on_grace, a);
     a->start_ns = clock_mono_ns();
     a->start_wall_ns = clock_wall_ns();
     a->cpu0 = clock_cpu_ns();
@@ -188,7 +200,7 @@ static int agent_report(struct agent_run *a, double elapsed, double cpu)
     r.agent_count = 1;
     r.timeline = &a->timeline;
     if (report_write_file(a->opt.json_path, &r, err, sizeof(err)) != 0) {
-        log_error("fatal: %s", err);
+        fprintf(stderr, "%s: fatal: %s\n", log_progname(), err);
         return -1;
     }
     return 0;
@@ -235,7 +247,7 @@ int main(int argc, char **argv)
         usage(argv[0], err);
     log_set_verbose(a.opt.w.verbose);
     if (agent_prepare(&a, err, sizeof(err)) != 0 || agent_loop(&a, err, sizeof(err)) != 0) {
-        log_error("fatal: %s", err);
+        fprintf(stderr, "%s: fatal: %s\n", log_progname(), err);
         agent_free(&a);
         return 1;
     }
@@ -247,7 +259,7 @@ int main(int argc, char **argv)
     }
     agent_timeline_row(&a, a.ticks + 1);
     if (runner_fatal(a.runner))
-        log_error("fatal: %s", runner_fatal(a.runner));
+        fprintf(stderr, "%s: fatal: %s\n", log_progname(), runner_fatal(a.runner));
     if (!a.opt.quiet)
         summary_print(stdout, a.snap, elapsed, cpu);
     rc = agent_exit_code(&a);

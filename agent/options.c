@@ -376,7 +376,7 @@ int options_parse(int argc, char **argv, struct agent_options *o, FILE *out, cha
     o->threads = 1;
     optind = 1;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "+46AcC:df:F:l:Lm:M:Nor:R:s:S:t:T:vw:", long_options,
+    while ((ch = getopt_long(argc, argv, "46AcC:df:F:l:Lm:M:Nor:R:s:S:t:T:vw:", long_options,
                              NULL)) != -1) {
         if (ch == '?') {
             if (optopt >= OPT_THREADS)

@@ -118,10 +118,10 @@ int reply_has_keyword(const struct reply *r, const char *keyword, const char **p
         if (end == NULL)
             end = line + strlen(line);
         if ((size_t)(end - line) >= klen && strncasecmp(line, keyword, klen) == 0
-            && (line[klen] == ' ' || line[klen] == '=' || line + klen == end)) {
+            && (line + klen == end || line[klen] == ' ')) {
             if (params) {
                 p = line + klen;
-                while (p < end && (*p == ' ' || *p == '='))
+                while (p < end && *p == ' ')
                     p++;
                 *params = p;
                 *params_len = (size_t)(end - p);

@@ -1,0 +1,77 @@
+"""agenttest - helpers the agent's integration tests share: run
+smtpstorm-agent, start Postfix's smtp-sink, read its counters and dumps,
+and load the agent's JSON report. Built on tests/tools/harness.py."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+
+import harness
+
+AGENT = harness.program("smtpstorm-agent")
+
+
+def run_agent(args, timeout=60, **kw):
+    """Run smtpstorm-agent with args to completion (CompletedProcess, text)."""
+    return subprocess.run([AGENT] + list(args), capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def run_agent_json(args, timeout=60):
+    """Run the agent with --json into a temporary file: (proc, report)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.json")
+        proc = run_agent(list(args) + ["--json", path], timeout=timeout)
+        report = None
+        if os.path.exists(path):
+            with open(path) as f:
+                report = json.load(f)
+        return proc, report
+
+
+def sink_argv(name="smtp-sink"):
+    """argv prefix and env for Postfix's smtp-sink (or smtp-source)."""
+    path, env = harness.postfix_tool(name)
+    argv = [path]
+    if name == "smtp-sink" and os.geteuid() == 0:
+        argv += ["-u", "nobody"]
+    return argv, env
+
+
+def start_sink(procs, args, port):
+    """Start smtp-sink with args on 127.0.0.1:port; wait until it listens."""
+    argv, env = sink_argv("smtp-sink")
+    p = procs.start(argv + list(args) + [f"127.0.0.1:{port}", "100"], env=env)
+    harness.wait_port(port, proc=p)
+    return p
+
+
+def stop_sink_counts(proc):
+    """Stop an smtp-sink started with -c and return its last counters as a
+    dict {sess, quit, mesg}."""
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=10)
+    text = out.decode(errors="replace") if isinstance(out, bytes) else out
+    found = re.findall(r"sess=(\d+) quit=(\d+) mesg=(\d+)", text)
+    harness.check(found, f"no counters in smtp-sink output {text!r} {err!r}")
+    sess, quit_, mesg = (int(x) for x in found[-1])
+    return {"sess": sess, "quit": quit_, "mesg": mesg}
+
+
+def smtp_source(args, timeout=60):
+    """Run Postfix's own smtp-source with args to completion."""
+    argv, env = sink_argv("smtp-source")
+    return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def read_dumps(directory):
+    """Contents of every smtp-sink dump file in directory (bytes)."""
+    out = []
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), "rb") as f:
+            out.append(f.read())
+    return out

@@ -1,0 +1,104 @@
+"""Python's aiosmtpd receives exactly the messages smtpstorm-agent sends:
+plain, --pipelining (aiosmtpd advertising PIPELINING), --starttls (with
+and without --tls-verify) and --auth."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import harness
+from agenttest import run_agent_json
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRACE = re.compile(r"^X-Smtpstorm-Trace: (\S+) (\S+) (\d+) (\d+)\r?$", re.M)
+
+
+def server(procs, tmp, *extra):
+    port = harness.free_port()
+    out = os.path.join(tmp, f"got-{port}.jsonl")
+    p = procs.start(["/usr/bin/python3", os.path.join(HERE, "aiosmtpd_server.py"), "--port",
+                     str(port), "--out", out] + list(extra))
+    harness.wait_port(port, proc=p)
+    return port, out
+
+
+def received(out):
+    if not os.path.exists(out):
+        return []
+    with open(out) as f:
+        return [json.loads(line) for line in f]
+
+
+def check_messages(got, n, rcpts, campaign="standalone", length=None):
+    harness.check(len(got) == n, f"aiosmtpd received {len(got)} messages, want {n}")
+    seqs = set()
+    for m in got:
+        harness.check(m["rcpt_tos"] == rcpts, f"recipients {m['rcpt_tos']}, want {rcpts}")
+        t = TRACE.findall(m["data"])
+        harness.check(len(t) == 1 and t[0][0] == campaign, f"trace header in {m['data'][:300]!r}")
+        seqs.add(int(t[0][2]))
+        harness.check("\r\nMessage-Id: <" in m["data"] and "\r\nFrom: <" in m["data"], m["data"][:300])
+        if length is not None:
+            body = m["data"].split("\r\n\r\n", 1)[1]
+            harness.check(len(body) == length + 2, f"body of {len(body)} octets, want {length + 2}")
+    harness.check(seqs == set(range(n)), f"trace sequence numbers {sorted(seqs)}")
+
+
+def make_cert(tmp):
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp, harness.Procs() as procs:
+        port, out = server(procs, tmp)
+        proc, rep = run_agent_json(["-s", "5", "-m", "50", "-r", "2", "-l", "1000", "-M", "vm.test",
+                                    f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 0, f"plain: {proc.stderr}")
+        check_messages(received(out), 50, ["2foo@vm.test", "foo@vm.test"], length=1000)
+        harness.check(rep["totals"]["messages_accepted"] == 50, rep["totals"])
+
+        port, out = server(procs, tmp, "--pipelining")
+        proc, rep = run_agent_json(["-v", "-d", "-s", "3", "-m", "30", "-M", "vm.test",
+                                    "--campaign-id", "c-42", "--pipelining", f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 0, f"pipelining: {proc.stderr}")
+        check_messages(received(out), 30, ["foo@vm.test"], campaign="c-42")
+        lines = [l.split(": ", 1)[-1] for l in proc.stderr.splitlines()]
+        first = lines.index(next(l for l in lines if l.startswith("MAIL FROM")))
+        harness.check(lines[first + 1].startswith("RCPT TO") and lines[first + 2] == "DATA",
+                      f"MAIL, RCPT and DATA not sent together: {lines[first:first + 4]}")
+
+        cert, key = make_cert(tmp)
+        port, out = server(procs, tmp, "--tls", cert, key)
+        proc, rep = run_agent_json(["-s", "2", "-m", "10", "--starttls", f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 0, f"starttls: {proc.stderr}")
+        check_messages(received(out), 10, [f"foo@{os.uname().nodename}"])
+        proc, rep = run_agent_json(["-m", "4", "-d", "--starttls", "--tls-verify", "--tls-ca", cert,
+                                    f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 0, f"starttls --tls-verify: {proc.stderr}")
+        harness.check(len(received(out)) == 14, "verified TLS delivered 4 more")
+        proc, rep = run_agent_json(["-m", "2", "--starttls", "--tls-verify", f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 1 and rep["errors_by_kind"]["tls"] == 2,
+                      f"an untrusted certificate is a TLS error: {proc.returncode} {rep['errors_by_kind']}")
+        harness.check("certificate verif" in proc.stderr, proc.stderr)
+
+        port, out = server(procs, tmp, "--auth", "alice:s3cret")
+        proc, rep = run_agent_json(["-m", "5", "-d", "--auth", "alice:s3cret", f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 0, f"auth: {proc.stderr}")
+        harness.check(len(received(out)) == 5, "authenticated messages delivered")
+        proc, rep = run_agent_json(["-m", "5", "--auth", "alice:wrong", f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 1 and "authentication rejected: 535" in proc.stderr,
+                      f"a refused AUTH aborts: {proc.returncode} {proc.stderr}")
+        harness.check(len(received(out)) == 5, "nothing delivered without AUTH")
+    print("ok")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
