@@ -53,7 +53,7 @@ def main():
 
     net, sink = f"{NAME}-net", f"{NAME}-sink"
     try:
-        run(["podman", "network", "create", "--internal", net], env=env)
+        run(["podman", "network", "create", "--internal", "--subnet", "198.18.65.0/24", net], env=env)
         run(["podman", "run", "-d", "--name", sink, "--network", net, "--network-alias", "sink"] + ULIMITS +
             [IMAGE, "sink", "-c", "inet::2525", "100"], env=env)
         healthy = False
