@@ -197,6 +197,17 @@ static void engine_job(struct engine *e, uint64_t due, struct session_job *job)
                                 : e->sched.limit - e->sched.issued);
 }
 
+int engine_take_job(struct engine *e, struct session_job *job)
+{
+    uint64_t due;
+
+    if (e->stopping || e->idle_count > 0
+        || schedule_next(&e->sched, clock_mono_ns(), &due) != SCHEDULE_DUE)
+        return 0;
+    engine_job(e, due, job);
+    return 1;
+}
+
 void engine_session_ready(struct engine *e, struct session *s)
 {
     struct session_job job;

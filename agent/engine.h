@@ -24,6 +24,7 @@
 
 struct engine;
 struct session;
+struct session_job;
 
 /* Callbacks into the engine's owner; each runs on the loop thread and may
  * be NULL. */
@@ -73,6 +74,11 @@ void engine_session_ready(struct engine *e, struct session *s);
 
 /* engine_session_closed - s finished or aborted and will do nothing more. */
 void engine_session_closed(struct engine *e, struct session *s);
+
+/* engine_take_job - a message due right now for a session that can send
+ * it at once (pipelining behind its previous one): 1 with *job filled, or
+ * 0 when none is due now, other sessions wait, or the engine stops. */
+int engine_take_job(struct engine *e, struct session_job *job);
 
 /* engine_has_more - nonzero while messages may still be handed out. */
 int engine_has_more(const struct engine *e);

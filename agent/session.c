@@ -45,8 +45,20 @@ enum { ACT_READY, ACT_CONNECT };
 
 struct expect {
     enum cmd cmd;
+    int t;                      /* the transaction slot a reply belongs to */
     uint64_t sent_ns;
 };
+
+/* One mail transaction. Two slots: with pipelining the next message's
+ * MAIL, RCPT and DATA follow the previous end of data in the same write,
+ * so its replies arrive while the previous one is still being counted. */
+struct txn {
+    int active;
+    struct session_job job;
+    int rcpt_left, rcpt_accepted, final_left, final_ok, rejected, empty_data;
+};
+
+#define SESSION_TXNS 2
 
 struct session {
     struct engine *eng;
@@ -82,14 +94,16 @@ struct session {
     struct expect *exp;
     size_t exp_cap, exp_head, exp_count;
 
-    int has_job, in_txn, pipelined, chunked;
+    int has_job;                /* job waits for the connection and greeting */
     struct session_job job;
-    int rcpt_left, rcpt_accepted, final_left, final_ok, txn_rejected, empty_data;
+    int pipelined, chunked;     /* this connection pipelines / uses BDAT */
+    int tail_complete;          /* the output queued last ended a whole message */
+    struct txn txn[SESSION_TXNS];
 };
 
 static void session_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
 static void session_send_helo(struct session *s);
-static void session_start_txn(struct session *s);
+static void session_start_txn(struct session *s, const struct session_job *job);
 
 static uint64_t now_ns(void) { return clock_mono_ns(); }
 
@@ -165,7 +179,7 @@ static void session_arm_timeout(struct session *s)
 
 /* Expectations. */
 
-static int expect_push(struct session *s, enum cmd cmd)
+static int expect_push_txn(struct session *s, enum cmd cmd, int t)
 {
     size_t slot;
 
@@ -173,12 +187,15 @@ static int expect_push(struct session *s, enum cmd cmd)
         return -ENOBUFS;
     slot = (s->exp_head + s->exp_count) % s->exp_cap;
     s->exp[slot].cmd = cmd;
+    s->exp[slot].t = t;
     s->exp[slot].sent_ns = now_ns();
     s->exp_count++;
     if (cmd == CMD_DOT || cmd == CMD_BDAT)
         s->drain_slot = (int)slot;
     return 0;
 }
+
+static int expect_push(struct session *s, enum cmd cmd) { return expect_push_txn(s, cmd, 0); }
 
 static void expect_pop(struct session *s)
 {
@@ -207,7 +224,13 @@ static void session_close(struct session *s)
     reply_reset(&s->reply);
     s->connecting = s->handshaking = s->tls_done = s->authed = s->greeted = 0;
     s->caps = 0;
-    s->in_txn = 0;
+    s->tail_complete = 0;
+    memset(s->txn, 0, sizeof(s->txn));
+}
+
+static int session_busy(const struct session *s)
+{
+    return s->txn[0].active || s->txn[1].active;
 }
 
 static void session_report_closed(struct session *s)
@@ -385,10 +408,29 @@ static void session_quit(struct session *s)
     session_send(s);
 }
 
-static void session_txn_end(struct session *s)
+/* session_chain - with pipelining on a kept connection, queue the next
+ * message's envelope right behind a complete message when one is due now
+ * (RFC 2920 3.1: only DATA must end a group; the message content may
+ * start one). Saves a round trip and a write per message. */
+static void session_chain(struct session *s)
 {
-    s->in_txn = 0;
-    s->has_job = 0;
+    struct session_job job;
+    const struct workload *w = s->w;
+
+    if (!s->pipelined || w->disconnect || !s->tail_complete || w->fixed_delay_s
+        || w->random_delay_s || s->finishing || (s->txn[0].active && s->txn[1].active))
+        return;
+    if (engine_take_job(s->eng, &job))
+        session_start_txn(s, &job);
+}
+
+static void session_txn_end(struct session *s, int t)
+{
+    s->txn[t].active = 0;
+    if (session_busy(s)) {          /* the chained next message goes on */
+        session_chain(s);
+        return;
+    }
     if (s->w->disconnect || !engine_has_more(s->eng))
         session_quit(s);
     else
@@ -397,35 +439,35 @@ static void session_txn_end(struct session *s)
 
 /* The transaction. */
 
-static int session_queue_rcpt(struct session *s)
+static int session_queue_rcpt(struct session *s, int t)
 {
     char addr[MESSAGE_ADDR_MAX];
     uint64_t number = s->w->number_rcpts ? engine_next_rcpt_number(s->eng) : 0;
 
-    if (message_rcpt_format(addr, sizeof(addr), s->w->recipient, s->rcpt_left, number) < 0)
+    if (message_rcpt_format(addr, sizeof(addr), s->w->recipient, s->txn[t].rcpt_left, number) < 0)
         return -ENOBUFS;
-    s->rcpt_left--;
+    s->txn[t].rcpt_left--;
     if (out_cmd(s, "RCPT TO:%s", addr))
         return -ENOBUFS;
-    return expect_push(s, CMD_RCPT);
+    return expect_push_txn(s, CMD_RCPT, t);
 }
 
 /* session_prefix - the trace header and smtp-source's headers, formatted
  * at the end of the command buffer; returns their length or -1. */
-static int session_prefix(struct session *s, char *at, size_t cap)
+static int session_prefix(struct session *s, int t, char *at, size_t cap)
 {
     const struct workload *w = s->w;
     struct message_header_vars v;
-    struct trace t;
+    struct trace tr;
     int n = 0, m;
 
     if (w->trace) {
-        memset(&t, 0, sizeof(t));
-        memcpy(t.campaign, w->campaign, sizeof(t.campaign));
-        memcpy(t.agent, w->agent_id, sizeof(t.agent));
-        t.seq = s->job.seq;
-        t.sent_us = clock_wall_ns() / NS_PER_US;
-        if ((n = trace_format(&t, at, cap)) < 0)
+        memset(&tr, 0, sizeof(tr));
+        memcpy(tr.campaign, w->campaign, sizeof(tr.campaign));
+        memcpy(tr.agent, w->agent_id, sizeof(tr.agent));
+        tr.seq = s->txn[t].job.seq;
+        tr.sent_us = clock_wall_ns() / NS_PER_US;
+        if ((n = trace_format(&tr, at, cap)) < 0)
             return -1;
     }
     if (w->send_headers) {
@@ -436,7 +478,7 @@ static int session_prefix(struct session *s, char *at, size_t cap)
         v.subject = w->subject;
         v.pid = s->pid;
         v.fd = (unsigned)s->conn.fd;
-        v.count = s->job.remaining;
+        v.count = s->txn[t].job.remaining;
         if ((m = message_headers_format(at + n, cap - (size_t)n, &v)) < 0)
             return -1;
         n += m;
@@ -445,14 +487,14 @@ static int session_prefix(struct session *s, char *at, size_t cap)
 }
 
 /* session_queue_body - after 354: prefix, payload, and ".". */
-static int session_queue_body(struct session *s)
+static int session_queue_body(struct session *s, int t)
 {
     static const char dot[] = ".\r\n";
     char *at = s->cmd + s->cmd_len;
     int n = 0;
 
-    if (!s->empty_data) {
-        if ((n = session_prefix(s, at, s->cmd_cap - s->cmd_len)) < 0)
+    if (!s->txn[t].empty_data) {
+        if ((n = session_prefix(s, t, at, s->cmd_cap - s->cmd_len)) < 0)
             return -ENOBUFS;
         s->cmd_len += (size_t)n;
         if (out_push(s, at, (size_t)n) || out_push(s, s->w->payload->data, s->w->payload->len))
@@ -460,20 +502,21 @@ static int session_queue_body(struct session *s)
     }
     if (s->w->verbose)
         log_info(".");
-    if (out_push(s, dot, sizeof(dot) - 1) || expect_push(s, CMD_DOT))
+    if (out_push(s, dot, sizeof(dot) - 1) || expect_push_txn(s, CMD_DOT, t))
         return -ENOBUFS;
+    s->tail_complete = 1;
     engine_dot_sent(s->eng);
     return 0;
 }
 
 /* session_queue_bdat - "BDAT n LAST" with the whole message (RFC 3030). */
-static int session_queue_bdat(struct session *s)
+static int session_queue_bdat(struct session *s, int t)
 {
     size_t reserve = 48, cap = s->cmd_cap - s->cmd_len;
     char *at = s->cmd + s->cmd_len;
     int n, line;
 
-    if (cap <= reserve || (n = session_prefix(s, at + reserve, cap - reserve)) < 0)
+    if (cap <= reserve || (n = session_prefix(s, t, at + reserve, cap - reserve)) < 0)
         return -ENOBUFS;
     line = snprintf(at, reserve, "BDAT %zu LAST\r\n", (size_t)n + s->w->payload->raw_len);
     if (line < 0 || (size_t)line >= reserve)
@@ -483,60 +526,68 @@ static int session_queue_bdat(struct session *s)
     memmove(at + line, at + reserve, (size_t)n);
     s->cmd_len += (size_t)line + (size_t)n;
     if (out_push(s, at, (size_t)line + (size_t)n)
-        || out_push(s, s->w->payload->raw, s->w->payload->raw_len) || expect_push(s, CMD_BDAT))
+        || out_push(s, s->w->payload->raw, s->w->payload->raw_len)
+        || expect_push_txn(s, CMD_BDAT, t))
         return -ENOBUFS;
+    s->tail_complete = 1;
     engine_dot_sent(s->eng);
     return 0;
 }
 
-static int session_queue_data(struct session *s)
+static int session_queue_data(struct session *s, int t)
 {
     if (s->chunked)
-        return session_queue_bdat(s);
+        return session_queue_bdat(s, t);
     if (out_cmd(s, "DATA"))
         return -ENOBUFS;
-    return expect_push(s, CMD_DATA);
+    s->tail_complete = 0;
+    return expect_push_txn(s, CMD_DATA, t);
 }
 
-static void session_start_txn(struct session *s)
+static void session_start_txn(struct session *s, const struct session_job *job)
 {
     const struct workload *w = s->w;
-    int i;
+    struct txn *x;
+    int i, t = s->txn[0].active ? 1 : 0;
 
-    s->in_txn = 1;
-    s->rcpt_left = w->recipients;
-    s->rcpt_accepted = 0;
-    s->final_left = 0;
-    s->final_ok = 0;
-    s->txn_rejected = 0;
-    s->empty_data = 0;
-    s->pipelined = w->pipelining && (s->caps & CAP_PIPELINING);
-    s->chunked = w->chunking && (s->caps & CAP_CHUNKING);
-    if (w->pipelining && !(s->caps & CAP_PIPELINING))
-        engine_warn(s->eng, "server does not offer PIPELINING; sending in lock-step");
-    if (w->chunking && !(s->caps & CAP_CHUNKING))
-        engine_warn(s->eng, "server does not offer CHUNKING; sending DATA");
+    x = &s->txn[t];
+    memset(x, 0, sizeof(*x));
+    x->active = 1;
+    x->job = *job;
+    x->rcpt_left = w->recipients;
+    if (!s->txn[1 - t].active) {     /* a new connection's first transaction, or lock-step */
+        s->pipelined = w->pipelining && (s->caps & CAP_PIPELINING);
+        s->chunked = w->chunking && (s->caps & CAP_CHUNKING);
+        if (w->pipelining && !(s->caps & CAP_PIPELINING))
+            engine_warn(s->eng, "server does not offer PIPELINING; sending in lock-step");
+        if (w->chunking && !(s->caps & CAP_CHUNKING))
+            engine_warn(s->eng, "server does not offer CHUNKING; sending DATA");
+    }
     engine_count(s->eng, COUNT_ATTEMPTED);
-    if (out_cmd(s, "MAIL FROM:<%s>", w->sender) || expect_push(s, CMD_MAIL))
+    s->tail_complete = 0;
+    if (out_cmd(s, "MAIL FROM:<%s>", w->sender) || expect_push_txn(s, CMD_MAIL, t))
         goto nobufs;
     if (s->pipelined) {
         for (i = 0; i < w->recipients; i++)
-            if (session_queue_rcpt(s))
+            if (session_queue_rcpt(s, t))
                 goto nobufs;
-        if (session_queue_data(s))
+        if (session_queue_data(s, t))
             goto nobufs;
     }
-    session_send(s);
+    if (s->chunked)
+        session_chain(s);       /* a whole BDAT message is queued: the next may follow */
+    session_send(s);            /* one write for all that is queued */
     return;
 
 nobufs:
     session_nobufs(s);
 }
 
-static void session_rset(struct session *s)
+static void session_rset(struct session *s, int t)
 {
-    s->txn_rejected = 1;
-    if (out_cmd(s, "RSET") || expect_push(s, CMD_RSET)) {
+    s->txn[t].rejected = 1;
+    s->tail_complete = 0;
+    if (out_cmd(s, "RSET") || expect_push_txn(s, CMD_RSET, t)) {
         session_nobufs(s);
         return;
     }
@@ -584,10 +635,12 @@ static void session_after_helo(struct session *s)
         session_send(s);
         return;
     }
-    if (s->has_job)
-        session_start_txn(s);
-    else
+    if (s->has_job) {
+        s->has_job = 0;
+        session_start_txn(s, &s->job);
+    } else {
         session_next(s);
+    }
     return;
 
 nobufs:
@@ -680,7 +733,7 @@ static void on_auth(struct session *s, enum cmd cmd)
     const char *field = cmd == CMD_AUTH_USER ? s->w->auth_user : s->w->auth_pass;
 
     if (cmd == CMD_AUTH) {
-        if (s->reply.code != 235) {
+        if (!is_2xx(s->reply.code)) {     /* 235 (RFC 4954); smtp-sink says 250 */
             if (session_unexpected(s, "authentication rejected") == 0)
                 session_fail(s, -1, "authentication rejected");
             return;
@@ -702,18 +755,18 @@ static void on_auth(struct session *s, enum cmd cmd)
     session_send(s);
 }
 
-static void on_mail(struct session *s)
+static void on_mail(struct session *s, int t)
 {
     if (!is_2xx(s->reply.code)) {
         if (session_unexpected(s, "sender rejected") < 0)
             return;
-        s->txn_rejected = 1;
+        s->txn[t].rejected = 1;
         if (!s->pipelined)
-            session_rset(s);
+            session_rset(s, t);
         return;
     }
     if (!s->pipelined) {
-        if (session_queue_rcpt(s)) {
+        if (session_queue_rcpt(s, t)) {
             session_nobufs(s);
             return;
         }
@@ -721,24 +774,25 @@ static void on_mail(struct session *s)
     }
 }
 
-static void on_rcpt(struct session *s)
+static void on_rcpt(struct session *s, int t)
 {
+    struct txn *x = &s->txn[t];
     int rc;
 
     if (is_2xx(s->reply.code)) {
-        s->rcpt_accepted++;
+        x->rcpt_accepted++;
         engine_count(s->eng, COUNT_RECIPIENT);
     } else if (session_unexpected(s, "recipient rejected") < 0) {
         return;
     }
     if (s->pipelined)
         return;
-    if (s->rcpt_left > 0) {
-        rc = session_queue_rcpt(s);
-    } else if (s->rcpt_accepted > 0) {
-        rc = session_queue_data(s);
+    if (x->rcpt_left > 0) {
+        rc = session_queue_rcpt(s, t);
+    } else if (x->rcpt_accepted > 0) {
+        rc = session_queue_data(s, t);
     } else {
-        session_rset(s);        /* no recipient accepted */
+        session_rset(s, t);     /* no recipient accepted */
         return;
     }
     if (rc) {
@@ -748,52 +802,57 @@ static void on_rcpt(struct session *s)
     session_send(s);
 }
 
-static void on_data(struct session *s)
+static void on_data(struct session *s, int t)
 {
+    struct txn *x = &s->txn[t];
+
     if (s->reply.code != 354) {
         if (session_unexpected(s, "data rejected") < 0)
             return;
-        session_rset(s);
+        session_rset(s, t);
         return;
     }
     /* 354 although no recipient was accepted (pipelined): end the empty data */
-    s->empty_data = s->rcpt_accepted == 0 || s->txn_rejected;
-    if (session_queue_body(s)) {
+    x->empty_data = x->rcpt_accepted == 0 || x->rejected;
+    if (session_queue_body(s, t)) {
         session_nobufs(s);
         return;
     }
-    session_send(s);
+    session_chain(s);           /* the next envelope goes in the same write */
+    if (s->conn.fd >= 0)
+        session_send(s);
 }
 
-static void on_final(struct session *s, uint64_t sent_ns)
+static void on_final(struct session *s, int t, uint64_t sent_ns)
 {
+    struct txn *x = &s->txn[t];
     uint64_t now = now_ns();
 
-    if (s->final_left == 0)
-        s->final_left = s->w->lmtp && s->rcpt_accepted > 1 ? s->rcpt_accepted : 1;
+    if (x->final_left == 0)
+        x->final_left = s->w->lmtp && x->rcpt_accepted > 1 ? x->rcpt_accepted : 1;
     if (is_2xx(s->reply.code))
-        s->final_ok++;
+        x->final_ok++;
     else if (session_unexpected(s, "end of data rejected") < 0)
         return;
-    if (--s->final_left > 0)
+    if (--x->final_left > 0)
         return;
     expect_pop(s);
     engine_record_latency(s->eng, PHASE_DOT, now - sent_ns);
-    if (s->final_ok > 0 && !s->empty_data && !s->txn_rejected) {
+    if (x->final_ok > 0 && !x->empty_data && !x->rejected) {
         engine_count(s->eng, COUNT_ACCEPTED);
-        engine_record_latency(s->eng, PHASE_MESSAGE, now > s->job.due_ns ? now - s->job.due_ns : 0);
+        engine_record_latency(s->eng, PHASE_MESSAGE, now > x->job.due_ns ? now - x->job.due_ns : 0);
     } else {
         engine_count(s->eng, COUNT_REJECTED);
     }
-    session_txn_end(s);
+    session_txn_end(s, t);
 }
 
-static void on_rset(struct session *s)
+static void on_rset(struct session *s, int t)
 {
     if (!is_2xx(s->reply.code) && session_unexpected(s, "rset rejected") < 0)
         return;
     engine_count(s->eng, COUNT_REJECTED);
-    session_txn_end(s);
+    session_txn_end(s, t);
 }
 
 static void on_quit(struct session *s)
@@ -817,7 +876,7 @@ static void session_reply(struct session *s, size_t leftover)
     if (s->w->verbose)
         log_info("<<< %d %s", code, s->reply.text);
     if (s->exp_count == 0) {
-        if (!s->has_job && !s->in_txn) {    /* e.g. 421 to an idle -d connection */
+        if (!s->has_job && !session_busy(s)) {  /* e.g. 421 to an idle -d connection */
             session_close(s);
             return;
         }
@@ -826,7 +885,7 @@ static void session_reply(struct session *s, size_t leftover)
     }
     e = s->exp[s->exp_head];
     if (e.cmd == CMD_DOT || e.cmd == CMD_BDAT) {
-        on_final(s, e.sent_ns);
+        on_final(s, e.t, e.sent_ns);
         return;
     }
     expect_pop(s);
@@ -849,18 +908,18 @@ static void session_reply(struct session *s, size_t leftover)
         break;
     case CMD_MAIL:
         engine_record_latency(s->eng, PHASE_MAIL, now - e.sent_ns);
-        on_mail(s);
+        on_mail(s, e.t);
         break;
     case CMD_RCPT:
         engine_record_latency(s->eng, PHASE_RCPT, now - e.sent_ns);
-        on_rcpt(s);
+        on_rcpt(s, e.t);
         break;
     case CMD_DATA:
         engine_record_latency(s->eng, PHASE_DATA, now - e.sent_ns);
-        on_data(s);
+        on_data(s, e.t);
         break;
     case CMD_RSET:
-        on_rset(s);
+        on_rset(s, e.t);
         break;
     case CMD_QUIT:
         engine_record_latency(s->eng, PHASE_QUIT, now - e.sent_ns);
@@ -880,7 +939,7 @@ static void session_eof(struct session *s)
         on_quit(s);
         return;
     }
-    if (s->exp_count == 0 && !s->in_txn && !s->has_job) {
+    if (s->exp_count == 0 && !session_busy(s) && !s->has_job) {
         session_close(s);       /* the server closed an idle -d connection */
         return;
     }
@@ -1099,12 +1158,12 @@ struct session *session_new(struct engine *eng, struct ev_loop *loop, const stru
 
 void session_run(struct session *s, const struct session_job *job)
 {
-    s->job = *job;
-    s->has_job = 1;
-    if (s->conn.fd >= 0 && s->greeted && !s->in_txn) {
-        session_start_txn(s);
+    if (s->conn.fd >= 0 && s->greeted && !session_busy(s)) {
+        session_start_txn(s, job);
         return;
     }
+    s->job = *job;
+    s->has_job = 1;
     if (s->conn.fd >= 0)
         return;                 /* connected but not greeted: picked up after HELO */
     s->connect_tries = s->w->connect_tries > 0 ? s->w->connect_tries : 1;
@@ -1116,7 +1175,7 @@ void session_finish(struct session *s)
     s->finishing = 1;
     s->has_job = 0;
     ev_timer_stop(s->loop, &s->delay);
-    if (s->conn.fd >= 0 && s->greeted && !s->in_txn && s->exp_count == 0) {
+    if (s->conn.fd >= 0 && s->greeted && !session_busy(s) && s->exp_count == 0) {
         session_quit(s);
         return;
     }
