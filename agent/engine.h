@@ -102,15 +102,25 @@ void engine_warn(struct engine *e, const char *fmt, ...) __attribute__((format(p
 
 #define ENGINE_WARN_MAX 10
 
-/* Recording, from the loop thread. */
+/* Recording, from the loop thread (each takes the stats lock briefly). */
+
+/* engine_record_latency - one latency of phase, in ns (kept in us). */
 void engine_record_latency(struct engine *e, enum stats_phase phase, uint64_t ns);
+
+/* engine_count_reply - one server reply with this code. */
 void engine_count_reply(struct engine *e, int code);
+
+/* engine_count_error - one error of this kind. */
 void engine_count_error(struct engine *e, enum stats_error kind);
+
+/* engine_count_bytes - n octets written to the server. */
 void engine_count_bytes(struct engine *e, uint64_t n);
 
 enum engine_counter {
     COUNT_SESSION, COUNT_ATTEMPTED, COUNT_ACCEPTED, COUNT_REJECTED, COUNT_RECIPIENT
 };
+
+/* engine_count - add one to the counter named by which. */
 void engine_count(struct engine *e, enum engine_counter which);
 
 #endif
