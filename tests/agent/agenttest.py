@@ -15,9 +15,14 @@ AGENT = harness.program("smtpstorm-agent")
 
 
 def run_agent(args, timeout=60, **kw):
-    """Run smtpstorm-agent with args to completion (CompletedProcess, text)."""
-    return subprocess.run([AGENT] + list(args), capture_output=True, text=True,
-                          timeout=timeout, **kw)
+    """Run smtpstorm-agent with args to completion (CompletedProcess, text).
+    Fails the test on any AddressSanitizer/UBSan report, whatever the exit
+    status the test expects."""
+    p = subprocess.run([AGENT] + list(args), capture_output=True, text=True,
+                       timeout=timeout, **kw)
+    harness.check("Sanitizer" not in p.stderr and "runtime error:" not in p.stderr,
+                  f"{args}: sanitizer report:\n{p.stderr}")
+    return p
 
 
 def run_agent_json(args, timeout=60):
