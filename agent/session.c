@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,9 @@ struct session {
     int tail_complete;          /* the output queued last ended a whole message */
     struct txn txn[SESSION_TXNS];
 };
+
+/* Said once per process, not per message. */
+static atomic_int warned_pipelining, warned_chunking;
 
 static void session_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
 static void session_send_helo(struct session *s);
@@ -558,10 +562,10 @@ static void session_start_txn(struct session *s, const struct session_job *job)
     if (!s->txn[1 - t].active) {     /* a new connection's first transaction, or lock-step */
         s->pipelined = w->pipelining && (s->caps & CAP_PIPELINING);
         s->chunked = w->chunking && (s->caps & CAP_CHUNKING);
-        if (w->pipelining && !(s->caps & CAP_PIPELINING))
-            engine_warn(s->eng, "server does not offer PIPELINING; sending in lock-step");
-        if (w->chunking && !(s->caps & CAP_CHUNKING))
-            engine_warn(s->eng, "server does not offer CHUNKING; sending DATA");
+        if (w->pipelining && !(s->caps & CAP_PIPELINING) && atomic_exchange(&warned_pipelining, 1) == 0)
+            log_warn("server does not offer PIPELINING; sending in lock-step");
+        if (w->chunking && !(s->caps & CAP_CHUNKING) && atomic_exchange(&warned_chunking, 1) == 0)
+            log_warn("server does not offer CHUNKING; sending DATA");
     }
     engine_count(s->eng, COUNT_ATTEMPTED);
     s->tail_complete = 0;
