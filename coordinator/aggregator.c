@@ -32,6 +32,18 @@ const Smtpstorm__CampaignCounters *agg_sink_campaign(const struct peer *sink, co
     return NULL;
 }
 
+static void agg_count_failure_replies(const Smtpstorm__Progress *p, struct agg_totals *t)
+{
+    size_t i;
+
+    for (i = 0; i < p->n_replies; i++) {
+        if (p->replies[i]->code >= 400 && p->replies[i]->code < 500)
+            t->replies_4xx += p->replies[i]->count;
+        else if (p->replies[i]->code >= 500 && p->replies[i]->code < 600)
+            t->replies_5xx += p->replies[i]->count;
+    }
+}
+
 void agg_totals(struct peer *const *agents, size_t na, struct peer *const *sinks, size_t ns,
                 const char *campaign, struct agg_totals *t)
 {
@@ -50,6 +62,7 @@ void agg_totals(struct peer *const *agents, size_t na, struct peer *const *sinks
         t->errors += p->errors;
         t->recipients += p->recipients;
         t->bytes += p->bytes;
+        agg_count_failure_replies(p, t);
         if (agents[i]->latest->body_case == SMTPSTORM__ENVELOPE__BODY_PROGRESS)
             t->sessions_active += p->sessions_active;
     }
@@ -117,8 +130,64 @@ void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campai
 
 int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum)
 {
+    return agg_row_add_latency(a, t, cum, NULL);
+}
+
+void agg_hist_growth(const struct hist *cur, const struct hist *prev, struct hist *out)
+{
+    size_t i, lo = HIST_SLOTS, hi = 0;
+    uint64_t d;
+
+    hist_init(out);
+    for (i = 0; i < HIST_SLOTS; i++) {
+        d = cur->slots[i] > prev->slots[i] ? cur->slots[i] - prev->slots[i] : 0;
+        if (d == 0)
+            continue;
+        (void)hist_add_slot(out, i, d);
+        lo = i < lo ? i : lo;
+        hi = i;
+    }
+    if (out->count == 0)
+        return;
+    out->min = hist_slot_lowest(lo);
+    out->max = hist_slot_highest(hi) < cur->max ? hist_slot_highest(hi) : cur->max;
+    if (out->min > out->max)
+        out->min = out->max;
+    out->sum = cur->sum > prev->sum ? cur->sum - prev->sum : 0;
+}
+
+/* The latency of what message gained since the last row; remembers message. */
+static int agg_latency_of(struct aggregator *a, const struct hist *message, struct agg_latency *out)
+{
+    struct hist *grown;
+
+    memset(out, 0, sizeof(*out));
+    if (a->message_seen == NULL) {
+        if ((a->message_seen = malloc(sizeof(*a->message_seen))) == NULL)
+            return -ENOMEM;
+        hist_init(a->message_seen);
+    }
+    if ((grown = malloc(sizeof(*grown))) == NULL)
+        return -ENOMEM;
+    agg_hist_growth(message, a->message_seen, grown);
+    out->count = grown->count;
+    if (grown->count > 0) {
+        out->p50_us = hist_percentile(grown, 50);
+        out->p90_us = hist_percentile(grown, 90);
+        out->p99_us = hist_percentile(grown, 99);
+        out->max_us = grown->max;
+    }
+    free(grown);
+    memcpy(a->message_seen, message, sizeof(*message));
+    return 0;
+}
+
+int agg_row_add_latency(struct aggregator *a, uint32_t t, const struct agg_totals *cum,
+                        const struct hist *message)
+{
+    struct agg_latency lat = { 0 };
     struct agg_row *grown;
-    size_t cap;
+    size_t cap, first = a->n;
 
     while (a->n == 0 || a->rows[a->n - 1].t < t) {
         if (a->n == a->cap) {
@@ -130,9 +199,15 @@ int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum)
         }
         a->rows[a->n].t = a->n == 0 ? t : a->rows[a->n - 1].t + 1;
         a->rows[a->n].cum = *cum;
+        memset(&a->rows[a->n].message, 0, sizeof(a->rows[a->n].message));
         a->n++;
         if (a->rows[a->n - 1].t >= t)
             break;
+    }
+    if (message != NULL && a->n > first) {
+        if (agg_latency_of(a, message, &lat) != 0)
+            return -ENOMEM;
+        a->rows[first].message = lat;
     }
     return 0;
 }
@@ -140,5 +215,6 @@ int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum)
 void agg_free(struct aggregator *a)
 {
     free(a->rows);
+    free(a->message_seen);
     memset(a, 0, sizeof(*a));
 }

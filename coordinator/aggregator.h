@@ -1,7 +1,8 @@
 /* aggregator.h - the campaign's numbers from the peers' last cumulative
  * reports: totals, merged counters and histograms (exact: histograms are
  * merged, never percentiles), sink counts per agent, and the timeline, one
- * row a second keyed by the coordinator's clock. */
+ * row a second keyed by the coordinator's clock, with the whole message's
+ * latency percentiles of each second (from the merged histogram's growth). */
 #ifndef SMTPSTORM_COORDINATOR_AGGREGATOR_H
 #define SMTPSTORM_COORDINATOR_AGGREGATOR_H
 
@@ -15,18 +16,28 @@
 struct agg_totals {
     uint64_t sessions, attempted, accepted, rejected, errors, recipients, bytes;
     uint64_t received, duplicates, sink_bytes;     /* this campaign, from the sinks */
+    uint64_t replies_4xx, replies_5xx;              /* transient and permanent failure replies */
     uint32_t sessions_active;
+};
+
+/* The whole message's latency of the transactions that ended in one
+ * interval: the difference of the merged cumulative histograms. */
+struct agg_latency {
+    uint64_t count;                 /* 0: none ended (the percentiles are 0) */
+    uint64_t p50_us, p90_us, p99_us, max_us;
 };
 
 /* One timeline row: the totals at start + t seconds (coordinator clock). */
 struct agg_row {
     uint32_t t;
     struct agg_totals cum;
+    struct agg_latency message;     /* of the second ending at t */
 };
 
 struct aggregator {
     struct agg_row *rows;
     size_t n, cap;
+    struct hist *message_seen;      /* merged message histogram at the last row; owned */
 };
 
 /* agg_progress_of - an agent's last Progress (or its Done's final), NULL if none. */
@@ -56,6 +67,17 @@ void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campai
 /* agg_row_add - append the row for second t (rows for seconds skipped are
  * filled with the same totals). Returns 0 or -ENOMEM. */
 int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum);
+
+/* agg_row_add_latency - agg_row_add, and give the first new row the
+ * latency of what message (the merged cumulative histogram of the message
+ * phase now) gained since the previous row. Returns 0 or -ENOMEM. */
+int agg_row_add_latency(struct aggregator *a, uint32_t t, const struct agg_totals *cum,
+                        const struct hist *message);
+
+/* agg_hist_growth - the values in cur that were not yet in prev (both
+ * cumulative, prev taken earlier), as a histogram in out (overwritten);
+ * slots that shrank (a peer restarted) count 0. */
+void agg_hist_growth(const struct hist *cur, const struct hist *prev, struct hist *out);
 
 /* agg_free - release the timeline. */
 void agg_free(struct aggregator *a);

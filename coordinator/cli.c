@@ -1,6 +1,7 @@
 /* cli.c - `smtpstorm run`'s options (see cli.h). */
 #include "cli.h"
 #include "campaign.h"
+#include "metrics.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
-    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP,
+    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS,
 };
 
 static const struct option cli_long[] = {
@@ -35,6 +36,8 @@ static const struct option cli_long[] = {
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
+    { "threshold", required_argument, NULL, OPT_THRESHOLD },
+    { "metrics", required_argument, NULL, OPT_METRICS },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -44,29 +47,63 @@ void cli_usage_run(void *out)
 {
     fputs("usage: smtpstorm run [workload options] [cluster options] [report options] [TARGET ...]\n"
           "\n"
+          "TARGET is [inet:]host[:port] (port 25 by default), [ipv6]:port or unix:pathname;\n"
+          "several TARGETs share the sessions round-robin. With --local and no TARGET a\n"
+          "local sink is the target.\n"
+          "\n"
           "workload (smtp-source's letters; -m and -s are campaign totals split over the agents):\n"
-          "  -m count   messages in all (default 1)     -s count   parallel sessions in all\n"
-          "                                                        (default one per agent)\n"
-          "  -r count   recipients per message (1)      -l length  message payload octets\n"
-          "  -f from    sender    -t to  recipient      -M name    HELO name and address domain\n"
-          "  -S subject           -F file  message      -N         number the recipients\n"
-          "  -d  keep sessions open  -o  old mode  -L  LMTP  -A  do not abort on bad replies\n"
-          "  -C count  RESET retries  -R s  random wait  -w s  fixed wait  -T window  -4 | -6  -v\n"
-          "  --rate R (messages/s, open loop)  --duration S (e.g. 30s, 5m)  --pipelining\n"
-          "  --chunking  --starttls  --auth USER:PASS  --campaign FILE (YAML, docs/campaign.md)\n"
+          "  -m count     messages in all (default 1; none with --duration or phases)\n"
+          "  -s count     parallel sessions in all (default one per agent)\n"
+          "  -r count     recipients per message (default 1)\n"
+          "  -l length    message payload octets (default: smtp-source's short message)\n"
+          "  -f from      sender (default foo@ the agent's hostname)\n"
+          "  -t to        recipient (default foo@ the agent's hostname)\n"
+          "  -M name      HELO name and address domain (default the agent's hostname)\n"
+          "  -S subject   subject line (default none)\n"
+          "  -F file      the message, read here and sent to the agents (default generated)\n"
+          "  -N           number the recipients (default off)\n"
+          "  -d           keep sessions open between messages (default off)\n"
+          "  -o           old mode: no HELO, no headers (default off)\n"
+          "  -L           speak LMTP (default SMTP)\n"
+          "  -A           do not abort on unexpected replies (default off)\n"
+          "  -C count     tries when connect gets a RESET (default 1)\n"
+          "  -R interval  random wait 0..interval between messages (default 0)\n"
+          "  -w interval  fixed wait between messages (default 0)\n"
+          "  -T window    TCP window size (default the system's)\n"
+          "  -4 | -6      IPv4 or IPv6 only (default both)\n"
+          "  -c           accepted for smtp-source compatibility (the progress line counts)\n"
+          "  -v           more verbose (repeatable)\n"
+          "  --rate R     messages per second in all, open loop (default 0: as fast as\n"
+          "               the sessions go)\n"
+          "  --duration S how long to run, e.g. 90, 30s, 5m (default: until -m are sent)\n"
+          "  --pipelining --chunking --starttls   SMTP extensions (default off)\n"
+          "  --auth USER:PASS   AUTH PLAIN after EHLO (default none)\n"
+          "  --campaign FILE    YAML campaign: phases, targets and any option above\n"
+          "                     (smtpstorm-campaign(5)); the command line overrides it\n"
           "cluster:\n"
           "  --local N        run N agents (and, with no TARGET, a sink) on this machine\n"
           "  --agents N       wait for N agents (default 1); all that said hello take part\n"
-          "  --sinks N        wait for N sinks; their counts are reconciled with the agents'\n"
-          "  --bind EP        control endpoint (default " CONFIG_BIND_DEFAULT ")\n"
+          "  --sinks N        wait for N sinks (default 0); their counts are reconciled\n"
+          "                   with the agents' (--local with no TARGET: its own sink)\n"
+          "  --bind EP        control endpoint (default " CONFIG_BIND_DEFAULT ";\n"
+          "                   --local: a private ipc:// socket)\n"
           "  --sink-bind EP   sink counters endpoint (default " CONFIG_SINK_BIND_DEFAULT ")\n"
           "  --wait S         how long to wait for agents and sinks (default 30s)\n"
           "  --drain S        how long to wait for sinks to count everything (default 10s)\n"
           "reports:\n"
-          "  --json FILE  --csv FILE (timeline, one row a second)  --quiet\n"
-          "exit: 0 ok, 1 could not run, 2 usage, 3 agents missing, 4 target errors,\n"
-          "      5 messages lost (accepted, never counted by a sink), 6 sinks missing,\n"
-          "      130 interrupted\n", out);
+          "  --json FILE      the report as JSON (\"-\": standard output; default none)\n"
+          "  --csv FILE       the timeline as CSV, one row a second (default none)\n"
+          "  --html FILE      the report as one self-contained HTML page (default none)\n"
+          "  --threshold EXPR pass/fail condition, repeatable (default none), e.g.\n"
+          "                   'p99(message)<500ms' 'rate(accepted)>1000/s' 'errors<0.1%'\n"
+          "                   'lost==0'; see smtpstorm(1)\n"
+          "  --metrics ADDR:PORT  serve OpenMetrics at http://ADDR:PORT/metrics while\n"
+          "                   running (default off)\n"
+          "  --quiet          no progress line and no summary (default off)\n"
+          "  --help           this text\n"
+          "exit: 0 ok, 1 could not run, 2 usage, 3 agents missing, 4 target errors (only\n"
+          "      without --threshold), 5 messages lost (accepted, never counted by a sink),\n"
+          "      6 sinks missing, 7 a threshold failed, 130 interrupted\n", out);
 }
 
 static int cli_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, const char *opt,
@@ -156,6 +193,13 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     }
 }
 
+static int cli_metrics(struct run_config *c, const char *arg, char *err, size_t errlen)
+{
+    if (metrics_addr_check(arg, err, errlen) != 0)
+        return -EINVAL;
+    return cli_string(&c->metrics, arg, err, errlen);
+}
+
 static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err, size_t errlen)
 {
     uint32_t u;
@@ -183,9 +227,9 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_DRAIN: return cli_seconds(arg, &c->drain_ms, "--drain", err, errlen);
     case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
     case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
-    case OPT_HTML:
-        snprintf(err, errlen, "--html is not available yet: use --json or --csv");
-        return -EINVAL;
+    case OPT_HTML: return cli_string(&c->html, arg, err, errlen);
+    case OPT_THRESHOLD: return config_add_threshold(c, arg, err, errlen);
+    case OPT_METRICS: return cli_metrics(c, arg, err, errlen);
     case OPT_QUIET: c->quiet = 1; return 0;
     case OPT_HELP: return CLI_HELP;
     default:

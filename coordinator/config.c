@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,28 @@ void config_free(struct run_config *c)
     free(c->json);
     free(c->csv);
     free(c->html);
+    free(c->metrics);
+    free(c->thresholds);
     memset(c, 0, sizeof(*c));
+}
+
+int config_add_threshold(struct run_config *c, const char *expr, char *err, size_t errlen)
+{
+    struct threshold t, *grown;
+
+    if (threshold_parse(expr, &t, err, errlen) != 0)
+        return -EINVAL;
+    if (c->n_thresholds >= CONFIG_THRESHOLDS_MAX) {
+        snprintf(err, errlen, "too many --threshold (at most %d)", CONFIG_THRESHOLDS_MAX);
+        return -E2BIG;
+    }
+    if ((grown = realloc(c->thresholds, (c->n_thresholds + 1) * sizeof(*grown))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    c->thresholds = grown;
+    c->thresholds[c->n_thresholds++] = t;
+    return 0;
 }
 
 int config_set_string(char **slot, const char *value)

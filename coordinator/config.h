@@ -8,9 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "threshold.h"
+
 #define CONFIG_TARGETS_MAX   1024   /* = WIRE_TARGETS_MAX */
 #define CONFIG_PHASES_MAX    64     /* = WIRE_PHASES_MAX */
 #define CONFIG_CONTENT_MAX   (1u << 20) /* -F file, = WIRE_CONTENT_MAX */
+#define CONFIG_THRESHOLDS_MAX 64    /* --threshold given at most this often */
 
 enum phase_kind { PHASE_KIND_STEADY = 0, PHASE_KIND_RAMP = 1, PHASE_KIND_SPIKE = 2 };
 
@@ -69,6 +72,9 @@ struct run_config {
     uint64_t wait_ms;           /* --wait */
     uint64_t drain_ms;          /* --drain */
     char *json, *csv, *html;
+    char *metrics;              /* --metrics ADDR:PORT */
+    struct threshold *thresholds;   /* --threshold, in the order given */
+    size_t n_thresholds;
     int quiet;
     int verbose;
 };
@@ -92,6 +98,10 @@ int config_add_target(struct workload_spec *w, const char *target);
 
 /* config_set_string - replace *slot by a copy of value; -ENOMEM. */
 int config_set_string(char **slot, const char *value);
+
+/* config_add_threshold - parse expr and append it; -EINVAL with the
+ * problem pointed at in err, -E2BIG past CONFIG_THRESHOLDS_MAX, -ENOMEM. */
+int config_add_threshold(struct run_config *c, const char *expr, char *err, size_t errlen);
 
 /* config_parse_u64 - a decimal count within [min, max]; 0 or -EINVAL. */
 int config_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -1,6 +1,7 @@
 /* csv.c - the timeline as CSV, one row a second keyed by the coordinator's
- * clock (seconds since the campaign's start): per-second counts and the
- * running totals they come from. */
+ * clock (seconds since the campaign's start): per-second counts, the
+ * running totals they come from, the sessions open, and the whole
+ * message's latency in that second (empty when none ended). */
 #include "result.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
 {
     const struct aggregator *a = res->timeline;
     const struct agg_totals *prev, *cur;
+    const struct agg_latency *m;
     static const struct agg_totals zero;
     FILE *f = fopen(path, "w");
     size_t i;
@@ -19,15 +21,25 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         return -errno;
     }
-    fprintf(f, "t,accepted,received,errors,attempted,rejected,accepted_total,received_total,errors_total\n");
+    fprintf(f, "t,accepted,received,errors,attempted,rejected,accepted_total,received_total,errors_total,"
+            "replies_4xx,replies_5xx,sessions_active,message_count,message_p50_ms,message_p90_ms,"
+            "message_p99_ms,message_max_ms\n");
     for (i = 0; i < a->n; i++) {
         cur = &a->rows[i].cum;
         prev = i > 0 ? &a->rows[i - 1].cum : &zero;
+        m = &a->rows[i].message;
 #define DELTA(field) (cur->field >= prev->field ? cur->field - prev->field : 0)
         fprintf(f, "%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                ",%" PRIu64 "\n", a->rows[i].t, DELTA(accepted), DELTA(received), DELTA(errors),
-                DELTA(attempted), DELTA(rejected), cur->accepted, cur->received, cur->errors);
+                ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%u,%" PRIu64, a->rows[i].t, DELTA(accepted),
+                DELTA(received), DELTA(errors), DELTA(attempted), DELTA(rejected), cur->accepted,
+                cur->received, cur->errors, DELTA(replies_4xx), DELTA(replies_5xx), cur->sessions_active,
+                m->count);
 #undef DELTA
+        if (m->count > 0)
+            fprintf(f, ",%.3f,%.3f,%.3f,%.3f\n", (double)m->p50_us / 1000, (double)m->p90_us / 1000,
+                    (double)m->p99_us / 1000, (double)m->max_us / 1000);
+        else
+            fputs(",,,,\n", f);
     }
     if (fclose(f) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));

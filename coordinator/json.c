@@ -153,26 +153,74 @@ static void json_sinks(FILE *f, const struct run_result *res)
     fputs(res->n_sinks ? "\n  ],\n" : "],\n", f);
 }
 
+static void json_ms(FILE *f, const char *key, uint64_t us, int known)
+{
+    if (known)
+        fprintf(f, ", \"%s\": %.3f", key, (double)us / 1000);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
+/* One row: the counts of the second ending at t (not cumulative), the
+ * sessions open then, and the whole message's latency in that second. */
+static void json_timeline_row(FILE *f, const struct run_result *res, const struct agg_row *row,
+                              const struct agg_totals *prev)
+{
+    const struct agg_totals *cur = &row->cum;
+    const struct agg_latency *m = &row->message;
+
+#define DELTA(field) (cur->field >= prev->field ? cur->field - prev->field : 0)
+    fprintf(f, "{\"t\": %u, \"accepted\": %" PRIu64 ", \"received\": ", row->t, DELTA(accepted));
+    if (res->n_sinks > 0)
+        fprintf(f, "%" PRIu64, DELTA(received));
+    else
+        fputs("null", f);
+    fprintf(f, ", \"errors\": %" PRIu64 ", \"attempted\": %" PRIu64 ", \"rejected\": %" PRIu64
+            ", \"replies_4xx\": %" PRIu64 ", \"replies_5xx\": %" PRIu64 ", \"sessions_active\": %u"
+            ", \"message_count\": %" PRIu64, DELTA(errors), DELTA(attempted), DELTA(rejected),
+            DELTA(replies_4xx), DELTA(replies_5xx), cur->sessions_active, m->count);
+#undef DELTA
+    json_ms(f, "message_p50_ms", m->p50_us, m->count > 0);
+    json_ms(f, "message_p90_ms", m->p90_us, m->count > 0);
+    json_ms(f, "message_p99_ms", m->p99_us, m->count > 0);
+    json_ms(f, "message_max_ms", m->max_us, m->count > 0);
+    fputc('}', f);
+}
+
 static void json_timeline(FILE *f, const struct run_result *res)
 {
     static const struct agg_totals zero;
     const struct aggregator *a = res->timeline;
-    const struct agg_totals *cur, *prev;
     size_t i;
 
     fputs("  \"timeline\": [", f);
     for (i = 0; i < a->n; i++) {
-        cur = &a->rows[i].cum;
-        prev = i > 0 ? &a->rows[i - 1].cum : &zero;
-        fprintf(f, "%s\n    {\"t\": %u, \"accepted\": %" PRIu64 ", \"received\": ", i ? "," : "",
-                a->rows[i].t, cur->accepted >= prev->accepted ? cur->accepted - prev->accepted : 0);
-        if (res->n_sinks > 0)
-            fprintf(f, "%" PRIu64, cur->received >= prev->received ? cur->received - prev->received : 0);
-        else
-            fputs("null", f);
-        fprintf(f, ", \"errors\": %" PRIu64 "}", cur->errors >= prev->errors ? cur->errors - prev->errors : 0);
+        fputs(i ? ",\n    " : "\n    ", f);
+        json_timeline_row(f, res, &a->rows[i], i > 0 ? &a->rows[i - 1].cum : &zero);
     }
     fputs(a->n ? "\n  ],\n" : "],\n", f);
+}
+
+static void json_thresholds(FILE *f, const struct run_result *res)
+{
+    size_t i;
+
+    fputs("  \"thresholds\": [", f);
+    for (i = 0; i < res->n_verdicts; i++) {
+        const struct threshold_verdict *v = &res->verdicts[i];
+
+        fputs(i ? ",\n    {\"expr\": " : "\n    {\"expr\": ", f);
+        json_string(f, v->t->text);
+        fprintf(f, ", \"ok\": %s, \"value\": ", v->held == 1 ? "true" : "false");
+        if (v->held >= 0)
+            fprintf(f, "%.6g", v->value);
+        else
+            fputs("null", f);
+        fputs(", \"unit\": ", f);
+        json_string(f, threshold_unit_text(v->t));
+        fputc('}', f);
+    }
+    fputs(res->n_verdicts ? "\n  ],\n" : "],\n", f);
 }
 
 int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen)
@@ -194,6 +242,7 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
     json_agents(f, res);
     json_sinks(f, res);
     json_timeline(f, res);
+    json_thresholds(f, res);
     fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 "},\n", res->dropped,
             res->refused);
     fprintf(f, "  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,

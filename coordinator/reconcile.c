@@ -21,7 +21,9 @@ enum run_exit reconcile_exit(const struct run_outcome *o)
         return EXIT_RUN_SINKS_MISSING;
     if (o->sinks_in_path && o->lost > 0)
         return EXIT_RUN_MESSAGES_LOST;
-    if (o->errors > 0 || o->rejected > 0)
+    if (o->thresholds_failed > 0)
+        return EXIT_RUN_THRESHOLDS;
+    if (!o->thresholds && (o->errors > 0 || o->rejected > 0))
         return EXIT_RUN_TARGET_ERRORS;
     if (o->interrupted)
         return EXIT_RUN_INTERRUPTED;
@@ -38,6 +40,7 @@ const char *reconcile_exit_text(enum run_exit code)
     case EXIT_RUN_TARGET_ERRORS: return "target errors";
     case EXIT_RUN_MESSAGES_LOST: return "messages lost";
     case EXIT_RUN_SINKS_MISSING: return "sinks missing";
+    case EXIT_RUN_THRESHOLDS: return "thresholds failed";
     case EXIT_RUN_INTERRUPTED: return "interrupted";
     }
     return "unknown";

@@ -15,6 +15,7 @@ enum run_exit {
     EXIT_RUN_TARGET_ERRORS = 4,     /* the target refused or failed messages or sessions */
     EXIT_RUN_MESSAGES_LOST = 5,     /* accepted by the target, never counted by a sink */
     EXIT_RUN_SINKS_MISSING = 6,     /* too few sinks said hello, or one was lost */
+    EXIT_RUN_THRESHOLDS = 7,        /* a --threshold did not hold */
     EXIT_RUN_INTERRUPTED = 130,     /* stopped by a signal, otherwise fine (128 + SIGINT) */
 };
 
@@ -40,10 +41,14 @@ struct run_outcome {
     uint64_t errors;                /* session and protocol errors */
     uint64_t rejected;              /* messages the target refused */
     int interrupted;                /* stopped by a signal */
+    int thresholds;                 /* --threshold given: they judge errors and rejections */
+    int thresholds_failed;          /* how many did not hold (or could not be measured) */
 };
 
 /* reconcile_exit - the exit code for o, most severe first: agents missing,
- * sinks missing, messages lost, target errors, interrupted, else 0. */
+ * sinks missing, messages lost, a threshold failed, target errors (only
+ * when no threshold was given: thresholds say how many are acceptable),
+ * interrupted, else 0. */
 enum run_exit reconcile_exit(const struct run_outcome *o);
 
 /* reconcile_exit_text - one line saying what an exit code means; static. */

@@ -1,7 +1,8 @@
-/* result.h - a finished campaign as the reporters see it: totals, merged
- * latency histograms, replies, per-agent and per-sink lines, the
- * reconciliation and the timeline. Filled by run.c; read by summary.c
- * (terminal), csv.c and json.c. */
+/* result.h - a finished campaign as the reporters see it: what was asked,
+ * totals, merged latency histograms, replies, per-agent and per-sink lines,
+ * the reconciliation, the timeline and the thresholds' verdicts. Filled by
+ * run.c and verdict.c; read by summary.c (terminal), csv.c, json.c and
+ * html.c. */
 #ifndef SMTPSTORM_COORDINATOR_RESULT_H
 #define SMTPSTORM_COORDINATOR_RESULT_H
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 
 #include "aggregator.h"
+#include "config.h"
 #include "reconcile.h"
 #include "registry.h"
 #include "stats.h"
@@ -32,7 +34,15 @@ struct sink_result {
     int missing;
 };
 
+/* One --threshold judged against the results. */
+struct threshold_verdict {
+    const struct threshold *t;      /* borrowed from the run's config */
+    int held;                       /* 1 held, 0 did not, -1 not measurable (counts as failed) */
+    double value;                   /* what was measured, in threshold_unit_text's unit */
+};
+
 struct run_result {
+    const struct run_config *config;    /* what was asked (targets include --local's sink) */
     const char *campaign;
     uint64_t started_at_ns;         /* wall clock */
     double duration_s;
@@ -49,9 +59,17 @@ struct run_result {
     const struct aggregator *timeline;
     uint64_t dropped;               /* control messages undecodable or malformed */
     uint64_t refused;               /* peers refused for another wire version */
+    struct threshold_verdict *verdicts; /* one per config->thresholds, owned (free()) */
+    size_t n_verdicts;
+    int thresholds_failed;
     struct run_outcome outcome;
     enum run_exit exit_code;
 };
+
+/* verdict_judge - judge every threshold of res->config against res: fills
+ * res->verdicts (which res then owns: free()) and res->thresholds_failed.
+ * Returns 0 or -ENOMEM. */
+int verdict_judge(struct run_result *res);
 
 /* summary_print - the end-of-campaign table for a terminal. */
 void summary_print(FILE *out, const struct run_result *res);
@@ -64,5 +82,10 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
  * lib/report.c's, plus reconciliation per agent and control-plane counters)
  * to path ("-": stdout). Returns 0 or -errno with the reason in err. */
 int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen);
+
+/* html_write_report - the report as one self-contained HTML page (inline
+ * CSS and SVG charts, no network fetches; every peer's text escaped) to
+ * path. Returns 0 or -errno with the reason in err. */
+int html_write_report(const char *path, const struct run_result *res, char *err, size_t errlen);
 
 #endif

@@ -4,8 +4,10 @@
 #include "run.h"
 #include "aggregator.h"
 #include "clock.h"
+#include "exporter.h"
 #include "local.h"
 #include "log.h"
+#include "metrics.h"
 #include "planner.h"
 #include "progress.h"
 #include "registry.h"
@@ -47,6 +49,8 @@ struct run {
     struct aggregator agg;
     struct progress_line line;
     struct local *local;
+    struct metrics_server *metrics;         /* --metrics; NULL: off */
+    struct metrics_text metrics_text;       /* rebuilt every second, published to it */
     enum run_state state;
     char campaign[TRACE_ID_MAX];
     int want_agents, want_sinks;
@@ -734,14 +738,28 @@ static void run_show_progress(struct run *r, uint64_t now)
     progress_update(&r->line, &v, now);
 }
 
+/* A row at the first tick of each second, with the message latency of
+ * the transactions that ended since the row before. */
 static void run_timeline(struct run *r, uint64_t now)
 {
     struct agg_totals t;
+    struct hist *h;
+    uint32_t sec;
 
     if (r->state < RUN_RUNNING || now < r->start_ns)
         return;
+    sec = (uint32_t)((now - r->start_ns) / NS_PER_SEC);
+    if (r->agg.n > 0 && r->agg.rows[r->agg.n - 1].t >= sec)
+        return;
     run_totals(r, &t);
-    (void)agg_row_add(&r->agg, (uint32_t)((now - r->start_ns) / NS_PER_SEC), &t);
+    if ((h = malloc(sizeof(*h))) == NULL) {
+        (void)agg_row_add(&r->agg, sec, &t);
+        return;
+    }
+    hist_init(h);
+    agg_merge_phase(r->agents, r->na, PHASE_MESSAGE, h);
+    (void)agg_row_add_latency(&r->agg, sec, &t, h);
+    free(h);
 }
 
 static void run_on_tick(struct ev_loop *loop, void *arg)
@@ -778,6 +796,27 @@ static void run_on_tick(struct ev_loop *loop, void *arg)
     (void)ev_timer_start(loop, &r->tick, RUN_TICK_NS);
 }
 
+/* --metrics: a fresh document for the server's thread, once a second. */
+static void run_publish_metrics(struct run *r, uint64_t now)
+{
+    struct exporter_view v = { 0 };
+
+    if (r->metrics == NULL)
+        return;
+    v.campaign = r->state >= RUN_READY ? r->campaign : "";
+    v.running = r->state == RUN_RUNNING && now >= r->start_ns;
+    v.elapsed_s = r->ran && now > r->start_ns ? (double)(now - r->start_ns) / 1e9 : 0;
+    v.agents_alive = registry_alive(&r->reg, PEERLINK_AGENT);
+    v.sinks_alive = registry_alive(&r->reg, PEERLINK_SINK);
+    v.agents = r->agents;
+    v.na = r->na;
+    v.sinks = r->sinks;
+    v.ns = r->ns;
+    metrics_text_reset(&r->metrics_text);
+    if (exporter_build(&r->metrics_text, &v) != 0 || metrics_publish(r->metrics, &r->metrics_text) != 0)
+        log_debug("metrics: out of memory; the last document stays");
+}
+
 static void run_on_beat(struct ev_loop *loop, void *arg)
 {
     struct run *r = arg;
@@ -786,6 +825,7 @@ static void run_on_beat(struct ev_loop *loop, void *arg)
     for (i = 0; i < r->reg.n; i++)
         if (r->reg.peers[i]->alive)
             run_send_beat(r, r->reg.peers[i]);
+    run_publish_metrics(r, clock_mono_ns());
     (void)ev_timer_start(loop, &r->beat, RUN_BEAT_NS);
 }
 
@@ -838,6 +878,7 @@ static int run_build_result(struct run *r, struct run_result *res)
     size_t i;
 
     memset(res, 0, sizeof(*res));
+    res->config = r->cfg;
     res->campaign = r->campaign;
     res->started_at_ns = r->start_wall_ns;
     res->duration_s = r->ran && now > r->start_ns ? (double)(now - r->start_ns) / 1e9 : 0;
@@ -849,7 +890,8 @@ static int run_build_result(struct run *r, struct run_result *res)
     agg_merge_delivery(r->sinks, r->ns, r->campaign, &res->delivery);
     run_totals(r, &res->totals);
     if (r->ran && now > r->start_ns)    /* the last, partial second gets its row */
-        (void)agg_row_add(&r->agg, (uint32_t)((now - r->start_ns + NS_PER_SEC - 1) / NS_PER_SEC), &res->totals);
+        (void)agg_row_add_latency(&r->agg, (uint32_t)((now - r->start_ns + NS_PER_SEC - 1) / NS_PER_SEC),
+                                  &res->totals, &res->stats->latency[PHASE_MESSAGE]);
     res->timeline = &r->agg;
     if (res->duration_s > 0)
         res->rate = (double)res->totals.accepted / res->duration_s;
@@ -875,12 +917,17 @@ static int run_build_result(struct run *r, struct run_result *res)
     res->outcome.errors = res->totals.errors;
     res->outcome.rejected = res->totals.rejected;
     res->outcome.interrupted = r->interrupted;
+    if (verdict_judge(res) != 0)
+        return -1;
+    res->outcome.thresholds = r->cfg->n_thresholds > 0;
+    res->outcome.thresholds_failed = res->thresholds_failed;
     res->exit_code = reconcile_exit(&res->outcome);
     return 0;
 }
 
 static void run_result_free(struct run_result *res)
 {
+    free(res->verdicts);
     free(res->stats);
     free(res->agents);
     free(res->sinks);
@@ -905,6 +952,10 @@ static enum run_exit run_report(struct run *r)
         code = code ? code : EXIT_RUN_FAILED;
     }
     if (r->cfg->csv && csv_write_timeline(r->cfg->csv, &res, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        code = code ? code : EXIT_RUN_FAILED;
+    }
+    if (r->cfg->html && html_write_report(r->cfg->html, &res, err, sizeof(err)) != 0) {
         log_error("%s", err);
         code = code ? code : EXIT_RUN_FAILED;
     }
@@ -976,6 +1027,14 @@ static int run_setup(struct run *r, struct run_config *cfg_local)
 
     if (run_bind(r, &ctl_ep, &snk_ep) != 0)
         return -1;
+    if (r->cfg->metrics != NULL) {
+        if ((r->metrics = metrics_start(r->cfg->metrics, err, sizeof(err))) == NULL) {
+            log_error("%s", err);
+            return -1;
+        }
+        log_info("metrics at http://%s/metrics", metrics_address(r->metrics));
+        run_publish_metrics(r, clock_mono_ns());
+    }
     if (r->cfg->local) {
         with_sink = r->cfg->w.n_targets == 0;
         r->local = local_start(r->cfg->local, ctl_ep, with_sink ? snk_ep : NULL, target, sizeof(target),
@@ -993,6 +1052,8 @@ static int run_setup(struct run *r, struct run_config *cfg_local)
 
 static void run_cleanup(struct run *r)
 {
+    metrics_stop(r->metrics);
+    metrics_text_free(&r->metrics_text);
     local_stop(r->local);
     zlink_close(r->ctl);
     zlink_close(r->snk);

@@ -113,6 +113,25 @@ static void summary_reconcile(FILE *out, const struct run_result *res)
             res->total.lost < 0 ? " (sinks counted messages the agents saw fail)" : "");
 }
 
+static void summary_thresholds(FILE *out, const struct run_result *res)
+{
+    size_t i;
+
+    if (res->n_verdicts == 0)
+        return;
+    fprintf(out, "\nthresholds: %s (%zu of %zu held)\n", res->thresholds_failed ? "FAIL" : "PASS",
+            res->n_verdicts - (size_t)res->thresholds_failed, res->n_verdicts);
+    for (i = 0; i < res->n_verdicts; i++) {
+        const struct threshold_verdict *v = &res->verdicts[i];
+
+        if (v->held < 0)
+            fprintf(out, "  %-6s %-32s not measured in this campaign\n", "FAILED", v->t->text);
+        else
+            fprintf(out, "  %-6s %-32s measured %.6g%s\n", v->held ? "ok" : "FAILED", v->t->text, v->value,
+                    threshold_unit_text(v->t));
+    }
+}
+
 void summary_print(FILE *out, const struct run_result *res)
 {
     summary_totals(out, res);
@@ -121,6 +140,7 @@ void summary_print(FILE *out, const struct run_result *res)
     summary_agents(out, res);
     summary_sinks(out, res);
     summary_reconcile(out, res);
+    summary_thresholds(out, res);
     if (res->dropped > 0 || res->refused > 0)
         fprintf(out, "control plane: %" PRIu64 " undecodable or malformed messages dropped, %" PRIu64
                 " peers refused for another wire version\n", res->dropped, res->refused);

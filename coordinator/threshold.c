@@ -29,9 +29,11 @@ static int in_list(const char *word, const char *const *list)
     return 0;
 }
 
+/* The message quotes expr and, on a line of its own, points a caret at column at. */
 static int fail(char *err, size_t errlen, const char *expr, size_t at, const char *why)
 {
-    snprintf(err, errlen, "bad threshold \"%s\" at column %zu: %s", expr, at + 1, why);
+    snprintf(err, errlen, "bad threshold \"%s\" at column %zu: %s\n    %s\n    %*s", expr, at + 1, why, expr,
+             (int)at + 1, "^");
     return -1;
 }
 

@@ -63,6 +63,26 @@ static void test_reconcile_exit_most_severe_first(void **state)
     assert_string_equal(reconcile_exit_text(EXIT_RUN_MESSAGES_LOST), "messages lost");
 }
 
+static void test_reconcile_thresholds_judge_errors_but_not_losses(void **state)
+{
+    struct run_outcome o = { .ran = 1, .thresholds = 1, .errors = 3, .rejected = 2 };
+
+    (void)state;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_OK);          /* the thresholds held */
+    o.thresholds_failed = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_THRESHOLDS);
+    o.interrupted = 1;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_THRESHOLDS);
+    o.sinks_in_path = 1;
+    o.lost = 2;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_MESSAGES_LOST);
+    o.thresholds_failed = 0;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_MESSAGES_LOST);
+    o.lost = 0;
+    assert_int_equal(reconcile_exit(&o), EXIT_RUN_INTERRUPTED);
+    assert_string_equal(reconcile_exit_text(EXIT_RUN_THRESHOLDS), "thresholds failed");
+}
+
 /* An agent peer whose last report is the Progress of s, via the wire. */
 static void agent_with(struct peer *p, const char *id, const struct load_stats *s)
 {
@@ -200,6 +220,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reconcile_lost_is_accepted_minus_received),
         cmocka_unit_test(test_reconcile_exit_most_severe_first),
+        cmocka_unit_test(test_reconcile_thresholds_judge_errors_but_not_losses),
         cmocka_unit_test(test_aggregator_merges_agents_and_sinks),
         cmocka_unit_test(test_aggregator_timeline_fills_skipped_seconds),
     };
