@@ -13,8 +13,15 @@
 
 static void usage(FILE *out, int code)
 {
-    fputs("usage: smtpstorm run [options] [TARGET ...]   run a campaign (smtpstorm run --help)\n"
-          "       smtpstorm --version\n", out);
+    fputs("usage: smtpstorm run [options] [TARGET ...]   run a campaign over agents and sinks\n"
+          "       smtpstorm --version                     print the version\n"
+          "       smtpstorm --help                        this text\n"
+          "\n"
+          "`smtpstorm run --help` lists every option of a campaign with its default: the\n"
+          "smtp-source letters (-m -s -r -l ...), --rate, --duration, --campaign FILE,\n"
+          "--local N, --agents N, --sinks N, --bind EP, --sink-bind EP, --wait, --drain,\n"
+          "--json, --csv, --html, --threshold EXPR, --metrics ADDR:PORT, --quiet.\n"
+          "Manuals: smtpstorm(1), smtpstorm-campaign(5).\n", out);
     exit(code);
 }
 
