@@ -3,6 +3,7 @@
  * place that exits. */
 #include "cli.h"
 #include "config.h"
+#include "keygen.h"
 #include "log.h"
 #include "reconcile.h"
 #include "run.h"
@@ -14,13 +15,15 @@
 static void usage(FILE *out, int code)
 {
     fputs("usage: smtpstorm run [options] [TARGET ...]   run a campaign over agents and sinks\n"
+          "       smtpstorm keygen [--force] NAME          make a CURVE key pair: NAME.key, NAME.pub\n"
           "       smtpstorm --version                     print the version\n"
           "       smtpstorm --help                        this text\n"
           "\n"
           "`smtpstorm run --help` lists every option of a campaign with its default: the\n"
           "smtp-source letters (-m -s -r -l ...), --rate, --duration, --campaign FILE,\n"
           "--local N, --agents N, --sinks N, --bind EP, --sink-bind EP, --wait, --drain,\n"
-          "--json, --csv, --html, --threshold EXPR, --metrics ADDR:PORT, --quiet.\n"
+          "--json, --csv, --html, --threshold EXPR, --metrics ADDR:PORT, --quiet,\n"
+          "--key F, --authorized-keys DIR, --insecure (docs/security.md).\n"
           "Manuals: smtpstorm(1), smtpstorm-campaign(5).\n", out);
     exit(code);
 }
@@ -62,6 +65,8 @@ int main(int argc, char **argv)
         usage(stdout, 0);
     if (strcmp(argv[1], "run") == 0)
         return main_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "keygen") == 0)
+        return keygen_main(argc - 1, argv + 1);
     fprintf(stderr, "smtpstorm: unknown command '%s'\n", argv[1]);
     usage(stderr, EXIT_RUN_USAGE);
     return EXIT_RUN_USAGE;

@@ -290,7 +290,9 @@ struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct pee
                                char *err, size_t errlen)
 {
     struct zlink_opts zo = { .type = ZLINK_DEALER, .endpoint = opts->endpoint, .bind = 0,
-                             .hwm = 64, .linger_ms = 500, .immediate = 1 };
+                             .hwm = 64, .linger_ms = 500, .immediate = 1,
+                             .curve_key = opts->key, .curve_server_key = opts->coordinator_key,
+                             .insecure = opts->insecure };
     struct peerlink *pl;
     long ncpu;
 

@@ -14,6 +14,7 @@
 
 #include "ev.h"
 #include "hist.h"
+#include "keys.h"
 #include "stats.h"
 #include "wire.h"
 
@@ -27,6 +28,11 @@ struct peerlink_opts {
     uint32_t heartbeat_ms;      /* 0: 1000 */
     uint32_t dead_ms;           /* coordinator lost after this silence; 0: 5000 */
     uint32_t wire_version;      /* tests only: claim another version; 0: WIRE_VERSION */
+    /* CURVE: both set, or both NULL (then a non-loopback endpoint is
+     * refused unless insecure). Read by peerlink_open only. */
+    const struct keys_secret *key;      /* own pair: keys_load_secret(--key) */
+    const uint8_t *coordinator_key;     /* KEYS_BYTES: keys_load_public(--coordinator-key) */
+    int insecure;                       /* --insecure: plaintext beyond loopback allowed */
 };
 
 struct peerlink;

@@ -1,11 +1,14 @@
 /* zlink.c - a ZeroMQ ROUTER or DEALER socket driven by a lib/ev loop
  * through ZMQ_FD and ZMQ_EVENTS (see zlink.h). */
 #include "zlink.h"
+#include "zap.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zmq.h>
 
 struct zlink {
@@ -23,6 +26,21 @@ struct zlink {
 static int zlink_setopt_int(void *sock, int opt, int value)
 {
     return zmq_setsockopt(sock, opt, &value, sizeof(value));
+}
+
+static int zlink_curve(struct zlink *z, const struct zlink_opts *o)
+{
+    const struct keys_secret *k = o->curve_key;
+
+    if (k == NULL)
+        return 0;
+    if (z->type == ZLINK_ROUTER)
+        return zmq_setsockopt(z->sock, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) != 0
+            || zlink_setopt_int(z->sock, ZMQ_CURVE_SERVER, 1) != 0
+            || zmq_setsockopt(z->sock, ZMQ_CURVE_SECRETKEY, k->secret_key, KEYS_BYTES) != 0 ? -errno : 0;
+    return zmq_setsockopt(z->sock, ZMQ_CURVE_SERVERKEY, o->curve_server_key, KEYS_BYTES) != 0
+        || zmq_setsockopt(z->sock, ZMQ_CURVE_PUBLICKEY, k->public_key, KEYS_BYTES) != 0
+        || zmq_setsockopt(z->sock, ZMQ_CURVE_SECRETKEY, k->secret_key, KEYS_BYTES) != 0 ? -errno : 0;
 }
 
 static int zlink_configure(struct zlink *z, const struct zlink_opts *o)
@@ -47,7 +65,7 @@ static int zlink_configure(struct zlink *z, const struct zlink_opts *o)
         return -errno;
     if (z->type == ZLINK_DEALER && o->immediate && zlink_setopt_int(z->sock, ZMQ_IMMEDIATE, 1) != 0)
         return -errno;
-    return 0;
+    return zlink_curve(z, o);
 }
 
 /* Read one whole multipart message; returns parts read (0: nothing), or
@@ -146,12 +164,68 @@ static int zlink_attach(struct zlink *z, const struct zlink_opts *o, char *err, 
     return 0;
 }
 
+int zlink_endpoint_loopback(const char *ep)
+{
+    char host[ZLINK_ENDPOINT_MAX];
+    const char *h, *end;
+    struct in6_addr a6;
+    struct in_addr a4;
+
+    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
+        return 1;
+    if (strncmp(ep, "tcp://", 6) != 0 || strchr(ep, ';') != NULL)
+        return 0;
+    h = ep + 6;
+    if (*h == '[') {
+        if ((end = strchr(++h, ']')) == NULL || end[1] != ':')
+            return 0;
+    } else if ((end = strrchr(h, ':')) == NULL) {
+        return 0;
+    }
+    if ((size_t)(end - h) >= sizeof(host))
+        return 0;
+    memcpy(host, h, (size_t)(end - h));
+    host[end - h] = '\0';
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6)
+            || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return 0;
+}
+
+/* Keys make sense together, and no keys is fine on loopback only. */
+static int zlink_check_security(const struct zlink_opts *o, char *err, size_t errlen)
+{
+    if (o->curve_key != NULL) {
+        if (!keys_available())
+            return snprintf(err, errlen, "this libzmq was built without CURVE: cannot use keys "
+                            "(install a libzmq with libsodium)"), -1;
+        if (o->type == ZLINK_DEALER && o->curve_server_key == NULL)
+            return snprintf(err, errlen, "a CURVE client needs the server's public key"), -1;
+        return 0;
+    }
+    if (o->curve_server_key != NULL)
+        return snprintf(err, errlen, "the server's public key needs our own key pair too"), -1;
+    if (o->insecure || zlink_endpoint_loopback(o->endpoint))
+        return 0;
+    snprintf(err, errlen, "refusing to %s %s without CURVE keys: it is not a loopback address, so "
+             "anyone who can reach it could %s; give keys (see docs/security.md), "
+             "or --insecure on a network you trust", o->bind ? "bind" : "connect to", o->endpoint,
+             o->bind ? "command load" : "impersonate the coordinator");
+    return -1;
+}
+
 struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opts *opts,
                          zlink_recv_fn *fn, void *arg, char *err, size_t errlen)
 {
-    struct zlink *z = calloc(1, sizeof(*z));
+    struct zlink *z;
 
-    if (z == NULL) {
+    if (zlink_check_security(opts, err, errlen) != 0)
+        return NULL;
+    if ((z = calloc(1, sizeof(*z))) == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }

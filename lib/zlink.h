@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ev.h"
+#include "keys.h"
 #include "wire.h"
 
 #define ZLINK_PEER_MAX      256     /* ZeroMQ routing ids are 1..255 octets */
@@ -32,6 +33,11 @@ struct zlink_opts {
     int hwm;                        /* send and receive high-water marks; 0: 1000 */
     int linger_ms;                  /* how long close waits for unsent messages; -1: 0 */
     int immediate;                  /* DEALER: queue only on live connections */
+    /* CURVE (RFC 26). All NULL: no CURVE, and then an endpoint that is not
+     * loopback (zlink_endpoint_loopback) is refused unless insecure. */
+    const struct keys_secret *curve_key;    /* own key pair; ROUTER: the CURVE server */
+    const uint8_t *curve_server_key;        /* DEALER: the server's public key (KEYS_BYTES) */
+    int insecure;                   /* allow a non-loopback endpoint without CURVE */
 };
 
 struct zlink;
@@ -44,9 +50,18 @@ typedef void zlink_recv_fn(struct zlink *z, const uint8_t *peer, size_t peerlen,
 
 /* zlink_open - create, configure and bind or connect one socket in ctx and
  * watch it in loop. The caller owns the result (zlink_close). On error
- * returns NULL with a message for the user in err. */
+ * returns NULL with a message for the user in err; a non-loopback endpoint
+ * without curve_key (and without insecure) is such an error. A ROUTER with
+ * curve_key admits every client key unless a ZAP handler (zap.h) is bound
+ * in ctx: open that first. */
 struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opts *opts,
                          zlink_recv_fn *fn, void *arg, char *err, size_t errlen);
+
+/* zlink_endpoint_loopback - nonzero when ep cannot leave this host:
+ * tcp://127.x.x.x:..., tcp://[::1]:..., tcp://localhost:..., ipc://...,
+ * inproc://... Anything else (the wildcard address, an interface name,
+ * another host, a source;destination pair, other transports) is 0. */
+int zlink_endpoint_loopback(const char *ep);
 
 /* zlink_send - queue one message (to peer, for a ROUTER) without waiting.
  * Returns 0, -EAGAIN (queue full or, with immediate, not connected),
