@@ -1,7 +1,8 @@
 /* main.c - smtpstorm-agent standalone: a drop-in smtp-source(1) that
  * measures. Parses the command line, builds the message, runs the
  * workload on --threads loops, keeps a per-second timeline, and prints the
- * summary and writes the --json report at the end. */
+ * summary and writes the --json report at the end. With --coordinator it
+ * hands over to agent/link.c (daemon mode). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "ev.h"
+#include "link.h"
 #include "log.h"
 #include "message.h"
 #include "options.h"
@@ -246,6 +248,8 @@ int main(int argc, char **argv)
     if (rc < 0)
         usage(argv[0], err);
     log_set_verbose(a.opt.w.verbose);
+    if (a.opt.coordinator)
+        return link_run(&a.opt);       /* daemon mode: the coordinator sends the work */
     if (agent_prepare(&a, err, sizeof(err)) != 0 || agent_loop(&a, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s: fatal: %s\n", log_progname(), err);
         agent_free(&a);

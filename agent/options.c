@@ -23,7 +23,8 @@
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
-    OPT_TIMEOUT, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET
+    OPT_TIMEOUT, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
+    OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL
 };
 
 static const struct option long_options[] = {
@@ -46,6 +47,10 @@ static const struct option long_options[] = {
     { "version", no_argument, NULL, OPT_VERSION },
     { "coordinator", required_argument, NULL, OPT_COORDINATOR },
     { "allow-target", required_argument, NULL, OPT_ALLOW_TARGET },
+    { "max-rate", required_argument, NULL, OPT_MAX_RATE },
+    { "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
+    { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
+    { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -97,7 +102,22 @@ static const char help_text[] =
     "  --help           this text\n"
     "  --version        the version\n"
     "\n"
-    "Target: [inet:]host[:port] (default port 25), [ipv6]:port, or unix:pathname.\n";
+    "Target: [inet:]host[:port] (default port 25), [ipv6]:port, or unix:pathname.\n"
+    "\n"
+    "Daemon mode: smtpstorm-agent --coordinator EP [--id NAME] [options below]\n"
+    "  --coordinator EP connect to the coordinator's control endpoint (tcp://host:7400)\n"
+    "                   and run the workloads it sends, one at a time, until stopped\n"
+    "  --allow-target A load only targets inside A: ADDR/PREFIX, ADDR, HOST or\n"
+    "                   unix:[PATH-PREFIX]; repeatable (default: 127.0.0.0/8, ::1 and\n"
+    "                   unix: sockets); a workload with any other target is refused\n"
+    "  --max-rate R     never start more than R messages a second, whatever the\n"
+    "                   coordinator asks: a higher or unlimited rate is lowered to R\n"
+    "                   and the report says so (default: no ceiling)\n"
+    "  --max-sessions N never open more than N parallel sessions; more are lowered\n"
+    "                   to N and the report says so (default: no ceiling)\n"
+    "  --heartbeat-timeout S  stop all load when the coordinator is silent for S\n"
+    "                   seconds (dead-man switch, default: 5)\n"
+    "  --threads N      event-loop threads for each workload (default: 1)\n";
 
 void options_usage(FILE *f, const char *prog)
 {
@@ -317,9 +337,30 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
         break;
     case OPT_NO_TRACE: w->trace = 0; break;
     case OPT_QUIET: o->quiet = 1; break;
-    case OPT_COORDINATOR:
+    case OPT_COORDINATOR: o->coordinator = arg; break;
     case OPT_ALLOW_TARGET:
-        BAD("--coordinator and --allow-target (daemon mode) are not implemented yet");
+        if (guard_add_allow(&o->guard, arg, err, errlen) != 0)
+            return -EINVAL;
+        break;
+    case OPT_MAX_RATE:
+        if (parse_seconds(arg, OPTIONS_RATE_MAX, &d)) BAD("bad --max-rate: %s", arg);
+        o->guard.max_rate = d;
+        break;
+    case OPT_MAX_SESSIONS:
+        if (parse_long(arg, 1, OPTIONS_SESSIONS_MAX, &v)) BAD("bad --max-sessions: %s", arg);
+        o->guard.max_sessions = (uint32_t)v;
+        break;
+    case OPT_HEARTBEAT_TIMEOUT:
+        if (parse_seconds(arg, 3600, &d) || d < 0.5) BAD("bad --heartbeat-timeout: %s (0.5 to 3600 s)", arg);
+        o->heartbeat_timeout_ms = (unsigned)(d * 1000);
+        break;
+    case OPT_REPORT_INTERVAL:
+        if (strcmp(arg, "0") == 0)
+            o->report_interval_ms = 0;
+        else if (parse_seconds(arg, 3600, &d) || d < 0.1) BAD("bad --report-interval: %s", arg);
+        else
+            o->report_interval_ms = (int)(d * 1000);
+        break;
     default:
         BAD("unknown option");
     }
@@ -366,6 +407,46 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
     return 0;
 }
 
+/* options_name - "-m" or "--rate" for option ch, into out. */
+static void options_name(int ch, char *out, size_t outlen)
+{
+    size_t i;
+
+    snprintf(out, outlen, "-%c", ch < OPT_THREADS ? ch : '?');
+    for (i = 0; ch >= OPT_THREADS && long_options[i].name; i++)
+        if (long_options[i].val == ch)
+            snprintf(out, outlen, "--%s", long_options[i].name);
+}
+
+/* options_daemon_option - options that mean something in daemon mode. */
+static int options_daemon_option(int ch)
+{
+    switch (ch) {
+    case OPT_THREADS: case OPT_ID: case OPT_QUIET: case OPT_COORDINATOR: case OPT_ALLOW_TARGET:
+    case OPT_MAX_RATE: case OPT_MAX_SESSIONS: case OPT_HEARTBEAT_TIMEOUT: case OPT_REPORT_INTERVAL:
+    case 'v':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* options_daemon - the checks of daemon mode (--coordinator). */
+static int options_daemon(struct agent_options *o, int nargs, char *err, size_t errlen)
+{
+    if (o->workload_option[0])
+        BAD("%s: with --coordinator the coordinator sends the workload; give only --id, --threads, "
+            "--allow-target, --max-rate, --max-sessions and --heartbeat-timeout", o->workload_option);
+    if (nargs != 0)
+        BAD("with --coordinator there is no target argument: the coordinator names the targets");
+    if (o->w.agent_id[0] == '\0') {
+        if (gethostname(o->hostname, sizeof(o->hostname) - 1) != 0 || o->hostname[0] == '\0')
+            snprintf(o->hostname, sizeof(o->hostname), "agent");
+        options_id(o->w.agent_id, o->hostname);
+    }
+    return OPTIONS_RUN;
+}
+
 int options_parse(int argc, char **argv, struct agent_options *o, FILE *out, char *err,
                   size_t errlen)
 {
@@ -373,7 +454,10 @@ int options_parse(int argc, char **argv, struct agent_options *o, FILE *out, cha
 
     memset(o, 0, sizeof(*o));
     workload_defaults(&o->w);
+    guard_init(&o->guard);
     o->threads = 1;
+    o->heartbeat_timeout_ms = OPTIONS_HEARTBEAT_TIMEOUT_MS;
+    o->report_interval_ms = -1;
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "46AcC:df:F:l:Lm:M:Nor:R:s:S:t:T:vw:", long_options,
@@ -398,11 +482,19 @@ int options_parse(int argc, char **argv, struct agent_options *o, FILE *out, cha
         }
         if (ch == 'm')
             explicit_m = 1;
+        if (!options_daemon_option(ch) && o->workload_option[0] == '\0')
+            options_name(ch, o->workload_option, sizeof(o->workload_option));
+        if (options_daemon_option(ch) && ch >= OPT_MAX_RATE && o->daemon_only[0] == '\0')
+            options_name(ch, o->daemon_only, sizeof(o->daemon_only));
         rc = ch >= OPT_THREADS ? options_long(o, ch, optarg, err, errlen)
                                : options_letter(o, ch, optarg, err, errlen);
         if (rc != 0)
             return rc;
     }
+    if (o->coordinator)
+        return options_daemon(o, argc - optind, err, errlen);
+    if (o->daemon_only[0] || o->guard.n_allow > 0)
+        BAD("%s needs --coordinator (daemon mode)", o->daemon_only[0] ? o->daemon_only : "--allow-target");
     if (argc - optind != 1)
         BAD(argc - optind < 1 ? "missing target address" : "too many arguments: %s", argv[argc - 1]);
     o->target_spec = argv[optind];

@@ -8,11 +8,13 @@
 #include <stdio.h>
 
 #include "auth.h"
+#include "guard.h"
 #include "workload.h"
 
 #define OPTIONS_THREADS_MAX  256
 #define OPTIONS_SESSIONS_MAX 1000000
 #define OPTIONS_RCPTS_MAX    100000
+#define OPTIONS_HEARTBEAT_TIMEOUT_MS 5000   /* dead-man switch default (issue 5) */
 
 struct agent_options {
     struct workload w;
@@ -29,6 +31,14 @@ struct agent_options {
     char default_addr[WORKLOAD_HOSTNAME_MAX + 8];
     char auth_user[AUTH_FIELD_MAX + 1];
     char auth_pass[AUTH_FIELD_MAX + 1];
+
+    /* daemon mode (--coordinator): the workload comes from the coordinator */
+    const char *coordinator;    /* --coordinator EP; NULL: standalone */
+    struct guard guard;         /* --allow-target, --max-rate, --max-sessions */
+    unsigned heartbeat_timeout_ms;  /* --heartbeat-timeout, default 5000 */
+    int report_interval_ms;     /* --report-interval (hidden); -1: as the coordinator says */
+    char workload_option[32];   /* a workload option given (refused in daemon mode) */
+    char daemon_only[32];       /* a daemon-only option given (refused without --coordinator) */
 };
 
 enum { OPTIONS_RUN = 0, OPTIONS_DONE = 1 };

@@ -1,0 +1,392 @@
+/* job.c - one campaign part over targets and phases, on runners (see job.h). */
+#include "job.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "engine.h"
+#include "runner.h"
+
+#define JOB_RAMP_STEPS_MAX 256      /* a long ramp takes longer steps than JOB_RAMP_STEP_NS */
+
+struct job_segment {
+    double rate;
+    uint32_t sessions;
+    uint64_t duration_ns;       /* 0: none (count mode without phases) */
+};
+
+struct job_part {
+    struct workload w;          /* this target's share of the segment */
+    struct runner *r;
+    int fd;                     /* the runner's done descriptor, watched; -1: none */
+};
+
+struct job {
+    struct ev_loop *loop;
+    struct workload base;
+    struct endpoint *targets;
+    size_t n_targets;
+    uint32_t target_first;
+    int threads;
+    struct job_segment *segs;
+    size_t n_segs, seg;
+    struct job_part *parts;     /* the running segment's */
+    size_t n_parts;
+    struct load_stats *past;    /* finished segments, merged */
+    struct load_stats *tmp;
+    int started, running, stopping, finished;
+    char fatal[ENGINE_FATAL_MAX];
+    void (*on_done)(void *arg);
+    void *arg;
+    struct ev_timer later;      /* on_done for a job stopped before it started */
+};
+
+static void job_on_runner(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+/* job_add_segment - append one segment; -E2BIG past JOB_SEGMENTS_MAX. */
+static int job_add_segment(struct job *j, double rate, uint32_t sessions, uint64_t duration_ns)
+{
+    if (j->n_segs >= JOB_SEGMENTS_MAX)
+        return -E2BIG;
+    j->segs[j->n_segs++] = (struct job_segment){ rate, sessions ? sessions : 1, duration_ns };
+    return 0;
+}
+
+/* job_add_phase - one phase as a segment, a ramp as steps whose rates go
+ * linearly from prev to the phase's rate (each step at its midpoint's). */
+static int job_add_phase(struct job *j, const struct job_phase *p, double prev, uint32_t sessions)
+{
+    uint64_t step = JOB_RAMP_STEP_NS, at, d;
+    int rc = 0;
+
+    if (p->kind != JOB_PHASE_RAMP || p->rate <= 0 || p->duration_ns <= step)
+        return job_add_segment(j, p->rate, sessions, p->duration_ns);
+    if (p->duration_ns / step > JOB_RAMP_STEPS_MAX)
+        step = p->duration_ns / JOB_RAMP_STEPS_MAX + 1;
+    for (at = 0; at < p->duration_ns && rc == 0; at += d) {
+        d = p->duration_ns - at < step ? p->duration_ns - at : step;
+        rc = job_add_segment(j, prev + (p->rate - prev) * ((double)at + (double)d / 2) / (double)p->duration_ns,
+                             sessions, d);
+    }
+    return rc;
+}
+
+/* job_plan - the segments: the workload itself, or its phases cut at the
+ * workload's duration (and the last phase held until it, if it is longer). */
+static int job_plan(struct job *j, const struct job_spec *s, char *err, size_t errlen)
+{
+    const struct workload *w = &s->w;
+    uint64_t total = 0, limit = w->duration_ns;
+    double prev = 0;
+    size_t i;
+    int rc = 0;
+
+    if ((j->segs = calloc(JOB_SEGMENTS_MAX, sizeof(*j->segs))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    if (s->n_phases == 0)
+        return job_add_segment(j, w->rate, (uint32_t)w->sessions, w->duration_ns);
+    for (i = 0; i < s->n_phases && rc == 0 && (limit == 0 || total < limit); i++) {
+        struct job_phase p = s->phases[i];
+
+        if (limit && total + p.duration_ns > limit)
+            p.duration_ns = limit - total;
+        rc = job_add_phase(j, &p, prev, p.sessions ? p.sessions : (uint32_t)w->sessions);
+        total += p.duration_ns;
+        prev = p.rate;
+    }
+    if (rc == 0 && limit > total)
+        rc = job_add_segment(j, j->segs[j->n_segs - 1].rate, j->segs[j->n_segs - 1].sessions, limit - total);
+    if (rc != 0)
+        snprintf(err, errlen, "the phases make more than %d segments", JOB_SEGMENTS_MAX);
+    return rc;
+}
+
+/* job_segment_workload - the whole part's workload for segment k. Later
+ * segments number their messages from k * JOB_SEQ_GAP on, so trace and -N
+ * numbers stay unique without knowing how many the earlier ones used. */
+static int job_segment_workload(struct job *j, size_t k, struct workload *w)
+{
+    const struct job_segment *sg = &j->segs[k];
+
+    *w = j->base;
+    w->rate = sg->rate;
+    w->sessions = (int)sg->sessions;
+    w->duration_ns = sg->duration_ns;
+    if (j->base.messages != WORKLOAD_UNLIMITED) {
+        uint64_t used = j->past->messages_attempted;
+
+        if (used >= j->base.messages)
+            return 0;
+        w->messages = j->base.messages - used;
+    }
+    w->seq_first = j->base.seq_first + (uint64_t)k * JOB_SEQ_GAP * j->base.seq_stride;
+    w->rcpt_number_first = j->base.rcpt_number_first + (uint64_t)k * JOB_SEQ_GAP * j->base.rcpt_number_stride;
+    return 1;
+}
+
+/* job_release_parts - collect the finished (or aborted) segment's counts
+ * into past and free its runners. */
+static void job_release_parts(struct job *j)
+{
+    size_t i;
+
+    for (i = 0; i < j->n_parts; i++) {
+        struct job_part *p = &j->parts[i];
+
+        if (p->fd >= 0)
+            ev_io_del(j->loop, p->fd);
+        if (p->r == NULL)
+            continue;
+        runner_stop(p->r, 1);
+        runner_join(p->r);
+        if (runner_snapshot(p->r, j->tmp) == 0)
+            stats_merge(j->past, j->tmp);
+        if (runner_fatal(p->r) && j->fatal[0] == '\0')
+            snprintf(j->fatal, sizeof(j->fatal), "%s", runner_fatal(p->r));
+        runner_free(p->r);
+    }
+    free(j->parts);
+    j->parts = NULL;
+    j->n_parts = 0;
+}
+
+/* job_make_parts - segment k's runners, one per target share. Returns 0,
+ * 1 when there is nothing left to send, or -errno with err. */
+static int job_make_parts(struct job *j, size_t k, char *err, size_t errlen)
+{
+    struct workload w;
+    size_t i, n;
+
+    if (!job_segment_workload(j, k, &w))
+        return 1;
+    n = j->n_targets < (size_t)w.sessions ? j->n_targets : (size_t)w.sessions;
+    if ((j->parts = calloc(n, sizeof(*j->parts))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    j->n_parts = n;
+    for (i = 0; i < n; i++)
+        j->parts[i].fd = -1;
+    for (i = 0; i < n; i++) {
+        struct job_part *p = &j->parts[i];
+        int threads = j->threads / (int)n + ((int)i < j->threads % (int)n);
+
+        if (workload_split(&w, (int)n, (int)i, &p->w) != 0) {
+            snprintf(err, errlen, "cannot split %d sessions over %zu targets", w.sessions, n);
+            return -EINVAL;
+        }
+        p->w.target = j->targets[(j->target_first + i) % j->n_targets];
+        if (p->w.messages == 0)
+            continue;
+        if ((p->r = runner_new(&p->w, threads < 1 ? 1 : threads, 0, err, errlen)) == NULL)
+            return -EINVAL;
+        p->fd = runner_done_fd(p->r);
+        if (ev_io_set(j->loop, p->fd, EV_READ, job_on_runner, j) != 0) {
+            snprintf(err, errlen, "cannot watch the runner: %s", strerror(errno));
+            p->fd = -1;
+            return -EIO;
+        }
+    }
+    return 0;
+}
+
+/* job_start_parts - start every runner of the segment; 0 or -errno. */
+static int job_start_parts(struct job *j)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < j->n_parts; i++)
+        if (j->parts[i].r && (rc = runner_start(j->parts[i].r)) != 0)
+            return rc;
+    return 0;
+}
+
+/* job_parts_done - every runner of the segment has finished. */
+static int job_parts_done(const struct job *j)
+{
+    size_t i;
+
+    for (i = 0; i < j->n_parts; i++)
+        if (j->parts[i].r && !runner_done(j->parts[i].r))
+            return 0;
+    return 1;
+}
+
+static void job_finish(struct job *j)
+{
+    if (j->finished)
+        return;
+    j->running = 0;
+    j->finished = 1;
+    if (j->on_done)
+        j->on_done(j->arg);
+}
+
+/* job_next - the segment has ended: the next one, or the end. */
+static void job_next(struct job *j)
+{
+    char err[ENGINE_FATAL_MAX];
+    int rc = 1;
+
+    job_release_parts(j);
+    while (!j->stopping && j->fatal[0] == '\0' && ++j->seg < j->n_segs) {
+        if ((rc = job_make_parts(j, j->seg, err, sizeof(err))) == 0)
+            rc = job_start_parts(j);
+        if (rc < 0 && j->fatal[0] == '\0')
+            snprintf(j->fatal, sizeof(j->fatal), "segment %zu could not start: %.400s", j->seg + 1, err);
+        if (rc != 0)
+            job_release_parts(j);
+        if (rc == 0)
+            return;
+        if (rc == 1)
+            break;                  /* every message sent */
+    }
+    job_finish(j);
+}
+
+static void job_on_runner(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct job *j = arg;
+    uint64_t n;
+
+    (void)loop;
+    (void)events;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        return;
+    if (j->running && job_parts_done(j))
+        job_next(j);
+}
+
+static void job_on_later(struct ev_loop *loop, void *arg)
+{
+    struct job *j = arg;
+
+    (void)loop;
+    job_finish(j);
+}
+
+struct job *job_new(struct ev_loop *loop, const struct job_spec *spec,
+                    void (*on_done)(void *arg), void *arg, char *err, size_t errlen)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    int rc;
+
+    if (j == NULL || spec->n_targets == 0 || spec->n_targets > JOB_TARGETS_MAX
+        || spec->n_phases > JOB_PHASES_MAX || spec->w.sessions < 1) {
+        snprintf(err, errlen, j ? "a workload needs 1 to %d targets, at most %d phases and a session"
+                 : "out of memory", JOB_TARGETS_MAX, JOB_PHASES_MAX);
+        free(j);
+        return NULL;
+    }
+    j->loop = loop;
+    j->base = spec->w;
+    j->n_targets = spec->n_targets;
+    j->target_first = spec->target_first;
+    j->threads = spec->threads < 1 ? 1 : spec->threads;
+    j->on_done = on_done;
+    j->arg = arg;
+    ev_timer_init(&j->later, job_on_later, j);
+    j->targets = calloc(spec->n_targets, sizeof(*j->targets));
+    j->past = malloc(sizeof(*j->past));
+    j->tmp = malloc(sizeof(*j->tmp));
+    if (j->targets == NULL || j->past == NULL || j->tmp == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    memcpy(j->targets, spec->targets, spec->n_targets * sizeof(*j->targets));
+    stats_init(j->past);
+    if (job_plan(j, spec, err, errlen) != 0)
+        goto fail;
+    if ((rc = job_make_parts(j, 0, err, errlen)) != 0) {
+        if (rc == 1)
+            snprintf(err, errlen, "nothing to send: no messages");
+        goto fail;
+    }
+    return j;
+
+fail:
+    job_free(j);
+    return NULL;
+}
+
+int job_start(struct job *j)
+{
+    int rc;
+
+    if (j->started)
+        return -EALREADY;
+    j->started = 1;
+    if (j->stopping) {
+        (void)ev_timer_start(j->loop, &j->later, 0);
+        return 0;
+    }
+    j->running = 1;
+    if ((rc = job_start_parts(j)) != 0) {
+        snprintf(j->fatal, sizeof(j->fatal), "cannot start threads: %s", strerror(-rc));
+        job_stop(j, 1);
+        return rc;
+    }
+    return 0;
+}
+
+void job_snapshot(struct job *j, struct load_stats *out)
+{
+    size_t i;
+
+    memcpy(out, j->past, sizeof(*out));
+    for (i = 0; i < j->n_parts; i++)
+        if (j->parts[i].r && runner_snapshot(j->parts[i].r, j->tmp) == 0)
+            stats_merge(out, j->tmp);
+}
+
+void job_stop(struct job *j, int abort)
+{
+    size_t i;
+
+    j->stopping = 1;
+    if (!j->running) {
+        if (!j->finished && !ev_timer_armed(&j->later))
+            (void)ev_timer_start(j->loop, &j->later, 0);
+        return;
+    }
+    for (i = 0; i < j->n_parts; i++)
+        if (j->parts[i].r)
+            runner_stop(j->parts[i].r, abort);
+}
+
+int job_running(const struct job *j) { return j->running; }
+
+uint32_t job_sessions_active(const struct job *j)
+{
+    uint32_t n = 0;
+    size_t i;
+
+    for (i = 0; j->running && i < j->n_parts; i++)
+        if (j->parts[i].r && !runner_done(j->parts[i].r))
+            n += (uint32_t)j->parts[i].w.sessions;
+    return n;
+}
+
+const char *job_fatal(const struct job *j) { return j->fatal[0] ? j->fatal : NULL; }
+
+void job_free(struct job *j)
+{
+    if (j == NULL)
+        return;
+    ev_timer_stop(j->loop, &j->later);
+    if (j->past && j->tmp)
+        job_release_parts(j);
+    free(j->parts);
+    free(j->segs);
+    free(j->targets);
+    free(j->past);
+    free(j->tmp);
+    free(j);
+}
