@@ -1,0 +1,64 @@
+"""test_help - every option of `smtpstorm run` (cli.c's getopt table and
+smtp-source letters) is listed by `smtpstorm run --help` and documented
+in docs/smtpstorm.1, and every subcommand `smtpstorm` dispatches is named
+by `smtpstorm --help` and the manual: the help and the manual cannot
+drift from the code.
+"""
+
+import os
+import re
+import subprocess
+
+import harness
+
+COORD = harness.program("smtpstorm")
+
+
+def source(path):
+    with open(os.path.join(harness.SOURCE, path)) as f:
+        return f.read()
+
+
+# Options whose help needs no "default": flags that only switch something on
+# with a name saying so, --campaign and --local (nothing unless given).
+NO_DEFAULT = {"-c", "-v", "--campaign", "--local", "--help"}
+
+
+def option_blocks(text):
+    """Each option's lines in the help: its first line and the deeper-indented ones after it."""
+    blocks = []
+    for line in text.splitlines():
+        if re.match(r"  (-[-a-zA-Z0-9])", line):
+            blocks.append([line.strip()])
+        elif blocks and re.match(r"\s{5,}\S", line):
+            blocks[-1].append(line.strip())
+    return blocks
+
+
+def main():
+    cli, main_c, manual = source("coordinator/cli.c"), source("coordinator/main.c"), source("docs/smtpstorm.1")
+    longs = re.findall(r'\{\s*"([a-z-]+)",\s*(?:no|required)_argument', cli)
+    letters = re.search(r'#define CLI_SHORT "([^"]+)"', cli).group(1).replace(":", "")
+    harness.check(len(longs) > 20 and len(letters) > 20, f"parsed {longs} {letters}")
+    help_text = subprocess.run([COORD, "run", "--help"], capture_output=True, check=True).stdout.decode()
+    plain_manual = manual.replace("\\-", "-").replace("\\fB", "").replace("\\fR", "").replace("\\fI", "")
+    for name in longs:
+        harness.check(f"--{name}" in help_text, f"--{name} is not in smtpstorm run --help")
+        harness.check(f"--{name}" in plain_manual, f"--{name} is not in docs/smtpstorm.1")
+    for letter in letters:
+        harness.check(re.search(rf"(^|[\s|])-{letter}\b", help_text, re.M), f"-{letter} is not in --help")
+        harness.check(re.search(rf"(^|[\s|])-{letter}\b", plain_manual, re.M), f"-{letter} is not in the manual")
+    for block in option_blocks(help_text):
+        first = block[0].split()[0]
+        harness.check(re.search(r"default|required", " ".join(block)) or first in NO_DEFAULT,
+                      f"no default given for {first}: {' '.join(block)}")
+    commands = re.findall(r'strcmp\(argv\[1\], "([a-z]+)"\) == 0\)\s*\n\s*return', main_c)
+    top = subprocess.run([COORD, "--help"], capture_output=True, check=True).stdout.decode()
+    for command in commands:
+        harness.check(f"smtpstorm {command}" in top, f"smtpstorm --help does not name {command}")
+        harness.check(f"smtpstorm {command}" in plain_manual, f"the manual does not name smtpstorm {command}")
+    print(f"ok: {len(longs)} long options, {len(letters)} letters, commands {commands}")
+
+
+if __name__ == "__main__":
+    main()
