@@ -1,6 +1,7 @@
 /* cli.c - `smtpstorm run`'s options (see cli.h). */
 #include "cli.h"
 #include "campaign.h"
+#include "zlink.h"
 #include "metrics.h"
 #include "trace.h"
 
@@ -16,6 +17,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS,
+    OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
 static const struct option cli_long[] = {
@@ -38,6 +40,9 @@ static const struct option cli_long[] = {
     { "html", required_argument, NULL, OPT_HTML },
     { "threshold", required_argument, NULL, OPT_THRESHOLD },
     { "metrics", required_argument, NULL, OPT_METRICS },
+    { "key", required_argument, NULL, OPT_KEY },
+    { "authorized-keys", required_argument, NULL, OPT_AUTHORIZED_KEYS },
+    { "insecure", no_argument, NULL, OPT_INSECURE },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -90,6 +95,14 @@ void cli_usage_run(void *out)
           "  --sink-bind EP   sink counters endpoint (default " CONFIG_SINK_BIND_DEFAULT ")\n"
           "  --wait S         how long to wait for agents and sinks (default 30s)\n"
           "  --drain S        how long to wait for sinks to count everything (default 10s)\n"
+          "security (docs/security.md):\n"
+          "  --key F          this coordinator's secret key (smtpstorm keygen NAME writes\n"
+          "                   NAME.key; agents and sinks get NAME.pub): CURVE on both\n"
+          "                   endpoints (default none)\n"
+          "  --authorized-keys DIR  admit only agents and sinks whose public key is a\n"
+          "                   *.pub file in DIR (required with --key)\n"
+          "  --insecure       allow --bind/--sink-bind beyond loopback without keys, or\n"
+          "                   --key without --authorized-keys (default: refused)\n"
           "reports:\n"
           "  --json FILE      the report as JSON (\"-\": standard output; default none)\n"
           "  --csv FILE       the timeline as CSV, one row a second (default none)\n"
@@ -230,6 +243,9 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);
     case OPT_THRESHOLD: return config_add_threshold(c, arg, err, errlen);
     case OPT_METRICS: return cli_metrics(c, arg, err, errlen);
+    case OPT_KEY: return cli_string(&c->key, arg, err, errlen);
+    case OPT_AUTHORIZED_KEYS: return cli_string(&c->authorized_keys, arg, err, errlen);
+    case OPT_INSECURE: c->insecure = 1; return 0;
     case OPT_QUIET: c->quiet = 1; return 0;
     case OPT_HELP: return CLI_HELP;
     default:
@@ -254,13 +270,36 @@ static int cli_campaign_file(int argc, char **argv, struct run_config *c, char *
     return campaign_load(c->campaign_file, &c->w, err, errlen) == 0 ? 0 : -EINVAL;
 }
 
+/* Keys go together; without them, only loopback endpoints (docs/security.md). */
+static int cli_check_security(const struct run_config *c, char *err, size_t errlen)
+{
+    const char *eps[2] = { c->bind, c->sink_bind }, *names[2] = { "--bind", "--sink-bind" };
+    int i;
+
+    if (c->authorized_keys && !c->key)
+        return snprintf(err, errlen, "--authorized-keys needs --key F, this coordinator's secret key "
+                        "(smtpstorm keygen NAME writes NAME.key)"), -EINVAL;
+    if (c->key && !c->authorized_keys && !c->insecure)
+        return snprintf(err, errlen, "--key needs --authorized-keys DIR holding the agents' and sinks' "
+                        ".pub files, or any client could connect (--insecure admits any key)"), -EINVAL;
+    if (c->key && c->local)
+        return snprintf(err, errlen, "--local talks to its own agents and sink over a private ipc:// "
+                        "directory and needs no keys: drop --key and --authorized-keys"), -EINVAL;
+    for (i = 0; i < 2 && !c->key && !c->insecure; i++)
+        if (eps[i] && !zlink_endpoint_loopback(eps[i]))
+            return snprintf(err, errlen, "%s %s is not a loopback address: anyone who reaches it could "
+                            "join as an agent or sink; give --key NAME.key and --authorized-keys DIR (see smtpstorm "
+                            "keygen), or --insecure on a network you trust", names[i], eps[i]), -EINVAL;
+    return 0;
+}
+
 static int cli_check(struct run_config *c, char *err, size_t errlen)
 {
     if (c->w.name != NULL && (!trace_id_valid(c->w.name) || strlen(c->w.name) > 32))
         return snprintf(err, errlen, "campaign name '%s': use 1 to 32 of A-Z a-z 0-9 . _ : -", c->w.name), -EINVAL;
     if (c->local && c->agents)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
-    return 0;
+    return cli_check_security(c, err, errlen);
 }
 
 int cli_parse_run(int argc, char **argv, struct run_config *c, char *err, size_t errlen)

@@ -46,6 +46,8 @@ void config_free(struct run_config *c)
     free(c->csv);
     free(c->html);
     free(c->metrics);
+    free(c->key);
+    free(c->authorized_keys);
     free(c->thresholds);
     memset(c, 0, sizeof(*c));
 }

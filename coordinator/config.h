@@ -75,6 +75,9 @@ struct run_config {
     char *metrics;              /* --metrics ADDR:PORT */
     struct threshold *thresholds;   /* --threshold, in the order given */
     size_t n_thresholds;
+    char *key;                  /* --key F: own CURVE secret key; NULL: no CURVE */
+    char *authorized_keys;      /* --authorized-keys DIR: the peers' public keys */
+    int insecure;               /* --insecure: no keys beyond loopback */
     int quiet;
     int verbose;
 };

@@ -243,8 +243,8 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
     json_sinks(f, res);
     json_timeline(f, res);
     json_thresholds(f, res);
-    fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 "},\n", res->dropped,
-            res->refused);
+    fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"unauthorized\": %"
+            PRIu64 "},\n", res->dropped, res->refused, res->unauthorized);
     fprintf(f, "  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,
             reconcile_exit_text(res->exit_code));
     if (f == stdout) {

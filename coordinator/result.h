@@ -59,6 +59,7 @@ struct run_result {
     const struct aggregator *timeline;
     uint64_t dropped;               /* control messages undecodable or malformed */
     uint64_t refused;               /* peers refused for another wire version */
+    uint64_t unauthorized;          /* distinct keys refused: not in --authorized-keys */
     struct threshold_verdict *verdicts; /* one per config->thresholds, owned (free()) */
     size_t n_verdicts;
     int thresholds_failed;

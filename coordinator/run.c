@@ -13,6 +13,7 @@
 #include "registry.h"
 #include "result.h"
 #include "wire.h"
+#include "zap.h"
 #include "zlink.h"
 
 #include <errno.h>
@@ -45,6 +46,9 @@ struct run {
     struct ev_loop *loop;
     void *zctx;
     struct zlink *ctl, *snk;
+    struct keys_secret key;                 /* --key */
+    struct keys_ring authorized;            /* --authorized-keys */
+    struct zap *zap;                        /* admits only those; NULL: no allow-list */
     struct registry reg;
     struct aggregator agg;
     struct progress_line line;
@@ -909,6 +913,7 @@ static int run_build_result(struct run *r, struct run_result *res)
         run_result_sink(r, r->sinks[i], &res->sinks[res->n_sinks++]);
     res->dropped = r->dropped + zlink_malformed(r->ctl) + zlink_malformed(r->snk);
     res->refused = r->refused;
+    res->unauthorized = zap_refused_keys(r->zap);
     res->outcome.ran = r->ran;
     res->outcome.agents_missing = r->agents_missing;
     res->outcome.sinks_missing = r->sinks_missing;
@@ -967,11 +972,44 @@ static enum run_exit run_report(struct run *r)
 
 static char run_tmpdir[64];
 
+/* --key and --authorized-keys: the CURVE server's key and its ZAP
+ * allow-list, which must be in place before the sockets bind. */
+static int run_security(struct run *r, struct zlink_opts *o)
+{
+    char err[ZLINK_ENDPOINT_MAX + 256];
+
+    o->insecure = r->cfg->insecure;
+    if (r->cfg->key == NULL)
+        return 0;
+    if (keys_load_secret(r->cfg->key, &r->key, err, sizeof(err)) != 0) {
+        log_error("--key: %s", err);
+        return -1;
+    }
+    o->curve_key = &r->key;
+    if (r->cfg->authorized_keys == NULL) {
+        log_warn("--key without --authorized-keys: traffic is encrypted but any client key is admitted");
+        return 0;
+    }
+    if (keys_load_dir(r->cfg->authorized_keys, &r->authorized, err, sizeof(err)) != 0) {
+        log_error("--authorized-keys: %s", err);
+        return -1;
+    }
+    if ((r->zap = zap_open(r->zctx, r->loop, &r->authorized, err, sizeof(err))) == NULL) {
+        log_error("%s", err);
+        return -1;
+    }
+    log_debug("CURVE on; %zu authorized keys from %s", r->authorized.n, r->cfg->authorized_keys);
+    return 0;
+}
+
 static int run_bind(struct run *r, const char **ctl_ep, const char **snk_ep)
 {
     struct zlink_opts o = { .type = ZLINK_ROUTER, .bind = 1, .linger_ms = 1000, .hwm = 10000 };
     static char ctl_buf[128], snk_buf[128];
-    char err[ZLINK_ENDPOINT_MAX + 128];
+    char err[ZLINK_ENDPOINT_MAX + 256];
+
+    if (run_security(r, &o) != 0)
+        return -1;
 
     *ctl_ep = r->cfg->bind ? r->cfg->bind : CONFIG_BIND_DEFAULT;
     *snk_ep = r->cfg->sink_bind ? r->cfg->sink_bind : CONFIG_SINK_BIND_DEFAULT;
@@ -1057,6 +1095,9 @@ static void run_cleanup(struct run *r)
     local_stop(r->local);
     zlink_close(r->ctl);
     zlink_close(r->snk);
+    zap_close(r->zap);          /* after the sockets it guards */
+    keys_ring_free(&r->authorized);
+    explicit_bzero(&r->key, sizeof(r->key));
     if (r->zctx)
         zmq_ctx_term(r->zctx);
     run_tmpdir_remove();

@@ -144,6 +144,9 @@ void summary_print(FILE *out, const struct run_result *res)
     if (res->dropped > 0 || res->refused > 0)
         fprintf(out, "control plane: %" PRIu64 " undecodable or malformed messages dropped, %" PRIu64
                 " peers refused for another wire version\n", res->dropped, res->refused);
+    if (res->unauthorized > 0)
+        fprintf(out, "control plane: peer keys refused, not in --authorized-keys: %" PRIu64 "\n",
+                res->unauthorized);
     fprintf(out, "result: %s (exit %d)\n", reconcile_exit_text(res->exit_code), (int)res->exit_code);
     fflush(out);
 }

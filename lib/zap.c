@@ -126,10 +126,14 @@ static int zap_first_refusal(struct zap *z, const uint8_t key[KEYS_BYTES])
     return 1;
 }
 
-static void zap_decide(struct zap *z, const struct zap_request *q)
+static void zap_decide(struct zap *z, struct zap_request *q)
 {
     char z85[KEYS_Z85_LEN + 1];
     const char *name;
+
+    /* An IPv4 peer on a dual-stack socket: say 127.0.0.1, not ::ffff:127.0.0.1. */
+    if (strncmp(q->address, "::ffff:", 7) == 0 && strchr(q->address + 7, '.') != NULL)
+        memmove(q->address, q->address + 7, strlen(q->address + 7) + 1);
 
     if (q->parts != ZAP_PARTS || strcmp(q->version, ZAP_VERSION) != 0
         || strcmp(q->mechanism, "CURVE") != 0 || q->key_len != KEYS_BYTES) {

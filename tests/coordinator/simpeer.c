@@ -11,10 +11,12 @@
  *   simpeer --role agent --coordinator EP --id ID [--cores N] [--count N]
  *           [--speed MSGS_PER_SESSION_PER_S] [--die-after N] [--reject-every N]
  *           [--garbage N] [--wire-version V]
- *   simpeer --role sink --coordinator EP --id ID [--lose N] ADDRESS [BACKLOG] */
+ *   simpeer --role sink --coordinator EP --id ID [--lose N] ADDRESS [BACKLOG]
+ * and for CURVE, as the real programs: [--key F --coordinator-key F] [--insecure] */
 #include "clock.h"
 #include "endpoint.h"
 #include "ev.h"
+#include "keys.h"
 #include "log.h"
 #include "peerlink.h"
 #include "stats.h"
@@ -39,6 +41,10 @@
 
 struct sim_opts {
     const char *role, *coordinator, *id, *listen;
+    const char *key_file, *coordinator_key_file;
+    int insecure;
+    struct keys_secret key;
+    uint8_t coordinator_key[KEYS_BYTES];
     unsigned cores, count, wire_version, garbage;
     double speed;
     uint64_t die_after, reject_every, lose;
@@ -568,13 +574,29 @@ static void usage(void)
     exit(2);
 }
 
+static void sim_load_keys(struct sim_opts *o)
+{
+    char err[512];
+
+    if (!o->key_file != !o->coordinator_key_file) {
+        fprintf(stderr, "simpeer: --key and --coordinator-key go together\n");
+        exit(2);
+    }
+    if (o->key_file && (keys_load_secret(o->key_file, &o->key, err, sizeof(err)) != 0
+                        || keys_load_public(o->coordinator_key_file, o->coordinator_key, err, sizeof(err)) != 0)) {
+        fprintf(stderr, "simpeer: %s\n", err);
+        exit(2);
+    }
+}
+
 static void sim_parse(int argc, char **argv, struct sim_opts *o)
 {
     static const struct option longs[] = {
         { "role", 1, NULL, 'R' }, { "coordinator", 1, NULL, 'c' }, { "id", 1, NULL, 'i' },
         { "cores", 1, NULL, 'n' }, { "count", 1, NULL, 'N' }, { "speed", 1, NULL, 's' },
         { "die-after", 1, NULL, 'd' }, { "reject-every", 1, NULL, 'r' }, { "lose", 1, NULL, 'l' },
-        { "garbage", 1, NULL, 'g' }, { "wire-version", 1, NULL, 'w' }, { NULL, 0, NULL, 0 },
+        { "garbage", 1, NULL, 'g' }, { "wire-version", 1, NULL, 'w' }, { "key", 1, NULL, 'k' },
+        { "coordinator-key", 1, NULL, 'K' }, { "insecure", 0, NULL, 'I' }, { NULL, 0, NULL, 0 },
     };
     int opt;
 
@@ -594,6 +616,9 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
         case 'l': o->lose = strtoull(optarg, NULL, 10); break;
         case 'g': o->garbage = (unsigned)atoi(optarg); break;
         case 'w': o->wire_version = (unsigned)atoi(optarg); break;
+        case 'k': o->key_file = optarg; break;
+        case 'K': o->coordinator_key_file = optarg; break;
+        case 'I': o->insecure = 1; break;
         default: usage();
         }
     }
@@ -604,6 +629,15 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
             usage();
         o->listen = argv[optind];
     }
+    sim_load_keys(o);
+}
+
+/* Fill the CURVE fields of po from the options (keys loaded by sim_parse). */
+static void sim_security(const struct sim_opts *o, struct peerlink_opts *po)
+{
+    po->key = o->key_file ? &o->key : NULL;
+    po->coordinator_key = o->coordinator_key_file ? o->coordinator_key : NULL;
+    po->insecure = o->insecure;
 }
 
 static int sim_open_agents(struct sim *s)
@@ -611,9 +645,10 @@ static int sim_open_agents(struct sim *s)
     struct peerlink_callbacks cb = { sim_on_workload, sim_on_start, sim_on_stop, sim_on_lost, NULL };
     struct peerlink_opts po = { .endpoint = s->o.coordinator, .role = PEERLINK_AGENT,
                                 .cores = s->o.cores, .wire_version = s->o.wire_version };
-    char err[256];
+    char err[512];
     size_t i;
 
+    sim_security(&s->o, &po);
     if ((s->agents = calloc(s->o.count, sizeof(*s->agents))) == NULL)
         return -1;
     for (i = 0; i < s->o.count; i++) {
@@ -668,6 +703,7 @@ int main(int argc, char **argv)
         struct peerlink_opts po = { .endpoint = s.o.coordinator, .id = s.o.id, .role = PEERLINK_SINK,
                                     .wire_version = s.o.wire_version };
 
+        sim_security(&s.o, &po);
         if (sink_listen(&s) != 0)
             return 1;
         if ((s.sink_pl = peerlink_open(s.zctx, s.loop, &po, &cb, &s, err, sizeof(err))) == NULL) {
@@ -685,6 +721,7 @@ int main(int argc, char **argv)
         struct peerlink_opts po = { .endpoint = s.o.coordinator, .id = s.agents[0].id,
                                     .role = PEERLINK_AGENT, .wire_version = s.o.wire_version };
 
+        sim_security(&s.o, &po);
         peerlink_close(s.agents[0].pl);
         s.agents[0].pl = peerlink_open(s.zctx, s.loop, &po, &cb, &s, err, sizeof(err));
     }
