@@ -134,7 +134,7 @@ static void link_on_job_done(void *arg)
                  status[0] ? "; " : "", l->note);
     if (peerlink_send_done(l->pl, l->snap, &m, status) != 0)
         log_debug("campaign %s: Done kept until the coordinator asks again", l->campaign);
-    log_info("campaign %s done: %llu accepted, %llu errors%s%s", l->campaign,
+    log_debug("campaign %s done: %llu accepted, %llu errors%s%s", l->campaign,
              (unsigned long long)l->snap->messages_accepted, (unsigned long long)l->snap->errors,
              status[0] ? ": " : "", status);
     (void)ev_timer_start(l->loop, &l->reap_timer, 0);     /* free the job outside its callback */
@@ -426,7 +426,7 @@ static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, 
     }
     l->report_ms = l->o->report_interval_ms >= 0 ? (uint32_t)l->o->report_interval_ms
                    : pw->report_interval_ms ? pw->report_interval_ms : 1000;
-    log_info("campaign %s: accepted: %d sessions, %llu messages (0: timed), %llu ms, %zu targets",
+    log_debug("campaign %s: accepted: %d sessions, %llu messages (0: timed), %llu ms, %zu targets",
              l->campaign, spec.w.sessions, (unsigned long long)pw->messages,
              (unsigned long long)pw->duration_ms, pw->n_targets);
     return 0;
@@ -534,6 +534,7 @@ static int link_open(struct link *l, char *err, size_t errlen)
                                      link_on_refused };
     struct peerlink_opts po = { .endpoint = l->o->coordinator, .id = l->o->w.agent_id,
                                 .role = PEERLINK_AGENT, .dead_ms = l->o->heartbeat_timeout_ms };
+    struct peerlink_keys keys;
     sigset_t sigs;
 
     sigemptyset(&sigs);
@@ -554,7 +555,11 @@ static int link_open(struct link *l, char *err, size_t errlen)
     ev_timer_init(&l->watch_timer, link_on_watch, l);
     ev_timer_init(&l->quit_timer, link_on_quit, l);
     (void)ev_timer_start(l->loop, &l->watch_timer, LINK_WATCH_NS);
+    if (peerlink_keys_apply(&po, &keys, l->o->key_file, l->o->coordinator_key_file, l->o->insecure,
+                            err, errlen) != 0)
+        return -1;
     l->pl = peerlink_open(l->zctx, l->loop, &po, &cb, l, err, errlen);
+    explicit_bzero(&keys, sizeof(keys));
     return l->pl ? 0 : -1;
 }
 
@@ -570,7 +575,7 @@ int link_run(const struct agent_options *o)
         fprintf(stderr, "%s: fatal: %s\n", log_progname(), err);
         l.exit_code = 1;
     } else {
-        log_info("agent %s: connecting to %s", o->w.agent_id, o->coordinator);
+        log_debug("agent %s: connecting to %s", o->w.agent_id, o->coordinator);
         (void)ev_run(l.loop);
     }
     link_release(&l);

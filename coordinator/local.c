@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +110,8 @@ static int local_start_sink(struct local *l, const char *sink_ep, char *target, 
 {
     char buf[PATH_MAX + 256], addr[64], *argv[LOCAL_ARGV_MAX];
     int n = local_command("SMTPSTORM_SINK_PROGRAM", "smtpstorm-sink", "sink", buf, sizeof(buf),
-                          argv, LOCAL_ARGV_MAX - 8);
+                          argv, LOCAL_ARGV_MAX - 10);
+    struct passwd *pw;
     int port = local_free_port();
 
     if (port < 0) {
@@ -117,6 +119,12 @@ static int local_start_sink(struct local *l, const char *sink_ep, char *target, 
         return -1;
     }
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    if (geteuid() == 0 && (pw = getpwuid(0)) != NULL) {
+        /* smtp-sink's rule: as root, -u is required. The sink must still
+         * reach our private ipc:// directory, so it keeps our identity. */
+        argv[n++] = (char *)"-u";
+        argv[n++] = pw->pw_name;
+    }
     argv[n++] = (char *)"--coordinator";
     argv[n++] = (char *)sink_ep;
     argv[n++] = (char *)"--id";

@@ -68,6 +68,8 @@ struct sink_config {
     int backlog;
     int threads;            /* --threads, default 1 */
     const char *id;         /* --id */
+    const char *coordinator;    /* --coordinator EP: stream counters there; NULL: none */
+    int report_interval_ms;     /* --report-interval (hidden): 1000; 0: only when idle */
     const char *tls_cert, *tls_key;
     const char *progname;   /* argv[0], for messages like smtp-sink's */
 };

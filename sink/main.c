@@ -1,5 +1,6 @@
 /* main.c - smtpstorm-sink: a drop-in smtp-sink(1). Parses the command
- * line, listens, drops privileges like smtp-sink (-u, -R), and serves. */
+ * line, listens, drops privileges like smtp-sink (-u, -R), and serves;
+ * with --coordinator, sink/link.c streams the counters meanwhile. */
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "link.h"
 #include "log.h"
 #include "server.h"
 
@@ -74,6 +76,7 @@ static void fatal(const char *prog, const char *msg)
 int main(int argc, char **argv)
 {
     static struct sink_config cfg;
+    struct sink_link *link = NULL;
     struct sigaction sa;
     char err[512];
     int rc;
@@ -110,7 +113,13 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (cfg.coordinator && (link = sink_link_start(running, &cfg, err, sizeof(err))) == NULL) {
+        sink_server_free(running);
+        fatal(argv[0], err);
+    }
     rc = sink_server_run(running);
+    if (sink_link_stop(link) != 0)
+        rc = -1;                /* the coordinator refused us: say so with the exit status */
     {
         struct sink_server *srv = running;
 

@@ -50,6 +50,7 @@ void sink_config_init(struct sink_config *cfg, const char *progname)
     cfg->max_clients = 256;
     cfg->family = ENDPOINT_ANY;
     cfg->threads = 1;
+    cfg->report_interval_ms = 1000;
     cfg->progname = progname;
 }
 
@@ -60,7 +61,7 @@ const char *sink_options_usage(void)
            "[-m max_concurrency] [-M message_quit_count] [-n quit_count] [-q commands] "
            "[-Q commands] [-r commands] [-R root-dir] [-s commands] [-S start-string] "
            "[-t timeout] [-T windowsize] [-u user_privs] [-w delay] [-W command:delay[:odds]] "
-           "[--threads N] [--id NAME] [--tls-cert F --tls-key F] [--no-size] [--no-chunking] "
+           "[--threads N] [--id NAME] [--coordinator EP] [--tls-cert F --tls-key F] [--no-size] [--no-chunking] "
            "[--no-starttls] [inet:][host]:port backlog | unix:pathname backlog";
 }
 
@@ -94,6 +95,8 @@ const char *sink_options_help(void)
         "  -W cmd:delay[:odds]   wait before replying to cmd\n"
         "  --threads N      N event loops on one port (SO_REUSEPORT), default 1\n"
         "  --id NAME        name in reports (default hostname:port)\n"
+        "  --coordinator EP stream counters every second to the coordinator's sink\n"
+        "                   endpoint (tcp://coordinator:7401), by campaign and agent\n"
         "  --tls-cert F --tls-key F   offer STARTTLS\n"
         "  --no-size --no-chunking --no-starttls   do not announce these\n"
         "  --help --version\n"
@@ -218,7 +221,7 @@ static int unescape(const char *s, char *out, size_t outmax, size_t *outlen)
 }
 
 enum { OPT_THREADS = 256, OPT_ID, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_SIZE, OPT_NO_CHUNKING,
-       OPT_NO_STARTTLS, OPT_HELP, OPT_VERSION };
+       OPT_NO_STARTTLS, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_REPORT_INTERVAL };
 
 static const struct option long_options[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
@@ -230,6 +233,8 @@ static const struct option long_options[] = {
     { "no-starttls", no_argument, NULL, OPT_NO_STARTTLS },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
+    { "coordinator", required_argument, NULL, OPT_COORDINATOR },
+    { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -363,6 +368,16 @@ static enum sink_options_result parse_long(struct sink_config *cfg, int ch, cons
         if (*arg == '\0' || strlen(arg) >= 64)
             USAGE("bad --id value: \"%s\" (1..63 characters)", arg);
         cfg->id = arg;
+        break;
+    case OPT_COORDINATOR:
+        if (strstr(arg, "://") == NULL || strlen(arg) > 255)
+            USAGE("bad --coordinator value: %s (want an endpoint such as tcp://coordinator:7401)", arg);
+        cfg->coordinator = arg;
+        break;
+    case OPT_REPORT_INTERVAL:
+        cfg->report_interval_ms = (int)parse_int(arg, 0, 3600, &ok) * 1000;
+        if (!ok)
+            USAGE("bad --report-interval value: %s (0..3600 s)", arg);
         break;
     case OPT_TLS_CERT: cfg->tls_cert = arg; break;
     case OPT_TLS_KEY: cfg->tls_key = arg; break;

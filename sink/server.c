@@ -68,6 +68,18 @@ void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *o
             tally_snapshot_add(out, srv->loops[i].tally);
 }
 
+int sink_server_set_offset(struct sink_server *srv, const char *campaign, const char *agent,
+                           int64_t offset_ns)
+{
+    return tally_seen_set_offset(srv->seen, campaign, agent, offset_ns);
+}
+
+size_t sink_agents_snapshot(const struct sink_server *srv, const char *campaign, struct tally_agent *out,
+                            size_t max)
+{
+    return tally_seen_agents(srv->seen, campaign, out, max);
+}
+
 const char *sink_server_id(const struct sink_server *srv)
 {
     return srv->id;
@@ -107,7 +119,7 @@ int loop_message(struct sink_loop *loop, const struct trace *tr, uint64_t bytes,
     if (dump_error)
         loop_bump(&loop->c.dump_errors, 1);
     if (tr)
-        tally_count(loop->tally, tr, clock_wall_ns() / NS_PER_US);
+        tally_count_message(loop->tally, tr, clock_wall_ns() / NS_PER_US, bytes);
     else
         tally_count_untraced(loop->tally);
     if (loop->cfg->show_count)

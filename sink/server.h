@@ -5,6 +5,7 @@
 #ifndef SMTPSTORM_SINK_SERVER_H
 #define SMTPSTORM_SINK_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -51,6 +52,17 @@ void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters 
 /* sink_tally_snapshot - merge every loop's per-campaign tally into out
  * (tally_snapshot_init'ed here); any thread. */
 void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *out);
+
+/* sink_server_set_offset - agent's clock minus ours in campaign (from the
+ * coordinator's Start), applied to its messages' delivery latency from now
+ * on. Any thread. Returns 0 or -ENOSPC (agent table full). */
+int sink_server_set_offset(struct sink_server *srv, const char *campaign, const char *agent,
+                           int64_t offset_ns);
+
+/* sink_agents_snapshot - campaign's per-agent received and duplicate
+ * counts into out[0..max) (caller-owned); returns how many. Any thread. */
+size_t sink_agents_snapshot(const struct sink_server *srv, const char *campaign, struct tally_agent *out,
+                            size_t max);
 
 /* sink_server_id - the name in reports: --id, or hostname:port. Static. */
 const char *sink_server_id(const struct sink_server *srv);

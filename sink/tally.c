@@ -3,13 +3,15 @@
  * atomics (plain moves on x86); readers load relaxed. */
 #include "tally.h"
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct tally_entry {
     char campaign[TRACE_ID_MAX];
-    _Atomic uint64_t received, duplicates, unchecked;
+    _Atomic uint64_t received, duplicates, unchecked, bytes;
     _Atomic uint64_t lat_sum, lat_min, lat_max;
     _Atomic uint64_t slots[HIST_SLOTS];
 };
@@ -29,6 +31,8 @@ struct seen_agent {
     char campaign[TRACE_ID_MAX];
     char agent[TRACE_ID_MAX];
     _Atomic uint64_t *words;
+    _Atomic uint64_t received, duplicates;     /* any loop adds: fetch-and-add */
+    _Atomic int64_t offset_us;                  /* the agent's clock minus ours */
 };
 
 struct tally_seen {
@@ -76,9 +80,9 @@ void tally_seen_free(struct tally_seen *seen)
 }
 
 /* seen_find - the pair's slot, inserted when new; NULL when full. */
-static struct seen_agent *seen_find(struct tally_seen *seen, const struct trace *t)
+static struct seen_agent *seen_find(struct tally_seen *seen, const char *campaign, const char *agent)
 {
-    size_t i, n, start = (size_t)(hash_ids(t->campaign, t->agent) % TALLY_AGENTS_MAX);
+    size_t i, n, start = (size_t)(hash_ids(campaign, agent) % TALLY_AGENTS_MAX);
     struct seen_agent *a;
     int expect, st;
 
@@ -89,8 +93,8 @@ static struct seen_agent *seen_find(struct tally_seen *seen, const struct trace 
         if (st == 0) {
             expect = 0;
             if (atomic_compare_exchange_strong(&a->state, &expect, 1)) {
-                memcpy(a->campaign, t->campaign, sizeof(a->campaign));
-                memcpy(a->agent, t->agent, sizeof(a->agent));
+                snprintf(a->campaign, sizeof(a->campaign), "%s", campaign);
+                snprintf(a->agent, sizeof(a->agent), "%s", agent);
                 a->words = calloc(TALLY_SEQ_WORDS, sizeof(*a->words));
                 atomic_store_explicit(&a->state, 2, memory_order_release);
                 return a->words ? a : NULL;
@@ -99,15 +103,15 @@ static struct seen_agent *seen_find(struct tally_seen *seen, const struct trace 
         }
         while (st == 1)         /* another loop is filling it in: a few stores */
             st = atomic_load_explicit(&a->state, memory_order_acquire);
-        if (strcmp(a->campaign, t->campaign) == 0 && strcmp(a->agent, t->agent) == 0)
+        if (strcmp(a->campaign, campaign) == 0 && strcmp(a->agent, agent) == 0)
             return a->words ? a : NULL;
     }
     return NULL;
 }
 
-int tally_seen_check(struct tally_seen *seen, const struct trace *t)
+/* seen_check - test-and-set t's seq in a's window: 1 seen, 0 new, -1 unchecked. */
+static int seen_check(struct seen_agent *a, const struct trace *t)
 {
-    struct seen_agent *a = seen_find(seen, t);
     uint64_t window = t->seq / 32, bit = 1ULL << (t->seq % 32), v, nv;
     uint32_t tag = (uint32_t)window, have;
     _Atomic uint64_t *w;
@@ -129,6 +133,55 @@ int tally_seen_check(struct tally_seen *seen, const struct trace *t)
         if (atomic_compare_exchange_weak(w, &v, nv))
             return 0;
     }
+}
+
+int tally_seen_check(struct tally_seen *seen, const struct trace *t)
+{
+    return seen_check(seen_find(seen, t->campaign, t->agent), t);
+}
+
+/* seen_count - check t and count it for its agent; as seen_check. */
+static int seen_count(struct tally_seen *seen, const struct trace *t, int64_t *offset_us)
+{
+    struct seen_agent *a = seen_find(seen, t->campaign, t->agent);
+    int dup;
+
+    *offset_us = 0;
+    if (a == NULL)
+        return -1;
+    *offset_us = atomic_load_explicit(&a->offset_us, memory_order_relaxed);
+    dup = seen_check(a, t);
+    atomic_fetch_add_explicit(dup > 0 ? &a->duplicates : &a->received, 1, memory_order_relaxed);
+    return dup;
+}
+
+int tally_seen_set_offset(struct tally_seen *seen, const char *campaign, const char *agent,
+                          int64_t offset_ns)
+{
+    struct seen_agent *a = seen_find(seen, campaign, agent);
+
+    if (a == NULL)
+        return -ENOSPC;
+    atomic_store_explicit(&a->offset_us, offset_ns / 1000, memory_order_relaxed);
+    return 0;
+}
+
+size_t tally_seen_agents(const struct tally_seen *seen, const char *campaign, struct tally_agent *out,
+                         size_t max)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < TALLY_AGENTS_MAX && n < max; i++) {
+        const struct seen_agent *a = &seen->agents[i];
+
+        if (atomic_load_explicit(&a->state, memory_order_acquire) != 2 || strcmp(a->campaign, campaign) != 0)
+            continue;
+        snprintf(out[n].agent, sizeof(out[n].agent), "%s", a->agent);
+        out[n].received = atomic_load_explicit(&a->received, memory_order_relaxed);
+        out[n].duplicates = atomic_load_explicit(&a->duplicates, memory_order_relaxed);
+        n++;
+    }
+    return n;
 }
 
 struct tally *tally_new(struct tally_seen *seen)
@@ -165,8 +218,14 @@ static struct tally_entry *entry_for(struct tally *t, const char *campaign)
 
 void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
 {
+    tally_count_message(t, tr, now_us, 0);
+}
+
+void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_us, uint64_t bytes)
+{
     struct tally_entry *e = entry_for(t, tr->campaign);
-    uint64_t lat = now_us > tr->sent_us ? now_us - tr->sent_us : 0;
+    int64_t offset_us = 0, at;
+    uint64_t lat;
     int dup;
 
     if (e == NULL) {
@@ -174,7 +233,10 @@ void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
         return;
     }
     bump(&e->received, 1);
-    dup = t->seen ? tally_seen_check(t->seen, tr) : -1;
+    bump(&e->bytes, bytes);
+    dup = t->seen ? seen_count(t->seen, tr, &offset_us) : -1;
+    at = (int64_t)now_us + offset_us;       /* our receive time on the agent's clock */
+    lat = at > 0 && (uint64_t)at > tr->sent_us ? (uint64_t)at - tr->sent_us : 0;
     if (dup > 0)
         bump(&e->duplicates, 1);
     else if (dup < 0)
@@ -226,6 +288,7 @@ static void entry_add(struct tally_campaign *c, const struct tally_entry *e)
 
     c->received += get(&e->received);
     c->duplicates += get(&e->duplicates);
+    c->bytes += get(&e->bytes);
     c->unchecked += get(&e->unchecked);
     if (h == NULL)
         return;

@@ -26,10 +26,19 @@ struct tally;
 /* One campaign's merged figures. */
 struct tally_campaign {
     char campaign[TRACE_ID_MAX];
-    uint64_t received;          /* messages carrying this campaign's trace */
+    uint64_t received;          /* messages carrying this campaign's trace (duplicates too) */
     uint64_t duplicates;        /* agent+seq seen before */
+    uint64_t bytes;             /* their octets (as tally_count_message was told) */
     uint64_t unchecked;         /* not checked: seq outside the window, or table full */
-    struct hist latency_us;     /* now - sent_us, microseconds (0 when negative) */
+    struct hist latency_us;     /* now - sent_us + the agent's clock offset, microseconds
+                                 * (0 when negative) */
+};
+
+/* One agent's figures within one campaign, process-wide. */
+struct tally_agent {
+    char agent[TRACE_ID_MAX];
+    uint64_t received;          /* distinct messages (duplicates not counted) */
+    uint64_t duplicates;
 };
 
 /* A merged view of one or more loops' tallies. Large (hist per campaign):
@@ -51,6 +60,18 @@ void tally_seen_free(struct tally_seen *seen);
  * before, 0 if new, -1 if it could not be checked. Any thread. */
 int tally_seen_check(struct tally_seen *seen, const struct trace *t);
 
+/* tally_seen_set_offset - the clock offset of agent in campaign (its clock
+ * minus ours, from the coordinator's Start), applied to the delivery
+ * latency of its messages from now on. Any thread. Returns 0, or -ENOSPC
+ * when the table is full. */
+int tally_seen_set_offset(struct tally_seen *seen, const char *campaign, const char *agent,
+                          int64_t offset_ns);
+
+/* tally_seen_agents - the per-agent figures of campaign into out[0..max);
+ * returns how many were written. Any thread (relaxed loads). */
+size_t tally_seen_agents(const struct tally_seen *seen, const char *campaign, struct tally_agent *out,
+                         size_t max);
+
 /* tally_new - one loop's tally using seen; the caller owns it. NULL on ENOMEM. */
 struct tally *tally_new(struct tally_seen *seen);
 
@@ -60,6 +81,9 @@ void tally_free(struct tally *t);
 /* tally_count - count one received message with trace tr at wall-clock
  * now_us. Only the owning loop calls this. */
 void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us);
+
+/* tally_count_message - tally_count for a message of bytes octets. */
+void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_us, uint64_t bytes);
 
 /* tally_count_untraced - count one message without a trace header. */
 void tally_count_untraced(struct tally *t);

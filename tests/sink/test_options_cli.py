@@ -14,7 +14,7 @@ def test_bad_values_exit_1():
     bad = [["-A", "x"], ["-b", "500 x"], ["-B", "4"], ["-f", "bogus"], ["-q", "x"], ["-Q", "y"],
            ["-r", "z"], ["-s", "w"], ["-H", "0"], ["-m", "0"], ["-M", "0"], ["-n", "0"],
            ["-t", "0"], ["-T", "-1"], ["-w", "0"], ["-W", "data"], ["-W", "nope:1"],
-           ["-W", "data:1:200"], ["--threads", "0"], ["-Z"], ["--coordinator", "tcp://x:1"],
+           ["-W", "data:1:200"], ["--threads", "0"], ["-Z"], ["--coordinator", "x"],
            ["-d", "a", "-D", "b"], ["--tls-cert", "/nonexistent"]]
     for args in bad:
         r = harness.run([SINK] + USER + args + ["127.0.0.1:1", "1"], timeout=10)

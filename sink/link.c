@@ -1,0 +1,230 @@
+/* link.c - smtpstorm-sink's counters to the coordinator (see link.h): a
+ * thread with its own lib/ev loop runs lib/peerlink and, every second,
+ * turns the engine's snapshots (sink_counters_snapshot, sink_tally_snapshot,
+ * sink_agents_snapshot) into one cumulative SinkCounters message. */
+#include "link.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "ev.h"
+#include "log.h"
+#include "peerlink.h"
+#include "tally.h"
+#include "trace.h"
+
+#define LINK_TICK_NS NS_PER_SEC     /* how often counters are read (and, by default, sent) */
+
+struct sink_link {
+    struct sink_server *srv;
+    const struct sink_config *cfg;
+    struct ev_loop *loop;
+    void *zctx;
+    struct peerlink *pl;
+    pthread_t thread;
+    int thread_started;
+    int stop_fd;                    /* eventfd: sink_link_stop wakes the thread */
+    struct ev_timer tick;
+    uint64_t next_send_ns;          /* monotonic: when counters are sent next */
+    uint64_t last_messages;         /* --report-interval 0: messages at the last tick */
+    uint64_t sent_messages;         /* ... and in the last report sent */
+    atomic_int refused;
+    char id[TRACE_ID_MAX];
+    struct tally_snapshot *snap;
+    struct tally_agent agents[TALLY_AGENTS_MAX];
+    struct peerlink_sink_agent pagents[TALLY_AGENTS_MAX];
+    struct peerlink_sink_campaign pcamps[TALLY_CAMPAIGNS_MAX];
+};
+
+/* link_send - one SinkCounters with everything counted so far. */
+static void link_send(struct sink_link *l, const struct sink_counters *c)
+{
+    struct peerlink_sink_counters pc = { 0 };
+    size_t i, j, used = 0, n;
+
+    sink_tally_snapshot(l->srv, l->snap);
+    for (i = 0; i < l->snap->count; i++) {
+        struct tally_campaign *tc = &l->snap->campaigns[i];
+
+        n = sink_agents_snapshot(l->srv, tc->campaign, l->agents + used, TALLY_AGENTS_MAX - used);
+        for (j = 0; j < n; j++)
+            l->pagents[used + j] = (struct peerlink_sink_agent){ l->agents[used + j].agent,
+                                                                 l->agents[used + j].received,
+                                                                 l->agents[used + j].duplicates };
+        l->pcamps[i] = (struct peerlink_sink_campaign){
+            tc->campaign, tc->received - (tc->duplicates < tc->received ? tc->duplicates : tc->received),
+            tc->duplicates, tc->bytes, tc->latency_us.count ? &tc->latency_us : NULL,
+            l->pagents + used, n };
+        used += n;
+    }
+    pc.sessions = c->sessions;
+    pc.messages = c->messages;
+    pc.untraced = l->snap->untraced;
+    pc.campaigns = l->pcamps;
+    pc.n_campaigns = l->snap->count;
+    if (peerlink_send_sink_counters(l->pl, &pc) == 0)
+        l->sent_messages = c->messages;
+}
+
+/* link_on_tick - every second: send (or, with --report-interval 0, send
+ * only once the counts have stopped moving, so a campaign's load is never
+ * paid for but its end is still reported). */
+static void link_on_tick(struct ev_loop *loop, void *arg)
+{
+    struct sink_link *l = arg;
+    struct sink_counters c;
+    uint64_t now = clock_mono_ns();
+
+    sink_counters_snapshot(l->srv, &c);
+    if (l->cfg->report_interval_ms > 0) {
+        if (now >= l->next_send_ns) {
+            link_send(l, &c);
+            l->next_send_ns = now + (uint64_t)l->cfg->report_interval_ms * NS_PER_MS - LINK_TICK_NS / 10;
+        }
+    } else if (c.messages == l->last_messages && c.messages != l->sent_messages) {
+        link_send(l, &c);
+    }
+    l->last_messages = c.messages;
+    (void)ev_timer_start(loop, &l->tick, LINK_TICK_NS);
+}
+
+static void link_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64_t local_start_ns, void *arg)
+{
+    struct sink_link *l = arg;
+    size_t i;
+
+    (void)pl;
+    (void)local_start_ns;
+    for (i = 0; i < s->n_agents; i++)
+        if (sink_server_set_offset(l->srv, s->campaign, s->agents[i]->id, s->agents[i]->offset_ns) != 0)
+            log_warn("campaign %s: no room to track agent %s", s->campaign, s->agents[i]->id);
+}
+
+static void link_on_refused(struct peerlink *pl, const char *text, void *arg)
+{
+    struct sink_link *l = arg;
+
+    (void)pl;
+    log_error("the coordinator refused this sink: %s", text);
+    atomic_store(&l->refused, 1);
+    sink_server_stop(l->srv);
+}
+
+static void link_on_stop_fd(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct sink_link *l = arg;
+    struct sink_counters c;
+    uint64_t n;
+
+    (void)events;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        return;
+    sink_counters_snapshot(l->srv, &c);
+    link_send(l, &c);               /* the last word: whatever came in since the tick */
+    ev_stop(loop);
+}
+
+static void *link_main(void *arg)
+{
+    struct sink_link *l = arg;
+
+    (void)ev_run(l->loop);
+    return NULL;
+}
+
+/* link_id - the sink's name as a valid id: other characters become '-'. */
+static void link_id(char *out, const char *name)
+{
+    size_t i;
+
+    for (i = 0; name[i] && i + 1 < TRACE_ID_MAX; i++)
+        out[i] = trace_id_valid((char[]){ name[i], '\0' }) ? name[i] : '-';
+    out[i] = '\0';
+    if (i == 0)
+        snprintf(out, TRACE_ID_MAX, "sink");
+}
+
+struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_config *cfg, char *err,
+                                  size_t errlen)
+{
+    struct peerlink_callbacks cb = { NULL, link_on_start, NULL, NULL, link_on_refused };
+    struct peerlink_opts po = { .endpoint = cfg->coordinator, .role = PEERLINK_SINK };
+    struct sink_link *l = calloc(1, sizeof(*l));
+    sigset_t all, old;
+
+    if (l == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    l->stop_fd = -1;
+    if ((l->snap = malloc(sizeof(*l->snap))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    l->srv = srv;
+    l->cfg = cfg;
+    l->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    link_id(l->id, sink_server_id(srv));
+    po.id = l->id;
+    if (l->stop_fd < 0 || (l->loop = ev_loop_new()) == NULL || (l->zctx = zmq_ctx_new()) == NULL
+        || ev_io_set(l->loop, l->stop_fd, EV_READ, link_on_stop_fd, l) != 0) {
+        snprintf(err, errlen, "cannot set up the coordinator link: %s", strerror(errno));
+        goto fail;
+    }
+    if ((l->pl = peerlink_open(l->zctx, l->loop, &po, &cb, l, err, errlen)) == NULL)
+        goto fail;
+    ev_timer_init(&l->tick, link_on_tick, l);
+    (void)ev_timer_start(l->loop, &l->tick, LINK_TICK_NS);
+    sigfillset(&all);               /* signals are the SMTP loops' business */
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    errno = pthread_create(&l->thread, NULL, link_main, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (errno != 0) {
+        snprintf(err, errlen, "cannot start the coordinator link: %s", strerror(errno));
+        goto fail;
+    }
+    l->thread_started = 1;
+    return l;
+
+fail:
+    (void)sink_link_stop(l);
+    return NULL;
+}
+
+int sink_link_stop(struct sink_link *l)
+{
+    uint64_t one = 1;
+    int refused;
+
+    if (l == NULL)
+        return 0;
+    if (l->thread_started) {
+        if (write(l->stop_fd, &one, sizeof(one)) < 0)
+            log_warn("cannot stop the coordinator link: %s", strerror(errno));
+        pthread_join(l->thread, NULL);
+    }
+    peerlink_close(l->pl);
+    if (l->zctx)
+        zmq_ctx_term(l->zctx);
+    if (l->loop) {
+        ev_timer_stop(l->loop, &l->tick);
+        if (l->stop_fd >= 0)
+            ev_io_del(l->loop, l->stop_fd);
+        ev_loop_free(l->loop);
+    }
+    if (l->stop_fd >= 0)
+        close(l->stop_fd);
+    refused = atomic_load(&l->refused);
+    free(l->snap);
+    free(l);
+    return refused;
+}
