@@ -534,6 +534,7 @@ static int link_open(struct link *l, char *err, size_t errlen)
                                      link_on_refused };
     struct peerlink_opts po = { .endpoint = l->o->coordinator, .id = l->o->w.agent_id,
                                 .role = PEERLINK_AGENT, .dead_ms = l->o->heartbeat_timeout_ms };
+    struct peerlink_keys keys;
     sigset_t sigs;
 
     sigemptyset(&sigs);
@@ -554,7 +555,11 @@ static int link_open(struct link *l, char *err, size_t errlen)
     ev_timer_init(&l->watch_timer, link_on_watch, l);
     ev_timer_init(&l->quit_timer, link_on_quit, l);
     (void)ev_timer_start(l->loop, &l->watch_timer, LINK_WATCH_NS);
+    if (peerlink_keys_apply(&po, &keys, l->o->key_file, l->o->coordinator_key_file, l->o->insecure,
+                            err, errlen) != 0)
+        return -1;
     l->pl = peerlink_open(l->zctx, l->loop, &po, &cb, l, err, errlen);
+    explicit_bzero(&keys, sizeof(keys));
     return l->pl ? 0 : -1;
 }
 

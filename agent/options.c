@@ -24,7 +24,8 @@ enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
     OPT_TIMEOUT, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
-    OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL
+    OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
+    OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
 };
 
 static const struct option long_options[] = {
@@ -51,6 +52,9 @@ static const struct option long_options[] = {
     { "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
     { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
     { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
+    { "key", required_argument, NULL, OPT_KEY },
+    { "coordinator-key", required_argument, NULL, OPT_COORDINATOR_KEY },
+    { "insecure", no_argument, NULL, OPT_INSECURE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -117,7 +121,13 @@ static const char help_text[] =
     "                   to N and the report says so (default: no ceiling)\n"
     "  --heartbeat-timeout S  stop all load when the coordinator is silent for S\n"
     "                   seconds (dead-man switch, default: 5)\n"
-    "  --threads N      event-loop threads for each workload (default: 1)\n";
+    "  --threads N      event-loop threads for each workload (default: 1)\n"
+    "  --key F          this agent's secret key (smtpstorm keygen NAME writes NAME.key;\n"
+    "                   NAME.pub goes into the coordinator's --authorized-keys DIR)\n"
+    "  --coordinator-key F  the coordinator's public key (its NAME.pub); with --key:\n"
+    "                   CURVE, the coordinator is authenticated and traffic encrypted\n"
+    "  --insecure       allow a --coordinator beyond loopback without keys (default:\n"
+    "                   refused; see docs/security.md)\n";
 
 void options_usage(FILE *f, const char *prog)
 {
@@ -338,6 +348,9 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
     case OPT_NO_TRACE: w->trace = 0; break;
     case OPT_QUIET: o->quiet = 1; break;
     case OPT_COORDINATOR: o->coordinator = arg; break;
+    case OPT_KEY: o->key_file = arg; break;
+    case OPT_COORDINATOR_KEY: o->coordinator_key_file = arg; break;
+    case OPT_INSECURE: o->insecure = 1; break;
     case OPT_ALLOW_TARGET:
         if (guard_add_allow(&o->guard, arg, err, errlen) != 0)
             return -EINVAL;
@@ -424,6 +437,7 @@ static int options_daemon_option(int ch)
     switch (ch) {
     case OPT_THREADS: case OPT_ID: case OPT_QUIET: case OPT_COORDINATOR: case OPT_ALLOW_TARGET:
     case OPT_MAX_RATE: case OPT_MAX_SESSIONS: case OPT_HEARTBEAT_TIMEOUT: case OPT_REPORT_INTERVAL:
+    case OPT_KEY: case OPT_COORDINATOR_KEY: case OPT_INSECURE:
     case 'v':
         return 1;
     default:
@@ -436,9 +450,13 @@ static int options_daemon(struct agent_options *o, int nargs, char *err, size_t 
 {
     if (o->workload_option[0])
         BAD("%s: with --coordinator the coordinator sends the workload; give only --id, --threads, "
-            "--allow-target, --max-rate, --max-sessions and --heartbeat-timeout", o->workload_option);
+            "--allow-target, --max-rate, --max-sessions, --heartbeat-timeout, --key, "
+            "--coordinator-key and --insecure", o->workload_option);
     if (nargs != 0)
         BAD("with --coordinator there is no target argument: the coordinator names the targets");
+    if (!o->key_file != !o->coordinator_key_file)
+        BAD("--key and --coordinator-key go together: this agent's NAME.key and the coordinator's "
+            "NAME.pub (see smtpstorm keygen)");
     if (o->w.agent_id[0] == '\0') {
         if (gethostname(o->hostname, sizeof(o->hostname) - 1) != 0 || o->hostname[0] == '\0')
             snprintf(o->hostname, sizeof(o->hostname), "agent");

@@ -37,6 +37,10 @@ struct agent_options {
     struct guard guard;         /* --allow-target, --max-rate, --max-sessions */
     unsigned heartbeat_timeout_ms;  /* --heartbeat-timeout, default 5000 */
     int report_interval_ms;     /* --report-interval (hidden); -1: as the coordinator says */
+    /* CURVE (docs/security.md): paths only; link.c loads them with lib/keys. */
+    const char *key_file;       /* --key F: own secret key (NAME.key); NULL: no CURVE */
+    const char *coordinator_key_file;   /* --coordinator-key F: the coordinator's NAME.pub */
+    int insecure;               /* --insecure: a non-loopback --coordinator without keys */
     char workload_option[32];   /* a workload option given (refused in daemon mode) */
     char daemon_only[32];       /* a daemon-only option given (refused without --coordinator) */
 };

@@ -285,6 +285,41 @@ static void peerlink_on_recv(struct zlink *z, const uint8_t *peer, size_t peerle
     wire_free(env);
 }
 
+int peerlink_keys_apply(struct peerlink_opts *o, struct peerlink_keys *k, const char *key_file,
+                        const char *coordinator_key_file, int insecure, char *err, size_t errlen)
+{
+    char why[512];
+    int rc;
+
+    o->insecure = insecure;
+    o->key = NULL;
+    o->coordinator_key = NULL;
+    if (!key_file != !coordinator_key_file) {
+        snprintf(err, errlen, "--key and --coordinator-key go together: this program's NAME.key and "
+                 "the coordinator's NAME.pub (see smtpstorm keygen)");
+        return -EINVAL;
+    }
+    if (key_file == NULL) {
+        if (insecure || o->endpoint == NULL || zlink_endpoint_loopback(o->endpoint))
+            return 0;
+        snprintf(err, errlen, "--coordinator %s is not a loopback address: give --key NAME.key and "
+                 "--coordinator-key COORDINATOR.pub (see smtpstorm keygen and docs/security.md), or "
+                 "--insecure on a network you trust", o->endpoint);
+        return -EPERM;
+    }
+    if ((rc = keys_load_secret(key_file, &k->key, why, sizeof(why))) != 0) {
+        snprintf(err, errlen, "--key: %s", why);
+        return rc;
+    }
+    if ((rc = keys_load_public(coordinator_key_file, k->coordinator_key, why, sizeof(why))) != 0) {
+        snprintf(err, errlen, "--coordinator-key: %s", why);
+        return rc;
+    }
+    o->key = &k->key;
+    o->coordinator_key = k->coordinator_key;
+    return 0;
+}
+
 struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct peerlink_opts *opts,
                                const struct peerlink_callbacks *cb, void *arg,
                                char *err, size_t errlen)

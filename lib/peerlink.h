@@ -37,6 +37,23 @@ struct peerlink_opts {
 
 struct peerlink;
 
+/* The keys of an agent's or sink's --key and --coordinator-key files. */
+struct peerlink_keys {
+    struct keys_secret key;
+    uint8_t coordinator_key[KEYS_BYTES];
+};
+
+/* peerlink_keys_apply - the command line's security options into o: load
+ * key_file (--key, own NAME.key) and coordinator_key_file
+ * (--coordinator-key, the coordinator's NAME.pub) into k, both or neither
+ * (NULL), and point o->key and o->coordinator_key at k, which must live
+ * until peerlink_open returns (then explicit_bzero it). Without keys,
+ * o->endpoint beyond loopback is refused unless insecure (--insecure,
+ * copied to o->insecure). Returns 0, or -errno with a message naming
+ * those options in err. */
+int peerlink_keys_apply(struct peerlink_opts *o, struct peerlink_keys *k, const char *key_file,
+                        const char *coordinator_key_file, int insecure, char *err, size_t errlen);
+
 struct peerlink_callbacks {
     /* Agent: a workload for campaign w->campaign. Return 0 to accept (Ready is
      * sent), or -errno with a reason in why to refuse it (the coordinator

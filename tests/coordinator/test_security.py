@@ -12,6 +12,10 @@ all on loopback:
 - no keys beyond loopback: --bind, --sink-bind and an agent's --coordinator
   refused before anything is bound or sent, unless --insecure (then the bind
   itself fails: 198.18.0.1 is not on this host; nothing is sent anywhere);
+- the real smtpstorm-agent with --key/--coordinator-key runs a CURVE
+  campaign against a standalone smtpstorm-sink; with a key the coordinator
+  does not know it is refused and never gets work; its key checks and its
+  refusal of a non-loopback --coordinator without keys;
 - a secret key others can read is refused; --key without
   --authorized-keys, and --local with --key, are usage errors.
 """
@@ -151,6 +155,43 @@ def test_no_keys_beyond_loopback(tmp):
                       and b"--insecure" in done.stderr, f"peer without keys beyond loopback: {done.stderr!r}")
 
 
+def test_real_agent_over_curve(tmp):
+    agent, sink = harness.program("smtpstorm-agent"), harness.program("smtpstorm-sink")
+    auth = os.path.join(tmp, "authorized")
+    os.mkdir(auth, 0o755)
+    for folder, name in ((tmp, "coord"), (auth, "ag1"), (tmp, "stranger")):
+        harness.check(keygen(folder, name).returncode == 0, f"keygen {name}")
+    coord_pub = os.path.join(tmp, "coord.pub")
+    ctl = f"tcp://127.0.0.1:{harness.free_port()}"
+    snk = f"tcp://127.0.0.1:{harness.free_port()}"
+    port = harness.free_port()
+    with harness.Procs() as procs:
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []
+        s = procs.start([sink, *user, f"127.0.0.1:{port}", "64"])
+        harness.wait_port(port, proc=s)
+        procs.start([agent, "--coordinator", ctl, "--id", "ag1", "--key", os.path.join(auth, "ag1.key"),
+                     "--coordinator-key", coord_pub])
+        stranger = procs.start([agent, "--coordinator", ctl, "--id", "stranger", "--key",
+                                os.path.join(tmp, "stranger.key"), "--coordinator-key", coord_pub])
+        done, data = coordinator(tmp, "real", ctl, snk, 1, 0, "--key", os.path.join(tmp, "coord.key"),
+                                 "--authorized-keys", auth, "-m", "300", "-s", "3", f"127.0.0.1:{port}")
+        harness.check(done.returncode == 0, f"real agent over CURVE: exit {done.returncode}")
+        harness.check(data["totals"]["messages_accepted"] == 300, f"totals {data['totals']}")
+        harness.check([a["id"] for a in data["agents"]] == ["ag1"], "only the authorized agent")
+        harness.check(public_z85(os.path.join(tmp, "stranger.pub")) in done.stderr.decode(),
+                      "the stranger's key is named")
+        harness.check(stranger.poll() is None, "the stranger is still waiting, with no work")
+    for argv, what in (([agent, "--coordinator", FAR, "--id", "x"], b"not a loopback address"),
+                       ([agent, "--coordinator", ctl, "--key", os.path.join(auth, "ag1.key")],
+                        b"--key and --coordinator-key go together"),
+                       ([agent, "--coordinator", ctl, "--key", coord_pub, "--coordinator-key", coord_pub],
+                        b"--key: "),
+                       ([agent, "--key", os.path.join(auth, "ag1.key"), "127.0.0.1:25"],
+                        b"needs --coordinator")):
+        done = harness.run(argv, timeout=20)
+        harness.check(done.returncode != 0 and what in done.stderr, f"{argv}: {done.stderr!r}")
+
+
 def test_key_checks(tmp):
     harness.check(keygen(tmp, "c").returncode == 0, "keygen")
     key = os.path.join(tmp, "c.key")
@@ -182,7 +223,7 @@ def main():
     harness.check(os.access(SIM, os.X_OK), f"{SIM} not built")
     os.umask(0o022)
     for test in (test_keygen_files_and_modes, test_curve_campaign_admits_authorized_keys_only,
-                 test_no_keys_beyond_loopback, test_key_checks):
+                 test_real_agent_over_curve, test_no_keys_beyond_loopback, test_key_checks):
         with tempfile.TemporaryDirectory(prefix="smtpstorm-security-") as tmp:
             os.chmod(tmp, 0o755)
             print(f"=== {test.__name__}", flush=True)
