@@ -12,7 +12,8 @@
  *           [--speed MSGS_PER_SESSION_PER_S] [--die-after N] [--reject-every N]
  *           [--garbage N] [--wire-version V]
  *   simpeer --role sink --coordinator EP --id ID [--lose N] ADDRESS [BACKLOG]
- * and for CURVE, as the real programs: [--key F --coordinator-key F] [--insecure] */
+ * and for CURVE, as the real programs: [--key F --coordinator-key F] [--insecure];
+ * -u USER is accepted and ignored, as smtpstorm run --local passes it to a root sink. */
 #include "clock.h"
 #include "endpoint.h"
 #include "ev.h"
@@ -603,7 +604,7 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
     memset(o, 0, sizeof(*o));
     o->count = 1;
     o->speed = 500;
-    while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "u:", longs, NULL)) != -1) {
         switch (opt) {
         case 'R': o->role = optarg; break;
         case 'c': o->coordinator = optarg; break;
@@ -619,6 +620,7 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
         case 'k': o->key_file = optarg; break;
         case 'K': o->coordinator_key_file = optarg; break;
         case 'I': o->insecure = 1; break;
+        case 'u': break;        /* smtp-sink's -u user (--local as root): nothing to drop here */
         default: usage();
         }
     }
