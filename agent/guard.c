@@ -46,7 +46,7 @@ static int guard_valid_host(const char *s)
                 return 0;
             label = 0;
         } else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
-                   || *s == '-' || *s == '_') {
+                   || ((*s == '-' || *s == '_') && label > 0)) {
             if (++label > 63)
                 return 0;
         } else {

@@ -60,6 +60,14 @@ static int local_command(const char *envvar, const char *name, const char *folde
     return n;
 }
 
+/* local_overridden - the user's command replaces the program (envvar set). */
+static int local_overridden(const char *envvar)
+{
+    const char *over = getenv(envvar);
+
+    return over != NULL && *over;
+}
+
 static int local_free_port(void)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -119,9 +127,10 @@ static int local_start_sink(struct local *l, const char *sink_ep, char *target, 
         return -1;
     }
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-    if (geteuid() == 0 && (pw = getpwuid(0)) != NULL) {
+    if (geteuid() == 0 && !local_overridden("SMTPSTORM_SINK_PROGRAM") && (pw = getpwuid(0)) != NULL) {
         /* smtp-sink's rule: as root, -u is required. The sink must still
-         * reach our private ipc:// directory, so it keeps our identity. */
+         * reach our private ipc:// directory, so it keeps our identity.
+         * An overriding command brings its own options. */
         argv[n++] = (char *)"-u";
         argv[n++] = pw->pw_name;
     }

@@ -55,7 +55,7 @@ static void test_options_bad_values_refused(void **state)
         { "-H", "0" }, { "-m", "0" }, { "-m", "many" }, { "-M", "0" }, { "-n", "-3" },
         { "-t", "0" }, { "-t", "10s" }, { "-T", "0" }, { "-w", "0" }, { "-W", "data" },
         { "-W", "foo:1" }, { "-W", "data:0" }, { "-W", "data:1:100" }, { "--threads", "0" },
-        { "--threads", "9999" }, { "-Z", NULL }, { "--coordinator", "tcp://x:1" },
+        { "--threads", "9999" }, { "-Z", NULL }, { "--coordinator", "x" },
     };
     struct sink_config cfg;
     char err[256];
