@@ -69,6 +69,9 @@ struct sink_config {
     int threads;            /* --threads, default 1 */
     const char *id;         /* --id */
     const char *coordinator;    /* --coordinator EP: stream counters there; NULL: none */
+    const char *key_file;       /* --key F: own CURVE secret key (NAME.key); NULL: no CURVE */
+    const char *coordinator_key_file;   /* --coordinator-key F: the coordinator's NAME.pub */
+    int insecure;               /* --insecure: a non-loopback --coordinator without keys */
     int report_interval_ms;     /* --report-interval (hidden): 1000; 0: only when idle */
     const char *tls_cert, *tls_key;
     const char *progname;   /* argv[0], for messages like smtp-sink's */

@@ -153,6 +153,18 @@ static void link_id(char *out, const char *name)
         snprintf(out, TRACE_ID_MAX, "sink");
 }
 
+/* --key and --coordinator-key, read by sink_link_prepare before the
+ * privileges go, erased by sink_link_start once the socket has them. */
+static struct peerlink_keys link_keys;
+static struct peerlink_opts link_key_opts;
+
+int sink_link_prepare(const struct sink_config *cfg, char *err, size_t errlen)
+{
+    link_key_opts.endpoint = cfg->coordinator;
+    return peerlink_keys_apply(&link_key_opts, &link_keys, cfg->key_file, cfg->coordinator_key_file,
+                               cfg->insecure, err, errlen) == 0 ? 0 : -1;
+}
+
 struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_config *cfg, char *err,
                                   size_t errlen)
 {
@@ -180,7 +192,12 @@ struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_con
         snprintf(err, errlen, "cannot set up the coordinator link: %s", strerror(errno));
         goto fail;
     }
-    if ((l->pl = peerlink_open(l->zctx, l->loop, &po, &cb, l, err, errlen)) == NULL)
+    po.key = link_key_opts.key;
+    po.coordinator_key = link_key_opts.coordinator_key;
+    po.insecure = cfg->insecure;
+    l->pl = peerlink_open(l->zctx, l->loop, &po, &cb, l, err, errlen);
+    explicit_bzero(&link_keys, sizeof(link_keys));
+    if (l->pl == NULL)
         goto fail;
     ev_timer_init(&l->tick, link_on_tick, l);
     (void)ev_timer_start(l->loop, &l->tick, LINK_TICK_NS);

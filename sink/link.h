@@ -14,6 +14,13 @@
 
 struct sink_link;
 
+/* sink_link_prepare - read cfg's --key and --coordinator-key files and
+ * check that a --coordinator beyond loopback has keys (or --insecure):
+ * call before listening and dropping privileges (-u, -R), as the key files
+ * may not be readable after. The keys are kept for sink_link_start, which
+ * erases them. Returns 0, or -1 with the reason in err. */
+int sink_link_prepare(const struct sink_config *cfg, char *err, size_t errlen);
+
 /* sink_link_start - connect to cfg->coordinator and start streaming srv's
  * counters (both must outlive the link). The caller owns the result
  * (sink_link_stop). NULL with the reason in err. */

@@ -103,6 +103,8 @@ int main(int argc, char **argv)
     log_set_verbose(cfg.verbose);
     if (cfg.syslog)
         openlog(basename(argv[0]), LOG_PID, LOG_MAIL);
+    if (cfg.coordinator && sink_link_prepare(&cfg, err, sizeof(err)) != 0)
+        fatal(argv[0], err);    /* keys are read while we may, before listening */
     if ((running = sink_server_new(&cfg, err, sizeof(err))) == NULL)
         fatal(argv[0], err);
     if (cfg.user && drop_privileges(cfg.root_dir, cfg.user, err, sizeof(err)) != 0) {

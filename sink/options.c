@@ -61,7 +61,8 @@ const char *sink_options_usage(void)
            "[-m max_concurrency] [-M message_quit_count] [-n quit_count] [-q commands] "
            "[-Q commands] [-r commands] [-R root-dir] [-s commands] [-S start-string] "
            "[-t timeout] [-T windowsize] [-u user_privs] [-w delay] [-W command:delay[:odds]] "
-           "[--threads N] [--id NAME] [--coordinator EP] [--tls-cert F --tls-key F] [--no-size] [--no-chunking] "
+           "[--threads N] [--id NAME] [--coordinator EP [--key F --coordinator-key F] [--insecure]] "
+           "[--tls-cert F --tls-key F] [--no-size] [--no-chunking] "
            "[--no-starttls] [inet:][host]:port backlog | unix:pathname backlog";
 }
 
@@ -97,6 +98,12 @@ const char *sink_options_help(void)
         "  --id NAME        name in reports (default hostname:port)\n"
         "  --coordinator EP stream counters every second to the coordinator's sink\n"
         "                   endpoint (tcp://coordinator:7401), by campaign and agent\n"
+        "  --key F          this sink's secret key (smtpstorm keygen NAME writes NAME.key;\n"
+        "                   NAME.pub goes into the coordinator's --authorized-keys DIR)\n"
+        "  --coordinator-key F  the coordinator's public key (its NAME.pub); with --key:\n"
+        "                   CURVE to the coordinator (default: no keys)\n"
+        "  --insecure       allow a --coordinator beyond loopback without keys\n"
+        "                   (default: refused; see docs/security.md)\n"
         "  --tls-cert F --tls-key F   offer STARTTLS\n"
         "  --no-size --no-chunking --no-starttls   do not announce these\n"
         "  --help --version\n"
@@ -221,7 +228,8 @@ static int unescape(const char *s, char *out, size_t outmax, size_t *outlen)
 }
 
 enum { OPT_THREADS = 256, OPT_ID, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_SIZE, OPT_NO_CHUNKING,
-       OPT_NO_STARTTLS, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_REPORT_INTERVAL };
+       OPT_NO_STARTTLS, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_REPORT_INTERVAL,
+       OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE };
 
 static const struct option long_options[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
@@ -235,6 +243,9 @@ static const struct option long_options[] = {
     { "version", no_argument, NULL, OPT_VERSION },
     { "coordinator", required_argument, NULL, OPT_COORDINATOR },
     { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
+    { "key", required_argument, NULL, OPT_KEY },
+    { "coordinator-key", required_argument, NULL, OPT_COORDINATOR_KEY },
+    { "insecure", no_argument, NULL, OPT_INSECURE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -379,6 +390,9 @@ static enum sink_options_result parse_long(struct sink_config *cfg, int ch, cons
         if (!ok)
             USAGE("bad --report-interval value: %s (0..3600 s)", arg);
         break;
+    case OPT_KEY: cfg->key_file = arg; break;
+    case OPT_COORDINATOR_KEY: cfg->coordinator_key_file = arg; break;
+    case OPT_INSECURE: cfg->insecure = 1; break;
     case OPT_TLS_CERT: cfg->tls_cert = arg; break;
     case OPT_TLS_KEY: cfg->tls_key = arg; break;
     case OPT_NO_SIZE: cfg->no_size = 1; break;
@@ -408,6 +422,11 @@ static enum sink_options_result check_args(struct sink_config *cfg, int nargs, c
         FATAL("use only one of -d or -D, but not both");
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
         USAGE("--tls-cert and --tls-key go together");
+    if ((cfg->key_file == NULL) != (cfg->coordinator_key_file == NULL))
+        USAGE("--key and --coordinator-key go together: this sink's NAME.key and the coordinator's "
+              "NAME.pub (see smtpstorm keygen)");
+    if ((cfg->key_file || cfg->insecure) && cfg->coordinator == NULL)
+        USAGE("%s needs --coordinator", cfg->key_file ? "--key" : "--insecure");
     if (geteuid() == 0 && cfg->user == NULL)
         FATAL("-u option is required if running as root");
     /* As smtp-sink: which greeting command is recognised. */

@@ -12,9 +12,10 @@ all on loopback:
 - no keys beyond loopback: --bind, --sink-bind and an agent's --coordinator
   refused before anything is bound or sent, unless --insecure (then the bind
   itself fails: 198.18.0.1 is not on this host; nothing is sent anywhere);
-- the real smtpstorm-agent with --key/--coordinator-key runs a CURVE
-  campaign against a standalone smtpstorm-sink; with a key the coordinator
-  does not know it is refused and never gets work; its key checks and its
+- the real smtpstorm-agent and smtpstorm-sink with --key/--coordinator-key
+  run a CURVE campaign that reconciles (the sink reads its key before
+  dropping privileges with -u); an agent with a key the coordinator does
+  not know is refused and never gets work; both programs' key checks and
   refusal of a non-loopback --coordinator without keys;
 - a secret key others can read is refused; --key without
   --authorized-keys, and --local with --key, are usage errors.
@@ -159,24 +160,28 @@ def test_real_agent_over_curve(tmp):
     agent, sink = harness.program("smtpstorm-agent"), harness.program("smtpstorm-sink")
     auth = os.path.join(tmp, "authorized")
     os.mkdir(auth, 0o755)
-    for folder, name in ((tmp, "coord"), (auth, "ag1"), (tmp, "stranger")):
+    for folder, name in ((tmp, "coord"), (auth, "ag1"), (auth, "sk1"), (tmp, "stranger")):
         harness.check(keygen(folder, name).returncode == 0, f"keygen {name}")
     coord_pub = os.path.join(tmp, "coord.pub")
     ctl = f"tcp://127.0.0.1:{harness.free_port()}"
     snk = f"tcp://127.0.0.1:{harness.free_port()}"
     port = harness.free_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
     with harness.Procs() as procs:
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        s = procs.start([sink, *user, f"127.0.0.1:{port}", "64"])
+        s = procs.start([sink, *user, "--coordinator", snk, "--id", "sk1", "--key",
+                         os.path.join(auth, "sk1.key"), "--coordinator-key", coord_pub, f"127.0.0.1:{port}", "64"])
         harness.wait_port(port, proc=s)
         procs.start([agent, "--coordinator", ctl, "--id", "ag1", "--key", os.path.join(auth, "ag1.key"),
                      "--coordinator-key", coord_pub])
         stranger = procs.start([agent, "--coordinator", ctl, "--id", "stranger", "--key",
                                 os.path.join(tmp, "stranger.key"), "--coordinator-key", coord_pub])
-        done, data = coordinator(tmp, "real", ctl, snk, 1, 0, "--key", os.path.join(tmp, "coord.key"),
+        done, data = coordinator(tmp, "real", ctl, snk, 1, 1, "--key", os.path.join(tmp, "coord.key"),
                                  "--authorized-keys", auth, "-m", "300", "-s", "3", f"127.0.0.1:{port}")
         harness.check(done.returncode == 0, f"real agent over CURVE: exit {done.returncode}")
-        harness.check(data["totals"]["messages_accepted"] == 300, f"totals {data['totals']}")
+        t = data["totals"]
+        harness.check(t["messages_accepted"] == 300 and t["sink_received"] == 300 and t["lost"] == 0,
+                      f"real agent and sink over CURVE do not reconcile: {t}")
+        harness.check([x["id"] for x in data["sinks"]] == ["sk1"], "the keyed sink counts")
         harness.check([a["id"] for a in data["agents"]] == ["ag1"], "only the authorized agent")
         harness.check(public_z85(os.path.join(tmp, "stranger.pub")) in done.stderr.decode(),
                       "the stranger's key is named")
@@ -187,7 +192,14 @@ def test_real_agent_over_curve(tmp):
                        ([agent, "--coordinator", ctl, "--key", coord_pub, "--coordinator-key", coord_pub],
                         b"--key: "),
                        ([agent, "--key", os.path.join(auth, "ag1.key"), "127.0.0.1:25"],
-                        b"needs --coordinator")):
+                        b"needs --coordinator"),
+                       ([sink, *user, "--coordinator", FAR, "127.0.0.1:0", "1"], b"not a loopback address"),
+                       ([sink, *user, "--coordinator", snk, "--key", os.path.join(auth, "sk1.key"), "127.0.0.1:0", "1"],
+                        b"--key and --coordinator-key go together"),
+                       ([sink, *user, "--key", os.path.join(auth, "sk1.key"), "--coordinator-key", coord_pub,
+                         "127.0.0.1:0", "1"], b"--key needs --coordinator"),
+                       ([sink, *user, "--coordinator", snk, "--key", coord_pub, "--coordinator-key", coord_pub,
+                         "127.0.0.1:0", "1"], b"--key: ")):
         done = harness.run(argv, timeout=20)
         harness.check(done.returncode != 0 and what in done.stderr, f"{argv}: {done.stderr!r}")
 
