@@ -1,0 +1,150 @@
+"""test_cluster_netns - the cluster across hosts: five network namespaces
+on one bridge, addresses from 198.18.0.0/15 (the range reserved for
+benchmarking) only: 198.18.0.1 the coordinator, .2 and .3 two agents
+(started with --allow-target 198.18.0.0/15), .4 and .5 two sinks, each
+program in its own namespace. One campaign; every count reconciles, in
+total and per agent.
+
+Root only (exit 77 otherwise, or when namespaces cannot be made). The test
+always deletes its namespaces, bridge and veths and stops its processes by
+pid; names carry the test's pid so that runs never collide."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import harness
+from clustertest import AGENT, COORD, SINK, USER, check, check_reconciled
+
+PID = os.getpid()
+BRIDGE = f"ssb{PID}"
+NET = "198.18.0"
+HOSTS = {"coord": 1, "a1": 2, "a2": 3, "s1": 4, "s2": 5}
+
+
+def ns(name):
+    return f"ss{PID}-{name}"
+
+
+def ip(*args, check_rc=True):
+    r = subprocess.run(["ip", *args], capture_output=True, timeout=20)
+    if check_rc and r.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.decode().strip()}")
+    return r
+
+
+def build():
+    ip("link", "add", BRIDGE, "type", "bridge")
+    ip("link", "set", BRIDGE, "up")
+    for name, last in HOSTS.items():
+        outer, inner = f"ssh{last}x{PID}", f"ssn{last}x{PID}"
+        ip("netns", "add", ns(name))
+        ip("link", "add", outer, "type", "veth", "peer", "name", inner)
+        ip("link", "set", inner, "netns", ns(name))
+        ip("link", "set", outer, "master", BRIDGE, "up")
+        ip("-n", ns(name), "addr", "add", f"{NET}.{last}/24", "dev", inner)
+        ip("-n", ns(name), "link", "set", inner, "up")
+        ip("-n", ns(name), "link", "set", "lo", "up")
+
+
+def teardown():
+    for name, last in HOSTS.items():
+        ip("netns", "del", ns(name), check_rc=False)
+        ip("link", "del", f"ssh{last}x{PID}", check_rc=False)
+    ip("link", "del", BRIDGE, check_rc=False)
+
+
+def offers(program, sub, flag):
+    """The program's --help mentions flag (e.g. --insecure, being added)."""
+    argv = [program, *([sub] if sub else []), "--help"]
+    r = subprocess.run(argv, capture_output=True, timeout=10)
+    return flag.encode() in r.stdout + r.stderr
+
+
+PROBE = """
+import errno, socket, sys
+s = socket.socket()
+s.settimeout(1)
+try:
+    s.connect((sys.argv[1], 9))
+except ConnectionRefusedError:
+    sys.exit(0)
+except OSError:
+    sys.exit(1)
+sys.exit(0)
+"""
+
+
+def wait_reachable(src, addr, timeout=10.0):
+    """The bridge forwards: from src, addr answers (a refused connection to
+    port 9 is an answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = subprocess.run(["ip", "netns", "exec", ns(src), sys.executable, "-c", PROBE, addr],
+                           capture_output=True, timeout=10)
+        if r.returncode == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{addr} not reachable from {src}")
+
+
+def main():
+    if os.geteuid() != 0:
+        print("skip: network namespaces need root", file=sys.stderr)
+        sys.exit(harness.SKIP)
+    try:
+        ip("netns", "add", ns("probe"))
+        ip("netns", "del", ns("probe"))
+    except (RuntimeError, FileNotFoundError) as e:
+        print(f"skip: cannot make network namespaces: {e}", file=sys.stderr)
+        sys.exit(harness.SKIP)
+    procs = []
+    ctl, snk = f"tcp://{NET}.1:7400", f"tcp://{NET}.1:7401"
+    try:
+        build()
+        wait_reachable("a1", f"{NET}.4")
+        insecure_a = ["--insecure"] if offers(AGENT, None, "--insecure") else []
+        insecure_s = ["--insecure"] if offers(SINK, None, "--insecure") else []
+        insecure_c = ["--insecure"] if offers(COORD, "run", "--insecure") else []
+        for name in ("s1", "s2"):
+            procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", ns(name), SINK, *USER, *insecure_s, "--coordinator", snk,
+                 "--id", name, f"{NET}.{HOSTS[name]}:2525", "256"]))
+        for name in ("a1", "a2"):
+            procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", ns(name), AGENT, *insecure_a, "--coordinator", ctl, "--id", name,
+                 "--allow-target", "198.18.0.0/15"]))
+        with tempfile.TemporaryDirectory(prefix="smtpstorm-netns-") as tmp:
+            report = os.path.join(tmp, "netns.json")
+            argv = ["ip", "netns", "exec", ns("coord"), COORD, "run", *insecure_c, "--bind", ctl,
+                    "--sink-bind", snk, "--agents", "2", "--sinks", "2", "--wait", "20s", "--drain", "10s",
+                    "--json", report, "-s", "10", "-m", "4000", f"{NET}.4:2525", f"{NET}.5:2525"]
+            done = harness.run(argv, timeout=120)
+            sys.stdout.write(f"exit {done.returncode}\n{done.stdout.decode()}{done.stderr.decode()}\n")
+            check(done.returncode == 0, f"campaign across namespaces: exit {done.returncode}")
+            with open(report) as f:
+                data = json.load(f)
+            check_reconciled(data, 4000)
+            check(sorted(a["id"] for a in data["agents"]) == ["a1", "a2"], "agents")
+            check(sorted(s["id"] for s in data["sinks"]) == ["s1", "s2"], "sinks")
+            check(all(s["received"] == 2000 for s in data["sinks"]), f"sessions spread evenly: {data['sinks']}")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        teardown()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
