@@ -57,6 +57,7 @@ struct sink_config {
     int syslog;             /* -s given */
     const char *dump_single;    /* -d template */
     const char *dump_shared;    /* -D template */
+    int fsync;              /* --fsync: a dump is on disk before its 250 */
     char start_string[SINK_START_MAX];      /* -S, unescaped */
     size_t start_len;
     /* process */

@@ -1,6 +1,9 @@
 /* dump.c - smtp-sink's -d/-D capture files (see dump.h). Records are
  * buffered and written in large writes; a write error loses that one
- * capture (the session is told), never the process. */
+ * capture (the session is told), never the process. Every capture is
+ * written out before dump_finish returns, so before its 250; with --fsync
+ * it is also on disk then (fsync of the file, and of the directory of a
+ * new file): a blocking flush on the event loop, off by default. */
 #include "dump.h"
 
 #include <errno.h>
@@ -27,6 +30,7 @@ struct dump_writer {
     char exp_path[DUMP_PATH_MAX];
     size_t exp_len;
     int shared_fd;              /* -D file for shared_path */
+    int shared_dir_synced;      /* --fsync: its directory entry is on disk */
     char shared_path[DUMP_PATH_MAX];
 };
 
@@ -406,8 +410,32 @@ static int shared_fd(struct dump_writer *w, time_t t)
     if (w->shared_fd >= 0)
         close(w->shared_fd);
     snprintf(w->shared_path, sizeof(w->shared_path), "%s", path);
+    w->shared_dir_synced = 0;
     w->shared_fd = open_path(path, O_WRONLY | O_CREAT | O_APPEND);
     return w->shared_fd;
+}
+
+/* sync_dir - --fsync: fsync the directory holding path (a new file's
+ * name is on disk only then). Returns 0 or -errno. */
+static int sync_dir(const char *path)
+{
+    char dir[DUMP_PATH_MAX], *slash;
+    int fd, e = 0;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return -errno;
+    if (fsync(fd) != 0)
+        e = -errno;
+    close(fd);
+    return e;
 }
 
 /* copy_spill - -D: append the spill file's content to fd. */
@@ -443,6 +471,11 @@ static int finish_shared(struct dump *d)
         e = copy_spill(d, fd);
     else
         e = write_all(fd, d->buf, d->len);
+    if (e == 0 && d->w->cfg->fsync && fsync(fd) != 0)
+        e = -errno;
+    if (e == 0 && d->w->cfg->fsync && !d->w->shared_dir_synced
+        && (e = sync_dir(d->w->shared_path)) == 0)
+        d->w->shared_dir_synced = 1;
     pthread_mutex_unlock(&dump_shared_lock);
     if (e != 0)
         dump_fail(d, -e, "append file", d->w->shared_path);
@@ -458,10 +491,14 @@ int dump_finish(struct dump *d)
     flush(d, 1);
     if (d->w->shared && d->error == 0)
         finish_shared(d);
+    if (!d->w->shared && d->fd >= 0 && d->w->cfg->fsync && d->error == 0 && fsync(d->fd) != 0)
+        dump_fail(d, errno, "fsync", d->path);
     if (!d->w->shared && d->fd >= 0 && close(d->fd) != 0 && d->error == 0)
         dump_fail(d, errno, "close", d->path);
     if (d->w->shared && d->fd >= 0)
         close(d->fd);
+    if (!d->w->shared && d->fd >= 0 && d->w->cfg->fsync && d->error == 0 && (e = sync_dir(d->path)) != 0)
+        dump_fail(d, -e, "fsync directory of", d->path);
     d->fd = -1;
     d->active = 0;
     d->len = 0;
