@@ -205,7 +205,11 @@ static void run_on_progress(struct run *r, struct peer *p, Smtpstorm__Envelope *
 {
     const Smtpstorm__Progress *pr = env->progress;
 
-    if (p->part < 0 || strcmp(pr->campaign, r->campaign) != 0 || p->state == PEER_DONE)
+    if (strcmp(pr->campaign, r->campaign) != 0) {
+        r->dropped++;                   /* another campaign's (a replay, a stale peer) */
+        return;
+    }
+    if (p->part < 0 || p->state == PEER_DONE)
         return;
     if (p->latest != NULL && pr->seq <= p->latest_seq)
         return;                         /* late or repeated: cumulative, nothing lost */
@@ -216,7 +220,11 @@ static void run_on_progress(struct run *r, struct peer *p, Smtpstorm__Envelope *
 
 static void run_on_done(struct run *r, struct peer *p, Smtpstorm__Envelope *env, int *kept)
 {
-    if (p->part < 0 || strcmp(env->done->campaign, r->campaign) != 0 || p->state == PEER_DONE)
+    if (strcmp(env->done->campaign, r->campaign) != 0) {
+        r->dropped++;                   /* another campaign's (a replay, a stale peer) */
+        return;
+    }
+    if (p->part < 0 || p->state == PEER_DONE)
         return;
     snprintf(p->status, sizeof(p->status), "%s", env->done->status);
     p->state = PEER_DONE;
@@ -299,6 +307,8 @@ static void run_on_recv(struct run *r, struct zlink *z, const uint8_t *route, si
     if (env->body_case == SMTPSTORM__ENVELOPE__BODY_HELLO) {
         run_on_hello(r, z, route, len, env->hello, role);
     } else if ((p = registry_by_route(&r->reg, z, route, len)) == NULL) {
+        if (env->body_case != SMTPSTORM__ENVELOPE__BODY_HEARTBEAT)
+            r->dropped++;               /* a heartbeat is a peer reconnecting: not garbage */
         run_send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__UNKNOWN_PEER, "say hello first");
     } else {
         registry_heard(p, clock_mono_ns());
