@@ -410,7 +410,7 @@ int wire_beat_receive(struct wire_beat *b, const Smtpstorm__Heartbeat *hb, uint6
                       uint64_t now_mono_ns, int64_t *offset_ns, uint64_t *rtt_ns)
 {
     uint64_t t1 = hb->echo_ns, t3 = hb->sender_ns, t4 = now_wall_ns, held = hb->held_ns;
-    int64_t t2;
+    int64_t t2, out, back;
 
     b->peer_sender_ns = t3;
     b->received_mono_ns = now_mono_ns;
@@ -420,6 +420,10 @@ int wire_beat_receive(struct wire_beat *b, const Smtpstorm__Heartbeat *hb, uint6
         return -EAGAIN;
     *rtt_ns = (t4 - t1) - held;
     t2 = (int64_t)(t3 - held);
-    *offset_ns = ((t2 - (int64_t)t1) + ((int64_t)t3 - (int64_t)t4)) / 2;
+    /* Every time is in [0, INT64_MAX], so each difference fits; their sum
+     * may not (a hostile or wildly wrong peer clock): halve, then add. */
+    out = t2 - (int64_t)t1;
+    back = (int64_t)t3 - (int64_t)t4;
+    *offset_ns = out / 2 + back / 2 + (out % 2 + back % 2) / 2;
     return 0;
 }
