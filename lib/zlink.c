@@ -1,6 +1,7 @@
 /* zlink.c - a ZeroMQ ROUTER or DEALER socket driven by a lib/ev loop
  * through ZMQ_FD and ZMQ_EVENTS (see zlink.h). */
 #include "zlink.h"
+#include "log.h"
 #include "zap.h"
 
 #include <arpa/inet.h>
@@ -21,7 +22,14 @@ struct zlink {
     void *arg;
     uint64_t malformed;
     char endpoint[ZLINK_ENDPOINT_MAX];
+    void *mon;                  /* DEALER with CURVE: handshake events (PAIR), else NULL */
+    int mon_fd;
+    int mon_said;               /* a handshake failure logged since the last success */
 };
+
+/* Handshake outcomes a CURVE client reports (zmq_socket_monitor). */
+#define ZLINK_MON_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH \
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 static int zlink_setopt_int(void *sock, int opt, int value)
 {
@@ -109,12 +117,70 @@ static void zlink_deliver(struct zlink *z, zmq_msg_t msgs[2], int parts)
           zmq_msg_data(body), zmq_msg_size(body), z->arg);
 }
 
+/* Say why a CURVE client is not getting through, once per failure streak:
+ * otherwise a refused agent would wait in silence. */
+static void zlink_monitor_event(struct zlink *z, uint16_t event, uint32_t value)
+{
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        if (z->mon_said)
+            log_info("CURVE handshake with %s now succeeds", z->endpoint);
+        z->mon_said = 0;
+        return;
+    }
+    if (z->mon_said)
+        return;
+    z->mon_said = 1;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        log_error("the coordinator at %s refused this program's key (ZAP status %u): its NAME.pub "
+                  "must be in the coordinator's --authorized-keys directory; retrying", z->endpoint,
+                  (unsigned)value);
+    else
+        log_error("CURVE handshake with %s failed: is --coordinator-key that coordinator's NAME.pub, "
+                  "and does it run with --key? retrying", z->endpoint);
+}
+
+static void zlink_monitor_pump(struct zlink *z)
+{
+    zmq_msg_t m;
+    uint16_t event;
+    uint32_t value;
+    int events, more, n;
+    size_t len;
+
+    for (n = 0; z->mon != NULL && n < ZLINK_BATCH; n++) {
+        len = sizeof(events);
+        if (zmq_getsockopt(z->mon, ZMQ_EVENTS, &events, &len) != 0 || !(events & ZMQ_POLLIN))
+            return;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, z->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        event = 0;
+        if (zmq_msg_size(&m) == sizeof(event) + sizeof(value)) {  /* ZMQ_EVENT frame: event, value */
+            memcpy(&event, zmq_msg_data(&m), sizeof(event));
+            memcpy(&value, (uint8_t *)zmq_msg_data(&m) + sizeof(event), sizeof(value));
+        }
+        do {                    /* then the endpoint frame: we know ours */
+            len = sizeof(more);
+            if (zmq_getsockopt(z->mon, ZMQ_RCVMORE, &more, &len) != 0)
+                more = 0;
+            zmq_msg_close(&m);
+            zmq_msg_init(&m);
+        } while (more && zmq_msg_recv(&m, z->mon, ZMQ_DONTWAIT) >= 0);
+        zmq_msg_close(&m);
+        if (event)
+            zlink_monitor_event(z, event, value);
+    }
+}
+
 static void zlink_pump(struct zlink *z)
 {
     zmq_msg_t msgs[2];
     int events, parts, i, n;
     size_t len;
 
+    zlink_monitor_pump(z);
     for (n = 0; n < ZLINK_BATCH; n++) {
         len = sizeof(events);
         if (zmq_getsockopt(z->sock, ZMQ_EVENTS, &events, &len) != 0 || !(events & ZMQ_POLLIN))
@@ -141,6 +207,47 @@ static void zlink_on_recheck(struct ev_loop *loop, void *arg)
 {
     (void)loop;
     zlink_pump(arg);
+}
+
+static void zlink_on_mon_fd(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    zlink_monitor_pump(arg);
+}
+
+/* A CURVE client watches its own handshakes through a PAIR socket. */
+static int zlink_monitor(struct zlink *z, void *ctx, char *err, size_t errlen)
+{
+    char ep[64];
+    size_t len = sizeof(z->mon_fd);
+    int zero = 0;
+
+    snprintf(ep, sizeof(ep), "inproc://zlink-monitor-%p", (void *)z);
+    if (zmq_socket_monitor(z->sock, ep, ZLINK_MON_EVENTS) != 0
+        || (z->mon = zmq_socket(ctx, ZMQ_PAIR)) == NULL
+        || zmq_setsockopt(z->mon, ZMQ_LINGER, &zero, sizeof(zero)) != 0
+        || zmq_connect(z->mon, ep) != 0
+        || zmq_getsockopt(z->mon, ZMQ_FD, &z->mon_fd, &len) != 0
+        || ev_io_set(z->loop, z->mon_fd, EV_READ, zlink_on_mon_fd, z) != 0) {
+        z->mon_fd = -1;
+        snprintf(err, errlen, "cannot watch the CURVE handshakes: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void zlink_monitor_close(struct zlink *z)
+{
+    if (z->mon_fd >= 0)
+        ev_io_del(z->loop, z->mon_fd);
+    z->mon_fd = -1;
+    if (z->mon != NULL) {
+        (void)zmq_socket_monitor(z->sock, NULL, 0);
+        zmq_close(z->mon);
+        z->mon = NULL;
+    }
 }
 
 static int zlink_attach(struct zlink *z, const struct zlink_opts *o, char *err, size_t errlen)
@@ -234,6 +341,7 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
     z->fn = fn;
     z->arg = arg;
     z->fd = -1;
+    z->mon_fd = -1;
     ev_timer_init(&z->recheck, zlink_on_recheck, z);
     z->sock = zmq_socket(ctx, opts->type == ZLINK_ROUTER ? ZMQ_ROUTER : ZMQ_DEALER);
     if (z->sock == NULL) {
@@ -244,6 +352,8 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
         snprintf(err, errlen, "cannot configure the ZeroMQ socket: %s", zmq_strerror(errno));
         goto fail;
     }
+    if (opts->type == ZLINK_DEALER && opts->curve_key != NULL && zlink_monitor(z, ctx, err, errlen) != 0)
+        goto fail;
     if (zlink_attach(z, opts, err, errlen) != 0)
         goto fail;
     /* Messages may already wait (a fast peer): look once without a signal. */
@@ -251,6 +361,7 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
     return z;
 
 fail:
+    zlink_monitor_close(z);
     if (z->sock != NULL) {
         (void)zlink_setopt_int(z->sock, ZMQ_LINGER, 0);
         zmq_close(z->sock);
@@ -300,6 +411,7 @@ void zlink_close(struct zlink *z)
     ev_timer_stop(z->loop, &z->recheck);
     if (z->fd >= 0)
         ev_io_del(z->loop, z->fd);
+    zlink_monitor_close(z);
     zmq_close(z->sock);
     free(z);
 }

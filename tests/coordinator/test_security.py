@@ -115,6 +115,10 @@ def test_curve_campaign_admits_authorized_keys_only(tmp):
         mallory = procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", "mallory",
                                *keyed("mallory", tmp)])
         plain = procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", "plain"])
+        # Authorized, but it trusts the wrong coordinator key: no handshake.
+        confused = procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", "confused",
+                                "--key", os.path.join(auth, "a1.key"), "--coordinator-key",
+                                os.path.join(tmp, "mallory.pub")])
         harness.wait_for(lambda: os.path.exists(sock), what="sink listening")
 
         done, data = coordinator(tmp, "curve", ctl, snk, 2, 1, "--key", os.path.join(tmp, "coord.key"),
@@ -133,8 +137,16 @@ def test_curve_campaign_admits_authorized_keys_only(tmp):
         harness.check(err.count(mallory_key) == 1, "one warning per refused key, not one per retry")
         harness.check(data["control"]["unauthorized"] == 1, f"control counters: {data['control']}")
         harness.check("mallory" not in err and "plain" not in err, "the refused peers never said hello")
-        harness.check(mallory.poll() is None and plain.poll() is None,
-                      "refused peers keep knocking (nothing told them anything)")
+        harness.check(mallory.poll() is None and plain.poll() is None and confused.poll() is None,
+                      "refused peers keep knocking")
+        said = {}
+        for name, proc in (("mallory", mallory), ("confused", confused)):
+            os.set_blocking(proc.stderr.fileno(), False)
+            said[name] = (proc.stderr.read() or b"").decode()
+        harness.check("refused this program's key" in said["mallory"] and "--authorized-keys" in said["mallory"],
+                      f"the refused agent is told why: {said['mallory']!r}")
+        harness.check("CURVE handshake with" in said["confused"] and "--coordinator-key" in said["confused"],
+                      f"a wrong coordinator key is named: {said['confused']!r}")
 
 
 def test_no_keys_beyond_loopback(tmp):
