@@ -81,7 +81,10 @@ static void link_on_report(struct ev_loop *loop, void *arg)
     job_snapshot(l->job, l->snap);
     link_meta(l, &m);
     (void)peerlink_send_progress(l->pl, l->snap, &m);
-    (void)ev_timer_start(loop, &l->report_timer, (uint64_t)l->report_ms * NS_PER_MS);
+    /* at start + k intervals, so reports keep their phase and never drift
+     * across the coordinator's one-second timeline rows */
+    (void)ev_timer_start_at(loop, &l->report_timer,
+                            l->start_mono_ns + (l->seq + 1) * (uint64_t)l->report_ms * NS_PER_MS);
 }
 
 /* link_release - forget the campaign's job and what it used. */

@@ -11,7 +11,8 @@ processes, started before the coordinator (issue 4, guarded agents of 5):
   reconciles, and the report says so;
 - dead-man switch: the coordinator killed (SIGKILL) mid-campaign, the
   agents stop their load within --heartbeat-timeout (the sink's count stops
-  growing), and a new coordinator runs a campaign at once."""
+  growing), and a new coordinator runs a campaign at once;
+- a Stop (the coordinator interrupted) is obeyed within one second."""
 
 import os
 import signal
@@ -112,9 +113,36 @@ def test_dead_man_switch_and_a_new_coordinator(tmp):
         check_reconciled(data, 300)
 
 
+def test_stop_obeyed_within_a_second(tmp):
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    with harness.Procs() as procs:
+        _, count = start_sink(procs, snk, "sink", port, count=True)
+        for ident in ("t1", "t2"):
+            start_agent(procs, ctl, ident)
+        argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "2", "--sinks", "1",
+                "--wait", "20s", "--drain", "3s", "-s", "4", "--rate", "300", "--duration", "60",
+                f"127.0.0.1:{port}"]
+        coord = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            harness.wait_for(lambda: count.messages >= 300, timeout=20, what="load on the sink")
+            coord.send_signal(signal.SIGINT)        # the coordinator sends Stop to every agent
+            stopped = time.monotonic()
+            moved, value = wait_still(count, 1.0, timeout=10)
+            rc = coord.wait(timeout=60)
+        finally:
+            if coord.poll() is None:
+                coord.kill()
+                coord.wait()
+        sys.stdout.write(f"interrupted at {value} messages; load stopped {moved - stopped:.2f} s later\n")
+        check(moved - stopped <= 1.0, f"load went on {moved - stopped:.2f} s after Stop")
+        check(rc == 130, f"an interrupted campaign exits 130, not {rc}")
+
+
 def main():
     tests = [test_two_campaigns_three_agents_two_sinks, test_allow_target_refusal_in_report,
-             test_max_rate_clamps_and_reports, test_dead_man_switch_and_a_new_coordinator]
+             test_max_rate_clamps_and_reports, test_dead_man_switch_and_a_new_coordinator,
+             test_stop_obeyed_within_a_second]
     only = sys.argv[1:]
     with tempfile.TemporaryDirectory(prefix="smtpstorm-cluster-") as tmp:
         for t in tests:
