@@ -192,6 +192,26 @@ static ssize_t keys_read_fd(int fd, char *buf, size_t max, const char *path, cha
     return -EFBIG;
 }
 
+/* A secret key is private: no access for others, and none for the group
+ * either, unless root owns it (and we are not root), when group read is
+ * allowed so that Kubernetes secret volumes (root:fsGroup, 0440) work; the
+ * rule of PostgreSQL's server key. */
+static int keys_private(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+    uid_t me = geteuid();
+    mode_t bad = st->st_uid == 0 && me != 0 ? 037 : 077;
+
+    if (st->st_uid != me && st->st_uid != 0)
+        return snprintf(err, errlen, "%s: secret key owned by uid %u, not by this user (uid %u) "
+                        "or root: make your own with `smtpstorm keygen NAME`", path,
+                        (unsigned)st->st_uid, (unsigned)me), -EPERM;
+    if ((st->st_mode & bad) != 0)
+        return snprintf(err, errlen, "%s: secret key is accessible to others (mode %04o): "
+                        "run `chmod 600 %s` (and make a new key if others may have read it)",
+                        path, (unsigned)(st->st_mode & 07777), path), -EPERM;
+    return 0;
+}
+
 /* Open path, check it (regular; for secrets, private), read and parse it. */
 static int keys_load_file(const char *path, int secret, struct keys_parsed *p, char *err, size_t errlen)
 {
@@ -210,13 +230,8 @@ static int keys_load_file(const char *path, int secret, struct keys_parsed *p, c
         rc = -EINVAL;
         goto out;
     }
-    if (secret && (st.st_mode & 077) != 0) {
-        snprintf(err, errlen, "%s: secret key is accessible to others (mode %04o): "
-                 "run `chmod 600 %s` (and make a new key if others may have read it)",
-                 path, (unsigned)(st.st_mode & 07777), path);
-        rc = -EPERM;
+    if (secret && (rc = keys_private(path, &st, err, errlen)) != 0)
         goto out;
-    }
     if ((buf = malloc(KEYS_FILE_MAX + 1)) == NULL) {
         snprintf(err, errlen, "out of memory");
         rc = -ENOMEM;

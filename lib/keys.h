@@ -47,9 +47,11 @@ int keys_generate(struct keys_secret *k);
  * says why; returns 0 or -errno. */
 int keys_save(const char *name, const struct keys_secret *k, int force, char *err, size_t errlen);
 
-/* keys_load_secret - read a secret key file: it must be a regular file no
- * one but its owner can read or write (else -EPERM, saying `chmod 600`),
- * with one valid secret key whose public key, if written, matches.
+/* keys_load_secret - read a secret key file: it must be a regular file
+ * owned by this user with no access for group or others, or owned by root
+ * with at most group read (0440, 0640: Kubernetes secret volumes) when we
+ * are not root; else -EPERM, saying `chmod 600`. It must hold
+ * one valid secret key whose public key, if written, matches.
  * Returns 0 or -errno with the reason, naming path, in err. */
 int keys_load_secret(const char *path, struct keys_secret *k, char *err, size_t errlen);
 

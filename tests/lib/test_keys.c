@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -125,6 +126,40 @@ static void test_keys_secret_readable_by_group_or_world_refused(void **state)
     }
     assert_int_equal(chmod(name, 0400), 0);
     assert_int_equal(keys_load_secret(name, &k, err, sizeof(err)), 0);
+}
+
+/* As root: a key of another user is refused; a root-owned 0440 key is read
+ * by a non-root member of its group (Kubernetes' secret volumes), 0444 not. */
+static void test_keys_secret_ownership_rules(void **state)
+{
+    struct keys_secret k;
+    char name[300];
+    pid_t pid;
+    int status;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    make_pair("owned", &k);
+    snprintf(name, sizeof(name), "%s.key", path_of("owned"));
+    assert_int_equal(chown(name, 65534, 65534), 0);
+    assert_int_equal(keys_load_secret(name, &k, err, sizeof(err)), -EPERM);
+    assert_non_null(strstr(err, "owned by uid 65534"));
+    assert_int_equal(chown(name, 0, 65534), 0);
+    assert_int_equal(chmod(tmp, 0755), 0);
+    for (int mode = 0440; mode <= 0444; mode += 4) {
+        assert_int_equal(chmod(name, (mode_t)mode), 0);
+        if ((pid = fork()) == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(9);
+            _exit(keys_load_secret(name, &k, err, sizeof(err)) == 0 ? 0 : 1);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), mode == 0440 ? 0 : 1);
+    }
+    /* Root itself is held to 0600 even for its own file. */
+    assert_int_equal(keys_load_secret(name, &k, err, sizeof(err)), -EPERM);
 }
 
 static void test_keys_bad_z85_refused(void **state)
@@ -308,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_keys_saved_pair_reads_back_with_modes_0600_and_0644),
         cmocka_unit_test(test_keys_save_refuses_to_overwrite_unless_forced),
         cmocka_unit_test(test_keys_secret_readable_by_group_or_world_refused),
+        cmocka_unit_test(test_keys_secret_ownership_rules),
         cmocka_unit_test(test_keys_bad_z85_refused),
         cmocka_unit_test(test_keys_wrong_length_refused),
         cmocka_unit_test(test_keys_public_file_forms),
