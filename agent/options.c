@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "number.h"
 #include "trace.h"
 
 #define OPTIONS_RATE_MAX     10000000.0     /* messages a second */
@@ -138,42 +139,12 @@ void options_usage(FILE *f, const char *prog)
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
-static int parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v;
-
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *s, uint64_t min, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (*s == '-' || *s == '+')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v >= WORKLOAD_UNLIMITED)
-        return -1;
-    *out = v;
-    return 0;
-}
-
+/* parse_seconds - a positive number of seconds (or a rate) up to max. */
 static int parse_seconds(const char *s, double max, double *out)
 {
-    char *end;
     double v;
 
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || end == s || *end != '\0' || !(v > 0) || v > max || isnan(v))
+    if (number_parse_double(s, 0, max, &v) != 0 || !(v > 0))
         return -1;
     *out = v;
     return 0;
@@ -238,7 +209,7 @@ static int options_letter(struct agent_options *o, int ch, const char *arg, char
     case 'A': w->allow_reject = 1; break;
     case 'c': o->live_counter = 1; break;
     case 'C':
-        if (parse_long(arg, 1, 1000000, &v)) BAD("bad connection count: %s", arg);
+        if (number_parse_long(arg, 1, 1000000, &v)) BAD("bad connection count: %s", arg);
         w->connect_tries = (int)v;
         break;
     case 'd': w->disconnect = 0; break;
@@ -250,12 +221,12 @@ static int options_letter(struct agent_options *o, int ch, const char *arg, char
         break;
     case 'l':
         if (o->message_file) BAD("-l option cannot be used with -F");
-        if (parse_long(arg, 1, MESSAGE_LENGTH_MAX, &v)) BAD("bad message length: %s", arg);
+        if (number_parse_long(arg, 1, MESSAGE_LENGTH_MAX, &v)) BAD("bad message length: %s", arg);
         o->message_length = (size_t)v;
         break;
     case 'L': w->lmtp = 1; break;
     case 'm':
-        if (parse_u64(arg, 1, &w->messages)) BAD("bad message count: %s", arg);
+        if (number_parse_u64(arg, 1, WORKLOAD_UNLIMITED - 1, &w->messages)) BAD("bad message count: %s", arg);
         break;
     case 'M':
         if (!options_valid_hostname(arg))
@@ -265,28 +236,28 @@ static int options_letter(struct agent_options *o, int ch, const char *arg, char
     case 'N': w->number_rcpts = 1; break;
     case 'o': w->send_helo = 0; w->send_headers = 0; break;
     case 'r':
-        if (parse_long(arg, 1, OPTIONS_RCPTS_MAX, &v)) BAD("bad recipient count: %s", arg);
+        if (number_parse_long(arg, 1, OPTIONS_RCPTS_MAX, &v)) BAD("bad recipient count: %s", arg);
         w->recipients = (int)v;
         break;
     case 'R':
         if (w->fixed_delay_s) BAD("do not use -w and -R options at the same time");
-        if (parse_long(arg, 1, OPTIONS_DELAY_MAX, &v)) BAD("bad random delay: %s", arg);
+        if (number_parse_long(arg, 1, OPTIONS_DELAY_MAX, &v)) BAD("bad random delay: %s", arg);
         w->random_delay_s = (unsigned)v;
         break;
     case 's':
-        if (parse_long(arg, 1, OPTIONS_SESSIONS_MAX, &v)) BAD("bad session count: %s", arg);
+        if (number_parse_long(arg, 1, OPTIONS_SESSIONS_MAX, &v)) BAD("bad session count: %s", arg);
         w->sessions = (int)v;
         break;
     case 'S': w->subject = arg; break;
     case 't': w->recipient = arg; break;
     case 'T':
-        if (parse_long(arg, 1, OPTIONS_WINDOW_MAX, &v)) BAD("bad TCP window size: %s", arg);
+        if (number_parse_long(arg, 1, OPTIONS_WINDOW_MAX, &v)) BAD("bad TCP window size: %s", arg);
         w->sndbuf = (int)v;
         break;
     case 'v': w->verbose++; break;
     case 'w':
         if (w->random_delay_s) BAD("do not use -w and -R options at the same time");
-        if (parse_long(arg, 1, OPTIONS_DELAY_MAX, &v)) BAD("bad fixed delay: %s", arg);
+        if (number_parse_long(arg, 1, OPTIONS_DELAY_MAX, &v)) BAD("bad fixed delay: %s", arg);
         w->fixed_delay_s = (unsigned)v;
         break;
     default:
@@ -305,7 +276,7 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
 
     switch (ch) {
     case OPT_THREADS:
-        if (parse_long(arg, 1, OPTIONS_THREADS_MAX, &v)) BAD("bad thread count: %s", arg);
+        if (number_parse_long(arg, 1, OPTIONS_THREADS_MAX, &v)) BAD("bad thread count: %s", arg);
         o->threads = (int)v;
         break;
     case OPT_RATE:
@@ -360,7 +331,7 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
         o->guard.max_rate = d;
         break;
     case OPT_MAX_SESSIONS:
-        if (parse_long(arg, 1, OPTIONS_SESSIONS_MAX, &v)) BAD("bad --max-sessions: %s", arg);
+        if (number_parse_long(arg, 1, OPTIONS_SESSIONS_MAX, &v)) BAD("bad --max-sessions: %s", arg);
         o->guard.max_sessions = (uint32_t)v;
         break;
     case OPT_HEARTBEAT_TIMEOUT:

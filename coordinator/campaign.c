@@ -2,6 +2,7 @@
  * campaign.h). The document is loaded with libyaml and walked with a key
  * table; every complaint carries the line of the node it is about. */
 #include "campaign.h"
+#include "number.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -144,7 +145,7 @@ static int walk_phase_key(struct walk *k, struct phase_spec *p, const char *key,
         if (config_parse_rate(s, &p->rate) != 0)
             return walk_fail(k, val, "phase rate '%s' is not a number of messages per second", s);
     } else if (strcmp(key, "sessions") == 0) {
-        if (config_parse_u64(s, 1, 1000000, &u) != 0)
+        if (number_parse_u64(s, 1, 1000000, &u) != 0)
             return walk_fail(k, val, "phase sessions '%s' is not a count from 1 to 1000000", s);
         p->sessions = (uint32_t)u;
     } else {
@@ -213,7 +214,7 @@ static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t 
         break;
     case K_U64:
     case K_U32:
-        if (config_parse_u64(s, d->min, d->max, &u) != 0)
+        if (number_parse_u64(s, d->min, d->max, &u) != 0)
             return walk_fail(k, val, "'%s' must be a whole number from %llu to %llu, not '%s'",
                              d->name, (unsigned long long)d->min, (unsigned long long)d->max, s);
         if (d->type == K_U64)

@@ -1,6 +1,7 @@
 /* cli.c - `smtpstorm run`'s options (see cli.h). */
 #include "cli.h"
 #include "campaign.h"
+#include "number.h"
 #include "zlink.h"
 #include "metrics.h"
 #include "trace.h"
@@ -124,7 +125,7 @@ static int cli_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, c
 {
     uint64_t v;
 
-    if (config_parse_u64(arg, min, max, &v) != 0) {
+    if (number_parse_u64(arg, min, max, &v) != 0) {
         snprintf(err, errlen, "%s: '%s' is not a whole number from %llu to %llu", opt, arg,
                  (unsigned long long)min, (unsigned long long)max);
         return -EINVAL;
@@ -166,13 +167,13 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case 'f': return cli_string(&w->from, arg, err, errlen);
     case 'F': return cli_string(&w->content_file, arg, err, errlen);
     case 'l':
-        if (config_parse_u64(arg, 0, 1u << 30, &w->length) != 0)
+        if (number_parse_u64(arg, 0, 1u << 30, &w->length) != 0)
             return snprintf(err, errlen, "-l: '%s' is not a length from 0 to %u", arg, 1u << 30), -EINVAL;
         w->has_length = 1;
         return 0;
     case 'L': w->lmtp = 1; return 0;
     case 'm':
-        if (config_parse_u64(arg, 1, UINT64_MAX / 2, &v) != 0)
+        if (number_parse_u64(arg, 1, UINT64_MAX / 2, &v) != 0)
             return snprintf(err, errlen, "-m: '%s' is not a message count of at least 1", arg), -EINVAL;
         w->messages = v;
         w->messages_set = 1;

@@ -98,21 +98,6 @@ int config_add_target(struct workload_spec *w, const char *target)
     return 0;
 }
 
-int config_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    unsigned long long v;
-    char *end;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
 static int config_parse_number(const char *s, double *out, char **end)
 {
     if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '.'))

@@ -106,9 +106,6 @@ int config_set_string(char **slot, const char *value);
  * problem pointed at in err, -E2BIG past CONFIG_THRESHOLDS_MAX, -ENOMEM. */
 int config_add_threshold(struct run_config *c, const char *expr, char *err, size_t errlen);
 
-/* config_parse_u64 - a decimal count within [min, max]; 0 or -EINVAL. */
-int config_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
-
 /* config_parse_rate - a non-negative number of messages per second (at most
  * 1e9); 0 or -EINVAL. */
 int config_parse_rate(const char *s, double *out);

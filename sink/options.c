@@ -1,6 +1,7 @@
 /* options.c - smtpstorm-sink's command line: smtp-sink(1)'s letters with the
  * same defaults, checks and messages, and the long options (see config.h). */
 #include "config.h"
+#include "number.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -117,17 +118,10 @@ const char *sink_options_help(void)
 /* parse_int - a whole decimal number in [min, max], or -1 with *ok = 0. */
 static long parse_int(const char *s, long min, long max, int *ok)
 {
-    char *end;
     long v;
 
-    *ok = 0;
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    v = strtol(s, &end, 10);
-    if (*end != '\0' || v < min || v > max)
-        return -1;
-    *ok = 1;
-    return v;
+    *ok = number_parse_long(s, min, max, &v) == 0;
+    return *ok ? v : -1;
 }
 
 /* set_cmds_flags - set flags on each command of a comma/space list. */
