@@ -104,6 +104,7 @@ static void link_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64
 
     (void)pl;
     (void)local_start_ns;
+    sink_server_retire_campaigns(l->srv);       /* earlier campaigns are over for the coordinator */
     for (i = 0; i < s->n_agents; i++)
         if (sink_server_set_offset(l->srv, s->campaign, s->agents[i]->id, s->agents[i]->offset_ns) != 0)
             log_warn("campaign %s: no room to track agent %s", s->campaign, s->agents[i]->id);

@@ -68,6 +68,11 @@ void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *o
             tally_snapshot_add(out, srv->loops[i].tally);
 }
 
+void sink_server_retire_campaigns(struct sink_server *srv)
+{
+    tally_seen_retire_all(srv->seen);
+}
+
 int sink_server_set_offset(struct sink_server *srv, const char *campaign, const char *agent,
                            int64_t offset_ns)
 {

@@ -53,6 +53,11 @@ void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters 
  * (tally_snapshot_init'ed here); any thread. */
 void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *out);
 
+/* sink_server_retire_campaigns - the coordinator starts a campaign: the
+ * campaigns counted so far that are not heard from again are evicted
+ * first when the tallies need room (tally_seen_retire_all). Any thread. */
+void sink_server_retire_campaigns(struct sink_server *srv);
+
 /* sink_server_set_offset - agent's clock minus ours in campaign (from the
  * coordinator's Start), applied to its messages' delivery latency from now
  * on. Any thread. Returns 0 or -ENOSPC (agent table full). */

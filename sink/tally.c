@@ -1,16 +1,28 @@
 /* tally.c - per-campaign received/duplicate/latency accounting (see
  * tally.h). Writers own their loop's entries and store with relaxed
- * atomics (plain moves on x86); readers load relaxed. */
+ * atomics (plain moves on x86); readers load relaxed. An entry reused for
+ * another campaign is bracketed by its sequence count (odd while being
+ * rewritten), so a reader skips it rather than mixing two campaigns. The
+ * process-wide pair table is shared by every loop: a slot is pinned (users)
+ * while used, and only an unpinned slot is reused, under a mutex. */
 #include "tally.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define NAME_WORDS (TRACE_ID_MAX / 8)   /* a campaign id as words a reader loads atomically */
+#define SEEN_ACTIVE_US 1000             /* a pair's activity stamp is refreshed this often */
+#define SEEN_EVICT_TRIES 8              /* victims tried while loops keep pinning them */
 
 struct tally_entry {
-    char campaign[TRACE_ID_MAX];
+    _Atomic uint32_t gen;               /* even: stable; odd: being reused */
+    _Atomic uint64_t name[NAME_WORDS];  /* the campaign id, NUL-padded */
+    uint64_t last_us, epoch;            /* the writer's: last message, and the retire epoch then */
     _Atomic uint64_t received, duplicates, unchecked, bytes;
     _Atomic uint64_t lat_sum, lat_min, lat_max;
     _Atomic uint64_t slots[HIST_SLOTS];
@@ -19,23 +31,32 @@ struct tally_entry {
 struct tally {
     struct tally_seen *seen;
     _Atomic size_t count;               /* published entries */
-    _Atomic uint64_t untraced, overflow;
+    _Atomic uint64_t untraced, overflow, evicted;
+    char names[TALLY_CAMPAIGNS_MAX][TRACE_ID_MAX];     /* the writer's copy, for lookups */
     struct tally_entry entries[TALLY_CAMPAIGNS_MAX];
 };
 
 /* A (campaign, agent) pair and its seq window. Each word holds the low 32
  * bits of its window number (seq / 32) in the top half and 32 seen-bits in
- * the bottom half, so test-and-set is one compare-and-swap. */
+ * the bottom half, so test-and-set is one compare-and-swap. The names are
+ * written only in state 1 with no user, and read only by a user that saw
+ * state 2 after pinning. */
 struct seen_agent {
     _Atomic int state;                  /* 0 free, 1 being filled, 2 ready */
+    _Atomic uint32_t users;             /* pins: a loop counting, a reader copying */
+    _Atomic uint64_t key;               /* hash of the names: probe without pinning */
     char campaign[TRACE_ID_MAX];
     char agent[TRACE_ID_MAX];
     _Atomic uint64_t *words;
     _Atomic uint64_t received, duplicates;     /* any loop adds: fetch-and-add */
     _Atomic int64_t offset_us;                  /* the agent's clock minus ours */
+    _Atomic uint64_t last_us, epoch;            /* last activity, and the retire epoch then */
 };
 
 struct tally_seen {
+    pthread_mutex_t refill;             /* one reuse of a used slot at a time */
+    _Atomic uint64_t epoch;             /* tally_seen_retire_all bumps it */
+    _Atomic uint64_t evicted;
     struct seen_agent agents[TALLY_AGENTS_MAX];
 };
 
@@ -51,6 +72,11 @@ static inline uint64_t get(const _Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+static inline void put(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
 static uint64_t hash_ids(const char *a, const char *b)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -63,9 +89,28 @@ static uint64_t hash_ids(const char *a, const char *b)
     return h;
 }
 
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- the process-wide pair table ---- */
+
 struct tally_seen *tally_seen_new(void)
 {
-    return calloc(1, sizeof(struct tally_seen));
+    struct tally_seen *seen = calloc(1, sizeof(struct tally_seen));
+
+    if (seen == NULL)
+        return NULL;
+    if (pthread_mutex_init(&seen->refill, NULL) != 0) {
+        free(seen);
+        return NULL;
+    }
+    atomic_store(&seen->epoch, 1);
+    return seen;
 }
 
 void tally_seen_free(struct tally_seen *seen)
@@ -76,37 +121,148 @@ void tally_seen_free(struct tally_seen *seen)
         return;
     for (i = 0; i < TALLY_AGENTS_MAX; i++)
         free((void *)seen->agents[i].words);
+    pthread_mutex_destroy(&seen->refill);
     free(seen);
 }
 
-/* seen_find - the pair's slot, inserted when new; NULL when full. */
-static struct seen_agent *seen_find(struct tally_seen *seen, const char *campaign, const char *agent)
+void tally_seen_retire_all(struct tally_seen *seen)
 {
-    size_t i, n, start = (size_t)(hash_ids(campaign, agent) % TALLY_AGENTS_MAX);
+    atomic_fetch_add(&seen->epoch, 1);
+}
+
+uint64_t tally_seen_evicted(const struct tally_seen *seen)
+{
+    return atomic_load_explicit(&seen->evicted, memory_order_relaxed);
+}
+
+static void seen_unpin(struct seen_agent *a)
+{
+    if (a != NULL)
+        atomic_fetch_sub(&a->users, 1);
+}
+
+/* seen_pin_match - pin a; keep the pin and return 1 when it is ready and
+ * names campaign+agent; 0 (unpinned) when another pair; -1 (unpinned)
+ * while it is being filled. */
+static int seen_pin_match(struct seen_agent *a, const char *campaign, const char *agent)
+{
+    int st;
+
+    atomic_fetch_add(&a->users, 1);
+    st = atomic_load(&a->state);
+    if (st == 2 && strcmp(a->campaign, campaign) == 0 && strcmp(a->agent, agent) == 0)
+        return 1;
+    atomic_fetch_sub(&a->users, 1);
+    return st == 2 ? 0 : -1;
+}
+
+/* seen_fill - give a claimed slot (state 1, no user) to campaign+agent and
+ * return it pinned and ready. */
+static struct seen_agent *seen_fill(struct tally_seen *seen, struct seen_agent *a, const char *campaign,
+                                    const char *agent, uint64_t key, uint64_t now_us)
+{
+    size_t i;
+
+    snprintf(a->campaign, sizeof(a->campaign), "%s", campaign);
+    snprintf(a->agent, sizeof(a->agent), "%s", agent);
+    if (a->words == NULL)
+        a->words = calloc(TALLY_SEQ_WORDS, sizeof(*a->words));
+    else
+        for (i = 0; i < TALLY_SEQ_WORDS; i++)
+            put(&a->words[i], 0);
+    put(&a->received, 0);
+    put(&a->duplicates, 0);
+    atomic_store_explicit(&a->offset_us, 0, memory_order_relaxed);
+    put(&a->last_us, now_us);
+    put(&a->epoch, atomic_load(&seen->epoch));
+    atomic_store(&a->key, key);
+    atomic_fetch_add(&a->users, 1);
+    atomic_store(&a->state, 2);
+    return a;
+}
+
+/* seen_evict - under the refill mutex: campaign+agent if another loop put
+ * it in meanwhile, else a free slot, else the unpinned slot retired first
+ * nearest its hash (else the least recently active), reused. Pinned, or
+ * NULL when every slot stays pinned. */
+static struct seen_agent *seen_evict(struct tally_seen *seen, const char *campaign, const char *agent,
+                                     uint64_t key, uint64_t now_us)
+{
+    uint64_t epoch = atomic_load(&seen->epoch), best_us;
+    size_t n, start = (size_t)(key % TALLY_AGENTS_MAX);
+    struct seen_agent *a, *victim;
+    int tries, expect;
+
+    for (tries = 0; tries < SEEN_EVICT_TRIES; tries++) {
+        victim = NULL;
+        best_us = UINT64_MAX;
+        for (n = 0; n < TALLY_AGENTS_MAX; n++) {
+            a = &seen->agents[(start + n) % TALLY_AGENTS_MAX];
+            expect = 0;
+            if (atomic_load(&a->state) == 0 && atomic_compare_exchange_strong(&a->state, &expect, 1))
+                return seen_fill(seen, a, campaign, agent, key, now_us);
+            if (atomic_load(&a->key) == key && seen_pin_match(a, campaign, agent) == 1)
+                return a;
+            if (atomic_load(&a->users) != 0 || atomic_load(&a->state) != 2)
+                continue;
+            if (get(&a->epoch) < epoch) {
+                if (best_us != 0)           /* the first retired one in probe order */
+                    victim = a, best_us = 0;
+            } else if (get(&a->last_us) < best_us) {
+                victim = a, best_us = get(&a->last_us);
+            }
+        }
+        if (victim == NULL)
+            continue;
+        expect = 2;
+        if (!atomic_compare_exchange_strong(&victim->state, &expect, 1))
+            continue;
+        if (atomic_load(&victim->users) != 0) {     /* a loop pinned it first: back off */
+            atomic_store(&victim->state, 2);
+            continue;
+        }
+        atomic_fetch_add(&seen->evicted, 1);
+        return seen_fill(seen, victim, campaign, agent, key, now_us);
+    }
+    return NULL;
+}
+
+/* seen_find - the pair's slot, pinned (seen_unpin it), inserted when new;
+ * NULL when the table stays full of pinned pairs. */
+static struct seen_agent *seen_find(struct tally_seen *seen, const char *campaign, const char *agent,
+                                    uint64_t now_us)
+{
+    uint64_t key = hash_ids(campaign, agent);
+    size_t i, n, start = (size_t)(key % TALLY_AGENTS_MAX);
     struct seen_agent *a;
-    int expect, st;
+    int expect, st, m;
 
     for (n = 0; n < TALLY_AGENTS_MAX; n++) {
         i = (start + n) % TALLY_AGENTS_MAX;
         a = &seen->agents[i];
-        st = atomic_load_explicit(&a->state, memory_order_acquire);
-        if (st == 0) {
-            expect = 0;
-            if (atomic_compare_exchange_strong(&a->state, &expect, 1)) {
-                snprintf(a->campaign, sizeof(a->campaign), "%s", campaign);
-                snprintf(a->agent, sizeof(a->agent), "%s", agent);
-                a->words = calloc(TALLY_SEQ_WORDS, sizeof(*a->words));
-                atomic_store_explicit(&a->state, 2, memory_order_release);
-                return a->words ? a : NULL;
-            }
-            st = expect;
-        }
-        while (st == 1)         /* another loop is filling it in: a few stores */
+        for (;;) {
             st = atomic_load_explicit(&a->state, memory_order_acquire);
-        if (strcmp(a->campaign, campaign) == 0 && strcmp(a->agent, agent) == 0)
-            return a->words ? a : NULL;
+            if (st == 0) {
+                expect = 0;
+                if (atomic_compare_exchange_strong(&a->state, &expect, 1))
+                    return seen_fill(seen, a, campaign, agent, key, now_us);
+                continue;
+            }
+            if (st == 1)        /* another thread is filling it in: a few stores */
+                continue;
+            if (atomic_load_explicit(&a->key, memory_order_relaxed) != key)
+                break;
+            if ((m = seen_pin_match(a, campaign, agent)) == 1)
+                return a;
+            if (m == 0)
+                break;
+        }
     }
-    return NULL;
+    /* Full and not found: reuse a slot, one thread at a time. */
+    pthread_mutex_lock(&seen->refill);
+    a = seen_evict(seen, campaign, agent, key, now_us);
+    pthread_mutex_unlock(&seen->refill);
+    return a;
 }
 
 /* seen_check - test-and-set t's seq in a's window: 1 seen, 0 new, -1 unchecked. */
@@ -116,7 +272,7 @@ static int seen_check(struct seen_agent *a, const struct trace *t)
     uint32_t tag = (uint32_t)window, have;
     _Atomic uint64_t *w;
 
-    if (a == NULL)
+    if (a == NULL || a->words == NULL)
         return -1;
     w = &a->words[window % TALLY_SEQ_WORDS];
     v = atomic_load_explicit(w, memory_order_relaxed);
@@ -137,13 +293,18 @@ static int seen_check(struct seen_agent *a, const struct trace *t)
 
 int tally_seen_check(struct tally_seen *seen, const struct trace *t)
 {
-    return seen_check(seen_find(seen, t->campaign, t->agent), t);
+    struct seen_agent *a = seen_find(seen, t->campaign, t->agent, wall_us());
+    int rc = seen_check(a, t);
+
+    seen_unpin(a);
+    return rc;
 }
 
 /* seen_count - check t and count it for its agent; as seen_check. */
-static int seen_count(struct tally_seen *seen, const struct trace *t, int64_t *offset_us)
+static int seen_count(struct tally_seen *seen, const struct trace *t, uint64_t now_us, int64_t *offset_us)
 {
-    struct seen_agent *a = seen_find(seen, t->campaign, t->agent);
+    struct seen_agent *a = seen_find(seen, t->campaign, t->agent, now_us);
+    uint64_t epoch;
     int dup;
 
     *offset_us = 0;
@@ -152,37 +313,51 @@ static int seen_count(struct tally_seen *seen, const struct trace *t, int64_t *o
     *offset_us = atomic_load_explicit(&a->offset_us, memory_order_relaxed);
     dup = seen_check(a, t);
     atomic_fetch_add_explicit(dup > 0 ? &a->duplicates : &a->received, 1, memory_order_relaxed);
+    if (now_us > get(&a->last_us) + SEEN_ACTIVE_US)
+        put(&a->last_us, now_us);
+    if (get(&a->epoch) != (epoch = get(&seen->epoch)))
+        put(&a->epoch, epoch);
+    seen_unpin(a);
     return dup;
 }
 
 int tally_seen_set_offset(struct tally_seen *seen, const char *campaign, const char *agent,
                           int64_t offset_ns)
 {
-    struct seen_agent *a = seen_find(seen, campaign, agent);
+    struct seen_agent *a = seen_find(seen, campaign, agent, wall_us());
 
     if (a == NULL)
         return -ENOSPC;
     atomic_store_explicit(&a->offset_us, offset_ns / 1000, memory_order_relaxed);
+    put(&a->epoch, atomic_load(&seen->epoch));
+    seen_unpin(a);
     return 0;
 }
 
 size_t tally_seen_agents(const struct tally_seen *seen, const char *campaign, struct tally_agent *out,
                          size_t max)
 {
+    struct tally_seen *s = (struct tally_seen *)seen;  /* pins are the only writes */
     size_t i, n = 0;
 
     for (i = 0; i < TALLY_AGENTS_MAX && n < max; i++) {
-        const struct seen_agent *a = &seen->agents[i];
+        struct seen_agent *a = &s->agents[i];
 
-        if (atomic_load_explicit(&a->state, memory_order_acquire) != 2 || strcmp(a->campaign, campaign) != 0)
+        if (atomic_load_explicit(&a->state, memory_order_acquire) != 2)
             continue;
-        snprintf(out[n].agent, sizeof(out[n].agent), "%s", a->agent);
-        out[n].received = atomic_load_explicit(&a->received, memory_order_relaxed);
-        out[n].duplicates = atomic_load_explicit(&a->duplicates, memory_order_relaxed);
-        n++;
+        atomic_fetch_add(&a->users, 1);
+        if (atomic_load(&a->state) == 2 && strcmp(a->campaign, campaign) == 0) {
+            snprintf(out[n].agent, sizeof(out[n].agent), "%s", a->agent);
+            out[n].received = atomic_load_explicit(&a->received, memory_order_relaxed);
+            out[n].duplicates = atomic_load_explicit(&a->duplicates, memory_order_relaxed);
+            n++;
+        }
+        seen_unpin(a);
     }
     return n;
 }
+
+/* ---- one loop's campaigns ---- */
 
 struct tally *tally_new(struct tally_seen *seen)
 {
@@ -198,21 +373,96 @@ void tally_free(struct tally *t)
     free(t);
 }
 
-/* entry_for - this loop's entry of campaign, created when new. */
-static struct tally_entry *entry_for(struct tally *t, const char *campaign)
+static void name_store(_Atomic uint64_t *w, const char *name)
+{
+    uint64_t buf[NAME_WORDS] = { 0 };
+    size_t i;
+
+    snprintf((char *)buf, sizeof(buf), "%s", name);
+    for (i = 0; i < NAME_WORDS; i++)
+        put(&w[i], buf[i]);
+}
+
+static void name_load(const _Atomic uint64_t *w, char *out)
+{
+    uint64_t buf[NAME_WORDS];
+    size_t i;
+
+    for (i = 0; i < NAME_WORDS; i++)
+        buf[i] = get(&w[i]);
+    memcpy(out, buf, TRACE_ID_MAX);
+    out[TRACE_ID_MAX - 1] = '\0';
+}
+
+/* entry_reset - make e campaign's, empty (the writer only; e may be read). */
+static void entry_reset(struct tally *t, size_t i, const char *campaign)
+{
+    struct tally_entry *e = &t->entries[i];
+    uint32_t g = atomic_load_explicit(&e->gen, memory_order_relaxed);
+    size_t k;
+
+    atomic_store_explicit(&e->gen, g + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    put(&e->received, 0);
+    put(&e->duplicates, 0);
+    put(&e->unchecked, 0);
+    put(&e->bytes, 0);
+    put(&e->lat_sum, 0);
+    put(&e->lat_max, 0);
+    put(&e->lat_min, UINT64_MAX);
+    for (k = 0; k < HIST_SLOTS; k++)
+        if (get(&e->slots[k]) != 0)
+            put(&e->slots[k], 0);
+    name_store(e->name, campaign);
+    snprintf(t->names[i], sizeof(t->names[i]), "%s", campaign);
+    atomic_store_explicit(&e->gen, g + 2, memory_order_release);
+}
+
+/* entry_victim - the entry to reuse: not active since the last retire,
+ * least recently active first; else the least recently active. */
+static size_t entry_victim(const struct tally *t, uint64_t epoch)
+{
+    size_t i, best = 0;
+    int best_retired = 0, retired;
+
+    for (i = 0; i < TALLY_CAMPAIGNS_MAX; i++) {
+        const struct tally_entry *e = &t->entries[i];
+
+        retired = e->epoch < epoch;
+        if (i == 0 || retired > best_retired
+            || (retired == best_retired && e->last_us < t->entries[best].last_us)) {
+            best = i;
+            best_retired = retired;
+        }
+    }
+    return best;
+}
+
+/* entry_for - this loop's entry of campaign, created (or reusing the
+ * least recently active one's) when new. */
+static struct tally_entry *entry_for(struct tally *t, const char *campaign, uint64_t now_us)
 {
     size_t i, n = atomic_load_explicit(&t->count, memory_order_relaxed);
+    uint64_t epoch = t->seen ? atomic_load_explicit(&t->seen->epoch, memory_order_relaxed) : 0;
     struct tally_entry *e;
 
     for (i = 0; i < n; i++)
-        if (strcmp(t->entries[i].campaign, campaign) == 0)
-            return &t->entries[i];
-    if (n == TALLY_CAMPAIGNS_MAX)
-        return NULL;
-    e = &t->entries[n];
-    memcpy(e->campaign, campaign, sizeof(e->campaign));
-    atomic_store_explicit(&e->lat_min, UINT64_MAX, memory_order_relaxed);
-    atomic_store_explicit(&t->count, n + 1, memory_order_release);
+        if (strcmp(t->names[i], campaign) == 0)
+            break;
+    if (i == n && n < TALLY_CAMPAIGNS_MAX) {
+        e = &t->entries[n];
+        name_store(e->name, campaign);
+        snprintf(t->names[n], sizeof(t->names[n]), "%s", campaign);
+        atomic_store_explicit(&e->lat_min, UINT64_MAX, memory_order_relaxed);
+        atomic_store_explicit(&t->count, n + 1, memory_order_release);
+    } else if (i == n) {
+        i = entry_victim(t, epoch);
+        entry_reset(t, i, campaign);
+        bump(&t->evicted, 1);
+    }
+    e = &t->entries[i];
+    e->last_us = now_us;
+    e->epoch = epoch;
     return e;
 }
 
@@ -223,18 +473,14 @@ void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
 
 void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_us, uint64_t bytes)
 {
-    struct tally_entry *e = entry_for(t, tr->campaign);
+    struct tally_entry *e = entry_for(t, tr->campaign, now_us);
     int64_t offset_us = 0, at;
     uint64_t lat;
     int dup;
 
-    if (e == NULL) {
-        bump(&t->overflow, 1);
-        return;
-    }
     bump(&e->received, 1);
     bump(&e->bytes, bytes);
-    dup = t->seen ? seen_count(t->seen, tr, &offset_us) : -1;
+    dup = t->seen ? seen_count(t->seen, tr, now_us, &offset_us) : -1;
     at = (int64_t)now_us + offset_us;       /* our receive time on the agent's clock */
     lat = at > 0 && (uint64_t)at > tr->sent_us ? (uint64_t)at - tr->sent_us : 0;
     if (dup > 0)
@@ -255,6 +501,8 @@ void tally_count_untraced(struct tally *t)
 {
     bump(&t->untraced, 1);
 }
+
+/* ---- snapshots ---- */
 
 void tally_snapshot_init(struct tally_snapshot *s)
 {
@@ -279,19 +527,21 @@ static struct tally_campaign *snapshot_slot(struct tally_snapshot *s, const char
     return &s->campaigns[s->count++];
 }
 
-/* entry_add - merge one entry's figures into c. */
-static void entry_add(struct tally_campaign *c, const struct tally_entry *e)
+/* entry_read - one entry's figures into c (its name) and h; -1 when the
+ * writer is reusing it meanwhile (then c and h are to be ignored). */
+static int entry_read(const struct tally_entry *e, struct tally_campaign *c, struct hist *h)
 {
-    struct hist *h = malloc(sizeof(*h));
+    uint32_t g = atomic_load_explicit(&e->gen, memory_order_acquire);
     uint64_t n;
     size_t i;
 
-    c->received += get(&e->received);
-    c->duplicates += get(&e->duplicates);
-    c->bytes += get(&e->bytes);
-    c->unchecked += get(&e->unchecked);
-    if (h == NULL)
-        return;
+    if (g & 1)
+        return -1;
+    name_load(e->name, c->campaign);
+    c->received = get(&e->received);
+    c->duplicates = get(&e->duplicates);
+    c->bytes = get(&e->bytes);
+    c->unchecked = get(&e->unchecked);
     hist_init(h);
     for (i = 0; i < HIST_SLOTS; i++)
         if ((n = get(&e->slots[i])) != 0)
@@ -299,22 +549,32 @@ static void entry_add(struct tally_campaign *c, const struct tally_entry *e)
     h->sum = get(&e->lat_sum);
     h->min = get(&e->lat_min);
     h->max = get(&e->lat_max);
-    hist_merge(&c->latency_us, h);
-    free(h);
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&e->gen, memory_order_relaxed) == g ? 0 : -1;
 }
 
 void tally_snapshot_add(struct tally_snapshot *s, const struct tally *t)
 {
     size_t i, n = atomic_load_explicit(&t->count, memory_order_acquire);
-    struct tally_campaign *c;
+    struct tally_campaign *c, *one = malloc(sizeof(*one));
 
     s->untraced += get(&t->untraced);
     s->overflow += get(&t->overflow);
+    s->evicted += get(&t->evicted);
+    if (one == NULL)
+        return;
     for (i = 0; i < n; i++) {
-        if ((c = snapshot_slot(s, t->entries[i].campaign)) == NULL) {
-            s->overflow += get(&t->entries[i].received);
+        if (entry_read(&t->entries[i], one, &one->latency_us) != 0)
+            continue;           /* being reused: the next snapshot has it */
+        if ((c = snapshot_slot(s, one->campaign)) == NULL) {
+            s->overflow += one->received;
             continue;
         }
-        entry_add(c, &t->entries[i]);
+        c->received += one->received;
+        c->duplicates += one->duplicates;
+        c->bytes += one->bytes;
+        c->unchecked += one->unchecked;
+        hist_merge(&c->latency_us, &one->latency_us);
     }
+    free(one);
 }

@@ -2,8 +2,19 @@
  * header (lib/trace.h): messages received, duplicates (the same agent and
  * seq seen twice, anywhere in the process) and end-to-end delivery latency.
  * One struct tally per event loop, written only by that loop without locks;
- * any thread may take a snapshot at any time (relaxed atomic loads). The
- * link module that streams counters to the coordinator reads snapshots. */
+ * any thread may take a snapshot at any time (relaxed atomic loads, and a
+ * sequence count per entry so that an entry being reused is skipped, never
+ * read half-written). The link module that streams counters to the
+ * coordinator reads snapshots.
+ *
+ * Bounded over any number of campaigns: a loop keeps TALLY_CAMPAIGNS_MAX
+ * campaigns and the process TALLY_AGENTS_MAX (campaign, agent) pairs with
+ * their duplicate windows. When a new one arrives and the table is full,
+ * the least recently active one is evicted and its slot reused, preferring
+ * those retired by tally_seen_retire_all (called when the coordinator
+ * starts a campaign: any campaign not heard from since is over for it).
+ * So a running campaign loses no count unless more than TALLY_CAMPAIGNS_MAX
+ * campaigns (or TALLY_AGENTS_MAX pairs) are active since the last Start. */
 #ifndef SMTPSTORM_SINK_TALLY_H
 #define SMTPSTORM_SINK_TALLY_H
 
@@ -13,8 +24,8 @@
 #include "hist.h"
 #include "trace.h"
 
-#define TALLY_CAMPAIGNS_MAX 16      /* campaigns tracked per loop; more count as overflow */
-#define TALLY_AGENTS_MAX    256     /* (campaign, agent) pairs checked for duplicates */
+#define TALLY_CAMPAIGNS_MAX 16      /* campaigns tracked per loop at once; least recently active evicted */
+#define TALLY_AGENTS_MAX    256     /* (campaign, agent) pairs at once, 64 KiB window each; likewise */
 #define TALLY_SEQ_WORDS     8192    /* 32 seqs a word: a sliding window of 262144 seqs per agent */
 
 /* Process-wide duplicate detector shared by every loop: lock-free. */
@@ -45,7 +56,9 @@ struct tally_agent {
  * allocate it on the heap. */
 struct tally_snapshot {
     uint64_t untraced;          /* messages without a well-formed trace header */
-    uint64_t overflow;          /* traced messages of campaigns beyond TALLY_CAMPAIGNS_MAX */
+    uint64_t overflow;          /* traced messages of campaigns beyond TALLY_CAMPAIGNS_MAX
+                                 * in the merged view (loops holding different campaigns) */
+    uint64_t evicted;           /* campaigns evicted from the loops' tables so far */
     size_t count;               /* campaigns[0..count) are valid */
     struct tally_campaign campaigns[TALLY_CAMPAIGNS_MAX];
 };
@@ -67,6 +80,14 @@ int tally_seen_check(struct tally_seen *seen, const struct trace *t);
 int tally_seen_set_offset(struct tally_seen *seen, const char *campaign, const char *agent,
                           int64_t offset_ns);
 
+/* tally_seen_retire_all - a campaign starts: every campaign and pair not
+ * active from now on is retired, and evicted first when room is needed.
+ * Any thread. */
+void tally_seen_retire_all(struct tally_seen *seen);
+
+/* tally_seen_evicted - how many (campaign, agent) pairs were evicted. */
+uint64_t tally_seen_evicted(const struct tally_seen *seen);
+
 /* tally_seen_agents - the per-agent figures of campaign into out[0..max);
  * returns how many were written. Any thread (relaxed loads). */
 size_t tally_seen_agents(const struct tally_seen *seen, const char *campaign, struct tally_agent *out,
@@ -79,7 +100,8 @@ struct tally *tally_new(struct tally_seen *seen);
 void tally_free(struct tally *t);
 
 /* tally_count - count one received message with trace tr at wall-clock
- * now_us. Only the owning loop calls this. */
+ * now_us. Only the owning loop calls this. A campaign new to a full table
+ * evicts the least recently active one (retired ones first). */
 void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us);
 
 /* tally_count_message - tally_count for a message of bytes octets. */

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,27 +79,171 @@ static void test_tally_seq_window_slides(void **state)
     tally_seen_free(seen);
 }
 
-static void test_tally_campaign_overflow_is_counted(void **state)
+static void test_tally_full_table_evicts_least_recent(void **state)
 {
     struct tally *a = tally_new(NULL);
     struct tally_snapshot *s = malloc(sizeof(*s));
     struct trace t;
     char name[16];
-    int i;
+    size_t i;
+    int k, found_c0 = 0;
 
     (void)state;
-    for (i = 0; i < TALLY_CAMPAIGNS_MAX + 3; i++) {
-        snprintf(name, sizeof(name), "c%d", i);
+    for (k = 0; k < TALLY_CAMPAIGNS_MAX + 3; k++) {
+        snprintf(name, sizeof(name), "c%d", k);
         t = tr(name, "a", 1, 0);
-        tally_count(a, &t, 10);
+        tally_count(a, &t, 10 + (uint64_t)k);
+        if (k == 1) {                       /* c0 stays active: c1, c2, c3 go */
+            t = tr("c0", "a", 2, 0);
+            tally_count(a, &t, 100);
+        }
     }
     tally_snapshot_init(s);
     tally_snapshot_add(s, a);
     assert_int_equal(s->count, TALLY_CAMPAIGNS_MAX);
-    assert_true(s->overflow == 3);
-    assert_true(s->campaigns[0].unchecked == 1);   /* no detector given */
+    assert_true(s->overflow == 0);
+    assert_true(s->evicted == 3);
+    for (i = 0; i < s->count; i++) {
+        assert_string_not_equal(s->campaigns[i].campaign, "c1");
+        if (strcmp(s->campaigns[i].campaign, "c0") == 0) {
+            found_c0 = 1;
+            assert_true(s->campaigns[i].received == 2);
+            assert_true(s->campaigns[i].unchecked == 2);   /* no detector given */
+        }
+        if (strcmp(s->campaigns[i].campaign, "c18") == 0)
+            assert_true(s->campaigns[i].received == 1 && s->campaigns[i].latency_us.count == 1);
+    }
+    assert_true(found_c0);
     free(s);
     tally_free(a);
+}
+
+/* find - campaign's figures in s, NULL when absent. */
+static const struct tally_campaign *find(const struct tally_snapshot *s, const char *campaign)
+{
+    size_t i;
+
+    for (i = 0; i < s->count; i++)
+        if (strcmp(s->campaigns[i].campaign, campaign) == 0)
+            return &s->campaigns[i];
+    return NULL;
+}
+
+/* 100 campaigns in a row through two loops, 3 agents each (300 pairs, more
+ * than TALLY_AGENTS_MAX), a Start (retire) before each, and stragglers of
+ * the previous campaigns meanwhile: every campaign's counts are exact at
+ * its end, duplicates are still found, memory stays bounded. */
+static void test_tally_hundred_campaigns_in_sequence(void **state)
+{
+    struct tally_seen *seen = tally_seen_new();
+    struct tally *a = tally_new(seen), *b = tally_new(seen);
+    struct tally_snapshot *s = malloc(sizeof(*s));
+    struct tally_agent ag[TALLY_AGENTS_MAX];
+    const struct tally_campaign *c;
+    char name[16], old[16], agent[8];
+    uint64_t now = 1000000, seq;
+    struct trace t;
+    size_t n, j;
+    int k, g, nag;
+
+    (void)state;
+    for (k = 0; k < 100; k++) {
+        snprintf(name, sizeof(name), "camp%d", k);
+        tally_seen_retire_all(seen);
+        for (g = 0; g < 3; g++) {
+            snprintf(agent, sizeof(agent), "ag%d", g);
+            assert_int_equal(tally_seen_set_offset(seen, name, agent, 0), 0);
+        }
+        for (seq = 0; seq < 200; seq++) {
+            snprintf(agent, sizeof(agent), "ag%d", (int)(seq % 3));
+            t = tr(name, agent, seq, now - 10);
+            tally_count(seq % 2 ? a : b, &t, now++);
+            if (seq % 50 == 0 && k > 0) {       /* a straggler of an older campaign */
+                snprintf(old, sizeof(old), "camp%d", k - 1 - (int)(seq / 50) % (k < 4 ? k : 4));
+                t = tr(old, "ag0", 100000 + seq, now - 10);
+                tally_count(b, &t, now++);
+            }
+        }
+        t = tr(name, "ag1", 7, now);            /* a duplicate, on the other loop */
+        tally_count(a, &t, now++);
+        tally_snapshot_init(s);
+        tally_snapshot_add(s, a);
+        tally_snapshot_add(s, b);
+        assert_non_null(c = find(s, name));
+        assert_true(c->received == 201);
+        assert_true(c->duplicates == 1);
+        assert_true(c->unchecked == 0);
+        assert_true(c->latency_us.count == 201);
+        n = tally_seen_agents(seen, name, ag, TALLY_AGENTS_MAX);
+        assert_int_equal(n, 3);
+        for (j = 0, nag = 0; j < n; j++)
+            nag += (int)ag[j].received;
+        assert_int_equal(nag, 200);
+        assert_true(s->count <= TALLY_CAMPAIGNS_MAX);
+    }
+    assert_true(s->evicted > 0);
+    assert_true(tally_seen_evicted(seen) > 0);
+    free(s);
+    tally_free(a);
+    tally_free(b);
+    tally_seen_free(seen);
+}
+
+struct churn {
+    struct tally *t;
+    int id;
+};
+
+static void *churn_loop(void *arg)
+{
+    struct churn *c = arg;
+    char name[16], agent[8];
+    struct trace t;
+    uint64_t i;
+
+    for (i = 0; i < 40000; i++) {
+        snprintf(name, sizeof(name), "k%d", (int)(i / 500) % 40);
+        snprintf(agent, sizeof(agent), "a%d", (int)(i % 11));
+        t = tr(name, agent, i + (uint64_t)c->id * 1000000, 0);
+        tally_count(c->t, &t, 1000 + i);
+    }
+    return NULL;
+}
+
+/* Two loops churning through 40 campaigns and 440 pairs while a reader
+ * takes snapshots: no torn entry (every campaign read has a sane name and
+ * no more than was sent), and the sanitizers see nothing. */
+static void test_tally_eviction_with_concurrent_readers(void **state)
+{
+    struct tally_seen *seen = tally_seen_new();
+    struct churn c[2] = { { tally_new(seen), 0 }, { tally_new(seen), 1 } };
+    struct tally_snapshot *s = malloc(sizeof(*s));
+    struct tally_agent ag[TALLY_AGENTS_MAX];
+    pthread_t th[2];
+    size_t i;
+    int r;
+
+    (void)state;
+    for (r = 0; r < 2; r++)
+        assert_int_equal(pthread_create(&th[r], NULL, churn_loop, &c[r]), 0);
+    for (r = 0; r < 200; r++) {
+        tally_snapshot_init(s);
+        tally_snapshot_add(s, c[0].t);
+        tally_snapshot_add(s, c[1].t);
+        for (i = 0; i < s->count; i++) {
+            assert_true(s->campaigns[i].campaign[0] == 'k');
+            assert_true(s->campaigns[i].received <= 80000);
+        }
+        (void)tally_seen_agents(seen, "k3", ag, TALLY_AGENTS_MAX);
+        if (r % 50 == 0)
+            tally_seen_retire_all(seen);
+    }
+    for (r = 0; r < 2; r++)
+        pthread_join(th[r], NULL);
+    free(s);
+    tally_free(c[0].t);
+    tally_free(c[1].t);
+    tally_seen_free(seen);
 }
 
 int main(void)
@@ -106,7 +251,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tally_counts_duplicates_across_loops),
         cmocka_unit_test(test_tally_seq_window_slides),
-        cmocka_unit_test(test_tally_campaign_overflow_is_counted),
+        cmocka_unit_test(test_tally_full_table_evicts_least_recent),
+        cmocka_unit_test(test_tally_hundred_campaigns_in_sequence),
+        cmocka_unit_test(test_tally_eviction_with_concurrent_readers),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
