@@ -4,6 +4,8 @@ with a reason, and podman run the way this machine needs it (runc, explicit
 ulimits) through a containers.conf of the test's own."""
 
 import atexit
+import ipaddress
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +20,9 @@ DEPLOY = os.path.join(SOURCE, "deploy")
 ULIMITS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "localhost/smtpstorm-base:bookworm")
 TOOLS = ["podman", "podman-compose", "debootstrap", "yamllint", "kubectl"]
+# container traffic stays on this machine's podman networks, in the range
+# reserved for benchmarking (RFC 2544); the agents' allow-list is this range
+BENCH_NET = ipaddress.ip_network("198.18.0.0/15")
 
 
 def say(*a):
@@ -111,3 +116,34 @@ def build_image(env, image):
     size = int(run(["podman", "image", "inspect", "--format", "{{.Size}}", image], env=env).stdout.strip())
     say(f"image {image}: {size / 1e6:.0f} MB")
     return size
+
+
+def create_network(env, name, labels=(), first=64):
+    """An internal podman network NAME on a free /24 of 198.18.0.0/15
+    (198.18.FIRST.0/24 or the next one no other network uses), so that tests
+    running side by side do not collide. Returns the subnet (text)."""
+    for third in range(first, 256):
+        subnet = f"198.18.{third}.0/24"
+        argv = ["podman", "network", "create", "--internal", "--subnet", subnet]
+        for label in labels:
+            argv += ["--label", label]
+        p = run(argv + [name], check=False, env=env)
+        if p.returncode == 0:
+            return subnet
+        if "already" not in p.stdout and "in use" not in p.stdout:
+            print(p.stdout, end="")
+            raise SystemExit(f"FAIL: podman network create {name} failed")
+    raise SystemExit("FAIL: no free /24 in 198.18.0.0/15 for a test network")
+
+
+def network_subnets(env, name):
+    out = run(["podman", "network", "inspect", name], env=env).stdout
+    return [ipaddress.ip_network(s["subnet"]) for n in json.loads(out) for s in n.get("subnets", [])]
+
+
+def container_addresses(env, name):
+    """The IPv4/IPv6 addresses of container NAME on its networks."""
+    out = run(["podman", "inspect", "--format", "{{json .NetworkSettings.Networks}}", name], env=env).stdout
+    nets = json.loads(out) or {}
+    return [ipaddress.ip_address(a) for n in nets.values()
+            for a in (n.get("IPAddress"), n.get("GlobalIPv6Address")) if a]

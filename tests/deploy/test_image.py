@@ -16,8 +16,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploytest import (BUILD, ULIMITS, base_image, build_image, ensure_tools,  # noqa: E402
-                        podman_env, run, say, skip)
+from deploytest import (BENCH_NET, BUILD, ULIMITS, base_image, build_image,  # noqa: E402
+                        container_addresses, create_network, ensure_tools, podman_env, run, say,
+                        skip)
 
 IMAGE = os.environ.get("SMTPSTORM_IMAGE", "localhost/smtpstorm:deploy-test")
 MESSAGES = 300
@@ -53,9 +54,12 @@ def main():
 
     net, sink = f"{NAME}-net", f"{NAME}-sink"
     try:
-        run(["podman", "network", "create", "--internal", "--subnet", "198.18.65.0/24", net], env=env)
+        create_network(env, net, first=65)
         run(["podman", "run", "-d", "--name", sink, "--network", net, "--network-alias", "sink"] + ULIMITS +
             [IMAGE, "sink", "-c", "inet::2525", "100"], env=env)
+        addrs = container_addresses(env, sink)
+        if not addrs or not all(a in BENCH_NET for a in addrs):
+            fails.append(f"the sink's addresses {addrs} are not all in {BENCH_NET}")
         healthy = False
         for _ in range(50):
             h = run(["podman", "healthcheck", "run", sink], check=False, env=env)
