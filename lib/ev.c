@@ -119,6 +119,12 @@ void ev_io_del(struct ev_loop *loop, int fd)
     memset(&loop->io[fd], 0, sizeof(loop->io[fd]));
 }
 
+void ev_io_forget(struct ev_loop *loop, int fd)
+{
+    if (fd >= 0 && (size_t)fd < loop->io_len)
+        memset(&loop->io[fd], 0, sizeof(loop->io[fd]));
+}
+
 /* Timer heap: index 0 unused so that heap_index 0 means "not armed". */
 
 static void heap_place(struct ev_loop *loop, size_t i, struct ev_timer *t)

@@ -41,6 +41,11 @@ int ev_io_set(struct ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void 
 /* ev_io_del - stop watching fd; call before close(fd). */
 void ev_io_del(struct ev_loop *loop, int fd);
 
+/* ev_io_forget - like ev_io_del without the epoll_ctl system call, for an
+ * fd the caller closes right away and never dup'ed: closing its last
+ * reference removes it from the epoll set. */
+void ev_io_forget(struct ev_loop *loop, int fd);
+
 /* ev_timer_init - prepare t to call fn(arg); it starts disarmed. */
 void ev_timer_init(struct ev_timer *t, ev_timer_fn *fn, void *arg);
 

@@ -70,7 +70,7 @@ static void conn_close(struct conn *c)
 
     ev_timer_stop(loop->ev, &c->idle);
     ev_timer_stop(loop->ev, &c->delay);
-    ev_io_del(loop->ev, c->fd);
+    ev_io_forget(loop->ev, c->fd);     /* close() below takes it out of epoll */
     session_end(&c->s);
     if (c->ssl) {
         SSL_free(c->ssl);
