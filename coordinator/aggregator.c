@@ -212,6 +212,71 @@ int agg_row_add_latency(struct aggregator *a, uint32_t t, const struct agg_total
     return 0;
 }
 
+int64_t agg_row_backlog(const struct aggregator *a, size_t i)
+{
+    return (int64_t)a->rows[i].cum.accepted - (int64_t)a->rows[i].cum.received;
+}
+
+/* When a cumulative count (accepted: 0, received: 1) first reached its end
+ * value: the second before the row where it did, plus the part of that
+ * second the last messages needed at the rate of the second before (a
+ * whole second when there is no such rate or it was slower). */
+static double agg_reached_s(const struct aggregator *a, int received)
+{
+    uint64_t end, before, last, rate;
+    size_t i;
+
+#define AGG_COUNT(k) (received ? a->rows[k].cum.received : a->rows[k].cum.accepted)
+    end = AGG_COUNT(a->n - 1);
+    if (end == 0)
+        return 0;
+    for (i = 0; AGG_COUNT(i) < end; i++)
+        ;
+    if (i == 0)
+        return (double)a->rows[0].t;
+    before = AGG_COUNT(i - 1);
+    last = end - before;
+    rate = i >= 2 && AGG_COUNT(i - 1) > AGG_COUNT(i - 2) ? AGG_COUNT(i - 1) - AGG_COUNT(i - 2) : 0;
+#undef AGG_COUNT
+    if (rate == 0 || last >= rate)
+        return (double)a->rows[i].t;
+    return (double)a->rows[i - 1].t + (double)last / (double)rate * (double)(a->rows[i].t - a->rows[i - 1].t);
+}
+
+void agg_flow(const struct aggregator *a, struct agg_flow *out)
+{
+    const struct agg_totals *c, *p;
+    static const struct agg_totals zero;
+    int64_t b;
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    if (a->n == 0)
+        return;
+    for (i = 0; i < a->n; i++) {
+        c = &a->rows[i].cum;
+        p = i > 0 ? &a->rows[i - 1].cum : &zero;
+        if (c->accepted > p->accepted && c->accepted - p->accepted > out->inject_peak)
+            out->inject_peak = c->accepted - p->accepted;
+        if (c->received > p->received && c->received - p->received > out->deliver_peak)
+            out->deliver_peak = c->received - p->received;
+        b = agg_row_backlog(a, i);
+        if (b > out->backlog_peak) {
+            out->backlog_peak = b;
+            out->backlog_peak_t = a->rows[i].t;
+        }
+    }
+    out->accepted = a->rows[a->n - 1].cum.accepted;
+    out->received = a->rows[a->n - 1].cum.received;
+    out->backlog_end = agg_row_backlog(a, a->n - 1);
+    out->inject_s = agg_reached_s(a, 0);
+    out->deliver_s = agg_reached_s(a, 1);
+    if (out->inject_s > 0)
+        out->inject_rate = (double)out->accepted / out->inject_s;
+    if (out->deliver_s > 0)
+        out->deliver_rate = (double)out->received / out->deliver_s;
+}
+
 void agg_free(struct aggregator *a)
 {
     free(a->rows);

@@ -79,6 +79,34 @@ int agg_row_add_latency(struct aggregator *a, uint32_t t, const struct agg_total
  * slots that shrank (a peer restarted) count 0. */
 void agg_hist_growth(const struct hist *cur, const struct hist *prev, struct hist *out);
 
+/* The two sides of a campaign through an MTA, from the timeline: injection
+ * (agents -> target: what was accepted, and when the last of it was) and
+ * delivery (target -> sinks: what the sinks received, and when the last of
+ * it arrived), and the backlog between them. The times are seconds since
+ * the common start, read off the one-a-second rows; within the second where
+ * a count reached its end value, the rate of the second before says how
+ * much of it the last messages took (good to about a second: both sides
+ * report once a second). */
+struct agg_flow {
+    uint64_t accepted, received;    /* the last row's totals */
+    double inject_s, deliver_s;     /* start until the last accepted / received; 0: none */
+    double inject_rate, deliver_rate;   /* messages per second over those; 0: none */
+    uint64_t inject_peak, deliver_peak; /* most accepted / received in one second */
+    int64_t backlog_peak;           /* largest accepted - received of any row */
+    uint32_t backlog_peak_t;        /* the first row with it */
+    int64_t backlog_end;            /* of the last row: lost, once the sinks drained */
+};
+
+/* agg_row_backlog - accepted minus received up to row i (cumulative): what
+ * the target has taken and not yet handed to a sink. Negative only while a
+ * sink's count runs ahead of an agent's report, or when sinks counted
+ * messages the agents saw fail. */
+int64_t agg_row_backlog(const struct aggregator *a, size_t i);
+
+/* agg_flow - the injection and delivery figures of the timeline into out
+ * (all zero for an empty timeline). */
+void agg_flow(const struct aggregator *a, struct agg_flow *out);
+
 /* agg_free - release the timeline. */
 void agg_free(struct aggregator *a);
 

@@ -1,7 +1,9 @@
 /* csv.c - the timeline as CSV, one row a second keyed by the coordinator's
  * clock (seconds since the campaign's start): per-second counts, the
  * running totals they come from, the sessions open, and the whole
- * message's latency in that second (empty when none ended). */
+ * message's latency in that second (empty when none ended), and the
+ * target's backlog then: accepted minus received, cumulative (empty when no
+ * sinks are in the path). */
 #include "result.h"
 
 #include <errno.h>
@@ -23,7 +25,7 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
     }
     fprintf(f, "t,accepted,received,errors,attempted,rejected,accepted_total,received_total,errors_total,"
             "replies_4xx,replies_5xx,sessions_active,message_count,message_p50_ms,message_p90_ms,"
-            "message_p99_ms,message_max_ms\n");
+            "message_p99_ms,message_max_ms,backlog\n");
     for (i = 0; i < a->n; i++) {
         cur = &a->rows[i].cum;
         prev = i > 0 ? &a->rows[i - 1].cum : &zero;
@@ -36,10 +38,14 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
                 m->count);
 #undef DELTA
         if (m->count > 0)
-            fprintf(f, ",%.3f,%.3f,%.3f,%.3f\n", (double)m->p50_us / 1000, (double)m->p90_us / 1000,
+            fprintf(f, ",%.3f,%.3f,%.3f,%.3f", (double)m->p50_us / 1000, (double)m->p90_us / 1000,
                     (double)m->p99_us / 1000, (double)m->max_us / 1000);
         else
-            fputs(",,,,\n", f);
+            fputs(",,,,", f);
+        if (res->sinks_in_path)
+            fprintf(f, ",%" PRId64 "\n", agg_row_backlog(a, i));
+        else
+            fputs(",\n", f);
     }
     if (fclose(f) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));

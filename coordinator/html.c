@@ -54,10 +54,10 @@ static const char html_css[] =
     ".s-received{stroke:#2b6cd4;fill:#2b6cd4}.s-p50{stroke:#2b6cd4;fill:#2b6cd4}"
     ".s-p99{stroke:#e8590c;fill:#e8590c}.s-errors{stroke:#c62828;fill:#c62828}"
     ".s-4xx{stroke:#f59f00;fill:#f59f00}.s-5xx{stroke:#862e9c;fill:#862e9c}"
-    ".s-sessions{stroke:#0b7285;fill:#0b7285}\n"
+    ".s-sessions{stroke:#0b7285;fill:#0b7285}.s-backlog{stroke:#5f3dc4;fill:#5f3dc4}\n"
     "svg .legend.s-attempted text,svg .legend.s-accepted text,svg .legend.s-received text,svg .legend.s-p50 text,"
     "svg .legend.s-p99 text,svg .legend.s-errors text,svg .legend.s-4xx text,svg .legend.s-5xx text,"
-    "svg .legend.s-sessions text{fill:var(--fg);stroke:none}\n"
+    "svg .legend.s-sessions text,svg .legend.s-backlog text{fill:var(--fg);stroke:none}\n"
     "svg .iqr{fill:#7aa7ea}svg .whisker{stroke:#7d8796;stroke-width:1.5}svg .p90{stroke:#1d2430;stroke-width:2}"
     "svg .max{stroke:#c62828;stroke-width:2}svg .p50{fill:#1d2430}svg .phase-label{fill:var(--fg);font-size:13px}"
     "svg .phase-values{fill:var(--fg);font-size:12px;font-variant-numeric:tabular-nums}\n"
@@ -297,10 +297,64 @@ static void html_thresholds(FILE *f, const struct run_result *res)
     fputs("</table>\n", f);
 }
 
+/* ---- injection and delivery ---- */
+
+/* One side of the flow: count, when the last one was, mean and peak rate,
+ * p50 and p99 of its latency. Keys are the JSON report's injection.* and
+ * delivery.* */
+static void html_flow_row(FILE *f, const char *side, const char *what, uint64_t count, double s, double rate,
+                          uint64_t peak, const char *lat, const struct hist *h)
+{
+    char key[64], v[32];
+
+    fprintf(f, "<tr data-side=\"%s\"><td class=\"text\">%s</td>", side, what);
+    snprintf(key, sizeof(key), "%s.%s", side, strcmp(side, "injection") == 0 ? "accepted" : "received");
+    html_td_count(f, key, count);
+    fprintf(f, "<td><span class=\"num\" data-key=\"%s.seconds\" data-value=\"%.3f\">%.1f s</span></td>", side, s, s);
+    fprintf(f, "<td><span class=\"num\" data-key=\"%s.rate_msgs_per_s\" data-value=\"%.3f\">%s</span></td>", side,
+            rate, svg_format_value(rate, v, sizeof(v)));
+    snprintf(key, sizeof(key), "%s.peak_msgs_per_s", side);
+    html_td_count(f, key, peak);
+    snprintf(key, sizeof(key), "%s.%s_p50_ms", side, lat);
+    fputs("<td>", f);
+    html_ms(f, key, h->count ? (double)hist_percentile(h, 50) / 1000 : 0);
+    snprintf(key, sizeof(key), "%s.%s_p99_ms", side, lat);
+    fputs(" ms</td><td>", f);
+    html_ms(f, key, h->count ? (double)hist_percentile(h, 99) / 1000 : 0);
+    fputs(" ms</td></tr>\n", f);
+}
+
+/* Injection (agents -> target) apart from delivery (target -> sinks), and
+ * the target's backlog: what a campaign through an MTA is for. */
+static void html_flow(FILE *f, const struct run_result *res)
+{
+    struct agg_flow fl;
+
+    agg_flow(res->timeline, &fl);
+    fputs("<h2>Injection and delivery</h2>\n<table id=\"flow\"><tr><th class=\"text\">side</th><th>messages</th>"
+          "<th>last by</th><th>mean msg/s</th><th>peak msg/s</th><th>p50</th><th>p99</th></tr>\n", f);
+    html_flow_row(f, "injection", "injection: agents → target, accepted", res->totals.accepted, fl.inject_s,
+                  fl.inject_rate, fl.inject_peak, "message", &res->stats->latency[PHASE_MESSAGE]);
+    if (res->sinks_in_path)
+        html_flow_row(f, "delivery", "delivery: target → sinks, received (end to end)", res->totals.received,
+                      fl.deliver_s, fl.deliver_rate, fl.deliver_peak, "delivery", &res->delivery);
+    fputs("</table>\n", f);
+    if (!res->sinks_in_path) {
+        fputs("<p class=\"sub\">No sinks in the path: delivery and backlog were not measured.</p>\n", f);
+        return;
+    }
+    fputs("<p class=\"sub\" id=\"backlog\">Backlog at the target (accepted minus received): peak ", f);
+    fprintf(f, "<span class=\"num\" data-key=\"delivery.backlog_peak\" data-value=\"%" PRId64 "\">%" PRId64
+            "</span> at %u s, <span class=\"num\" data-key=\"delivery.backlog_end\" data-value=\"%" PRId64 "\">%"
+            PRId64 "</span> at the end. Times are seconds since the common start, to about a second.</p>\n",
+            fl.backlog_peak, fl.backlog_peak, fl.backlog_peak_t, fl.backlog_end, fl.backlog_end);
+}
+
 /* ---- charts over time ---- */
 
 struct html_series {
     double *x, *attempted, *accepted, *received, *p50, *p99, *errors, *r4, *r5, *sessions;
+    double *backlog;                /* accepted - received, cumulative; NAN: no sinks in the path */
 };
 
 static int html_series_fill(const struct run_result *res, struct html_series *s)
@@ -308,7 +362,7 @@ static int html_series_fill(const struct run_result *res, struct html_series *s)
     const struct aggregator *a = res->timeline;
     static const struct agg_totals zero;
     double **all[] = { &s->x, &s->attempted, &s->accepted, &s->received, &s->p50, &s->p99, &s->errors,
-                       &s->r4, &s->r5, &s->sessions };
+                       &s->r4, &s->r5, &s->sessions, &s->backlog };
     size_t i, k;
 
     for (k = 0; k < sizeof(all) / sizeof(all[0]); k++)
@@ -330,6 +384,9 @@ static int html_series_fill(const struct run_result *res, struct html_series *s)
         s->p50[i] = m->count ? (double)m->p50_us / 1000 : NAN;
         s->p99[i] = m->count ? (double)m->p99_us / 1000 : NAN;
         s->sessions[i] = c->sessions_active;
+        /* a sink's count may run a report ahead of an agent's: no negative backlog drawn */
+        s->backlog[i] = !res->sinks_in_path ? NAN
+            : agg_row_backlog(a, i) > 0 ? (double)agg_row_backlog(a, i) : 0;
     }
     return 0;
 }
@@ -337,7 +394,7 @@ static int html_series_fill(const struct run_result *res, struct html_series *s)
 static void html_series_free(struct html_series *s)
 {
     free(s->x), free(s->attempted), free(s->accepted), free(s->received), free(s->p50);
-    free(s->p99), free(s->errors), free(s->r4), free(s->r5), free(s->sessions);
+    free(s->p99), free(s->errors), free(s->r4), free(s->r5), free(s->sessions), free(s->backlog);
 }
 
 static void html_chart(FILE *f, const char *id, const char *title, const char *unit, const double *x, size_t n,
@@ -363,6 +420,9 @@ static int html_charts(FILE *f, const struct run_result *res)
     html_chart(f, "chart-rate", "Messages per second", "msg/s", s.x, n, (const struct svg_series[]){
         { "attempted", "s-attempted", s.attempted, 0 }, { "accepted", "s-accepted", s.accepted, 0 },
         { "received by sinks", "s-received", s.received, 1 } }, res->n_sinks ? 3 : 2);
+    if (res->sinks_in_path)
+        html_chart(f, "chart-backlog", "Backlog at the target: accepted minus received by sinks", "messages", s.x, n,
+                   (const struct svg_series[]){ { "backlog", "s-backlog", s.backlog, 0 } }, 1);
     html_chart(f, "chart-latency", "Whole-message latency, per second", "ms", s.x, n, (const struct svg_series[]){
         { "p50", "s-p50", s.p50, 0 }, { "p99", "s-p99", s.p99, 0 } }, 2);
     html_chart(f, "chart-errors", "Errors and failure replies per second", "per s", s.x, n,
@@ -676,6 +736,7 @@ int html_write_report(const char *path, const struct run_result *res, char *err,
     html_asked(f, res);
     html_cards(f, res);
     html_thresholds(f, res);
+    html_flow(f, res);
     if (html_charts(f, res) != 0) {
         snprintf(err, errlen, "cannot write %s: out of memory", path);
         rc = -ENOMEM;

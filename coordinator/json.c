@@ -161,6 +161,32 @@ static void json_ms(FILE *f, const char *key, uint64_t us, int known)
         fprintf(f, ", \"%s\": null", key);
 }
 
+/* Injection (agents -> target) and delivery (target -> sinks) side by side:
+ * counts, when the last message was accepted / received (seconds since the
+ * start), mean and peak rates, and the target's backlog between them.
+ * delivery is null when no sinks are in the path. */
+static void json_flow(FILE *f, const struct run_result *res)
+{
+    const struct hist *m = &res->stats->latency[PHASE_MESSAGE], *d = &res->delivery;
+    struct agg_flow fl;
+
+    agg_flow(res->timeline, &fl);
+    fprintf(f, "  \"injection\": {\"accepted\": %" PRIu64 ", \"seconds\": %.3f, \"rate_msgs_per_s\": %.3f"
+            ", \"peak_msgs_per_s\": %" PRIu64, res->totals.accepted, fl.inject_s, fl.inject_rate, fl.inject_peak);
+    json_ms(f, "message_p50_ms", hist_percentile(m, 50), m->count > 0);
+    json_ms(f, "message_p99_ms", hist_percentile(m, 99), m->count > 0);
+    if (!res->sinks_in_path) {
+        fputs("},\n  \"delivery\": null,\n", f);
+        return;
+    }
+    fprintf(f, "},\n  \"delivery\": {\"received\": %" PRIu64 ", \"seconds\": %.3f, \"rate_msgs_per_s\": %.3f"
+            ", \"peak_msgs_per_s\": %" PRIu64, res->totals.received, fl.deliver_s, fl.deliver_rate, fl.deliver_peak);
+    json_ms(f, "delivery_p50_ms", hist_percentile(d, 50), d->count > 0);
+    json_ms(f, "delivery_p99_ms", hist_percentile(d, 99), d->count > 0);
+    fprintf(f, ", \"backlog_peak\": %" PRId64 ", \"backlog_peak_t\": %u, \"backlog_end\": %" PRId64 "},\n",
+            fl.backlog_peak, fl.backlog_peak_t, fl.backlog_end);
+}
+
 /* One row: the counts of the second ending at t (not cumulative), the
  * sessions open then, and the whole message's latency in that second. */
 static void json_timeline_row(FILE *f, const struct run_result *res, const struct agg_row *row,
@@ -184,6 +210,10 @@ static void json_timeline_row(FILE *f, const struct run_result *res, const struc
     json_ms(f, "message_p90_ms", m->p90_us, m->count > 0);
     json_ms(f, "message_p99_ms", m->p99_us, m->count > 0);
     json_ms(f, "message_max_ms", m->max_us, m->count > 0);
+    if (res->sinks_in_path)
+        fprintf(f, ", \"backlog\": %" PRId64, (int64_t)cur->accepted - (int64_t)cur->received);
+    else
+        fputs(", \"backlog\": null", f);
     fputc('}', f);
 }
 
@@ -238,6 +268,7 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
     json_time(f, res->started_at_ns);
     fprintf(f, ",\n  \"duration_s\": %.3f,\n", res->duration_s);
     json_totals(f, res);
+    json_flow(f, res);
     json_latency_replies(f, res);
     json_agents(f, res);
     json_sinks(f, res);

@@ -19,6 +19,32 @@ static void summary_totals(FILE *out, const struct run_result *res)
             t->bytes, res->rate);
 }
 
+static double summary_ms(const struct hist *h, double pct)
+{
+    return h->count ? (double)hist_percentile(h, pct) / 1000 : 0;
+}
+
+/* Injection (agents -> target) and delivery (target -> sinks) apart, and
+ * the target's backlog between them: what a campaign through an MTA shows. */
+static void summary_flow(FILE *out, const struct run_result *res)
+{
+    const struct hist *m = &res->stats->latency[PHASE_MESSAGE];
+    struct agg_flow fl;
+
+    agg_flow(res->timeline, &fl);
+    fprintf(out, "  injection: accepted %" PRIu64 " by %.1f s, %.1f msg/s (peak %" PRIu64 "/s), "
+            "message p50 %.2f ms p99 %.2f ms\n", res->totals.accepted, fl.inject_s, fl.inject_rate,
+            fl.inject_peak, summary_ms(m, 50), summary_ms(m, 99));
+    if (!res->sinks_in_path)
+        return;
+    fprintf(out, "  delivery:  received %" PRIu64 " by %.1f s, %.1f msg/s (peak %" PRIu64 "/s), "
+            "delivery p50 %.2f ms p99 %.2f ms%s\n", res->totals.received, fl.deliver_s, fl.deliver_rate,
+            fl.deliver_peak, summary_ms(&res->delivery, 50), summary_ms(&res->delivery, 99),
+            res->delivery.count < res->totals.received ? " (not every message timed)" : "");
+    fprintf(out, "  backlog (accepted - received): peak %" PRId64 " at %u s, %" PRId64 " at the end\n",
+            fl.backlog_peak, fl.backlog_peak_t, fl.backlog_end);
+}
+
 static void summary_latency_row(FILE *out, const char *name, const struct hist *h)
 {
     if (h->count == 0)
@@ -135,6 +161,7 @@ static void summary_thresholds(FILE *out, const struct run_result *res)
 void summary_print(FILE *out, const struct run_result *res)
 {
     summary_totals(out, res);
+    summary_flow(out, res);
     summary_latency(out, res);
     summary_replies(out, res);
     summary_agents(out, res);

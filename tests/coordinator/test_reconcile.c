@@ -215,6 +215,41 @@ static void test_aggregator_timeline_fills_skipped_seconds(void **state)
     agg_free(&a);
 }
 
+static void test_aggregator_flow_separates_injection_delivery_and_backlog(void **state)
+{
+    static const uint64_t acc[] = { 0, 100, 200, 250, 250 }, rec[] = { 0, 20, 120, 200, 250 };
+    struct aggregator a = { 0 };
+    struct agg_totals t = { 0 };
+    struct agg_flow fl;
+    uint32_t i;
+
+    (void)state;
+    agg_flow(&a, &fl);                                  /* empty: all zero */
+    assert_true(fl.inject_s == 0 && fl.deliver_s == 0 && fl.backlog_peak == 0);
+    for (i = 0; i < 5; i++) {
+        t.accepted = acc[i];
+        t.received = rec[i];
+        assert_int_equal(agg_row_add(&a, i, &t), 0);
+    }
+    assert_int_equal(agg_row_backlog(&a, 1), 80);
+    agg_flow(&a, &fl);
+    assert_true(fl.accepted == 250 && fl.received == 250);
+    assert_true(fl.inject_peak == 100 && fl.deliver_peak == 100);
+    /* the last 50 accepted at 100/s: half of second 3; received at 80/s */
+    assert_true(fl.inject_s > 2.49 && fl.inject_s < 2.51);
+    assert_true(fl.deliver_s > 3.62 && fl.deliver_s < 3.63);
+    assert_true(fl.inject_rate > 99.9 && fl.inject_rate < 100.1);
+    assert_true(fl.backlog_peak == 80 && fl.backlog_peak_t == 1 && fl.backlog_end == 0);
+    /* a sink that ran ahead of the agents' reports: negative, never a peak */
+    t.accepted = 250;
+    t.received = 260;
+    assert_int_equal(agg_row_add(&a, 5, &t), 0);
+    assert_true(agg_row_backlog(&a, 5) == -10);
+    agg_flow(&a, &fl);
+    assert_true(fl.backlog_peak == 80 && fl.backlog_end == -10);
+    agg_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_reconcile_thresholds_judge_errors_but_not_losses),
         cmocka_unit_test(test_aggregator_merges_agents_and_sinks),
         cmocka_unit_test(test_aggregator_timeline_fills_skipped_seconds),
+        cmocka_unit_test(test_aggregator_flow_separates_injection_delivery_and_backlog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
