@@ -9,6 +9,7 @@ produce the podman commands expected (dry run)."""
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -108,6 +109,23 @@ def k8s():
     dep = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     check(dep["smtpstorm-agent"]["spec"]["replicas"] == agents, "agent replicas == --agents")
     check(dep["smtpstorm-sink"]["spec"]["replicas"] == sinks, "sink replicas == --sinks")
+    # every $(VAR) in a container's args is one of its env variables
+    for d, pod in pods_of(docs):
+        for c in pod["containers"]:
+            names = {e["name"] for e in c.get("env", [])}
+            refs = {r for a in c.get("args", []) for r in re.findall(r"\$\((\w+)\)", a)}
+            check(refs <= names, f"{d['metadata']['name']}/{c['name']}: $(...) in args are env ({sorted(refs)})")
+    agent = dep["smtpstorm-agent"]["spec"]["template"]["spec"]["containers"][0]
+    allow = [agent["args"][i + 1] for i, a in enumerate(agent["args"]) if a == "--allow-target"]
+    env = {e["name"]: e.get("value") for e in agent.get("env", [])}
+    check(allow == ["smtpstorm-sink", "$(ALLOW_TARGET)"] and env.get("ALLOW_TARGET"),
+          f"agents: --allow-target the sinks' Service and ALLOW_TARGET={env.get('ALLOW_TARGET')} ({allow})")
+    for d, pod in pods_of(docs):
+        args = pod["containers"][0]["args"]
+        want = {"smtpstorm-campaign": ["--key", "--authorized-keys"]}.get(d["metadata"]["name"],
+                                                                           ["--key", "--coordinator-key"])
+        check(all(w in args for w in want) and "--insecure" not in args,
+              f"{d['metadata']['name']}: CURVE keys ({' '.join(want)}), no --insecure")
     pol = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "smtpstorm-agent")
     check(set(pol["spec"]["policyTypes"]) == {"Ingress", "Egress"} and not pol["spec"].get("ingress"),
           "agents take no connections")
