@@ -64,8 +64,10 @@ struct run {
     uint64_t drain_ns, drain_change_ns, drain_received;
     struct peer **agents;                   /* taking part, by id */
     size_t na;
-    struct peer **sinks;                    /* present at the start, by id */
+    struct peer **sinks;                    /* present at the start, by id; then their earlier runs */
     size_t ns;
+    struct peer **earlier;                  /* owned: restarted sinks' earlier runs (also in sinks) */
+    size_t nearlier;
     struct plan_part *parts;
     uint8_t *content;                       /* -F file */
     size_t content_len;
@@ -169,6 +171,65 @@ static void run_refuse_version(struct run *r, struct zlink *z, const uint8_t *ro
               "run the same smtpstorm release everywhere", id, env->version, WIRE_VERSION);
 }
 
+static void run_send_start(struct run *r, struct peer *p);
+
+/* run_in_sinks - whether p is one of the campaign's sinks. */
+static int run_in_sinks(const struct run *r, const struct peer *p)
+{
+    size_t i;
+
+    for (i = 0; i < r->ns; i++)
+        if (r->sinks[i] == p)
+            return 1;
+    return 0;
+}
+
+/* run_sink_restarted - sink p is a new process whose cumulative counters
+ * start again from zero: what its earlier run reported for this campaign
+ * is kept, as a record of its own in the campaign's sinks (so every total
+ * and per-agent sum still counts it), and p starts afresh. */
+static void run_sink_restarted(struct run *r, struct peer *p)
+{
+    struct peer *e = NULL, **grown;
+
+    p->restarts++;
+    if (r->state >= RUN_RUNNING && run_in_sinks(r, p) && agg_sink_campaign(p, r->campaign) != NULL
+        && (e = malloc(sizeof(*e))) != NULL
+        && (grown = realloc(r->sinks, (r->ns + 1) * sizeof(*grown))) != NULL) {
+        r->sinks = grown;
+        if ((grown = realloc(r->earlier, (r->nearlier + 1) * sizeof(*grown))) != NULL) {
+            r->earlier = grown;
+            *e = *p;
+            snprintf(e->id, sizeof(e->id), "%.50s#%u", p->id, p->restarts);
+            e->alive = 0;
+            e->route_len = 0;
+            e->earlier = 1;
+            r->earlier[r->nearlier++] = e;
+            r->sinks[r->ns++] = e;
+            p->latest = NULL;       /* now e's */
+            log_warn("sink %s restarted during the campaign: the %llu messages its earlier run "
+                     "reported are kept (as %s); what it took after its last report is lost",
+                     p->id, (unsigned long long)agg_sink_campaign(e, r->campaign)->received, e->id);
+            e = NULL;
+        }
+    }
+    free(e);
+    registry_keep_latest(p, NULL, 0);
+}
+
+/* run_sink_hello_again - a known sink said hello again: a new process
+ * (another pid; or, found later, counters starting over), or the same one
+ * back after a network cut. Either way it gets the running campaign's
+ * Start again (its agents' clock offsets). */
+static void run_sink_hello_again(struct run *r, struct peer *p, int new_pid)
+{
+    p->rehello = 1;
+    if (new_pid && p->latest != NULL)
+        run_sink_restarted(r, p);
+    if ((r->state == RUN_RUNNING || r->state == RUN_DRAIN) && run_in_sinks(r, p))
+        run_send_start(r, p);
+}
+
 static void run_on_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t len,
                          const Smtpstorm__Hello *h, enum peerlink_role want)
 {
@@ -193,6 +254,8 @@ static void run_on_hello(struct run *r, struct zlink *z, const uint8_t *route, s
     if (old == NULL)
         log_debug("%s %s (%s, %u cores) said hello", role == PEERLINK_SINK ? "sink" : "agent",
                   p->id, p->host, p->cores);
+    if (old != NULL && role == PEERLINK_SINK)
+        run_sink_hello_again(r, p, old_pid != h->pid);
     if (old != NULL && old_pid != h->pid && p->part >= 0 && p->state != PEER_DONE && !p->lost) {
         p->lost = 1;
         snprintf(p->status, sizeof(p->status), "restarted during the campaign");
@@ -248,12 +311,15 @@ static void run_on_error(struct run *r, struct peer *p, const Smtpstorm__Error *
     log_warn("%s %s says: %s", p->role == PEERLINK_SINK ? "sink" : "agent", p->id, e->text);
 }
 
-static void run_on_counters(struct peer *p, Smtpstorm__Envelope *env, int *kept)
+static void run_on_counters(struct run *r, struct peer *p, Smtpstorm__Envelope *env, int *kept)
 {
     if (p->role != PEERLINK_SINK)
         return;
+    if (p->latest != NULL && p->rehello && env->sink_counters->seq < p->latest_seq)
+        run_sink_restarted(r, p);       /* same pid (a container's 1), counting from zero again */
     if (p->latest != NULL && env->sink_counters->seq <= p->latest_seq)
         return;
+    p->rehello = 0;
     registry_keep_latest(p, env, env->sink_counters->seq);
     *kept = 1;
 }
@@ -278,7 +344,7 @@ static void run_dispatch(struct run *r, struct peer *p, Smtpstorm__Envelope *env
         run_on_error(r, p, env->error);
         break;
     case SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS:
-        run_on_counters(p, env, kept);
+        run_on_counters(r, p, env, kept);
         break;
     default:
         r->dropped++;           /* workload, start, stop: not for a coordinator */
@@ -576,7 +642,6 @@ static void run_on_dead(struct peer *p, void *arg)
     for (i = 0; p->role == PEERLINK_SINK && r->state >= RUN_RUNNING && i < r->ns; i++) {
         if (r->sinks[i] == p) {
             log_warn("sink %s (%s) lost: silent for %d s", p->id, p->host, RUN_DEAD_MS / 1000);
-            r->sinks_missing++;
         }
     }
 }
@@ -866,6 +931,10 @@ static void run_result_agent(struct run *r, struct peer *p, struct agent_result 
             a->cpu_pct = 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns / (double)(p->cores ? p->cores : 1);
     }
     agg_sink_for_agent(r->sinks, r->ns, r->campaign, p->id, &a->received, &a->duplicates);
+    if (p->lost && a->received > a->accepted)
+        log_warn("agent %s was lost after reporting %llu accepted; the sinks counted %llu of its messages: "
+                 "the difference is what it sent after its last report, not failures",
+                 p->id, (unsigned long long)a->accepted, (unsigned long long)a->received);
     a->missing = p->lost;
     a->status = p->status;
 }
@@ -919,8 +988,10 @@ static int run_build_result(struct run *r, struct run_result *res)
         run_result_agent(r, r->agents[i], &res->agents[res->n_agents++]);
         r->agents_missing += r->agents[i]->lost;
     }
-    for (i = 0; i < r->ns; i++)
+    for (i = 0; i < r->ns; i++) {
         run_result_sink(r, r->sinks[i], &res->sinks[res->n_sinks++]);
+        r->sinks_missing += !r->sinks[i]->earlier && !r->sinks[i]->alive;  /* gone, not back */
+    }
     res->dropped = r->dropped + zlink_malformed(r->ctl) + zlink_malformed(r->snk);
     res->refused = r->refused;
     res->unauthorized = zap_refused_keys(r->zap);
@@ -1116,6 +1187,11 @@ static void run_cleanup(struct run *r)
     ev_loop_free(r->loop);
     free(r->agents);
     free(r->sinks);
+    for (size_t i = 0; i < r->nearlier; i++) {
+        wire_free(r->earlier[i]->latest);
+        free(r->earlier[i]);
+    }
+    free(r->earlier);
     free(r->parts);
     free(r->content);
 }
