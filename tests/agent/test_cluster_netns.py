@@ -15,47 +15,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 import harness
 from clustertest import AGENT, COORD, SINK, USER, check, check_reconciled
+from netns import NET, Topology
 
-PID = os.getpid()
-BRIDGE = f"ssb{PID}"
-NET = "198.18.0"
 HOSTS = {"coord": 1, "a1": 2, "a2": 3, "s1": 4, "s2": 5}
-
-
-def ns(name):
-    return f"ss{PID}-{name}"
-
-
-def ip(*args, check_rc=True):
-    r = subprocess.run(["ip", *args], capture_output=True, timeout=20)
-    if check_rc and r.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)}: {r.stderr.decode().strip()}")
-    return r
-
-
-def build():
-    ip("link", "add", BRIDGE, "type", "bridge")
-    ip("link", "set", BRIDGE, "up")
-    for name, last in HOSTS.items():
-        outer, inner = f"ssh{last}x{PID}", f"ssn{last}x{PID}"
-        ip("netns", "add", ns(name))
-        ip("link", "add", outer, "type", "veth", "peer", "name", inner)
-        ip("link", "set", inner, "netns", ns(name))
-        ip("link", "set", outer, "master", BRIDGE, "up")
-        ip("-n", ns(name), "addr", "add", f"{NET}.{last}/24", "dev", inner)
-        ip("-n", ns(name), "link", "set", inner, "up")
-        ip("-n", ns(name), "link", "set", "lo", "up")
-
-
-def teardown():
-    for name, last in HOSTS.items():
-        ip("netns", "del", ns(name), check_rc=False)
-        ip("link", "del", f"ssh{last}x{PID}", check_rc=False)
-    ip("link", "del", BRIDGE, check_rc=False)
 
 
 def offers(program, sub, flag):
@@ -65,48 +30,15 @@ def offers(program, sub, flag):
     return flag.encode() in r.stdout + r.stderr
 
 
-PROBE = """
-import errno, socket, sys
-s = socket.socket()
-s.settimeout(1)
-try:
-    s.connect((sys.argv[1], 9))
-except ConnectionRefusedError:
-    sys.exit(0)
-except OSError:
-    sys.exit(1)
-sys.exit(0)
-"""
-
-
-def wait_reachable(src, addr, timeout=10.0):
-    """The bridge forwards: from src, addr answers (a refused connection to
-    port 9 is an answer)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = subprocess.run(["ip", "netns", "exec", ns(src), sys.executable, "-c", PROBE, addr],
-                           capture_output=True, timeout=10)
-        if r.returncode == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{addr} not reachable from {src}")
-
-
 def main():
-    if os.geteuid() != 0:
-        print("skip: network namespaces need root", file=sys.stderr)
-        sys.exit(harness.SKIP)
-    try:
-        ip("netns", "add", ns("probe"))
-        ip("netns", "del", ns("probe"))
-    except (RuntimeError, FileNotFoundError) as e:
-        print(f"skip: cannot make network namespaces: {e}", file=sys.stderr)
-        sys.exit(harness.SKIP)
+    topo = Topology(HOSTS)
+    topo.require()
+    ns = topo.ns
     procs = []
     ctl, snk = f"tcp://{NET}.1:7400", f"tcp://{NET}.1:7401"
     try:
-        build()
-        wait_reachable("a1", f"{NET}.4")
+        topo.build()
+        topo.wait_reachable("a1", "s1")
         insecure_a = ["--insecure"] if offers(AGENT, None, "--insecure") else []
         insecure_s = ["--insecure"] if offers(SINK, None, "--insecure") else []
         insecure_c = ["--insecure"] if offers(COORD, "run", "--insecure") else []
@@ -142,7 +74,7 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        teardown()
+        topo.teardown()
     print("ok")
 
 

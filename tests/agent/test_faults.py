@@ -1,0 +1,168 @@
+"""test_faults - faults with the real programs on loopback (issue 5, Faults):
+
+- an agent SIGKILLed mid-campaign: the coordinator notices within the
+  heartbeat time, finishes with the others, names the agent missing with its
+  last cumulative counts (which the totals include), exits 3, no hang;
+- a sink SIGKILLed and restarted (same port, same --id) mid-campaign: the
+  agents count errors while it is down, the restarted sink counts again,
+  the coordinator keeps what the earlier run reported (an entry ID#1) and
+  reconciles honestly: lost = accepted - received, exit 5 when it is > 0;
+- one sink daemon serving 20 campaigns in a row, one coordinator each:
+  every one reconciles (a sink used to stop counting after 16).
+Processes are stopped by pid; every wait is bounded."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import harness
+from clustertest import COORD, check, check_reconciled, coordinator, endpoints, start_agent, start_sink
+
+EXIT_AGENTS_MISSING, EXIT_TARGET_ERRORS, EXIT_MESSAGES_LOST = 3, 4, 5
+
+
+def campaign(ctl, snk, agents, sinks, report, *workload):
+    """A coordinator in the background: (Popen, started at)."""
+    argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", str(agents), "--sinks", str(sinks),
+            "--wait", "20s", "--drain", "6s", "--json", report, *workload]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT), time.monotonic()
+
+
+def finish(coord, report, name, timeout):
+    """Wait (bounded) for the coordinator; returns (exit code, output, report)."""
+    try:
+        out, _ = coord.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        coord.kill()
+        coord.wait()
+        raise AssertionError(f"{name}: the coordinator hung (no exit within {timeout} s)")
+    out = out.decode(errors="replace")
+    sys.stdout.write(f"--- {name}: exit {coord.returncode}\n{out}\n")
+    data = None
+    if os.path.exists(report):
+        with open(report) as f:
+            data = json.load(f)
+    return coord.returncode, out, data
+
+
+def test_agent_killed_mid_campaign(tmp):
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    report = os.path.join(tmp, "agent-killed.json")
+    with harness.Procs() as procs:
+        _, count = start_sink(procs, snk, "sink", port, count=True)
+        agents = {ident: start_agent(procs, ctl, ident, "--heartbeat-timeout", "2")
+                  for ident in ("k1", "k2", "k3")}
+        coord, started = campaign(ctl, snk, 3, 1, report, "-s", "6", "--rate", "300", "--duration", "6",
+                                  f"127.0.0.1:{port}")
+        try:
+            # Two seconds in: every agent has sent progress (one a second).
+            harness.wait_for(lambda: count.messages >= 700, timeout=20, what="load on the sink")
+            agents["k2"].send_signal(signal.SIGKILL)
+            agents["k2"].wait()
+            killed = time.monotonic()
+        finally:
+            rc, out, data = finish(coord, report, "agent killed", timeout=60)
+        took = time.monotonic() - started
+        check(rc == EXIT_AGENTS_MISSING, f"exit {rc}, wanted {EXIT_AGENTS_MISSING} (agents missing)")
+        check(took < 6 + 30, f"the campaign took {took:.1f} s")
+        check("agent k2" in out and "lost" in out, "the coordinator says k2 was lost")
+        check(data is not None, "no report")
+        by_id = {a["id"]: a for a in data["agents"]}
+        k2 = by_id["k2"]
+        check(k2["missing"] is True, f"k2 not marked missing: {k2}")
+        check(k2["messages_accepted"] > 0, f"k2's work before it died is not in the report: {k2}")
+        check("lost" in k2["status"], f"k2's status: {k2['status']!r}")
+        for ident in ("k1", "k3"):
+            a = by_id[ident]
+            check(not a["missing"] and a["messages_accepted"] > k2["messages_accepted"],
+                  f"{ident} should have finished the campaign: {a}")
+            check(a["messages_accepted"] == a["sink_received"], f"{ident} does not reconcile: {a}")
+        t = data["totals"]
+        check(t["messages_accepted"] == sum(a["messages_accepted"] for a in data["agents"]),
+              "the totals do not include the lost agent's counts")
+        # What k2 had accepted but not yet reported when it died was still
+        # received: the sink can only have more, never less, of k2's mail.
+        check(k2["sink_received"] >= k2["messages_accepted"], f"k2: {k2}")
+        sys.stdout.write(f"k2 killed {killed - started:.1f} s in, after {k2['messages_accepted']} accepted\n")
+
+
+def test_sink_restarted_mid_campaign(tmp):
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    report = os.path.join(tmp, "sink-restarted.json")
+    with harness.Procs() as procs:
+        sink, count = start_sink(procs, snk, "s1", port, count=True)
+        for ident in ("r1", "r2"):
+            start_agent(procs, ctl, ident)
+        coord, _ = campaign(ctl, snk, 2, 1, report, "-s", "4", "--rate", "200", "--duration", "8",
+                            f"127.0.0.1:{port}")
+        try:
+            harness.wait_for(lambda: count.messages >= 400, timeout=20, what="load on the sink")
+            sink.send_signal(signal.SIGKILL)
+            sink.wait()
+            before = count.messages
+            time.sleep(1.5)                 # the fault: the sink is down this long
+            _, count2 = start_sink(procs, snk, "s1", port, count=True)
+            harness.wait_for(lambda: count2.messages >= 50, timeout=15, what="the restarted sink counting")
+        finally:
+            rc, out, data = finish(coord, report, "sink restarted", timeout=60)
+        check(data is not None, "no report")
+        t = data["totals"]
+        sinks = {s["id"]: s for s in data["sinks"]}
+        sys.stdout.write(f"sink killed at {before} messages; sinks {sinks}; totals {t}\n")
+        check(set(sinks) == {"s1", "s1#1"}, f"sinks in the report: {sorted(sinks)}")
+        check(sinks["s1#1"]["received"] > 0 and sinks["s1#1"]["received"] <= before,
+              f"the earlier run's counts: {sinks['s1#1']} (it showed {before})")
+        check(sinks["s1"]["received"] > 0 and not sinks["s1"]["missing"], f"the restarted sink: {sinks['s1']}")
+        check(t["sink_received"] == sinks["s1"]["received"] + sinks["s1#1"]["received"],
+              "the total received is not both runs' sum")
+        check(t["errors"] > 0, "the agents counted no errors while the sink was down")
+        check(t["lost"] == t["messages_accepted"] - t["sink_received"], f"lost: {t}")
+        # Lost: accepted by the first run after its last report (at most about a
+        # second of load), never anything the earlier run reported.
+        check(0 <= t["lost"] <= 200 + 50, f"lost {t['lost']}")
+        check(sum(a["sink_received"] for a in data["agents"]) == t["sink_received"],
+              "per-agent received does not add up across the sink's two runs")
+        want = EXIT_MESSAGES_LOST if t["lost"] > 0 else EXIT_TARGET_ERRORS
+        check(rc == want, f"exit {rc}, wanted {want} (lost {t['lost']}, errors {t['errors']})")
+        check("sink s1 restarted" in out, "the coordinator does not say the sink restarted")
+
+
+def test_sink_serves_twenty_campaigns_in_a_row(tmp):
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    with harness.Procs() as procs:
+        start_sink(procs, snk, "long-lived", port)
+        for ident in ("q1", "q2", "q3"):
+            start_agent(procs, ctl, ident)
+        seen = set()
+        for k in range(20):
+            done, data = coordinator(ctl, snk, 3, 1, tmp, f"row-{k}", "-s", "3", "-m", "60",
+                                     f"127.0.0.1:{port}", wait="10s", timeout=60)
+            check(done.returncode == 0, f"campaign {k + 1} of 20: exit {done.returncode}")
+            check_reconciled(data, 60)
+            check(data["campaign"] not in seen, "campaign ids repeat")
+            seen.add(data["campaign"])
+
+
+def main():
+    tests = [test_agent_killed_mid_campaign, test_sink_restarted_mid_campaign,
+             test_sink_serves_twenty_campaigns_in_a_row]
+    only = sys.argv[1:]
+    with tempfile.TemporaryDirectory(prefix="smtpstorm-faults-") as tmp:
+        for t in tests:
+            if only and t.__name__ not in only:
+                continue
+            sys.stdout.write(f"=== {t.__name__}\n")
+            sys.stdout.flush()
+            t(tmp)
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
