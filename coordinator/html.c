@@ -330,7 +330,7 @@ static void html_flow(FILE *f, const struct run_result *res)
 {
     struct agg_flow fl;
 
-    agg_flow(res->timeline, &fl);
+    result_flow(res, &fl);
     fputs("<h2>Injection and delivery</h2>\n<table id=\"flow\"><tr><th class=\"text\">side</th><th>messages</th>"
           "<th>last by</th><th>mean msg/s</th><th>peak msg/s</th><th>p50</th><th>p99</th></tr>\n", f);
     html_flow_row(f, "injection", "injection: agents → target, accepted", res->totals.accepted, fl.inject_s,

@@ -170,7 +170,7 @@ static void json_flow(FILE *f, const struct run_result *res)
     const struct hist *m = &res->stats->latency[PHASE_MESSAGE], *d = &res->delivery;
     struct agg_flow fl;
 
-    agg_flow(res->timeline, &fl);
+    result_flow(res, &fl);
     fprintf(f, "  \"injection\": {\"accepted\": %" PRIu64 ", \"seconds\": %.3f, \"rate_msgs_per_s\": %.3f"
             ", \"peak_msgs_per_s\": %" PRIu64, res->totals.accepted, fl.inject_s, fl.inject_rate, fl.inject_peak);
     json_ms(f, "message_p50_ms", hist_percentile(m, 50), m->count > 0);

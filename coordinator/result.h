@@ -72,6 +72,12 @@ struct run_result {
  * Returns 0 or -ENOMEM. */
 int verdict_judge(struct run_result *res);
 
+/* result_flow - injection and delivery of res apart (agg_flow of its
+ * timeline), with injection's end the last agent's elapsed time from the
+ * common start (its own clock, finer than the timeline's second) when the
+ * agents reported one. */
+void result_flow(const struct run_result *res, struct agg_flow *out);
+
 /* summary_print - the end-of-campaign table for a terminal. */
 void summary_print(FILE *out, const struct run_result *res);
 

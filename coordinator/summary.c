@@ -31,7 +31,7 @@ static void summary_flow(FILE *out, const struct run_result *res)
     const struct hist *m = &res->stats->latency[PHASE_MESSAGE];
     struct agg_flow fl;
 
-    agg_flow(res->timeline, &fl);
+    result_flow(res, &fl);
     fprintf(out, "  injection: accepted %" PRIu64 " by %.1f s, %.1f msg/s (peak %" PRIu64 "/s), "
             "message p50 %.2f ms p99 %.2f ms\n", res->totals.accepted, fl.inject_s, fl.inject_rate,
             fl.inject_peak, summary_ms(m, 50), summary_ms(m, 99));
