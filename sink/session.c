@@ -1,5 +1,5 @@
 /* session.c - smtp-sink's SMTP/LMTP conversation as a pure state machine
- * (see session.h): command lines, DATA found with memmem, BDAT chunks,
+ * (see session.h): command lines, DATA's end found by eod_find, BDAT chunks,
  * the trace header looked for in the header section only, replies
  * collected in one buffer so pipelined commands cost one write. */
 #include "session.h"
@@ -11,6 +11,10 @@
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "log.h"
 
@@ -568,6 +572,35 @@ static int eod_tail(const char *p, size_t n)
     return 0;
 }
 
+/* eod_find - the first "\r\n.\r\n" in p[0..len), or NULL. glibc's memmem
+ * steps a few bytes at a time (10% of the sink's CPU with 100 KB
+ * messages); this looks at 16 bytes at once for LF followed by '.', which
+ * is rare in text, and checks the CRs around each. */
+static const char *eod_find(const char *p, size_t len)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i lf = _mm_set1_epi8('\n'), dot = _mm_set1_epi8('.');
+    __m128i a, b;
+    unsigned m;
+    size_t k;
+
+    for (; i + 17 <= len; i += 16) {    /* LF at k in [i, i+16), '.' at k+1 */
+        a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        b = _mm_loadu_si128((const __m128i *)(const void *)(p + i + 1));
+        m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, lf), _mm_cmpeq_epi8(b, dot)));
+        for (; m != 0; m &= m - 1) {
+            k = i + (size_t)__builtin_ctz(m);
+            if (k >= 1 && k + 3 < len && p[k - 1] == '\r' && p[k + 2] == '\r' && p[k + 3] == '\n')
+                return p + k - 1;
+        }
+    }
+    if (i > 0)
+        i--;            /* a match may start at the CR before LF i */
+#endif
+    return len - i >= 5 ? memmem(p + i, len - i, eod_pattern, 5) : NULL;
+}
+
 /* feed_data - message bytes up to "\r\n.\r\n"; only that sequence ends
  * the message (a bare LF never does: no SMTP smuggling). */
 static size_t feed_data(struct session *s, const char *p, size_t len)
@@ -586,7 +619,7 @@ static size_t feed_data(struct session *s, const char *p, size_t len)
     }
     if (s->eod <= 1) {
         from = s->eod == 1 ? i - 1 : i;
-        hit = from < len ? memmem(p + from, len - from, eod_pattern, 5) : NULL;
+        hit = from < len ? eod_find(p + from, len - from) : NULL;
         if (hit) {
             used = (size_t)(hit - p) + 5;
             goto found;
