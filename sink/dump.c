@@ -29,6 +29,8 @@ struct dump_writer {
     time_t exp_time;            /* template expansion cache, one per second */
     char exp_path[DUMP_PATH_MAX];
     size_t exp_len;
+    time_t date_time;           /* Received date cache, one per second */
+    char date[128];
     int shared_fd;              /* -D file for shared_path */
     int shared_dir_synced;      /* --fsync: its directory entry is on disk */
     char shared_path[DUMP_PATH_MAX];
@@ -53,6 +55,7 @@ struct dump_writer *dump_writer_new(const struct sink_config *cfg, uint64_t seed
     w->template = w->shared ? cfg->dump_shared : cfg->dump_single;
     w->rng = seed | 1;
     w->exp_time = (time_t)-1;
+    w->date_time = (time_t)-1;
     w->shared_fd = -1;
     return w;
 }
@@ -323,12 +326,16 @@ size_t dump_mail_date(time_t t, char *out, size_t outlen)
 void dump_received(struct dump *d, const char *helo, const char *addr, const char *proto,
                    const char *hostname)
 {
-    char line[2048], date[128];
+    char line[2048];
+    const char *date = d->w->date;
     int n;
 
     if (!d->active)
         return;
-    dump_mail_date(d->start, date, sizeof(date));
+    if (d->start != d->w->date_time) {      /* localtime_r and strftime once a second */
+        dump_mail_date(d->start, d->w->date, sizeof(d->w->date));
+        d->w->date_time = d->start;
+    }
     if (helo)
         n = snprintf(line, sizeof(line), "Received: from %s ([%s])\n", helo, addr);
     else
