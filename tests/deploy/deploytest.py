@@ -104,15 +104,29 @@ def build_image(env, image):
     mirror, security = debian_mirror(), debian_mirror(security=True)
     build = ["podman", "build", "--format", "docker", "-f", os.path.join(DEPLOY, "Dockerfile"),
              "--ignorefile", os.path.join(DEPLOY, "Dockerfile.dockerignore")] + ULIMITS + \
-            ["--build-arg", f"BASE={BASE_IMAGE}", "-t", image]
+            ["--build-arg", f"BASE={BASE_IMAGE}"]
     if mirror:
         build += ["--build-arg", f"DEBIAN_MIRROR={mirror}"]
     if security:
         build += ["--build-arg", f"DEBIAN_SECURITY_MIRROR={security}"]
-    p = run(build + [SOURCE], check=False, env=env, timeout=1200)
-    if p.returncode != 0:
-        print(p.stdout[-6000:], end="")
-        raise SystemExit("FAIL: the image did not build")
+    # the build stage gets a tag of its own (then the full build takes it
+    # from the cache), so that what a new build replaces can be removed by
+    # name: the final image and the build stage (~650 MB) the tags had
+    # before, only those, and not while a container uses them
+    stage = image.rsplit(":", 1)[0] + "-build:" + (image.rsplit(":", 1)[1] if ":" in image else "latest")
+
+    def image_id(name):
+        q = run(["podman", "image", "inspect", "--format", "{{.Id}}", name], check=False, env=env)
+        return q.stdout.strip() if q.returncode == 0 else ""
+    old = {name: image_id(name) for name in (image, stage)}
+    for argv in (build + ["--target", "build", "-t", stage], build + ["-t", image]):
+        p = run(argv + [SOURCE], check=False, env=env, timeout=1200)
+        if p.returncode != 0:
+            print(p.stdout[-6000:], end="")
+            raise SystemExit("FAIL: the image did not build")
+    for name, was in old.items():
+        if was and was != image_id(name):
+            run(["podman", "image", "rm", was], check=False, env=env)
     size = int(run(["podman", "image", "inspect", "--format", "{{.Size}}", image], env=env).stdout.strip())
     say(f"image {image}: {size / 1e6:.0f} MB")
     return size
