@@ -17,7 +17,7 @@
 enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
-    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS,
+    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -36,6 +36,7 @@ static const struct option cli_long[] = {
     { "sink-bind", required_argument, NULL, OPT_SINK_BIND },
     { "wait", required_argument, NULL, OPT_WAIT },
     { "drain", required_argument, NULL, OPT_DRAIN },
+    { "drain-quiet", required_argument, NULL, OPT_DRAIN_QUIET },
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
@@ -96,6 +97,9 @@ void cli_usage_run(void *out)
           "  --sink-bind EP   sink counters endpoint (default " CONFIG_SINK_BIND_DEFAULT ")\n"
           "  --wait S         how long to wait for agents and sinks (default 30s)\n"
           "  --drain S        how long to wait for sinks to count everything (default 10s)\n"
+          "  --drain-quiet S  end the drain early when the sinks' counts stand still this\n"
+          "                   long (default 3s; 0: wait out --drain; through an MTA that\n"
+          "                   retries deferred mail, use 0 or more than its retry time)\n"
           "security (docs/security.md):\n"
           "  --key F          this coordinator's secret key (smtpstorm keygen NAME writes\n"
           "                   NAME.key; agents and sinks get NAME.pub): CURVE on both\n"
@@ -239,6 +243,7 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_SINK_BIND: return cli_string(&c->sink_bind, arg, err, errlen);
     case OPT_WAIT: return cli_seconds(arg, &c->wait_ms, "--wait", err, errlen);
     case OPT_DRAIN: return cli_seconds(arg, &c->drain_ms, "--drain", err, errlen);
+    case OPT_DRAIN_QUIET: return cli_seconds(arg, &c->drain_quiet_ms, "--drain-quiet", err, errlen);
     case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
     case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);

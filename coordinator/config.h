@@ -71,6 +71,7 @@ struct run_config {
     char *sink_bind;            /* --sink-bind EP */
     uint64_t wait_ms;           /* --wait */
     uint64_t drain_ms;          /* --drain */
+    uint64_t drain_quiet_ms;    /* --drain-quiet; 0: only --drain ends a partial drain */
     char *json, *csv, *html;
     char *metrics;              /* --metrics ADDR:PORT */
     struct threshold *thresholds;   /* --threshold, in the order given */
@@ -86,6 +87,7 @@ struct run_config {
 #define CONFIG_SINK_BIND_DEFAULT "tcp://127.0.0.1:7401"
 #define CONFIG_WAIT_DEFAULT_MS   30000
 #define CONFIG_DRAIN_DEFAULT_MS  10000
+#define CONFIG_DRAIN_QUIET_DEFAULT_MS 3000   /* sinks still this long: drained */
 
 /* config_init - set every default (smtp-source's where it has one). */
 void config_init(struct run_config *c);

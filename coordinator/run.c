@@ -36,7 +36,6 @@
 #define RUN_LEAD_MAX_NS     (3 * NS_PER_SEC)
 #define RUN_STOP_GRACE_NS   (10 * NS_PER_SEC)   /* after Stop, wait this long for Done */
 #define RUN_OVERTIME_NS     (5 * NS_PER_SEC)    /* a timed campaign may run this much longer */
-#define RUN_DRAIN_STILL_NS  (3 * NS_PER_SEC)    /* sink counters unchanged this long: drained */
 #define RUN_REFUSED_LOG     16                  /* wrong-version peers named once each */
 
 enum run_state { RUN_WAIT, RUN_READY, RUN_RUNNING, RUN_DRAIN, RUN_END };
@@ -770,7 +769,8 @@ static void run_tick_drain(struct run *r, uint64_t now)
         r->drain_received = t.received;
         r->drain_change_ns = now;
     }
-    if (t.received >= t.accepted || since(now, r->drain_change_ns) >= RUN_DRAIN_STILL_NS
+    if (t.received >= t.accepted
+        || (r->cfg->drain_quiet_ms > 0 && since(now, r->drain_change_ns) >= r->cfg->drain_quiet_ms * NS_PER_MS)
         || since(now, r->drain_ns) >= r->cfg->drain_ms * NS_PER_MS)
         r->state = RUN_END;
 }

@@ -52,7 +52,7 @@ def campaign(ctl, snk, sinks, port, tmp, name):
     """smtpstorm run through the MTA; returns (exit code, report, CSV text)."""
     report, table = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".csv")
     argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "3", "--sinks", str(sinks),
-            "--wait", "20s", "--drain", DRAIN, "--json", report, "--csv", table,
+            "--wait", "20s", "--drain", DRAIN, "--drain-quiet", "0", "--json", report, "--csv", table,
             "-N", "-s", str(SESSIONS), "-m", str(MESSAGES), f"127.0.0.1:{port}"]
     t0 = time.monotonic()
     done = harness.run(argv, timeout=150)
