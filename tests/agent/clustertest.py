@@ -4,10 +4,8 @@ separate processes (before the coordinator), a sink's live message count
 (its -c output, read by a thread), one campaign run to its JSON report,
 and the reconciliation checks."""
 
-import json
 import os
 import re
-import sys
 import threading
 import time
 
@@ -64,13 +62,7 @@ def coordinator(ctl, snk, agents, sinks, tmp, name, *workload, wait="20s", prefi
     report = os.path.join(tmp, name + ".json")
     argv = [*prefix, COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", str(agents),
             "--sinks", str(sinks), "--wait", wait, "--drain", "10s", "--json", report, *workload]
-    done = harness.run(argv, timeout=timeout)
-    sys.stdout.write(f"--- {name}: exit {done.returncode}\n{done.stdout.decode()}{done.stderr.decode()}\n")
-    data = None
-    if os.path.exists(report):
-        with open(report) as f:
-            data = json.load(f)
-    return done, data
+    return harness.run_campaign(argv, report, name, timeout=timeout)
 
 
 def check_reconciled(data, messages=None):

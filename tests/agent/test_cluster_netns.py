@@ -11,7 +11,6 @@ pid; names carry the test's pid so that runs never collide."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -65,15 +64,7 @@ def main():
             check(sorted(s["id"] for s in data["sinks"]) == ["s1", "s2"], "sinks")
             check(all(s["received"] == 2000 for s in data["sinks"]), f"sessions spread evenly: {data['sinks']}")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        harness.stop(procs)
         topo.teardown()
     print("ok")
 

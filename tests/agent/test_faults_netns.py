@@ -15,7 +15,6 @@ removed."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -120,15 +119,7 @@ def main():
                 check(p.poll() is None, f"{p.args[3:5]} died during the cut (exit {p.returncode})")
             run_after(topo, tmp)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        harness.stop(procs)
         topo.teardown()
     print("ok")
 

@@ -46,13 +46,7 @@ def coordinator(ctl, snk, agents, sinks, tmp, name, *workload, wait="20s"):
     argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", str(agents),
             "--sinks", str(sinks), "--wait", wait, "--drain", "5s", "--json", report,
             "--csv", os.path.join(tmp, name + ".csv"), *workload]
-    done = harness.run(argv, timeout=90)
-    sys.stdout.write(f"--- {name}: exit {done.returncode}\n{done.stdout.decode()}{done.stderr.decode()}\n")
-    data = None
-    if os.path.exists(report):
-        with open(report) as f:
-            data = json.load(f)
-    return done, data
+    return harness.run_campaign(argv, report, name, timeout=90)
 
 
 def by_id(items):

@@ -21,10 +21,8 @@ all on loopback:
   --authorized-keys, and --local with --key, are usage errors.
 """
 
-import json
 import os
 import stat
-import sys
 import tempfile
 
 import harness
@@ -81,13 +79,7 @@ def coordinator(tmp, name, ctl, snk, agents, sinks, *extra):
     report = os.path.join(tmp, name + ".json")
     argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", str(agents), "--sinks",
             str(sinks), "--wait", "20s", "--drain", "5s", "--json", report, *extra]
-    done = harness.run(argv, timeout=90)
-    sys.stdout.write(f"--- {name}: exit {done.returncode}\n{done.stdout.decode()}{done.stderr.decode()}\n")
-    data = None
-    if os.path.exists(report):
-        with open(report) as f:
-            data = json.load(f)
-    return done, data
+    return harness.run_campaign(argv, report, name, timeout=90)
 
 
 def test_curve_campaign_admits_authorized_keys_only(tmp):

@@ -4,6 +4,7 @@ without bare sleeps, and Postfix's unpacked tools.
 
 Tests import it with sys.path set by meson (PYTHONPATH=tests/tools)."""
 
+import json
 import os
 import signal
 import socket
@@ -58,17 +59,22 @@ class Procs:
         return p
 
     def __exit__(self, *exc):
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop(self.procs)
         return False
+
+
+def stop(procs, grace=5.0):
+    """Stop processes by pid: SIGTERM, then SIGKILL after grace seconds."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
@@ -100,6 +106,18 @@ def run(argv, timeout=120, **kw):
     """Run a command to completion and return the CompletedProcess."""
     kw.setdefault("capture_output", True)
     return subprocess.run(argv, timeout=timeout, **kw)
+
+
+def run_campaign(argv, report, name, timeout=120):
+    """Run one coordinator campaign (argv writes its JSON to report); print
+    its output under name and return (CompletedProcess, report dict or None)."""
+    done = run(argv, timeout=timeout)
+    sys.stdout.write(f"--- {name}: exit {done.returncode}\n{done.stdout.decode()}{done.stderr.decode()}\n")
+    data = None
+    if os.path.exists(report):
+        with open(report) as f:
+            data = json.load(f)
+    return done, data
 
 
 def check(cond, message):
