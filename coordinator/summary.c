@@ -127,6 +127,17 @@ static void summary_sinks(FILE *out, const struct run_result *res)
     }
 }
 
+/* summary_negative_lost - why the sinks counted more than the agents accepted. */
+static const char *summary_negative_lost(const struct run_result *res)
+{
+    size_t i;
+
+    for (i = 0; i < res->n_agents; i++)
+        if (res->agents[i].missing)
+            return " (a lost agent's messages reached the sinks after its last report)";
+    return " (sinks counted messages the agents saw fail)";
+}
+
 static void summary_reconcile(FILE *out, const struct run_result *res)
 {
     if (!res->sinks_in_path) {
@@ -136,7 +147,7 @@ static void summary_reconcile(FILE *out, const struct run_result *res)
     fprintf(out, "\nreconciliation: accepted %" PRIu64 ", received by sinks %" PRIu64
             ", duplicates %" PRIu64 ", lost %" PRId64 "%s\n", res->total.accepted, res->total.received,
             res->total.duplicates, res->total.lost,
-            res->total.lost < 0 ? " (sinks counted messages the agents saw fail)" : "");
+            res->total.lost < 0 ? summary_negative_lost(res) : "");
 }
 
 static void summary_thresholds(FILE *out, const struct run_result *res)
