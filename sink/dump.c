@@ -327,11 +327,12 @@ void dump_received(struct dump *d, const char *helo, const char *addr, const cha
                    const char *hostname)
 {
     char line[2048];
-    const char *date = d->w->date;
+    const char *date;
     int n;
 
     if (!d->active)
-        return;
+        return;                             /* no -d/-D: d->w is NULL */
+    date = d->w->date;
     if (d->start != d->w->date_time) {      /* localtime_r and strftime once a second */
         dump_mail_date(d->start, d->w->date, sizeof(d->w->date));
         d->w->date_time = d->start;
