@@ -1,6 +1,7 @@
 /* main.c - smtpstorm-sink: a drop-in smtp-sink(1). Parses the command
  * line, listens, drops privileges like smtp-sink (-u, -R), and serves;
- * with --coordinator, sink/link.c streams the counters meanwhile. */
+ * with --coordinator, sink/link.c streams the counters meanwhile; with
+ * --metrics, sink/exporter.c serves them to Prometheus. */
 #include <errno.h>
 #include <grp.h>
 #include <libgen.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exporter.h"
 #include "link.h"
 #include "log.h"
 #include "server.h"
@@ -77,6 +79,7 @@ int main(int argc, char **argv)
 {
     static struct sink_config cfg;
     struct sink_link *link = NULL;
+    struct sink_exporter *exporter = NULL;
     struct sigaction sa;
     char err[512];
     int rc;
@@ -107,7 +110,15 @@ int main(int argc, char **argv)
         fatal(argv[0], err);    /* keys are read while we may, before listening */
     if ((running = sink_server_new(&cfg, err, sizeof(err))) == NULL)
         fatal(argv[0], err);
+    if (cfg.metrics) {          /* bound before the privileges go, as the SMTP port */
+        if ((exporter = sink_exporter_start(running, cfg.metrics, err, sizeof(err))) == NULL) {
+            sink_server_free(running);
+            fatal(argv[0], err);
+        }
+        log_info("metrics at http://%s/metrics", sink_exporter_address(exporter));
+    }
     if (cfg.user && drop_privileges(cfg.root_dir, cfg.user, err, sizeof(err)) != 0) {
+        sink_exporter_stop(exporter);
         sink_server_free(running);
         fatal(argv[0], err);
     }
@@ -116,12 +127,14 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     if (cfg.coordinator && (link = sink_link_start(running, &cfg, err, sizeof(err))) == NULL) {
+        sink_exporter_stop(exporter);
         sink_server_free(running);
         fatal(argv[0], err);
     }
     rc = sink_server_run(running);
     if (sink_link_stop(link) != 0)
         rc = -1;                /* the coordinator refused us: say so with the exit status */
+    sink_exporter_stop(exporter);
     {
         struct sink_server *srv = running;
 

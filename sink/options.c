@@ -1,6 +1,7 @@
 /* options.c - smtpstorm-sink's command line: smtp-sink(1)'s letters with the
  * same defaults, checks and messages, and the long options (see config.h). */
 #include "config.h"
+#include "metrics.h"
 #include "number.h"
 
 #include <getopt.h>
@@ -63,6 +64,7 @@ const char *sink_options_usage(void)
            "[-Q commands] [-r commands] [-R root-dir] [-s commands] [-S start-string] "
            "[-t timeout] [-T windowsize] [-u user_privs] [-w delay] [-W command:delay[:odds]] "
            "[--threads N] [--id NAME] [--coordinator EP [--key F --coordinator-key F] [--insecure]] "
+           "[--metrics ADDR:PORT] "
            "[--tls-cert F --tls-key F] [--no-size] [--no-chunking] "
            "[--no-starttls] [--fsync] [inet:][host]:port backlog | unix:pathname backlog";
 }
@@ -108,6 +110,11 @@ const char *sink_options_help(void)
         "                   CURVE to the coordinator (default: no keys)\n"
         "  --insecure       allow a --coordinator beyond loopback without keys\n"
         "                   (default: refused; see docs/security.md)\n"
+        "  --metrics ADDR:PORT  serve OpenMetrics text for Prometheus at\n"
+        "                   http://ADDR:PORT/metrics, refreshed every second: sessions,\n"
+        "                   messages, bytes, and received, duplicates and delivery\n"
+        "                   latency by campaign; only ADDR is bound, [V6ADDR]:PORT for\n"
+        "                   IPv6, port 0 picks a free one (default: none)\n"
         "  --tls-cert F --tls-key F   offer STARTTLS\n"
         "  --no-size --no-chunking --no-starttls   do not announce these\n"
         "  --help --version\n"
@@ -226,7 +233,7 @@ static int unescape(const char *s, char *out, size_t outmax, size_t *outlen)
 
 enum { OPT_THREADS = 256, OPT_ID, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_SIZE, OPT_NO_CHUNKING,
        OPT_NO_STARTTLS, OPT_HELP, OPT_VERSION, OPT_FSYNC, OPT_COORDINATOR, OPT_REPORT_INTERVAL,
-       OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE };
+       OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE, OPT_METRICS };
 
 static const struct option long_options[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
@@ -244,6 +251,7 @@ static const struct option long_options[] = {
     { "key", required_argument, NULL, OPT_KEY },
     { "coordinator-key", required_argument, NULL, OPT_COORDINATOR_KEY },
     { "insecure", no_argument, NULL, OPT_INSECURE },
+    { "metrics", required_argument, NULL, OPT_METRICS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -391,6 +399,11 @@ static enum sink_options_result parse_long(struct sink_config *cfg, int ch, cons
     case OPT_KEY: cfg->key_file = arg; break;
     case OPT_COORDINATOR_KEY: cfg->coordinator_key_file = arg; break;
     case OPT_INSECURE: cfg->insecure = 1; break;
+    case OPT_METRICS:
+        if (metrics_addr_check(arg, err, errlen) != 0)
+            return SINK_OPTIONS_USAGE;
+        cfg->metrics = arg;
+        break;
     case OPT_TLS_CERT: cfg->tls_cert = arg; break;
     case OPT_TLS_KEY: cfg->tls_key = arg; break;
     case OPT_NO_SIZE: cfg->no_size = 1; break;

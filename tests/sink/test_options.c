@@ -56,6 +56,7 @@ static void test_options_bad_values_refused(void **state)
         { "-t", "0" }, { "-t", "10s" }, { "-T", "0" }, { "-w", "0" }, { "-W", "data" },
         { "-W", "foo:1" }, { "-W", "data:0" }, { "-W", "data:1:100" }, { "--threads", "0" },
         { "--threads", "9999" }, { "-Z", NULL }, { "--coordinator", "x" },
+        { "--metrics", "localhost" }, { "--metrics", "127.0.0.1:65536" }, { "--metrics", "" },
     };
     struct sink_config cfg;
     char err[256];
@@ -90,12 +91,28 @@ static void test_options_command_lists(void **state)
     assert_memory_equal(cfg.start_string, "a\tbA\\\n", 6);
 }
 
+static void test_options_metrics_address_kept(void **state)
+{
+    struct sink_config cfg;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(parse(&cfg, NULL, NULL, err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_null(cfg.metrics);
+    assert_int_equal(parse(&cfg, "--metrics", "127.0.0.1:9464", err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_string_equal(cfg.metrics, "127.0.0.1:9464");
+    assert_int_equal(parse(&cfg, "--metrics", "[::1]:0", err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_int_equal(parse(&cfg, "--metrics", "localhost", err, sizeof(err)), SINK_OPTIONS_USAGE);
+    assert_non_null(strstr(err, "ADDR:PORT"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_options_defaults_as_smtp_sink),
         cmocka_unit_test(test_options_bad_values_refused),
         cmocka_unit_test(test_options_command_lists),
+        cmocka_unit_test(test_options_metrics_address_kept),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
