@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -148,6 +149,21 @@ def create_network(env, name, labels=(), first=64):
             print(p.stdout, end="")
             raise SystemExit(f"FAIL: podman network create {name} failed")
     raise SystemExit("FAIL: no free /24 in 198.18.0.0/15 for a test network")
+
+
+def wait_names(env, net, image, names, timeout=60):
+    """Wait until every name resolves inside network NET (podman's DNS server
+    for a new network may answer late; an agent that asks before then waits
+    out the resolver's timeout and misses its heartbeats)."""
+    probe = " && ".join(f"getent hosts {n} >/dev/null" for n in names)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        p = run(["podman", "run", "--rm", "--network", net] + ULIMITS + [image, "sh", "-c", probe],
+                check=False, env=env, timeout=30)
+        if p.returncode == 0:
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"FAIL: {', '.join(names)} do not resolve in {net} after {timeout}s")
 
 
 def network_subnets(env, name):

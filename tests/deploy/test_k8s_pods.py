@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deploytest import (BENCH_NET, BUILD, DEPLOY, ULIMITS, base_image, build_image,  # noqa: E402
+from deploytest import (BENCH_NET, BUILD, DEPLOY, ULIMITS, base_image, build_image, wait_names,  # noqa: E402
                         container_addresses, create_network, ensure_tools, podman_env, run, say,
                         skip)
 
@@ -108,6 +108,8 @@ def main():
             c = spec["containers"][0]
             sc, csc = spec["securityContext"], c["securityContext"]
             keys = key_folder(tmp, secrets, spec, pod)
+            if pod == "smtpstorm-agent":
+                wait_names(env, net, IMAGE, sorted(set(ALIASES.values())))
             for i in range(replicas):
                 name = f"{NAME}-{pod}-{i}"
                 values = {e["name"]: e.get("value", "") for e in c.get("env", []) if "value" in e}
