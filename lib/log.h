@@ -20,9 +20,16 @@ void log_use_syslog(int on);
 /* log_progname - the name given to log_init (or "smtpstorm"). */
 const char *log_progname(void);
 
+/* log_debug - print "prog: text" only when the verbosity is above 0. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* log_info - print "prog: text". */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* log_warn - print "prog: warning: text". */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* log_error - print "prog: error: text"; the caller decides whether to go on. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
