@@ -18,6 +18,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
+    OPT_HEARTBEAT_TIMEOUT,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -37,6 +38,7 @@ static const struct option cli_long[] = {
     { "wait", required_argument, NULL, OPT_WAIT },
     { "drain", required_argument, NULL, OPT_DRAIN },
     { "drain-quiet", required_argument, NULL, OPT_DRAIN_QUIET },
+    { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
@@ -100,6 +102,7 @@ void cli_usage_run(void *out)
           "  --drain-quiet S  end the drain early when the sinks' counts stand still this\n"
           "                   long (default 3s; 0: wait out --drain; through an MTA that\n"
           "                   retries deferred mail, use 0 or more than its retry time)\n"
+          "  --heartbeat-timeout S  an agent or sink silent this long is lost (default 4s)\n"
           "security (docs/security.md):\n"
           "  --key F          this coordinator's secret key (smtpstorm keygen NAME writes\n"
           "                   NAME.key; agents and sinks get NAME.pub): CURVE on both\n"
@@ -244,6 +247,14 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_WAIT: return cli_seconds(arg, &c->wait_ms, "--wait", err, errlen);
     case OPT_DRAIN: return cli_seconds(arg, &c->drain_ms, "--drain", err, errlen);
     case OPT_DRAIN_QUIET: return cli_seconds(arg, &c->drain_quiet_ms, "--drain-quiet", err, errlen);
+    case OPT_HEARTBEAT_TIMEOUT:
+        if (cli_seconds(arg, &c->peer_timeout_ms, "--heartbeat-timeout", err, errlen) != 0)
+            return -EINVAL;
+        if (c->peer_timeout_ms < 1000) {
+            snprintf(err, errlen, "--heartbeat-timeout: '%s' is under a second (peers beat every second)", arg);
+            return -EINVAL;
+        }
+        return 0;
     case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
     case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);

@@ -17,6 +17,7 @@ void config_init(struct run_config *c)
     c->wait_ms = CONFIG_WAIT_DEFAULT_MS;
     c->drain_ms = CONFIG_DRAIN_DEFAULT_MS;
     c->drain_quiet_ms = CONFIG_DRAIN_QUIET_DEFAULT_MS;
+    c->peer_timeout_ms = CONFIG_PEER_TIMEOUT_DEFAULT_MS;
 }
 
 void config_workload_free(struct workload_spec *w)

@@ -72,6 +72,7 @@ struct run_config {
     uint64_t wait_ms;           /* --wait */
     uint64_t drain_ms;          /* --drain */
     uint64_t drain_quiet_ms;    /* --drain-quiet; 0: only --drain ends a partial drain */
+    uint64_t peer_timeout_ms;   /* --heartbeat-timeout: a silent agent or sink is lost */
     char *json, *csv, *html;
     char *metrics;              /* --metrics ADDR:PORT */
     struct threshold *thresholds;   /* --threshold, in the order given */
@@ -88,6 +89,7 @@ struct run_config {
 #define CONFIG_WAIT_DEFAULT_MS   30000
 #define CONFIG_DRAIN_DEFAULT_MS  10000
 #define CONFIG_DRAIN_QUIET_DEFAULT_MS 3000   /* sinks still this long: drained */
+#define CONFIG_PEER_TIMEOUT_DEFAULT_MS 4000  /* a peer silent this long is gone */
 
 /* config_init - set every default (smtp-source's where it has one). */
 void config_init(struct run_config *c);

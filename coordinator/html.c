@@ -668,6 +668,7 @@ static void html_cluster_options(FILE *f, const struct run_config *c)
     html_opt_ms(f, "--wait", c->wait_ms);
     html_opt_ms(f, "--drain", c->drain_ms);
     html_opt_ms(f, "--drain-quiet", c->drain_quiet_ms);
+    html_opt_ms(f, "--heartbeat-timeout", c->peer_timeout_ms);
     for (i = 0; i < c->n_thresholds; i++)
         html_opt(f, "--threshold", c->thresholds[i].text);
 }

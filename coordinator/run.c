@@ -29,7 +29,6 @@
 
 #define RUN_TICK_NS         (100 * NS_PER_MS)
 #define RUN_BEAT_NS         NS_PER_SEC          /* heartbeats to every peer */
-#define RUN_DEAD_MS         4000                /* a peer silent this long is gone */
 #define RUN_READY_NS        (10 * NS_PER_SEC)   /* agents must confirm their part within */
 #define RUN_RESEND_NS       NS_PER_SEC          /* repeat a workload or start not acknowledged */
 #define RUN_LEAD_MIN_NS     (500 * NS_PER_MS)   /* start time this far ahead at least */
@@ -634,13 +633,13 @@ static void run_on_dead(struct peer *p, void *arg)
     if (p->role == PEERLINK_AGENT && p->part >= 0 && p->state != PEER_DONE && !p->lost) {
         pr = agg_progress_of(p);
         p->lost = 1;
-        snprintf(p->status, sizeof(p->status), "lost: silent for %d s", RUN_DEAD_MS / 1000);
+        snprintf(p->status, sizeof(p->status), "lost: silent for %d s", (int)(r->cfg->peer_timeout_ms / 1000));
         log_warn("agent %s (%s) lost: silent for %d s, after %llu messages accepted", p->id, p->host,
-                 RUN_DEAD_MS / 1000, (unsigned long long)(pr ? pr->messages_accepted : 0));
+                 (int)(r->cfg->peer_timeout_ms / 1000), (unsigned long long)(pr ? pr->messages_accepted : 0));
     }
     for (i = 0; p->role == PEERLINK_SINK && r->state >= RUN_RUNNING && i < r->ns; i++) {
         if (r->sinks[i] == p) {
-            log_warn("sink %s (%s) lost: silent for %d s", p->id, p->host, RUN_DEAD_MS / 1000);
+            log_warn("sink %s (%s) lost: silent for %d s", p->id, p->host, (int)(r->cfg->peer_timeout_ms / 1000));
         }
     }
 }
@@ -1207,7 +1206,7 @@ enum run_exit run_campaign(const struct run_config *cfg)
     r.cfg = &mine;
     r.want_agents = cfg->local ? cfg->local : (cfg->agents > 0 ? cfg->agents : 1);
     r.want_sinks = cfg->local && cfg->w.n_targets == 0 ? 1 : cfg->sinks;
-    registry_init(&r.reg, RUN_DEAD_MS);
+    registry_init(&r.reg, cfg->peer_timeout_ms);
     progress_init(&r.line, stderr);
     if (!cfg->local && cfg->w.n_targets == 0) {
         log_error("no TARGET: name the server under test (or use --local N with no TARGET for a local sink)");
