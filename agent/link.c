@@ -435,7 +435,10 @@ static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, 
     return 0;
 
 refuse:
-    log_warn("refused campaign %s: %s", pw->campaign, why);
+    if (rc == -EAGAIN)
+        log_warn("campaign %s: %s; answering when the coordinator asks again", pw->campaign, why);
+    else
+        log_warn("refused campaign %s: %s", pw->campaign, why);
     link_release(l);
     return rc ? rc : -EINVAL;
 }

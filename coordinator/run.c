@@ -29,7 +29,8 @@
 
 #define RUN_TICK_NS         (100 * NS_PER_MS)
 #define RUN_BEAT_NS         NS_PER_SEC          /* heartbeats to every peer */
-#define RUN_READY_NS        (10 * NS_PER_SEC)   /* agents must confirm their part within */
+#define RUN_READY_NS        (10 * NS_PER_SEC)   /* agents must confirm their part within this, */
+                                                /* or twice --heartbeat-timeout if longer */
 #define RUN_RESEND_NS       NS_PER_SEC          /* repeat a workload or start not acknowledged */
 #define RUN_LEAD_MIN_NS     (500 * NS_PER_MS)   /* start time this far ahead at least */
 #define RUN_LEAD_MAX_NS     (3 * NS_PER_SEC)
@@ -551,7 +552,8 @@ static int run_begin(struct run *r)
     for (i = 0; i < r->na; i++)
         run_send_workload(r, r->agents[i]);
     r->state = RUN_READY;
-    r->deadline_ns = clock_mono_ns() + RUN_READY_NS;
+    r->deadline_ns = clock_mono_ns() + (RUN_READY_NS > 2 * r->cfg->peer_timeout_ms * NS_PER_MS
+                                        ? RUN_READY_NS : 2 * r->cfg->peer_timeout_ms * NS_PER_MS);
     return 0;
 }
 

@@ -20,6 +20,13 @@ set -euo pipefail
 
 SMTPSTORM_USER=smtpstorm
 
+# Container name servers (podman's aardvark-dns on a new network, a busy
+# cluster DNS) can answer late; glibc's default waits 5 s before asking
+# again, and an agent resolves its targets on its event loop. Give up after
+# 1 s instead (RES_OPTIONS, resolv.conf(5)): the agent then answers its
+# coordinator's next repeat of the workload. A value given to the container wins.
+export RES_OPTIONS="${RES_OPTIONS:-timeout:1 attempts:1}"
+
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//p}' "$0"; }
 
 # init DIR: generate what is missing; never overwrite an existing key.

@@ -197,7 +197,7 @@ int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
     gai = getaddrinfo(ep->host[0] ? ep->host : "localhost", ep->port, &hints, &res);
     if (gai != 0) {
         snprintf(err, errlen, "%s:%s: %s", ep->host, ep->port, gai_strerror(gai));
-        return -EINVAL;
+        return gai == EAI_AGAIN ? -EAGAIN : -EINVAL;
     }
     for (ai = res; ai && n < max; ai = ai->ai_next) {
         if (ai->ai_addrlen > sizeof(out[n].sa))

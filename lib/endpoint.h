@@ -52,7 +52,8 @@ struct endpoint_addr {
 };
 
 /* endpoint_resolve - resolve ep for connecting, keeping at most max
- * addresses of the allowed family. Returns the count or -errno (err says why). */
+ * addresses of the allowed family. Returns the count or -errno (err says
+ * why); -EAGAIN when the name server did not answer (worth asking again). */
 int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
                      struct endpoint_addr *out, int max, char *err, size_t errlen);
 

@@ -158,6 +158,8 @@ static void peerlink_on_workload(struct peerlink *pl, const Smtpstorm__Workload 
         return;
     }
     rc = pl->cb.workload(pl, w, why, sizeof(why), pl->arg);
+    if (rc == -EAGAIN)
+        return;         /* not yet: the coordinator repeats its workload until answered */
     if (rc != 0) {
         peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign,
                             why[0] ? why : "workload refused");

@@ -56,7 +56,9 @@ int peerlink_keys_apply(struct peerlink_opts *o, struct peerlink_keys *k, const 
 
 struct peerlink_callbacks {
     /* Agent: a workload for campaign w->campaign. Return 0 to accept (Ready is
-     * sent), or -errno with a reason in why to refuse it (the coordinator
+     * sent), -EAGAIN to answer nothing yet (e.g. the name server did not
+     * answer: the coordinator repeats the workload every second until its
+     * deadline), or -errno with a reason in why to refuse it (the coordinator
      * names it). w is valid during the call only: copy what you keep. A
      * repeated workload for the campaign already accepted is answered with
      * Ready again without a call. May be NULL for sinks. */
