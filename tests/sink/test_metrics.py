@@ -16,52 +16,17 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+from openmetrics import curl, listening_addresses, parse, value  # noqa: E402
 from sinkutil import SINK, USER  # noqa: E402
 
 AGENT = harness.program("smtpstorm-agent")
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? '
-                    r'(-?[0-9.eE+-]+|\+Inf|NaN)$')
 CAMPAIGN = "metrics-c1"
-
-
-def curl(url):
-    """(status, content type, body) of one GET."""
-    done = subprocess.run(["curl", "-sS", "--max-time", "5", "-o", "-", "-w", "\n%{http_code} %{content_type}", url],
-                          capture_output=True, timeout=10)
-    harness.check(done.returncode == 0, f"curl {url}: {done.stderr.decode()}")
-    body, _, tail = done.stdout.decode().rpartition("\n")
-    status, _, ctype = tail.partition(" ")
-    return int(status), ctype, body
-
-
-def parse(text):
-    """Check the OpenMetrics structure; returns ({family: type}, {(name, labels): value})."""
-    harness.check(text.endswith("# EOF\n"), "the document does not end with # EOF")
-    types, samples, current = {}, {}, None
-    for line in text.splitlines()[:-1]:
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            harness.check(name not in types, f"family {name} declared twice")
-            types[name], current = kind, name
-            continue
-        if line.startswith("# HELP ") or line.startswith("# UNIT "):
-            harness.check(line.split(" ")[2] == current, f"{line!r} outside its family")
-            continue
-        m = SAMPLE.match(line)
-        harness.check(m is not None, f"not a sample line: {line!r}")
-        kind = types.get(current)
-        allowed = {"counter": [current + "_total"], "gauge": [current],
-                   "histogram": [current + s for s in ("_bucket", "_count", "_sum")]}[kind]
-        harness.check(m.group(1) in allowed, f"sample {m.group(1)} inside family {current} ({kind})")
-        samples[(m.group(1), m.group(2) or "")] = float(m.group(3))
-    return types, samples
 
 
 def scrape(url):
@@ -71,12 +36,6 @@ def scrape(url):
     return parse(body)
 
 
-def value(samples, name, **labels):
-    found = [v for (n, lab), v in samples.items() if n == name and all(f'{k}="{w}"' in lab for k, w in labels.items())]
-    harness.check(len(found) == 1, f"expected one {name} {labels}, found {found}")
-    return found[0]
-
-
 def histogram(samples, family, **labels):
     """[(le, cumulative count)] of one histogram, sorted by le."""
     series = []
@@ -84,19 +43,6 @@ def histogram(samples, family, **labels):
         if name == family + "_bucket" and all(f'{k}="{w}"' in lab for k, w in labels.items()):
             series.append((float(re.search(r'le="([^"]*)"', lab).group(1)), v))
     return sorted(series)
-
-
-def listening_addresses(port):
-    """Local addresses of the TCP sockets listening on port (/proc/net/tcp and tcp6)."""
-    found = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            for line in f.readlines()[1:]:
-                local, state = line.split()[1], line.split()[3]
-                addr, _, p = local.partition(":")
-                if state == "0A" and int(p, 16) == port:
-                    found.append(addr)
-    return found
 
 
 def no_sanitizer_report(what, text):
