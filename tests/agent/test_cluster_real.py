@@ -14,11 +14,9 @@ processes, started before the coordinator (issue 4, guarded agents of 5):
   growing), and a new coordinator runs a campaign at once;
 - a Stop (the coordinator interrupted) is obeyed within one second."""
 
-import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import harness
@@ -143,15 +141,7 @@ def main():
     tests = [test_two_campaigns_three_agents_two_sinks, test_allow_target_refusal_in_report,
              test_max_rate_clamps_and_reports, test_dead_man_switch_and_a_new_coordinator,
              test_stop_obeyed_within_a_second]
-    only = sys.argv[1:]
-    with tempfile.TemporaryDirectory(prefix="smtpstorm-cluster-") as tmp:
-        for t in tests:
-            if only and t.__name__ not in only:
-                continue
-            sys.stdout.write(f"=== {t.__name__}\n")
-            sys.stdout.flush()
-            t(tmp)
-    print("ok")
+    harness.run_tests(tests, "smtpstorm-cluster-")
 
 
 if __name__ == "__main__":

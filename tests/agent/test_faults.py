@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import harness
@@ -153,15 +152,7 @@ def test_sink_serves_twenty_campaigns_in_a_row(tmp):
 def main():
     tests = [test_agent_killed_mid_campaign, test_sink_restarted_mid_campaign,
              test_sink_serves_twenty_campaigns_in_a_row]
-    only = sys.argv[1:]
-    with tempfile.TemporaryDirectory(prefix="smtpstorm-faults-") as tmp:
-        for t in tests:
-            if only and t.__name__ not in only:
-                continue
-            sys.stdout.write(f"=== {t.__name__}\n")
-            sys.stdout.flush()
-            t(tmp)
-    print("ok")
+    harness.run_tests(tests, "smtpstorm-faults-")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 BUILD = os.environ.get("SMTPSTORM_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -118,6 +119,20 @@ def run_campaign(argv, report, name, timeout=120):
         with open(report) as f:
             data = json.load(f)
     return done, data
+
+
+def run_tests(tests, prefix):
+    """Run each test function with one shared temporary folder; names given
+    on the command line pick a subset. Prints "ok" when all pass."""
+    only = sys.argv[1:]
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        for t in tests:
+            if only and t.__name__ not in only:
+                continue
+            sys.stdout.write(f"=== {t.__name__}\n")
+            sys.stdout.flush()
+            t(tmp)
+    print("ok")
 
 
 def check(cond, message):
