@@ -15,7 +15,6 @@ import os
 import re
 import socket
 import sys
-import tempfile
 import time
 
 import harness
@@ -122,11 +121,7 @@ def test_bad_and_busy_addresses(tmp):
 
 def main():
     harness.check(os.access(SIM, os.X_OK), f"{SIM} not built")
-    for test in (test_scrapes_during_a_campaign, test_bad_and_busy_addresses):
-        with tempfile.TemporaryDirectory(prefix="smtpstorm-metrics-") as tmp:
-            print(f"=== {test.__name__}", flush=True)
-            test(tmp)
-    print("ok")
+    harness.run_tests([test_scrapes_during_a_campaign, test_bad_and_busy_addresses], "smtpstorm-metrics-")
 
 
 if __name__ == "__main__":

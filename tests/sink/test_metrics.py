@@ -17,7 +17,6 @@ import re
 import signal
 import socket
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -165,11 +164,7 @@ def test_bad_and_busy_addresses(tmp):
 
 def main():
     harness.check(os.access(AGENT, os.X_OK), f"{AGENT} not built")
-    for test in (test_scrapes_during_and_after, test_bad_and_busy_addresses):
-        with tempfile.TemporaryDirectory(prefix="smtpstorm-sink-metrics-") as tmp:
-            print(f"=== {test.__name__}", flush=True)
-            test(tmp)
-    print("ok")
+    harness.run_tests([test_scrapes_during_and_after, test_bad_and_busy_addresses], "smtpstorm-sink-metrics-")
 
 
 if __name__ == "__main__":
