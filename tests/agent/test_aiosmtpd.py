@@ -5,7 +5,6 @@ and without --tls-verify) and --auth."""
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
@@ -47,15 +46,6 @@ def check_messages(got, n, rcpts, campaign="standalone", length=None):
     harness.check(seqs == set(range(n)), f"trace sequence numbers {sorted(seqs)}")
 
 
-def make_cert(tmp):
-    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                    "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
-
-
 def main():
     with tempfile.TemporaryDirectory() as tmp, harness.Procs() as procs:
         port, out = server(procs, tmp)
@@ -75,7 +65,7 @@ def main():
         harness.check(lines[first + 1].startswith("RCPT TO") and lines[first + 2] == "DATA",
                       f"MAIL, RCPT and DATA not sent together: {lines[first:first + 4]}")
 
-        cert, key = make_cert(tmp)
+        cert, key = harness.make_cert(tmp)
         port, out = server(procs, tmp, "--tls", cert, key)
         proc, rep = run_agent_json(["-s", "2", "-m", "10", "--starttls", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"starttls: {proc.stderr}")

@@ -38,14 +38,6 @@ TIMEOUT = 5             # the sink's -t
 IDLE = 5000             # idle connections
 
 
-def make_cert(tmp):
-    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    r = harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                     "-out", cert, "-days", "1", "-subj", "/CN=localhost"])
-    check(r.returncode == 0, f"openssl: {r.stderr!r}")
-    return cert, key
-
-
 def dumps_with(tmp, marker):
     """The -d files of transactions whose MAIL FROM was <marker>."""
     found = []
@@ -318,7 +310,7 @@ def main():
         want = hard
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
     with tempfile.TemporaryDirectory() as tmp, harness.Procs() as procs:
-        cert, key = make_cert(tmp)
+        cert, key = harness.make_cert(tmp)
         os.chmod(tmp, 0o777)            # the sink runs as nobody when we are root
         port = harness.free_port()
         log = open(os.path.join(tmp, "sink.log"), "wb")     # a warning per timeout: not a pipe

@@ -67,16 +67,8 @@ def test_swaks_pipelining(tmp):
         check("pipelined body" in text, "body dumped")
 
 
-def make_cert(tmp):
-    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    r = harness.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                     "-out", cert, "-days", "1", "-subj", "/CN=localhost"])
-    check(r.returncode == 0, f"openssl: {r.stderr!r}")
-    return cert, key
-
-
 def test_starttls(tmp):
-    cert, key = make_cert(tmp)
+    cert, key = harness.make_cert(tmp)
     with harness.Procs() as procs:
         p, port = start_sink(procs, ["--tls-cert", cert, "--tls-key", key])
         c = Client(port)

@@ -135,6 +135,17 @@ def run_tests(tests, prefix):
     print("ok")
 
 
+def make_cert(tmp):
+    """A self-signed certificate and key for localhost and 127.0.0.1 in tmp:
+    (cert path, key path)."""
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    r = run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+             "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], timeout=60)
+    check(r.returncode == 0, f"openssl: {r.stderr!r}")
+    return cert, key
+
+
 def check(cond, message):
     """Assert with a message that says what was expected."""
     if not cond:
