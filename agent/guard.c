@@ -293,6 +293,8 @@ int guard_check_target(const struct guard *g, const struct endpoint *target, int
         return -EINVAL;
     }
     *pinned = *target;
+    if (strcmp(target->host, numeric) != 0)
+        memcpy(pinned->name, target->host, sizeof(pinned->name));
     snprintf(pinned->host, sizeof(pinned->host), "%.*s", (int)sizeof(pinned->host) - 1, numeric);
     return 0;
 }

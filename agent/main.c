@@ -126,7 +126,6 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
         if ((rc = tls_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0)
             return rc;
         w->tls_ctx = a->tls_ctx;
-        w->tls_host = w->target.is_unix ? NULL : w->target.host;
     }
     a->snap = malloc(sizeof(*a->snap));
     if (a->snap == NULL) {

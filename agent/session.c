@@ -711,6 +711,7 @@ static void on_helo(struct session *s)
 
 static void on_starttls(struct session *s, size_t leftover)
 {
+    const char *tls_name;
     char err[256];
 
     if (s->reply.code != 220) {
@@ -722,7 +723,10 @@ static void on_starttls(struct session *s, size_t leftover)
         session_fail(s, ERROR_PROTOCOL, "server sent data after its STARTTLS reply");
         return;
     }
-    if (conn_tls_start(&s->conn, s->w->tls_ctx, s->w->tls_host, err, sizeof(err)) != 0) {
+    /* SNI and the --tls-verify name: the target's host as given (in daemon
+     * mode each target's share has its own, pinned by the guard). */
+    tls_name = s->w->target.is_unix ? NULL : s->w->target.name[0] ? s->w->target.name : s->w->target.host;
+    if (conn_tls_start(&s->conn, s->w->tls_ctx, tls_name, err, sizeof(err)) != 0) {
         session_fail(s, ERROR_TLS, "TLS: %s", err);
         return;
     }

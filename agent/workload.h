@@ -40,7 +40,6 @@ struct workload {
     int chunking;                   /* --chunking */
     int starttls;                   /* --starttls */
     void *tls_ctx;                  /* an SSL_CTX from tls_ctx_new when starttls; not owned */
-    const char *tls_host;           /* name for SNI and --tls-verify; NULL: target host */
     const char *auth_user;          /* --auth USER:PASS; NULL: no AUTH */
     const char *auth_pass;
     int verbose;                    /* -v */

@@ -16,6 +16,9 @@ enum endpoint_family { ENDPOINT_ANY = 0, ENDPOINT_IPV4 = 4, ENDPOINT_IPV6 = 6 };
 struct endpoint {
     int is_unix;
     char host[ENDPOINT_HOST_MAX];   /* empty: any interface (listen only) */
+    char name[ENDPOINT_HOST_MAX];   /* the host name given, when host was pinned to
+                                     * the numeric address it resolved to (for TLS
+                                     * SNI and certificate checks); else empty */
     char port[32];
     char path[ENDPOINT_PATH_MAX];   /* unix: sockets */
 };

@@ -278,10 +278,10 @@ static void make_id(struct sink_server *srv)
         return;
     }
     (void)gethostname(host, sizeof(host) - 1);
-    if (srv->cfg->listen.is_unix)
-        snprintf(srv->id, sizeof(srv->id), "%s:%s", host, srv->cfg->listen.path);
-    else
-        snprintf(srv->id, sizeof(srv->id), "%s:%s", host, srv->cfg->listen.port);
+    if (snprintf(srv->id, sizeof(srv->id), "%s:%s", host,
+                 srv->cfg->listen.is_unix ? srv->cfg->listen.path : srv->cfg->listen.port)
+        >= (int)sizeof(srv->id))
+        log_info("sink id cut to \"%s\" (give --id for another)", srv->id);
 }
 
 struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, size_t errlen)

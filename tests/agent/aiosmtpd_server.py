@@ -1,7 +1,8 @@
 """aiosmtpd_server - Python's aiosmtpd (a peer nobody here wrote) as a
 subprocess for the agent's tests: records every message it accepts as one
 JSON line {mail_from, rcpt_tos, data} in --out, optionally advertising
-PIPELINING, offering STARTTLS and AUTH. Runs until SIGTERM."""
+PIPELINING, offering STARTTLS (recording the server name each TLS client
+asks for, SNI, one per line in --sni-out) and AUTH. Runs until SIGTERM."""
 
 import argparse
 import json
@@ -40,12 +41,20 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--pipelining", action="store_true")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+    ap.add_argument("--sni-out", metavar="FILE")
     ap.add_argument("--auth", metavar="USER:PASS")
     a = ap.parse_args()
     kw = {}
     if a.tls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls[0], a.tls[1])
+        if a.sni_out:
+            sni = open(a.sni_out, "a")
+
+            def record_sni(sock, name, context):
+                sni.write(f"{name}\n")
+                sni.flush()
+            ctx.sni_callback = record_sni
         kw.update(tls_context=ctx, require_starttls=True)
     if a.auth:
         user, password = a.auth.split(":", 1)

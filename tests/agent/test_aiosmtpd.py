@@ -24,6 +24,14 @@ def server(procs, tmp, *extra):
     return port, out
 
 
+def names(path):
+    """The server names (SNI) the TLS server was asked for, in order."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return f.read().split()
+
+
 def received(out):
     if not os.path.exists(out):
         return []
@@ -78,6 +86,21 @@ def main():
         harness.check(proc.returncode == 1 and rep["errors_by_kind"]["tls"] == 2,
                       f"an untrusted certificate is a TLS error: {proc.returncode} {rep['errors_by_kind']}")
         harness.check("certificate verif" in proc.stderr, proc.stderr)
+
+        # SNI: a target named by host name is named in the TLS handshake,
+        # standalone and in daemon mode (through the coordinator).
+        sni = os.path.join(tmp, "sni.txt")
+        port, out = server(procs, tmp, "--tls", cert, key, "--sni-out", sni)
+        proc, rep = run_agent_json(["-4", "-m", "2", "--starttls", f"localhost:{port}"])
+        harness.check(proc.returncode == 0, f"starttls to localhost: {proc.stderr}")
+        harness.check(names(sni) == ["localhost"] * 2, f"standalone SNI: {names(sni)}")
+        report = os.path.join(tmp, "sni-campaign.json")
+        done, data = harness.run_campaign(
+            [harness.program("smtpstorm"), "run", "--local", "1", "-4", "-m", "3", "--starttls",
+             "--json", report, f"localhost:{port}"], report, "SNI in daemon mode")
+        harness.check(done.returncode == 0 and data["totals"]["messages_accepted"] == 3,
+                      f"campaign over STARTTLS: exit {done.returncode}")
+        harness.check(names(sni) == ["localhost"] * 5, f"daemon-mode SNI: {names(sni)}")
 
         port, out = server(procs, tmp, "--auth", "alice:s3cret")
         proc, rep = run_agent_json(["-m", "5", "-d", "--auth", "alice:s3cret", f"127.0.0.1:{port}"])
