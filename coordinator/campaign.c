@@ -15,7 +15,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_STRING, K_TARGETS, K_PHASES, K_FAMILY };
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_STRING, K_TARGETS, K_PHASES, K_FAMILY,
+                K_THRESHOLDS };
 
 struct key_def {
     const char *name;
@@ -56,12 +57,14 @@ static const struct key_def keys[] = {
     { "verbose", K_U32, W(verbose), -1, 0, 10 },
     { "fixed_wait", K_SECONDS, W(fixed_wait_ms), -1, 0, 0 },
     { "phases", K_PHASES, 0, -1, 0, 0 },
+    { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
 };
 #undef W
 
 struct walk {
     yaml_document_t *doc;
-    struct workload_spec *w;
+    struct run_config *c;
+    struct workload_spec *w;    /* &c->w */
     const char *name;
     char *err;
     size_t errlen;
@@ -122,6 +125,34 @@ static int walk_targets(struct walk *k, yaml_node_t *node)
         if (config_add_target(k->w, s) != 0)
             return walk_fail(k, t, "too many targets (at most %d)", CONFIG_TARGETS_MAX);
     }
+    return 0;
+}
+
+static int walk_threshold(struct walk *k, yaml_node_t *node)
+{
+    const char *s = scalar_of(node);
+    char why[256];
+
+    if (s == NULL || *s == '\0')
+        return walk_fail(k, node, "a threshold must be an expression like \"p99(message)<500ms\"");
+    if (config_add_threshold(k->c, s, why, sizeof(why)) != 0)
+        return walk_fail(k, node, "threshold: %s", why);
+    k->c->thresholds_from_file = 1;
+    return 0;
+}
+
+static int walk_thresholds(struct walk *k, yaml_node_t *node)
+{
+    yaml_node_item_t *item;
+    int rc;
+
+    if (scalar_of(node) != NULL)
+        return walk_threshold(k, node);
+    if (node->type != YAML_SEQUENCE_NODE)
+        return walk_fail(k, node, "'thresholds' must be a list of expressions like \"lost==0\"");
+    for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++)
+        if ((rc = walk_threshold(k, yaml_document_get_node(k->doc, *item))) != 0)
+            return rc;
     return 0;
 }
 
@@ -272,6 +303,8 @@ static int walk_pair(struct walk *k, yaml_node_t *key, yaml_node_t *val, unsigne
         return walk_targets(k, val);
     if (d->type == K_PHASES)
         return walk_phases(k, val);
+    if (d->type == K_THRESHOLDS)
+        return walk_thresholds(k, val);
     if ((s = scalar_of(val)) == NULL)
         return walk_fail(k, val, "'%s' needs a plain value, not a list or mapping", name);
     return walk_scalar_key(k, d, val, s);
@@ -297,12 +330,12 @@ static int walk_document(struct walk *k)
     return 0;
 }
 
-int campaign_parse(const char *text, size_t len, const char *name, struct workload_spec *w,
+int campaign_parse(const char *text, size_t len, const char *name, struct run_config *c,
                    char *err, size_t errlen)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    struct walk k = { &doc, w, name, err, errlen };
+    struct walk k = { &doc, c, &c->w, name, err, errlen };
     int rc;
 
     if (!yaml_parser_initialize(&parser)) {
@@ -323,7 +356,7 @@ int campaign_parse(const char *text, size_t len, const char *name, struct worklo
     return rc;
 }
 
-int campaign_load(const char *path, struct workload_spec *w, char *err, size_t errlen)
+int campaign_load(const char *path, struct run_config *c, char *err, size_t errlen)
 {
     struct stat st;
     char *text = NULL;
@@ -348,7 +381,7 @@ int campaign_load(const char *path, struct workload_spec *w, char *err, size_t e
     }
     while (len < (size_t)st.st_size && (got = read(fd, text + len, (size_t)st.st_size - len)) > 0)
         len += (size_t)got;
-    rc = campaign_parse(text, len, path, w, err, errlen);
+    rc = campaign_parse(text, len, path, c, err, errlen);
 out:
     free(text);
     if (fd >= 0)

@@ -117,7 +117,8 @@ void cli_usage_run(void *out)
           "  --html FILE      the report as one self-contained HTML page (default none)\n"
           "  --threshold EXPR pass/fail condition, repeatable (default none), e.g.\n"
           "                   'p99(message)<500ms' 'rate(accepted)>1000/s' 'errors<0.1%'\n"
-          "                   'lost==0'; see smtpstorm(1)\n"
+          "                   'lost==0'; replaces a --campaign file's thresholds;\n"
+          "                   see smtpstorm(1)\n"
           "  --metrics ADDR:PORT  serve OpenMetrics at http://ADDR:PORT/metrics while\n"
           "                   running (default off)\n"
           "  --quiet          no progress line and no summary (default off)\n"
@@ -258,7 +259,12 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
     case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);
-    case OPT_THRESHOLD: return config_add_threshold(c, arg, err, errlen);
+    case OPT_THRESHOLD:
+        if (c->thresholds_from_file) {      /* the command line replaces the file's list */
+            c->n_thresholds = 0;
+            c->thresholds_from_file = 0;
+        }
+        return config_add_threshold(c, arg, err, errlen);
     case OPT_METRICS: return cli_metrics(c, arg, err, errlen);
     case OPT_KEY: return cli_string(&c->key, arg, err, errlen);
     case OPT_AUTHORIZED_KEYS: return cli_string(&c->authorized_keys, arg, err, errlen);
@@ -284,7 +290,7 @@ static int cli_campaign_file(int argc, char **argv, struct run_config *c, char *
     }
     if (c->campaign_file == NULL)
         return 0;
-    return campaign_load(c->campaign_file, &c->w, err, errlen) == 0 ? 0 : -EINVAL;
+    return campaign_load(c->campaign_file, c, err, errlen) == 0 ? 0 : -EINVAL;
 }
 
 /* Keys go together; without them, only loopback endpoints (docs/security.md). */

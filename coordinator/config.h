@@ -77,6 +77,7 @@ struct run_config {
     char *metrics;              /* --metrics ADDR:PORT */
     struct threshold *thresholds;   /* --threshold, in the order given */
     size_t n_thresholds;
+    int thresholds_from_file;       /* they came from --campaign: a --threshold replaces them */
     char *key;                  /* --key F: own CURVE secret key; NULL: no CURVE */
     char *authorized_keys;      /* --authorized-keys DIR: the peers' public keys */
     int insecure;               /* --insecure: no keys beyond loopback */

@@ -33,7 +33,10 @@ static const char good[] =
     "  - { kind: steady, rate: 1000, duration: 2m }\n"
     "  - kind: spike\n"
     "    sessions: 400\n"
-    "    duration: 10\n";
+    "    duration: 10\n"
+    "thresholds:\n"
+    "  - p99(message) < 500ms\n"
+    "  - lost==0\n";
 
 static void test_campaign_reads_every_kind_of_key(void **state)
 {
@@ -42,7 +45,7 @@ static void test_campaign_reads_every_kind_of_key(void **state)
 
     (void)state;
     config_init(&c);
-    assert_int_equal(campaign_parse(good, strlen(good), "good.yaml", &c.w, err, sizeof(err)), 0);
+    assert_int_equal(campaign_parse(good, strlen(good), "good.yaml", &c, err, sizeof(err)), 0);
     assert_string_equal(c.w.name, "nightly");
     assert_int_equal(c.w.n_targets, 2);
     assert_string_equal(c.w.targets[1], "[::1]:2526");
@@ -58,6 +61,9 @@ static void test_campaign_reads_every_kind_of_key(void **state)
     assert_true(c.w.phases[1].duration_ms == 120000);
     assert_true(c.w.phases[2].sessions == 400 && c.w.phases[2].duration_ms == 10000);
     assert_true(config_total_duration_ms(&c.w) == 160000);
+    assert_int_equal(c.n_thresholds, 2);
+    assert_string_equal(c.thresholds[1].text, "lost==0");
+    assert_true(c.thresholds_from_file);
     config_free(&c);
 }
 
@@ -68,7 +74,7 @@ static void expect_error(const char *text, int line, const char *what)
     char err[256], prefix[32];
 
     config_init(&c);
-    assert_int_equal(campaign_parse(text, strlen(text), "t.yaml", &c.w, err, sizeof(err)), -EINVAL);
+    assert_int_equal(campaign_parse(text, strlen(text), "t.yaml", &c, err, sizeof(err)), -EINVAL);
     snprintf(prefix, sizeof(prefix), "t.yaml:%d: ", line);
     if (strncmp(err, prefix, strlen(prefix)) != 0 || strstr(err, what) == NULL)
         fail_msg("expected '%s...%s', got '%s'", prefix, what, err);
@@ -95,6 +101,10 @@ static void test_campaign_errors_name_the_line(void **state)
     expect_error("- just\n- a list\n", 1, "must be a mapping");
     expect_error("family: 5\n", 1, "'family' must be 4, 6 or any");
     expect_error("", 1, "empty");
+    expect_error("messages: 5\nthresholds:\n  - lost==0\n  - p99(mesage)<1s\n", 4,
+                 "threshold: ");
+    expect_error("thresholds: {lost: 0}\n", 1, "'thresholds' must be a list");
+    expect_error("thresholds:\n  - [lost, 0]\n", 2, "a threshold must be an expression");
 }
 
 static void test_campaign_yaml_syntax_error_names_the_line(void **state)
@@ -111,7 +121,7 @@ static void test_campaign_load_missing_file_says_so(void **state)
 
     (void)state;
     config_init(&c);
-    assert_true(campaign_load("/nonexistent/campaign.yaml", &c.w, err, sizeof(err)) < 0);
+    assert_true(campaign_load("/nonexistent/campaign.yaml", &c, err, sizeof(err)) < 0);
     assert_non_null(strstr(err, "/nonexistent/campaign.yaml"));
     config_free(&c);
 }

@@ -202,11 +202,44 @@ def test_local_runs_agents_and_a_sink(tmp):
     harness.check([s["id"] for s in data["sinks"]] == ["local-sink"], "local sink")
 
 
+def test_campaign_file_thresholds(tmp):
+    """A campaign file's thresholds judge the run (exit 7 when one fails); a
+    --threshold on the command line replaces the file's list; a bad one in
+    the file names its line."""
+    env = dict(os.environ, SMTPSTORM_AGENT_PROGRAM=f"{SIM} --role agent",
+               SMTPSTORM_SINK_PROGRAM=f"{SIM} --role sink")
+    path = os.path.join(tmp, "judged.yaml")
+    with open(path, "w") as f:
+        f.write("messages: 300\nsessions: 2\nthresholds:\n  - lost==0\n"
+                "  - rate(accepted) > 1000000/s\n")
+    report = os.path.join(tmp, "judged.json")
+    done = harness.run([COORD, "run", "--local", "2", "--campaign", path, "--json", report,
+                        "--wait", "20s"], timeout=60, env=env)
+    sys.stdout.write(f"--- file thresholds: exit {done.returncode}\n{done.stdout.decode()}\n")
+    harness.check(done.returncode == 7, f"a failed threshold from the file exits 7, got {done.returncode}")
+    with open(report) as f:
+        data = json.load(f)
+    harness.check([(t["expr"], t["ok"]) for t in data["thresholds"]]
+                  == [("lost==0", True), ("rate(accepted) > 1000000/s", False)], f"{data['thresholds']}")
+    done = harness.run([COORD, "run", "--local", "2", "--campaign", path, "--json", report,
+                        "--threshold", "accepted==300", "--wait", "20s"], timeout=60, env=env)
+    harness.check(done.returncode == 0, f"--threshold replaces the file's: exit {done.returncode}")
+    with open(report) as f:
+        data = json.load(f)
+    harness.check([t["expr"] for t in data["thresholds"]] == ["accepted==300"], f"{data['thresholds']}")
+    with open(path, "a") as f:
+        f.write("  - p99(mesage)<1s\n")
+    done = harness.run([COORD, "run", "--local", "2", "--campaign", path], timeout=60, env=env)
+    harness.check(done.returncode == 2 and f"{path}:6: threshold: ".encode() in done.stderr
+                  and b"unknown phase" in done.stderr, f"bad threshold in the file: {done.stderr!r}")
+
+
 def main():
     harness.check(os.access(SIM, os.X_OK), f"{SIM} not built")
     for test in (test_two_campaigns_on_three_agents_and_two_sinks,
                  test_lost_agent_lost_messages_and_rejections,
-                 test_local_runs_agents_and_a_sink):
+                 test_local_runs_agents_and_a_sink,
+                 test_campaign_file_thresholds):
         with tempfile.TemporaryDirectory(prefix="smtpstorm-cluster-") as tmp:
             print(f"=== {test.__name__}", flush=True)
             test(tmp)

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     config_init(&c);
     err[0] = '\0';
-    rc = campaign_parse(text, size, "fuzz.yaml", &c.w, err, sizeof(err));
+    rc = campaign_parse(text, size, "fuzz.yaml", &c, err, sizeof(err));
     if (rc != 0 && (rc != -EINVAL || strncmp(err, "fuzz.yaml:", 10) != 0))
         abort();
     if (c.w.n_targets > CONFIG_TARGETS_MAX || c.w.n_phases > CONFIG_PHASES_MAX)
