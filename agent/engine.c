@@ -395,8 +395,12 @@ int engine_start(struct engine *e, uint64_t start_ns)
     if (e->started)
         return -EALREADY;
     e->started = 1;
-    schedule_init(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->rate, e->w->messages,
-               e->w->duration_ns);
+    if (e->w->n_steps)
+        schedule_init_steps(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->steps, e->w->n_steps,
+                            e->w->rate_scale, e->w->messages);
+    else
+        schedule_init(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->rate, e->w->messages,
+                      e->w->duration_ns);
     e->open_sessions = e->nsessions;
     for (i = 0; i < e->nsessions; i++)
         engine_session_ready(e, e->sessions[i]);

@@ -14,9 +14,10 @@
 #define JOB_RAMP_STEPS_MAX 256      /* a long ramp takes longer steps than JOB_RAMP_STEP_NS */
 
 struct job_segment {
-    double rate;
+    double rate;                /* stepped: the first step's */
     uint32_t sessions;
     uint64_t duration_ns;       /* 0: none (count mode without phases) */
+    size_t first_step, n_steps; /* a stepped rate: steps[first_step...]; n_steps 0: rate */
 };
 
 struct job_part {
@@ -34,6 +35,8 @@ struct job {
     int threads;
     struct job_segment *segs;
     size_t n_segs, seg;
+    struct schedule_step *steps;    /* of merged segments (job_merge) */
+    size_t n_steps;
     struct job_part *parts;     /* the running segment's */
     size_t n_parts;
     struct load_stats *past;    /* finished segments, merged */
@@ -52,7 +55,7 @@ static int job_add_segment(struct job *j, double rate, uint32_t sessions, uint64
 {
     if (j->n_segs >= JOB_SEGMENTS_MAX)
         return -E2BIG;
-    j->segs[j->n_segs++] = (struct job_segment){ rate, sessions ? sessions : 1, duration_ns };
+    j->segs[j->n_segs++] = (struct job_segment){ rate, sessions ? sessions : 1, duration_ns, 0, 0 };
     return 0;
 }
 
@@ -107,6 +110,40 @@ static int job_plan(struct job *j, const struct job_spec *s, char *err, size_t e
     return rc;
 }
 
+/* job_merge - run consecutive timed segments with the same sessions on the
+ * same runners, so that sessions are not closed and opened again between
+ * them (a ramp's one-second steps would otherwise reconnect every session
+ * each second): open-loop ones become one segment whose rate steps,
+ * closed-loop ones one longer segment. */
+static int job_merge(struct job *j)
+{
+    size_t in = 0, out = 0, end, k;
+    struct job_segment g;
+
+    if ((j->steps = calloc(j->n_segs ? j->n_segs : 1, sizeof(*j->steps))) == NULL)
+        return -ENOMEM;
+    while (in < j->n_segs) {
+        g = j->segs[in];
+        for (end = in + 1; end < j->n_segs && g.duration_ns && j->segs[end].duration_ns
+             && j->segs[end].sessions == g.sessions && (j->segs[end].rate > 0) == (g.rate > 0); end++)
+            ;
+        if (end - in > 1) {
+            g.duration_ns = 0;
+            if (g.rate > 0)
+                g.first_step = j->n_steps, g.n_steps = end - in;
+            for (k = in; k < end; k++) {
+                g.duration_ns += j->segs[k].duration_ns;
+                if (g.rate > 0)
+                    j->steps[j->n_steps++] = (struct schedule_step){ j->segs[k].duration_ns, j->segs[k].rate };
+            }
+        }
+        j->segs[out++] = g;
+        in = end;
+    }
+    j->n_segs = out;
+    return 0;
+}
+
 /* job_segment_workload - the whole part's workload for segment k. Later
  * segments number their messages from k * JOB_SEQ_GAP on, so trace and -N
  * numbers stay unique without knowing how many the earlier ones used. */
@@ -116,6 +153,8 @@ static int job_segment_workload(struct job *j, size_t k, struct workload *w)
 
     *w = j->base;
     w->rate = sg->rate;
+    w->steps = sg->n_steps ? &j->steps[sg->first_step] : NULL;
+    w->n_steps = sg->n_steps;
     w->sessions = (int)sg->sessions;
     w->duration_ns = sg->duration_ns;
     if (j->base.messages != WORKLOAD_UNLIMITED) {
@@ -304,6 +343,10 @@ struct job *job_new(struct ev_loop *loop, const struct job_spec *spec,
     stats_init(j->past);
     if (job_plan(j, spec, err, errlen) != 0)
         goto fail;
+    if (job_merge(j) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if ((rc = job_make_parts(j, 0, err, errlen)) != 0) {
         if (rc == 1)
             snprintf(err, errlen, "nothing to send: no messages");
@@ -385,6 +428,7 @@ void job_free(struct job *j)
         job_release_parts(j);
     free(j->parts);
     free(j->segs);
+    free(j->steps);
     free(j->targets);
     free(j->past);
     free(j->tmp);

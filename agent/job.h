@@ -1,7 +1,9 @@
 /* job.h - one campaign part in smtpstorm-agent's daemon mode: a workload
  * spread over one or more targets (session j goes to targets[(target_first
  * + j) % n]), each target's share run by a runner on --threads loops, in
- * segments for the campaign's phases (a ramp in one-second steps), all
+ * segments for the campaign's phases (a ramp's one-second steps, and the
+ * phases after it while the number of sessions stays, on the same runners
+ * and connections, their rate in steps: see schedule.h), all
  * begun at one start time, with merged cumulative snapshots, stop on
  * demand, and a callback on the owner's event loop when it has finished.
  * Knows nothing of ZeroMQ or protobuf: agent/link.c fills the spec. */

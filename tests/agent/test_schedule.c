@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -67,6 +68,56 @@ static void test_schedule_rate_times_duration(void **state)
     assert_true(now < T0 + 5 * NS_PER_SEC);
 }
 
+/* Run s to exhaustion; count the messages due in each second from T0. */
+static uint64_t drain(struct schedule *s, uint64_t *per_second, int seconds)
+{
+    uint64_t due, n = 0, now = T0;
+    int r;
+
+    while ((r = schedule_next(s, now, &due)) != SCHEDULE_EXHAUSTED) {
+        if (r == SCHEDULE_WAIT) {
+            assert_true(due > now);
+            now = due;
+            continue;
+        }
+        assert_true(due >= T0 && due < T0 + (uint64_t)seconds * NS_PER_SEC);
+        per_second[(due - T0) / NS_PER_SEC]++;
+        n++;
+    }
+    return n;
+}
+
+static void test_schedule_steps(void **state)
+{
+    /* a ramp's steps: 100, 200, 300 a second, then 50 a second for two */
+    static const struct schedule_step steps[] = {
+        { NS_PER_SEC, 100 }, { NS_PER_SEC, 200 }, { NS_PER_SEC, 300 }, { 2 * NS_PER_SEC, 50 },
+    };
+    uint64_t per[5] = { 0 }, half[5] = { 0 };
+    struct schedule s;
+
+    (void)state;
+    schedule_init_steps(&s, T0, steps, 4, 1.0, UINT64_MAX);
+    assert_int_equal(drain(&s, per, 5), 700);
+    assert_int_equal(per[0], 100);
+    assert_int_equal(per[1], 200);
+    assert_int_equal(per[2], 300);
+    assert_int_equal(per[3], 50);
+    assert_int_equal(per[4], 50);
+    /* due times computed from the start: message 150 is half-way through step 2 */
+    assert_int_equal(schedule_due(&s, 150), T0 + NS_PER_SEC + NS_PER_SEC / 4);
+    assert_int_equal(schedule_due(&s, 700), UINT64_MAX);
+    /* a share (one of two threads): half of every step */
+    schedule_init_steps(&s, T0, steps, 4, 0.5, UINT64_MAX);
+    assert_int_equal(drain(&s, half, 5), 350);
+    assert_int_equal(half[2], 150);
+    /* the count still comes first */
+    schedule_init_steps(&s, T0, steps, 4, 1.0, 120);
+    memset(per, 0, sizeof(per));
+    assert_int_equal(drain(&s, per, 5), 120);
+    assert_int_equal(per[1], 20);
+}
+
 static void test_schedule_count_limit_first(void **state)
 {
     struct schedule s;
@@ -105,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_schedule_rate_times_duration),
         cmocka_unit_test(test_schedule_count_limit_first),
         cmocka_unit_test(test_schedule_closed_loop),
+        cmocka_unit_test(test_schedule_steps),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
