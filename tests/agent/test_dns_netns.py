@@ -12,6 +12,7 @@ the server does not know is refused at once, with the reason.
 Root only (exit 77 otherwise, or when namespaces cannot be made); the
 namespace, its /etc/netns folder and every process are removed at the end."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -51,11 +52,17 @@ def teardown():
     shutil.rmtree(ETC, ignore_errors=True)
 
 
-def campaign(tmp, name, target):
+def campaign(tmp, name, target, timeout=90):
     report = os.path.join(tmp, f"{name}.json")
-    return harness.run_campaign(in_ns([COORD, "run", "--local", "1", "-m", "50", "-s", "2",
-                                       "--heartbeat-timeout", str(HEARTBEAT), "--json", report, target]),
-                                report, name, timeout=90)
+    done = harness.run(in_ns([COORD, "run", "--local", "1", "-m", "50", "-s", "2",
+                              "--heartbeat-timeout", str(HEARTBEAT), "--json", report, target]),
+                       timeout=timeout)
+    sys.stdout.write(f"--- {name}: exit {done.returncode}\n{done.stdout.decode()}{done.stderr.decode()}\n")
+    data = None
+    if os.path.exists(report):
+        with open(report) as f:
+            data = json.load(f)
+    return done, data
 
 
 def test_slow_name_server(tmp):
