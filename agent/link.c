@@ -22,7 +22,6 @@
 #include "log.h"
 #include "message.h"
 #include "peerlink.h"
-#include "resolve.h"
 #include "stats.h"
 
 #define LINK_STOP_GRACE_NS  (700 * NS_PER_MS)   /* Stop: messages in hand get this long (obey within 1 s) */
@@ -44,7 +43,6 @@ struct link {
     struct job *job;
     struct job_phase phases[JOB_PHASES_MAX];
     struct endpoint *targets;
-    struct resolve *resolve;                /* a lookup of the targets under way, or its result */
     struct message_payload payload;
     void *tls_ctx;
     char helo[LINK_STRING_MAX], from[MESSAGE_ADDR_MAX], to[MESSAGE_ADDR_MAX];
@@ -306,16 +304,18 @@ static void link_ceilings(struct link *l, struct workload *w, size_t n_phases)
         log_warn("campaign %s: %s", l->campaign, l->note);
 }
 
-/* link_targets_now - parse and check every target against the allow-list,
- * here and now (addresses and unix: paths: no name server involved). */
-static int link_targets_now(struct link *l, const Smtpstorm__Workload *pw, int family, char *why,
-                            size_t whylen)
+/* link_targets - parse and check every target against the allow-list. */
+static int link_targets(struct link *l, const Smtpstorm__Workload *pw, int family, char *why, size_t whylen)
 {
     struct endpoint ep;
     char err[256];
     size_t i;
     int rc;
 
+    if (pw->n_targets == 0) {
+        snprintf(why, whylen, "the workload names no target");
+        return -EINVAL;
+    }
     if ((l->targets = calloc(pw->n_targets, sizeof(*l->targets))) == NULL) {
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
@@ -329,40 +329,6 @@ static int link_targets_now(struct link *l, const Smtpstorm__Workload *pw, int f
             return rc;
     }
     return 0;
-}
-
-/* link_targets - the targets, checked against the allow-list. Host names
- * are looked up on a thread (resolve.h): the first workload starts the
- * lookup, the coordinator's repeats find it running (-EINPROGRESS: not
- * yet) or over (its result; -EAGAIN when the name server did not answer,
- * and the next repeat asks it again). */
-static int link_targets(struct link *l, const Smtpstorm__Workload *pw, int family, char *why, size_t whylen)
-{
-    int rc;
-
-    if (pw->n_targets == 0) {
-        snprintf(why, whylen, "the workload names no target");
-        return -EINVAL;
-    }
-    if (!resolve_needed(pw->targets, pw->n_targets))
-        return link_targets_now(l, pw, family, why, whylen);
-    if (l->resolve && !resolve_same(l->resolve, pw->campaign, pw->targets, pw->n_targets, family)) {
-        resolve_free(l->resolve);
-        l->resolve = NULL;
-    }
-    if (l->resolve == NULL) {
-        l->resolve = resolve_start(&l->o->guard, pw->targets, pw->n_targets, family, pw->campaign);
-        if (l->resolve == NULL) {
-            snprintf(why, whylen, "cannot start looking up the targets: out of memory or threads");
-            return -ENOMEM;
-        }
-        log_info("campaign %s: looking up the targets' addresses", pw->campaign);
-    }
-    if ((rc = resolve_take(l->resolve, &l->targets, why, whylen)) == -EINPROGRESS)
-        return rc;
-    resolve_free(l->resolve);
-    l->resolve = NULL;
-    return rc;
 }
 
 static void link_phases(struct link *l, const Smtpstorm__Workload *pw)
@@ -469,14 +435,12 @@ static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, 
     return 0;
 
 refuse:
-    if (rc == -EINPROGRESS)
-        log_debug("campaign %s: %s; answering when the coordinator asks again", pw->campaign, why);
-    else if (rc == -EAGAIN)
+    if (rc == -EAGAIN)
         log_warn("campaign %s: %s; answering when the coordinator asks again", pw->campaign, why);
     else
         log_warn("refused campaign %s: %s", pw->campaign, why);
     link_release(l);
-    return rc == -EINPROGRESS ? -EAGAIN : rc ? rc : -EINVAL;
+    return rc ? rc : -EINVAL;
 }
 
 /* ---- the coordinator's other orders ---- */
@@ -621,7 +585,6 @@ int link_run(const struct agent_options *o)
         (void)ev_run(l.loop);
     }
     link_release(&l);
-    resolve_free(l.resolve);
     peerlink_close(l.pl);
     if (l.zctx)
         zmq_ctx_term(l.zctx);
