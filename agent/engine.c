@@ -397,7 +397,7 @@ int engine_start(struct engine *e, uint64_t start_ns)
     e->started = 1;
     if (e->w->n_steps)
         schedule_init_steps(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->steps, e->w->n_steps,
-                            e->w->rate_scale, e->w->messages);
+                            e->w->rate / e->w->steps[0].rate, e->w->messages);
     else
         schedule_init(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->rate, e->w->messages,
                       e->w->duration_ns);

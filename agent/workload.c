@@ -23,7 +23,6 @@ void workload_defaults(struct workload *w)
     w->rcpt_number_first = 1;
     w->rcpt_number_stride = 1;
     w->trace = 1;
-    w->rate_scale = 1;
     w->seq_first = 0;
     w->seq_stride = 1;
 }
@@ -42,7 +41,6 @@ int workload_split(const struct workload *w, int parts, int part, struct workloa
     if (w->messages != WORKLOAD_UNLIMITED)
         out->messages = share(w->messages, parts, part);
     out->rate = w->rate / parts;
-    out->rate_scale = w->rate_scale / parts;
     out->rcpt_number_first = w->rcpt_number_first + (uint64_t)part * w->rcpt_number_stride;
     out->rcpt_number_stride = w->rcpt_number_stride * (uint64_t)parts;
     out->seq_first = w->seq_first + (uint64_t)part * w->seq_stride;

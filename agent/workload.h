@@ -27,9 +27,10 @@ struct workload {
     uint64_t messages;              /* -m: WORKLOAD_UNLIMITED = no limit (then duration_ns is set) */
     double rate;                    /* --rate: messages/s, 0 = closed loop */
     const struct schedule_step *steps;  /* or a rate in steps (a campaign's ramp), which
-                                     * then ends the run; not owned; NULL: rate */
+                                     * then ends the run; rate is steps[0].rate's share
+                                     * (workload_split), and so is every step's;
+                                     * not owned; NULL: rate throughout */
     size_t n_steps;
-    double rate_scale;              /* this share of the steps' rates: 1 for the whole */
     uint64_t duration_ns;           /* --duration: 0 = none */
     unsigned fixed_delay_s;         /* -w */
     unsigned random_delay_s;        /* -R */

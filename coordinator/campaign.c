@@ -64,7 +64,6 @@ static const struct key_def keys[] = {
 struct walk {
     yaml_document_t *doc;
     struct run_config *c;
-    struct workload_spec *w;    /* &c->w */
     const char *name;
     char *err;
     size_t errlen;
@@ -107,24 +106,32 @@ static int parse_bool(const char *s, int *out)
     return -EINVAL;
 }
 
-static int walk_targets(struct walk *k, yaml_node_t *node)
+/* walk_list - a key whose value is one scalar or a list of them: add each
+ * (add reports its own errors); list_what says what the list must hold. */
+static int walk_list(struct walk *k, yaml_node_t *node, const char *list_what,
+                     int (*add)(struct walk *k, yaml_node_t *item))
 {
     yaml_node_item_t *item;
-    const char *s;
+    int rc;
 
     if (scalar_of(node) != NULL)
-        return config_add_target(k->w, scalar_of(node)) == 0 ? 0
-            : walk_fail(k, node, "too many targets");
+        return add(k, node);
     if (node->type != YAML_SEQUENCE_NODE)
-        return walk_fail(k, node, "'targets' must be a list of addresses like 127.0.0.1:25");
-    for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++) {
-        yaml_node_t *t = yaml_document_get_node(k->doc, *item);
+        return walk_fail(k, node, "%s", list_what);
+    for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++)
+        if ((rc = add(k, yaml_document_get_node(k->doc, *item))) != 0)
+            return rc;
+    return 0;
+}
 
-        if ((s = scalar_of(t)) == NULL || *s == '\0')
-            return walk_fail(k, t, "a target must be an address like 127.0.0.1:25 or unix:/path");
-        if (config_add_target(k->w, s) != 0)
-            return walk_fail(k, t, "too many targets (at most %d)", CONFIG_TARGETS_MAX);
-    }
+static int walk_target(struct walk *k, yaml_node_t *node)
+{
+    const char *s = scalar_of(node);
+
+    if (s == NULL || *s == '\0')
+        return walk_fail(k, node, "a target must be an address like 127.0.0.1:25 or unix:/path");
+    if (config_add_target(&k->c->w, s) != 0)
+        return walk_fail(k, node, "too many targets (at most %d)", CONFIG_TARGETS_MAX);
     return 0;
 }
 
@@ -138,21 +145,6 @@ static int walk_threshold(struct walk *k, yaml_node_t *node)
     if (config_add_threshold(k->c, s, why, sizeof(why)) != 0)
         return walk_fail(k, node, "threshold: %s", why);
     k->c->thresholds_from_file = 1;
-    return 0;
-}
-
-static int walk_thresholds(struct walk *k, yaml_node_t *node)
-{
-    yaml_node_item_t *item;
-    int rc;
-
-    if (scalar_of(node) != NULL)
-        return walk_threshold(k, node);
-    if (node->type != YAML_SEQUENCE_NODE)
-        return walk_fail(k, node, "'thresholds' must be a list of expressions like \"lost==0\"");
-    for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++)
-        if ((rc = walk_threshold(k, yaml_document_get_node(k->doc, *item))) != 0)
-            return rc;
     return 0;
 }
 
@@ -220,22 +212,22 @@ static int walk_phases(struct walk *k, yaml_node_t *node)
     n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
     if (n > CONFIG_PHASES_MAX)
         return walk_fail(k, node, "too many phases (%zu, at most %d)", n, CONFIG_PHASES_MAX);
-    free(k->w->phases);
-    k->w->n_phases = 0;
-    if ((k->w->phases = calloc(n ? n : 1, sizeof(*k->w->phases))) == NULL)
+    free(k->c->w.phases);
+    k->c->w.n_phases = 0;
+    if ((k->c->w.phases = calloc(n ? n : 1, sizeof(*k->c->w.phases))) == NULL)
         return walk_fail(k, node, "out of memory");
     for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++) {
-        rc = walk_phase(k, yaml_document_get_node(k->doc, *item), &k->w->phases[k->w->n_phases]);
+        rc = walk_phase(k, yaml_document_get_node(k->doc, *item), &k->c->w.phases[k->c->w.n_phases]);
         if (rc != 0)
             return rc;
-        k->w->n_phases++;
+        k->c->w.n_phases++;
     }
     return 0;
 }
 
 static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t *val, const char *s)
 {
-    char *base = (char *)k->w;
+    char *base = (char *)&k->c->w;
     uint64_t u;
 
     switch (d->type) {
@@ -300,11 +292,12 @@ static int walk_pair(struct walk *k, yaml_node_t *key, yaml_node_t *val, unsigne
     if (seen[d - keys]++)
         return walk_fail(k, key, "'%s' is given twice", name);
     if (d->type == K_TARGETS)
-        return walk_targets(k, val);
+        return walk_list(k, val, "'targets' must be a list of addresses like 127.0.0.1:25", walk_target);
     if (d->type == K_PHASES)
         return walk_phases(k, val);
     if (d->type == K_THRESHOLDS)
-        return walk_thresholds(k, val);
+        return walk_list(k, val, "'thresholds' must be a list of expressions like \"lost==0\"",
+                         walk_threshold);
     if ((s = scalar_of(val)) == NULL)
         return walk_fail(k, val, "'%s' needs a plain value, not a list or mapping", name);
     return walk_scalar_key(k, d, val, s);
@@ -335,7 +328,7 @@ int campaign_parse(const char *text, size_t len, const char *name, struct run_co
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    struct walk k = { &doc, c, &c->w, name, err, errlen };
+    struct walk k = { &doc, c, name, err, errlen };
     int rc;
 
     if (!yaml_parser_initialize(&parser)) {

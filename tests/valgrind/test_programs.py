@@ -48,8 +48,6 @@ def check_logs(logdir, want_at_least):
         if bad:
             sys.stdout.write(text)
         harness.check(bad is None, f"{path}: {bad.group(0) if bad else ''}")
-        harness.check("ERROR SUMMARY: 0 errors" in text or "ERROR SUMMARY" not in text,
-                      f"{path}: no clean summary")
     print(f"{len(logs)} valgrind logs clean in {os.path.basename(logdir)}")
     return logs
 

@@ -1,0 +1,26 @@
+"""benchutil - what the bench/ programs share: the test harness's process
+helpers (free_port, wait_port, stop), CPU times of a running process, and
+pinning a child to one CPU. Not a benchmark itself."""
+
+import os
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "tests", "tools"))
+import harness  # noqa: E402,F401  (re-exported: free_port, wait_port, stop)
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_times(pid):
+    """(user, system) CPU seconds of process pid so far, all its threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def pinned(cpu):
+    """A preexec_fn that keeps a child on one CPU (None: anywhere)."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
