@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "maildate.h"
 #include "message.h"
 #include "schedule.h"
 #include "session.h"
@@ -45,7 +46,7 @@ struct engine {
 
     uint64_t rcpt_numbers;      /* -N numbers handed out */
     time_t date_sec;
-    char date[MESSAGE_DATE_MAX];
+    char date[MAIL_DATE_MAX];
     int warnings;
     int has_fatal;
     char fatal[ENGINE_FATAL_MAX];
@@ -133,8 +134,8 @@ const char *engine_date(struct engine *e)
     time_t now = time(NULL);
 
     if (now != e->date_sec || e->date[0] == '\0') {
-        if (message_date_format(now, e->date, sizeof(e->date)) < 0)
-            snprintf(e->date, sizeof(e->date), "Thu, 1 Jan 1970 00:00:00 +0000 (UTC)");
+        if (mail_date_format(now, e->date, sizeof(e->date)) < 0)
+            snprintf(e->date, sizeof(e->date), "Thu,  1 Jan 1970 00:00:00 +0000 (UTC)");
         e->date_sec = now;
     }
     return e->date;

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "maildate.h"
+
 static const char la_de_da[] =
     "La de da de da 1.\r\nLa de da de da 2.\r\nLa de da de da 3.\r\nLa de da de da 4.\r\n";
 
@@ -165,27 +167,6 @@ int message_headers_format(char *out, size_t cap, const struct message_header_va
 
 size_t message_headers_max(const struct message_header_vars *v)
 {
-    return 96 + strlen(v->sender) + strlen(v->recipient) + MESSAGE_DATE_MAX
+    return 96 + strlen(v->sender) + strlen(v->recipient) + MAIL_DATE_MAX
         + strlen(v->myhostname) + (v->subject ? strlen(v->subject) : 0) + 3 * 10;
-}
-
-int message_date_format(time_t t, char *out, size_t cap)
-{
-    struct tm tm;
-    char zone[16];
-    long off;
-    size_t n;
-    int m;
-
-    if (localtime_r(&t, &tm) == NULL)
-        return -1;
-    n = strftime(out, cap, "%a, %e %b %Y %H:%M:%S ", &tm);
-    if (n == 0)
-        return -1;
-    off = tm.tm_gmtoff / 60;
-    if (strftime(zone, sizeof(zone), "%Z", &tm) == 0)
-        zone[0] = '\0';
-    m = snprintf(out + n, cap - n, "%c%02ld%02ld (%s)", off < 0 ? '-' : '+',
-                 labs(off) / 60, labs(off) % 60, zone);
-    return m < 0 || (size_t)m >= cap - n ? -1 : (int)n + m;
 }

@@ -13,7 +13,6 @@
 #define MESSAGE_LINE_LEN     80         /* smtp-source's -l line length, CRLF included */
 #define MESSAGE_LENGTH_MAX   (1u << 30) /* largest -l we accept: 1 GiB */
 #define MESSAGE_FILE_MAX     (256u << 20) /* largest -F file we load */
-#define MESSAGE_DATE_MAX     64
 #define MESSAGE_ADDR_MAX     512        /* RFC 5321 4.5.3.1.3 path limit is 256; be generous */
 
 /* The message body after the headers. data is what DATA sends before the
@@ -56,7 +55,7 @@ int message_rcpt_format(char *out, size_t cap, const char *recipient, int remain
 struct message_header_vars {
     const char *sender;
     const char *recipient;
-    const char *date;           /* from message_date_format */
+    const char *date;           /* from mail_date_format */
     const char *myhostname;
     const char *subject;        /* NULL: no Subject: line */
     unsigned pid, fd, count;    /* the three Message-Id numbers of smtp-source */
@@ -69,10 +68,5 @@ int message_headers_format(char *out, size_t cap, const struct message_header_va
 
 /* message_headers_max - an upper bound of message_headers_format's length. */
 size_t message_headers_max(const struct message_header_vars *v);
-
-/* message_date_format - t as an RFC 5322 date in local time, the way
- * Postfix writes it: "Mon, 23 Nov 2026 18:24:09 +0000 (UTC)". Returns the
- * length or -1. */
-int message_date_format(time_t t, char *out, size_t cap);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "maildate.h"
 
 #define DUMP_TRIES 100          /* id collisions before giving up, as smtp-sink */
 
@@ -30,7 +31,7 @@ struct dump_writer {
     char exp_path[DUMP_PATH_MAX];
     size_t exp_len;
     time_t date_time;           /* Received date cache, one per second */
-    char date[128];
+    char date[MAIL_DATE_MAX];
     int shared_fd;              /* -D file for shared_path */
     int shared_dir_synced;      /* --fsync: its directory entry is on disk */
     char shared_path[DUMP_PATH_MAX];
@@ -308,21 +309,6 @@ void dump_record(struct dump *d, const char *name, const char *value, size_t len
     append(d, "\n", 1);
 }
 
-size_t dump_mail_date(time_t t, char *out, size_t outlen)
-{
-    struct tm tm;
-    long off;
-    size_t n;
-
-    localtime_r(&t, &tm);
-    n = strftime(out, outlen, "%a, %d %b %Y %H:%M:%S ", &tm);
-    off = tm.tm_gmtoff / 60;
-    n += (size_t)snprintf(out + n, outlen - n, "%+03d%02d", (int)(off / 60), (int)(labs(off) % 60));
-    if (n < outlen)
-        n += strftime(out + n, outlen - n, " (%Z)", &tm);
-    return n;
-}
-
 void dump_received(struct dump *d, const char *helo, const char *addr, const char *proto,
                    const char *hostname)
 {
@@ -334,7 +320,8 @@ void dump_received(struct dump *d, const char *helo, const char *addr, const cha
         return;                             /* no -d/-D: d->w is NULL */
     date = d->w->date;
     if (d->start != d->w->date_time) {      /* localtime_r and strftime once a second */
-        dump_mail_date(d->start, d->w->date, sizeof(d->w->date));
+        if (mail_date_format(d->start, d->w->date, sizeof(d->w->date)) < 0)
+            d->w->date[0] = '\0';          /* no local time for it: an empty date */
         d->w->date_time = d->start;
     }
     if (helo)

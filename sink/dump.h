@@ -80,8 +80,4 @@ void dump_abort(struct dump *d);
 /* dump_active - nonzero while a capture is open. */
 static inline int dump_active(const struct dump *d) { return d->active; }
 
-/* dump_mail_date - format t like Postfix's mail_date(): "Mon, 23 Nov 2026
- * 18:26:19 +0000 (UTC)". Returns the length written into out. */
-size_t dump_mail_date(time_t t, char *out, size_t outlen);
-
 #endif

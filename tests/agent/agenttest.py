@@ -46,9 +46,12 @@ def sink_argv(name="smtp-sink"):
     return argv, env
 
 
-def start_sink(procs, args, port):
-    """Start smtp-sink with args on 127.0.0.1:port; wait until it listens."""
+def start_sink(procs, args, port, clock=None):
+    """Start smtp-sink with args on 127.0.0.1:port (its wall clock stopped at
+    clock, a (when, tz) of harness.CLOCK_CASES); wait until it listens."""
     argv, env = sink_argv("smtp-sink")
+    if clock:
+        env = harness.fake_clock(env, *clock)
     p = procs.start(argv + list(args) + [f"127.0.0.1:{port}", "100"], env=env)
     harness.wait_port(port, proc=p)
     return p
@@ -66,9 +69,12 @@ def stop_sink_counts(proc):
     return {"sess": sess, "quit": quit_, "mesg": mesg}
 
 
-def smtp_source(args, timeout=60):
-    """Run Postfix's own smtp-source with args to completion."""
+def smtp_source(args, timeout=60, clock=None):
+    """Run Postfix's own smtp-source with args to completion (its wall clock
+    stopped at clock, as start_sink's)."""
     argv, env = sink_argv("smtp-source")
+    if clock:
+        env = harness.fake_clock(env, *clock)
     return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=timeout,
                           env=env)
 

@@ -147,18 +147,6 @@ static void test_message_headers(void **state)
     assert_int_equal(message_headers_format(out, 20, &v), -1);
 }
 
-static void test_message_date_shape(void **state)
-{
-    char out[MESSAGE_DATE_MAX];
-    int n;
-
-    (void)state;
-    setenv("TZ", "UTC", 1);
-    n = message_date_format(1795458849, out, sizeof(out));
-    assert_string_equal(out, "Mon, 23 Nov 2026 18:34:09 +0000 (UTC)");
-    assert_int_equal(n, (int)strlen(out));
-}
-
 static void test_workload_split_sums_exactly(void **state)
 {
     struct workload w, part;
@@ -213,7 +201,6 @@ int main(void)
         cmocka_unit_test(test_message_file_keeps_cr_as_smtp_source_does),
         cmocka_unit_test(test_message_rcpt_names),
         cmocka_unit_test(test_message_headers),
-        cmocka_unit_test(test_message_date_shape),
         cmocka_unit_test(test_workload_split_sums_exactly),
         cmocka_unit_test(test_auth_plain_and_base64),
     };

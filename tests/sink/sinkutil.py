@@ -14,15 +14,16 @@ SINK = harness.program("smtpstorm-sink")
 USER = ["-u", "nobody"] if os.geteuid() == 0 else []
 
 
-def start_sink(procs, args, port=None, postfix=False, stdout=None, cwd=None, addr=None):
-    """Start our sink (or Postfix's smtp-sink) with args on 127.0.0.1:port;
-    wait until it listens. Returns (proc, port)."""
+def start_sink(procs, args, port=None, postfix=False, stdout=None, cwd=None, addr=None, env=None):
+    """Start our sink (or Postfix's smtp-sink) with args on 127.0.0.1:port,
+    in env if given; wait until it listens. Returns (proc, port)."""
     port = port or harness.free_port()
     listen = addr or f"127.0.0.1:{port}"
     if postfix:
-        argv0, env = harness.postfix_tool("smtp-sink")
+        argv0, default_env = harness.postfix_tool("smtp-sink")
     else:
-        argv0, env = SINK, dict(os.environ)
+        argv0, default_env = SINK, dict(os.environ)
+    env = env if env is not None else default_env
     kw = {"env": env, "cwd": cwd}
     if stdout is not None:
         kw["stdout"] = stdout

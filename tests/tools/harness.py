@@ -4,6 +4,8 @@ without bare sleeps, and Postfix's unpacked tools.
 
 Tests import it with sys.path set by meson (PYTHONPATH=tests/tools)."""
 
+import datetime
+import glob
 import json
 import os
 import signal
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zoneinfo
 
 BUILD = os.environ.get("SMTPSTORM_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 SOURCE = os.environ.get("SMTPSTORM_SOURCE", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -150,3 +153,62 @@ def check(cond, message):
     """Assert with a message that says what was expected."""
     if not cond:
         raise AssertionError(message)
+
+
+# The wall clocks the date-parity tests run our programs and Postfix's
+# under: local time and zone (libfaketime reads the time as local time).
+CLOCK_CASES = [
+    ("2026-12-02 03:07:46", "UTC"),               # a day 1 to 9: space-padded
+    ("2026-12-10 00:00:00", "America/New_York"),  # the 10th, -0500
+    ("2026-12-31 23:59:59", "Asia/Kolkata"),      # the 31st, +0530
+    ("2024-02-29 12:00:00", "Australia/Sydney"),  # 29 February, daylight saving: +1100
+    ("2026-07-04 08:00:00", "America/New_York"),  # daylight saving: -0400
+    ("2026-01-05 06:30:00", "America/St_Johns"),  # -0330
+]
+
+
+def fake_clock(env, when, tz, locale_dir=None, running=False):
+    """A copy of env in which the wall clock stands still at when (local time
+    in zone tz) through libfaketime, or with running, starts there now and
+    runs, shifted alike in every process started with it; the monotonic
+    clock stays real, so timeouts still run. With locale_dir (from
+    make_locale), every locale variable names a German locale, which no
+    output may follow."""
+    libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
+    check(libs, "libfaketime missing: scripts/install-deps installs Debian's faketime")
+    if running:
+        when = "%+ds" % round(local_epoch(when, tz) - time.time())
+    env = dict(env, LD_PRELOAD=libs[0], FAKETIME=when, FAKETIME_DONT_FAKE_MONOTONIC="1",
+               FAKETIME_NO_CACHE="1", TZ=tz)
+    if "ASAN_OPTIONS" in env:   # the preload comes before ASan's runtime
+        env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+    if locale_dir:
+        env.update(LOCPATH=locale_dir, LANG="de_DE.UTF-8", LC_ALL="de_DE.UTF-8")
+    return env
+
+
+def make_locale(tmp):
+    """Compile the de_DE.UTF-8 locale into a folder of tmp (for LOCPATH) and
+    return the folder."""
+    folder = os.path.join(tmp, "locale")
+    os.makedirs(folder, exist_ok=True)
+    r = run(["localedef", "-i", "de_DE", "-f", "UTF-8", os.path.join(folder, "de_DE.UTF-8")], timeout=60)
+    check(r.returncode == 0, f"localedef: {r.stderr!r}")
+    return folder
+
+
+def local_time(when, tz):
+    """when ("2026-12-02 03:07:46"), local time in zone tz, as an aware datetime."""
+    return datetime.datetime.strptime(when, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zoneinfo.ZoneInfo(tz))
+
+
+def local_epoch(when, tz):
+    """when, local time in zone tz, in seconds since the epoch."""
+    return local_time(when, tz).timestamp()
+
+
+def mail_date(when, tz):
+    """The date line Postfix's mail_date() writes for local time when in zone
+    tz, computed here without Postfix: "Wed,  2 Dec 2026 03:07:46 +0000 (UTC)"."""
+    t = local_time(when, tz)
+    return t.strftime("%a, ") + f"{t.day:2d}" + t.strftime(" %b %Y %H:%M:%S %z (%Z)")
