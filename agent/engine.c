@@ -18,6 +18,7 @@
 #include "log.h"
 #include "maildate.h"
 #include "message.h"
+#include "meter.h"
 #include "schedule.h"
 #include "session.h"
 
@@ -41,8 +42,8 @@ struct engine {
     atomic_int stop_request;    /* 0, 1 drain, 2 abort */
     int ctl_fd;                 /* eventfd: engine_stop from other threads */
 
-    pthread_mutex_t lock;       /* guards stats */
-    struct load_stats stats;
+    struct meter meter;         /* every count, by this loop alone */
+    struct ev_timer second_timer;
 
     uint64_t rcpt_numbers;      /* -N numbers handed out */
     time_t date_sec;
@@ -56,64 +57,51 @@ static void engine_on_rate(struct ev_loop *loop, void *arg);
 static void engine_on_done(struct ev_loop *loop, void *arg);
 static void engine_on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
-/* Recording. */
+/* Recording: the meter's, on this loop alone and without a lock. */
 
 void engine_record_latency(struct engine *e, enum stats_phase phase, uint64_t ns)
 {
-    pthread_mutex_lock(&e->lock);
-    hist_record(&e->stats.latency[phase], ns / NS_PER_US);
-    pthread_mutex_unlock(&e->lock);
+    meter_latency(&e->meter, phase, ns);
 }
 
-void engine_count_reply(struct engine *e, int code)
-{
-    pthread_mutex_lock(&e->lock);
-    stats_count_reply(&e->stats, code);
-    pthread_mutex_unlock(&e->lock);
-}
+void engine_count_reply(struct engine *e, int code) { meter_reply(&e->meter, code); }
 
-void engine_count_error(struct engine *e, enum stats_error kind)
-{
-    pthread_mutex_lock(&e->lock);
-    stats_count_error(&e->stats, kind);
-    pthread_mutex_unlock(&e->lock);
-}
+void engine_count_error(struct engine *e, enum stats_error kind) { meter_error(&e->meter, kind); }
 
-void engine_count_bytes(struct engine *e, uint64_t n)
+void engine_count_bytes(struct engine *e, uint64_t n) { meter_bytes(&e->meter, n); }
+
+void engine_count_accepted(struct engine *e, uint64_t now_ns, uint64_t message_ns)
 {
-    pthread_mutex_lock(&e->lock);
-    e->stats.bytes += n;
-    pthread_mutex_unlock(&e->lock);
+    meter_accepted(&e->meter, now_ns, message_ns);
 }
 
 void engine_count(struct engine *e, enum engine_counter which)
 {
-    pthread_mutex_lock(&e->lock);
     switch (which) {
-    case COUNT_SESSION:
-        e->stats.sessions++;
-        break;
-    case COUNT_ATTEMPTED:
-        e->stats.messages_attempted++;
-        break;
-    case COUNT_ACCEPTED:
-        e->stats.messages_accepted++;
-        break;
-    case COUNT_REJECTED:
-        e->stats.messages_rejected++;
-        break;
-    case COUNT_RECIPIENT:
-        e->stats.recipients++;
-        break;
+    case COUNT_SESSION: meter_session(&e->meter); break;
+    case COUNT_ATTEMPTED: meter_attempted(&e->meter); break;
+    case COUNT_REJECTED: meter_rejected(&e->meter); break;
+    case COUNT_RECIPIENT: meter_recipient(&e->meter); break;
+    case COUNT_CONN_OPENED: meter_conn_opened(&e->meter); break;
+    case COUNT_CONN_CLOSED: meter_conn_closed(&e->meter); break;
     }
-    pthread_mutex_unlock(&e->lock);
 }
 
-void engine_snapshot(struct engine *e, struct load_stats *out)
+void engine_snapshot(struct engine *e, struct load_stats *out) { meter_snapshot(&e->meter, out); }
+
+uint32_t engine_take_seconds(struct engine *e, uint32_t from_t,
+                             void (*fn)(void *arg, const struct meter_second *row), void *arg, int *live)
 {
-    pthread_mutex_lock(&e->lock);
-    memcpy(out, &e->stats, sizeof(*out));
-    pthread_mutex_unlock(&e->lock);
+    return meter_take(&e->meter, from_t, fn, arg, live);
+}
+
+/* The meter's seconds end on this timer. */
+static void engine_on_second(struct ev_loop *loop, void *arg)
+{
+    struct engine *e = arg;
+
+    if (ev_timer_start_at(loop, &e->second_timer, meter_tick(&e->meter, ev_now(loop))) != 0)
+        engine_abort_run(e, "out of memory for the per-second timer");
 }
 
 /* Small services for sessions. */
@@ -274,7 +262,8 @@ static void engine_on_done(struct ev_loop *loop, void *arg)
 {
     struct engine *e = arg;
 
-    (void)loop;
+    ev_timer_stop(loop, &e->second_timer);
+    meter_finish(&e->meter);
     if (atomic_exchange(&e->done, 1) == 0 && e->hooks.on_done)
         e->hooks.on_done(e->hooks.arg);
 }
@@ -360,9 +349,13 @@ struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
     if (hooks)
         e->hooks = *hooks;
     e->ctl_fd = -1;
-    pthread_mutex_init(&e->lock, NULL);
-    stats_init(&e->stats);
+    if (meter_init(&e->meter) != 0) {
+        snprintf(err, errlen, "out of memory");
+        free(e);
+        return NULL;
+    }
     ev_timer_init(&e->rate_timer, engine_on_rate, e);
+    ev_timer_init(&e->second_timer, engine_on_second, e);
     ev_timer_init(&e->done_timer, engine_on_done, e);
     n = endpoint_resolve(&w->target, w->family, &e->addr, 1, err, errlen);
     if (n < 0)
@@ -396,11 +389,16 @@ int engine_start(struct engine *e, uint64_t start_ns)
     if (e->started)
         return -EALREADY;
     e->started = 1;
+    if (start_ns == 0)
+        start_ns = clock_mono_ns();
+    meter_begin(&e->meter, e->w->origin_ns ? e->w->origin_ns : start_ns, ev_now(e->loop));
+    if (ev_timer_start_at(e->loop, &e->second_timer, e->meter.close_ns) != 0)
+        return -ENOMEM;
     if (e->w->n_steps)
-        schedule_init_steps(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->steps, e->w->n_steps,
+        schedule_init_steps(&e->sched, start_ns, e->w->steps, e->w->n_steps,
                             e->w->rate / e->w->steps[0].rate, e->w->messages);
     else
-        schedule_init(&e->sched, start_ns ? start_ns : clock_mono_ns(), e->w->rate, e->w->messages,
+        schedule_init(&e->sched, start_ns, e->w->rate, e->w->messages,
                       e->w->duration_ns);
     e->open_sessions = e->nsessions;
     for (i = 0; i < e->nsessions; i++)
@@ -422,10 +420,11 @@ void engine_free(struct engine *e)
     free(e->idle);
     ev_timer_stop(e->loop, &e->rate_timer);
     ev_timer_stop(e->loop, &e->done_timer);
+    ev_timer_stop(e->loop, &e->second_timer);
     if (e->ctl_fd >= 0) {
         ev_io_del(e->loop, e->ctl_fd);
         close(e->ctl_fd);
     }
-    pthread_mutex_destroy(&e->lock);
+    meter_destroy(&e->meter);
     free(e);
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "ev.h"
+#include "meter.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -48,8 +49,16 @@ struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
 int engine_start(struct engine *e, uint64_t start_ns);
 
 /* engine_snapshot - copy the cumulative counters and histograms into out
- * (which the caller owns). Safe from any thread. */
+ * (which the caller owns), as published at the last second's end or at
+ * the end. Safe from any thread. */
 void engine_snapshot(struct engine *e, struct load_stats *out);
+
+/* engine_take_seconds - the event-time rows the engine has closed from
+ * second from_t on (meter_take); any thread. Returns the first second not
+ * closed; *live is nonzero while the engine runs. */
+uint32_t engine_take_seconds(struct engine *e, uint32_t from_t,
+                             void (*fn)(void *arg, const struct meter_second *row), void *arg,
+                             int *live);
 
 /* engine_stop - from any thread: start no more messages and let sessions
  * finish the one in hand and QUIT (abort 0), or close every connection at
@@ -102,7 +111,7 @@ void engine_warn(struct engine *e, const char *fmt, ...) __attribute__((format(p
 
 #define ENGINE_WARN_MAX 10
 
-/* Recording, from the loop thread (each takes the stats lock briefly). */
+/* Recording, from the loop thread: into the engine's meter, no lock. */
 
 /* engine_record_latency - one latency of phase, in ns (kept in us). */
 void engine_record_latency(struct engine *e, enum stats_phase phase, uint64_t ns);
@@ -116,8 +125,13 @@ void engine_count_error(struct engine *e, enum stats_error kind);
 /* engine_count_bytes - n octets written to the server. */
 void engine_count_bytes(struct engine *e, uint64_t n);
 
+/* engine_count_accepted - a message's end of data got a positive reply at
+ * monotonic now_ns; message_ns is its whole transaction's latency. */
+void engine_count_accepted(struct engine *e, uint64_t now_ns, uint64_t message_ns);
+
 enum engine_counter {
-    COUNT_SESSION, COUNT_ATTEMPTED, COUNT_ACCEPTED, COUNT_REJECTED, COUNT_RECIPIENT
+    COUNT_SESSION, COUNT_ATTEMPTED, COUNT_REJECTED, COUNT_RECIPIENT,
+    COUNT_CONN_OPENED, COUNT_CONN_CLOSED    /* a session's socket opened, closed */
 };
 
 /* engine_count - add one to the counter named by which. */

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "runner.h"
+#include "seconds.h"
 
 #define JOB_RAMP_STEPS_MAX 256      /* a long ramp takes longer steps than JOB_RAMP_STEP_NS */
 
@@ -41,6 +42,7 @@ struct job {
     size_t n_parts;
     struct load_stats *past;    /* finished segments, merged */
     struct load_stats *tmp;
+    struct seconds_window *win; /* event-time rows of every segment */
     int started, running, stopping, finished;
     char fatal[ENGINE_FATAL_MAX];
     void (*on_done)(void *arg);
@@ -169,11 +171,32 @@ static int job_segment_workload(struct job *j, size_t k, struct workload *w)
     return 1;
 }
 
+/* job_take_seconds - bring the window up to date with every runner's rows. */
+static void job_take_seconds(struct job *j)
+{
+    struct seconds_round round;
+    size_t i;
+
+    seconds_round_begin(j->win, &round);
+    for (i = 0; i < j->n_parts; i++)
+        if (j->parts[i].r)
+            runner_take_seconds(j->parts[i].r, j->win, &round);
+    seconds_round_end(j->win, &round);
+}
+
 /* job_release_parts - collect the finished (or aborted) segment's counts
- * into past and free its runners. */
+ * and rows into past and the window, and free its runners. */
 static void job_release_parts(struct job *j)
 {
     size_t i;
+
+    for (i = 0; i < j->n_parts; i++) {
+        if (j->parts[i].r) {
+            runner_stop(j->parts[i].r, 1);
+            runner_join(j->parts[i].r);
+        }
+    }
+    job_take_seconds(j);
 
     for (i = 0; i < j->n_parts; i++) {
         struct job_part *p = &j->parts[i];
@@ -182,8 +205,6 @@ static void job_release_parts(struct job *j)
             ev_io_del(j->loop, p->fd);
         if (p->r == NULL)
             continue;
-        runner_stop(p->r, 1);
-        runner_join(p->r);
         if (runner_snapshot(p->r, j->tmp) == 0)
             stats_merge(j->past, j->tmp);
         if (runner_fatal(p->r) && j->fatal[0] == '\0')
@@ -335,12 +356,14 @@ struct job *job_new(struct ev_loop *loop, const struct job_spec *spec,
     j->targets = calloc(spec->n_targets, sizeof(*j->targets));
     j->past = malloc(sizeof(*j->past));
     j->tmp = malloc(sizeof(*j->tmp));
-    if (j->targets == NULL || j->past == NULL || j->tmp == NULL) {
+    j->win = malloc(sizeof(*j->win));
+    if (j->targets == NULL || j->past == NULL || j->tmp == NULL || j->win == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     memcpy(j->targets, spec->targets, spec->n_targets * sizeof(*j->targets));
     stats_init(j->past);
+    seconds_window_init(j->win);
     if (job_plan(j, spec, err, errlen) != 0)
         goto fail;
     if (job_merge(j) != 0) {
@@ -366,6 +389,9 @@ int job_start(struct job *j)
     if (j->started)
         return -EALREADY;
     j->started = 1;
+    /* later segments' seconds count from now, the campaign's start; the
+     * first segment's engines start now, and count from their start */
+    j->base.origin_ns = clock_mono_ns();
     if (j->stopping) {
         (void)ev_timer_start(j->loop, &j->later, 0);
         return 0;
@@ -387,7 +413,10 @@ void job_snapshot(struct job *j, struct load_stats *out)
     for (i = 0; i < j->n_parts; i++)
         if (j->parts[i].r && runner_snapshot(j->parts[i].r, j->tmp) == 0)
             stats_merge(out, j->tmp);
+    job_take_seconds(j);
 }
+
+const struct seconds_window *job_seconds(const struct job *j) { return j->win; }
 
 void job_stop(struct job *j, int abort)
 {
@@ -408,13 +437,11 @@ int job_running(const struct job *j) { return j->running; }
 
 uint32_t job_sessions_active(const struct job *j)
 {
-    uint32_t n = 0;
-    size_t i;
+    const struct meter_second *last;
 
-    for (i = 0; j->running && i < j->n_parts; i++)
-        if (j->parts[i].r && !runner_done(j->parts[i].r))
-            n += (uint32_t)j->parts[i].w.sessions;
-    return n;
+    if (!j->running || j->win->closed == 0 || (last = seconds_find(j->win, j->win->closed - 1)) == NULL)
+        return 0;
+    return last->n.sessions_active;
 }
 
 const char *job_fatal(const struct job *j) { return j->fatal[0] ? j->fatal : NULL; }
@@ -424,7 +451,7 @@ void job_free(struct job *j)
     if (j == NULL)
         return;
     ev_timer_stop(j->loop, &j->later);
-    if (j->past && j->tmp)
+    if (j->past && j->tmp && j->win)
         job_release_parts(j);
     free(j->parts);
     free(j->segs);
@@ -432,5 +459,6 @@ void job_free(struct job *j)
     free(j->targets);
     free(j->past);
     free(j->tmp);
+    free(j->win);
     free(j);
 }

@@ -15,6 +15,7 @@
 
 #include "endpoint.h"
 #include "ev.h"
+#include "seconds.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -59,8 +60,13 @@ struct job *job_new(struct ev_loop *loop, const struct job_spec *spec,
 int job_start(struct job *j);
 
 /* job_snapshot - the cumulative counters of every segment so far into out
- * (caller-owned). Owner's loop thread. */
+ * (caller-owned), and the event-time rows up to date (job_seconds).
+ * Owner's loop thread. */
 void job_snapshot(struct job *j, struct load_stats *out);
+
+/* job_seconds - the job's event-time rows as of the last job_snapshot;
+ * owned by the job, valid until job_free. */
+const struct seconds_window *job_seconds(const struct job *j);
 
 /* job_stop - start no more messages: let sessions finish the one in hand
  * (abort 0) or close every connection now (abort 1). on_done follows. */
@@ -69,7 +75,8 @@ void job_stop(struct job *j, int abort);
 /* job_running - nonzero between job_start and the end. */
 int job_running(const struct job *j);
 
-/* job_sessions_active - sessions of the segment running now; 0 when not running. */
+/* job_sessions_active - connections open at the end of the last closed
+ * second (as of the last job_snapshot); 0 when not running. */
 uint32_t job_sessions_active(const struct job *j);
 
 /* job_fatal - why the job was aborted (an unexpected reply without -A, a

@@ -53,17 +53,44 @@ struct link {
     uint32_t report_ms;
     uint64_t start_mono_ns, cpu0, seq;
     struct load_stats *snap;
+    struct wire_seconds_store *seconds;     /* the event-time rows of a report */
     struct ev_timer start_timer, report_timer, abort_timer, reap_timer, watch_timer, quit_timer;
     int lost;                               /* the coordinator fell silent; not back yet */
 };
 
 /* ---- the campaign's life ---- */
 
+/* link_seconds - the last closed seconds of the job's window, and what all
+ * seconds before them held, for a report (after job_snapshot). */
+static Smtpstorm__Seconds *link_seconds(struct link *l)
+{
+    const struct seconds_window *w = job_seconds(l->job);
+    const struct meter_second *row;
+    struct wire_seconds src;
+    uint32_t t, from;
+
+    memset(&src, 0, sizeof(src));
+    src.closed = w->closed;
+    src.last_ns = w->last_ns;
+    seconds_totals_before(w, w->closed, &src.before);
+    src.total = w->total;
+    from = w->closed > METER_WINDOW ? w->closed - METER_WINDOW : 0;
+    for (t = from; t < w->closed && src.n < WIRE_SECONDS_MAX; t++) {
+        if ((row = seconds_find(w, t)) == NULL)
+            continue;
+        src.rows[src.n] = &row->n;
+        src.messages[src.n] = &row->message;
+        src.n++;
+    }
+    return wire_seconds_fill(l->seconds, &src);
+}
+
 static void link_meta(struct link *l, struct wire_progress_meta *m)
 {
     uint64_t now = clock_mono_ns();
 
     memset(m, 0, sizeof(*m));
+    m->seconds = l->job ? link_seconds(l) : NULL;
     m->campaign = l->campaign;
     m->seq = ++l->seq;
     m->elapsed_ns = l->start_mono_ns && now > l->start_mono_ns ? now - l->start_mono_ns : 0;
@@ -548,7 +575,8 @@ static int link_open(struct link *l, char *err, size_t errlen)
     sigaddset(&sigs, SIGTERM);
     sigprocmask(SIG_BLOCK, &sigs, NULL);
     l->sigfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-    if ((l->snap = malloc(sizeof(*l->snap))) == NULL || (l->loop = ev_loop_new()) == NULL
+    if ((l->snap = malloc(sizeof(*l->snap))) == NULL || (l->seconds = wire_seconds_store_new(1)) == NULL
+        || (l->loop = ev_loop_new()) == NULL
         || (l->zctx = zmq_ctx_new()) == NULL || l->sigfd < 0
         || ev_io_set(l->loop, l->sigfd, EV_READ, link_on_signal, l) != 0) {
         snprintf(err, errlen, "cannot set up the event loop: %s", strerror(errno));
@@ -593,5 +621,6 @@ int link_run(const struct agent_options *o)
     if (l.sigfd >= 0)
         close(l.sigfd);
     free(l.snap);
+    wire_seconds_store_free(l.seconds);
     return l.exit_code;
 }

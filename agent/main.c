@@ -37,8 +37,9 @@ struct agent_run {
     int signals;
     uint64_t start_ns, start_wall_ns, cpu0;
     uint64_t ticks;
-    uint64_t last_accepted, last_errors;
     struct report_timeline timeline;
+    struct seconds_window *win;     /* the engines' event-time rows */
+    uint32_t rows_out;              /* seconds before this one are in timeline */
     struct load_stats *snap;
 };
 
@@ -49,20 +50,27 @@ static void usage(const char *prog, const char *why)
     exit(1);
 }
 
-/* agent_timeline_row - one row for the interval ending now. */
-static void agent_timeline_row(struct agent_run *a, uint64_t t)
+/* agent_timeline_rows - the seconds every engine has closed since the last
+ * call, by event time, as timeline rows. */
+static void agent_timeline_rows(struct agent_run *a)
 {
+    const struct meter_second *sec;
+    struct seconds_round round;
     struct report_row row;
 
-    if (runner_snapshot(a->runner, a->snap) != 0)
-        return;
-    row.t = t;
-    row.accepted = a->snap->messages_accepted - a->last_accepted;
-    row.errors = a->snap->errors - a->last_errors;
-    row.received = REPORT_NULL;
-    a->last_accepted = a->snap->messages_accepted;
-    a->last_errors = a->snap->errors;
-    (void)report_timeline_append(&a->timeline, &row);
+    seconds_round_begin(a->win, &round);
+    runner_take_seconds(a->runner, a->win, &round);
+    seconds_round_end(a->win, &round);
+    for (; a->rows_out < a->win->closed; a->rows_out++) {
+        sec = seconds_find(a->win, a->rows_out);
+        if (a->rows_out == 0 && (sec == NULL || (sec->n.accepted == 0 && sec->n.errors == 0)))
+            continue;           /* nothing before the start */
+        row.t = a->rows_out;
+        row.accepted = sec ? sec->n.accepted : 0;
+        row.errors = sec ? sec->n.errors : 0;
+        row.received = REPORT_NULL;
+        (void)report_timeline_append(&a->timeline, &row);
+    }
 }
 
 static void agent_on_tick(struct ev_loop *loop, void *arg)
@@ -70,7 +78,7 @@ static void agent_on_tick(struct ev_loop *loop, void *arg)
     struct agent_run *a = arg;
 
     a->ticks++;
-    agent_timeline_row(a, a->ticks);
+    agent_timeline_rows(a);
     (void)ev_timer_start_at(loop, &a->tick, a->start_ns + (a->ticks + 1) * NS_PER_SEC);
 }
 
@@ -128,7 +136,10 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
         w->tls_ctx = a->tls_ctx;
     }
     a->snap = malloc(sizeof(*a->snap));
-    if (a->snap == NULL) {
+    a->win = malloc(sizeof(*a->win));
+    if (a->win != NULL)
+        seconds_window_init(a->win);
+    if (a->snap == NULL || a->win == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -229,6 +240,7 @@ static void agent_free(struct agent_run *a)
     message_payload_free(&a->payload);
     report_timeline_free(&a->timeline);
     free(a->snap);
+    free(a->win);
 }
 
 int main(int argc, char **argv)
@@ -260,7 +272,9 @@ int main(int argc, char **argv)
         putchar('\n');
         fflush(stdout);
     }
-    agent_timeline_row(&a, a.ticks + 1);
+    agent_timeline_rows(&a);
+    if (runner_snapshot(a.runner, a.snap) != 0)
+        stats_init(a.snap);
     if (runner_fatal(a.runner))
         fprintf(stderr, "%s: fatal: %s\n", log_progname(), runner_fatal(a.runner));
     if (!a.opt.quiet)

@@ -22,6 +22,7 @@ struct runner_thread {
     struct engine *engine;
     pthread_t tid;
     int running;
+    struct seconds_cursor cursor;   /* the engine's rows taken so far */
 };
 
 struct runner {
@@ -161,6 +162,19 @@ int runner_start(struct runner *r)
 int runner_done_fd(const struct runner *r) { return r->done_fd; }
 
 int runner_done(const struct runner *r) { return atomic_load(&r->finished) >= r->nthreads; }
+
+void runner_take_seconds(struct runner *r, struct seconds_window *w, struct seconds_round *round)
+{
+    uint32_t closed;
+    int i, live;
+
+    for (i = 0; i < r->nthreads; i++) {
+        closed = engine_take_seconds(r->t[i].engine, r->t[i].cursor.next, seconds_add_row, w, &live);
+        if (closed > r->t[i].cursor.next)
+            r->t[i].cursor.next = closed;
+        seconds_round_note(round, closed, live);
+    }
+}
 
 int runner_snapshot(struct runner *r, struct load_stats *out)
 {

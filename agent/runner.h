@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "seconds.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -32,6 +33,11 @@ int runner_done(const struct runner *r);
  * out (which the caller owns). Any time, any thread. Returns 0, or -ENOMEM
  * (out then holds nothing). */
 int runner_snapshot(struct runner *r, struct load_stats *out);
+
+/* runner_take_seconds - add every engine's event-time rows closed since
+ * the last call into w, and each engine's closed second into round. One
+ * caller thread at a time. */
+void runner_take_seconds(struct runner *r, struct seconds_window *w, struct seconds_round *round);
 
 /* runner_stop - stop every engine: drain (abort 0) or close now (1). */
 void runner_stop(struct runner *r, int abort);

@@ -217,6 +217,7 @@ static void session_close(struct session *s)
         return;
     ev_io_del(s->loop, s->conn.fd);
     conn_close(&s->conn);
+    engine_count(s->eng, COUNT_CONN_CLOSED);
     s->gen++;
     s->events = 0;
     engine_count(s->eng, COUNT_SESSION);
@@ -847,8 +848,7 @@ static void on_final(struct session *s, int t, uint64_t sent_ns)
     expect_pop(s);
     engine_record_latency(s->eng, PHASE_DOT, now - sent_ns);
     if (x->final_ok > 0 && !x->empty_data && !x->rejected) {
-        engine_count(s->eng, COUNT_ACCEPTED);
-        engine_record_latency(s->eng, PHASE_MESSAGE, now > x->job.due_ns ? now - x->job.due_ns : 0);
+        engine_count_accepted(s->eng, now, now > x->job.due_ns ? now - x->job.due_ns : 0);
     } else {
         engine_count(s->eng, COUNT_REJECTED);
     }
@@ -1004,6 +1004,7 @@ static void session_connect_failed(struct session *s, int err)
     if (s->conn.fd >= 0) {
         ev_io_del(s->loop, s->conn.fd);
         conn_close(&s->conn);
+        engine_count(s->eng, COUNT_CONN_CLOSED);
         s->gen++;
         s->events = 0;
     }
@@ -1034,6 +1035,7 @@ static void session_connect(struct session *s)
     if (s->w->sndbuf > 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->w->sndbuf, sizeof(s->w->sndbuf));
     conn_init(&s->conn, fd);
+    engine_count(s->eng, COUNT_CONN_OPENED);
     s->connecting = 1;
     s->events = 0;
     s->connect_ns = now_ns();

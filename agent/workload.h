@@ -32,6 +32,8 @@ struct workload {
                                      * not owned; NULL: rate throughout */
     size_t n_steps;
     uint64_t duration_ns;           /* --duration: 0 = none */
+    uint64_t origin_ns;             /* event-time seconds count from this monotonic time
+                                     * (a campaign's common start); 0: the run's start */
     unsigned fixed_delay_s;         /* -w */
     unsigned random_delay_s;        /* -R */
     uint64_t timeout_ns;            /* --timeout: per read/write/connect wait */

@@ -1,5 +1,5 @@
-/* aggregator.c - totals, merges and timeline from the peers' last
- * cumulative reports (see aggregator.h). */
+/* aggregator.c - totals and merges from the peers' last cumulative
+ * reports, and the timeline's flow figures (see aggregator.h). */
 #include "aggregator.h"
 
 #include <errno.h>
@@ -128,66 +128,22 @@ void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campai
     }
 }
 
+void agg_latency_of(const struct hist *h, struct agg_latency *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->count = h->count;
+    if (h->count == 0)
+        return;
+    out->p50_us = hist_percentile(h, 50);
+    out->p90_us = hist_percentile(h, 90);
+    out->p99_us = hist_percentile(h, 99);
+    out->max_us = h->max;
+}
+
 int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum)
 {
-    return agg_row_add_latency(a, t, cum, NULL);
-}
-
-void agg_hist_growth(const struct hist *cur, const struct hist *prev, struct hist *out)
-{
-    size_t i, lo = HIST_SLOTS, hi = 0;
-    uint64_t d;
-
-    hist_init(out);
-    for (i = 0; i < HIST_SLOTS; i++) {
-        d = cur->slots[i] > prev->slots[i] ? cur->slots[i] - prev->slots[i] : 0;
-        if (d == 0)
-            continue;
-        (void)hist_add_slot(out, i, d);
-        lo = i < lo ? i : lo;
-        hi = i;
-    }
-    if (out->count == 0)
-        return;
-    out->min = hist_slot_lowest(lo);
-    out->max = hist_slot_highest(hi) < cur->max ? hist_slot_highest(hi) : cur->max;
-    if (out->min > out->max)
-        out->min = out->max;
-    out->sum = cur->sum > prev->sum ? cur->sum - prev->sum : 0;
-}
-
-/* The latency of what message gained since the last row; remembers message. */
-static int agg_latency_of(struct aggregator *a, const struct hist *message, struct agg_latency *out)
-{
-    struct hist *grown;
-
-    memset(out, 0, sizeof(*out));
-    if (a->message_seen == NULL) {
-        if ((a->message_seen = malloc(sizeof(*a->message_seen))) == NULL)
-            return -ENOMEM;
-        hist_init(a->message_seen);
-    }
-    if ((grown = malloc(sizeof(*grown))) == NULL)
-        return -ENOMEM;
-    agg_hist_growth(message, a->message_seen, grown);
-    out->count = grown->count;
-    if (grown->count > 0) {
-        out->p50_us = hist_percentile(grown, 50);
-        out->p90_us = hist_percentile(grown, 90);
-        out->p99_us = hist_percentile(grown, 99);
-        out->max_us = grown->max;
-    }
-    free(grown);
-    memcpy(a->message_seen, message, sizeof(*message));
-    return 0;
-}
-
-int agg_row_add_latency(struct aggregator *a, uint32_t t, const struct agg_totals *cum,
-                        const struct hist *message)
-{
-    struct agg_latency lat = { 0 };
     struct agg_row *grown;
-    size_t cap, first = a->n;
+    size_t cap;
 
     while (a->n == 0 || a->rows[a->n - 1].t < t) {
         if (a->n == a->cap) {
@@ -203,11 +159,6 @@ int agg_row_add_latency(struct aggregator *a, uint32_t t, const struct agg_total
         a->n++;
         if (a->rows[a->n - 1].t >= t)
             break;
-    }
-    if (message != NULL && a->n > first) {
-        if (agg_latency_of(a, message, &lat) != 0)
-            return -ENOMEM;
-        a->rows[first].message = lat;
     }
     return 0;
 }
@@ -280,6 +231,5 @@ void agg_flow(const struct aggregator *a, struct agg_flow *out)
 void agg_free(struct aggregator *a)
 {
     free(a->rows);
-    free(a->message_seen);
     memset(a, 0, sizeof(*a));
 }

@@ -1,8 +1,8 @@
 /* aggregator.h - the campaign's numbers from the peers' last cumulative
  * reports: totals, merged counters and histograms (exact: histograms are
- * merged, never percentiles), sink counts per agent, and the timeline, one
- * row a second keyed by the coordinator's clock, with the whole message's
- * latency percentiles of each second (from the merged histogram's growth). */
+ * merged, never percentiles), sink counts per agent; and the timeline as
+ * the reporters read it, one row a second of cumulative totals (built by
+ * event time in timeline.c), with its flow figures. */
 #ifndef SMTPSTORM_COORDINATOR_AGGREGATOR_H
 #define SMTPSTORM_COORDINATOR_AGGREGATOR_H
 
@@ -21,7 +21,7 @@ struct agg_totals {
 };
 
 /* The whole message's latency of the transactions that ended in one
- * interval: the difference of the merged cumulative histograms. */
+ * second. */
 struct agg_latency {
     uint64_t count;                 /* 0: none ended (the percentiles are 0) */
     uint64_t p50_us, p90_us, p99_us, max_us;
@@ -37,7 +37,6 @@ struct agg_row {
 struct aggregator {
     struct agg_row *rows;
     size_t n, cap;
-    struct hist *message_seen;      /* merged message histogram at the last row; owned */
 };
 
 /* agg_progress_of - an agent's last Progress (or its Done's final), NULL if none. */
@@ -65,19 +64,11 @@ void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campai
                         uint64_t *received, uint64_t *duplicates);
 
 /* agg_row_add - append the row for second t (rows for seconds skipped are
- * filled with the same totals). Returns 0 or -ENOMEM. */
+ * filled with the same totals), with no latency. Returns 0 or -ENOMEM. */
 int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum);
 
-/* agg_row_add_latency - agg_row_add, and give the first new row the
- * latency of what message (the merged cumulative histogram of the message
- * phase now) gained since the previous row. Returns 0 or -ENOMEM. */
-int agg_row_add_latency(struct aggregator *a, uint32_t t, const struct agg_totals *cum,
-                        const struct hist *message);
-
-/* agg_hist_growth - the values in cur that were not yet in prev (both
- * cumulative, prev taken earlier), as a histogram in out (overwritten);
- * slots that shrank (a peer restarted) count 0. */
-void agg_hist_growth(const struct hist *cur, const struct hist *prev, struct hist *out);
+/* agg_latency_of - the percentiles and maximum of h into out. */
+void agg_latency_of(const struct hist *h, struct agg_latency *out);
 
 /* The two sides of a campaign through an MTA, from the timeline: injection
  * (agents -> target: what was accepted, and when the last of it was) and

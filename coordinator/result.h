@@ -56,7 +56,9 @@ struct run_result {
     size_t n_agents;
     struct sink_result *sinks;
     size_t n_sinks;
-    const struct aggregator *timeline;
+    const struct aggregator *timeline;  /* by event time */
+    double inject_end_s;            /* the last message accepted, s after the start; 0: none */
+    double deliver_end_s;           /* the last message received by a sink; 0: none */
     uint64_t dropped;               /* control messages undecodable or malformed */
     uint64_t refused;               /* peers refused for another wire version */
     uint64_t unauthorized;          /* distinct keys refused: not in --authorized-keys */
@@ -73,9 +75,8 @@ struct run_result {
 int verdict_judge(struct run_result *res);
 
 /* result_flow - injection and delivery of res apart (agg_flow of its
- * timeline), with injection's end the last agent's elapsed time from the
- * common start (its own clock, finer than the timeline's second) when the
- * agents reported one. */
+ * timeline), each ending at the event time of its last message when the
+ * peers reported one (finer than the timeline's second). */
 void result_flow(const struct run_result *res, struct agg_flow *out);
 
 /* summary_print - the end-of-campaign table for a terminal. */

@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "registry.h"
 #include "result.h"
+#include "timeline.h"
 #include "wire.h"
 #include "zap.h"
 #include "zlink.h"
@@ -49,7 +50,8 @@ struct run {
     struct keys_ring authorized;            /* --authorized-keys */
     struct zap *zap;                        /* admits only those; NULL: no allow-list */
     struct registry reg;
-    struct aggregator agg;
+    struct timeline tl;                     /* by event time, from the peers' rows */
+    struct aggregator agg;                  /* the timeline for the reporters, at the end */
     struct progress_line line;
     struct local *local;
     struct metrics_server *metrics;         /* --metrics; NULL: off */
@@ -192,6 +194,7 @@ static void run_sink_restarted(struct run *r, struct peer *p)
     struct peer *e = NULL, **grown;
 
     p->restarts++;
+    timeline_restarted(&r->tl, p);
     if (r->state >= RUN_RUNNING && run_in_sinks(r, p) && agg_sink_campaign(p, r->campaign) != NULL
         && (e = malloc(sizeof(*e))) != NULL
         && (grown = realloc(r->sinks, (r->ns + 1) * sizeof(*grown))) != NULL) {
@@ -263,6 +266,17 @@ static void run_on_hello(struct run *r, struct zlink *z, const uint8_t *route, s
     run_send_beat(r, p);        /* the welcome */
 }
 
+/* run_take_seconds - fold a peer's event-time rows into the timeline. */
+static void run_take_seconds(struct run *r, struct peer *p, const Smtpstorm__Seconds *sc)
+{
+    int rc = timeline_take(&r->tl, p, sc);
+
+    if (rc == -ERANGE)
+        r->dropped++;               /* a second past a week: not this campaign's */
+    else if (rc != 0)
+        log_warn("out of memory for the timeline: %s's counts of this second are not in it", p->id);
+}
+
 static void run_on_progress(struct run *r, struct peer *p, Smtpstorm__Envelope *env, int *kept)
 {
     const Smtpstorm__Progress *pr = env->progress;
@@ -276,6 +290,7 @@ static void run_on_progress(struct run *r, struct peer *p, Smtpstorm__Envelope *
     if (p->latest != NULL && pr->seq <= p->latest_seq)
         return;                         /* late or repeated: cumulative, nothing lost */
     p->saw_progress = 1;
+    run_take_seconds(r, p, pr->seconds);
     registry_keep_latest(p, env, pr->seq);
     *kept = 1;
 }
@@ -291,6 +306,8 @@ static void run_on_done(struct run *r, struct peer *p, Smtpstorm__Envelope *env,
     snprintf(p->status, sizeof(p->status), "%s", env->done->status);
     p->state = PEER_DONE;
     p->saw_progress = 1;
+    run_take_seconds(r, p, env->done->final->seconds);
+    timeline_retire(&r->tl, p);
     registry_keep_latest(p, env, UINT64_MAX);
     *kept = 1;
     if (p->status[0])
@@ -312,6 +329,8 @@ static void run_on_error(struct run *r, struct peer *p, const Smtpstorm__Error *
 
 static void run_on_counters(struct run *r, struct peer *p, Smtpstorm__Envelope *env, int *kept)
 {
+    size_t i;
+
     if (p->role != PEERLINK_SINK)
         return;
     if (p->latest != NULL && p->rehello && env->sink_counters->seq < p->latest_seq)
@@ -319,6 +338,9 @@ static void run_on_counters(struct run *r, struct peer *p, Smtpstorm__Envelope *
     if (p->latest != NULL && env->sink_counters->seq <= p->latest_seq)
         return;
     p->rehello = 0;
+    for (i = 0; r->state >= RUN_RUNNING && i < env->sink_counters->n_campaigns; i++)
+        if (strcmp(env->sink_counters->campaigns[i]->campaign, r->campaign) == 0)
+            run_take_seconds(r, p, env->sink_counters->campaigns[i]->seconds);
     registry_keep_latest(p, env, env->sink_counters->seq);
     *kept = 1;
 }
@@ -608,9 +630,14 @@ static void run_start(struct run *r)
     for (i = 0; i < r->na; i++) {
         run_send_start(r, r->agents[i]);
         r->agents[i]->state = PEER_RUNNING;
+        if (timeline_expect(&r->tl, r->agents[i]) != 0)
+            log_warn("out of memory for the timeline: its rows may be final before agent %s's", r->agents[i]->id);
     }
-    for (i = 0; i < r->ns; i++)
+    for (i = 0; i < r->ns; i++) {
         run_send_start(r, r->sinks[i]);
+        if (timeline_expect(&r->tl, r->sinks[i]) != 0)
+            log_warn("out of memory for the timeline: its rows may be final before sink %s's", r->sinks[i]->id);
+    }
     r->state = RUN_RUNNING;
     r->ran = 1;
 }
@@ -635,12 +662,14 @@ static void run_on_dead(struct peer *p, void *arg)
     if (p->role == PEERLINK_AGENT && p->part >= 0 && p->state != PEER_DONE && !p->lost) {
         pr = agg_progress_of(p);
         p->lost = 1;
+        timeline_retire(&r->tl, p);
         snprintf(p->status, sizeof(p->status), "lost: silent for %d s", (int)(r->cfg->peer_timeout_ms / 1000));
         log_warn("agent %s (%s) lost: silent for %d s, after %llu messages accepted", p->id, p->host,
                  (int)(r->cfg->peer_timeout_ms / 1000), (unsigned long long)(pr ? pr->messages_accepted : 0));
     }
     for (i = 0; p->role == PEERLINK_SINK && r->state >= RUN_RUNNING && i < r->ns; i++) {
         if (r->sinks[i] == p) {
+            timeline_retire(&r->tl, p);
             log_warn("sink %s (%s) lost: silent for %d s", p->id, p->host, (int)(r->cfg->peer_timeout_ms / 1000));
         }
     }
@@ -818,30 +847,6 @@ static void run_show_progress(struct run *r, uint64_t now)
     progress_update(&r->line, &v, now);
 }
 
-/* A row at the first tick of each second, with the message latency of
- * the transactions that ended since the row before. */
-static void run_timeline(struct run *r, uint64_t now)
-{
-    struct agg_totals t;
-    struct hist *h;
-    uint32_t sec;
-
-    if (r->state < RUN_RUNNING || now < r->start_ns)
-        return;
-    sec = (uint32_t)((now - r->start_ns) / NS_PER_SEC);
-    if (r->agg.n > 0 && r->agg.rows[r->agg.n - 1].t >= sec)
-        return;
-    run_totals(r, &t);
-    if ((h = malloc(sizeof(*h))) == NULL) {
-        (void)agg_row_add(&r->agg, sec, &t);
-        return;
-    }
-    hist_init(h);
-    agg_merge_phase(r->agents, r->na, PHASE_MESSAGE, h);
-    (void)agg_row_add_latency(&r->agg, sec, &t, h);
-    free(h);
-}
-
 static void run_on_tick(struct ev_loop *loop, void *arg)
 {
     struct run *r = arg;
@@ -865,10 +870,8 @@ static void run_on_tick(struct ev_loop *loop, void *arg)
     case RUN_DRAIN: run_tick_drain(r, now); break;
     case RUN_END: break;
     }
-    if (r->state == RUN_RUNNING || r->state == RUN_DRAIN) {
-        run_timeline(r, now);
+    if (r->state == RUN_RUNNING || r->state == RUN_DRAIN)
         run_show_progress(r, now);
-    }
     if (r->state == RUN_END) {
         ev_stop(loop);
         return;
@@ -956,6 +959,19 @@ static void run_result_sink(struct run *r, struct peer *p, struct sink_result *s
     s->missing = !p->alive;
 }
 
+/* run_is_agent, run_is_sink - timeline_last_ns's pick of a peer. */
+static int run_is_agent(const void *peer, void *arg)
+{
+    (void)arg;
+    return ((const struct peer *)peer)->role == PEERLINK_AGENT;
+}
+
+static int run_is_sink(const void *peer, void *arg)
+{
+    (void)arg;
+    return ((const struct peer *)peer)->role == PEERLINK_SINK;
+}
+
 static int run_build_result(struct run *r, struct run_result *res)
 {
     uint64_t now = clock_mono_ns();
@@ -973,10 +989,13 @@ static int run_build_result(struct run *r, struct run_result *res)
     hist_init(&res->delivery);
     agg_merge_delivery(r->sinks, r->ns, r->campaign, &res->delivery);
     run_totals(r, &res->totals);
-    if (r->ran && now > r->start_ns)    /* the last, partial second gets its row */
-        (void)agg_row_add_latency(&r->agg, (uint32_t)((now - r->start_ns + NS_PER_SEC - 1) / NS_PER_SEC),
-                                  &res->totals, &res->stats->latency[PHASE_MESSAGE]);
+    timeline_finish(&r->tl);
+    agg_free(&r->agg);
+    if (timeline_rows(&r->tl, &r->agg) != 0)
+        log_warn("out of memory for the timeline: the reports have none");
     res->timeline = &r->agg;
+    res->inject_end_s = (double)timeline_last_ns(&r->tl, run_is_agent, r) / 1e9;
+    res->deliver_end_s = (double)timeline_last_ns(&r->tl, run_is_sink, r) / 1e9;
     if (res->duration_s > 0)
         res->rate = (double)res->totals.accepted / res->duration_s;
     res->sinks_in_path = r->want_sinks > 0;
@@ -1185,6 +1204,7 @@ static void run_cleanup(struct run *r)
     run_tmpdir_remove();
     registry_free(&r->reg);
     agg_free(&r->agg);
+    timeline_free(&r->tl);
     ev_loop_free(r->loop);
     free(r->agents);
     free(r->sinks);
@@ -1209,6 +1229,7 @@ enum run_exit run_campaign(const struct run_config *cfg)
     r.want_agents = cfg->local ? cfg->local : (cfg->agents > 0 ? cfg->agents : 1);
     r.want_sinks = cfg->local && cfg->w.n_targets == 0 ? 1 : cfg->sinks;
     registry_init(&r.reg, cfg->peer_timeout_ms);
+    timeline_init(&r.tl);
     progress_init(&r.line, stderr);
     if (!cfg->local && cfg->w.n_targets == 0) {
         log_error("no TARGET: name the server under test (or use --local N with no TARGET for a local sink)");

@@ -428,6 +428,7 @@ static int peerlink_fill_campaign(Smtpstorm__CampaignCounters *cc, Smtpstorm__Ag
     cc->received = c->received;
     cc->duplicates = c->duplicates;
     cc->bytes = c->bytes;
+    cc->seconds = c->seconds;
     if (c->n_agents > 0) {
         cc->agents = calloc(c->n_agents, sizeof(*cc->agents));
         *ar = calloc(c->n_agents, sizeof(**ar));

@@ -113,6 +113,7 @@ struct peerlink_sink_campaign {
     const struct hist *delivery;            /* microseconds; may be NULL */
     const struct peerlink_sink_agent *agents;
     size_t n_agents;
+    Smtpstorm__Seconds *seconds;            /* by event time (wire_seconds_fill); may be NULL */
 };
 
 /* A sink's cumulative counters since it started. */

@@ -41,6 +41,36 @@ void stats_merge(struct load_stats *dst, const struct load_stats *src)
         hist_merge(&dst->latency[i], &src->latency[i]);
 }
 
+void stats_second_add(struct stats_second *dst, const struct stats_second *src)
+{
+    dst->sessions_active += src->sessions_active;
+    dst->attempted += src->attempted;
+    dst->accepted += src->accepted;
+    dst->rejected += src->rejected;
+    dst->errors += src->errors;
+    dst->replies_4xx += src->replies_4xx;
+    dst->replies_5xx += src->replies_5xx;
+    dst->received += src->received;
+    dst->duplicates += src->duplicates;
+}
+
+void stats_second_sub(const struct stats_second *dst, const struct stats_second *src,
+                      struct stats_second *out)
+{
+#define STATS_SUB(f) out->f = dst->f > src->f ? dst->f - src->f : 0
+    out->t = dst->t;
+    out->sessions_active = 0;
+    STATS_SUB(attempted);
+    STATS_SUB(accepted);
+    STATS_SUB(rejected);
+    STATS_SUB(errors);
+    STATS_SUB(replies_4xx);
+    STATS_SUB(replies_5xx);
+    STATS_SUB(received);
+    STATS_SUB(duplicates);
+#undef STATS_SUB
+}
+
 void stats_count_reply(struct load_stats *s, int code)
 {
     s->replies[code >= 100 && code < STATS_REPLY_CODES ? code : 0]++;

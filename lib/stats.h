@@ -38,6 +38,27 @@ struct load_stats {
     struct hist latency[PHASE_COUNT];       /* microseconds */
 };
 
+/* What happened in one second of a campaign, by event time: the counts of
+ * the second that ends t seconds after the campaign's common start (on the
+ * coordinator's clock), not cumulative. Agents fill the first six and
+ * sessions_active (sessions open at the second's end); sinks fill received
+ * and duplicates. Row 0 holds what happened before the start. */
+struct stats_second {
+    uint32_t t;
+    uint32_t sessions_active;
+    uint64_t attempted, accepted, rejected, errors, replies_4xx, replies_5xx;
+    uint64_t received, duplicates;
+};
+
+/* stats_second_add - add src's counts (not t, sessions_active included)
+ * into dst. */
+void stats_second_add(struct stats_second *dst, const struct stats_second *src);
+
+/* stats_second_sub - dst's counts minus src's, each at least 0 (not t,
+ * nor sessions_active, which is a gauge) into out. */
+void stats_second_sub(const struct stats_second *dst, const struct stats_second *src,
+                      struct stats_second *out);
+
 /* stats_init - zero every counter and histogram. */
 void stats_init(struct load_stats *s);
 

@@ -59,12 +59,32 @@ int wire_hist_check(const Smtpstorm__Hist *pb)
     return 0;
 }
 
+/* check_seconds - rows in order, each before closed; histograms sound. */
+static int check_seconds(const Smtpstorm__Seconds *sc)
+{
+    size_t i;
+
+    if (sc == NULL)
+        return 0;
+    if (sc->n_rows > WIRE_SECONDS_MAX || (sc->before != NULL && sc->before->message != NULL)
+        || (sc->total != NULL && sc->total->message != NULL))
+        return -EBADMSG;
+    for (i = 0; i < sc->n_rows; i++) {
+        if (sc->rows[i] == NULL || sc->rows[i]->t >= sc->closed
+            || (i > 0 && sc->rows[i]->t <= sc->rows[i - 1]->t)
+            || (sc->rows[i]->message != NULL && wire_hist_check(sc->rows[i]->message) != 0))
+            return -EBADMSG;
+    }
+    return 0;
+}
+
 static int check_progress(const Smtpstorm__Progress *p)
 {
     size_t i;
 
     if (p == NULL || !id_ok(p->campaign, 0) || p->n_errors_by_kind > WIRE_LIST_MAX
-        || p->n_replies > STATS_REPLY_CODES || p->n_latency > PHASE_COUNT)
+        || p->n_replies > STATS_REPLY_CODES || p->n_latency > PHASE_COUNT
+        || check_seconds(p->seconds) != 0)
         return -EBADMSG;
     for (i = 0; i < p->n_replies; i++)
         if (p->replies[i] == NULL || p->replies[i]->code >= STATS_REPLY_CODES)
@@ -104,7 +124,8 @@ static int check_sink_counters(const Smtpstorm__SinkCounters *sc)
     for (i = 0; i < sc->n_campaigns; i++) {
         c = sc->campaigns[i];
         if (c == NULL || !id_ok(c->campaign, 1) || c->n_agents > WIRE_LIST_MAX
-            || (c->delivery != NULL && wire_hist_check(c->delivery) != 0))
+            || (c->delivery != NULL && wire_hist_check(c->delivery) != 0)
+            || check_seconds(c->seconds) != 0)
             return -EBADMSG;
         for (j = 0; j < c->n_agents; j++)
             if (c->agents[j] == NULL || !id_ok(c->agents[j]->agent, 1))
@@ -349,6 +370,7 @@ Smtpstorm__Progress *wire_progress_fill(struct wire_progress_store *st, const st
     p->elapsed_ns = meta->elapsed_ns;
     p->cpu_ns = meta->cpu_ns;
     p->sessions_active = meta->sessions_active;
+    p->seconds = meta->seconds;
     p->sessions = s->sessions;
     p->messages_attempted = s->messages_attempted;
     p->messages_accepted = s->messages_accepted;
@@ -371,6 +393,86 @@ Smtpstorm__Progress *wire_progress_fill(struct wire_progress_store *st, const st
     p->replies = st->reply_ptrs;
     p->n_replies = n;
     return wire_progress_hists(st, s) == 0 ? p : NULL;
+}
+
+struct wire_seconds_store {
+    Smtpstorm__Seconds msg;
+    Smtpstorm__Second before, total;
+    Smtpstorm__Second rows[WIRE_SECONDS_MAX];
+    Smtpstorm__Second *ptrs[WIRE_SECONDS_MAX];
+    struct wire_hist_store *hists;      /* [WIRE_SECONDS_MAX], or NULL */
+};
+
+struct wire_seconds_store *wire_seconds_store_new(int with_hists)
+{
+    struct wire_seconds_store *st = calloc(1, sizeof(*st));
+
+    if (st != NULL && with_hists
+        && (st->hists = calloc(WIRE_SECONDS_MAX, sizeof(*st->hists))) == NULL) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void wire_seconds_store_free(struct wire_seconds_store *st)
+{
+    if (st == NULL)
+        return;
+    free(st->hists);
+    free(st);
+}
+
+static void wire_second_put(Smtpstorm__Second *pb, const struct stats_second *s)
+{
+    smtpstorm__second__init(pb);
+    pb->t = s->t;
+    pb->attempted = s->attempted;
+    pb->accepted = s->accepted;
+    pb->rejected = s->rejected;
+    pb->errors = s->errors;
+    pb->replies_4xx = s->replies_4xx;
+    pb->replies_5xx = s->replies_5xx;
+    pb->sessions_active = s->sessions_active;
+    pb->received = s->received;
+    pb->duplicates = s->duplicates;
+}
+
+void wire_second_get(const Smtpstorm__Second *pb, struct stats_second *out)
+{
+    out->t = pb->t;
+    out->attempted = pb->attempted;
+    out->accepted = pb->accepted;
+    out->rejected = pb->rejected;
+    out->errors = pb->errors;
+    out->replies_4xx = pb->replies_4xx;
+    out->replies_5xx = pb->replies_5xx;
+    out->sessions_active = pb->sessions_active;
+    out->received = pb->received;
+    out->duplicates = pb->duplicates;
+}
+
+Smtpstorm__Seconds *wire_seconds_fill(struct wire_seconds_store *st, const struct wire_seconds *src)
+{
+    size_t i, n = src->n < WIRE_SECONDS_MAX ? src->n : WIRE_SECONDS_MAX;
+
+    smtpstorm__seconds__init(&st->msg);
+    st->msg.closed = src->closed;
+    st->msg.last_ns = src->last_ns;
+    wire_second_put(&st->before, &src->before);
+    st->before.t = src->closed;
+    st->msg.before = &st->before;
+    wire_second_put(&st->total, &src->total);
+    st->msg.total = &st->total;
+    for (i = 0; i < n; i++) {
+        wire_second_put(&st->rows[i], src->rows[i]);
+        if (st->hists != NULL && src->messages[i] != NULL && src->messages[i]->count > 0)
+            st->rows[i].message = wire_hist_fill(&st->hists[i], src->messages[i], PHASE_MESSAGE);
+        st->ptrs[i] = &st->rows[i];
+    }
+    st->msg.rows = st->ptrs;
+    st->msg.n_rows = n;
+    return &st->msg;
 }
 
 int wire_progress_merge(struct load_stats *dst, const Smtpstorm__Progress *p)

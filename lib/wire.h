@@ -12,13 +12,14 @@
 #include "hist.h"
 #include "stats.h"
 
-#define WIRE_VERSION        1               /* bump on any incompatible schema change */
+#define WIRE_VERSION        2               /* bump on any incompatible schema change */
 #define WIRE_MSG_MAX        (4u << 20)      /* ZMQ_MAXMSGSIZE: largest frame accepted */
 #define WIRE_CONTENT_MAX    (1u << 20)      /* -F file contents carried in a Workload */
 #define WIRE_TARGETS_MAX    1024            /* targets per workload */
 #define WIRE_PHASES_MAX     64              /* phases per workload */
 #define WIRE_TEXT_MAX       1024            /* any other string field */
 #define WIRE_LIST_MAX       4096            /* repeated fields not bounded otherwise */
+#define WIRE_SECONDS_MAX    16              /* event-time rows in one report */
 
 /* wire_decode - unpack and validate one frame of len octets. On success
  * *out is a validated envelope the caller owns (wire_free). Returns
@@ -69,6 +70,36 @@ struct wire_progress_store *wire_progress_store_new(void);
 /* wire_progress_store_free - release st; NULL is harmless. */
 void wire_progress_store_free(struct wire_progress_store *st);
 
+/* A peer's event-time rows to send (proto Seconds): rows[i] with the
+ * histogram messages[i] (NULL: none), every t below closed. */
+struct wire_seconds {
+    uint32_t closed;
+    struct stats_second before;     /* the sum of every second before closed */
+    struct stats_second total;      /* everything counted so far, the open second too */
+    size_t n;                       /* at most WIRE_SECONDS_MAX */
+    const struct stats_second *rows[WIRE_SECONDS_MAX];
+    const struct hist *messages[WIRE_SECONDS_MAX];
+    uint64_t last_ns;
+};
+
+/* Room to encode one struct wire_seconds: no allocation after new. */
+struct wire_seconds_store;
+
+/* wire_seconds_store_new - a store; with_hists 0 when no row will carry a
+ * histogram (sinks). The caller owns it (wire_seconds_store_free). NULL
+ * when out of memory. */
+struct wire_seconds_store *wire_seconds_store_new(int with_hists);
+
+/* wire_seconds_store_free - release st; NULL is harmless. */
+void wire_seconds_store_free(struct wire_seconds_store *st);
+
+/* wire_seconds_fill - describe src in a Seconds held by st; returns it,
+ * valid until the next fill on st while src's histograms are unchanged. */
+Smtpstorm__Seconds *wire_seconds_fill(struct wire_seconds_store *st, const struct wire_seconds *src);
+
+/* wire_second_get - the counts of a validated Second into out. */
+void wire_second_get(const Smtpstorm__Second *pb, struct stats_second *out);
+
 /* Identity and gauges that travel with a Progress besides the counters. */
 struct wire_progress_meta {
     const char *campaign;
@@ -76,6 +107,7 @@ struct wire_progress_meta {
     uint64_t elapsed_ns;        /* since the workload's start */
     uint64_t cpu_ns;            /* CPU used during the workload */
     uint32_t sessions_active;
+    Smtpstorm__Seconds *seconds;    /* from wire_seconds_fill, or NULL */
 };
 
 /* wire_progress_fill - describe s (cumulative) in a Progress held by st;

@@ -40,10 +40,40 @@ struct sink_link {
     atomic_int refused;
     char id[TRACE_ID_MAX];
     struct tally_snapshot *snap;
+    struct wire_seconds_store *seconds;     /* the running campaign's event-time rows */
+    char campaign[TRACE_ID_MAX];            /* the last Start's campaign */
+    _Atomic uint64_t origin_us;             /* its start on our wall clock; 0: none */
     struct tally_agent agents[TALLY_AGENTS_MAX];
     struct peerlink_sink_agent pagents[TALLY_AGENTS_MAX];
     struct peerlink_sink_campaign pcamps[TALLY_CAMPAIGNS_MAX];
 };
+
+/* link_seconds - the event-time rows of campaign tc (the last Start's):
+ * the seconds before the one now running are closed; before sums them. */
+static Smtpstorm__Seconds *link_seconds(struct sink_link *l, const struct tally_campaign *tc)
+{
+    uint64_t origin = atomic_load(&l->origin_us);
+    struct wire_seconds src;
+    size_t i, k;
+
+    if (origin == 0 || strcmp(tc->campaign, l->campaign) != 0)
+        return NULL;
+    memset(&src, 0, sizeof(src));
+    src.closed = tally_second_of(clock_wall_ns() / 1000, origin);
+    src.last_ns = tc->last_ns;
+    src.before.received = tc->received - (tc->duplicates < tc->received ? tc->duplicates : tc->received);
+    src.before.duplicates = tc->duplicates;
+    src.total = src.before;
+    for (i = 0; i < tc->n_seconds; i++)
+        if (tc->seconds[i].t >= src.closed)
+            stats_second_sub(&src.before, &tc->seconds[i], &src.before);
+    /* the closed rows, oldest first, at most the last WIRE_SECONDS_MAX / 2 */
+    for (k = src.closed > WIRE_SECONDS_MAX / 2 ? src.closed - WIRE_SECONDS_MAX / 2 : 0; k < src.closed; k++)
+        for (i = 0; i < tc->n_seconds; i++)
+            if (tc->seconds[i].t == k && src.n < WIRE_SECONDS_MAX)
+                src.rows[src.n++] = &tc->seconds[i];
+    return wire_seconds_fill(l->seconds, &src);
+}
 
 /* link_send - one SinkCounters with everything counted so far. */
 static void link_send(struct sink_link *l, const struct sink_counters *c)
@@ -63,7 +93,7 @@ static void link_send(struct sink_link *l, const struct sink_counters *c)
         l->pcamps[i] = (struct peerlink_sink_campaign){
             tc->campaign, tc->received - (tc->duplicates < tc->received ? tc->duplicates : tc->received),
             tc->duplicates, tc->bytes, tc->latency_us.count ? &tc->latency_us : NULL,
-            l->pagents + used, n };
+            l->pagents + used, n, link_seconds(l, tc) };
         used += n;
     }
     pc.sessions = c->sessions;
@@ -100,13 +130,18 @@ static void link_on_tick(struct ev_loop *loop, void *arg)
 static void link_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64_t local_start_ns, void *arg)
 {
     struct sink_link *l = arg;
+    uint64_t origin_us;
     size_t i;
 
     (void)pl;
     (void)local_start_ns;
+    origin_us = (uint64_t)((int64_t)s->start_ns + s->offset_ns) / 1000;
     sink_server_retire_campaigns(l->srv);       /* earlier campaigns are over for the coordinator */
+    snprintf(l->campaign, sizeof(l->campaign), "%s", s->campaign);
+    atomic_store(&l->origin_us, origin_us);
     for (i = 0; i < s->n_agents; i++)
-        if (sink_server_set_offset(l->srv, s->campaign, s->agents[i]->id, s->agents[i]->offset_ns) != 0)
+        if (sink_server_set_offset(l->srv, s->campaign, s->agents[i]->id, s->agents[i]->offset_ns,
+                                   origin_us) != 0)
             log_warn("campaign %s: no room to track agent %s", s->campaign, s->agents[i]->id);
 }
 
@@ -179,7 +214,7 @@ struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_con
         return NULL;
     }
     l->stop_fd = -1;
-    if ((l->snap = malloc(sizeof(*l->snap))) == NULL) {
+    if ((l->snap = malloc(sizeof(*l->snap))) == NULL || (l->seconds = wire_seconds_store_new(0)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -243,6 +278,7 @@ int sink_link_stop(struct sink_link *l)
         close(l->stop_fd);
     refused = atomic_load(&l->refused);
     free(l->snap);
+    wire_seconds_store_free(l->seconds);
     free(l);
     return refused;
 }

@@ -74,9 +74,9 @@ void sink_server_retire_campaigns(struct sink_server *srv)
 }
 
 int sink_server_set_offset(struct sink_server *srv, const char *campaign, const char *agent,
-                           int64_t offset_ns)
+                           int64_t offset_ns, uint64_t origin_us)
 {
-    return tally_seen_set_offset(srv->seen, campaign, agent, offset_ns);
+    return tally_seen_set_offset(srv->seen, campaign, agent, offset_ns, origin_us);
 }
 
 size_t sink_agents_snapshot(const struct sink_server *srv, const char *campaign, struct tally_agent *out,

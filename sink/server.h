@@ -60,9 +60,11 @@ void sink_server_retire_campaigns(struct sink_server *srv);
 
 /* sink_server_set_offset - agent's clock minus ours in campaign (from the
  * coordinator's Start), applied to its messages' delivery latency from now
- * on. Any thread. Returns 0 or -ENOSPC (agent table full). */
+ * on, and the campaign's start on our wall clock (us), from which their
+ * event-time seconds count. Any thread. Returns 0 or -ENOSPC (agent table
+ * full). */
 int sink_server_set_offset(struct sink_server *srv, const char *campaign, const char *agent,
-                           int64_t offset_ns);
+                           int64_t offset_ns, uint64_t origin_us);
 
 /* sink_agents_snapshot - campaign's per-agent received and duplicate
  * counts into out[0..max) (caller-owned); returns how many. Any thread. */

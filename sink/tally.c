@@ -26,6 +26,10 @@ struct tally_entry {
     _Atomic uint64_t received, duplicates, unchecked, bytes;
     _Atomic uint64_t lat_sum, lat_min, lat_max;
     _Atomic uint64_t slots[HIST_SLOTS];
+    /* by event time: slot k holds second sec_t[k] (UINT64_MAX while being
+     * reset), written by the loop alone */
+    _Atomic uint64_t sec_t[TALLY_SECONDS], sec_received[TALLY_SECONDS], sec_dups[TALLY_SECONDS];
+    _Atomic uint64_t last_rx_us, origin_us;     /* the last arrival, and its campaign's start */
 };
 
 struct tally {
@@ -50,6 +54,7 @@ struct seen_agent {
     _Atomic uint64_t *words;
     _Atomic uint64_t received, duplicates;     /* any loop adds: fetch-and-add */
     _Atomic int64_t offset_us;                  /* the agent's clock minus ours */
+    _Atomic uint64_t origin_us;                 /* the campaign's start on our clock; 0: unknown */
     _Atomic uint64_t last_us, epoch;            /* last activity, and the retire epoch then */
 };
 
@@ -300,17 +305,21 @@ int tally_seen_check(struct tally_seen *seen, const struct trace *t)
     return rc;
 }
 
-/* seen_count - check t and count it for its agent; as seen_check. */
-static int seen_count(struct tally_seen *seen, const struct trace *t, uint64_t now_us, int64_t *offset_us)
+/* seen_count - check t and count it for its agent, with the agent's clock
+ * offset and its campaign's start; as seen_check. */
+static int seen_count(struct tally_seen *seen, const struct trace *t, uint64_t now_us, int64_t *offset_us,
+                      uint64_t *origin_us)
 {
     struct seen_agent *a = seen_find(seen, t->campaign, t->agent, now_us);
     uint64_t epoch;
     int dup;
 
     *offset_us = 0;
+    *origin_us = 0;
     if (a == NULL)
         return -1;
     *offset_us = atomic_load_explicit(&a->offset_us, memory_order_relaxed);
+    *origin_us = get(&a->origin_us);
     dup = seen_check(a, t);
     atomic_fetch_add_explicit(dup > 0 ? &a->duplicates : &a->received, 1, memory_order_relaxed);
     if (now_us > get(&a->last_us) + SEEN_ACTIVE_US)
@@ -322,13 +331,14 @@ static int seen_count(struct tally_seen *seen, const struct trace *t, uint64_t n
 }
 
 int tally_seen_set_offset(struct tally_seen *seen, const char *campaign, const char *agent,
-                          int64_t offset_ns)
+                          int64_t offset_ns, uint64_t origin_us)
 {
     struct seen_agent *a = seen_find(seen, campaign, agent, wall_us());
 
     if (a == NULL)
         return -ENOSPC;
     atomic_store_explicit(&a->offset_us, offset_ns / 1000, memory_order_relaxed);
+    put(&a->origin_us, origin_us);
     put(&a->epoch, atomic_load(&seen->epoch));
     seen_unpin(a);
     return 0;
@@ -413,6 +423,13 @@ static void entry_reset(struct tally *t, size_t i, const char *campaign)
     for (k = 0; k < HIST_SLOTS; k++)
         if (get(&e->slots[k]) != 0)
             put(&e->slots[k], 0);
+    for (k = 0; k < TALLY_SECONDS; k++) {
+        put(&e->sec_t[k], UINT64_MAX);
+        put(&e->sec_received[k], 0);
+        put(&e->sec_dups[k], 0);
+    }
+    put(&e->last_rx_us, 0);
+    put(&e->origin_us, 0);
     name_store(e->name, campaign);
     snprintf(t->names[i], sizeof(t->names[i]), "%s", campaign);
     atomic_store_explicit(&e->gen, g + 2, memory_order_release);
@@ -442,7 +459,7 @@ static size_t entry_victim(const struct tally *t, uint64_t epoch)
  * least recently active one's) when new. */
 static struct tally_entry *entry_for(struct tally *t, const char *campaign, uint64_t now_us)
 {
-    size_t i, n = atomic_load_explicit(&t->count, memory_order_relaxed);
+    size_t i, k, n = atomic_load_explicit(&t->count, memory_order_relaxed);
     uint64_t epoch = t->seen ? atomic_load_explicit(&t->seen->epoch, memory_order_relaxed) : 0;
     struct tally_entry *e;
 
@@ -454,6 +471,8 @@ static struct tally_entry *entry_for(struct tally *t, const char *campaign, uint
         name_store(e->name, campaign);
         snprintf(t->names[n], sizeof(t->names[n]), "%s", campaign);
         atomic_store_explicit(&e->lat_min, UINT64_MAX, memory_order_relaxed);
+        for (k = 0; k < TALLY_SECONDS; k++)
+            put(&e->sec_t[k], UINT64_MAX);
         atomic_store_explicit(&t->count, n + 1, memory_order_release);
     } else if (i == n) {
         i = entry_victim(t, epoch);
@@ -471,16 +490,35 @@ void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
     tally_count_message(t, tr, now_us, 0);
 }
 
+/* entry_second - count one arrival in its event-time second. */
+static void entry_second(struct tally_entry *e, uint64_t now_us, uint64_t origin_us, int dup)
+{
+    uint64_t sec = tally_second_of(now_us, origin_us);
+    size_t k = sec % TALLY_SECONDS;
+
+    if (get(&e->sec_t[k]) != sec) {         /* the slot's second is over: reuse it */
+        put(&e->sec_t[k], UINT64_MAX);
+        atomic_thread_fence(memory_order_release);
+        put(&e->sec_received[k], 0);
+        put(&e->sec_dups[k], 0);
+        atomic_store_explicit(&e->sec_t[k], sec, memory_order_release);
+    }
+    bump(dup > 0 ? &e->sec_dups[k] : &e->sec_received[k], 1);
+    put(&e->last_rx_us, now_us);
+    put(&e->origin_us, origin_us);
+}
+
 void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_us, uint64_t bytes)
 {
     struct tally_entry *e = entry_for(t, tr->campaign, now_us);
     int64_t offset_us = 0, at;
-    uint64_t lat;
+    uint64_t lat, origin_us = 0;
     int dup;
 
     bump(&e->received, 1);
     bump(&e->bytes, bytes);
-    dup = t->seen ? seen_count(t->seen, tr, now_us, &offset_us) : -1;
+    dup = t->seen ? seen_count(t->seen, tr, now_us, &offset_us, &origin_us) : -1;
+    entry_second(e, now_us, origin_us, dup);
     at = (int64_t)now_us + offset_us;       /* our receive time on the agent's clock */
     lat = at > 0 && (uint64_t)at > tr->sent_us ? (uint64_t)at - tr->sent_us : 0;
     if (dup > 0)
@@ -511,6 +549,55 @@ void tally_snapshot_init(struct tally_snapshot *s)
     memset(s, 0, sizeof(*s));
     for (i = 0; i < TALLY_CAMPAIGNS_MAX; i++)
         hist_init(&s->campaigns[i].latency_us);
+}
+
+/* entry_read_seconds - e's event-time rows into c (after its totals, so
+ * that totals less rows never count more than happened); a slot being
+ * reset is skipped (the next snapshot has it). */
+static void entry_read_seconds(const struct tally_entry *e, struct tally_campaign *c)
+{
+    uint64_t t, r, d, last, origin;
+    size_t k;
+
+    c->n_seconds = 0;
+    for (k = 0; k < TALLY_SECONDS; k++) {
+        if ((t = atomic_load_explicit(&e->sec_t[k], memory_order_acquire)) == UINT64_MAX)
+            continue;
+        r = get(&e->sec_received[k]);
+        d = get(&e->sec_dups[k]);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&e->sec_t[k], memory_order_relaxed) != t || (r == 0 && d == 0))
+            continue;
+        memset(&c->seconds[c->n_seconds], 0, sizeof(c->seconds[0]));
+        c->seconds[c->n_seconds].t = (uint32_t)t;
+        c->seconds[c->n_seconds].received = r;
+        c->seconds[c->n_seconds].duplicates = d;
+        c->n_seconds++;
+    }
+    last = get(&e->last_rx_us);
+    origin = get(&e->origin_us);
+    c->last_ns = origin != 0 && last > origin ? (last - origin) * 1000 : 0;
+}
+
+/* snapshot_add_seconds - one loop's rows into the merged view's, by second. */
+static void snapshot_add_seconds(struct tally_campaign *c, const struct tally_campaign *one)
+{
+    size_t i, j;
+
+    for (i = 0; i < one->n_seconds; i++) {
+        for (j = 0; j < c->n_seconds && c->seconds[j].t != one->seconds[i].t; j++)
+            ;
+        if (j == c->n_seconds) {
+            if (j == sizeof(c->seconds) / sizeof(c->seconds[0]))
+                continue;       /* loops far apart in time: the totals still count it */
+            memset(&c->seconds[j], 0, sizeof(c->seconds[j]));
+            c->seconds[j].t = one->seconds[i].t;
+            c->n_seconds++;
+        }
+        stats_second_add(&c->seconds[j], &one->seconds[i]);
+    }
+    if (one->last_ns > c->last_ns)
+        c->last_ns = one->last_ns;
 }
 
 /* snapshot_slot - s's campaign entry for name, added when new. */
@@ -549,6 +636,7 @@ static int entry_read(const struct tally_entry *e, struct tally_campaign *c, str
     h->sum = get(&e->lat_sum);
     h->min = get(&e->lat_min);
     h->max = get(&e->lat_max);
+    entry_read_seconds(e, c);
     atomic_thread_fence(memory_order_acquire);
     return atomic_load_explicit(&e->gen, memory_order_relaxed) == g ? 0 : -1;
 }
@@ -575,6 +663,7 @@ void tally_snapshot_add(struct tally_snapshot *s, const struct tally *t)
         c->bytes += one->bytes;
         c->unchecked += one->unchecked;
         hist_merge(&c->latency_us, &one->latency_us);
+        snapshot_add_seconds(c, one);
     }
     free(one);
 }

@@ -22,11 +22,13 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "stats.h"
 #include "trace.h"
 
 #define TALLY_CAMPAIGNS_MAX 16      /* campaigns tracked per loop at once; least recently active evicted */
 #define TALLY_AGENTS_MAX    256     /* (campaign, agent) pairs at once, 64 KiB window each; likewise */
 #define TALLY_SEQ_WORDS     8192    /* 32 seqs a word: a sliding window of 262144 seqs per agent */
+#define TALLY_SECONDS       16      /* event-time seconds a loop keeps per campaign */
 
 /* Process-wide duplicate detector shared by every loop: lock-free. */
 struct tally_seen;
@@ -43,6 +45,12 @@ struct tally_campaign {
     uint64_t unchecked;         /* not checked: seq outside the window, or table full */
     struct hist latency_us;     /* now - sent_us + the agent's clock offset, microseconds
                                  * (0 when negative) */
+    /* by event time: the seconds of the campaign (second t ends t s after
+     * its start, on the coordinator's clock; row 0: start unknown or not
+     * yet) in which messages arrived, received (distinct) and duplicates */
+    struct stats_second seconds[2 * TALLY_SECONDS];
+    size_t n_seconds;
+    uint64_t last_ns;           /* the last arrival, ns after the start; 0: none known */
 };
 
 /* One agent's figures within one campaign, process-wide. */
@@ -75,10 +83,19 @@ int tally_seen_check(struct tally_seen *seen, const struct trace *t);
 
 /* tally_seen_set_offset - the clock offset of agent in campaign (its clock
  * minus ours, from the coordinator's Start), applied to the delivery
- * latency of its messages from now on. Any thread. Returns 0, or -ENOSPC
- * when the table is full. */
+ * latency of its messages from now on, and the campaign's start on our
+ * wall clock (us; 0: unknown), from which its messages' seconds count.
+ * Any thread. Returns 0, or -ENOSPC when the table is full. */
 int tally_seen_set_offset(struct tally_seen *seen, const char *campaign, const char *agent,
-                          int64_t offset_ns);
+                          int64_t offset_ns, uint64_t origin_us);
+
+/* tally_second_of - the event-time second of a message arriving at wall
+ * time now_us in a campaign that started at origin_us (0: unknown; then,
+ * and before the start, second 0). */
+static inline uint32_t tally_second_of(uint64_t now_us, uint64_t origin_us)
+{
+    return origin_us == 0 || now_us < origin_us ? 0 : (uint32_t)((now_us - origin_us) / 1000000u) + 1;
+}
 
 /* tally_seen_retire_all - a campaign starts: every campaign and pair not
  * active from now on is retired, and evicted first when room is needed.

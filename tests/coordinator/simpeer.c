@@ -22,6 +22,7 @@
 #include "peerlink.h"
 #include "stats.h"
 #include "trace.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -51,6 +52,22 @@ struct sim_opts {
     uint64_t die_after, reject_every, lose;
 };
 
+#define SIM_SECONDS      4              /* event-time rows kept: the one filling and 3 closed */
+
+/* A simulated peer's rows by event time, as the real ones report them. */
+struct sim_row {
+    struct stats_second n;
+    struct hist *message;       /* agents; NULL for sinks */
+};
+
+struct sim_seconds {
+    uint64_t origin_ns;         /* monotonic: second t ends at origin + t s; 0: no start yet */
+    struct sim_row rows[SIM_SECONDS];
+    struct stats_second total;
+    uint64_t last_ns;
+    struct wire_seconds_store *store;
+};
+
 struct sim_dest {
     int fd;
     struct sockaddr_storage sa;
@@ -69,6 +86,7 @@ struct sim_agent {
     int running;
     uint64_t start_mono_ns, cpu0, k, progress_seq;
     struct load_stats *stats;
+    struct sim_seconds secs;
     struct ev_timer start_timer, run_timer, report_timer;
 };
 
@@ -86,6 +104,7 @@ struct sink_agent {
 
 struct sink_campaign {
     char id[TRACE_ID_MAX];
+    struct sim_seconds secs;
     uint64_t received, duplicates, bytes;
     struct hist delivery;
     struct sink_agent *agents;
@@ -187,6 +206,83 @@ static int sim_on_workload(struct peerlink *pl, const Smtpstorm__Workload *w, ch
     return 0;
 }
 
+/* sim_seconds_start - rows count from now. */
+static void sim_seconds_start(struct sim_seconds *ss, uint64_t origin_ns)
+{
+    size_t i;
+
+    ss->origin_ns = origin_ns;
+    memset(&ss->total, 0, sizeof(ss->total));
+    ss->last_ns = 0;
+    for (i = 0; i < SIM_SECONDS; i++) {
+        memset(&ss->rows[i].n, 0, sizeof(ss->rows[i].n));
+        ss->rows[i].n.t = UINT32_MAX;
+    }
+}
+
+static uint32_t sim_second_now(const struct sim_seconds *ss, uint64_t now)
+{
+    return now < ss->origin_ns ? 0 : (uint32_t)((now - ss->origin_ns) / NS_PER_SEC) + 1;
+}
+
+/* sim_row_now - the row of the second now is in; counts are added to it
+ * (and to total by the caller through sim_row_count). */
+static struct sim_row *sim_row_now(struct sim_seconds *ss, uint64_t now)
+{
+    uint32_t t = sim_second_now(ss, now);
+    struct sim_row *r = &ss->rows[t % SIM_SECONDS];
+
+    if (r->n.t != t) {
+        memset(&r->n, 0, sizeof(r->n));
+        r->n.t = t;
+        if (r->message)
+            hist_init(r->message);
+    }
+    if (now > ss->origin_ns)
+        ss->last_ns = now - ss->origin_ns;
+    return r;
+}
+
+/* sim_count - one event's counts into the row of now and the total. */
+static struct sim_row *sim_count(struct sim_seconds *ss, const struct stats_second *c)
+{
+    struct sim_row *r = sim_row_now(ss, clock_mono_ns());
+
+    stats_second_add(&r->n, c);
+    stats_second_add(&ss->total, c);
+    return r;
+}
+
+/* sim_seconds_fill - the rows to send: seconds before now's closed (with
+ * final, all of them). NULL before the start. */
+static Smtpstorm__Seconds *sim_seconds_fill(struct sim_seconds *ss, int final)
+{
+    struct wire_seconds src;
+    uint32_t t;
+
+    if (ss->origin_ns == 0 || ss->store == NULL)
+        return NULL;
+    memset(&src, 0, sizeof(src));
+    src.closed = sim_second_now(ss, clock_mono_ns()) + (final ? 1 : 0);
+    src.last_ns = ss->last_ns;
+    src.before = ss->total;
+    src.total = ss->total;
+    for (t = src.closed > SIM_SECONDS ? src.closed - SIM_SECONDS : 0; t < src.closed + SIM_SECONDS; t++) {
+        const struct sim_row *r = &ss->rows[t % SIM_SECONDS];
+
+        if (r->n.t != t)
+            continue;
+        if (t >= src.closed) {
+            stats_second_sub(&src.before, &r->n, &src.before);
+            continue;
+        }
+        src.rows[src.n] = &r->n;
+        src.messages[src.n] = r->message;
+        src.n++;
+    }
+    return wire_seconds_fill(ss->store, &src);
+}
+
 static void sim_agent_meta(struct sim_agent *a, struct wire_progress_meta *m)
 {
     memset(m, 0, sizeof(*m));
@@ -195,6 +291,7 @@ static void sim_agent_meta(struct sim_agent *a, struct wire_progress_meta *m)
     m->elapsed_ns = clock_mono_ns() - a->start_mono_ns;
     m->cpu_ns = clock_cpu_ns() - a->cpu0;
     m->sessions_active = a->running ? a->sessions : 0;
+    m->seconds = sim_seconds_fill(&a->secs, !a->running);
 }
 
 static void sim_agent_finish(struct sim_agent *a, const char *status)
@@ -205,6 +302,8 @@ static void sim_agent_finish(struct sim_agent *a, const char *status)
     if (!a->running)
         return;
     a->running = 0;
+    if (a->secs.origin_ns == 0)
+        sim_seconds_start(&a->secs, clock_mono_ns());
     ev_timer_stop(loop, &a->run_timer);
     ev_timer_stop(loop, &a->report_timer);
     a->stats->sessions = a->sessions;
@@ -232,12 +331,15 @@ static int sim_send_one(struct sim_agent *a)
     struct sim_dest *d = &a->dests[(a->target_first + a->k % a->sessions) % a->n_dests];
     struct trace t = { "", "", seq, clock_wall_ns() / NS_PER_US };
     char line[TRACE_LINE_MAX];
+    struct sim_row *row;
     int n;
 
     if (a->sim->o.reject_every && (seq + 1) % a->sim->o.reject_every == 0) {
         a->stats->messages_attempted++;
         a->stats->messages_rejected++;
         stats_count_reply(a->stats, 550);
+        (void)sim_count(&a->secs, &(struct stats_second){ .attempted = 1, .rejected = 1, .replies_5xx = 1,
+                                                           .sessions_active = 0 });
         a->k++;
         return 0;
     }
@@ -250,6 +352,7 @@ static int sim_send_one(struct sim_agent *a)
             return -EAGAIN;
         a->stats->messages_attempted++;
         stats_count_error(a->stats, ERROR_CONNECT_REFUSED);
+        (void)sim_count(&a->secs, &(struct stats_second){ .attempted = 1, .errors = 1 });
         a->k++;
         return 0;
     }
@@ -259,6 +362,10 @@ static int sim_send_one(struct sim_agent *a)
     a->stats->bytes += (uint64_t)n;
     stats_count_reply(a->stats, 250);
     sim_record_latencies(a, seq);
+    row = sim_count(&a->secs, &(struct stats_second){ .attempted = 1, .accepted = 1 });
+    row->n.sessions_active = a->sessions;
+    if (row->message)
+        hist_record(row->message, 400 + (seq * 7919) % 4000);
     a->k++;
     if (a->sim->o.die_after && a->stats->messages_accepted >= a->sim->o.die_after)
         raise(SIGKILL);         /* a crash, as the coordinator sees it */
@@ -306,6 +413,7 @@ static void sim_on_start_timer(struct ev_loop *loop, void *arg)
     a->progress_seq = 0;
     a->running = 1;
     a->start_mono_ns = clock_mono_ns();
+    sim_seconds_start(&a->secs, a->start_mono_ns);
     a->cpu0 = clock_cpu_ns();
     (void)ev_timer_start(loop, &a->run_timer, 0);
     (void)ev_timer_start(loop, &a->report_timer, NS_PER_SEC);
@@ -443,10 +551,14 @@ static void sink_count(struct sim *s, const char *buf, size_t len)
     if (seqset_add(&a->seen, t.seq) == 1) {
         a->duplicates++;
         c->duplicates++;
+        if (c->secs.origin_ns)
+            (void)sim_count(&c->secs, &(struct stats_second){ .duplicates = 1 });
         return;
     }
     a->received++;
     c->received++;
+    if (c->secs.origin_ns)
+        (void)sim_count(&c->secs, &(struct stats_second){ .received = 1 });
     c->bytes += len;
     lat = (int64_t)(clock_wall_ns() / NS_PER_US) - (int64_t)t.sent_us + a->offset_ns / 1000;
     hist_record(&c->delivery, lat > 0 ? (uint64_t)lat : 0);
@@ -484,7 +596,8 @@ static void sink_on_timer(struct ev_loop *loop, void *arg)
             pas[i][j] = (struct peerlink_sink_agent){ c->agents[j].id, c->agents[j].received,
                                                       c->agents[j].duplicates };
         pcs[i] = (struct peerlink_sink_campaign){ c->id, c->received, c->duplicates, c->bytes,
-                                                  &c->delivery, pas[i], pas[i] ? c->n : 0 };
+                                                  &c->delivery, pas[i], pas[i] ? c->n : 0,
+                                                  sim_seconds_fill(&c->secs, 0) };
     }
     pc.messages = s->messages;
     pc.untraced = s->untraced;
@@ -504,7 +617,13 @@ static void sink_on_start(struct peerlink *pl, const Smtpstorm__Start *st, uint6
     size_t i;
 
     (void)pl;
-    (void)local;
+    if (c != NULL && c->secs.origin_ns == 0 && (c->secs.store = wire_seconds_store_new(0)) != NULL) {
+        uint64_t now_wall = clock_wall_ns(), now = clock_mono_ns();
+
+        /* the start on our monotonic clock: local is our wall clock's */
+        sim_seconds_start(&c->secs, local > now_wall ? now + (local - now_wall)
+                          : now - (now_wall - local < now ? now_wall - local : now - 1));
+    }
     for (i = 0; c && i < st->n_agents; i++)
         if ((a = sink_agent(c, st->agents[i]->id)) != NULL)
             a->offset_ns = st->agents[i]->offset_ns;
@@ -661,6 +780,10 @@ static int sim_open_agents(struct sim *s)
             snprintf(a->id, sizeof(a->id), "%s", s->o.id);
         else
             snprintf(a->id, sizeof(a->id), "%.50s-%zu", s->o.id, i + 1);
+        for (size_t k = 0; k < SIM_SECONDS; k++)
+            if ((a->secs.rows[k].message = malloc(sizeof(struct hist))) != NULL)
+                hist_init(a->secs.rows[k].message);
+        a->secs.store = wire_seconds_store_new(1);
         if ((a->stats = malloc(sizeof(*a->stats))) == NULL)
             return -1;
         stats_init(a->stats);
@@ -735,6 +858,9 @@ int main(int argc, char **argv)
     for (i = 0; i < s.n_agents; i++) {
         peerlink_close(s.agents[i].pl);
         free(s.agents[i].stats);
+        for (size_t k = 0; k < SIM_SECONDS; k++)
+            free(s.agents[i].secs.rows[k].message);
+        wire_seconds_store_free(s.agents[i].secs.store);
     }
     free(s.agents);
     peerlink_close(s.sink_pl);
@@ -742,6 +868,7 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < s.camps[i].n; j++)
             free(s.camps[i].agents[j].seen.slots);
         free(s.camps[i].agents);
+        wire_seconds_store_free(s.camps[i].secs.store);
     }
     if (s.garbage_sock) {
         int zero = 0;

@@ -99,7 +99,7 @@ def test_two_campaigns_on_three_agents_and_two_sinks(tmp):
         # The same agents, a new coordinator; a garbage sender and a peer of
         # another wire version join.
         garbage = start_agent(procs, ctl, "g1", 1, "--garbage", "5")
-        other = start_agent(procs, ctl, "oldie", 1, "--wire-version", "2")
+        other = start_agent(procs, ctl, "oldie", 1, "--wire-version", "1")
         done, data2 = coordinator(ctl, snk, 4, 2, tmp, "second", "-m", "1000", "-s", "8",
                                   "unix:" + s1, "unix:" + s2)
         harness.check(done.returncode == 0, f"second campaign exit {done.returncode}")
@@ -109,7 +109,7 @@ def test_two_campaigns_on_three_agents_and_two_sinks(tmp):
         harness.check(data2["control"]["dropped"] == 6, f"5 garbage frames + 1 malformed: {data2['control']}")
         harness.check(data2["control"]["refused"] == 1, f"one peer of another version: {data2['control']}")
         err = done.stderr.decode()
-        harness.check("refused peer oldie" in err and "wire version 2" in err, "the refusal names the peer")
+        harness.check("refused peer oldie" in err and "wire version 1" in err, "the refusal names the peer")
         other.wait(timeout=10)
         harness.check(other.returncode == 3 and b"wire version" in other.stderr.read(),
                       "the other-version peer is told why and gives up")

@@ -180,36 +180,6 @@ static void test_metrics_server_serves_what_was_published(void **state)
     assert_null(metrics_start("127.0.0.1:99999", err, sizeof(err)));
 }
 
-static void test_agg_row_latency_of_each_second(void **state)
-{
-    struct aggregator a = { 0 };
-    struct agg_totals t = { 0 };
-    struct hist *h = malloc(sizeof(*h)), *g = malloc(sizeof(*g));
-
-    (void)state;
-    assert_non_null(h);
-    assert_non_null(g);
-    hist_init(h);
-    hist_record_n(h, 1000, 100);
-    assert_int_equal(agg_row_add_latency(&a, 0, &t, h), 0);
-    hist_record_n(h, 5000, 100);                /* the next second is slower */
-    assert_int_equal(agg_row_add_latency(&a, 1, &t, h), 0);
-    assert_int_equal(agg_row_add_latency(&a, 1, &t, h), 0);     /* same second: nothing new */
-    assert_int_equal(agg_row_add_latency(&a, 4, &t, h), 0);     /* idle seconds: no latency */
-    hist_record_n(h, 200, 10);
-    assert_int_equal(agg_row_add_latency(&a, 5, &t, h), 0);
-    assert_int_equal(a.n, 6);
-    assert_true(a.rows[0].message.count == 100 && a.rows[0].message.p50_us >= 1000 && a.rows[0].message.p99_us < 1010);
-    assert_true(a.rows[1].message.count == 100 && a.rows[1].message.p50_us >= 5000 && a.rows[1].message.p50_us < 5050);
-    assert_true(a.rows[2].message.count == 0 && a.rows[4].message.count == 0);
-    assert_true(a.rows[5].message.count == 10 && a.rows[5].message.max_us == 200);
-    agg_hist_growth(h, h, g);
-    assert_int_equal(g->count, 0);
-    agg_free(&a);
-    free(g);
-    free(h);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,7 +189,6 @@ int main(void)
         cmocka_unit_test(test_metrics_sinks_leave_unknown_figures_out),
         cmocka_unit_test(test_metrics_addresses),
         cmocka_unit_test(test_metrics_server_serves_what_was_published),
-        cmocka_unit_test(test_agg_row_latency_of_each_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

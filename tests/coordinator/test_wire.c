@@ -100,8 +100,8 @@ static void test_wire_workload_without_targets_is_refused(void **state)
 static void test_wire_garbage_is_rejected(void **state)
 {
     static const char *const frames[] = {
-        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", "\x0a\x10" "abc", "", "\x08\x01",
-        "\x08\x01\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
+        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", "\x0a\x10" "abc", "", "\x08\x02",
+        "\x08\x02\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
     };
     static const size_t lens[] = { 11, 1, 5, 0, 2, 7 };
     Smtpstorm__Envelope *out;
@@ -205,7 +205,7 @@ static void assert_stats_equal(const struct load_stats *a, const struct load_sta
 static struct load_stats *progress_round_trip(const struct load_stats *in)
 {
     struct wire_progress_store *st = wire_progress_store_new();
-    struct wire_progress_meta meta = { "c-1", 5, 1000, 10, 3 };
+    struct wire_progress_meta meta = { "c-1", 5, 1000, 10, 3, NULL };
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
     struct load_stats *back = malloc(sizeof(*back));
 

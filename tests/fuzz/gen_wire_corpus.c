@@ -81,8 +81,29 @@ static Smtpstorm__Progress *progress(struct wire_progress_store *st, const char 
                                      uint64_t accepted)
 {
     struct load_stats s;
-    struct wire_progress_meta m = { campaign, seq, seq * 1000000000ull, 5000000, 3 };
+    static struct wire_seconds_store *sst;
+    static struct stats_second rows[2];
+    static struct hist lat;
+    struct wire_seconds sec = { 0 };
+    struct wire_progress_meta m = { campaign, seq, seq * 1000000000ull, 5000000, 3, NULL };
     uint64_t i;
+
+    /* two event-time rows, the second with a latency histogram */
+    if (sst == NULL && (sst = wire_seconds_store_new(1)) == NULL)
+        exit(1);
+    hist_init(&lat);
+    hist_record(&lat, 1500);
+    rows[0] = (struct stats_second){ .t = (uint32_t)seq, .attempted = accepted / 2, .accepted = accepted / 2 };
+    rows[1] = (struct stats_second){ .t = (uint32_t)seq + 1, .attempted = 1, .accepted = 1, .sessions_active = 3 };
+    sec.closed = (uint32_t)seq + 2;
+    sec.n = 2;
+    sec.rows[0] = &rows[0];
+    sec.rows[1] = &rows[1];
+    sec.messages[1] = &lat;
+    sec.before.accepted = accepted;
+    sec.total.accepted = accepted + 1;
+    sec.last_ns = seq * 1000000000ull;
+    m.seconds = wire_seconds_fill(sst, &sec);
 
     stats_init(&s);
     s.sessions = 3;

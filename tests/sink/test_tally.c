@@ -152,7 +152,7 @@ static void test_tally_hundred_campaigns_in_sequence(void **state)
         tally_seen_retire_all(seen);
         for (g = 0; g < 3; g++) {
             snprintf(agent, sizeof(agent), "ag%d", g);
-            assert_int_equal(tally_seen_set_offset(seen, name, agent, 0), 0);
+            assert_int_equal(tally_seen_set_offset(seen, name, agent, 0, 0), 0);
         }
         for (seq = 0; seq < 200; seq++) {
             snprintf(agent, sizeof(agent), "ag%d", (int)(seq % 3));

@@ -180,8 +180,8 @@ def fake_clock(env, when, tz, locale_dir=None, running=False):
         when = "%+ds" % round(local_epoch(when, tz) - time.time())
     env = dict(env, LD_PRELOAD=libs[0], FAKETIME=when, FAKETIME_DONT_FAKE_MONOTONIC="1",
                FAKETIME_NO_CACHE="1", TZ=tz)
-    if "ASAN_OPTIONS" in env:   # the preload comes before ASan's runtime
-        env["ASAN_OPTIONS"] += ":verify_asan_link_order=0"
+    # the preload comes before a sanitized program's ASan runtime
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
     if locale_dir:
         env.update(LOCPATH=locale_dir, LANG="de_DE.UTF-8", LC_ALL="de_DE.UTF-8")
     return env

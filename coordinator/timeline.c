@@ -1,0 +1,283 @@
+/* timeline.c - the event-time timeline (see timeline.h). */
+#include "timeline.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void timeline_init(struct timeline *tl)
+{
+    memset(tl, 0, sizeof(*tl));
+}
+
+void timeline_free(struct timeline *tl)
+{
+    free(tl->rows);
+    free(tl->pending);
+    free(tl->folds);
+    memset(tl, 0, sizeof(*tl));
+}
+
+/* fold_of - peer's fold, added (live) when new and create is set. */
+static struct timeline_fold *fold_of(struct timeline *tl, const void *peer, int create)
+{
+    struct timeline_fold *grown;
+    size_t i, cap;
+
+    for (i = 0; i < tl->nfolds; i++)
+        if (tl->folds[i].peer == peer)
+            return &tl->folds[i];
+    if (!create)
+        return NULL;
+    if (tl->nfolds == tl->capfolds) {
+        cap = tl->capfolds ? 2 * tl->capfolds : 16;
+        if ((grown = realloc(tl->folds, cap * sizeof(*grown))) == NULL)
+            return NULL;
+        tl->folds = grown;
+        tl->capfolds = cap;
+    }
+    memset(&tl->folds[tl->nfolds], 0, sizeof(tl->folds[0]));
+    tl->folds[tl->nfolds].peer = peer;
+    tl->folds[tl->nfolds].live = 1;
+    return &tl->folds[tl->nfolds++];
+}
+
+/* rows_reserve - rows[0..n) exist (zeroed when new). */
+static int rows_reserve(struct timeline *tl, size_t n)
+{
+    struct timeline_row *grown;
+    size_t cap;
+
+    if (n <= tl->n)
+        return 0;
+    if (n > tl->cap) {
+        cap = tl->cap ? tl->cap : 64;
+        while (cap < n)
+            cap *= 2;
+        if ((grown = realloc(tl->rows, cap * sizeof(*grown))) == NULL)
+            return -ENOMEM;
+        tl->rows = grown;
+        tl->cap = cap;
+    }
+    memset(&tl->rows[tl->n], 0, (n - tl->n) * sizeof(tl->rows[0]));
+    tl->n = n;
+    return 0;
+}
+
+/* row_finalize - row t's latency from its pending histogram; the slot is
+ * emptied for second t + TIMELINE_PENDING. */
+static void row_finalize(struct timeline *tl, uint32_t t)
+{
+    struct hist *h;
+
+    if (tl->pending == NULL || t >= tl->n)
+        return;
+    h = &tl->pending[t % TIMELINE_PENDING];
+    agg_latency_of(h, &tl->rows[t].message);
+    if (h->count > 0)
+        hist_init(h);
+}
+
+/* finalize_before - every row before t is final. */
+static void finalize_before(struct timeline *tl, uint32_t t)
+{
+    for (; tl->final < t; tl->final++)
+        row_finalize(tl, tl->final);
+}
+
+/* advance_final - rows before every live peer's folded second are final. */
+static void advance_final(struct timeline *tl)
+{
+    uint32_t least = UINT32_MAX;
+    size_t i;
+
+    for (i = 0; i < tl->nfolds; i++)
+        if (tl->folds[i].live && tl->folds[i].folded < least)
+            least = tl->folds[i].folded;
+    if (least != UINT32_MAX)
+        finalize_before(tl, least);
+}
+
+/* pending_for - the histogram second t's latency gathers in, or NULL when
+ * the row is final already; a second TIMELINE_PENDING beyond the oldest
+ * row not final makes the oldest ones final. */
+static struct hist *pending_for(struct timeline *tl, uint32_t t)
+{
+    size_t i;
+
+    if (t < tl->final)
+        return NULL;
+    if (tl->pending == NULL) {
+        if ((tl->pending = malloc(TIMELINE_PENDING * sizeof(*tl->pending))) == NULL)
+            return NULL;
+        for (i = 0; i < TIMELINE_PENDING; i++)
+            hist_init(&tl->pending[i]);
+    }
+    if (t >= tl->final + TIMELINE_PENDING)
+        finalize_before(tl, t - TIMELINE_PENDING + 1);
+    return &tl->pending[t % TIMELINE_PENDING];
+}
+
+static int counts_any(const struct stats_second *d)
+{
+    return d->attempted || d->accepted || d->rejected || d->errors || d->replies_4xx
+        || d->replies_5xx || d->received || d->duplicates;
+}
+
+/* fold_row - add one reported second into the rows and the peer's sum. */
+static void fold_row(struct timeline *tl, struct timeline_fold *f, const Smtpstorm__Second *pb)
+{
+    struct stats_second c;
+    struct hist *h;
+
+    wire_second_get(pb, &c);
+    stats_second_add(&tl->rows[c.t].n, &c);
+    c.sessions_active = 0;
+    stats_second_add(&f->sum, &c);
+    if (pb->message == NULL || pb->message->count == 0)
+        return;
+    if ((h = pending_for(tl, c.t)) == NULL || wire_hist_merge(h, pb->message) != 0)
+        tl->late_latencies += pb->message->count;
+}
+
+int timeline_expect(struct timeline *tl, const void *peer)
+{
+    return fold_of(tl, peer, 1) != NULL ? 0 : -ENOMEM;
+}
+
+int timeline_take(struct timeline *tl, const void *peer, const Smtpstorm__Seconds *sc)
+{
+    struct timeline_fold *f;
+    struct stats_second before, missing;
+    uint32_t first_new = UINT32_MAX, target;
+    size_t i;
+
+    if (sc == NULL)
+        return 0;
+    if (sc->closed > TIMELINE_SECONDS_MAX)
+        return -ERANGE;
+    if ((f = fold_of(tl, peer, 1)) == NULL || rows_reserve(tl, (size_t)sc->closed + 1) != 0)
+        return -ENOMEM;
+    if (sc->last_ns > f->last_ns)
+        f->last_ns = sc->last_ns;
+    if (sc->closed > tl->end)
+        tl->end = sc->closed;
+    if (sc->total != NULL)
+        wire_second_get(sc->total, &f->total);
+    for (i = 0; i < sc->n_rows; i++) {
+        if (sc->rows[i]->t < f->folded)
+            continue;                   /* folded from an earlier report */
+        if (first_new == UINT32_MAX)
+            first_new = sc->rows[i]->t;
+        fold_row(tl, f, sc->rows[i]);
+    }
+    /* What the sum of every second before closed holds beyond what the rows
+     * brought: reports lost on the wire (then it happened before the first
+     * new row), or a count that reached a second after it was reported
+     * (then it goes to the next second of this peer's) */
+    if (sc->closed > f->folded) {
+        target = first_new != UINT32_MAX && first_new > f->folded ? first_new - 1 : sc->closed - 1;
+        f->folded = sc->closed;
+    } else {
+        target = f->folded;
+    }
+    if (sc->before != NULL) {
+        wire_second_get(sc->before, &before);
+        stats_second_sub(&before, &f->sum, &missing);
+        if (counts_any(&missing)) {
+            missing.sessions_active = 0;
+            stats_second_add(&tl->rows[target].n, &missing);
+            stats_second_add(&f->sum, &missing);
+        }
+    }
+    advance_final(tl);
+    return 0;
+}
+
+void timeline_restarted(struct timeline *tl, const void *peer)
+{
+    struct timeline_fold *f = fold_of(tl, peer, 0);
+
+    if (f != NULL) {
+        memset(&f->sum, 0, sizeof(f->sum));
+        memset(&f->total, 0, sizeof(f->total));
+    }
+}
+
+void timeline_retire(struct timeline *tl, const void *peer)
+{
+    struct timeline_fold *f = fold_of(tl, peer, 0);
+
+    if (f != NULL)
+        f->live = 0;
+    advance_final(tl);
+}
+
+uint64_t timeline_last_ns(const struct timeline *tl, int (*pick)(const void *peer, void *arg), void *arg)
+{
+    uint64_t last = 0;
+    size_t i;
+
+    for (i = 0; i < tl->nfolds; i++)
+        if (tl->folds[i].last_ns > last && pick(tl->folds[i].peer, arg))
+            last = tl->folds[i].last_ns;
+    return last;
+}
+
+void timeline_finish(struct timeline *tl)
+{
+    struct stats_second open;
+    struct timeline_fold *f;
+    size_t i;
+
+    for (i = 0; i < tl->nfolds; i++) {
+        f = &tl->folds[i];
+        stats_second_sub(&f->total, &f->sum, &open);
+        if (!counts_any(&open) || rows_reserve(tl, (size_t)f->folded + 1) != 0)
+            continue;
+        stats_second_add(&tl->rows[f->folded].n, &open);
+        stats_second_add(&f->sum, &open);
+    }
+    finalize_before(tl, (uint32_t)tl->n);
+}
+
+int timeline_rows(const struct timeline *tl, struct aggregator *out)
+{
+    struct agg_totals cum;
+    const struct stats_second *n;
+    size_t t, first, last;
+
+    memset(&cum, 0, sizeof(cum));
+    if (tl->n == 0)
+        return 0;
+    /* from second 1 (0 too when it holds a count) to the last reported
+     * closed, or beyond to the last with a count */
+    first = tl->n > 1 && !counts_any(&tl->rows[0].n) ? 1 : 0;
+    last = tl->end > 0 ? tl->end - 1 : 0;
+    for (t = tl->n - 1; t > last; t--)
+        if (counts_any(&tl->rows[t].n))
+            break;
+    last = t > last ? t : last;
+    if (last < first)
+        return 0;
+    if ((out->rows = calloc(last + 1 - first, sizeof(*out->rows))) == NULL)
+        return -ENOMEM;
+    out->cap = last + 1 - first;
+    for (t = first; t <= last; t++) {
+        n = &tl->rows[t].n;
+        cum.attempted += n->attempted;
+        cum.accepted += n->accepted;
+        cum.rejected += n->rejected;
+        cum.errors += n->errors;
+        cum.replies_4xx += n->replies_4xx;
+        cum.replies_5xx += n->replies_5xx;
+        cum.received += n->received;
+        cum.duplicates += n->duplicates;
+        cum.sessions_active = n->sessions_active;
+        out->rows[out->n].t = (uint32_t)t;
+        out->rows[out->n].cum = cum;
+        out->rows[out->n].message = tl->rows[t].message;
+        out->n++;
+    }
+    return 0;
+}

@@ -1,0 +1,93 @@
+/* timeline.h - the campaign's timeline by event time: one row for every
+ * second of the campaign on the coordinator's clock, counting what
+ * happened in it (a message accepted in the second its end-of-data reply
+ * reached the agent, received in the second it reached a sink), merged from
+ * the per-second rows every agent and sink reports (proto Seconds), not
+ * from when the reports arrived. A row is final once every peer still
+ * taking part has reported past it; its message latency percentiles are
+ * computed then. A report lost on the wire loses no count: each report
+ * also sums every second before its rows, and what the rows did not bring
+ * is added to the last second it could have happened in. Bounded: a row
+ * is some 100 octets, and latency is kept for at most TIMELINE_PENDING
+ * seconds not yet final. */
+#ifndef SMTPSTORM_COORDINATOR_TIMELINE_H
+#define SMTPSTORM_COORDINATOR_TIMELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregator.h"
+#include "hist.h"
+#include "stats.h"
+#include "wire.h"
+
+#define TIMELINE_PENDING 64         /* seconds whose latency may still grow */
+#define TIMELINE_SECONDS_MAX (7u * 24 * 3600)   /* rows beyond a week are refused */
+
+/* What one peer's reports have brought so far. */
+struct timeline_fold {
+    const void *peer;               /* the key: the coordinator's record of the peer */
+    uint32_t folded;                /* its seconds before this one are in the rows */
+    int live;                       /* still reporting: rows it has not passed are not final */
+    struct stats_second sum;        /* every count folded from it */
+    struct stats_second total;      /* its Seconds.total, the last seen: what it counted */
+    uint64_t last_ns;               /* its Seconds.last_ns, the largest seen */
+};
+
+struct timeline_row {
+    struct stats_second n;          /* the counts of this second, all peers */
+    struct agg_latency message;     /* set once final */
+};
+
+struct timeline {
+    struct timeline_row *rows;      /* rows[t], t < n */
+    size_t n, cap;
+    uint32_t final;                 /* rows before this one are final */
+    uint32_t end;                   /* seconds before this one were reported closed by a peer */
+    struct hist *pending;           /* [TIMELINE_PENDING]: latency of second final + i,
+                                     * at [t % TIMELINE_PENDING]; NULL until needed */
+    uint64_t late_latencies;        /* latency samples that came after their row was final */
+    struct timeline_fold *folds;
+    size_t nfolds, capfolds;
+};
+
+/* timeline_init - an empty timeline. */
+void timeline_init(struct timeline *tl);
+
+/* timeline_free - release everything it holds. */
+void timeline_free(struct timeline *tl);
+
+/* timeline_expect - peer takes part: rows are not final until it has
+ * reported past them (or is retired). Returns 0 or -ENOMEM. */
+int timeline_expect(struct timeline *tl, const void *peer);
+
+/* timeline_take - fold one report's Seconds from peer (any stable pointer
+ * naming it) into the rows. Returns 0, -ENOMEM, or -ERANGE (a second past
+ * TIMELINE_SECONDS_MAX: the report is ignored). */
+int timeline_take(struct timeline *tl, const void *peer, const Smtpstorm__Seconds *sc);
+
+/* timeline_restarted - peer is a new process counting from zero again: its
+ * earlier counts stay in the rows, its sums start over. */
+void timeline_restarted(struct timeline *tl, const void *peer);
+
+/* timeline_retire - peer will report no more (done, lost, gone): rows no
+ * longer wait for it. */
+void timeline_retire(struct timeline *tl, const void *peer);
+
+/* timeline_last_ns - the largest last_ns of the peers for which pick(peer,
+ * arg) is nonzero (agents: the last accepted message; sinks: the last
+ * received), ns after the start; 0 when none. */
+uint64_t timeline_last_ns(const struct timeline *tl, int (*pick)(const void *peer, void *arg), void *arg);
+
+/* timeline_finish - the campaign is over: what each peer counted beyond
+ * its folded seconds (in the second it had open at its last report) goes
+ * to that second, and every row is final. */
+void timeline_finish(struct timeline *tl);
+
+/* timeline_rows - the rows as the reporters' timeline (cumulative totals,
+ * one a second from 1 to the last second with a count, or 0 when only
+ * row 0 has any) into out, which must be empty; out owns them (agg_free).
+ * Returns 0 or -ENOMEM. */
+int timeline_rows(const struct timeline *tl, struct aggregator *out);
+
+#endif
