@@ -5,8 +5,11 @@
 #define SMTPSTORM_SINK_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "endpoint.h"
+
+struct users;
 
 /* The commands smtp-sink knows, in its table order, plus ours (BDAT,
  * STARTTLS). CMD_CONNECT is the pseudo-command "a client connected",
@@ -39,6 +42,10 @@ struct sink_config {
     int no_pipelining, no_8bitmime, no_auth, no_xclient, no_xforward;
     int no_esmtp, no_enhanced, no_dsn, pix, lmtp;
     int no_size, no_chunking, no_starttls;
+    int no_smtputf8;                        /* --no-smtputf8: no SMTPUTF8 (RFC 6531) */
+    uint64_t size_limit;                    /* --size-limit: SIZE N, 552 above; 0: "SIZE", none */
+    const char *auth_users_file;            /* --auth-users FILE; NULL: any credentials */
+    struct users *users;                    /* its table (owned; sink_config_free) */
     const char *hostname;                   /* -h, default "smtp-sink" */
     char soft_reply[SINK_REPLY_MAX];        /* -b */
     char hard_reply[SINK_REPLY_MAX];        /* -B */
@@ -66,6 +73,8 @@ struct sink_config {
     const char *root_dir;   /* -R */
     const char *user;       /* -u */
     struct endpoint listen; /* [inet:][host]:port or unix:path */
+    unsigned socket_mode;   /* --socket-mode: a unix: listener's mode, 0666 as smtp-sink */
+    int socket_mode_set;
     int backlog;
     int threads;            /* --threads, default 1 */
     const char *id;         /* --id */
@@ -91,11 +100,16 @@ enum sink_options_result {
 /* sink_config_init - set every default smtp-sink has. progname is kept. */
 void sink_config_init(struct sink_config *cfg, const char *progname);
 
-/* sink_options_parse - parse argv into cfg (which keeps pointers into argv).
- * On USAGE or FATAL a message for the user is in err (may be empty for a
- * bare usage error). Never exits. */
+/* sink_options_parse - parse argv into cfg (which keeps pointers into argv;
+ * the --auth-users table it loads is cfg's: sink_config_free). On USAGE or
+ * FATAL a message for the user is in err (may be empty for a bare usage
+ * error). Never exits. */
 enum sink_options_result sink_options_parse(struct sink_config *cfg, int argc, char **argv,
                                             char *err, size_t errlen);
+
+/* sink_config_free - release what sink_options_parse loaded into cfg (the
+ * --auth-users table); cfg stays initialised. */
+void sink_config_free(struct sink_config *cfg);
 
 /* sink_options_usage - the one-line usage text (static storage). */
 const char *sink_options_usage(void);

@@ -62,6 +62,13 @@ static void hook_quit(void *arg)
     loop_quit(c->loop);
 }
 
+static void hook_auth(void *arg, int ok)
+{
+    struct conn *c = arg;
+
+    loop_auth(c->loop, ok);
+}
+
 /* ---- life cycle ---- */
 
 static void conn_close(struct conn *c)
@@ -317,7 +324,7 @@ static void conn_update(struct conn *c)
 /* conn_get - a connection object from the pool or a new one. */
 static struct conn *conn_get(struct sink_loop *loop)
 {
-    static const struct session_hooks hooks = { hook_message, hook_quit };
+    static const struct session_hooks hooks = { hook_message, hook_quit, hook_auth };
     struct conn *c = loop->free_conns;
 
     if (c) {

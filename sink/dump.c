@@ -271,7 +271,8 @@ static int create_single(struct dump *d)
     return -EEXIST;
 }
 
-int dump_open(struct dump *d, const char *addr, const char *proto, const char *helo, time_t now)
+int dump_open(struct dump *d, const char *addr, const char *proto, const char *helo, int utf8,
+              time_t now)
 {
     const struct sink_config *cfg;
     char line[1024];
@@ -286,6 +287,7 @@ int dump_open(struct dump *d, const char *addr, const char *proto, const char *h
     d->len = 0;
     d->start = now;
     d->body_state = BODY_BOL;
+    d->utf8 = utf8;
     if (d->w->shared)
         d->id = dump_random(d->w);
     else if ((e = create_single(d)) != 0)
@@ -299,13 +301,27 @@ int dump_open(struct dump *d, const char *addr, const char *proto, const char *h
     return e;
 }
 
+/* append_text - append a record's text: octets >= 0x80 as '?' unless
+ * the transaction is SMTPUTF8 (smtp-sink's printable() without UTF-8). */
+static void append_text(struct dump *d, const char *p, size_t len)
+{
+    size_t from = d->len, i;
+
+    append(d, p, len);
+    if (d->utf8 || d->error)
+        return;
+    for (i = from; i < d->len; i++)
+        if ((unsigned char)d->buf[i] >= 0x80)
+            d->buf[i] = '?';
+}
+
 void dump_record(struct dump *d, const char *name, const char *value, size_t len)
 {
     if (!d->active)
         return;
     append(d, name, strlen(name));
     append(d, ": ", 2);
-    append(d, value, len);
+    append_text(d, value, len);
     append(d, "\n", 1);
 }
 
@@ -328,7 +344,7 @@ void dump_received(struct dump *d, const char *helo, const char *addr, const cha
         n = snprintf(line, sizeof(line), "Received: from %s ([%s])\n", helo, addr);
     else
         n = snprintf(line, sizeof(line), "Received: from [%s] ([%s])\n", addr, addr);
-    append(d, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    append_text(d, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
     n = snprintf(line, sizeof(line), "\tby %s (smtp-sink) with %s id %08x;\n\t%s\n",
                  hostname, proto, d->id, date);
     append(d, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);

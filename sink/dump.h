@@ -34,6 +34,7 @@ struct dump {
     uint32_t id;                /* the pseudo-random hex suffix */
     time_t start;               /* MAIL time, for the Received date */
     int body_state;             /* unstuffing state across reads */
+    int utf8;                   /* SMTPUTF8: records keep octets >= 0x80 */
     char *buf;                  /* pending bytes (owned, reused) */
     size_t len, cap;
     char path[DUMP_PATH_MAX];   /* -d file name */
@@ -54,11 +55,15 @@ void dump_release(struct dump *d);
 
 /* dump_open - start capturing at MAIL: choose the id, create the -d file,
  * write the -S string and the X-Client-Addr/-Proto/-Helo-Args records
- * (helo may be NULL). Returns 0 or -errno; on error the transaction goes on
- * uncaptured and dump_finish reports the error. */
-int dump_open(struct dump *d, const char *addr, const char *proto, const char *helo, time_t now);
+ * (helo may be NULL). With utf8 (the MAIL had SMTPUTF8) the records keep
+ * octets >= 0x80 as received; without, they become '?' as smtp-sink's
+ * printable() makes them. Returns 0 or -errno; on error the transaction
+ * goes on uncaptured and dump_finish reports the error. */
+int dump_open(struct dump *d, const char *addr, const char *proto, const char *helo, int utf8,
+              time_t now);
 
-/* dump_record - append "name: value\n" (X-Mail-Args, X-Rcpt-Args). */
+/* dump_record - append "name: value\n" (X-Mail-Args, X-Rcpt-Args); value
+ * has no control octets (the session made them '?'). */
 void dump_record(struct dump *d, const char *name, const char *value, size_t len);
 
 /* dump_received - append the three-line Received header (at DATA/BDAT). */

@@ -54,6 +54,12 @@ static void exporter_process(struct metrics_text *t, const char *id, const struc
                          c->tls_handshakes);
     metrics_text_counter(t, "smtpstorm_sink_tls_handshakes", (const char *[]){ "sink", id, "result", "failed",
                          NULL }, c->tls_failures);
+    metrics_text_family(t, "smtpstorm_sink_auth", METRICS_COUNTER, NULL,
+                        "AUTH exchanges, by result: ok (235), failed (535, 501)");
+    metrics_text_counter(t, "smtpstorm_sink_auth", (const char *[]){ "sink", id, "result", "ok", NULL },
+                         c->auth_successes);
+    metrics_text_counter(t, "smtpstorm_sink_auth", (const char *[]){ "sink", id, "result", "failed", NULL },
+                         c->auth_failures);
 }
 
 /* exporter_build - the whole document from the engine's snapshots. */

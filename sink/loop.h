@@ -22,6 +22,7 @@ struct tls_server;
 struct loop_counters {
     _Atomic uint64_t sessions, quits, messages, active, accepted, bytes;
     _Atomic uint64_t dump_errors, timeouts, tls_handshakes, tls_failures;
+    _Atomic uint64_t auth_successes, auth_failures;
 };
 
 struct sink_loop {
@@ -62,6 +63,9 @@ int loop_message(struct sink_loop *loop, const struct trace *tr, uint64_t bytes,
 
 /* loop_quit - a QUIT was answered. */
 void loop_quit(struct sink_loop *loop);
+
+/* loop_auth - an AUTH exchange ended, with 235 (ok) or not. */
+void loop_auth(struct sink_loop *loop, int ok);
 
 /* loop_exit - end the process's service (all loops). */
 void loop_exit(struct sink_loop *loop);

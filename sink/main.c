@@ -141,5 +141,6 @@ int main(int argc, char **argv)
         running = NULL;
         sink_server_free(srv);
     }
+    sink_config_free(&cfg);
     return rc == 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "number.h"
+#include "users.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #define SINK_THREADS_MAX 256    /* event loops; more than cores is pointless */
+#define SINK_SIZE_MAX (1ULL << 62)  /* --size-limit; fits SIZE=/BDAT sums without overflow */
+#define SINK_SOCKET_MODE 0666   /* a unix: listener's mode, as Postfix's unix_listen() */
 
 static const char *const cmd_names[CMD_COUNT] = {
     "CONNECT", "HELO", "EHLO", "LHLO", "XCLIENT", "XFORWARD", "AUTH", "MAIL", "RCPT",
@@ -53,7 +56,14 @@ void sink_config_init(struct sink_config *cfg, const char *progname)
     cfg->family = ENDPOINT_ANY;
     cfg->threads = 1;
     cfg->report_interval_ms = 1000;
+    cfg->socket_mode = SINK_SOCKET_MODE;
     cfg->progname = progname;
+}
+
+void sink_config_free(struct sink_config *cfg)
+{
+    users_free(cfg->users);
+    cfg->users = NULL;
 }
 
 const char *sink_options_usage(void)
@@ -65,8 +75,9 @@ const char *sink_options_usage(void)
            "[-t timeout] [-T windowsize] [-u user_privs] [-w delay] [-W command:delay[:odds]] "
            "[--threads N] [--id NAME] [--coordinator EP [--key F --coordinator-key F] [--insecure]] "
            "[--metrics ADDR:PORT] "
-           "[--tls-cert F --tls-key F] [--no-size] [--no-chunking] "
-           "[--no-starttls] [--fsync] [inet:][host]:port backlog | unix:pathname backlog";
+           "[--tls-cert F --tls-key F] [--no-size] [--size-limit N] [--no-chunking] "
+           "[--no-starttls] [--no-smtputf8] [--auth-users FILE] [--socket-mode OCTAL] [--fsync] "
+           "[inet:][host]:port backlog | unix:pathname backlog";
 }
 
 const char *sink_options_help(void)
@@ -116,7 +127,20 @@ const char *sink_options_help(void)
         "                   latency by campaign; only ADDR is bound, [V6ADDR]:PORT for\n"
         "                   IPv6, port 0 picks a free one (default: none)\n"
         "  --tls-cert F --tls-key F   offer STARTTLS\n"
-        "  --no-size --no-chunking --no-starttls   do not announce these\n"
+        "  --no-size --no-chunking --no-starttls --no-smtputf8   do not announce these\n"
+        "  --size-limit N   announce SIZE N and refuse larger messages with 552 5.3.4,\n"
+        "                   at MAIL (its SIZE=) and at the end of DATA or BDAT LAST\n"
+        "                   (RFC 1870; default: SIZE without a limit)\n"
+        "  AUTH             PLAIN and LOGIN as RFC 4954 says (235, 334 challenges, 501\n"
+        "                   on * or bad base64, 503 twice or in a transaction), where\n"
+        "                   smtp-sink answers 250; -a only stops announcing it\n"
+        "  --auth-users FILE  user:password lines: other credentials get 535 5.7.8\n"
+        "                   (default: any credentials are taken)\n"
+        "  SMTPUTF8         announced (RFC 6531); in a transaction whose MAIL has\n"
+        "                   SMTPUTF8, -d/-D write octets >= 0x80 of the X- records as\n"
+        "                   received (else '?', as smtp-sink; control octets always '?')\n"
+        "  --socket-mode OCTAL  mode of a unix: listener (default 0666 whatever the\n"
+        "                   umask, as smtp-sink)\n"
         "  --help --version\n"
         "Commands: CONNECT HELO EHLO LHLO MAIL RCPT VRFY DATA . RSET NOOP QUIT\n"
         "XCLIENT XFORWARD AUTH BDAT STARTTLS, comma or space separated.\n";
@@ -129,6 +153,21 @@ static long parse_int(const char *s, long min, long max, int *ok)
 
     *ok = number_parse_long(s, min, max, &v) == 0;
     return *ok ? v : -1;
+}
+
+/* parse_mode - an octal file mode 0..0777 ("0660", "600"). */
+static int parse_mode(const char *s, unsigned *mode)
+{
+    unsigned v = 0;
+
+    if (*s == '\0' || strspn(s, "01234567") != strlen(s) || strlen(s) > 4)
+        return -1;
+    for (; *s; s++)
+        v = v * 8 + (unsigned)(*s - '0');
+    if (v > 0777)
+        return -1;
+    *mode = v;
+    return 0;
 }
 
 /* set_cmds_flags - set flags on each command of a comma/space list. */
@@ -233,7 +272,8 @@ static int unescape(const char *s, char *out, size_t outmax, size_t *outlen)
 
 enum { OPT_THREADS = 256, OPT_ID, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_SIZE, OPT_NO_CHUNKING,
        OPT_NO_STARTTLS, OPT_HELP, OPT_VERSION, OPT_FSYNC, OPT_COORDINATOR, OPT_REPORT_INTERVAL,
-       OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE, OPT_METRICS };
+       OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE, OPT_METRICS, OPT_NO_SMTPUTF8, OPT_SIZE_LIMIT,
+       OPT_AUTH_USERS, OPT_SOCKET_MODE };
 
 static const struct option long_options[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
@@ -252,6 +292,10 @@ static const struct option long_options[] = {
     { "coordinator-key", required_argument, NULL, OPT_COORDINATOR_KEY },
     { "insecure", no_argument, NULL, OPT_INSECURE },
     { "metrics", required_argument, NULL, OPT_METRICS },
+    { "no-smtputf8", no_argument, NULL, OPT_NO_SMTPUTF8 },
+    { "size-limit", required_argument, NULL, OPT_SIZE_LIMIT },
+    { "auth-users", required_argument, NULL, OPT_AUTH_USERS },
+    { "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -410,6 +454,17 @@ static enum sink_options_result parse_long(struct sink_config *cfg, int ch, cons
     case OPT_NO_CHUNKING: cfg->no_chunking = 1; break;
     case OPT_NO_STARTTLS: cfg->no_starttls = 1; break;
     case OPT_FSYNC: cfg->fsync = 1; break;
+    case OPT_NO_SMTPUTF8: cfg->no_smtputf8 = 1; break;
+    case OPT_SIZE_LIMIT:
+        if (number_parse_u64(arg, 1, SINK_SIZE_MAX, &cfg->size_limit) != 0)
+            USAGE("bad --size-limit value: %s (1..%llu octets)", arg, (unsigned long long)SINK_SIZE_MAX);
+        break;
+    case OPT_AUTH_USERS: cfg->auth_users_file = arg; break;
+    case OPT_SOCKET_MODE:
+        if (parse_mode(arg, &cfg->socket_mode) != 0)
+            USAGE("bad --socket-mode value: %s (octal, 0..0777, such as 0660)", arg);
+        cfg->socket_mode_set = 1;
+        break;
     case OPT_HELP: return SINK_OPTIONS_HELP;
     case OPT_VERSION: return SINK_OPTIONS_VERSION;
     default: return parse_letter(cfg, ch, arg, err, errlen);
@@ -439,6 +494,10 @@ static enum sink_options_result check_args(struct sink_config *cfg, int nargs, c
     if ((cfg->key_file == NULL) != (cfg->coordinator_key_file == NULL))
         USAGE("--key and --coordinator-key go together: this sink's NAME.key and the coordinator's "
               "NAME.pub (see smtpstorm keygen)");
+    if (cfg->size_limit && cfg->no_size)
+        USAGE("--size-limit announces SIZE: it does not go with --no-size");
+    if (cfg->socket_mode_set && !cfg->listen.is_unix)
+        USAGE("--socket-mode goes with a unix:pathname listener");
     if ((cfg->key_file || cfg->insecure) && cfg->coordinator == NULL)
         USAGE("%s needs --coordinator", cfg->key_file ? "--key" : "--insecure");
     if (geteuid() == 0 && cfg->user == NULL)
@@ -456,6 +515,9 @@ static enum sink_options_result check_args(struct sink_config *cfg, int nargs, c
         cfg->cmd[CMD_STARTTLS].flags &= ~CMD_FLAG_ENABLE;
     if (cfg->max_clients < cfg->threads)
         cfg->threads = cfg->max_clients;
+    /* read now, before -R and -u take the file out of reach */
+    if (cfg->auth_users_file && (cfg->users = users_load(cfg->auth_users_file, err, errlen)) == NULL)
+        return SINK_OPTIONS_USAGE;
     return SINK_OPTIONS_RUN;
 }
 

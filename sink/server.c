@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -55,6 +56,8 @@ void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters 
         out->timeouts += get(&c->timeouts);
         out->tls_handshakes += get(&c->tls_handshakes);
         out->tls_failures += get(&c->tls_failures);
+        out->auth_successes += get(&c->auth_successes);
+        out->auth_failures += get(&c->auth_failures);
     }
 }
 
@@ -141,6 +144,11 @@ void loop_quit(struct sink_loop *loop)
     loop_bump(&loop->c.quits, 1);
     if (loop->cfg->max_quits > 0)
         atomic_fetch_add(&loop->srv->total_quits, 1);
+}
+
+void loop_auth(struct sink_loop *loop, int ok)
+{
+    loop_bump(ok ? &loop->c.auth_successes : &loop->c.auth_failures, 1);
 }
 
 void loop_conn_closed(struct sink_loop *loop, int quit_seen)
@@ -266,6 +274,14 @@ static int loop_listen(struct sink_server *srv, struct sink_loop *loop, char *er
     if (n < 0)
         return n;
     loop->nfds = n;
+    /* As Postfix's unix_listen(): the mode is set after bind, so that the
+     * umask never decides who may connect (0666 unless --socket-mode). */
+    if (srv->cfg->listen.is_unix && chmod(srv->cfg->listen.path, srv->cfg->socket_mode) != 0) {
+        n = -errno;
+        snprintf(err, errlen, "chmod %s to %04o: %s", srv->cfg->listen.path, srv->cfg->socket_mode,
+                 strerror(-n));
+        return n;
+    }
     return 0;
 }
 

@@ -20,6 +20,10 @@
 
 enum { PEND_NONE, PEND_REPLY, PEND_ABORT, PEND_READ };
 
+_Static_assert(SESSION_AUTH_LINE < SESSION_LINE_BUF, "an AUTH line fits the line buffer");
+
+#define REPLY_TOO_BIG "552 5.3.4 Message size exceeds fixed limit"     /* RFC 1870 section 6 */
+
 static const char eod_pattern[] = "\r\n.\r\n";
 
 /* ---- output ---- */
@@ -70,13 +74,14 @@ static void ehlo_line(char *buf, size_t *len, const char *text)
         *len += (size_t)n;
 }
 
-/* build_ehlo - smtp-sink's EHLO lines, then SIZE, CHUNKING, STARTTLS. */
+/* build_ehlo - smtp-sink's EHLO lines, then SIZE, SMTPUTF8, CHUNKING, STARTTLS. */
 static void build_ehlo(struct session *s, int with_tls)
 {
     const struct sink_config *c = s->cfg;
-    char *b = s->ehlo[with_tls];
+    char *b = s->ehlo[with_tls], size[32];
     size_t n = 0;
 
+    snprintf(size, sizeof(size), c->size_limit ? "SIZE %llu" : "SIZE", (unsigned long long)c->size_limit);
     ehlo_line(b, &n, c->hostname);
     if (!c->no_pipelining) ehlo_line(b, &n, "PIPELINING");
     if (!c->no_8bitmime) ehlo_line(b, &n, "8BITMIME");
@@ -85,7 +90,8 @@ static void build_ehlo(struct session *s, int with_tls)
     if (!c->no_xforward) ehlo_line(b, &n, "XFORWARD NAME ADDR PROTO HELO");
     if (!c->no_enhanced) ehlo_line(b, &n, "ENHANCEDSTATUSCODES");
     if (!c->no_dsn) ehlo_line(b, &n, "DSN");
-    if (!c->no_size) ehlo_line(b, &n, "SIZE");
+    if (!c->no_size) ehlo_line(b, &n, size);
+    if (!c->no_smtputf8) ehlo_line(b, &n, "SMTPUTF8");
     if (c->cmd[CMD_BDAT].flags & CMD_FLAG_ENABLE) ehlo_line(b, &n, "CHUNKING");
     if (with_tls) ehlo_line(b, &n, "STARTTLS");
     /* RFC 5321 4.2: the last line is "250" SP [text] CRLF, as smtp-sink. */
@@ -102,6 +108,7 @@ int session_init(struct session *s, const struct sink_config *cfg, struct dump_w
     s->hook_arg = hook_arg;
     s->rng = seed | 1;
     dump_init(&s->dump, dw);
+    sasl_init(&s->sasl, cfg->users);
     build_ehlo(s, 0);
     build_ehlo(s, 1);
     if ((s->out = malloc(4096)) == NULL)
@@ -127,6 +134,8 @@ static uint32_t session_random(struct session *s)
 }
 
 /* ---- transaction ---- */
+
+static void reply_dot(struct session *s, const char *text);
 
 /* mail_reset - end a transaction (smtp-sink keeps rcpts for the LMTP replies). */
 static void mail_reset(struct session *s)
@@ -200,6 +209,21 @@ static void message_bytes(struct session *s, const char *p, size_t len, enum dum
     dump_body(&s->dump, p, len, m);
 }
 
+/* message_too_big - --size-limit: the message just received (its octets
+ * between DATA and the final ".\r\n", dot-stuffing included, or its BDAT
+ * chunks) is over the limit: it is dropped, neither dumped nor counted,
+ * and refused with one 552 a recipient for LMTP. Returns 1 then. */
+static int message_too_big(struct session *s, int bdat)
+{
+    uint64_t size = bdat ? s->msg_bytes : s->msg_bytes - 3;
+
+    if (s->cfg->size_limit == 0 || size <= s->cfg->size_limit)
+        return 0;
+    mail_reset(s);
+    reply_dot(s, REPLY_TOO_BIG);
+    return 1;
+}
+
 /* message_end - the message is complete: capture, count (before the reply). */
 static void message_end(struct session *s)
 {
@@ -242,6 +266,71 @@ static const char *skip_to_address(const char *a)
     while (*a == ' ' || (*a >= '\t' && *a <= '\r'))
         a++;
     return a;
+}
+
+/* path_end - the end of the MAIL/RCPT path that starts at a: after its
+ * '>' (a quoted local part may hold one, RFC 5321 4.1.2), or at the first
+ * blank when it has no '<'. */
+static const char *path_end(const char *a)
+{
+    int quoted = 0;
+
+    if (*a != '<')
+        return a + strcspn(a, " ");
+    for (a++; *a; a++) {
+        if (quoted && *a == '\\' && a[1])
+            a++;
+        else if (*a == '"')
+            quoted = !quoted;
+        else if (!quoted && *a == '>')
+            return a + 1;
+    }
+    return a;
+}
+
+/* Of MAIL's parameters (RFC 5321 4.1.2), what the sink acts on. */
+struct mail_params {
+    int utf8;               /* SMTPUTF8, RFC 6531 section 3.4 */
+    int size_given;         /* SIZE=, RFC 1870 section 6 */
+    int size_bad;           /* SIZE= not a number */
+    uint64_t size;          /* SIZE= value, UINT64_MAX when it overflows */
+};
+
+/* mail_param - one "keyword[=value]" of length len. */
+static void mail_param(struct mail_params *mp, const char *p, size_t len)
+{
+    size_t i;
+
+    if (len == 8 && strncasecmp(p, "SMTPUTF8", 8) == 0) {
+        mp->utf8 = 1;
+    } else if (len >= 5 && strncasecmp(p, "SIZE=", 5) == 0) {
+        mp->size_given = 1;
+        mp->size_bad = len == 5;
+        for (i = 5, mp->size = 0; i < len && !mp->size_bad; i++) {
+            if (p[i] < '0' || p[i] > '9')
+                mp->size_bad = 1;
+            else if (mp->size > (UINT64_MAX - (uint64_t)(p[i] - '0')) / 10)
+                mp->size = UINT64_MAX;  /* over any limit */
+            else if (mp->size != UINT64_MAX)
+                mp->size = mp->size * 10 + (uint64_t)(p[i] - '0');
+        }
+    }
+}
+
+/* mail_params_parse - the parameters after MAIL's path (args after the colon). */
+static void mail_params_parse(struct mail_params *mp, const char *addr)
+{
+    const char *p = path_end(addr);
+    size_t len;
+
+    memset(mp, 0, sizeof(*mp));
+    for (;;) {
+        p += strspn(p, " ");
+        if ((len = strcspn(p, " ")) == 0)
+            return;
+        mail_param(mp, p, len);
+        p += len;
+    }
 }
 
 static void set_helo(struct session *s, const char *args)
@@ -290,6 +379,62 @@ static void do_data(struct session *s)
     }
 }
 
+/* do_mail - MAIL: --size-limit against SIZE=, SMTPUTF8, the capture. */
+static void do_mail(struct session *s, const char *args)
+{
+    struct mail_params mp;
+
+    if (s->in_mail) {
+        reply(s, "503 5.5.1 Error: nested MAIL command");
+        return;
+    }
+    args = skip_to_address(args);
+    mail_params_parse(&mp, args);
+    if (s->cfg->size_limit && mp.size_given && mp.size_bad) {
+        reply(s, "501 5.5.4 Bad message size syntax");
+        return;
+    }
+    if (s->cfg->size_limit && mp.size_given && mp.size > s->cfg->size_limit) {
+        reply(s, REPLY_TOO_BIG);
+        return;
+    }
+    s->in_mail = 1;
+    s->rcpts = 0;
+    s->utf8 = mp.utf8 && !s->cfg->no_smtputf8;
+    reply(s, "250 2.1.0 Ok");
+    if (dump_open(&s->dump, s->addr, s->proto, s->has_helo ? s->helo : NULL, s->utf8, time(NULL)) == 0
+        || dump_active(&s->dump))
+        dump_record(&s->dump, "X-Mail-Args", args, strlen(args));
+}
+
+/* auth_done - an AUTH exchange step's reply, and the count of its end. */
+static void auth_done(struct session *s, enum sasl_status st, const char *text)
+{
+    reply(s, text);
+    if (st == SASL_SUCCESS)
+        s->authed = 1;
+    if ((st == SASL_SUCCESS || st == SASL_FAILURE) && s->hooks.auth)
+        s->hooks.auth(s->hook_arg, st == SASL_SUCCESS);
+}
+
+/* do_auth - AUTH (RFC 4954 section 4): not twice, not inside a transaction. */
+static void do_auth(struct session *s, const char *args)
+{
+    const char *text;
+    enum sasl_status st;
+
+    if (s->authed) {
+        reply(s, "503 5.5.1 Error: already authenticated");
+        return;
+    }
+    if (s->in_mail) {
+        reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+        return;
+    }
+    st = sasl_start(&s->sasl, args, &text);
+    auth_done(s, st, text);
+}
+
 static void do_bdat(struct session *s)
 {
     char line[64];
@@ -303,6 +448,8 @@ static void do_bdat(struct session *s)
         reply(s, line);
         return;
     }
+    if (message_too_big(s, 1))
+        return;
     message_end(s);
     reply_dot(s, s->dump_error ? "451 4.3.0 Error: message dump failed"
               : s->cfg->lmtp ? "250 2.2.0 Ok" : "250 2.0.0 Ok");
@@ -343,20 +490,8 @@ static void respond(struct session *s, int cmd, const char *args)
                 s->ehlo_len[!s->tls && (s->cfg->cmd[CMD_STARTTLS].flags & CMD_FLAG_ENABLE)]);
         set_helo(s, args);
         break;
-    case CMD_MAIL:
-        if (s->in_mail) {
-            reply(s, "503 5.5.1 Error: nested MAIL command");
-            break;
-        }
-        s->in_mail = 1;
-        s->rcpts = 0;
-        reply(s, "250 2.1.0 Ok");
-        if (dump_open(&s->dump, s->addr, s->proto, s->has_helo ? s->helo : NULL, time(NULL)) == 0
-            || dump_active(&s->dump)) {
-            args = skip_to_address(args);
-            dump_record(&s->dump, "X-Mail-Args", args, strlen(args));
-        }
-        break;
+    case CMD_MAIL: do_mail(s, args); break;
+    case CMD_AUTH: do_auth(s, args); break;
     case CMD_RCPT:
         if (!s->in_mail) {
             reply(s, "503 5.5.1 Error: need MAIL command");
@@ -389,7 +524,7 @@ static void respond(struct session *s, int cmd, const char *args)
         break;
     case CMD_BDAT: do_bdat(s); break;
     case CMD_STARTTLS: do_starttls(s, args); break;
-    default: reply(s, "250 2.0.0 Ok"); break;     /* XCLIENT XFORWARD AUTH NOOP VRFY */
+    default: reply(s, "250 2.0.0 Ok"); break;     /* XCLIENT XFORWARD NOOP VRFY */
     }
 }
 
@@ -433,11 +568,13 @@ static void command_resp(struct session *s, int cmd, const char *verb, const cha
 
 /* ---- command lines ---- */
 
-/* printable - smtp-sink's printable(): non-printable octets become '?'. */
+/* printable - smtp-sink's printable() for control octets: they become '?'.
+ * Octets >= 0x80 stay; the dump writes them as '?' too unless the
+ * transaction is SMTPUTF8 (dump_open), and the -s log as received. */
 static void printable(char *p)
 {
     for (; *p; p++)
-        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
             *p = '?';
 }
 
@@ -447,7 +584,10 @@ static size_t line_limit(const struct session *s, int cmd)
     size_t limit = SESSION_LINE_MAX;
 
     if (cmd == CMD_MAIL)
-        limit += (s->cfg->no_size ? 0 : SESSION_SIZE_EXTRA) + (s->cfg->no_dsn ? 0 : SESSION_DSN_MAIL);
+        limit += (s->cfg->no_size ? 0 : SESSION_SIZE_EXTRA) + (s->cfg->no_dsn ? 0 : SESSION_DSN_MAIL)
+                 + (s->cfg->no_auth ? 0 : SESSION_AUTH_MAIL) + (s->cfg->no_smtputf8 ? 0 : SESSION_UTF8_MAIL);
+    if (cmd == CMD_AUTH)
+        limit = SESSION_AUTH_LINE;
     if (cmd == CMD_RCPT && !s->cfg->no_dsn)
         limit += SESSION_DSN_RCPT;
     return limit;
@@ -487,10 +627,17 @@ static void bdat_begin(struct session *s, const char *verb, const char *args)
 static void command_line(struct session *s, char *line, size_t len)
 {
     char *verb, *args;
+    const char *text;
+    enum sasl_status st;
     size_t vlen;
     int cmd;
 
     line[len] = '\0';
+    if (sasl_active(&s->sasl)) {        /* a response to a 334 challenge */
+        st = sasl_step(&s->sasl, line, len, &text);
+        auth_done(s, st, text);
+        return;
+    }
     if (s->cfg->verbose)
         log_info("%s", line);
     verb = line + strspn(line, " \t");
@@ -541,7 +688,10 @@ static size_t feed_command(struct session *s, const char *p, size_t len)
     }
     if (nl == NULL)
         return len;
-    if (s->line_long) {
+    if (s->line_long && sasl_active(&s->sasl)) {
+        sasl_reset(&s->sasl);
+        auth_done(s, SASL_FAILURE, SASL_REPLY_TOO_LONG);
+    } else if (s->line_long) {
         reply(s, "500 5.5.2 Error: command line too long");
     } else {
         l = s->line_len > 0 && s->line[s->line_len - 1] == '\r' ? s->line_len - 1 : s->line_len;
@@ -633,6 +783,8 @@ found:
     message_bytes(s, p, used, DUMP_BODY_DATA);
     s->eod = 0;
     s->state = ST_CMD;
+    if (message_too_big(s, 0))
+        return used;
     message_end(s);
     command_resp(s, CMD_DOT, ".", "");
     return used;
@@ -673,6 +825,8 @@ enum session_status session_start(struct session *s, const char *addr)
     s->tls = 0;
     s->proto = s->cfg->lmtp ? "LMTP" : "SMTP";
     s->has_helo = 0;
+    s->authed = 0;
+    sasl_reset(&s->sasl);
     s->in_mail = 0;
     s->rcpts = 0;
     s->state = ST_CMD;
@@ -735,6 +889,8 @@ void session_tls_started(struct session *s)
     mail_reset(s);
     s->tls = 1;
     s->has_helo = 0;
+    s->authed = 0;              /* RFC 3207 section 4.2: forget what came before */
+    sasl_reset(&s->sasl);
     s->proto = s->cfg->lmtp ? "LMTP" : "SMTP";
     s->line_len = 0;
     s->line_long = 0;
@@ -744,6 +900,7 @@ void session_tls_started(struct session *s)
 void session_end(struct session *s)
 {
     mail_reset(s);
+    sasl_reset(&s->sasl);
     s->pending = PEND_NONE;
     s->paused = 0;
 }

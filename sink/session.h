@@ -10,13 +10,20 @@
 
 #include "config.h"
 #include "dump.h"
+#include "sasl.h"
 #include "trace.h"
 
 #define SESSION_LINE_MAX    512         /* command line with CRLF, RFC 5321 4.5.3.1.4 */
 #define SESSION_SIZE_EXTRA  26          /* MAIL SIZE=, RFC 1870 section 3 */
 #define SESSION_DSN_MAIL    100         /* MAIL RET= ENVID=, RFC 3461 section 4 */
 #define SESSION_DSN_RCPT    500         /* RCPT NOTIFY= ORCPT=, RFC 3461 section 4 */
-#define SESSION_LINE_BUF    (SESSION_LINE_MAX + SESSION_DSN_RCPT + 16)
+#define SESSION_AUTH_MAIL   500         /* MAIL AUTH=, RFC 4954 section 5 */
+#define SESSION_UTF8_MAIL   10          /* MAIL SMTPUTF8, RFC 6531 section 3.4 */
+#define SESSION_AUTH_LINE   1100        /* AUTH and its responses: a PLAIN response for
+                                         * 255-octet names and password (RFC 4954 section 4
+                                         * allows 12288; kept smaller per session) */
+#define SESSION_LINE_BUF    (SESSION_LINE_MAX + SESSION_SIZE_EXTRA + SESSION_DSN_MAIL \
+                             + SESSION_AUTH_MAIL + SESSION_UTF8_MAIL + 16)   /* the longest MAIL */
 #define SESSION_HEADER_MAX  1000        /* header line kept for the trace, RFC 5322 2.1.1 */
 #define SESSION_RCPT_MAX    100000      /* recipients per transaction; then 452 */
 #define SESSION_OUT_HIGH    (64 * 1024) /* stop taking commands while this much is unsent */
@@ -40,6 +47,8 @@ struct session_hooks {
     void (*message)(void *arg, const struct trace *tr, uint64_t bytes, int dump_error);
     /* a QUIT command was answered */
     void (*quit)(void *arg);
+    /* an AUTH exchange ended: ok 1 with 235, 0 with 535 or 501 */
+    void (*auth)(void *arg, int ok);
 };
 
 enum session_state { ST_CMD, ST_DATA, ST_BDAT };
@@ -55,8 +64,11 @@ struct session {
     const char *proto;              /* SMTP, ESMTP, LMTP */
     char helo[SESSION_LINE_BUF];    /* last HELO/EHLO argument (printable) */
     int has_helo;
+    int authed;                     /* AUTH succeeded (until STARTTLS) */
+    struct sasl sasl;
     /* transaction */
     int in_mail;
+    int utf8;                       /* its MAIL had SMTPUTF8 */
     long rcpts;
     enum session_state state;
     int paused;

@@ -41,7 +41,7 @@ static void on_quit(void *arg)
     (void)arg;
 }
 
-static const struct session_hooks hooks = { on_message, on_quit };
+static const struct session_hooks hooks = { on_message, on_quit, NULL };
 
 /* config_for - a config from the option byte, parsed as a command line is. */
 static int config_for(struct sink_config *cfg, unsigned opts, char *dump_template, size_t cap)

@@ -49,7 +49,7 @@ static void capture(struct dump *d, const char *body, size_t step, enum dump_bod
 {
     size_t i, n = strlen(body);
 
-    assert_int_equal(dump_open(d, "127.0.0.1", "ESMTP", "client.example", 1700000000), 0);
+    assert_int_equal(dump_open(d, "127.0.0.1", "ESMTP", "client.example", 0, 1700000000), 0);
     dump_record(d, "X-Mail-Args", "<a@b>", 5);
     dump_record(d, "X-Rcpt-Args", "<c@d>", 5);
     dump_received(d, "client.example", "127.0.0.1", "ESMTP", "smtp-sink");
@@ -172,10 +172,51 @@ static void test_dump_open_error_is_reported_not_fatal(void **state)
     cfg.dump_single = tmpl;
     w = dump_writer_new(&cfg, 13, &err);
     dump_init(&d, w);
-    assert_int_not_equal(dump_open(&d, "127.0.0.1", "SMTP", NULL, 1700000000), 0);
+    assert_int_not_equal(dump_open(&d, "127.0.0.1", "SMTP", NULL, 0, 1700000000), 0);
     dump_body(&d, "x\r\n.\r\n", 6, DUMP_BODY_DATA);
     assert_int_not_equal(dump_finish(&d), 0);
     /* the next capture starts clean */
+    dump_release(&d);
+    dump_writer_free(w);
+}
+
+/* SMTPUTF8: the records keep octets >= 0x80; otherwise '?' as smtp-sink */
+static void test_dump_utf8_records_only_for_smtputf8(void **state)
+{
+    struct sink_config cfg;
+    struct dump_writer *w;
+    struct dump d;
+    char tmpl[300], path[DUMP_PATH_MAX], *got;
+    size_t len;
+    int err, utf8;
+
+    (void)state;
+    sink_config_init(&cfg, "t");
+    snprintf(tmpl, sizeof(tmpl), "%s/u8.", dir);
+    cfg.dump_single = tmpl;
+    w = dump_writer_new(&cfg, 3, &err);
+    assert_non_null(w);
+    dump_init(&d, w);
+    for (utf8 = 0; utf8 < 2; utf8++) {
+        assert_int_equal(dump_open(&d, "127.0.0.1", "ESMTP", "h\xc3\xa9", utf8, 1700000000), 0);
+        dump_record(&d, "X-Mail-Args", "<s\xc3\xa9@x> SMTPUTF8", strlen("<s\xc3\xa9@x> SMTPUTF8"));
+        dump_record(&d, "X-Rcpt-Args", "<\xe2\x82\xac@x>", strlen("<\xe2\x82\xac@x>"));
+        dump_received(&d, "h\xc3\xa9", "127.0.0.1", "ESMTP", "smtp-sink");
+        dump_body(&d, "Subject: \xc3\xa9\r\n\r\n.\r\n", strlen("Subject: \xc3\xa9\r\n\r\n.\r\n"),
+                  DUMP_BODY_DATA);
+        snprintf(path, sizeof(path), "%s", d.path);
+        assert_int_equal(dump_finish(&d), 0);
+        got = slurp(path, &len);
+        if (utf8)
+            assert_non_null(strstr(got, "X-Helo-Args: h\xc3\xa9\nX-Mail-Args: <s\xc3\xa9@x> SMTPUTF8\n"
+                                   "X-Rcpt-Args: <\xe2\x82\xac@x>\nReceived: from h\xc3\xa9 ([127.0.0.1])\n"));
+        else if (strstr(got, "X-Helo-Args: h??\nX-Mail-Args: <s??@x> SMTPUTF8\n"
+                                   "X-Rcpt-Args: <???@x>\nReceived: from h?? ([127.0.0.1])\n") == NULL)
+            fail_msg("%s", got);
+        assert_non_null(strstr(got, "\nSubject: \xc3\xa9\n\n\n"));     /* the message as received */
+        free(got);
+        unlink(path);
+    }
     dump_release(&d);
     dump_writer_free(w);
 }
@@ -187,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_dump_abort_removes_file),
         cmocka_unit_test(test_dump_shared_file_appends_whole_messages),
         cmocka_unit_test(test_dump_open_error_is_reported_not_fatal),
+        cmocka_unit_test(test_dump_utf8_records_only_for_smtputf8),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,7 +4,9 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -57,6 +59,8 @@ static void test_options_bad_values_refused(void **state)
         { "-W", "foo:1" }, { "-W", "data:0" }, { "-W", "data:1:100" }, { "--threads", "0" },
         { "--threads", "9999" }, { "-Z", NULL }, { "--coordinator", "x" },
         { "--metrics", "localhost" }, { "--metrics", "127.0.0.1:65536" }, { "--metrics", "" },
+        { "--size-limit", "0" }, { "--size-limit", "-1" }, { "--size-limit", "1k" },
+        { "--socket-mode", "666" }, { "--auth-users", "/nonexistent/users" },
     };
     struct sink_config cfg;
     char err[256];
@@ -106,6 +110,66 @@ static void test_options_metrics_address_kept(void **state)
     assert_non_null(strstr(err, "ADDR:PORT"));
 }
 
+static void test_options_size_smtputf8_socket_mode(void **state)
+{
+    struct sink_config cfg;
+    char err[256];
+    char *argv[] = { "sink", "-u", "nobody", "--socket-mode", "0660", "unix:/tmp/x.sock", "10", NULL };
+
+    (void)state;
+    assert_int_equal(parse(&cfg, NULL, NULL, err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_true(cfg.size_limit == 0);
+    assert_int_equal(cfg.no_smtputf8, 0);
+    assert_int_equal(cfg.socket_mode, 0666);
+    assert_null(cfg.users);
+    assert_int_equal(parse(&cfg, "--size-limit", "10240000", err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_true(cfg.size_limit == 10240000);
+    assert_int_equal(parse(&cfg, "--no-smtputf8", NULL, err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_int_equal(cfg.no_smtputf8, 1);
+    sink_config_init(&cfg, "sink");
+    assert_int_equal(sink_options_parse(&cfg, 7, argv, err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_int_equal(cfg.socket_mode, 0660);
+    /* a TCP listener has no mode */
+    assert_int_equal(parse(&cfg, "--socket-mode", "0600", err, sizeof(err)), SINK_OPTIONS_USAGE);
+    assert_non_null(strstr(err, "unix:"));
+    argv[4] = "0888";
+    sink_config_init(&cfg, "sink");
+    assert_int_equal(sink_options_parse(&cfg, 7, argv, err, sizeof(err)), SINK_OPTIONS_USAGE);
+    argv[4] = "01777";
+    sink_config_init(&cfg, "sink");
+    assert_int_equal(sink_options_parse(&cfg, 7, argv, err, sizeof(err)), SINK_OPTIONS_USAGE);
+}
+
+/* a bad --auth-users line is a usage error that names the line */
+static void test_options_auth_users_bad_line_named(void **state)
+{
+    static const char *const files[][2] = {
+        { "alice:pw\nbob\n", "line 2:" }, { "# c\n\n:pw\n", "line 3:" }, { "a:\n", "line 1:" },
+        { "a:b\nc:d\na:e\n", "line 3: user already on line 1" },
+    };
+    struct sink_config cfg;
+    char path[] = "/tmp/test_options_users.XXXXXX", err[512];
+    size_t i;
+    int fd;
+
+    (void)state;
+    assert_true((fd = mkstemp(path)) >= 0);
+    close(fd);
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        FILE *f = fopen(path, "w");
+
+        assert_non_null(f);
+        fputs(files[i][0], f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(parse(&cfg, "--auth-users", path, err, sizeof(err)), SINK_OPTIONS_USAGE);
+        if (strstr(err, files[i][1]) == NULL || strstr(err, path) == NULL)
+            fail_msg("file %zu: %s", i, err);
+    }
+    unlink(path);
+    assert_int_equal(parse(&cfg, "--auth-users", path, err, sizeof(err)), SINK_OPTIONS_USAGE);
+    assert_non_null(strstr(err, "No such file"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +177,8 @@ int main(void)
         cmocka_unit_test(test_options_bad_values_refused),
         cmocka_unit_test(test_options_command_lists),
         cmocka_unit_test(test_options_metrics_address_kept),
+        cmocka_unit_test(test_options_size_smtputf8_socket_mode),
+        cmocka_unit_test(test_options_auth_users_bad_line_named),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,7 +54,8 @@ def test_conversation_options():
     check(session(["-e", "-h", "mx.example"], [b"EHLO x\r\n", b"HELO x\r\n"]) ==
           ["220 mx.example", "500 5.5.1 Error: unknown command", "250 mx.example"], "-e -h")
     check(session(["-P"], [])[0] == "220 ********", "-P")
-    r = session(["-8", "-a", "-C", "-E", "-F", "-N", "-p", "--no-size", "--no-chunking"], [b"EHLO x\r\n"])
+    r = session(["-8", "-a", "-C", "-E", "-F", "-N", "-p", "--no-size", "--no-chunking", "--no-smtputf8"],
+                [b"EHLO x\r\n"])
     check(r[1] == "250-smtp-sink\n250 ", f"all extensions off: {r}")
     check(session(["-L"], [b"HELO x\r\n", b"LHLO x\r\n"])[1:2] == ["500 5.5.1 Error: unknown command"], "-L")
     r = session(["-b", "451 4.7.1 soft", "-B", "554 5.7.1 hard", "-r", "mail", "-f", "helo"],

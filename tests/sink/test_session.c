@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -18,6 +19,7 @@ struct seen {
     uint64_t bytes;
     struct trace last;
     int quits;
+    int auth_ok, auth_failed;
 };
 
 static void on_message(void *arg, const struct trace *tr, uint64_t bytes, int dump_error)
@@ -38,7 +40,17 @@ static void on_quit(void *arg)
     ((struct seen *)arg)->quits++;
 }
 
-static const struct session_hooks hooks = { on_message, on_quit };
+static void on_auth(void *arg, int ok)
+{
+    struct seen *s = arg;
+
+    if (ok)
+        s->auth_ok++;
+    else
+        s->auth_failed++;
+}
+
+static const struct session_hooks hooks = { on_message, on_quit, on_auth };
 
 /* A growing reply transcript. */
 struct out {
@@ -61,10 +73,30 @@ static void take_output(struct session *s, struct out *o)
 static void config_for(struct sink_config *cfg, int lmtp)
 {
     char err[256];
-    char *argv[] = { "sink", "-u", "nobody", lmtp ? "-L" : "-c", "127.0.0.1:25", "10", NULL };
+    char *argv[] = { "sink", "-u", "nobody", lmtp ? "-L" : "-c", "--no-smtputf8", "127.0.0.1:25", "10",
+                     NULL };
 
     sink_config_init(cfg, "sink");
-    assert_int_equal(sink_options_parse(cfg, 6, argv, err, sizeof(err)), SINK_OPTIONS_RUN);
+    assert_int_equal(sink_options_parse(cfg, 7, argv, err, sizeof(err)), SINK_OPTIONS_RUN);
+}
+
+/* config_args - a config from the defaults and options (NULL-terminated). */
+static void config_args(struct sink_config *cfg, const char *const *opts)
+{
+    char err[256];
+    char *argv[16];
+    int argc = 0;
+
+    argv[argc++] = "sink";
+    argv[argc++] = "-u";
+    argv[argc++] = "nobody";
+    while (*opts && argc < 13)
+        argv[argc++] = (char *)*opts++;
+    argv[argc++] = "127.0.0.1:25";
+    argv[argc++] = "10";
+    argv[argc] = NULL;
+    sink_config_init(cfg, "sink");
+    assert_int_equal(sink_options_parse(cfg, argc, argv, err, sizeof(err)), SINK_OPTIONS_RUN);
 }
 
 /* run - feed input in pieces whose ends are cuts[0..ncuts) (sorted), with
@@ -325,6 +357,197 @@ static void test_session_many_pipelined_rcpts_bounded_output(void **state)
     free(in);
 }
 
+/* every_split - in gives want however it is split in two reads, and one
+ * byte a read; the AUTH and message counts are the same each time. */
+static void every_split(const struct sink_config *cfg, const char *in, const char *want, int auth_ok,
+                        int auth_failed, int messages)
+{
+    struct seen seen;
+    size_t len = strlen(in), i, cuts[1];
+    char *out;
+
+    for (i = 0; i <= len; i++) {
+        cuts[0] = i;
+        out = run(cfg, in, len, cuts, i < len ? 1 : 0, i == len, &seen);
+        if (strcmp(out, want) != 0)
+            fail_msg("split at %zu of %zu:\n got %s\nwant %s", i, len, out, want);
+        assert_int_equal(seen.auth_ok, auth_ok);
+        assert_int_equal(seen.auth_failed, auth_failed);
+        assert_int_equal(seen.messages, messages);
+        free(out);
+    }
+}
+
+#define GREETING "220 smtp-sink ESMTP\r\n"
+#define EHLO_DEFAULT "250-smtp-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n" \
+    "250-XCLIENT NAME HELO\r\n250-XFORWARD NAME ADDR PROTO HELO\r\n250-ENHANCEDSTATUSCODES\r\n" \
+    "250-DSN\r\n250-SIZE\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250 \r\n"
+#define PLAIN_ALICE "AGFsaWNlAHMzY3JldA=="      /* "\0alice\0s3cret" */
+#define PLAIN_WRONG "AGFsaWNlAHdyb25n"          /* "\0alice\0wrong" */
+
+static void test_session_ehlo_announces_smtputf8_by_default(void **state)
+{
+    static const char *const none[] = { NULL };
+    struct sink_config cfg;
+
+    (void)state;
+    config_args(&cfg, none);
+    every_split(&cfg, "EHLO x\r\nQUIT\r\n", GREETING EHLO_DEFAULT "221 Bye\r\n", 0, 0, 0);
+}
+
+static void test_session_auth_plain_with_initial_response_then_503(void **state)
+{
+    static const char *const none[] = { NULL };
+    struct sink_config cfg;
+
+    (void)state;
+    config_args(&cfg, none);
+    every_split(&cfg, "EHLO x\r\nAUTH PLAIN " PLAIN_ALICE "\r\nAUTH LOGIN\r\nMAIL FROM:<a>\r\nQUIT\r\n",
+                GREETING EHLO_DEFAULT "235 2.7.0 Authentication successful\r\n"
+                "503 5.5.1 Error: already authenticated\r\n250 2.1.0 Ok\r\n221 Bye\r\n", 1, 0, 0);
+}
+
+static void test_session_auth_plain_empty_challenge_and_login(void **state)
+{
+    static const char *const none[] = { NULL };
+    struct sink_config cfg;
+
+    (void)state;
+    config_args(&cfg, none);
+    every_split(&cfg, "AUTH PLAIN\r\n" PLAIN_ALICE "\r\nQUIT\r\n",
+                GREETING "334 \r\n235 2.7.0 Authentication successful\r\n221 Bye\r\n", 1, 0, 0);
+    every_split(&cfg, "AUTH LOGIN\r\nYWxpY2U=\r\nczNjcmV0\r\nQUIT\r\n",
+                GREETING "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n"
+                "221 Bye\r\n", 1, 0, 0);
+    every_split(&cfg, "auth login YWxpY2U=\r\nczNjcmV0\r\nQUIT\r\n",
+                GREETING "334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n221 Bye\r\n", 1, 0, 0);
+}
+
+static void test_session_auth_cancel_bad_base64_and_syntax(void **state)
+{
+    static const char *const none[] = { NULL };
+    struct sink_config cfg;
+
+    (void)state;
+    config_args(&cfg, none);
+    every_split(&cfg, "AUTH LOGIN\r\n*\r\nAUTH PLAIN\r\n*\r\nAUTH LOGIN YWxpY2U=\r\n*\r\nNOOP\r\n",
+                GREETING "334 VXNlcm5hbWU6\r\n501 5.7.0 Authentication aborted\r\n"
+                "334 \r\n501 5.7.0 Authentication aborted\r\n"
+                "334 UGFzc3dvcmQ6\r\n501 5.7.0 Authentication aborted\r\n250 2.0.0 Ok\r\n", 0, 3, 0);
+    every_split(&cfg, "AUTH PLAIN !!!!\r\nAUTH LOGIN\r\nYWxp=2U=\r\nAUTH PLAIN AGFsaWNl\x01\r\n"
+                "AUTH PLAIN YQ=\r\nAUTH LOGIN\r\nYWxpY2U=\r\n====\r\nNOOP\r\n",
+                GREETING "501 5.5.2 Cannot decode response\r\n334 VXNlcm5hbWU6\r\n"
+                "501 5.5.2 Cannot decode response\r\n501 5.5.2 Cannot decode response\r\n"
+                "501 5.5.2 Cannot decode response\r\n334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n"
+                "501 5.5.2 Cannot decode response\r\n250 2.0.0 Ok\r\n", 0, 5, 0);
+    every_split(&cfg, "AUTH\r\nAUTH CRAM-MD5\r\nAUTH PLAIN a b\r\nAUTH PLAIN YWJj\r\nAUTH PLAIN =\r\nNOOP\r\n",
+                GREETING "501 5.5.4 Syntax: AUTH mechanism [initial-response]\r\n"
+                "504 5.5.4 Unrecognized authentication type\r\n"
+                "501 5.5.4 Syntax: AUTH mechanism [initial-response]\r\n"
+                "535 5.7.8 Authentication credentials invalid\r\n"
+                "535 5.7.8 Authentication credentials invalid\r\n250 2.0.0 Ok\r\n", 0, 2, 0);
+}
+
+static void test_session_auth_in_transaction_503(void **state)
+{
+    static const char *const none[] = { NULL };
+    struct sink_config cfg;
+
+    (void)state;
+    config_args(&cfg, none);
+    every_split(&cfg, "EHLO x\r\nMAIL FROM:<a>\r\nAUTH PLAIN " PLAIN_ALICE "\r\nRSET\r\nAUTH PLAIN "
+                PLAIN_ALICE "\r\nQUIT\r\n",
+                GREETING EHLO_DEFAULT "250 2.1.0 Ok\r\n503 5.5.1 Error: MAIL transaction in progress\r\n"
+                "250 2.1.0 Ok\r\n235 2.7.0 Authentication successful\r\n221 Bye\r\n", 1, 0, 0);
+}
+
+static void test_session_auth_response_too_long_500(void **state)
+{
+    static const char *const none[] = { NULL };
+    struct sink_config cfg;
+    char in[4096];
+    size_t n;
+
+    (void)state;
+    config_args(&cfg, none);
+    n = (size_t)snprintf(in, sizeof(in), "AUTH LOGIN\r\n");
+    memset(in + n, 'A', 2000);
+    n += 2000;
+    snprintf(in + n, sizeof(in) - n, "\r\nNOOP\r\n");
+    every_split(&cfg, in, GREETING "334 VXNlcm5hbWU6\r\n500 5.5.6 Authentication Exchange line is too long\r\n"
+                "250 2.0.0 Ok\r\n", 0, 1, 0);
+}
+
+static void test_session_auth_users_checked(void **state)
+{
+    char path[] = "/tmp/test_session_users.XXXXXX";
+    const char *opts[] = { "--auth-users", path, NULL };
+    struct sink_config cfg;
+    FILE *f;
+    int fd;
+
+    (void)state;
+    assert_true((fd = mkstemp(path)) >= 0);
+    assert_non_null(f = fdopen(fd, "w"));
+    fputs("# test users\nbob:pa:ss\r\n\nalice:s3cret\n", f);
+    assert_int_equal(fclose(f), 0);
+    config_args(&cfg, opts);
+    unlink(path);
+    every_split(&cfg, "AUTH PLAIN " PLAIN_WRONG "\r\nAUTH LOGIN YWxpY2U=\r\nd3Jvbmc=\r\n"
+                "AUTH PLAIN AGJvYgBwYTpzcw==\r\nQUIT\r\n",           /* bob, pa:ss */
+                GREETING "535 5.7.8 Authentication credentials invalid\r\n334 UGFzc3dvcmQ6\r\n"
+                "535 5.7.8 Authentication credentials invalid\r\n"
+                "235 2.7.0 Authentication successful\r\n221 Bye\r\n", 1, 2, 0);
+    every_split(&cfg, "AUTH PLAIN Ym9iAGFsaWNlAHMzY3JldA==\r\n"         /* bob acting as alice */
+                "AUTH PLAIN YWxpY2UAYWxpY2UAczNjcmV0\r\nQUIT\r\n",      /* alice as alice */
+                GREETING "535 5.7.8 Authentication credentials invalid\r\n"
+                "235 2.7.0 Authentication successful\r\n221 Bye\r\n", 1, 1, 0);
+    sink_config_free(&cfg);
+}
+
+/* body_of - n octets of message: lines of 'x' ending in CRLF. */
+static void body_of(char *out, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        out[i] = (i % 10 == 8) ? '\r' : (i % 10 == 9) ? '\n' : 'x';
+    out[n] = '\0';
+}
+
+static void test_session_size_limit_at_mail_and_at_end(void **state)
+{
+    static const char *const opts[] = { "--size-limit", "100", NULL };
+    struct sink_config cfg;
+    char b100[101], b101[102], b60[61], b41[42], in[2048], want[2048];
+
+    (void)state;
+    config_args(&cfg, opts);
+    body_of(b100, 100);
+    body_of(b101, 100);
+    memcpy(b101 + 100, "y", 2);     /* 101 octets: ...\r\ny then CRLF.CRLF's CRLF */
+    body_of(b60, 60);
+    body_of(b41, 41);
+    snprintf(in, sizeof(in),
+             "EHLO x\r\nMAIL FROM:<a> SIZE=101\r\nMAIL FROM:<a> SIZE=99999999999999999999999\r\n"
+             "MAIL FROM:<a> SIZE=1x\r\nMAIL FROM:<\"a> SIZE=1\"@b> SIZE=100\r\nRCPT TO:<b>\r\n"
+             "DATA\r\n%s\r\n.\r\n"
+             "MAIL FROM:<a>\r\nRCPT TO:<b>\r\nBDAT 60\r\n%sBDAT 41 LAST\r\n%s"
+             "MAIL FROM:<a>\r\nRCPT TO:<b>\r\nDATA\r\n%s.\r\nQUIT\r\n", b101, b60, b41, b100);
+    snprintf(want, sizeof(want), "%s%s", GREETING,
+             "250-smtp-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n"
+             "250-XCLIENT NAME HELO\r\n250-XFORWARD NAME ADDR PROTO HELO\r\n250-ENHANCEDSTATUSCODES\r\n"
+             "250-DSN\r\n250-SIZE 100\r\n250-SMTPUTF8\r\n250-CHUNKING\r\n250 \r\n"
+             "552 5.3.4 Message size exceeds fixed limit\r\n552 5.3.4 Message size exceeds fixed limit\r\n"
+             "501 5.5.4 Bad message size syntax\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+             "354 End data with <CR><LF>.<CR><LF>\r\n552 5.3.4 Message size exceeds fixed limit\r\n"
+             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok: 60 octets\r\n"
+             "552 5.3.4 Message size exceeds fixed limit\r\n"
+             "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok\r\n"
+             "221 Bye\r\n");
+    every_split(&cfg, in, want, 0, 0, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +561,14 @@ int main(void)
         cmocka_unit_test(test_session_bdat_chunks),
         cmocka_unit_test(test_session_reject_flags_and_unknown),
         cmocka_unit_test(test_session_many_pipelined_rcpts_bounded_output),
+        cmocka_unit_test(test_session_ehlo_announces_smtputf8_by_default),
+        cmocka_unit_test(test_session_auth_plain_with_initial_response_then_503),
+        cmocka_unit_test(test_session_auth_plain_empty_challenge_and_login),
+        cmocka_unit_test(test_session_auth_cancel_bad_base64_and_syntax),
+        cmocka_unit_test(test_session_auth_in_transaction_503),
+        cmocka_unit_test(test_session_auth_response_too_long_500),
+        cmocka_unit_test(test_session_auth_users_checked),
+        cmocka_unit_test(test_session_size_limit_at_mail_and_at_end),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
