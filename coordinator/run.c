@@ -33,6 +33,8 @@
 #define RUN_READY_NS        (10 * NS_PER_SEC)   /* agents must confirm their part within this, */
                                                 /* or twice --heartbeat-timeout if longer */
 #define RUN_RESEND_NS       NS_PER_SEC          /* repeat a workload or start not acknowledged */
+#define RUN_OFFSET_GRACE_NS (2 * NS_PER_SEC)    /* ready, no clock offset yet: start this
+                                                 * long before the ready deadline anyway */
 #define RUN_LEAD_MIN_NS     (500 * NS_PER_MS)   /* start time this far ahead at least */
 #define RUN_LEAD_MAX_NS     (3 * NS_PER_SEC)
 #define RUN_STOP_GRACE_NS   (10 * NS_PER_SEC)   /* after Stop, wait this long for Done */
@@ -721,6 +723,21 @@ static void run_tick_wait(struct run *r, uint64_t now)
     r->state = RUN_END;
 }
 
+/* run_offsets_known - every agent's and sink's clock offset is measured
+ * (a heartbeat round trip each), so the start time and every event-time
+ * second mean the same instant on every host. */
+static int run_offsets_known(const struct run *r)
+{
+    size_t i;
+    int known = 1;
+
+    for (i = 0; i < r->na; i++)
+        known &= r->agents[i]->have_offset;
+    for (i = 0; i < r->ns; i++)
+        known &= r->sinks[i]->have_offset || !r->sinks[i]->alive;
+    return known;
+}
+
 static void run_tick_ready(struct run *r, uint64_t now)
 {
     size_t i, ready = 0, gone = 0;
@@ -751,8 +768,14 @@ static void run_tick_ready(struct run *r, uint64_t now)
         r->state = RUN_END;
         return;
     }
-    if (ready == r->na)
+    if (ready < r->na)
+        return;
+    if (run_offsets_known(r)) {
         run_start(r);
+    } else if (now >= r->deadline_ns - RUN_OFFSET_GRACE_NS) {
+        log_warn("starting without every peer's clock offset: their times may be off by their clocks' skew");
+        run_start(r);
+    }
 }
 
 static void run_tick_running(struct run *r, uint64_t now)

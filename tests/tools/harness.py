@@ -174,16 +174,29 @@ def fake_clock(env, when, tz, locale_dir=None, running=False):
     clock stays real, so timeouts still run. With locale_dir (from
     make_locale), every locale variable names a German locale, which no
     output may follow."""
-    libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
-    check(libs, "libfaketime missing: scripts/install-deps installs Debian's faketime")
     if running:
         when = "%+ds" % round(local_epoch(when, tz) - time.time())
-    env = dict(env, LD_PRELOAD=libs[0], FAKETIME=when, FAKETIME_DONT_FAKE_MONOTONIC="1",
-               FAKETIME_NO_CACHE="1", TZ=tz)
-    # the preload comes before a sanitized program's ASan runtime
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
+    env = faketime_env(env, when)
+    env["TZ"] = tz
     if locale_dir:
         env.update(LOCPATH=locale_dir, LANG="de_DE.UTF-8", LC_ALL="de_DE.UTF-8")
+    return env
+
+
+def shifted_clock(env, seconds):
+    """A copy of env in which the wall clock runs seconds ahead (behind, when
+    negative) of this machine's, through libfaketime; monotonic stays real."""
+    return faketime_env(env, "%+ds" % seconds)
+
+
+def faketime_env(env, spec):
+    """env with libfaketime preloaded for FAKETIME=spec (wall clock only)."""
+    libs = glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")
+    check(libs, "libfaketime missing: scripts/install-deps installs Debian's faketime")
+    env = dict(env, LD_PRELOAD=libs[0], FAKETIME=spec, FAKETIME_DONT_FAKE_MONOTONIC="1",
+               FAKETIME_NO_CACHE="1")
+    # the preload comes before a sanitized program's ASan runtime
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
     return env
 
 
