@@ -245,8 +245,9 @@ static void html_cards(FILE *f, const struct run_result *res)
     if (res->sinks_in_path) {
         fprintf(f, "<div class=\"card %s\"><div class=\"label\">Lost</div><div class=\"value\">"
                 "<span class=\"num\" data-key=\"lost\" data-value=\"%" PRId64 "\">%" PRId64 "</span></div>"
-                "<div class=\"note\">accepted, never received by a sink</div></div>\n",
-                res->total.lost > 0 ? "bad" : "ok", res->total.lost, res->total.lost);
+                "<div class=\"note\">accepted, never received by a sink%s</div></div>\n",
+                res->total.lost > 0 ? "bad" : "ok", res->total.lost, res->total.lost,
+                res->total.beyond > 0 ? "; more received than accepted by some agent (see the agents)" : "");
     } else {
         fputs("<div class=\"card\"><div class=\"label\">Lost</div><div class=\"value\">"
               "<span class=\"num\" data-key=\"lost\" data-value=\"null\">–</span></div>"

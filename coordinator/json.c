@@ -55,9 +55,10 @@ static void json_totals(FILE *f, const struct run_result *res)
     else
         fputs(", \"sink_received\": null, \"duplicates\": null", f);
     if (res->sinks_in_path)
-        fprintf(f, ", \"lost\": %" PRId64 "},\n", res->total.lost);
+        fprintf(f, ", \"lost\": %" PRId64 ", \"received_beyond_accepted\": %" PRIu64 "},\n",
+                res->total.lost, res->total.beyond);
     else
-        fputs(", \"lost\": null},\n", f);
+        fputs(", \"lost\": null, \"received_beyond_accepted\": null},\n", f);
 }
 
 static void json_hist(FILE *f, const char *name, const struct hist *h, int *first)
@@ -125,8 +126,9 @@ static void json_agents(FILE *f, const struct run_result *res)
                 a->cpu_s, a->cpu_pct > JSON_SATURATED_PCT ? "true" : "false", a->peer->cores, a->planned,
                 a->cpu_pct, a->elapsed_s);
         if (res->sinks_in_path)
-            fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"lost\": %" PRId64,
-                    a->received, a->duplicates, (int64_t)(a->accepted - a->received));
+            fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"lost\": %" PRId64
+                    ", \"received_beyond_accepted\": %" PRIu64, a->received, a->duplicates, a->line.lost,
+                    a->line.beyond);
         fprintf(f, ", \"missing\": %s, \"status\": ", a->missing ? "true" : "false");
         json_string(f, a->status);
         fputc('}', f);

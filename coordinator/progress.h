@@ -12,8 +12,10 @@
 
 struct progress_view {
     uint64_t attempted, accepted, errors, rejected;
+    int sinks;                      /* sinks count the mail: received and backlog shown */
+    uint64_t received;
+    int draining;                   /* the agents are done; waiting for the sinks */
     uint64_t planned;               /* -m total; 0: duration-bound */
-    double rate;                    /* accepted messages/s over the last second */
     uint64_t p99_us;                /* whole-transaction latency */
     size_t agents_up, agents_total;
     double elapsed_s;
@@ -25,13 +27,16 @@ struct progress_line {
     int tty;
     int shown;                      /* a line is on screen (tty) */
     uint64_t last_ns;
+    uint64_t last_accepted;         /* at the last line: its rate is the average since */
+    double last_elapsed_s;
 };
 
 /* progress_init - write to out; detects whether it is a terminal. */
 void progress_init(struct progress_line *pl, FILE *out);
 
 /* progress_update - show v now if it is time to (every call on a terminal,
- * every PROGRESS_PLAIN_EVERY_NS otherwise). */
+ * every PROGRESS_PLAIN_EVERY_NS otherwise), with the accepted rate averaged
+ * since the line before. */
 void progress_update(struct progress_line *pl, const struct progress_view *v, uint64_t now_ns);
 
 /* progress_clear - end the live line so other output starts on a clean line. */

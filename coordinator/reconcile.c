@@ -7,10 +7,18 @@ void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, uint64_t re
     r->accepted = accepted;
     r->received = received;
     r->duplicates = duplicates;
-    if (accepted >= received)
-        r->lost = accepted - received > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(accepted - received);
-    else
-        r->lost = received - accepted > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(received - accepted);
+    r->lost = accepted <= received ? 0
+        : accepted - received > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(accepted - received);
+    r->beyond = received > accepted ? received - accepted : 0;
+}
+
+void reconcile_line_add(struct reconcile_line *total, const struct reconcile_line *agent)
+{
+    total->accepted += agent->accepted;
+    total->received += agent->received;
+    total->duplicates += agent->duplicates;
+    total->lost = total->lost > INT64_MAX - agent->lost ? INT64_MAX : total->lost + agent->lost;
+    total->beyond += agent->beyond;
 }
 
 enum run_exit reconcile_exit(const struct run_outcome *o)

@@ -19,17 +19,27 @@ enum run_exit {
     EXIT_RUN_INTERRUPTED = 130,     /* stopped by a signal, otherwise fine (128 + SIGINT) */
 };
 
-/* A count accepted by agents against a count received by sinks. */
+/* A count accepted by agents against a count received by sinks. lost and
+ * beyond are never netted against each other: a total's are the sums of
+ * its agents' (reconcile_line_add), so one agent's surplus never hides
+ * another's loss. */
 struct reconcile_line {
     uint64_t accepted;
     uint64_t received;              /* distinct messages the sinks counted */
     uint64_t duplicates;
-    int64_t lost;                   /* accepted - received; < 0: more received than accepted */
+    int64_t lost;                   /* accepted and never received: 0 or more */
+    uint64_t beyond;                /* received beyond what was accepted (an agent lost after
+                                     * its last report, or messages the agents saw fail) */
 };
 
-/* reconcile_line_set - fill r from the two counts (saturating at INT64 limits). */
+/* reconcile_line_set - fill r from one agent's two counts (saturating at
+ * INT64_MAX). */
 void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, uint64_t received,
                         uint64_t duplicates);
+
+/* reconcile_line_add - add one agent's line into a total (start from a
+ * zeroed total). */
+void reconcile_line_add(struct reconcile_line *total, const struct reconcile_line *agent);
 
 /* What the exit code is decided from. */
 struct run_outcome {

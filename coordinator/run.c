@@ -849,7 +849,9 @@ static void run_show_progress(struct run *r, uint64_t now)
     v.accepted = t.accepted;
     v.errors = t.errors;
     v.rejected = t.rejected;
-    v.rate = r->rate;
+    v.sinks = r->want_sinks > 0;
+    v.received = t.received;
+    v.draining = r->state == RUN_DRAIN;
     v.planned = r->cfg->w.messages_set || (r->cfg->w.duration_ms == 0 && r->cfg->w.n_phases == 0)
         ? r->cfg->w.messages : 0;
     for (i = 0; i < r->na; i++)
@@ -958,6 +960,7 @@ static void run_result_agent(struct run *r, struct peer *p, struct agent_result 
             a->cpu_pct = 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns / (double)(p->cores ? p->cores : 1);
     }
     agg_sink_for_agent(r->sinks, r->ns, r->campaign, p->id, &a->received, &a->duplicates);
+    reconcile_line_set(&a->line, a->accepted, a->received, a->duplicates);
     if (p->lost && a->received > a->accepted)
         log_warn("agent %s was lost after reporting %llu accepted; the sinks counted %llu of its messages: "
                  "the difference is what it sent after its last report, not failures",
@@ -1022,15 +1025,23 @@ static int run_build_result(struct run *r, struct run_result *res)
     if (res->duration_s > 0)
         res->rate = (double)res->totals.accepted / res->duration_s;
     res->sinks_in_path = r->want_sinks > 0;
-    reconcile_line_set(&res->total, res->totals.accepted, res->totals.received, res->totals.duplicates);
     res->agents = calloc(r->na + 1, sizeof(*res->agents));
     res->sinks = calloc(r->ns + 1, sizeof(*res->sinks));
     if (res->agents == NULL || res->sinks == NULL)
         return -1;
+    memset(&res->total, 0, sizeof(res->total));
     for (i = 0; i < r->na; i++) {
-        run_result_agent(r, r->agents[i], &res->agents[res->n_agents++]);
+        run_result_agent(r, r->agents[i], &res->agents[res->n_agents]);
+        reconcile_line_add(&res->total, &res->agents[res->n_agents++].line);
         r->agents_missing += r->agents[i]->lost;
     }
+    /* what the sinks counted from agents not taking part (a replay, a
+     * stale agent): received, never accepted here */
+    if (res->totals.received > res->total.received) {
+        res->total.beyond += res->totals.received - res->total.received;
+        res->total.received = res->totals.received;
+    }
+    res->total.duplicates = res->totals.duplicates;
     for (i = 0; i < r->ns; i++) {
         run_result_sink(r, r->sinks[i], &res->sinks[res->n_sinks++]);
         r->sinks_missing += !r->sinks[i]->earlier && !r->sinks[i]->alive;  /* gone, not back */

@@ -127,15 +127,15 @@ static void summary_sinks(FILE *out, const struct run_result *res)
     }
 }
 
-/* summary_negative_lost - why the sinks counted more than the agents accepted. */
-static const char *summary_negative_lost(const struct run_result *res)
+/* summary_beyond - why the sinks counted more than an agent accepted. */
+static const char *summary_beyond(const struct run_result *res)
 {
     size_t i;
 
     for (i = 0; i < res->n_agents; i++)
-        if (res->agents[i].missing)
-            return " (a lost agent's messages reached the sinks after its last report)";
-    return " (sinks counted messages the agents saw fail)";
+        if (res->agents[i].missing && res->agents[i].line.beyond > 0)
+            return "a lost agent's messages reached the sinks after its last report";
+    return "the target took messages the agents saw fail, or sinks counted another campaign's agents";
 }
 
 static void summary_reconcile(FILE *out, const struct run_result *res)
@@ -145,9 +145,11 @@ static void summary_reconcile(FILE *out, const struct run_result *res)
         return;
     }
     fprintf(out, "\nreconciliation: accepted %" PRIu64 ", received by sinks %" PRIu64
-            ", duplicates %" PRIu64 ", lost %" PRId64 "%s\n", res->total.accepted, res->total.received,
-            res->total.duplicates, res->total.lost,
-            res->total.lost < 0 ? summary_negative_lost(res) : "");
+            ", duplicates %" PRIu64 ", lost %" PRId64 "\n", res->total.accepted, res->total.received,
+            res->total.duplicates, res->total.lost);
+    if (res->total.beyond > 0)
+        fprintf(out, "  received beyond accepted: %" PRIu64 " (not netted against lost: %s)\n",
+                res->total.beyond, summary_beyond(res));
 }
 
 static void summary_thresholds(FILE *out, const struct run_result *res)

@@ -24,11 +24,24 @@ static void test_reconcile_lost_is_accepted_minus_received(void **state)
     reconcile_line_set(&r, 1000, 997, 2);
     assert_true(r.lost == 3 && r.duplicates == 2);
     reconcile_line_set(&r, 10, 12, 0);          /* the sink got what the agent saw fail */
-    assert_true(r.lost == -2);
+    assert_true(r.lost == 0 && r.beyond == 2);
     reconcile_line_set(&r, UINT64_MAX, 0, 0);
     assert_true(r.lost == INT64_MAX);
     reconcile_line_set(&r, 0, UINT64_MAX, 0);
-    assert_true(r.lost == -INT64_MAX);
+    assert_true(r.lost == 0 && r.beyond == UINT64_MAX);
+}
+
+static void test_reconcile_total_never_nets_one_agent_against_another(void **state)
+{
+    struct reconcile_line a, b, total = { 0 };
+
+    (void)state;
+    reconcile_line_set(&a, 594, 596, 0);        /* its last messages reached the sinks unreported */
+    reconcile_line_set(&b, 598, 456, 0);        /* 142 really lost */
+    reconcile_line_add(&total, &a);
+    reconcile_line_add(&total, &b);
+    assert_true(total.accepted == 1192 && total.received == 1052);
+    assert_true(total.lost == 142 && total.beyond == 2);
 }
 
 static void test_reconcile_exit_most_severe_first(void **state)
@@ -254,6 +267,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reconcile_lost_is_accepted_minus_received),
+        cmocka_unit_test(test_reconcile_total_never_nets_one_agent_against_another),
         cmocka_unit_test(test_reconcile_exit_most_severe_first),
         cmocka_unit_test(test_reconcile_thresholds_judge_errors_but_not_losses),
         cmocka_unit_test(test_aggregator_merges_agents_and_sinks),
