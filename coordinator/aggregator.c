@@ -156,6 +156,7 @@ int agg_row_add(struct aggregator *a, uint32_t t, const struct agg_totals *cum)
         a->rows[a->n].t = a->n == 0 ? t : a->rows[a->n - 1].t + 1;
         a->rows[a->n].cum = *cum;
         memset(&a->rows[a->n].message, 0, sizeof(a->rows[a->n].message));
+        memset(&a->rows[a->n].delivery, 0, sizeof(a->rows[a->n].delivery));
         a->n++;
         if (a->rows[a->n - 1].t >= t)
             break;

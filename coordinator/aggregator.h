@@ -32,6 +32,7 @@ struct agg_row {
     uint32_t t;
     struct agg_totals cum;
     struct agg_latency message;     /* of the second ending at t */
+    struct agg_latency delivery;    /* of the messages the sinks received in it */
 };
 
 struct aggregator {

@@ -171,8 +171,13 @@ static int walk_phase_key(struct walk *k, struct phase_spec *p, const char *key,
         if (number_parse_u64(s, 1, 1000000, &u) != 0)
             return walk_fail(k, val, "phase sessions '%s' is not a count from 1 to 1000000", s);
         p->sessions = (uint32_t)u;
+    } else if (strcmp(key, "name") == 0) {
+        if (!config_phase_name_valid(s))
+            return walk_fail(k, val, "phase name '%s' is not 1 to %d of A-Z a-z 0-9 . _ -", s,
+                             CONFIG_PHASE_NAME_MAX - 1);
+        snprintf(p->name, sizeof(p->name), "%s", s);
     } else {
-        return walk_fail(k, val, "unknown phase key '%s' (expected kind, duration, rate, sessions)", key);
+        return walk_fail(k, val, "unknown phase key '%s' (expected name, kind, duration, rate, sessions)", key);
     }
     return 0;
 }

@@ -316,12 +316,39 @@ static int cli_check_security(const struct run_config *c, char *err, size_t errl
     return 0;
 }
 
+/* cli_check_scopes - every threshold scoped to a campaign phase names one
+ * (by its name:, or its kind when it has none). */
+static int cli_check_scopes(const struct run_config *c, char *err, size_t errlen)
+{
+    const struct phase_spec *p;
+    size_t i, k;
+
+    for (i = 0; i < c->n_thresholds; i++) {
+        if (c->thresholds[i].scope[0] == '\0')
+            continue;
+        for (k = 0; k < c->w.n_phases; k++) {
+            p = &c->w.phases[k];
+            if (strcmp(p->name[0] ? p->name : config_phase_kind_name(p->kind), c->thresholds[i].scope) == 0)
+                break;
+        }
+        if (k == c->w.n_phases)
+            return snprintf(err, errlen, "threshold \"%s\": the campaign has no phase named '%s' (a phase "
+                            "is named by its name: key, or by its kind when it has none)",
+                            c->thresholds[i].text, c->thresholds[i].scope), -EINVAL;
+    }
+    return 0;
+}
+
 static int cli_check(struct run_config *c, char *err, size_t errlen)
 {
+    int rc;
+
     if (c->w.name != NULL && (!trace_id_valid(c->w.name) || strlen(c->w.name) > 32))
         return snprintf(err, errlen, "campaign name '%s': use 1 to 32 of A-Z a-z 0-9 . _ : -", c->w.name), -EINVAL;
     if (c->local && c->agents)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
+    if ((rc = cli_check_scopes(c, err, errlen)) != 0)
+        return rc;
     return cli_check_security(c, err, errlen);
 }
 

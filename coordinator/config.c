@@ -158,6 +158,13 @@ int config_phase_kind(const char *s, enum phase_kind *kind)
     return -EINVAL;
 }
 
+int config_phase_name_valid(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+
+    return n > 0 && n < CONFIG_PHASE_NAME_MAX && s[n] == '\0';
+}
+
 const char *config_phase_kind_name(enum phase_kind kind)
 {
     return (unsigned)kind < 3 ? phase_kind_names[kind] : "unknown";

@@ -17,11 +17,14 @@
 
 enum phase_kind { PHASE_KIND_STEADY = 0, PHASE_KIND_RAMP = 1, PHASE_KIND_SPIKE = 2 };
 
+#define CONFIG_PHASE_NAME_MAX 32    /* a phase's name: [A-Za-z0-9._-], shorter than this */
+
 struct phase_spec {
     enum phase_kind kind;
     uint64_t duration_ms;
     double rate;                /* campaign total, messages/s; 0: as fast as sessions go */
     uint32_t sessions;          /* campaign total; 0: the workload's sessions */
+    char name[CONFIG_PHASE_NAME_MAX];   /* "": none (reports name it by its kind) */
 };
 
 /* The campaign's workload, as totals over all agents. */
@@ -121,6 +124,10 @@ int config_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out
 
 /* config_phase_kind - "ramp", "steady", "spike" into *kind; 0 or -EINVAL. */
 int config_phase_kind(const char *s, enum phase_kind *kind);
+
+/* config_phase_name_valid - nonzero when s can name a phase: 1 to
+ * CONFIG_PHASE_NAME_MAX - 1 of [A-Za-z0-9._-]. */
+int config_phase_name_valid(const char *s);
 
 /* config_phase_kind_name - the name of kind; static string. */
 const char *config_phase_kind_name(enum phase_kind kind);

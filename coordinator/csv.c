@@ -10,6 +10,18 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* csv_phase_name - the name of the phase row t belongs to, "" without phases. */
+static const char *csv_phase_name(const struct run_result *res, uint32_t t)
+{
+    size_t i;
+
+    if (res->n_phases == 0)
+        return "";
+    for (i = 0; i + 1 < res->n_phases && (double)t > res->phases[i].end_s + 0.5; i++)
+        ;
+    return res->phases[i].name;
+}
+
 int csv_write_timeline(const char *path, const struct run_result *res, char *err, size_t errlen)
 {
     const struct aggregator *a = res->timeline;
@@ -25,7 +37,7 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
     }
     fprintf(f, "t,accepted,received,errors,attempted,rejected,accepted_total,received_total,errors_total,"
             "replies_4xx,replies_5xx,sessions_active,message_count,message_p50_ms,message_p90_ms,"
-            "message_p99_ms,message_max_ms,backlog\n");
+            "message_p99_ms,message_max_ms,backlog,delivery_p50_ms,delivery_p99_ms,phase\n");
     for (i = 0; i < a->n; i++) {
         cur = &a->rows[i].cum;
         prev = i > 0 ? &a->rows[i - 1].cum : &zero;
@@ -43,9 +55,15 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
         else
             fputs(",,,,", f);
         if (res->sinks_in_path)
-            fprintf(f, ",%" PRId64 "\n", agg_row_backlog(a, i));
+            fprintf(f, ",%" PRId64, agg_row_backlog(a, i));
         else
-            fputs(",\n", f);
+            fputc(',', f);
+        if (a->rows[i].delivery.count > 0)
+            fprintf(f, ",%.3f,%.3f", (double)a->rows[i].delivery.p50_us / 1000,
+                    (double)a->rows[i].delivery.p99_us / 1000);
+        else
+            fputs(",,", f);
+        fprintf(f, ",%s\n", csv_phase_name(res, a->rows[i].t));
     }
     if (fclose(f) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));

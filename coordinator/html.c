@@ -489,6 +489,46 @@ static void html_phases(FILE *f, const struct run_result *res)
     fputs("</table>\n", f);
 }
 
+/* One row per campaign phase (phases.h): planned and achieved, latency,
+ * the backlog at its end. */
+static void html_campaign_phases(FILE *f, const struct run_result *res)
+{
+    const struct phase_result *p;
+    char key[64];
+    size_t i;
+
+    if (res->n_phases == 0)
+        return;
+    fputs("<h2>Results by campaign phase</h2>\n<table id=\"campaign-phases\"><tr><th class=\"text\">phase</th>"
+          "<th class=\"text\">kind</th><th>from s</th><th>to s</th><th>planned msg/s</th><th>achieved msg/s</th>"
+          "<th>accepted</th><th>errors</th><th>message p50 ms</th><th>message p99 ms</th>"
+          "<th>delivery p99 ms</th><th>backlog at end</th></tr>\n", f);
+    for (i = 0; i < res->n_phases; i++) {
+        p = &res->phases[i];
+        fprintf(f, "<tr data-campaign-phase=\"%zu\">", i);
+        html_td_text(f, p->name);
+        html_td_text(f, p->kind);
+        fprintf(f, "<td>%.1f</td><td>%.1f</td><td>%.1f</td><td>%.1f</td>", p->start_s, p->end_s,
+                p->planned_rate, p->rate);
+        snprintf(key, sizeof(key), "phase%zu.accepted", i);
+        html_td_count(f, key, p->accepted);
+        snprintf(key, sizeof(key), "phase%zu.errors", i);
+        html_td_count(f, key, p->errors);
+#define CELL(label, h, pct) \
+        snprintf(key, sizeof(key), "phase%zu.%s", i, label); fputs("<td>", f); \
+        html_ms(f, key, (double)hist_percentile(h, pct) / 1000); fputs("</td>", f);
+        CELL("message_p50", p->message, 50)
+        CELL("message_p99", p->message, 99)
+        CELL("delivery_p99", p->delivery, 99)
+#undef CELL
+        if (res->sinks_in_path)
+            fprintf(f, "<td>%" PRId64 "</td></tr>\n", p->backlog_end);
+        else
+            fputs("<td>–</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 /* ---- peers ---- */
 
 static void html_agent_row(FILE *f, const struct run_result *res, const struct agent_result *a)
@@ -740,6 +780,7 @@ int html_write_report(const char *path, const struct run_result *res, char *err,
     html_cards(f, res);
     html_thresholds(f, res);
     html_flow(f, res);
+    html_campaign_phases(f, res);
     if (html_charts(f, res) != 0) {
         snprintf(err, errlen, "cannot write %s: out of memory", path);
         rc = -ENOMEM;

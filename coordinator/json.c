@@ -212,11 +212,48 @@ static void json_timeline_row(FILE *f, const struct run_result *res, const struc
     json_ms(f, "message_p90_ms", m->p90_us, m->count > 0);
     json_ms(f, "message_p99_ms", m->p99_us, m->count > 0);
     json_ms(f, "message_max_ms", m->max_us, m->count > 0);
+    json_ms(f, "delivery_p50_ms", row->delivery.p50_us, row->delivery.count > 0);
+    json_ms(f, "delivery_p99_ms", row->delivery.p99_us, row->delivery.count > 0);
     if (res->sinks_in_path)
         fprintf(f, ", \"backlog\": %" PRId64, (int64_t)cur->accepted - (int64_t)cur->received);
     else
         fputs(", \"backlog\": null", f);
     fputc('}', f);
+}
+
+/* One result per campaign phase (phases.h). */
+static void json_phases(FILE *f, const struct run_result *res)
+{
+    const struct phase_result *p;
+    size_t i;
+
+    fputs("  \"phases\": [", f);
+    for (i = 0; i < res->n_phases; i++) {
+        p = &res->phases[i];
+        fprintf(f, "%s{\"index\": %zu, \"name\": ", i ? ",\n    " : "\n    ", i);
+        json_string(f, p->name);
+        fprintf(f, ", \"kind\": \"%s\", \"start_s\": %.3f, \"end_s\": %.3f, \"planned_rate_msgs_per_s\": %.3f"
+                ", \"rate_msgs_per_s\": %.3f, \"attempted\": %" PRIu64 ", \"accepted\": %" PRIu64
+                ", \"rejected\": %" PRIu64 ", \"errors\": %" PRIu64, p->kind, p->start_s, p->end_s,
+                p->planned_rate, p->rate, p->attempted, p->accepted, p->rejected, p->errors);
+        if (res->n_sinks > 0)
+            fprintf(f, ", \"received\": %" PRIu64 ", \"duplicates\": %" PRIu64, p->received, p->duplicates);
+        else
+            fputs(", \"received\": null, \"duplicates\": null", f);
+        json_ms(f, "message_p50_ms", hist_percentile(p->message, 50), p->message->count > 0);
+        json_ms(f, "message_p90_ms", hist_percentile(p->message, 90), p->message->count > 0);
+        json_ms(f, "message_p99_ms", hist_percentile(p->message, 99), p->message->count > 0);
+        json_ms(f, "message_max_ms", p->message->max, p->message->count > 0);
+        fprintf(f, ", \"message_count\": %" PRIu64, p->message->count);
+        json_ms(f, "delivery_p50_ms", hist_percentile(p->delivery, 50), p->delivery->count > 0);
+        json_ms(f, "delivery_p99_ms", hist_percentile(p->delivery, 99), p->delivery->count > 0);
+        fprintf(f, ", \"delivery_count\": %" PRIu64, p->delivery->count);
+        if (res->sinks_in_path)
+            fprintf(f, ", \"backlog_end\": %" PRId64 "}", p->backlog_end);
+        else
+            fputs(", \"backlog_end\": null}", f);
+    }
+    fputs(res->n_phases ? "\n  ],\n" : "],\n", f);
 }
 
 static void json_timeline(FILE *f, const struct run_result *res)
@@ -275,6 +312,7 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
     json_agents(f, res);
     json_sinks(f, res);
     json_timeline(f, res);
+    json_phases(f, res);
     json_thresholds(f, res);
     fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"unauthorized\": %"
             PRIu64 "},\n", res->dropped, res->refused, res->unauthorized);

@@ -11,6 +11,7 @@
 
 #include "aggregator.h"
 #include "config.h"
+#include "phases.h"
 #include "reconcile.h"
 #include "registry.h"
 #include "stats.h"
@@ -58,6 +59,8 @@ struct run_result {
     struct sink_result *sinks;
     size_t n_sinks;
     const struct aggregator *timeline;  /* by event time */
+    struct phase_result *phases;    /* one per campaign phase, owned (free()); NULL: no phases */
+    size_t n_phases;
     double inject_end_s;            /* the last message accepted, s after the start; 0: none */
     double deliver_end_s;           /* the last message received by a sink; 0: none */
     uint64_t dropped;               /* control messages undecodable or malformed */

@@ -12,6 +12,7 @@
 #include "progress.h"
 #include "registry.h"
 #include "result.h"
+#include "phases.h"
 #include "timeline.h"
 #include "wire.h"
 #include "zap.h"
@@ -618,7 +619,8 @@ static void run_send_start(struct run *r, struct peer *p)
 static void run_start(struct run *r)
 {
     uint64_t lead = RUN_LEAD_MIN_NS, rtt;
-    size_t i;
+    uint32_t last_rows[CONFIG_PHASES_MAX];
+    size_t i, n;
 
     for (i = 0; i < r->na; i++) {
         rtt = r->agents[i]->have_offset ? 4 * r->agents[i]->rtt_ns : 0;
@@ -629,6 +631,9 @@ static void run_start(struct run *r)
         lead = RUN_LEAD_MAX_NS;
     r->start_wall_ns = clock_wall_ns() + lead;
     r->start_ns = clock_mono_ns() + lead;
+    n = phases_last_rows(&r->cfg->w, last_rows);
+    if (timeline_set_phases(&r->tl, last_rows, n) != 0)
+        log_warn("out of memory for the phases: the report has no per-phase results");
     for (i = 0; i < r->na; i++) {
         run_send_start(r, r->agents[i]);
         r->agents[i]->state = PEER_RUNNING;
@@ -1020,6 +1025,8 @@ static int run_build_result(struct run *r, struct run_result *res)
     if (timeline_rows(&r->tl, &r->agg) != 0)
         log_warn("out of memory for the timeline: the reports have none");
     res->timeline = &r->agg;
+    if (phases_build(&r->cfg->w, &r->tl, &res->phases, &res->n_phases) != 0)
+        log_warn("out of memory for the phases: the report has no per-phase results");
     res->inject_end_s = (double)timeline_last_ns(&r->tl, run_is_agent, r) / 1e9;
     res->deliver_end_s = (double)timeline_last_ns(&r->tl, run_is_sink, r) / 1e9;
     if (res->duration_s > 0)
@@ -1068,6 +1075,7 @@ static int run_build_result(struct run *r, struct run_result *res)
 static void run_result_free(struct run_result *res)
 {
     free(res->verdicts);
+    free(res->phases);
     free(res->stats);
     free(res->agents);
     free(res->sinks);

@@ -171,10 +171,35 @@ static void summary_thresholds(FILE *out, const struct run_result *res)
     }
 }
 
+/* summary_campaign_phases - one line per campaign phase. */
+static void summary_campaign_phases(FILE *out, const struct run_result *res)
+{
+    const struct phase_result *p;
+    char backlog[24];
+    size_t i;
+
+    if (res->n_phases == 0)
+        return;
+    fprintf(out, "\n%-16s %-6s %7s %7s %9s %9s %10s %8s %9s %9s %9s %8s\n", "campaign phase", "kind", "from s",
+            "to s", "planned/s", "msg/s", "accepted", "errors", "msg p50", "msg p99", "dlv p99", "backlog");
+    for (i = 0; i < res->n_phases; i++) {
+        p = &res->phases[i];
+        if (res->sinks_in_path)
+            snprintf(backlog, sizeof(backlog), "%" PRId64, p->backlog_end);
+        else
+            snprintf(backlog, sizeof(backlog), "-");
+        fprintf(out, "%-16s %-6s %7.1f %7.1f %9.1f %9.1f %10" PRIu64 " %8" PRIu64 " %9.2f %9.2f %9.2f %8s\n",
+                p->name, p->kind, p->start_s, p->end_s, p->planned_rate, p->rate, p->accepted, p->errors,
+                (double)hist_percentile(p->message, 50) / 1000, (double)hist_percentile(p->message, 99) / 1000,
+                (double)hist_percentile(p->delivery, 99) / 1000, backlog);
+    }
+}
+
 void summary_print(FILE *out, const struct run_result *res)
 {
     summary_totals(out, res);
     summary_flow(out, res);
+    summary_campaign_phases(out, res);
     summary_latency(out, res);
     summary_replies(out, res);
     summary_agents(out, res);

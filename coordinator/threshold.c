@@ -1,5 +1,6 @@
 /* threshold.c - parse and evaluate --threshold expressions (see threshold.h).
- * Grammar:  expr   := lhs op number [unit]
+ * Grammar:  expr   := [scope ":"] lhs op number [unit]
+ *           scope  := a campaign phase's name (or kind): judged on that phase alone
  *           lhs    := pNN(phase) | pNN.N(phase) | max(phase) | rate(counter) | counter
  *           op     := < | <= | > | >= | == | !=
  *           unit   := ms | s | us   (latency)   /s (rate)   % (counter ratio) */
@@ -66,6 +67,23 @@ static int parse_percentile_name(const char *name, double *pct)
         return -1;
     *pct = strtod(name + 1, &end);
     return *end == '\0' && *pct > 0 && *pct <= 100 ? 0 : -1;
+}
+
+/* parse_scope - an optional "NAME:" naming the campaign phase it judges. */
+static int parse_scope(const char *expr, size_t *at, struct threshold *t, char *err, size_t errlen)
+{
+    size_t n = strspn(expr + *at, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+
+    if (expr[*at + n] != ':')
+        return 0;
+    if (n == 0 || n >= sizeof(t->scope))
+        return fail(err, errlen, expr, *at, "expected a campaign phase's name before ':'");
+    memcpy(t->scope, expr + *at, n);
+    t->scope[n] = '\0';
+    *at += n + 1;
+    while (expr[*at] == ' ')
+        (*at)++;
+    return 0;
 }
 
 static int parse_lhs(const char *expr, size_t *at, struct threshold *t, char *err, size_t errlen)
@@ -162,6 +180,8 @@ int threshold_parse(const char *expr, struct threshold *t, char *err, size_t err
     snprintf(t->text, sizeof(t->text), "%s", expr);
     while (expr[at] == ' ')
         at++;
+    if (parse_scope(expr, &at, t, err, errlen) != 0)
+        return -1;
     if (parse_lhs(expr, &at, t, err, errlen) != 0 || parse_op(expr, &at, t, err, errlen) != 0
         || parse_limit(expr, &at, t, err, errlen) != 0)
         return -1;

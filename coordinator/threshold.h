@@ -1,6 +1,6 @@
 /* threshold.h - pass/fail expressions over a campaign's results, in the
  * spirit of k6's thresholds: "p99(message)<500ms", "rate(accepted)>1000/s",
- * "errors<0.1%", "lost==0". Parsed once from the command line, evaluated
+ * "errors<0.1%", "lost==0", or one campaign phase's: "steady:p99(message)<50ms". Parsed once from the command line, evaluated
  * against the final report. */
 #ifndef SMTPSTORM_THRESHOLD_H
 #define SMTPSTORM_THRESHOLD_H
@@ -24,6 +24,7 @@ struct threshold {
     enum threshold_metric metric;
     char name[32];                  /* "p99", "max", "rate", "errors", "lost", ... */
     char arg[32];                   /* phase or counter inside parentheses, or "" */
+    char scope[32];                 /* the campaign phase it judges ("steady:..."), or "" */
     double percentile;              /* for METRIC_PERCENTILE: 50, 99, 99.9, 100 for max */
     enum threshold_op op;
     double limit;                   /* normalised: ms, per second, count or percent */
@@ -33,13 +34,14 @@ struct threshold {
  * err a message that quotes the expression and points at the problem. */
 int threshold_parse(const char *expr, struct threshold *t, char *err, size_t errlen);
 
-/* Values a threshold can ask for, filled in by the coordinator from the report. */
+/* Values a threshold can ask for, filled in by the coordinator from the
+ * report (or from one campaign phase's result, for a scoped threshold). */
 struct threshold_source {
     /* latency_ms - percentile (0..100) of phase in ms; returns -1 if unknown. */
     int (*latency_ms)(void *ctx, const char *phase, double percentile, double *out);
     /* counter - a named total ("accepted", "errors", "lost", ...); -1 if unknown. */
     int (*counter)(void *ctx, const char *name, double *out);
-    /* duration_s - the campaign's duration in seconds. */
+    /* duration_s - the campaign's (or the phase's) duration in seconds. */
     double duration_s;
     void *ctx;
 };

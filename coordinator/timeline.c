@@ -14,6 +14,7 @@ void timeline_free(struct timeline *tl)
 {
     free(tl->rows);
     free(tl->pending);
+    free(tl->phases);
     free(tl->folds);
     memset(tl, 0, sizeof(*tl));
 }
@@ -64,18 +65,56 @@ static int rows_reserve(struct timeline *tl, size_t n)
     return 0;
 }
 
-/* row_finalize - row t's latency from its pending histogram; the slot is
- * emptied for second t + TIMELINE_PENDING. */
+int timeline_set_phases(struct timeline *tl, const uint32_t *last_rows, size_t n)
+{
+    size_t i;
+
+    free(tl->phases);
+    tl->nphases = 0;
+    if (n == 0)
+        return 0;
+    if ((tl->phases = malloc(n * sizeof(*tl->phases))) == NULL)
+        return -ENOMEM;
+    for (i = 0; i < n; i++) {
+        tl->phases[i].last = last_rows[i];
+        hist_init(&tl->phases[i].message);
+        hist_init(&tl->phases[i].delivery);
+    }
+    tl->nphases = n;
+    return 0;
+}
+
+size_t timeline_phase_of(const struct timeline *tl, uint32_t t)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < tl->nphases && t > tl->phases[i].last; i++)
+        ;
+    return i;
+}
+
+/* row_finalize - row t's latencies from its pending histograms, merged
+ * into its phase's too; the slots are emptied for second t + TIMELINE_PENDING. */
 static void row_finalize(struct timeline *tl, uint32_t t)
 {
-    struct hist *h;
+    struct timeline_phase *ph;
+    struct hist *m, *d;
 
     if (tl->pending == NULL || t >= tl->n)
         return;
-    h = &tl->pending[t % TIMELINE_PENDING];
-    agg_latency_of(h, &tl->rows[t].message);
-    if (h->count > 0)
-        hist_init(h);
+    m = &tl->pending[t % TIMELINE_PENDING];
+    d = &tl->pending[TIMELINE_PENDING + t % TIMELINE_PENDING];
+    agg_latency_of(m, &tl->rows[t].message);
+    agg_latency_of(d, &tl->rows[t].delivery);
+    ph = tl->nphases ? &tl->phases[timeline_phase_of(tl, t)] : NULL;
+    if (ph != NULL) {
+        hist_merge(&ph->message, m);
+        hist_merge(&ph->delivery, d);
+    }
+    if (m->count > 0)
+        hist_init(m);
+    if (d->count > 0)
+        hist_init(d);
 }
 
 /* finalize_before - every row before t is final. */
@@ -98,24 +137,35 @@ static void advance_final(struct timeline *tl)
         finalize_before(tl, least);
 }
 
-/* pending_for - the histogram second t's latency gathers in, or NULL when
- * the row is final already; a second TIMELINE_PENDING beyond the oldest
- * row not final makes the oldest ones final. */
-static struct hist *pending_for(struct timeline *tl, uint32_t t)
+/* pending_for - the histogram second t's message (or delivery) latency
+ * gathers in, or NULL when the row is final already; a second
+ * TIMELINE_PENDING beyond the oldest row not final makes the oldest final. */
+static struct hist *pending_for(struct timeline *tl, uint32_t t, int delivery)
 {
     size_t i;
 
     if (t < tl->final)
         return NULL;
     if (tl->pending == NULL) {
-        if ((tl->pending = malloc(TIMELINE_PENDING * sizeof(*tl->pending))) == NULL)
+        if ((tl->pending = malloc(2 * TIMELINE_PENDING * sizeof(*tl->pending))) == NULL)
             return NULL;
-        for (i = 0; i < TIMELINE_PENDING; i++)
+        for (i = 0; i < 2 * TIMELINE_PENDING; i++)
             hist_init(&tl->pending[i]);
     }
     if (t >= tl->final + TIMELINE_PENDING)
         finalize_before(tl, t - TIMELINE_PENDING + 1);
-    return &tl->pending[t % TIMELINE_PENDING];
+    return &tl->pending[(delivery ? TIMELINE_PENDING : 0) + t % TIMELINE_PENDING];
+}
+
+/* fold_latency - one reported second's histogram into its pending one. */
+static void fold_latency(struct timeline *tl, uint32_t t, const Smtpstorm__Hist *pb, int delivery)
+{
+    struct hist *h;
+
+    if (pb == NULL || pb->count == 0)
+        return;
+    if ((h = pending_for(tl, t, delivery)) == NULL || wire_hist_merge(h, pb) != 0)
+        tl->late_latencies += pb->count;
 }
 
 static int counts_any(const struct stats_second *d)
@@ -128,16 +178,13 @@ static int counts_any(const struct stats_second *d)
 static void fold_row(struct timeline *tl, struct timeline_fold *f, const Smtpstorm__Second *pb)
 {
     struct stats_second c;
-    struct hist *h;
 
     wire_second_get(pb, &c);
     stats_second_add(&tl->rows[c.t].n, &c);
     c.sessions_active = 0;
     stats_second_add(&f->sum, &c);
-    if (pb->message == NULL || pb->message->count == 0)
-        return;
-    if ((h = pending_for(tl, c.t)) == NULL || wire_hist_merge(h, pb->message) != 0)
-        tl->late_latencies += pb->message->count;
+    fold_latency(tl, c.t, pb->message, 0);
+    fold_latency(tl, c.t, pb->delivery, 1);
 }
 
 int timeline_expect(struct timeline *tl, const void *peer)
@@ -277,6 +324,7 @@ int timeline_rows(const struct timeline *tl, struct aggregator *out)
         out->rows[out->n].t = (uint32_t)t;
         out->rows[out->n].cum = cum;
         out->rows[out->n].message = tl->rows[t].message;
+        out->rows[out->n].delivery = tl->rows[t].delivery;
         out->n++;
     }
     return 0;

@@ -37,6 +37,13 @@ struct timeline_fold {
 struct timeline_row {
     struct stats_second n;          /* the counts of this second, all peers */
     struct agg_latency message;     /* set once final */
+    struct agg_latency delivery;    /* of the messages the sinks received in it; once final */
+};
+
+/* The latency of one campaign phase: every final row's in it, merged. */
+struct timeline_phase {
+    uint32_t last;                  /* its last row (the last phase takes every later row) */
+    struct hist message, delivery;
 };
 
 struct timeline {
@@ -44,8 +51,10 @@ struct timeline {
     size_t n, cap;
     uint32_t final;                 /* rows before this one are final */
     uint32_t end;                   /* seconds before this one were reported closed by a peer */
-    struct hist *pending;           /* [TIMELINE_PENDING]: latency of second final + i,
-                                     * at [t % TIMELINE_PENDING]; NULL until needed */
+    struct hist *pending;           /* [2 * TIMELINE_PENDING]: message, then delivery latency
+                                     * of second t at [t % TIMELINE_PENDING]; NULL until needed */
+    struct timeline_phase *phases;  /* timeline_set_phases; NULL: none */
+    size_t nphases;
     uint64_t late_latencies;        /* latency samples that came after their row was final */
     struct timeline_fold *folds;
     size_t nfolds, capfolds;
@@ -60,6 +69,15 @@ void timeline_free(struct timeline *tl);
 /* timeline_expect - peer takes part: rows are not final until it has
  * reported past them (or is retired). Returns 0 or -ENOMEM. */
 int timeline_expect(struct timeline *tl, const void *peer);
+
+/* timeline_set_phases - the campaign's phases, by the last row of each (a
+ * row t counts what ended in the second before t s; the last phase also
+ * takes what ended after it, so the phases sum to the totals). Before any
+ * row is final. Returns 0 or -ENOMEM. */
+int timeline_set_phases(struct timeline *tl, const uint32_t *last_rows, size_t n);
+
+/* timeline_phase_of - the phase row t belongs to (0 without phases). */
+size_t timeline_phase_of(const struct timeline *tl, uint32_t t);
 
 /* timeline_take - fold one report's Seconds from peer (any stable pointer
  * naming it) into the rows. Returns 0, -ENOMEM, or -ERANGE (a second past

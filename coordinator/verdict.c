@@ -7,10 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct hist *verdict_hist(const struct run_result *res, const char *phase)
+/* What one threshold is judged on: the campaign, or one of its phases. */
+struct verdict_ctx {
+    const struct run_result *res;
+    const struct phase_result *ph;      /* NULL: the whole campaign */
+};
+
+static const struct hist *verdict_hist(const struct verdict_ctx *c, const char *phase)
 {
+    const struct run_result *res = c->res;
     int i;
 
+    if (c->ph != NULL)      /* a campaign phase keeps these two */
+        return strcmp(phase, "message") == 0 ? c->ph->message
+            : strcmp(phase, "delivery") == 0 ? c->ph->delivery : NULL;
     if (strcmp(phase, "delivery") == 0)
         return &res->delivery;
     for (i = 0; i < PHASE_COUNT; i++)
@@ -29,11 +39,29 @@ static int verdict_latency_ms(void *ctx, const char *phase, double pct, double *
     return 0;
 }
 
+/* verdict_phase_counter - a campaign phase's count by name; -1 if it has none. */
+static int verdict_phase_counter(const struct verdict_ctx *c, const char *name, double *out)
+{
+    const struct phase_result *p = c->ph;
+
+    if (strcmp(name, "accepted") == 0) *out = (double)p->accepted;
+    else if (strcmp(name, "attempted") == 0) *out = (double)p->attempted;
+    else if (strcmp(name, "rejected") == 0) *out = (double)p->rejected;
+    else if (strcmp(name, "errors") == 0) *out = (double)p->errors;
+    else if (strcmp(name, "received") == 0 && c->res->n_sinks > 0) *out = (double)p->received;
+    else if (strcmp(name, "duplicates") == 0 && c->res->n_sinks > 0) *out = (double)p->duplicates;
+    else return -1;         /* lost, sessions, recipients: the campaign's only */
+    return 0;
+}
+
 static int verdict_counter(void *ctx, const char *name, double *out)
 {
-    const struct run_result *res = ctx;
+    const struct verdict_ctx *c = ctx;
+    const struct run_result *res = c->res;
     const struct agg_totals *t = &res->totals;
 
+    if (c->ph != NULL)
+        return verdict_phase_counter(c, name, out);
     if (strcmp(name, "accepted") == 0) *out = (double)t->accepted;
     else if (strcmp(name, "attempted") == 0) *out = (double)t->attempted;
     else if (strcmp(name, "rejected") == 0) *out = (double)t->rejected;
@@ -47,9 +75,21 @@ static int verdict_counter(void *ctx, const char *name, double *out)
     return 0;
 }
 
+/* verdict_phase - the campaign phase named (or, unnamed, of the kind) scope; NULL if none. */
+static const struct phase_result *verdict_phase(const struct run_result *res, const char *scope)
+{
+    size_t i;
+
+    for (i = 0; i < res->n_phases; i++)
+        if (strcmp(res->phases[i].name, scope) == 0)
+            return &res->phases[i];
+    return NULL;
+}
+
 int verdict_judge(struct run_result *res)
 {
-    struct threshold_source src = { verdict_latency_ms, verdict_counter, res->duration_s, res };
+    struct verdict_ctx ctx;
+    struct threshold_source src = { verdict_latency_ms, verdict_counter, 0, &ctx };
     size_t i, n = res->config ? res->config->n_thresholds : 0;
 
     res->verdicts = NULL;
@@ -63,7 +103,13 @@ int verdict_judge(struct run_result *res)
         struct threshold_verdict *v = &res->verdicts[i];
 
         v->t = &res->config->thresholds[i];
-        v->held = threshold_eval(v->t, &src, &v->value);
+        ctx.res = res;
+        ctx.ph = v->t->scope[0] ? verdict_phase(res, v->t->scope) : NULL;
+        src.duration_s = ctx.ph ? ctx.ph->end_s - ctx.ph->start_s : res->duration_s;
+        if (v->t->scope[0] && ctx.ph == NULL)
+            v->held = -1;               /* no such phase: not measurable, so it fails */
+        else
+            v->held = threshold_eval(v->t, &src, &v->value);
         res->thresholds_failed += v->held != 1;
     }
     res->n_verdicts = n;

@@ -129,3 +129,23 @@ double hist_mean(const struct hist *h)
 {
     return h->count ? (double)h->sum / (double)h->count : 0.0;
 }
+
+void hist_bound_by_slots(struct hist *h)
+{
+    size_t i, lo = HIST_SLOTS, hi = 0;
+    uint64_t sum = 0, mid;
+
+    for (i = 0; i < HIST_SLOTS; i++) {
+        if (h->slots[i] == 0)
+            continue;
+        lo = i < lo ? i : lo;
+        hi = i;
+        mid = hist_slot_lowest(i) + (hist_slot_highest(i) - hist_slot_lowest(i)) / 2;
+        sum = sum + mid * h->slots[i] >= sum ? sum + mid * h->slots[i] : UINT64_MAX;
+    }
+    if (lo == HIST_SLOTS)
+        return;
+    h->min = hist_slot_lowest(lo);
+    h->max = hist_slot_highest(hi) < HIST_VALUE_MAX ? hist_slot_highest(hi) : HIST_VALUE_MAX;
+    h->sum = sum;
+}

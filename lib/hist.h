@@ -55,4 +55,9 @@ uint64_t hist_slot_highest(size_t slot);
  * be set by the caller from the sender's. Returns -1 if slot is out of range. */
 int hist_add_slot(struct hist *h, size_t slot, uint64_t count);
 
+/* hist_bound_by_slots - for a histogram filled by hist_add_slot alone: min
+ * and max from its lowest and highest nonempty slots' bounds, sum from
+ * their midpoints. */
+void hist_bound_by_slots(struct hist *h);
+
 #endif

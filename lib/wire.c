@@ -66,13 +66,15 @@ static int check_seconds(const Smtpstorm__Seconds *sc)
 
     if (sc == NULL)
         return 0;
-    if (sc->n_rows > WIRE_SECONDS_MAX || (sc->before != NULL && sc->before->message != NULL)
-        || (sc->total != NULL && sc->total->message != NULL))
+    if (sc->n_rows > WIRE_SECONDS_MAX
+        || (sc->before != NULL && (sc->before->message != NULL || sc->before->delivery != NULL))
+        || (sc->total != NULL && (sc->total->message != NULL || sc->total->delivery != NULL)))
         return -EBADMSG;
     for (i = 0; i < sc->n_rows; i++) {
         if (sc->rows[i] == NULL || sc->rows[i]->t >= sc->closed
             || (i > 0 && sc->rows[i]->t <= sc->rows[i - 1]->t)
-            || (sc->rows[i]->message != NULL && wire_hist_check(sc->rows[i]->message) != 0))
+            || (sc->rows[i]->message != NULL && wire_hist_check(sc->rows[i]->message) != 0)
+            || (sc->rows[i]->delivery != NULL && wire_hist_check(sc->rows[i]->delivery) != 0))
             return -EBADMSG;
     }
     return 0;
@@ -400,7 +402,7 @@ struct wire_seconds_store {
     Smtpstorm__Second before, total;
     Smtpstorm__Second rows[WIRE_SECONDS_MAX];
     Smtpstorm__Second *ptrs[WIRE_SECONDS_MAX];
-    struct wire_hist_store *hists;      /* [WIRE_SECONDS_MAX], or NULL */
+    struct wire_hist_store *hists;      /* [2 * WIRE_SECONDS_MAX]: messages, deliveries; or NULL */
 };
 
 struct wire_seconds_store *wire_seconds_store_new(int with_hists)
@@ -408,7 +410,7 @@ struct wire_seconds_store *wire_seconds_store_new(int with_hists)
     struct wire_seconds_store *st = calloc(1, sizeof(*st));
 
     if (st != NULL && with_hists
-        && (st->hists = calloc(WIRE_SECONDS_MAX, sizeof(*st->hists))) == NULL) {
+        && (st->hists = calloc(2 * WIRE_SECONDS_MAX, sizeof(*st->hists))) == NULL) {
         free(st);
         return NULL;
     }
@@ -468,6 +470,9 @@ Smtpstorm__Seconds *wire_seconds_fill(struct wire_seconds_store *st, const struc
         wire_second_put(&st->rows[i], src->rows[i]);
         if (st->hists != NULL && src->messages[i] != NULL && src->messages[i]->count > 0)
             st->rows[i].message = wire_hist_fill(&st->hists[i], src->messages[i], PHASE_MESSAGE);
+        if (st->hists != NULL && src->deliveries[i] != NULL && src->deliveries[i]->count > 0)
+            st->rows[i].delivery = wire_hist_fill(&st->hists[WIRE_SECONDS_MAX + i], src->deliveries[i],
+                                                  PHASE_DELIVERY);
         st->ptrs[i] = &st->rows[i];
     }
     st->msg.rows = st->ptrs;

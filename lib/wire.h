@@ -71,7 +71,8 @@ struct wire_progress_store *wire_progress_store_new(void);
 void wire_progress_store_free(struct wire_progress_store *st);
 
 /* A peer's event-time rows to send (proto Seconds): rows[i] with the
- * histogram messages[i] (NULL: none), every t below closed. */
+ * histograms messages[i] and deliveries[i] (NULL: none), every t below
+ * closed. */
 struct wire_seconds {
     uint32_t closed;
     struct stats_second before;     /* the sum of every second before closed */
@@ -79,6 +80,7 @@ struct wire_seconds {
     size_t n;                       /* at most WIRE_SECONDS_MAX */
     const struct stats_second *rows[WIRE_SECONDS_MAX];
     const struct hist *messages[WIRE_SECONDS_MAX];
+    const struct hist *deliveries[WIRE_SECONDS_MAX];
     uint64_t last_ns;
 };
 
@@ -86,8 +88,8 @@ struct wire_seconds {
 struct wire_seconds_store;
 
 /* wire_seconds_store_new - a store; with_hists 0 when no row will carry a
- * histogram (sinks). The caller owns it (wire_seconds_store_free). NULL
- * when out of memory. */
+ * histogram. The caller owns it (wire_seconds_store_free). NULL when out
+ * of memory. */
 struct wire_seconds_store *wire_seconds_store_new(int with_hists);
 
 /* wire_seconds_store_free - release st; NULL is harmless. */

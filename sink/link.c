@@ -41,6 +41,7 @@ struct sink_link {
     char id[TRACE_ID_MAX];
     struct tally_snapshot *snap;
     struct wire_seconds_store *seconds;     /* the running campaign's event-time rows */
+    struct hist *deliveries;                /* [WIRE_SECONDS_MAX]: their delivery latency */
     char campaign[TRACE_ID_MAX];            /* the last Start's campaign */
     _Atomic uint64_t origin_us;             /* its start on our wall clock; 0: none */
     struct tally_agent agents[TALLY_AGENTS_MAX];
@@ -70,8 +71,12 @@ static Smtpstorm__Seconds *link_seconds(struct sink_link *l, const struct tally_
     /* the closed rows, oldest first, at most the last WIRE_SECONDS_MAX / 2 */
     for (k = src.closed > WIRE_SECONDS_MAX / 2 ? src.closed - WIRE_SECONDS_MAX / 2 : 0; k < src.closed; k++)
         for (i = 0; i < tc->n_seconds; i++)
-            if (tc->seconds[i].t == k && src.n < WIRE_SECONDS_MAX)
+            if (tc->seconds[i].t == k && src.n < WIRE_SECONDS_MAX) {
+                hist_init(&l->deliveries[src.n]);
+                sink_server_second_delivery(l->srv, tc->campaign, (uint32_t)k, &l->deliveries[src.n]);
+                src.deliveries[src.n] = &l->deliveries[src.n];
                 src.rows[src.n++] = &tc->seconds[i];
+            }
     return wire_seconds_fill(l->seconds, &src);
 }
 
@@ -214,7 +219,8 @@ struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_con
         return NULL;
     }
     l->stop_fd = -1;
-    if ((l->snap = malloc(sizeof(*l->snap))) == NULL || (l->seconds = wire_seconds_store_new(0)) == NULL) {
+    if ((l->snap = malloc(sizeof(*l->snap))) == NULL || (l->seconds = wire_seconds_store_new(1)) == NULL
+        || (l->deliveries = calloc(WIRE_SECONDS_MAX, sizeof(*l->deliveries))) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -279,6 +285,7 @@ int sink_link_stop(struct sink_link *l)
     refused = atomic_load(&l->refused);
     free(l->snap);
     wire_seconds_store_free(l->seconds);
+    free(l->deliveries);
     free(l);
     return refused;
 }

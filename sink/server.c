@@ -71,6 +71,16 @@ void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *o
             tally_snapshot_add(out, srv->loops[i].tally);
 }
 
+void sink_server_second_delivery(const struct sink_server *srv, const char *campaign, uint32_t sec,
+                                 struct hist *out)
+{
+    int i;
+
+    for (i = 0; i < srv->nloops; i++)
+        if (srv->loops[i].tally)
+            tally_second_delivery(srv->loops[i].tally, campaign, sec, out);
+}
+
 void sink_server_retire_campaigns(struct sink_server *srv)
 {
     tally_seen_retire_all(srv->seen);

@@ -60,6 +60,12 @@ void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *o
  * first when the tallies need room (tally_seen_retire_all). Any thread. */
 void sink_server_retire_campaigns(struct sink_server *srv);
 
+/* sink_server_second_delivery - add every loop's delivery latency (us) of
+ * campaign's messages that arrived in event-time second sec into out (see
+ * tally_second_delivery). Any thread. */
+void sink_server_second_delivery(const struct sink_server *srv, const char *campaign, uint32_t sec,
+                                 struct hist *out);
+
 /* sink_server_set_offset - agent's clock minus ours in campaign (from the
  * coordinator's Start), applied to its messages' delivery latency from now
  * on, and the campaign's start on our wall clock (us), from which their

@@ -30,6 +30,13 @@ struct tally_entry {
      * reset), written by the loop alone */
     _Atomic uint64_t sec_t[TALLY_SECONDS], sec_received[TALLY_SECONDS], sec_dups[TALLY_SECONDS];
     _Atomic uint64_t last_rx_us, origin_us;     /* the last arrival, and its campaign's start */
+    struct tally_sec_hists *_Atomic sech;      /* delivery latency by second; NULL until a
+                                                 * message of a started campaign came */
+};
+
+/* Delivery latency (us) of each second slot of an entry, as hist slots. */
+struct tally_sec_hists {
+    _Atomic uint64_t slots[TALLY_SECONDS][HIST_SLOTS];
 };
 
 struct tally {
@@ -380,8 +387,15 @@ struct tally *tally_new(struct tally_seen *seen)
 
 void tally_free(struct tally *t)
 {
+    size_t i;
+
+    if (t == NULL)
+        return;
+    for (i = 0; i < TALLY_CAMPAIGNS_MAX; i++)
+        free(atomic_load(&t->entries[i].sech));
     free(t);
 }
+
 
 static void name_store(_Atomic uint64_t *w, const char *name)
 {
@@ -490,20 +504,29 @@ void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
     tally_count_message(t, tr, now_us, 0);
 }
 
-/* entry_second - count one arrival in its event-time second. */
-static void entry_second(struct tally_entry *e, uint64_t now_us, uint64_t origin_us, int dup)
+/* entry_second - count one arrival, delivered in lat_us, in its
+ * event-time second. */
+static void entry_second(struct tally_entry *e, uint64_t now_us, uint64_t origin_us, int dup, uint64_t lat_us)
 {
     uint64_t sec = tally_second_of(now_us, origin_us);
-    size_t k = sec % TALLY_SECONDS;
+    size_t k = sec % TALLY_SECONDS, i;
+    struct tally_sec_hists *h = atomic_load_explicit(&e->sech, memory_order_relaxed);
 
+    if (h == NULL && origin_us != 0 && (h = calloc(1, sizeof(*h))) != NULL)
+        atomic_store_explicit(&e->sech, h, memory_order_release);   /* once per entry */
     if (get(&e->sec_t[k]) != sec) {         /* the slot's second is over: reuse it */
         put(&e->sec_t[k], UINT64_MAX);
         atomic_thread_fence(memory_order_release);
         put(&e->sec_received[k], 0);
         put(&e->sec_dups[k], 0);
+        for (i = 0; h != NULL && i < HIST_SLOTS; i++)
+            if (get(&h->slots[k][i]) != 0)
+                put(&h->slots[k][i], 0);
         atomic_store_explicit(&e->sec_t[k], sec, memory_order_release);
     }
     bump(dup > 0 ? &e->sec_dups[k] : &e->sec_received[k], 1);
+    if (h != NULL && dup <= 0)
+        bump(&h->slots[k][hist_slot_of(lat_us)], 1);
     put(&e->last_rx_us, now_us);
     put(&e->origin_us, origin_us);
 }
@@ -518,7 +541,6 @@ void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_u
     bump(&e->received, 1);
     bump(&e->bytes, bytes);
     dup = t->seen ? seen_count(t->seen, tr, now_us, &offset_us, &origin_us) : -1;
-    entry_second(e, now_us, origin_us, dup);
     at = (int64_t)now_us + offset_us;       /* our receive time on the agent's clock */
     lat = at > 0 && (uint64_t)at > tr->sent_us ? (uint64_t)at - tr->sent_us : 0;
     if (dup > 0)
@@ -527,6 +549,7 @@ void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_u
         bump(&e->unchecked, 1);
     if (lat > HIST_VALUE_MAX)
         lat = HIST_VALUE_MAX;
+    entry_second(e, now_us, origin_us, dup, lat);
     bump(&e->slots[hist_slot_of(lat)], 1);
     bump(&e->lat_sum, lat);
     if (lat < get(&e->lat_min))
@@ -664,6 +687,42 @@ void tally_snapshot_add(struct tally_snapshot *s, const struct tally *t)
         c->unchecked += one->unchecked;
         hist_merge(&c->latency_us, &one->latency_us);
         snapshot_add_seconds(c, one);
+    }
+    free(one);
+}
+
+void tally_second_delivery(const struct tally *t, const char *campaign, uint32_t sec, struct hist *out)
+{
+    size_t i, n = atomic_load_explicit(&t->count, memory_order_acquire), k = sec % TALLY_SECONDS, j;
+    const struct tally_entry *e;
+    const struct tally_sec_hists *h;
+    char name[TRACE_ID_MAX];
+    struct hist *one;
+    uint32_t g;
+    uint64_t c;
+
+    if ((one = malloc(sizeof(*one))) == NULL)
+        return;
+    for (i = 0; i < n; i++) {
+        e = &t->entries[i];
+        g = atomic_load_explicit(&e->gen, memory_order_acquire);
+        if (g & 1)
+            continue;
+        name_load(e->name, name);
+        h = atomic_load_explicit(&e->sech, memory_order_acquire);
+        if (strcmp(name, campaign) != 0 || h == NULL
+            || atomic_load_explicit(&e->sec_t[k], memory_order_acquire) != sec)
+            continue;
+        hist_init(one);
+        for (j = 0; j < HIST_SLOTS; j++)
+            if ((c = get(&h->slots[k][j])) != 0)
+                (void)hist_add_slot(one, j, c);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&e->sec_t[k], memory_order_relaxed) != sec
+            || atomic_load_explicit(&e->gen, memory_order_relaxed) != g || one->count == 0)
+            continue;           /* being reused meanwhile: the next report has it */
+        hist_bound_by_slots(one);
+        hist_merge(out, one);
     }
     free(one);
 }

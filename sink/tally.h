@@ -127,6 +127,12 @@ void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_u
 /* tally_count_untraced - count one message without a trace header. */
 void tally_count_untraced(struct tally *t);
 
+/* tally_second_delivery - add the delivery latency (us) of the messages of
+ * campaign that arrived in its event-time second sec, as t still holds it
+ * (the last TALLY_SECONDS seconds), into out; its min, max and sum are
+ * those of the slots' bounds. Any thread. */
+void tally_second_delivery(const struct tally *t, const char *campaign, uint32_t sec, struct hist *out);
+
 /* tally_snapshot_init - make s empty. */
 void tally_snapshot_init(struct tally_snapshot *s);
 

@@ -30,7 +30,7 @@ static const char good[] =
     "  - kind: ramp\n"
     "    rate: 1000\n"
     "    duration: 30s\n"
-    "  - { kind: steady, rate: 1000, duration: 2m }\n"
+    "  - { name: plateau, kind: steady, rate: 1000, duration: 2m }\n"
     "  - kind: spike\n"
     "    sessions: 400\n"
     "    duration: 10\n"
@@ -59,6 +59,8 @@ static void test_campaign_reads_every_kind_of_key(void **state)
     assert_int_equal(c.w.n_phases, 3);
     assert_int_equal(c.w.phases[0].kind, PHASE_KIND_RAMP);
     assert_true(c.w.phases[1].duration_ms == 120000);
+    assert_string_equal(c.w.phases[1].name, "plateau");
+    assert_string_equal(c.w.phases[0].name, "");
     assert_true(c.w.phases[2].sessions == 400 && c.w.phases[2].duration_ms == 10000);
     assert_true(config_total_duration_ms(&c.w) == 160000);
     assert_int_equal(c.n_thresholds, 2);
@@ -97,6 +99,7 @@ static void test_campaign_errors_name_the_line(void **state)
     expect_error("phases:\n  - duration: 5s\n", 2, "needs a kind");
     expect_error("phases:\n  - kind: spike\n    duration: 5s\n    sessions: lots\n", 4, "phase sessions");
     expect_error("phases:\n  - kind: spike\n    duration: 5s\n    colour: red\n", 4, "unknown phase key 'colour'");
+    expect_error("phases:\n  - kind: spike\n    duration: 5s\n    name: 'a b'\n", 4, "phase name 'a b'");
     expect_error("messages: [1, 2]\n", 1, "needs a plain value");
     expect_error("- just\n- a list\n", 1, "must be a mapping");
     expect_error("family: 5\n", 1, "'family' must be 4, 6 or any");

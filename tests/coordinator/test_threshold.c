@@ -55,6 +55,23 @@ static void test_threshold_examples_from_the_issue(void **state)
     assert_int_equal(eval("errors < 11"), 1);
 }
 
+static void test_threshold_scoped_to_a_campaign_phase(void **state)
+{
+    struct threshold t;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(threshold_parse("steady:p99(message)<50ms", &t, err, sizeof(err)), 0);
+    assert_string_equal(t.scope, "steady");
+    assert_string_equal(t.arg, "message");
+    assert_true(t.limit == 50);
+    assert_int_equal(threshold_parse(" warm-up.1: rate(accepted) > 10/s", &t, err, sizeof(err)), 0);
+    assert_string_equal(t.scope, "warm-up.1");
+    assert_int_equal(threshold_parse("lost==0", &t, err, sizeof(err)), 0);
+    assert_string_equal(t.scope, "");
+    assert_int_equal(eval("steady:p99(message)<500ms"), 1);  /* the source here ignores the scope */
+}
+
 static void test_threshold_unknown_value_fails(void **state)
 {
     (void)state;
@@ -83,12 +100,15 @@ static void test_threshold_errors_point_at_the_problem(void **state)
     expect_error("speed>1", "column 1", "unknown counter");
     expect_error("avg(message)<1", "column 1", "unknown function");
     expect_error("", "column 1", "expected a metric");
+    expect_error(":p99(message)<1s", "column 1", "campaign phase's name");
+    expect_error("steady:p99(mesage)<1s", "column 12", "unknown phase");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threshold_examples_from_the_issue),
+        cmocka_unit_test(test_threshold_scoped_to_a_campaign_phase),
         cmocka_unit_test(test_threshold_unknown_value_fails),
         cmocka_unit_test(test_threshold_errors_point_at_the_problem),
     };

@@ -1,0 +1,89 @@
+/* phases.c - per-phase results from the event-time timeline (see phases.h). */
+#include "phases.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* phase_span_ms - where phase i of w begins and ends (ms after the start),
+ * cut at --duration, the last one held until it; 0 when it never runs. */
+static int phase_span_ms(const struct workload_spec *w, size_t i, uint64_t *from, uint64_t *to)
+{
+    uint64_t at = 0, limit = w->duration_ms;
+    size_t k;
+
+    for (k = 0; k < i; k++)
+        at += w->phases[k].duration_ms;
+    if (limit > 0 && at >= limit)
+        return 0;
+    *from = at;
+    *to = at + w->phases[i].duration_ms;
+    if (limit > 0 && (*to > limit || i + 1 == w->n_phases))
+        *to = limit;
+    return 1;
+}
+
+size_t phases_last_rows(const struct workload_spec *w, uint32_t *last_rows)
+{
+    uint64_t from, to;
+    size_t i, n = 0;
+
+    for (i = 0; i < w->n_phases && i < CONFIG_PHASES_MAX; i++) {
+        if (!phase_span_ms(w, i, &from, &to))
+            break;
+        /* row t holds the second ending t s after the start: a row is the
+         * phase's whose span holds its middle */
+        last_rows[n++] = (uint32_t)((to + 500) / 1000);
+    }
+    return n;
+}
+
+int phases_build(const struct workload_spec *w, const struct timeline *tl, struct phase_result **out,
+                 size_t *n)
+{
+    struct phase_result *ph;
+    const struct stats_second *c;
+    uint64_t from, to, cum_accepted = 0, cum_received = 0;
+    double prev = 0;
+    size_t i, k;
+    uint32_t t;
+
+    *out = NULL;
+    *n = 0;
+    if (w->n_phases == 0 || tl->nphases == 0)
+        return 0;
+    if ((ph = calloc(tl->nphases, sizeof(*ph))) == NULL)
+        return -ENOMEM;
+    for (i = 0; i < tl->nphases; i++) {
+        const struct phase_spec *p = &w->phases[i];
+
+        (void)phase_span_ms(w, i, &from, &to);
+        ph[i].name = p->name[0] ? p->name : config_phase_kind_name(p->kind);
+        ph[i].kind = config_phase_kind_name(p->kind);
+        ph[i].start_s = (double)from / 1000;
+        ph[i].end_s = (double)to / 1000;
+        ph[i].planned_rate = p->kind == PHASE_KIND_RAMP ? (prev + p->rate) / 2 : p->rate;
+        ph[i].message = &tl->phases[i].message;
+        ph[i].delivery = &tl->phases[i].delivery;
+        prev = p->rate;
+    }
+    for (t = 0; t < tl->n; t++) {
+        k = timeline_phase_of(tl, t);
+        c = &tl->rows[t].n;
+        ph[k].attempted += c->attempted;
+        ph[k].accepted += c->accepted;
+        ph[k].rejected += c->rejected;
+        ph[k].errors += c->errors;
+        ph[k].received += c->received;
+        ph[k].duplicates += c->duplicates;
+        cum_accepted += c->accepted;
+        cum_received += c->received;
+        ph[k].backlog_end = (int64_t)cum_accepted - (int64_t)cum_received;
+    }
+    for (i = 0; i < tl->nphases; i++)
+        if (ph[i].end_s > ph[i].start_s)
+            ph[i].rate = (double)ph[i].accepted / (ph[i].end_s - ph[i].start_s);
+    *out = ph;
+    *n = tl->nphases;
+    return 0;
+}
