@@ -56,6 +56,7 @@ static const struct key_def keys[] = {
     { "window", K_U32, W(window), -1, 0, 65535 },
     { "verbose", K_U32, W(verbose), -1, 0, 10 },
     { "fixed_wait", K_SECONDS, W(fixed_wait_ms), -1, 0, 0 },
+    { "warmup", K_SECONDS, W(warmup_ms), -1, 0, 0 },
     { "phases", K_PHASES, 0, -1, 0, 0 },
     { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
 };

@@ -18,13 +18,14 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
 static const struct option cli_long[] = {
     { "rate", required_argument, NULL, OPT_RATE },
     { "duration", required_argument, NULL, OPT_DURATION },
+    { "warmup", required_argument, NULL, OPT_WARMUP },
     { "pipelining", no_argument, NULL, OPT_PIPELINING },
     { "chunking", no_argument, NULL, OPT_CHUNKING },
     { "starttls", no_argument, NULL, OPT_STARTTLS },
@@ -85,6 +86,9 @@ void cli_usage_run(void *out)
           "  --rate R     messages per second in all, open loop (default 0: as fast as\n"
           "               the sessions go)\n"
           "  --duration S how long to run, e.g. 90, 30s, 5m (default: until -m are sent)\n"
+          "  --warmup S   the first S seconds count in the totals and the reconciliation,\n"
+          "               not in the message and delivery percentiles and the rates\n"
+          "               (default 0)\n"
           "  --pipelining --chunking --starttls   SMTP extensions (default off)\n"
           "  --auth USER:PASS   AUTH PLAIN after EHLO (default none)\n"
           "  --campaign FILE    YAML campaign: phases, targets and any option above\n"
@@ -207,6 +211,7 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
             return snprintf(err, errlen, "--rate: '%s' is not messages per second", arg), -EINVAL;
         return 0;
     case OPT_DURATION: return cli_seconds(arg, &w->duration_ms, "--duration", err, errlen);
+    case OPT_WARMUP: return cli_seconds(arg, &w->warmup_ms, "--warmup", err, errlen);
     case OPT_PIPELINING: w->pipelining = 1; return 0;
     case OPT_CHUNKING: w->chunking = 1; return 0;
     case OPT_STARTTLS: w->starttls = 1; return 0;

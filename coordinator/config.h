@@ -38,6 +38,7 @@ struct workload_spec {
     int sessions_set;
     double rate;                /* --rate, messages/s; 0: closed loop */
     uint64_t duration_ms;       /* --duration */
+    uint64_t warmup_ms;         /* --warmup: out of the headline percentiles and rates */
     int pipelining, chunking, starttls;
     char *auth;                 /* --auth USER:PASS */
     int family;                 /* -4 / -6 */

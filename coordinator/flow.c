@@ -15,4 +15,10 @@ void result_flow(const struct run_result *res, struct agg_flow *out)
         out->deliver_s = res->deliver_end_s;
         out->deliver_rate = (double)out->received / res->deliver_end_s;
     }
+    if (res->warmup_s > 0) {
+        out->inject_rate = out->inject_s > res->warmup_s && out->accepted >= res->warmup_accepted
+            ? (double)(out->accepted - res->warmup_accepted) / (out->inject_s - res->warmup_s) : 0;
+        out->deliver_rate = out->deliver_s > res->warmup_s && out->received >= res->warmup_received
+            ? (double)(out->received - res->warmup_received) / (out->deliver_s - res->warmup_s) : 0;
+    }
 }

@@ -340,6 +340,10 @@ static void html_flow(FILE *f, const struct run_result *res)
         html_flow_row(f, "delivery", "delivery: target → sinks, received (end to end)", res->totals.received,
                       fl.deliver_s, fl.deliver_rate, fl.deliver_peak, "delivery", &res->delivery);
     fputs("</table>\n", f);
+    if (res->warmup_s > 0)
+        fprintf(f, "<p class=\"sub\" id=\"warmup\">Warmup: the first %.0f s (%" PRIu64 " accepted) are out of "
+                "the rates and the message and delivery percentiles; the totals and the reconciliation "
+                "count them.</p>\n", res->warmup_s, res->warmup_accepted);
     if (!res->sinks_in_path) {
         fputs("<p class=\"sub\">No sinks in the path: delivery and backlog were not measured.</p>\n", f);
         return;

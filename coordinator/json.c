@@ -221,6 +221,19 @@ static void json_timeline_row(FILE *f, const struct run_result *res, const struc
     fputc('}', f);
 }
 
+/* What --warmup left out of the headline figures, or null. */
+static void json_warmup(FILE *f, const struct run_result *res)
+{
+    if (res->warmup_s <= 0) {
+        fputs("  \"warmup\": null,\n", f);
+        return;
+    }
+    fprintf(f, "  \"warmup\": {\"seconds\": %.3f, \"accepted\": %" PRIu64 ", \"received\": %" PRIu64
+            ", \"excluded_from\": [\"rate_msgs_per_s\", \"injection\", \"delivery\", "
+            "\"latency_ms.message\", \"latency_ms.delivery\"]},\n",
+            res->warmup_s, res->warmup_accepted, res->warmup_received);
+}
+
 /* One result per campaign phase (phases.h). */
 static void json_phases(FILE *f, const struct run_result *res)
 {
@@ -313,6 +326,7 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
     json_sinks(f, res);
     json_timeline(f, res);
     json_phases(f, res);
+    json_warmup(f, res);
     json_thresholds(f, res);
     fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"unauthorized\": %"
             PRIu64 "},\n", res->dropped, res->refused, res->unauthorized);

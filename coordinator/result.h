@@ -61,6 +61,9 @@ struct run_result {
     const struct aggregator *timeline;  /* by event time */
     struct phase_result *phases;    /* one per campaign phase, owned (free()); NULL: no phases */
     size_t n_phases;
+    double warmup_s;                /* --warmup: the first seconds, out of the headline
+                                     * message and delivery latency and the rates; 0: none */
+    uint64_t warmup_accepted, warmup_received;  /* what they held */
     double inject_end_s;            /* the last message accepted, s after the start; 0: none */
     double deliver_end_s;           /* the last message received by a sink; 0: none */
     uint64_t dropped;               /* control messages undecodable or malformed */
@@ -80,7 +83,8 @@ int verdict_judge(struct run_result *res);
 
 /* result_flow - injection and delivery of res apart (agg_flow of its
  * timeline), each ending at the event time of its last message when the
- * peers reported one (finer than the timeline's second). */
+ * peers reported one (finer than the timeline's second); with a warmup,
+ * the rates are over what came after it. */
 void result_flow(const struct run_result *res, struct agg_flow *out);
 
 /* summary_print - the end-of-campaign table for a terminal. */

@@ -631,6 +631,8 @@ static void run_start(struct run *r)
         lead = RUN_LEAD_MAX_NS;
     r->start_wall_ns = clock_wall_ns() + lead;
     r->start_ns = clock_mono_ns() + lead;
+    if (r->cfg->w.warmup_ms > 0 && timeline_set_warmup(&r->tl, (uint32_t)((r->cfg->w.warmup_ms + 500) / 1000)) != 0)
+        log_warn("out of memory for the warmup: its seconds stay in the percentiles");
     n = phases_last_rows(&r->cfg->w, last_rows);
     if (timeline_set_phases(&r->tl, last_rows, n) != 0)
         log_warn("out of memory for the phases: the report has no per-phase results");
@@ -1003,6 +1005,23 @@ static int run_is_sink(const void *peer, void *arg)
     return ((const struct peer *)peer)->role == PEERLINK_SINK;
 }
 
+/* run_result_warmup - --warmup: the headline message and delivery latency
+ * become the seconds after it, and what it held is said. */
+static void run_result_warmup(struct run *r, struct run_result *res)
+{
+    size_t i;
+
+    if (r->tl.steady == NULL)
+        return;
+    res->warmup_s = (double)r->tl.warmup_last;
+    for (i = 0; i < r->agg.n && r->agg.rows[i].t <= r->tl.warmup_last; i++) {
+        res->warmup_accepted = r->agg.rows[i].cum.accepted;
+        res->warmup_received = r->agg.rows[i].cum.received;
+    }
+    memcpy(&res->stats->latency[PHASE_MESSAGE], &r->tl.steady->message, sizeof(struct hist));
+    memcpy(&res->delivery, &r->tl.steady->delivery, sizeof(struct hist));
+}
+
 static int run_build_result(struct run *r, struct run_result *res)
 {
     uint64_t now = clock_mono_ns();
@@ -1029,8 +1048,9 @@ static int run_build_result(struct run *r, struct run_result *res)
         log_warn("out of memory for the phases: the report has no per-phase results");
     res->inject_end_s = (double)timeline_last_ns(&r->tl, run_is_agent, r) / 1e9;
     res->deliver_end_s = (double)timeline_last_ns(&r->tl, run_is_sink, r) / 1e9;
-    if (res->duration_s > 0)
-        res->rate = (double)res->totals.accepted / res->duration_s;
+    run_result_warmup(r, res);
+    if (res->duration_s > res->warmup_s)
+        res->rate = (double)(res->totals.accepted - res->warmup_accepted) / (res->duration_s - res->warmup_s);
     res->sinks_in_path = r->want_sinks > 0;
     res->agents = calloc(r->na + 1, sizeof(*res->agents));
     res->sinks = calloc(r->ns + 1, sizeof(*res->sinks));

@@ -45,6 +45,16 @@ static void summary_flow(FILE *out, const struct run_result *res)
             fl.backlog_peak, fl.backlog_peak_t, fl.backlog_end);
 }
 
+/* summary_warmup - what --warmup left out, and where it still counts. */
+static void summary_warmup(FILE *out, const struct run_result *res)
+{
+    if (res->warmup_s <= 0)
+        return;
+    fprintf(out, "  warmup: the first %.0f s (%" PRIu64 " accepted, %" PRIu64 " received) are out of the rates and "
+            "the message and delivery percentiles; the totals, the other phases' latency and the "
+            "reconciliation count them\n", res->warmup_s, res->warmup_accepted, res->warmup_received);
+}
+
 static void summary_latency_row(FILE *out, const char *name, const struct hist *h)
 {
     if (h->count == 0)
@@ -199,6 +209,7 @@ void summary_print(FILE *out, const struct run_result *res)
 {
     summary_totals(out, res);
     summary_flow(out, res);
+    summary_warmup(out, res);
     summary_campaign_phases(out, res);
     summary_latency(out, res);
     summary_replies(out, res);

@@ -15,6 +15,7 @@ void timeline_free(struct timeline *tl)
     free(tl->rows);
     free(tl->pending);
     free(tl->phases);
+    free(tl->steady);
     free(tl->folds);
     memset(tl, 0, sizeof(*tl));
 }
@@ -84,6 +85,17 @@ int timeline_set_phases(struct timeline *tl, const uint32_t *last_rows, size_t n
     return 0;
 }
 
+int timeline_set_warmup(struct timeline *tl, uint32_t last_row)
+{
+    if (tl->steady == NULL && (tl->steady = malloc(sizeof(*tl->steady))) == NULL)
+        return -ENOMEM;
+    tl->warmup_last = last_row;
+    tl->steady->last = UINT32_MAX;
+    hist_init(&tl->steady->message);
+    hist_init(&tl->steady->delivery);
+    return 0;
+}
+
 size_t timeline_phase_of(const struct timeline *tl, uint32_t t)
 {
     size_t i;
@@ -110,6 +122,10 @@ static void row_finalize(struct timeline *tl, uint32_t t)
     if (ph != NULL) {
         hist_merge(&ph->message, m);
         hist_merge(&ph->delivery, d);
+    }
+    if (tl->steady != NULL && t > tl->warmup_last) {
+        hist_merge(&tl->steady->message, m);
+        hist_merge(&tl->steady->delivery, d);
     }
     if (m->count > 0)
         hist_init(m);

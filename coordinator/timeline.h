@@ -55,6 +55,8 @@ struct timeline {
                                      * of second t at [t % TIMELINE_PENDING]; NULL until needed */
     struct timeline_phase *phases;  /* timeline_set_phases; NULL: none */
     size_t nphases;
+    uint32_t warmup_last;           /* rows up to this one are the warmup (0: none) */
+    struct timeline_phase *steady;  /* latency of the final rows after the warmup; NULL: none */
     uint64_t late_latencies;        /* latency samples that came after their row was final */
     struct timeline_fold *folds;
     size_t nfolds, capfolds;
@@ -75,6 +77,11 @@ int timeline_expect(struct timeline *tl, const void *peer);
  * takes what ended after it, so the phases sum to the totals). Before any
  * row is final. Returns 0 or -ENOMEM. */
 int timeline_set_phases(struct timeline *tl, const uint32_t *last_rows, size_t n);
+
+/* timeline_set_warmup - rows up to last_row are the warmup: the rows after
+ * it also gather their latency in tl->steady. Before any row is final.
+ * Returns 0 or -ENOMEM. */
+int timeline_set_warmup(struct timeline *tl, uint32_t last_row);
 
 /* timeline_phase_of - the phase row t belongs to (0 without phases). */
 size_t timeline_phase_of(const struct timeline *tl, uint32_t t);

@@ -12,7 +12,9 @@ the server under test every second of a ramp.)
 Results per phase: a named ramp, steady and spike campaign straight into
 the sink: the phases' counts sum to the totals, each phase's achieved rate
 is within 1% of its plan, and thresholds scoped to one phase are judged on
-it alone (the JSON, the CSV's phase column and the summary agree)."""
+it alone (the JSON, the CSV's phase column and the summary agree); with
+--warmup 3s the ramp is out of the headline latency and rates but in the
+totals, and the report says so."""
 
 import csv
 import os
@@ -64,7 +66,7 @@ def test_results_per_phase(tmp):
         f.write(NAMED)
     report, csv_path = os.path.join(tmp, "named.json"), os.path.join(tmp, "named.csv")
     done, data = harness.run_campaign([COORD, "run", "--local", "2", "--campaign", path, "--json", report,
-                                       "--csv", csv_path,
+                                       "--csv", csv_path, "--warmup", "3s",
                                        "--threshold", "plateau:rate(accepted)>390/s",
                                        "--threshold", "spike:rate(accepted)<700/s"],
                                       report, "named phases", timeout=120)
@@ -92,6 +94,15 @@ def test_results_per_phase(tmp):
         harness.check(got == p["accepted"], f"CSV rows of {p['name']}: {got}, JSON {p['accepted']}")
     out = done.stdout.decode()
     harness.check("campaign phase" in out and "plateau" in out, f"the summary's phases:\n{out}")
+    warm = data["warmup"]
+    harness.check(warm is not None and warm["seconds"] == 3 and warm["accepted"] == phases[0]["accepted"],
+                  f"warmup {warm}, ramp {phases[0]}")
+    harness.check(data["latency_ms"]["message"]["count"] == totals["messages_accepted"] - warm["accepted"],
+                  f"the headline latency holds the warmup: {data['latency_ms']['message']}")
+    after = totals["messages_accepted"] - warm["accepted"]
+    harness.check(abs(data["injection"]["rate_msgs_per_s"] - after / 6) <= 0.01 * after / 6,
+                  f"injection rate after the warmup: {data['injection']}")
+    harness.check("warmup: the first 3 s" in out, f"the summary says what was excluded:\n{out}")
 
 
 def main():
