@@ -1,7 +1,9 @@
 """badserver - small misbehaving SMTP servers for the agent's tests, each
 in a thread of the test process: one that closes in the middle of DATA,
-one that never answers, one that sends garbage, and a well-behaved one
-that also speaks BDAT (RFC 3030) and records what it receives."""
+one that never answers, one that trickles its greeting and never ends it,
+one that goes silent after DATA, one that sends garbage, and well-behaved
+ones that announce chosen extensions (SIZE, SMTPUTF8, ...), speak BDAT (RFC
+3030) and record every command and message they receive."""
 
 import socket
 import threading
@@ -21,6 +23,7 @@ class Server:
         self.conns = []
         self.lock = threading.Lock()
         self.messages = []
+        self.commands = []
         self.stopping = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -104,6 +107,36 @@ def never_answers(server, conn):
         pass
 
 
+def trickles(server, conn):
+    """Sends its greeting one octet every 0.2 s and never ends the line."""
+    conn.settimeout(0.2)
+    while not server.stopping:
+        conn.sendall(b"2")
+        try:
+            if conn.recv(65536) == b"":
+                return
+        except socket.timeout:
+            pass
+
+
+def silent_after_data(server, conn):
+    """Takes the envelope and DATA (354), reads the message and never
+    answers its end."""
+    r = Lines(conn)
+    conn.sendall(b"220 quiet.example ESMTP\r\n")
+    while True:
+        line = r.line()
+        if line is None:
+            return
+        verb = line[:4].upper()
+        if verb == b"DATA":
+            conn.sendall(b"354 go ahead\r\n")
+            while r.line() is not None:
+                pass
+            return
+        conn.sendall(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
+
+
 def garbage(server, conn):
     """Answers with something that is not SMTP."""
     conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
@@ -114,6 +147,20 @@ def garbage(server, conn):
 def bdat_sink(server, conn):
     """A small correct ESMTP server with PIPELINING and CHUNKING: records
     (verb, mail, rcpts, content) of every message it accepts."""
+    esmtp_sink("PIPELINING", "CHUNKING", "8BITMIME")(server, conn)
+
+
+def esmtp_sink(*extensions):
+    """A handler for Server: a small correct ESMTP server announcing
+    extensions after EHLO or LHLO; records every command line in
+    server.commands and (verb, mail, rcpts, content) of every message it
+    accepts in server.messages (mail: the MAIL line after "MAIL FROM:")."""
+    ehlo = b"".join(b"250-" + e.encode() + b"\r\n" for e in extensions[:-1])
+    ehlo = b"250-sink.example\r\n" + ehlo + b"250 " + (extensions[-1] if extensions else "HELP").encode() + b"\r\n"
+    return lambda server, conn: _esmtp_session(server, conn, ehlo)
+
+
+def _esmtp_session(server, conn, ehlo):
     r = Lines(conn)
     conn.sendall(b"220 sink.example ESMTP\r\n")
     mail, rcpts, chunks = None, [], []
@@ -121,9 +168,11 @@ def bdat_sink(server, conn):
         line = r.line()
         if line is None:
             return
+        with server.lock:
+            server.commands.append(line)
         verb = line[:4].upper()
         if verb in (b"EHLO", b"LHLO"):
-            conn.sendall(b"250-sink.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n")
+            conn.sendall(ehlo)
         elif verb == b"HELO":
             conn.sendall(b"250 sink.example\r\n")
         elif verb == b"MAIL":
