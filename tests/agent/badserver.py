@@ -108,10 +108,12 @@ def never_answers(server, conn):
 
 
 def trickles(server, conn):
-    """Sends its greeting one octet every 0.2 s and never ends the line."""
+    """Starts a greeting line and sends one more octet of it every 0.2 s,
+    never ending it."""
     conn.settimeout(0.2)
+    conn.sendall(b"220-")
     while not server.stopping:
-        conn.sendall(b"2")
+        conn.sendall(b"x")
         try:
             if conn.recv(65536) == b"":
                 return
