@@ -85,20 +85,27 @@ class Lines:
         return data
 
 
-def closes_mid_data(server, conn):
-    """Greets, accepts the envelope, then closes after part of the message."""
+def until_data(conn):
+    """Greets and says 250 to everything up to DATA, which gets 354: the
+    Lines reader then, or None when the client left first."""
     r = Lines(conn)
     conn.sendall(b"220 bad.example ESMTP\r\n")
     while True:
         line = r.line()
         if line is None:
-            return
+            return None
         verb = line[:4].upper()
         if verb == b"DATA":
             conn.sendall(b"354 go ahead\r\n")
-            r.line()
-            return          # close with the message half read
+            return r
         conn.sendall(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
+
+
+def closes_mid_data(server, conn):
+    """Greets, accepts the envelope, then closes after part of the message."""
+    r = until_data(conn)
+    if r is not None:
+        r.line()            # close with the message half read
 
 
 def never_answers(server, conn):
@@ -124,19 +131,9 @@ def trickles(server, conn):
 def silent_after_data(server, conn):
     """Takes the envelope and DATA (354), reads the message and never
     answers its end."""
-    r = Lines(conn)
-    conn.sendall(b"220 quiet.example ESMTP\r\n")
-    while True:
-        line = r.line()
-        if line is None:
-            return
-        verb = line[:4].upper()
-        if verb == b"DATA":
-            conn.sendall(b"354 go ahead\r\n")
-            while r.line() is not None:
-                pass
-            return
-        conn.sendall(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
+    r = until_data(conn)
+    while r is not None and r.line() is not None:
+        pass
 
 
 def garbage(server, conn):

@@ -13,18 +13,16 @@
   message counts no_smtputf8."""
 
 import glob
-import json
 import os
 import re
 import sys
 import tempfile
 
 import harness
-from agenttest import run_agent_json
+from agenttest import aiosmtpd_received, run_agent_json, start_aiosmtpd
 from badserver import Server, esmtp_sink
 
 check = harness.check
-HERE = os.path.dirname(os.path.abspath(__file__))
 SENDER, RCPT = "sénder@exämple.com", "rcpt€@例え.jp"
 
 
@@ -111,41 +109,25 @@ def test_campaign_sends_size_and_counts_too_big(tmp):
     check(not any(c[:4].upper() == b"MAIL" for c in server.commands[before:]), "no MAIL sent")
 
 
-def aiosmtpd(procs, tmp, *extra):
-    port = harness.free_port()
-    out = os.path.join(tmp, f"got-{port}.jsonl")
-    p = procs.start(["/usr/bin/python3", os.path.join(HERE, "aiosmtpd_server.py"), "--port", str(port),
-                     "--out", out] + list(extra))
-    harness.wait_port(port, proc=p)
-    return port, out
-
-
-def received(out):
-    if not os.path.exists(out):
-        return []
-    with open(out) as f:
-        return [json.loads(line) for line in f]
-
-
 def test_smtputf8_aiosmtpd(tmp):
     with harness.Procs() as procs:
-        port, out = aiosmtpd(procs, tmp, "--smtputf8")
+        port, out = start_aiosmtpd(procs, tmp, "--smtputf8")
         proc, rep = run_agent_json(["-m", "3", "-s", "2", "-r", "2", "--smtputf8", "-f", SENDER, "-t", RCPT,
                                     f"127.0.0.1:{port}"])
         check(proc.returncode == 0 and rep["totals"]["messages_accepted"] == 3, f"smtputf8: {proc.stderr}")
-        got = received(out)
+        got = aiosmtpd_received(out)
         check(len(got) == 3, f"aiosmtpd received {len(got)}")
         for m in got:
             check(m["mail_from"] == SENDER and m["rcpt_tos"] == ["2" + RCPT, RCPT],
                   f"envelope {m['mail_from']!r} {m['rcpt_tos']!r}")
             check(m["mail_options"] == ["SMTPUTF8"], f"MAIL parameters {m['mail_options']}")
-        port, out = aiosmtpd(procs, tmp, "--no-smtputf8")     # not offered: nothing sent
+        port, out = start_aiosmtpd(procs, tmp, "--no-smtputf8")     # not offered: nothing sent
         proc, rep = run_agent_json(["-m", "3", "-d", "--smtputf8", "-f", SENDER, "-t", RCPT,
                                     f"127.0.0.1:{port}"])
         check(proc.returncode == 1, f"no SMTPUTF8: exit {proc.returncode}")
         check(rep["errors_by_kind"]["no_smtputf8"] == 3 and rep["totals"]["messages_attempted"] == 0,
               f"{rep['errors_by_kind']} {rep['totals']}")
-        check(received(out) == [], "nothing delivered without SMTPUTF8")
+        check(aiosmtpd_received(out) == [], "nothing delivered without SMTPUTF8")
         check("does not offer SMTPUTF8 (--smtputf8)" in proc.stderr, proc.stderr)
 
 

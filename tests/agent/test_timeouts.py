@@ -18,14 +18,18 @@ check = harness.check
 COORD = harness.program("smtpstorm")
 
 
-def campaign(tmp, name, server, *args, within):
+def campaign(tmp, name, handler, *args, within):
+    """A --local campaign with args against a Server(handler): it must end
+    within the given seconds with exit 4. Returns its JSON report."""
     report = os.path.join(tmp, f"{name}.json")
-    if os.path.exists(report):
-        os.unlink(report)
-    t0 = time.monotonic()
-    done, data = harness.run_campaign([COORD, "run", "--local", "1", "--json", report] + list(args)
-                                      + [f"127.0.0.1:{server.port}"], report, name, timeout=within + 30)
-    took = time.monotonic() - t0
+    server = Server(handler)
+    try:
+        t0 = time.monotonic()
+        done, data = harness.run_campaign([COORD, "run", "--local", "1", "--json", report] + list(args)
+                                          + [f"127.0.0.1:{server.port}"], report, name, timeout=within + 30)
+        took = time.monotonic() - t0
+    finally:
+        server.stop()
     check(took < within, f"{name}: took {took:.1f} s, want under {within} s")
     check(done.returncode == 4, f"{name}: exit {done.returncode}, want 4 (target errors)")
     check(data is not None and data["exit_code"] == 4, f"{name}: no report or its exit_code")
@@ -43,21 +47,13 @@ def check_timed_out(name, data, sessions, attempted):
 
 
 def test_no_banner(tmp):
-    server = Server(never_answers)
-    try:
-        data = campaign(tmp, "no-banner", server, "--timeout", "2s", "-m", "4", "-s", "2", within=15)
-    finally:
-        server.stop()
+    data = campaign(tmp, "no-banner", never_answers, "--timeout", "2s", "-m", "4", "-s", "2", within=15)
     check_timed_out("no banner", data, 4, 0)
 
 
 def test_silent_after_data(tmp):
-    server = Server(silent_after_data)
-    try:
-        data = campaign(tmp, "silent-after-data", server, "--timeout", "1500ms", "-m", "3", "-s", "3", "-l",
-                        "5000", within=15)
-    finally:
-        server.stop()
+    data = campaign(tmp, "silent-after-data", silent_after_data, "--timeout", "1500ms", "-m", "3", "-s", "3",
+                    "-l", "5000", within=15)
     check_timed_out("silent after DATA", data, 3, 3)
     check(data["latency_ms"]["data"]["count"] == 3, "DATA was answered, the end of data never")
 
@@ -66,20 +62,12 @@ def test_campaign_file_timeout(tmp):
     path = os.path.join(tmp, "hung.yaml")
     with open(path, "w") as f:
         f.write("messages: 2\nsessions: 2\ntimeout: 2s\n")
-    server = Server(never_answers)
-    try:
-        data = campaign(tmp, "file-timeout", server, "--campaign", path, within=15)
-    finally:
-        server.stop()
+    data = campaign(tmp, "file-timeout", never_answers, "--campaign", path, within=15)
     check_timed_out("timeout: in the file", data, 2, 0)
 
 
 def test_default_timeout_ends_within_a_minute(tmp):
-    server = Server(never_answers)
-    try:
-        data = campaign(tmp, "default-timeout", server, "-m", "1", within=55)
-    finally:
-        server.stop()
+    data = campaign(tmp, "default-timeout", never_answers, "-m", "1", within=55)
     check_timed_out("default --timeout", data, 1, 0)
 
 
