@@ -396,6 +396,8 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->messages = pw->messages ? pw->messages : WORKLOAD_UNLIMITED;
     w->rate = (double)pw->rate_milli / 1000.0;
     w->duration_ns = pw->duration_ms * NS_PER_MS;
+    if (pw->timeout_ms)             /* validated by lib/wire.c; 0: smtp-source's default */
+        w->timeout_ns = pw->timeout_ms * NS_PER_MS;
     w->fixed_delay_s = (unsigned)((pw->fixed_wait_ms + 999) / 1000);     /* whole seconds, as -w */
     w->random_delay_s = (unsigned)((pw->random_wait_ms + 999) / 1000);
     w->lmtp = pw->lmtp;
@@ -405,6 +407,7 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->pipelining = pw->pipelining;
     w->chunking = pw->chunking;
     w->starttls = pw->starttls;
+    w->mail_size = 1;               /* campaigns say SIZE= whenever the server offers SIZE */
     w->verbose = (int)pw->verbose;
     w->recipients = (int)recipients;
     w->number_rcpts = pw->number_recipients;

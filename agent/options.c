@@ -24,7 +24,7 @@
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
-    OPT_TIMEOUT, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
+    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
 };
@@ -44,6 +44,8 @@ static const struct option long_options[] = {
     { "id", required_argument, NULL, OPT_ID },
     { "no-trace", no_argument, NULL, OPT_NO_TRACE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "mail-size", no_argument, NULL, OPT_MAIL_SIZE },
+    { "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -92,9 +94,18 @@ static const char help_text[] =
     "                   speed; latency counts from when each was due (default: closed loop)\n"
     "  --duration S     start no message after S seconds (default: none; with -m,\n"
     "                   whichever comes first)\n"
-    "  --timeout S      give up on a connect, read or write after S seconds (default: 300)\n"
+    "  --timeout S      give up when a connect, TLS handshake, write or reply takes\n"
+    "                   over S seconds (a reply counts from its command, however the\n"
+    "                   server trickles it); a timeout error (default: 300)\n"
     "  --pipelining     send MAIL, RCPT and DATA in one write when offered (RFC 2920)\n"
     "  --chunking       send BDAT instead of DATA when offered (RFC 3030)\n"
+    "  --mail-size      send EHLO, and SIZE=octets on MAIL when the server offers SIZE\n"
+    "                   (RFC 1870; also with --pipelining or --chunking; default: MAIL\n"
+    "                   as smtp-source sends it). Whatever the options, a message over\n"
+    "                   the server's SIZE is not sent: a too_big error, then the next\n"
+    "  --smtputf8       send MAIL FROM:<from> SMTPUTF8 (RFC 6531): -f and -t may hold\n"
+    "                   UTF-8; a server that does not offer SMTPUTF8 gets no message\n"
+    "                   (a no_smtputf8 error each)\n"
     "  --starttls       use STARTTLS (RFC 3207); certificates are not checked\n"
     "  --tls-verify     check the server certificate and name (default: off)\n"
     "  --tls-ca FILE    trusted CA certificates for --tls-verify (default: system store)\n"
@@ -135,7 +146,8 @@ void options_usage(FILE *f, const char *prog)
     fprintf(f, "usage: %s [-46AcdLNov] [-C count] [-f from] [-F file] [-l length] [-m count]\n"
             "       [-M myhostname] [-r count] [-R interval] [-s count] [-S subject] [-t to]\n"
             "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
-            "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--json FILE]\n"
+            "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
+            "       [--smtputf8] [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
@@ -291,8 +303,10 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
         if (parse_seconds(arg, OPTIONS_SECONDS_MAX, &d)) BAD("bad timeout: %s", arg);
         w->timeout_ns = (uint64_t)(d * NS_PER_SEC);
         break;
-    case OPT_PIPELINING: w->pipelining = 1; break;
-    case OPT_CHUNKING: w->chunking = 1; break;
+    case OPT_PIPELINING: w->pipelining = 1; w->mail_size = 1; break;
+    case OPT_CHUNKING: w->chunking = 1; w->mail_size = 1; break;
+    case OPT_MAIL_SIZE: w->mail_size = 1; w->ehlo = 1; break;
+    case OPT_SMTPUTF8: w->smtputf8 = 1; break;
     case OPT_STARTTLS: w->starttls = 1; break;
     case OPT_TLS_VERIFY: o->tls_verify = 1; break;
     case OPT_TLS_CA: o->tls_ca = arg; break;

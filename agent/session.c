@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "log.h"
 #include "message.h"
+#include "number.h"
 #include "reply.h"
 #include "trace.h"
 
@@ -41,7 +42,7 @@ static const char *const cmd_doing[] = {
     "sending QUIT",
 };
 
-enum { CAP_PIPELINING = 1, CAP_CHUNKING = 2, CAP_STARTTLS = 4 };
+enum { CAP_PIPELINING = 1, CAP_CHUNKING = 2, CAP_STARTTLS = 4, CAP_SIZE = 8, CAP_SMTPUTF8 = 16 };
 enum { ACT_READY, ACT_CONNECT };
 
 struct expect {
@@ -76,6 +77,7 @@ struct session {
     int connect_tries;
     uint64_t connect_ns;        /* when the pending connect began */
     unsigned caps;
+    uint64_t size_limit;        /* the server's SIZE (RFC 1870), 0: none announced */
     enum auth_mech mech;
     const char *helo_verb;
     struct ev_timer timeout;
@@ -229,6 +231,7 @@ static void session_close(struct session *s)
     reply_reset(&s->reply);
     s->connecting = s->handshaking = s->tls_done = s->authed = s->greeted = 0;
     s->caps = 0;
+    s->size_limit = 0;
     s->tail_complete = 0;
     memset(s->txn, 0, sizeof(s->txn));
 }
@@ -549,10 +552,65 @@ static int session_queue_data(struct session *s, int t)
     return expect_push_txn(s, CMD_DATA, t);
 }
 
+/* session_message_size - what transaction t will send after DATA's 354
+ * or in BDAT, as RFC 1870 6.1 counts it (no dot-stuffing, no final dot):
+ * the headers formatted now, in the command buffer's free room, plus the
+ * payload. Only computed when the server announced SIZE; 0 otherwise. */
+static size_t session_message_size(struct session *s, int t)
+{
+    int n = 0;
+
+    if (!(s->caps & CAP_SIZE))
+        return 0;
+    if ((n = session_prefix(s, t, s->cmd + s->cmd_len, s->cmd_cap - s->cmd_len)) < 0)
+        n = 0;
+    return (size_t)n + s->w->payload->raw_len;
+}
+
+/* session_refuse - a message the server said it will not take is not
+ * sent (no MAIL, no body) but counted: over its SIZE (RFC 1870 4: the
+ * client should not send it), or --smtputf8 without SMTPUTF8 offered (RFC
+ * 6531 3.4). The session goes on as after a message, through the delay
+ * timer so that it never recurses into the engine. Returns 1 when refused. */
+static int session_refuse(struct session *s, int t, size_t size)
+{
+    if (s->w->smtputf8 && !(s->caps & CAP_SMTPUTF8)) {
+        engine_count_error(s->eng, ERROR_NO_SMTPUTF8);
+        engine_warn(s->eng, "session %d: server does not offer SMTPUTF8 (--smtputf8): message not sent",
+                    s->index);
+    } else if (s->size_limit > 0 && size > s->size_limit) {
+        engine_count_error(s->eng, ERROR_TOO_BIG);
+        engine_warn(s->eng, "session %d: message of %zu octets is over the server's SIZE %llu: not sent",
+                    s->index, size, (unsigned long long)s->size_limit);
+    } else {
+        return 0;
+    }
+    s->txn[t].active = 0;
+    if (session_busy(s))
+        return 1;               /* the other transaction's end goes on */
+    if (s->w->disconnect || !engine_has_more(s->eng))
+        session_quit(s);
+    else
+        session_later(s, ACT_READY, session_delay_ns(s));
+    return 1;
+}
+
+/* session_queue_mail - MAIL FROM, with SIZE= when the server offers SIZE
+ * and the workload sends it (RFC 1870 6), and SMTPUTF8 (RFC 6531 3.4). */
+static int session_queue_mail(struct session *s, size_t size)
+{
+    char param[32] = "";
+
+    if ((s->caps & CAP_SIZE) && s->w->mail_size)
+        snprintf(param, sizeof(param), " SIZE=%zu", size);
+    return out_cmd(s, "MAIL FROM:<%s>%s%s", s->w->sender, param, s->w->smtputf8 ? " SMTPUTF8" : "");
+}
+
 static void session_start_txn(struct session *s, const struct session_job *job)
 {
     const struct workload *w = s->w;
     struct txn *x;
+    size_t size;
     int i, t = s->txn[0].active ? 1 : 0;
 
     x = &s->txn[t];
@@ -568,9 +626,12 @@ static void session_start_txn(struct session *s, const struct session_job *job)
         if (w->chunking && !(s->caps & CAP_CHUNKING) && atomic_exchange(&warned_chunking, 1) == 0)
             log_warn("server does not offer CHUNKING; sending DATA");
     }
+    size = session_message_size(s, t);
+    if (session_refuse(s, t, size))
+        return;
     engine_count(s->eng, COUNT_ATTEMPTED);
     s->tail_complete = 0;
-    if (out_cmd(s, "MAIL FROM:<%s>", w->sender) || expect_push_txn(s, CMD_MAIL, t))
+    if (session_queue_mail(s, size) || expect_push_txn(s, CMD_MAIL, t))
         goto nobufs;
     if (s->pipelined) {
         for (i = 0; i < w->recipients; i++)
@@ -655,7 +716,7 @@ nobufs:
 static void session_send_helo(struct session *s)
 {
     const struct workload *w = s->w;
-    int ehlo = w->pipelining || w->chunking || w->starttls || w->auth_user;
+    int ehlo = w->pipelining || w->chunking || w->starttls || w->auth_user || w->smtputf8 || w->ehlo;
 
     s->helo_verb = w->lmtp ? "LHLO" : ehlo ? "EHLO" : "HELO";
     if (out_cmd(s, "%s %s", s->helo_verb, w->myhostname) || expect_push(s, CMD_HELO)) {
@@ -663,6 +724,22 @@ static void session_send_helo(struct session *s)
         return;
     }
     session_send(s);
+}
+
+/* session_size_limit - the SIZE keyword's number (RFC 1870 4); 0 (no
+ * limit) when absent, zero, or not a number we can read. */
+static uint64_t session_size_limit(const char *params, size_t len)
+{
+    char digits[24];
+    uint64_t v;
+
+    while (len > 0 && params[len - 1] == ' ')
+        len--;
+    if (len == 0 || len >= sizeof(digits))
+        return 0;
+    memcpy(digits, params, len);
+    digits[len] = '\0';
+    return number_parse_u64(digits, 0, UINT64_MAX, &v) == 0 ? v : 0;
 }
 
 static void session_parse_caps(struct session *s)
@@ -677,6 +754,13 @@ static void session_parse_caps(struct session *s)
         s->caps |= CAP_CHUNKING;
     if (reply_has_keyword(&s->reply, "STARTTLS", NULL, NULL))
         s->caps |= CAP_STARTTLS;
+    if (reply_has_keyword(&s->reply, "SMTPUTF8", NULL, NULL))
+        s->caps |= CAP_SMTPUTF8;
+    s->size_limit = 0;
+    if (reply_has_keyword(&s->reply, "SIZE", &params, &plen)) {
+        s->caps |= CAP_SIZE;
+        s->size_limit = session_size_limit(params, plen);
+    }
     s->mech = AUTH_NONE;
     if (reply_has_keyword(&s->reply, "AUTH", &params, &plen))
         s->mech = auth_pick(params, plen);
@@ -959,7 +1043,7 @@ static void session_read(struct session *s)
     unsigned gen = s->gen;
     size_t off, used;
     ssize_t n;
-    int rc;
+    int rc, replied = 0;
 
     do {
         n = conn_read(&s->conn, s->in, sizeof(s->in));
@@ -981,6 +1065,7 @@ static void session_read(struct session *s)
                 return;
             }
             if (rc == 1) {
+                replied = 1;
                 session_reply(s, (size_t)n - off - used);
                 if (s->gen != gen || s->handshaking)
                     return;
@@ -988,9 +1073,11 @@ static void session_read(struct session *s)
             }
         }
     } while (n == (ssize_t)sizeof(s->in) || conn_pending(&s->conn) > 0);
-    if (s->exp_count > 0)
+    /* A reply's time counts from its command or the reply before it: octets
+     * trickled without ending a reply do not hold the session open. */
+    if (s->exp_count > 0 && replied)
         session_arm_timeout(s);
-    else if (s->seg_count == 0)
+    else if (s->exp_count == 0 && s->seg_count == 0)
         ev_timer_stop(s->loop, &s->timeout);
     session_watch(s);
 }

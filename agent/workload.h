@@ -36,7 +36,8 @@ struct workload {
                                      * (a campaign's common start); 0: the run's start */
     unsigned fixed_delay_s;         /* -w */
     unsigned random_delay_s;        /* -R */
-    uint64_t timeout_ns;            /* --timeout: per read/write/connect wait */
+    uint64_t timeout_ns;            /* --timeout: a connect, TLS handshake, write progress or
+                                     * reply (from its command) takes at most this long */
 
     /* the protocol */
     int lmtp;                       /* -L */
@@ -50,6 +51,12 @@ struct workload {
     void *tls_ctx;                  /* an SSL_CTX from tls_ctx_new when starttls; not owned */
     const char *auth_user;          /* --auth USER:PASS; NULL: no AUTH */
     const char *auth_pass;
+    int mail_size;                  /* SIZE= on MAIL when the server offers SIZE (RFC 1870):
+                                     * --mail-size, --pipelining, --chunking, daemon mode;
+                                     * a message over the server's SIZE is never sent */
+    int smtputf8;                   /* --smtputf8: MAIL ... SMTPUTF8 (RFC 6531), only to a
+                                     * server that offers it */
+    int ehlo;                       /* EHLO even with no extension option (--mail-size) */
     int verbose;                    /* -v */
 
     /* the message */

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_STRING, K_TARGETS, K_PHASES, K_FAMILY,
-                K_THRESHOLDS };
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_STRING, K_TARGETS, K_PHASES,
+                K_FAMILY, K_THRESHOLDS };
 
 struct key_def {
     const char *name;
@@ -57,6 +57,7 @@ static const struct key_def keys[] = {
     { "verbose", K_U32, W(verbose), -1, 0, 10 },
     { "fixed_wait", K_SECONDS, W(fixed_wait_ms), -1, 0, 0 },
     { "warmup", K_SECONDS, W(warmup_ms), -1, 0, 0 },
+    { "timeout", K_TIMEOUT, W(timeout_ms), -1, 0, 0 },
     { "phases", K_PHASES, 0, -1, 0, 0 },
     { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
 };
@@ -258,6 +259,11 @@ static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t 
     case K_SECONDS:
         if (config_parse_duration(s, 1000, (uint64_t *)(base + d->offset)) != 0)
             return walk_fail(k, val, "'%s' must be a duration like 30s or 2m, not '%s'", d->name, s);
+        break;
+    case K_TIMEOUT:
+        if (config_parse_timeout(s, (uint64_t *)(base + d->offset)) != 0)
+            return walk_fail(k, val, "'%s' must be a duration like 30s or 500ms, over 0 and at most "
+                             "a day, not '%s'", d->name, s);
         break;
     case K_FAMILY:
         if (strcmp(s, "4") != 0 && strcmp(s, "6") != 0 && strcmp(s, "any") != 0)

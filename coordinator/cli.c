@@ -18,7 +18,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -40,6 +40,7 @@ static const struct option cli_long[] = {
     { "drain", required_argument, NULL, OPT_DRAIN },
     { "drain-quiet", required_argument, NULL, OPT_DRAIN_QUIET },
     { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
@@ -91,6 +92,10 @@ void cli_usage_run(void *out)
           "               (default 0)\n"
           "  --pipelining --chunking --starttls   SMTP extensions (default off)\n"
           "  --auth USER:PASS   AUTH PLAIN after EHLO (default none)\n"
+          "  --timeout S  each connect, write and reply of a session takes at most S\n"
+          "               (e.g. 30s, 500ms), else the session fails with a timeout\n"
+          "               error (default 30s: a dead target ends the campaign within\n"
+          "               a minute; the standalone agent's default is smtp-source's 300s)\n"
           "  --campaign FILE    YAML campaign: phases, targets and any option above\n"
           "                     (smtpstorm-campaign(5)); the command line overrides it\n"
           "cluster:\n"
@@ -216,6 +221,11 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case OPT_CHUNKING: w->chunking = 1; return 0;
     case OPT_STARTTLS: w->starttls = 1; return 0;
     case OPT_AUTH: return cli_string(&w->auth, arg, err, errlen);
+    case OPT_TIMEOUT:
+        if (config_parse_timeout(arg, &w->timeout_ms) != 0)
+            return snprintf(err, errlen, "--timeout: '%s' is not a duration like 30s or 500ms, over 0 "
+                            "and at most a day", arg), -EINVAL;
+        return 0;
     default: return 1;  /* not a workload option */
     }
 }

@@ -14,6 +14,7 @@ void config_init(struct run_config *c)
     c->w.messages = 1;              /* smtp-source -m default */
     c->w.recipients = 1;            /* smtp-source -r default */
     c->w.reset_retries = 1;         /* smtp-source -C default */
+    c->w.timeout_ms = CONFIG_TIMEOUT_DEFAULT_MS;
     c->wait_ms = CONFIG_WAIT_DEFAULT_MS;
     c->drain_ms = CONFIG_DRAIN_DEFAULT_MS;
     c->drain_quiet_ms = CONFIG_DRAIN_QUIET_DEFAULT_MS;
@@ -141,6 +142,16 @@ int config_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out
         return 0;
     }
     return -EINVAL;
+}
+
+int config_parse_timeout(const char *s, uint64_t *out_ms)
+{
+    uint64_t ms;
+
+    if (config_parse_duration(s, 1000, &ms) != 0 || ms == 0 || ms > CONFIG_TIMEOUT_MAX_MS)
+        return -EINVAL;
+    *out_ms = ms;
+    return 0;
 }
 
 static const char *const phase_kind_names[] = { "steady", "ramp", "spike" };

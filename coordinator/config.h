@@ -60,6 +60,7 @@ struct workload_spec {
     uint32_t window;            /* -T */
     int verbose;                /* -v */
     uint64_t fixed_wait_ms;     /* -w */
+    uint64_t timeout_ms;        /* --timeout: each connect, write and reply of the agents */
     struct phase_spec *phases;
     size_t n_phases;
 };
@@ -95,6 +96,9 @@ struct run_config {
 #define CONFIG_DRAIN_DEFAULT_MS  10000
 #define CONFIG_DRAIN_QUIET_DEFAULT_MS 3000   /* sinks still this long: drained */
 #define CONFIG_PEER_TIMEOUT_DEFAULT_MS 4000  /* a peer silent this long is gone */
+#define CONFIG_TIMEOUT_DEFAULT_MS 30000     /* --timeout: a dead target ends a campaign in
+                                             * well under a minute (smtp-source: 300 s) */
+#define CONFIG_TIMEOUT_MAX_MS (86400u * 1000)   /* = WIRE_TIMEOUT_MAX_MS */
 
 /* config_init - set every default (smtp-source's where it has one). */
 void config_init(struct run_config *c);
@@ -122,6 +126,11 @@ int config_parse_rate(const char *s, double *out);
 /* config_parse_duration - "90", "90s", "1.5m", "500ms", "2h" (bare numbers
  * in default_unit_ms) into milliseconds; 0 or -EINVAL. */
 int config_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out_ms);
+
+/* config_parse_timeout - a --timeout: a duration as config_parse_duration
+ * (bare numbers in seconds), over 0 and at most CONFIG_TIMEOUT_MAX_MS;
+ * 0 or -EINVAL. */
+int config_parse_timeout(const char *s, uint64_t *out_ms);
 
 /* config_phase_kind - "ramp", "steady", "spike" into *kind; 0 or -EINVAL. */
 int config_phase_kind(const char *s, enum phase_kind *kind);

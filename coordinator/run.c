@@ -477,6 +477,7 @@ static void run_fill_workload(struct run *r, const struct plan_part *pp, Smtpsto
     w->window = ws->window;
     w->verbose = (uint32_t)ws->verbose;
     w->fixed_wait_ms = ws->fixed_wait_ms;
+    w->timeout_ms = ws->timeout_ms;
     w->report_interval_ms = 1000;
     for (i = 0; i < ws->n_phases; i++) {
         smtpstorm__phase__init(&phases[i]);

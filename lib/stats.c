@@ -10,7 +10,7 @@ static const char *const phase_names[PHASE_COUNT] = {
 
 static const char *const error_names[ERROR_KIND_COUNT] = {
     "connect_refused", "connect", "timeout", "reset", "tls", "protocol",
-    "unexpected_reply", "other",
+    "unexpected_reply", "other", "too_big", "no_smtputf8",
 };
 
 void stats_init(struct load_stats *s)

@@ -16,10 +16,13 @@ enum stats_phase {
     PHASE_COUNT
 };
 
-/* Error kinds an agent tells apart. */
+/* Error kinds an agent tells apart. The order is the wire's (Progress's
+ * errors_by_kind is indexed by it): new kinds go last. */
 enum stats_error {
     ERROR_CONNECT_REFUSED, ERROR_CONNECT, ERROR_TIMEOUT, ERROR_RESET,
     ERROR_TLS, ERROR_PROTOCOL, ERROR_UNEXPECTED_REPLY, ERROR_OTHER,
+    ERROR_TOO_BIG,              /* not sent: over the server's SIZE (RFC 1870) */
+    ERROR_NO_SMTPUTF8,          /* not sent: --smtputf8 and no SMTPUTF8 offered (RFC 6531) */
     ERROR_KIND_COUNT
 };
 

@@ -20,6 +20,7 @@
 #define WIRE_TEXT_MAX       1024            /* any other string field */
 #define WIRE_LIST_MAX       4096            /* repeated fields not bounded otherwise */
 #define WIRE_SECONDS_MAX    16              /* event-time rows in one report */
+#define WIRE_TIMEOUT_MAX_MS (86400u * 1000) /* Workload.timeout_ms: a day */
 
 /* wire_decode - unpack and validate one frame of len octets. On success
  * *out is a validated envelope the caller owns (wire_free). Returns

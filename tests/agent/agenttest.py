@@ -1,6 +1,6 @@
 """agenttest - helpers the agent's integration tests share: run
 smtpstorm-agent, start Postfix's smtp-sink, read its counters and dumps,
-and load the agent's JSON report. Built on tests/tools/harness.py."""
+load the agent's JSON report, and run Python's aiosmtpd. Built on tests/tools/harness.py."""
 
 import json
 import os
@@ -12,6 +12,7 @@ import tempfile
 import harness
 
 AGENT = harness.program("smtpstorm-agent")
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def run_agent(args, timeout=60, **kw):
@@ -86,3 +87,23 @@ def read_dumps(directory):
         with open(os.path.join(directory, name), "rb") as f:
             out.append(f.read())
     return out
+
+
+def start_aiosmtpd(procs, tmp, *extra):
+    """Start Python's aiosmtpd (aiosmtpd_server.py with extra options) on a
+    free port; wait until it listens. Returns (port, the JSON-lines file of
+    what it receives)."""
+    port = harness.free_port()
+    out = os.path.join(tmp, f"got-{port}.jsonl")
+    p = procs.start(["/usr/bin/python3", os.path.join(HERE, "aiosmtpd_server.py"), "--port",
+                     str(port), "--out", out] + list(extra))
+    harness.wait_port(port, proc=p)
+    return port, out
+
+
+def aiosmtpd_received(out):
+    """The messages start_aiosmtpd's server recorded in out, in order."""
+    if not os.path.exists(out):
+        return []
+    with open(out) as f:
+        return [json.loads(line) for line in f]

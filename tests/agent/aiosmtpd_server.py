@@ -2,7 +2,9 @@
 subprocess for the agent's tests: records every message it accepts as one
 JSON line {mail_from, rcpt_tos, data} in --out, optionally advertising
 PIPELINING, offering STARTTLS (recording the server name each TLS client
-asks for, SNI, one per line in --sni-out) and AUTH. Runs until SIGTERM."""
+asks for, SNI, one per line in --sni-out), AUTH, and SMTPUTF8 (aiosmtpd's
+Controller offers it unless --no-smtputf8). Each record has the MAIL
+parameters too: mail_options. Runs until SIGTERM."""
 
 import argparse
 import json
@@ -28,6 +30,7 @@ class Recorder:
 
     async def handle_DATA(self, server, session, envelope):
         rec = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+               "mail_options": envelope.mail_options,
                "data": envelope.original_content.decode("latin-1")}
         with self.lock:
             self.out.write(json.dumps(rec) + "\n")
@@ -43,6 +46,8 @@ def main():
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--sni-out", metavar="FILE")
     ap.add_argument("--auth", metavar="USER:PASS")
+    ap.add_argument("--smtputf8", action="store_true")
+    ap.add_argument("--no-smtputf8", action="store_true")
     a = ap.parse_args()
     kw = {}
     if a.tls:
@@ -63,6 +68,8 @@ def main():
             ok = auth_data.login == user.encode() and auth_data.password == password.encode()
             return AuthResult(success=ok, handled=False)
         kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    if a.smtputf8 or a.no_smtputf8:
+        kw.update(enable_SMTPUTF8=a.smtputf8)
     ctl = Controller(Recorder(a.out, a.pipelining), hostname="127.0.0.1", port=a.port,
                      decode_data=False, **kw)
     ctl.start()

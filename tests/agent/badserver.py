@@ -1,7 +1,9 @@
 """badserver - small misbehaving SMTP servers for the agent's tests, each
 in a thread of the test process: one that closes in the middle of DATA,
-one that never answers, one that sends garbage, and a well-behaved one
-that also speaks BDAT (RFC 3030) and records what it receives."""
+one that never answers, one that trickles its greeting and never ends it,
+one that goes silent after DATA, one that sends garbage, and well-behaved
+ones that announce chosen extensions (SIZE, SMTPUTF8, ...), speak BDAT (RFC
+3030) and record every command and message they receive."""
 
 import socket
 import threading
@@ -21,6 +23,7 @@ class Server:
         self.conns = []
         self.lock = threading.Lock()
         self.messages = []
+        self.commands = []
         self.stopping = False
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -82,25 +85,54 @@ class Lines:
         return data
 
 
-def closes_mid_data(server, conn):
-    """Greets, accepts the envelope, then closes after part of the message."""
+def until_data(conn):
+    """Greets and says 250 to everything up to DATA, which gets 354: the
+    Lines reader then, or None when the client left first."""
     r = Lines(conn)
     conn.sendall(b"220 bad.example ESMTP\r\n")
     while True:
         line = r.line()
         if line is None:
-            return
+            return None
         verb = line[:4].upper()
         if verb == b"DATA":
             conn.sendall(b"354 go ahead\r\n")
-            r.line()
-            return          # close with the message half read
+            return r
         conn.sendall(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
+
+
+def closes_mid_data(server, conn):
+    """Greets, accepts the envelope, then closes after part of the message."""
+    r = until_data(conn)
+    if r is not None:
+        r.line()            # close with the message half read
 
 
 def never_answers(server, conn):
     """Accepts the connection and says nothing until the peer leaves."""
     while conn.recv(65536):
+        pass
+
+
+def trickles(server, conn):
+    """Starts a greeting line and sends one more octet of it every 0.2 s,
+    never ending it."""
+    conn.settimeout(0.2)
+    conn.sendall(b"220-")
+    while not server.stopping:
+        conn.sendall(b"x")
+        try:
+            if conn.recv(65536) == b"":
+                return
+        except socket.timeout:
+            pass
+
+
+def silent_after_data(server, conn):
+    """Takes the envelope and DATA (354), reads the message and never
+    answers its end."""
+    r = until_data(conn)
+    while r is not None and r.line() is not None:
         pass
 
 
@@ -114,6 +146,20 @@ def garbage(server, conn):
 def bdat_sink(server, conn):
     """A small correct ESMTP server with PIPELINING and CHUNKING: records
     (verb, mail, rcpts, content) of every message it accepts."""
+    esmtp_sink("PIPELINING", "CHUNKING", "8BITMIME")(server, conn)
+
+
+def esmtp_sink(*extensions):
+    """A handler for Server: a small correct ESMTP server announcing
+    extensions after EHLO or LHLO; records every command line in
+    server.commands and (verb, mail, rcpts, content) of every message it
+    accepts in server.messages (mail: the MAIL line after "MAIL FROM:")."""
+    ehlo = b"".join(b"250-" + e.encode() + b"\r\n" for e in extensions[:-1])
+    ehlo = b"250-sink.example\r\n" + ehlo + b"250 " + (extensions[-1] if extensions else "HELP").encode() + b"\r\n"
+    return lambda server, conn: _esmtp_session(server, conn, ehlo)
+
+
+def _esmtp_session(server, conn, ehlo):
     r = Lines(conn)
     conn.sendall(b"220 sink.example ESMTP\r\n")
     mail, rcpts, chunks = None, [], []
@@ -121,9 +167,11 @@ def bdat_sink(server, conn):
         line = r.line()
         if line is None:
             return
+        with server.lock:
+            server.commands.append(line)
         verb = line[:4].upper()
         if verb in (b"EHLO", b"LHLO"):
-            conn.sendall(b"250-sink.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 8BITMIME\r\n")
+            conn.sendall(ehlo)
         elif verb == b"HELO":
             conn.sendall(b"250 sink.example\r\n")
         elif verb == b"MAIL":

@@ -2,26 +2,15 @@
 plain, --pipelining (aiosmtpd advertising PIPELINING), --starttls (with
 and without --tls-verify) and --auth."""
 
-import json
 import os
 import re
 import sys
 import tempfile
 
 import harness
-from agenttest import run_agent_json
+from agenttest import aiosmtpd_received, run_agent_json, start_aiosmtpd
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 TRACE = re.compile(r"^X-Smtpstorm-Trace: (\S+) (\S+) (\d+) (\d+)\r?$", re.M)
-
-
-def server(procs, tmp, *extra):
-    port = harness.free_port()
-    out = os.path.join(tmp, f"got-{port}.jsonl")
-    p = procs.start(["/usr/bin/python3", os.path.join(HERE, "aiosmtpd_server.py"), "--port",
-                     str(port), "--out", out] + list(extra))
-    harness.wait_port(port, proc=p)
-    return port, out
 
 
 def names(path):
@@ -30,13 +19,6 @@ def names(path):
         return []
     with open(path) as f:
         return f.read().split()
-
-
-def received(out):
-    if not os.path.exists(out):
-        return []
-    with open(out) as f:
-        return [json.loads(line) for line in f]
 
 
 def check_messages(got, n, rcpts, campaign="standalone", length=None):
@@ -56,32 +38,32 @@ def check_messages(got, n, rcpts, campaign="standalone", length=None):
 
 def main():
     with tempfile.TemporaryDirectory() as tmp, harness.Procs() as procs:
-        port, out = server(procs, tmp)
+        port, out = start_aiosmtpd(procs, tmp)
         proc, rep = run_agent_json(["-s", "5", "-m", "50", "-r", "2", "-l", "1000", "-M", "vm.test",
                                     f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"plain: {proc.stderr}")
-        check_messages(received(out), 50, ["2foo@vm.test", "foo@vm.test"], length=1000)
+        check_messages(aiosmtpd_received(out), 50, ["2foo@vm.test", "foo@vm.test"], length=1000)
         harness.check(rep["totals"]["messages_accepted"] == 50, rep["totals"])
 
-        port, out = server(procs, tmp, "--pipelining")
+        port, out = start_aiosmtpd(procs, tmp, "--pipelining")
         proc, rep = run_agent_json(["-v", "-d", "-s", "3", "-m", "30", "-M", "vm.test",
                                     "--campaign-id", "c-42", "--pipelining", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"pipelining: {proc.stderr}")
-        check_messages(received(out), 30, ["foo@vm.test"], campaign="c-42")
+        check_messages(aiosmtpd_received(out), 30, ["foo@vm.test"], campaign="c-42")
         lines = [l.split(": ", 1)[-1] for l in proc.stderr.splitlines()]
         first = lines.index(next(l for l in lines if l.startswith("MAIL FROM")))
         harness.check(lines[first + 1].startswith("RCPT TO") and lines[first + 2] == "DATA",
                       f"MAIL, RCPT and DATA not sent together: {lines[first:first + 4]}")
 
         cert, key = harness.make_cert(tmp)
-        port, out = server(procs, tmp, "--tls", cert, key)
+        port, out = start_aiosmtpd(procs, tmp, "--tls", cert, key)
         proc, rep = run_agent_json(["-s", "2", "-m", "10", "--starttls", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"starttls: {proc.stderr}")
-        check_messages(received(out), 10, [f"foo@{os.uname().nodename}"])
+        check_messages(aiosmtpd_received(out), 10, [f"foo@{os.uname().nodename}"])
         proc, rep = run_agent_json(["-m", "4", "-d", "--starttls", "--tls-verify", "--tls-ca", cert,
                                     f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"starttls --tls-verify: {proc.stderr}")
-        harness.check(len(received(out)) == 14, "verified TLS delivered 4 more")
+        harness.check(len(aiosmtpd_received(out)) == 14, "verified TLS delivered 4 more")
         proc, rep = run_agent_json(["-m", "2", "--starttls", "--tls-verify", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 1 and rep["errors_by_kind"]["tls"] == 2,
                       f"an untrusted certificate is a TLS error: {proc.returncode} {rep['errors_by_kind']}")
@@ -90,7 +72,7 @@ def main():
         # SNI: a target named by host name is named in the TLS handshake,
         # standalone and in daemon mode (through the coordinator).
         sni = os.path.join(tmp, "sni.txt")
-        port, out = server(procs, tmp, "--tls", cert, key, "--sni-out", sni)
+        port, out = start_aiosmtpd(procs, tmp, "--tls", cert, key, "--sni-out", sni)
         proc, rep = run_agent_json(["-4", "-m", "2", "--starttls", f"localhost:{port}"])
         harness.check(proc.returncode == 0, f"starttls to localhost: {proc.stderr}")
         harness.check(names(sni) == ["localhost"] * 2, f"standalone SNI: {names(sni)}")
@@ -102,14 +84,14 @@ def main():
                       f"campaign over STARTTLS: exit {done.returncode}")
         harness.check(names(sni) == ["localhost"] * 5, f"daemon-mode SNI: {names(sni)}")
 
-        port, out = server(procs, tmp, "--auth", "alice:s3cret")
+        port, out = start_aiosmtpd(procs, tmp, "--auth", "alice:s3cret")
         proc, rep = run_agent_json(["-m", "5", "-d", "--auth", "alice:s3cret", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"auth: {proc.stderr}")
-        harness.check(len(received(out)) == 5, "authenticated messages delivered")
+        harness.check(len(aiosmtpd_received(out)) == 5, "authenticated messages delivered")
         proc, rep = run_agent_json(["-m", "5", "--auth", "alice:wrong", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 1 and "authentication rejected: 535" in proc.stderr,
                       f"a refused AUTH aborts: {proc.returncode} {proc.stderr}")
-        harness.check(len(received(out)) == 5, "nothing delivered without AUTH")
+        harness.check(len(aiosmtpd_received(out)) == 5, "nothing delivered without AUTH")
     print("ok")
 
 

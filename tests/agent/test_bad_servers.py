@@ -1,6 +1,7 @@
 """smtpstorm-agent against servers that misbehave: one that closes in the
-middle of DATA, one that never answers (short --timeout), one that sends
-garbage, and none at all. Each run ends on time with a clear error count
+middle of DATA, one that never answers and one that trickles its greeting
+without ever ending it (short --timeout: a reply counts from its command),
+one that goes silent after DATA, one that sends garbage, and none at all. Each run ends on time with a clear error count
 and exit status 1: no hang, no crash."""
 
 import sys
@@ -8,7 +9,7 @@ import time
 
 import harness
 from agenttest import run_agent_json
-from badserver import Server, closes_mid_data, garbage, never_answers
+from badserver import Server, closes_mid_data, garbage, never_answers, silent_after_data, trickles
 
 
 def case(handler, args, kind, count, within):
@@ -35,6 +36,8 @@ def main():
     case(closes_mid_data, ["-m", "6", "-s", "2", "-l", "100000"], "reset", 6, 10)
     case(closes_mid_data, ["-m", "6", "-s", "2", "-d", "--pipelining"], "reset", 6, 10)
     case(never_answers, ["-m", "2", "-s", "2", "--timeout", "1"], "timeout", 2, 8)
+    case(trickles, ["-m", "2", "--timeout", "1"], "timeout", 2, 8)
+    case(silent_after_data, ["-m", "2", "-d", "--timeout", "1"], "timeout", 2, 8)
     case(garbage, ["-m", "5", "-s", "1"], "protocol", 5, 10)
     case(None, ["-m", "4", "-s", "2", "-C", "2"], "connect_refused", 4, 10)
     print("ok")

@@ -14,7 +14,7 @@ from agenttest import AGENT, run_agent, run_agent_json, sink_argv, smtp_source, 
 LETTERS = "46AcCdfFlLmMNorRsStTvw"
 LONGS = ["--threads", "--rate", "--duration", "--timeout", "--pipelining", "--chunking",
          "--starttls", "--tls-verify", "--tls-ca", "--auth", "--json", "--campaign-id", "--id",
-         "--no-trace", "--quiet", "--help", "--version"]
+         "--no-trace", "--quiet", "--help", "--version", "--mail-size", "--smtputf8"]
 
 
 def main():
@@ -25,12 +25,16 @@ def main():
     for opt in LONGS:
         harness.check(f"  {opt}" in p.stdout, f"--help does not describe {opt}")
     harness.check(p.stdout.count("default") >= 20, "--help gives the defaults")
+    manual = open(os.path.join(harness.SOURCE, "docs/smtpstorm-agent.1")).read().replace("\\-", "-")
+    for opt in LONGS:
+        harness.check(opt in manual, f"docs/smtpstorm-agent.1 does not describe {opt}")
     p = run_agent(["--version"])
     harness.check(p.returncode == 0 and p.stdout.startswith("smtpstorm-agent "), p.stdout)
 
     bad = [["-m", "0"], ["-m", "2x"], ["-s", "0"], ["-r", "-1"], ["-l", "abc"], ["-C", "0"],
            ["-T", "0"], ["-w", "0"], ["-R", "x"], ["-M", "bad host!"], ["-M", "[1.2.3]"],
            ["--rate", "0"], ["--duration", "-1"], ["--threads", "0"], ["--timeout", "x"],
+           ["--timeout", "0"], ["--timeout", "-5"], ["--timeout", ""], ["--mail-size=1"],
            ["--auth", "nocolon"], ["--campaign-id", "a b"], ["--id", ""], ["-w", "1", "-R", "1"],
            ["-l", "5", "-F", "/etc/hostname"], ["--rate", "10", "-w", "1"], ["--bogus"], ["-x"],
            ["-m"], ["--tls-verify"]]

@@ -26,6 +26,7 @@ static const char good[] =
     "from: load@example.org\n"
     "family: 6\n"
     "fixed_wait: 250ms\n"
+    "timeout: 5s\n"
     "phases:\n"
     "  - kind: ramp\n"
     "    rate: 1000\n"
@@ -56,6 +57,7 @@ static void test_campaign_reads_every_kind_of_key(void **state)
     assert_string_equal(c.w.from, "load@example.org");
     assert_int_equal(c.w.family, 6);
     assert_true(c.w.fixed_wait_ms == 250);
+    assert_true(c.w.timeout_ms == 5000);
     assert_int_equal(c.w.n_phases, 3);
     assert_int_equal(c.w.phases[0].kind, PHASE_KIND_RAMP);
     assert_true(c.w.phases[1].duration_ms == 120000);
@@ -103,6 +105,9 @@ static void test_campaign_errors_name_the_line(void **state)
     expect_error("messages: [1, 2]\n", 1, "needs a plain value");
     expect_error("- just\n- a list\n", 1, "must be a mapping");
     expect_error("family: 5\n", 1, "'family' must be 4, 6 or any");
+    expect_error("messages: 1\ntimeout: 0\n", 2, "'timeout' must be a duration like 30s");
+    expect_error("timeout: 25h\n", 1, "at most a day");
+    expect_error("timeout: soon\n", 1, "'timeout' must be a duration");
     expect_error("", 1, "empty");
     expect_error("messages: 5\nthresholds:\n  - lost==0\n  - p99(mesage)<1s\n", 4,
                  "threshold: ");
@@ -147,6 +152,30 @@ static void test_config_parses_durations(void **state)
     assert_int_equal(config_parse_duration("1e300", 1000, &ms), -EINVAL);
 }
 
+static void test_config_timeout_defaults_to_30s_and_is_bounded(void **state)
+{
+    struct run_config c;
+    uint64_t ms = 7;
+
+    (void)state;
+    config_init(&c);
+    assert_true(c.w.timeout_ms == 30000);       /* a dead target ends a campaign within a minute */
+    config_free(&c);
+    assert_int_equal(config_parse_timeout("5s", &ms), 0);
+    assert_true(ms == 5000);
+    assert_int_equal(config_parse_timeout("2", &ms), 0);
+    assert_true(ms == 2000);
+    assert_int_equal(config_parse_timeout("500ms", &ms), 0);
+    assert_true(ms == 500);
+    assert_int_equal(config_parse_timeout("24h", &ms), 0);
+    assert_int_equal(config_parse_timeout("0", &ms), -EINVAL);
+    assert_int_equal(config_parse_timeout("0.1ms", &ms), -EINVAL);
+    assert_int_equal(config_parse_timeout("25h", &ms), -EINVAL);
+    assert_int_equal(config_parse_timeout("-5s", &ms), -EINVAL);
+    assert_int_equal(config_parse_timeout("5x", &ms), -EINVAL);
+    assert_true(ms == 86400000);                /* unchanged by the refusals */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_campaign_yaml_syntax_error_names_the_line),
         cmocka_unit_test(test_campaign_load_missing_file_says_so),
         cmocka_unit_test(test_config_parses_durations),
+        cmocka_unit_test(test_config_timeout_defaults_to_30s_and_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

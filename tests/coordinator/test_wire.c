@@ -65,6 +65,7 @@ static void test_wire_workload_round_trips_with_phases(void **state)
     w.seq_first = 7;
     w.seq_stride = 1;
     w.rate_milli = 1500;
+    w.timeout_ms = 5000;
     ph.kind = SMTPSTORM__PHASE__KIND__RAMP;
     ph.duration_ms = 30000;
     w.phases = phs;
@@ -75,6 +76,7 @@ static void test_wire_workload_round_trips_with_phases(void **state)
     assert_int_equal(out->workload->n_targets, 2);
     assert_string_equal(out->workload->targets[1], "unix:/tmp/x");
     assert_true(out->workload->seq_first == 7 && out->workload->rate_milli == 1500);
+    assert_true(out->workload->timeout_ms == 5000);
     assert_int_equal(out->workload->phases[0]->kind, SMTPSTORM__PHASE__KIND__RAMP);
     wire_free(out);
 }
@@ -95,6 +97,41 @@ static void test_wire_workload_without_targets_is_refused(void **state)
     assert_int_equal(wire_decode(buf, len, &out), -EBADMSG);
     assert_null(out);
     free(buf);
+}
+
+/* decode_rc - what wire_decode says of env encoded. */
+static int decode_rc(Smtpstorm__Envelope *env)
+{
+    Smtpstorm__Envelope *out;
+    uint8_t *buf;
+    size_t len;
+    int rc;
+
+    assert_int_equal(wire_encode(env, &buf, &len), 0);
+    rc = wire_decode(buf, len, &out);
+    assert_true(rc == 0 ? out != NULL : out == NULL);
+    wire_free(out);
+    free(buf);
+    return rc;
+}
+
+static void test_wire_workload_timeout_over_a_day_is_refused(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Workload w = SMTPSTORM__WORKLOAD__INIT;
+    char *targets[] = { "127.0.0.1:2525" };
+
+    (void)state;
+    w.campaign = "c-1";
+    w.targets = targets;
+    w.n_targets = 1;
+    w.seq_stride = 1;
+    w.timeout_ms = WIRE_TIMEOUT_MAX_MS;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_WORKLOAD;
+    env.workload = &w;
+    assert_int_equal(decode_rc(&env), 0);
+    w.timeout_ms = WIRE_TIMEOUT_MAX_MS + 1;
+    assert_int_equal(decode_rc(&env), -EBADMSG);
 }
 
 static void test_wire_garbage_is_rejected(void **state)
@@ -170,6 +207,8 @@ static void fill_stats(struct load_stats *s, unsigned seed)
     s->bytes = 123456789;
     stats_count_error(s, ERROR_TIMEOUT);
     stats_count_error(s, ERROR_RESET);
+    stats_count_error(s, ERROR_TOO_BIG);        /* the last kinds cross the wire too */
+    stats_count_error(s, ERROR_NO_SMTPUTF8);
     stats_count_reply(s, 250);
     stats_count_reply(s, 451);
     stats_count_reply(s, 99);
@@ -328,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_wire_hello_round_trips),
         cmocka_unit_test(test_wire_workload_round_trips_with_phases),
         cmocka_unit_test(test_wire_workload_without_targets_is_refused),
+        cmocka_unit_test(test_wire_workload_timeout_over_a_day_is_refused),
         cmocka_unit_test(test_wire_garbage_is_rejected),
         cmocka_unit_test(test_wire_other_version_is_named),
         cmocka_unit_test(test_wire_oversize_is_rejected),
