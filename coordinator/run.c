@@ -821,6 +821,26 @@ static void run_tick_running(struct run *r, uint64_t now)
     }
 }
 
+/* run_drained - the sinks have counted every agent's accepted messages:
+ * agent by agent, so that one agent's surplus (its last messages reported
+ * by the sinks but not by it, when it was lost) never stands in for
+ * another's mail still on its way. */
+static int run_drained(const struct run *r)
+{
+    const Smtpstorm__Progress *p;
+    uint64_t received, duplicates;
+    size_t i;
+
+    for (i = 0; i < r->na; i++) {
+        if ((p = agg_progress_of(r->agents[i])) == NULL)
+            continue;
+        agg_sink_for_agent(r->sinks, r->ns, r->campaign, r->agents[i]->id, &received, &duplicates);
+        if (received < p->messages_accepted)
+            return 0;
+    }
+    return 1;
+}
+
 static void run_tick_drain(struct run *r, uint64_t now)
 {
     struct agg_totals t;
@@ -830,7 +850,7 @@ static void run_tick_drain(struct run *r, uint64_t now)
         r->drain_received = t.received;
         r->drain_change_ns = now;
     }
-    if (t.received >= t.accepted
+    if (run_drained(r)
         || (r->cfg->drain_quiet_ms > 0 && since(now, r->drain_change_ns) >= r->cfg->drain_quiet_ms * NS_PER_MS)
         || since(now, r->drain_ns) >= r->cfg->drain_ms * NS_PER_MS)
         r->state = RUN_END;
