@@ -84,6 +84,7 @@ void engine_count(struct engine *e, enum engine_counter which)
     case COUNT_RECIPIENT: meter_recipient(&e->meter); break;
     case COUNT_CONN_OPENED: meter_conn_opened(&e->meter); break;
     case COUNT_CONN_CLOSED: meter_conn_closed(&e->meter); break;
+    case COUNT_UNFINISHED: meter_unfinished(&e->meter); break;
     }
 }
 

@@ -131,7 +131,8 @@ void engine_count_accepted(struct engine *e, uint64_t now_ns, uint64_t message_n
 
 enum engine_counter {
     COUNT_SESSION, COUNT_ATTEMPTED, COUNT_REJECTED, COUNT_RECIPIENT,
-    COUNT_CONN_OPENED, COUNT_CONN_CLOSED    /* a session's socket opened, closed */
+    COUNT_CONN_OPENED, COUNT_CONN_CLOSED,   /* a session's socket opened, closed */
+    COUNT_UNFINISHED                        /* a begun transaction cut short */
 };
 
 /* engine_count - add one to the counter named by which. */

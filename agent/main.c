@@ -195,6 +195,7 @@ static int agent_report(struct agent_run *a, double elapsed, double cpu)
     ra.messages_attempted = t->messages_attempted;
     ra.messages_accepted = t->messages_accepted;
     ra.messages_rejected = t->messages_rejected;
+    ra.messages_unfinished = t->messages_unfinished;
     ra.errors = t->errors;
     ra.recipients = t->recipients;
     ra.bytes = t->bytes;

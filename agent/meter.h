@@ -91,6 +91,9 @@ static inline void meter_rejected(struct meter *m)
     m->cur.n.rejected++;
 }
 
+/* meter_unfinished - a begun transaction ended neither accepted nor rejected. */
+static inline void meter_unfinished(struct meter *m) { m->live.messages_unfinished++; }
+
 /* meter_recipient - a recipient was accepted. */
 static inline void meter_recipient(struct meter *m) { m->live.recipients++; }
 

@@ -233,6 +233,9 @@ static void session_close(struct session *s)
     s->caps = 0;
     s->size_limit = 0;
     s->tail_complete = 0;
+    for (int t = 0; t < SESSION_TXNS; t++)      /* begun, with no outcome: cut short */
+        if (s->txn[t].active)
+            engine_count(s->eng, COUNT_UNFINISHED);
     memset(s->txn, 0, sizeof(s->txn));
 }
 
@@ -1281,8 +1284,64 @@ void session_finish(struct session *s)
     session_report_closed(s);
 }
 
+/* session_harvest_reply - in an abort: one reply that had already arrived.
+ * An end-of-data reply settles its message as on_final does (accepted or
+ * rejected); any other only leaves the queue. Nothing is sent. */
+static void session_harvest_reply(struct session *s)
+{
+    struct expect e;
+    struct txn *x;
+    uint64_t now;
+
+    engine_count_reply(s->eng, s->reply.code);
+    if (s->exp_count == 0)
+        return;
+    e = s->exp[s->exp_head];
+    x = &s->txn[e.t];
+    if ((e.cmd == CMD_DOT || e.cmd == CMD_BDAT) && x->active) {
+        if (x->final_left == 0)
+            x->final_left = s->w->lmtp && x->rcpt_accepted > 1 ? x->rcpt_accepted : 1;
+        x->final_ok += is_2xx(s->reply.code);
+        if (--x->final_left > 0)
+            return;
+        now = now_ns();
+        if (x->final_ok > 0 && !x->empty_data && !x->rejected)
+            engine_count_accepted(s->eng, now, now > x->job.due_ns ? now - x->job.due_ns : 0);
+        else
+            engine_count(s->eng, COUNT_REJECTED);
+        x->active = 0;
+    }
+    expect_pop(s);
+}
+
+/* session_harvest - the run is aborted (another session's unexpected
+ * reply, a stop): before the connection closes, count the outcome of
+ * every message whose end-of-data reply is already in the socket's
+ * buffer, so that what the server has taken is counted accepted; what is
+ * still on its way stays unfinished. Reads without waiting, sends nothing. */
+static void session_harvest(struct session *s)
+{
+    size_t off, used;
+    ssize_t n;
+    int rc;
+
+    if (s->conn.fd < 0 || s->connecting || s->handshaking || !session_busy(s))
+        return;
+    while (session_busy(s) && (n = conn_read(&s->conn, s->in, sizeof(s->in))) > 0) {
+        for (off = 0; off < (size_t)n; off += used) {
+            if ((rc = reply_feed(&s->reply, s->in + off, (size_t)n - off, &used)) < 0)
+                return;
+            if (rc == 1) {
+                session_harvest_reply(s);
+                reply_reset(&s->reply);
+            }
+        }
+    }
+}
+
 void session_abort(struct session *s)
 {
+    session_harvest(s);
     session_close(s);
     s->has_job = 0;
     s->finishing = 1;

@@ -5,16 +5,13 @@
 
 void summary_print(FILE *f, const struct load_stats *st, double elapsed_s, double cpu_s)
 {
-    uint64_t failed = st->messages_attempted - st->messages_accepted - st->messages_rejected;
     const struct hist *h;
     int i, n;
 
-    if (st->messages_accepted + st->messages_rejected > st->messages_attempted)
-        failed = 0;
-    fprintf(f, "messages: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64 " failed, of %"
-            PRIu64 " attempted in %.3f s (%.1f msg/s)\n", st->messages_accepted,
-            st->messages_rejected, failed, st->messages_attempted, elapsed_s,
-            elapsed_s > 0 ? (double)st->messages_accepted / elapsed_s : 0.0);
+    fprintf(f, "messages: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64 " unfinished, of %"
+            PRIu64 " attempted in %.3f s (%.1f msg/s); %" PRIu64 " errors\n", st->messages_accepted,
+            st->messages_rejected, st->messages_unfinished, st->messages_attempted, elapsed_s,
+            elapsed_s > 0 ? (double)st->messages_accepted / elapsed_s : 0.0, st->errors);
     fprintf(f, "sessions: %" PRIu64 ", recipients accepted: %" PRIu64 ", bytes sent: %" PRIu64
             ", cpu: %.3f s (%.1f us/msg)\n", st->sessions, st->recipients, st->bytes, cpu_s,
             st->messages_attempted ? cpu_s * 1e6 / (double)st->messages_attempted : 0.0);

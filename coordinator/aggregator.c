@@ -59,6 +59,7 @@ void agg_totals(struct peer *const *agents, size_t na, struct peer *const *sinks
         t->attempted += p->messages_attempted;
         t->accepted += p->messages_accepted;
         t->rejected += p->messages_rejected;
+        t->unfinished += p->messages_unfinished;
         t->errors += p->errors;
         t->recipients += p->recipients;
         t->bytes += p->bytes;

@@ -14,7 +14,7 @@
 #include "stats.h"
 
 struct agg_totals {
-    uint64_t sessions, attempted, accepted, rejected, errors, recipients, bytes;
+    uint64_t sessions, attempted, accepted, rejected, unfinished, errors, recipients, bytes;
     uint64_t received, duplicates, sink_bytes;     /* this campaign, from the sinks */
     uint64_t replies_4xx, replies_5xx;              /* transient and permanent failure replies */
     uint32_t sessions_active;

@@ -50,6 +50,7 @@ static void json_totals(FILE *f, const struct run_result *res)
             ", \"messages_accepted\": %" PRIu64 ", \"messages_rejected\": %" PRIu64 ", \"errors\": %"
             PRIu64 ", \"recipients\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"rate_msgs_per_s\": %.3f",
             t->sessions, t->attempted, t->accepted, t->rejected, t->errors, t->recipients, t->bytes, res->rate);
+    fprintf(f, ", \"messages_unfinished\": %" PRIu64, t->unfinished);
     if (res->n_sinks > 0)
         fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64, t->received, t->duplicates);
     else
@@ -125,6 +126,7 @@ static void json_agents(FILE *f, const struct run_result *res)
                 a->sessions, a->attempted, a->accepted, a->rejected, a->errors, a->recipients, a->bytes,
                 a->cpu_s, a->cpu_pct > JSON_SATURATED_PCT ? "true" : "false", a->peer->cores, a->planned,
                 a->cpu_pct, a->elapsed_s);
+        fprintf(f, ", \"messages_unfinished\": %" PRIu64, a->unfinished);
         if (res->sinks_in_path)
             fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"lost\": %" PRId64
                     ", \"received_beyond_accepted\": %" PRIu64, a->received, a->duplicates, a->line.lost,

@@ -19,7 +19,7 @@
 struct agent_result {
     const struct peer *peer;
     uint64_t planned;               /* its share of -m; 0: until the duration ends */
-    uint64_t sessions, attempted, accepted, rejected, errors, recipients, bytes;
+    uint64_t sessions, attempted, accepted, rejected, unfinished, errors, recipients, bytes;
     uint64_t received, duplicates;  /* what the sinks counted from it */
     struct reconcile_line line;     /* accepted against received */
     double cpu_s;                   /* CPU seconds it used during the workload */

@@ -979,6 +979,7 @@ static void run_result_agent(struct run *r, struct peer *p, struct agent_result 
         a->attempted = pr->messages_attempted;
         a->accepted = pr->messages_accepted;
         a->rejected = pr->messages_rejected;
+        a->unfinished = pr->messages_unfinished;
         a->errors = pr->errors;
         a->recipients = pr->recipients;
         a->bytes = pr->bytes;

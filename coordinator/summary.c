@@ -14,7 +14,8 @@ static void summary_totals(FILE *out, const struct run_result *res)
     fprintf(out, "\ncampaign %s: %.1f s, %zu agents, %zu sinks\n", res->campaign, res->duration_s,
             res->n_agents, res->n_sinks);
     fprintf(out, "  sessions %" PRIu64 "  attempted %" PRIu64 "  accepted %" PRIu64 "  rejected %"
-            PRIu64 "  errors %" PRIu64 "\n", t->sessions, t->attempted, t->accepted, t->rejected, t->errors);
+            PRIu64 "  unfinished %" PRIu64 "  errors %" PRIu64 "\n", t->sessions, t->attempted, t->accepted,
+            t->rejected, t->unfinished, t->errors);
     fprintf(out, "  recipients %" PRIu64 "  bytes %" PRIu64 "  rate %.1f msg/s\n", t->recipients,
             t->bytes, res->rate);
 }

@@ -110,6 +110,7 @@ static void report_totals(FILE *f, const struct report *r, const struct load_sta
             ",\"rate_msgs_per_s\":", t->sessions, t->messages_attempted, t->messages_accepted,
             t->messages_rejected, t->errors, t->recipients, t->bytes);
     json_double(f, rate, 3);
+    fprintf(f, ",\"messages_unfinished\":%" PRIu64, t->messages_unfinished);
     fputs(",\"sink_received\":", f);
     json_i64(f, r->sink_received);
     fputs(",\"duplicates\":", f);
@@ -180,6 +181,7 @@ static void report_agents(FILE *f, const struct report *r)
                 ",\"cpu_s\":", a->sessions, a->messages_attempted, a->messages_accepted,
                 a->messages_rejected, a->errors, a->recipients, a->bytes);
         json_double(f, a->cpu_s, 3);
+        fprintf(f, ",\"messages_unfinished\":%" PRIu64, a->messages_unfinished);
         fputs(",\"threads\":", f);
         json_i64(f, a->threads > 0 ? a->threads : REPORT_NULL);
         fprintf(f, ",\"saturated\":%s,\"missing\":%s}",

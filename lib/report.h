@@ -21,6 +21,7 @@ struct report_agent {
     const char *id;
     const char *host;           /* NULL: null */
     uint64_t sessions, messages_attempted, messages_accepted, messages_rejected;
+    uint64_t messages_unfinished;   /* begun, neither accepted nor rejected */
     uint64_t errors, recipients, bytes;
     double cpu_s;               /* CPU seconds the agent used; < 0: null */
     int threads;                /* event loops; 0: null */

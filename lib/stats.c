@@ -30,6 +30,7 @@ void stats_merge(struct load_stats *dst, const struct load_stats *src)
     dst->messages_attempted += src->messages_attempted;
     dst->messages_accepted += src->messages_accepted;
     dst->messages_rejected += src->messages_rejected;
+    dst->messages_unfinished += src->messages_unfinished;
     dst->errors += src->errors;
     dst->recipients += src->recipients;
     dst->bytes += src->bytes;

@@ -33,6 +33,9 @@ struct load_stats {
     uint64_t messages_attempted;    /* transactions started (MAIL sent) */
     uint64_t messages_accepted;     /* final 250 after end of data */
     uint64_t messages_rejected;     /* final 4xx/5xx after end of data, or refused earlier */
+    uint64_t messages_unfinished;   /* begun, then neither accepted nor rejected: the session
+                                     * failed or was cut short (attempted = accepted +
+                                     * rejected + unfinished once it is over) */
     uint64_t errors;                /* sum of errors_by_kind */
     uint64_t recipients;            /* RCPT accepted */
     uint64_t bytes;                 /* octets written to the server */

@@ -378,6 +378,7 @@ Smtpstorm__Progress *wire_progress_fill(struct wire_progress_store *st, const st
     p->messages_attempted = s->messages_attempted;
     p->messages_accepted = s->messages_accepted;
     p->messages_rejected = s->messages_rejected;
+    p->messages_unfinished = s->messages_unfinished;
     p->errors = s->errors;
     p->recipients = s->recipients;
     p->bytes = s->bytes;
@@ -491,6 +492,7 @@ int wire_progress_merge(struct load_stats *dst, const Smtpstorm__Progress *p)
     dst->messages_attempted += p->messages_attempted;
     dst->messages_accepted += p->messages_accepted;
     dst->messages_rejected += p->messages_rejected;
+    dst->messages_unfinished += p->messages_unfinished;
     dst->errors += p->errors;
     dst->recipients += p->recipients;
     dst->bytes += p->bytes;
