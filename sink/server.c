@@ -4,9 +4,6 @@
 #include "server.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,37 +177,13 @@ static const char *family_name(int family)
            : family == AF_UNIX ? "AF_LOCAL" : "unknown protocol family";
 }
 
-/* set_nodelay - TCP_NODELAY on an accepted socket (issue 19). With Nagle,
- * a reply written while an earlier one is unacknowledged waits for the
- * client's ACK, and a pipelining client that has sent all it has delays
- * that ACK by 40 ms (Linux's minimum). A pipelined group with a BDAT
- * chunk over one 64 KB read gets its replies in two writes (MAIL and RCPT
- * after the first read, BDAT's when the chunk ends): captured on lo with
- * `--pipelining --chunking -l 102400`, every message's second reply write
- * waited 43.5-44 ms for the agent's pure ACK of the first (45 msg/s, dot
- * p50 44 ms). Nagle saves nothing here: conn.c already sends the replies
- * of a read in one write, so a lock-step client (smtp-source) gets the
- * same segments with or without it (docs/benchmarks.md, issue 19), and
- * MSG_MORE still holds the 221 for the FIN (tcp_push corks on MSG_MORE
- * whatever TCP_NODELAY says). A failure costs only latency: said once. */
-static void set_nodelay(int fd, const char *addr)
-{
-    static atomic_int warned;
-    int on = 1;
-
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0
-        && atomic_exchange(&warned, 1) == 0)
-        log_warn("TCP_NODELAY on the connection from %s: %s (replies may wait for ACKs)", addr,
-                 strerror(errno));
-}
-
 static void accept_one(struct sink_loop *loop, int cfd, const struct sockaddr_storage *ss)
 {
     char addr[80];
-
+    /* No TCP_NODELAY here: replies of one read already go out in one
+     * write, and with it smtp-source's one-reply-at-a-time dialogue is
+     * slower. conn.c sets it for a client that pipelines (issue 19). */
     endpoint_peer_text(ss, addr, sizeof(addr));
-    if (ss->ss_family != AF_UNIX)
-        set_nodelay(cfd, addr);
     if (loop->cfg->verbose)
         log_info("connect (%s %s)", family_name(ss->ss_family), addr);
     loop->clients++;
