@@ -2,6 +2,9 @@
  * and writes, the -t timer and the delay timer, driving a session
  * (session.c). Replies of a whole read are sent with one write. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,6 +37,7 @@ struct conn {
     int exit_after;                 /* -M reached: end the process after the reply */
     int quit_seen;
     int timed_out;
+    int nodelay;                    /* TCP_NODELAY is set, or not for this socket */
     size_t in_pos, in_len;
     char *in;
     struct ev_timer idle;
@@ -154,6 +158,30 @@ static ssize_t conn_read_some(struct conn *c, char *buf, size_t len)
     return n;
 }
 
+/* conn_nodelay - TCP_NODELAY once the client pipelines (issue 19). Nagle
+ * holds a write while an earlier one is unacknowledged, and a client that
+ * has sent all it has delays that ACK by 40 ms (Linux's minimum). Replies
+ * sent mid-input are such an earlier write: captured on lo with `agent -s
+ * 1 -d --pipelining --chunking -l 102400`, the 250s to MAIL and RCPT went
+ * after the first 64 KB read of the group, BDAT's 250 when the chunk
+ * ended, and that second write waited 43.5-44 ms for the agent's pure ACK
+ * of the first, once for every two messages (it keeps two in flight): 45
+ * msg/s, dot p50 44 ms. A lock-step client never gets here, so it keeps
+ * Nagle and the very segments and calls it had (docs/benchmarks.md).
+ * MSG_MORE still holds the 221 for the FIN: tcp_push corks on MSG_MORE
+ * whatever TCP_NODELAY says. A failure costs latency only: said once. */
+static void conn_nodelay(struct conn *c)
+{
+    static atomic_int warned;
+    int on = 1;
+
+    c->nodelay = 1;
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0
+        && atomic_exchange(&warned, 1) == 0)
+        log_warn("TCP_NODELAY for %s: %s (pipelined replies may wait 40 ms for ACKs)", c->s.addr,
+                 strerror(errno));
+}
+
 /* conn_flush - send what the session has; 0 when all sent, -EAGAIN when
  * the socket is full, or -errno. */
 static int conn_flush(struct conn *c)
@@ -168,6 +196,8 @@ static int conn_flush(struct conn *c)
      * less per session. Not on other closes: close() with unread input
      * resets the connection and would drop a reply still queued. */
     more = c->quit_seen && c->closing && c->in_pos == c->in_len ? MSG_MORE : 0;
+    if (!c->nodelay && (session_output(&c->s, &len), len > 0) && session_mid_input(&c->s))
+        conn_nodelay(c);
     while ((out = session_output(&c->s, &len)), len > 0) {
         if (c->ssl) {
             n = SSL_write(c->ssl, out, (int)(len > 1 << 30 ? 1 << 30 : len));
@@ -364,6 +394,7 @@ int conn_start(struct sink_loop *loop, int fd, const char *addr, int family)
     c->family = family;
     c->tls_state = TLS_NONE;
     c->paused = c->closing = c->starttls = c->exit_after = c->quit_seen = c->timed_out = 0;
+    c->nodelay = family != AF_INET && family != AF_INET6;
     c->in_pos = c->in_len = 0;
     st = session_start(&c->s, addr);
     if (st == SESSION_CLOSE)

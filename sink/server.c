@@ -190,8 +190,9 @@ static const char *family_name(int family)
 static void accept_one(struct sink_loop *loop, int cfd, const struct sockaddr_storage *ss)
 {
     char addr[80];
-    /* No TCP_NODELAY: replies of one read already go out in one write,
-     * and with it smtp-source's one-reply-at-a-time dialogue is slower. */
+    /* No TCP_NODELAY here: replies of one read already go out in one
+     * write, and with it smtp-source's one-reply-at-a-time dialogue is
+     * slower. conn.c sets it for a client that pipelines (issue 19). */
     endpoint_peer_text(ss, addr, sizeof(addr));
     if (loop->cfg->verbose)
         log_info("connect (%s %s)", family_name(ss->ss_family), addr);

@@ -144,6 +144,16 @@ static inline const char *session_output(const struct session *s, size_t *len)
     return s->out;
 }
 
+/* session_mid_input - part of a command line, of a DATA body or of a BDAT
+ * chunk has been fed and its rest not yet: replies queued now answer less
+ * than the client has sent, so it pipelines (a lock-step client sends
+ * nothing before the reply it waits for). */
+static inline int session_mid_input(const struct session *s)
+{
+    return s->line_len > 0 || s->line_long || (s->state == ST_DATA && s->msg_bytes > 0)
+           || (s->state == ST_BDAT && s->bdat_left < s->bdat_size);
+}
+
 /* session_output_consume - n reply bytes were sent. */
 void session_output_consume(struct session *s, size_t n);
 

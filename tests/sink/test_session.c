@@ -315,6 +315,75 @@ static void test_session_bdat_chunks(void **state)
     }
 }
 
+/* replies_mid_input - feed in[0..len) in two reads cut at cut (one read
+ * when cut is 0 or past the end), taking the replies; returns whether any
+ * reply was queued while session_mid_input said part of the input was in. */
+static int replies_mid_input(struct session *s, const char *in, size_t len, size_t cut)
+{
+    enum session_status st;
+    struct out o = { NULL, 0 };
+    size_t pos = 0, end, n;
+    int mid = 0;
+
+    while (pos < len) {
+        end = cut > pos && cut < len ? cut : len;
+        pos += session_feed(s, in + pos, end - pos, &st);
+        session_output(s, &n);
+        if (n > 0 && session_mid_input(s))
+            mid = 1;
+        take_output(s, &o);
+    }
+    free(o.p);
+    return mid;
+}
+
+/* lockstep_or_group - a session greeted by EHLO that is fed each of cmds
+ * cut at cut; returns whether replies were ever queued mid-input, and
+ * checks that messages were received. */
+static int lockstep_or_group(const struct sink_config *cfg, const char *const *cmds, size_t cut,
+                             int messages)
+{
+    struct session s;
+    struct seen seen;
+    int mid = 0;
+
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(session_init(&s, cfg, NULL, &hooks, &seen, 1), 0);
+    (void)session_start(&s, "127.0.0.1");
+    (void)replies_mid_input(&s, "EHLO x\r\n", 8, 0);
+    for (; *cmds; cmds++)
+        mid |= replies_mid_input(&s, *cmds, strlen(*cmds), cut);
+    assert_int_equal(seen.messages, messages);
+    session_end(&s);
+    session_release(&s);
+    return mid;
+}
+
+/* A lock-step client never has replies queued while part of its input is
+ * read (so the sink keeps Nagle for it), whatever the reads' cuts; a
+ * pipelined BDAT group cut inside its chunk does (issue 19: the sink's cue
+ * for TCP_NODELAY), and not when it comes in one read. */
+static void test_session_mid_input_only_when_client_is_ahead(void **state)
+{
+    static const char *const lockstep[] = {
+        "MAIL FROM:<a>\r\n", "RCPT TO:<b>\r\n", "DATA\r\n", "Subject: x\r\n\r\nbody\r\n.\r\n",
+        "MAIL FROM:<a>\r\n", "RCPT TO:<b>\r\n", "BDAT 10 LAST\r\n0123456789", NULL,
+    };
+    static const char *const group[] = {
+        "MAIL FROM:<a>\r\nRCPT TO:<b>\r\nBDAT 10 LAST\r\n0123456789", NULL,
+    };
+    size_t cut, len = strlen(group[0]);
+    struct sink_config cfg;
+
+    (void)state;
+    config_for(&cfg, 0);
+    for (cut = 1; cut < 30; cut++)
+        assert_false(lockstep_or_group(&cfg, lockstep, cut, 2));
+    for (cut = len - 9; cut < len; cut++)
+        assert_true(lockstep_or_group(&cfg, group, cut, 1));
+    assert_false(lockstep_or_group(&cfg, group, 0, 1));
+}
+
 static void test_session_reject_flags_and_unknown(void **state)
 {
     static const char in[] = "HELO x\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nEHLO y\r\nconnect\r\nXYZZY\r\n\r\nQUIT\r\n";
@@ -559,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_session_lmtp_one_reply_per_recipient),
         cmocka_unit_test(test_session_long_line_gets_500_and_session_goes_on),
         cmocka_unit_test(test_session_bdat_chunks),
+        cmocka_unit_test(test_session_mid_input_only_when_client_is_ahead),
         cmocka_unit_test(test_session_reject_flags_and_unknown),
         cmocka_unit_test(test_session_many_pipelined_rcpts_bounded_output),
         cmocka_unit_test(test_session_ehlo_announces_smtputf8_by_default),
