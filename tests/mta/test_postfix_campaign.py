@@ -100,8 +100,10 @@ def check_through_mta(name, code, data, csv, out, sinks):
     check(max([0] + backlog) == dlv["backlog_peak"], f"{name}: backlog peak {dlv['backlog_peak']} vs {backlog}")
     check(backlog[-1] == dlv["backlog_end"] == t["lost"] == 0, f"{name}: backlog at the end {backlog[-1]}")
     header, *lines = csv.strip().split("\n")
-    check(header.split(",")[-1] == "backlog" and len(lines) == len(rows), f"{name}: CSV {header!r}")
-    check([int(x.split(",")[-1]) for x in lines] == backlog, f"{name}: CSV backlog differs from JSON's")
+    columns = header.split(",")
+    check("backlog" in columns and len(lines) == len(rows), f"{name}: CSV {header!r}")
+    at = columns.index("backlog")
+    check([int(x.split(",")[at]) for x in lines] == backlog, f"{name}: CSV backlog differs from JSON's")
     for words in ("injection: accepted", "delivery:  received", "backlog (accepted - received): peak"):
         check(words in out, f"{name}: the summary has no {words!r}")
     print(f"{name}: injection {inj['rate_msgs_per_s']:.0f} msg/s by {inj['seconds']:.1f}s, delivery "
