@@ -666,7 +666,7 @@ fail:
 
 static void sim_on_garbage(struct ev_loop *loop, void *arg)
 {
-    static const char *const frames[] = { "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", "\x0a\x10" "abc" };
+    static const char *const frames[] = { "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", ("\x0a\x10" "abc") };
     static const size_t lens[] = { 11, 1, 5 };
     struct sim *s = arg;
     unsigned i;
