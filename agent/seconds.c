@@ -27,8 +27,6 @@ void seconds_add_row(void *arg, const struct meter_second *row)
 total:
     stats_second_add(&w->total, &row->n);
     w->total.sessions_active = 0;
-    if (row->n.t + 1 > w->newest)
-        w->newest = row->n.t + 1;
     if (row->last_ns > w->last_ns)
         w->last_ns = row->last_ns;
 }

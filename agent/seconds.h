@@ -19,7 +19,6 @@ struct seconds_window {
     uint8_t used[SECONDS_WINDOW];
     struct stats_second total;  /* every row ever added, summed (t, sessions_active 0) */
     uint32_t closed;            /* seconds before this one are closed by every engine */
-    uint32_t newest;            /* 1 + the latest second any row was added for */
     uint64_t last_ns;           /* the latest last_ns of any row */
 };
 

@@ -74,6 +74,7 @@ struct session {
     unsigned gen;               /* bumped at every close: stale callbacks notice */
     unsigned events;            /* interest registered with the loop */
     int connecting, handshaking, tls_done, authed, greeted, finishing, closed;
+    int dispatching;            /* a reply's handler runs: an abort must not read behind it */
     int connect_tries;
     uint64_t connect_ns;        /* when the pending connect began */
     unsigned caps;
@@ -919,26 +920,36 @@ static void on_data(struct session *s, int t)
         session_send(s);
 }
 
-static void on_final(struct session *s, int t, uint64_t sent_ns)
+/* txn_final - one end-of-data reply (ok: positive) for transaction t; LMTP
+ * has one per accepted recipient. Once all have come, the message is
+ * counted accepted or rejected and 1 is returned. */
+static int txn_final(struct session *s, int t, int ok, uint64_t now)
 {
     struct txn *x = &s->txn[t];
-    uint64_t now = now_ns();
 
     if (x->final_left == 0)
         x->final_left = s->w->lmtp && x->rcpt_accepted > 1 ? x->rcpt_accepted : 1;
-    if (is_2xx(s->reply.code))
-        x->final_ok++;
-    else if (session_unexpected(s, "end of data rejected") < 0)
-        return;
+    x->final_ok += ok;
     if (--x->final_left > 0)
+        return 0;
+    if (x->final_ok > 0 && !x->empty_data && !x->rejected)
+        engine_count_accepted(s->eng, now, now > x->job.due_ns ? now - x->job.due_ns : 0);
+    else
+        engine_count(s->eng, COUNT_REJECTED);
+    return 1;
+}
+
+static void on_final(struct session *s, int t, uint64_t sent_ns)
+{
+    uint64_t now = now_ns();
+    int ok = is_2xx(s->reply.code);
+
+    if (!ok && session_unexpected(s, "end of data rejected") < 0)
+        return;
+    if (!txn_final(s, t, ok, now))
         return;
     expect_pop(s);
     engine_record_latency(s->eng, PHASE_DOT, now - sent_ns);
-    if (x->final_ok > 0 && !x->empty_data && !x->rejected) {
-        engine_count_accepted(s->eng, now, now > x->job.due_ns ? now - x->job.due_ns : 0);
-    } else {
-        engine_count(s->eng, COUNT_REJECTED);
-    }
     session_txn_end(s, t);
 }
 
@@ -1069,7 +1080,9 @@ static void session_read(struct session *s)
             }
             if (rc == 1) {
                 replied = 1;
+                s->dispatching = 1;
                 session_reply(s, (size_t)n - off - used);
+                s->dispatching = 0;
                 if (s->gen != gen || s->handshaking)
                     return;
                 reply_reset(&s->reply);
@@ -1290,26 +1303,15 @@ void session_finish(struct session *s)
 static void session_harvest_reply(struct session *s)
 {
     struct expect e;
-    struct txn *x;
-    uint64_t now;
 
     engine_count_reply(s->eng, s->reply.code);
     if (s->exp_count == 0)
         return;
     e = s->exp[s->exp_head];
-    x = &s->txn[e.t];
-    if ((e.cmd == CMD_DOT || e.cmd == CMD_BDAT) && x->active) {
-        if (x->final_left == 0)
-            x->final_left = s->w->lmtp && x->rcpt_accepted > 1 ? x->rcpt_accepted : 1;
-        x->final_ok += is_2xx(s->reply.code);
-        if (--x->final_left > 0)
+    if ((e.cmd == CMD_DOT || e.cmd == CMD_BDAT) && s->txn[e.t].active) {
+        if (!txn_final(s, e.t, is_2xx(s->reply.code), now_ns()))
             return;
-        now = now_ns();
-        if (x->final_ok > 0 && !x->empty_data && !x->rejected)
-            engine_count_accepted(s->eng, now, now > x->job.due_ns ? now - x->job.due_ns : 0);
-        else
-            engine_count(s->eng, COUNT_REJECTED);
-        x->active = 0;
+        s->txn[e.t].active = 0;
     }
     expect_pop(s);
 }
@@ -1325,8 +1327,8 @@ static void session_harvest(struct session *s)
     ssize_t n;
     int rc;
 
-    if (s->conn.fd < 0 || s->connecting || s->handshaking || !session_busy(s))
-        return;
+    if (s->conn.fd < 0 || s->connecting || s->handshaking || s->dispatching || !session_busy(s))
+        return;             /* dispatching: its handler aborted; the reply in hand is not settled */
     while (session_busy(s) && (n = conn_read(&s->conn, s->in, sizeof(s->in))) > 0) {
         for (off = 0; off < (size_t)n; off += used) {
             if ((rc = reply_feed(&s->reply, s->in + off, (size_t)n - off, &used)) < 0)

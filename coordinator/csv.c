@@ -17,7 +17,7 @@ static const char *csv_phase_name(const struct run_result *res, uint32_t t)
 
     if (res->n_phases == 0)
         return "";
-    for (i = 0; i + 1 < res->n_phases && (double)t > res->phases[i].end_s + 0.5; i++)
+    for (i = 0; i + 1 < res->n_phases && t > res->phases[i].last_row; i++)
         ;
     return res->phases[i].name;
 }

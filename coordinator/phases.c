@@ -62,6 +62,7 @@ int phases_build(const struct workload_spec *w, const struct timeline *tl, struc
         ph[i].kind = config_phase_kind_name(p->kind);
         ph[i].start_s = (double)from / 1000;
         ph[i].end_s = (double)to / 1000;
+        ph[i].last_row = tl->phases[i].last;
         ph[i].planned_rate = p->kind == PHASE_KIND_RAMP ? (prev + p->rate) / 2 : p->rate;
         ph[i].message = &tl->phases[i].message;
         ph[i].delivery = &tl->phases[i].delivery;

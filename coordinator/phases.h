@@ -16,6 +16,7 @@ struct phase_result {
     const char *name;               /* its name: in the campaign file, or its kind; static or w's */
     const char *kind;               /* "ramp", "steady", "spike"; static */
     double start_s, end_s;          /* after the common start; the last one runs to the last row */
+    uint32_t last_row;              /* its last timeline row (timeline_phase_of's bound) */
     double planned_rate;            /* messages/s asked for on average (a ramp: the mean of its
                                      * two ends); 0: as fast as the sessions go */
     double rate;                    /* accepted per second of it */

@@ -504,9 +504,9 @@ void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
     tally_count_message(t, tr, now_us, 0);
 }
 
-/* entry_second - count one arrival, delivered in lat_us, in its
- * event-time second. */
-static void entry_second(struct tally_entry *e, uint64_t now_us, uint64_t origin_us, int dup, uint64_t lat_us)
+/* entry_second - count one arrival, its delivery latency in histogram
+ * slot lat_slot, in its event-time second. */
+static void entry_second(struct tally_entry *e, uint64_t now_us, uint64_t origin_us, int dup, size_t lat_slot)
 {
     uint64_t sec = tally_second_of(now_us, origin_us);
     size_t k = sec % TALLY_SECONDS, i;
@@ -526,7 +526,7 @@ static void entry_second(struct tally_entry *e, uint64_t now_us, uint64_t origin
     }
     bump(dup > 0 ? &e->sec_dups[k] : &e->sec_received[k], 1);
     if (h != NULL && dup <= 0)
-        bump(&h->slots[k][hist_slot_of(lat_us)], 1);
+        bump(&h->slots[k][lat_slot], 1);
     put(&e->last_rx_us, now_us);
     put(&e->origin_us, origin_us);
 }
@@ -536,6 +536,7 @@ void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_u
     struct tally_entry *e = entry_for(t, tr->campaign, now_us);
     int64_t offset_us = 0, at;
     uint64_t lat, origin_us = 0;
+    size_t slot;
     int dup;
 
     bump(&e->received, 1);
@@ -549,8 +550,9 @@ void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_u
         bump(&e->unchecked, 1);
     if (lat > HIST_VALUE_MAX)
         lat = HIST_VALUE_MAX;
-    entry_second(e, now_us, origin_us, dup, lat);
-    bump(&e->slots[hist_slot_of(lat)], 1);
+    slot = hist_slot_of(lat);
+    entry_second(e, now_us, origin_us, dup, slot);
+    bump(&e->slots[slot], 1);
     bump(&e->lat_sum, lat);
     if (lat < get(&e->lat_min))
         atomic_store_explicit(&e->lat_min, lat, memory_order_relaxed);
