@@ -22,16 +22,18 @@
 #include "schedule.h"
 #include "session.h"
 
+#define ENGINE_WARN_MAX 10  /* warnings printed; the summary counts every error */
+
 struct engine {
     struct ev_loop *loop;
     const struct workload *w;
     struct engine_hooks hooks;
     struct endpoint_addr addr;
 
-    struct session **sessions;
+    struct agent_session **sessions;
     int nsessions;
     int open_sessions;          /* not yet closed */
-    struct session **idle;      /* ring of sessions waiting for a due message */
+    struct agent_session **idle;      /* ring of sessions waiting for a due message */
     int idle_head, idle_count;
 
     struct schedule sched;
@@ -56,37 +58,7 @@ struct engine {
 static void engine_on_rate(struct ev_loop *loop, void *arg);
 static void engine_on_done(struct ev_loop *loop, void *arg);
 static void engine_on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg);
-
-/* Recording: the meter's, on this loop alone and without a lock. */
-
-void engine_record_latency(struct engine *e, enum stats_phase phase, uint64_t ns)
-{
-    meter_latency(&e->meter, phase, ns);
-}
-
-void engine_count_reply(struct engine *e, int code) { meter_reply(&e->meter, code); }
-
-void engine_count_error(struct engine *e, enum stats_error kind) { meter_error(&e->meter, kind); }
-
-void engine_count_bytes(struct engine *e, uint64_t n) { meter_bytes(&e->meter, n); }
-
-void engine_count_accepted(struct engine *e, uint64_t now_ns, uint64_t message_ns)
-{
-    meter_accepted(&e->meter, now_ns, message_ns);
-}
-
-void engine_count(struct engine *e, enum engine_counter which)
-{
-    switch (which) {
-    case COUNT_SESSION: meter_session(&e->meter); break;
-    case COUNT_ATTEMPTED: meter_attempted(&e->meter); break;
-    case COUNT_REJECTED: meter_rejected(&e->meter); break;
-    case COUNT_RECIPIENT: meter_recipient(&e->meter); break;
-    case COUNT_CONN_OPENED: meter_conn_opened(&e->meter); break;
-    case COUNT_CONN_CLOSED: meter_conn_closed(&e->meter); break;
-    case COUNT_UNFINISHED: meter_unfinished(&e->meter); break;
-    }
-}
+static void engine_abort_run(void *arg, const char *msg);
 
 void engine_snapshot(struct engine *e, struct load_stats *out) { meter_snapshot(&e->meter, out); }
 
@@ -105,23 +77,33 @@ static void engine_on_second(struct ev_loop *loop, void *arg)
         engine_abort_run(e, "out of memory for the per-second timer");
 }
 
-/* Small services for sessions. */
+/* What sessions and their dialogues ask of the engine: the hooks table
+ * (engine_session_hooks, below). */
 
-uint64_t engine_next_rcpt_number(struct engine *e)
+static uint64_t engine_next_rcpt_number(void *arg)
 {
+    struct engine *e = arg;
+
     return e->w->rcpt_number_first + e->rcpt_numbers++ * e->w->rcpt_number_stride;
 }
 
-void engine_dot_sent(struct engine *e)
+static void engine_dot_sent(void *arg)
 {
+    struct engine *e = arg;
+
     if (e->hooks.on_dot)
         e->hooks.on_dot(e->hooks.arg);
 }
 
-const char *engine_date(struct engine *e)
+/* engine_wall_clock - one read of the wall clock for a message: the Date:
+ * value (formatted once a second) and the time in microseconds. */
+static const char *engine_wall_clock(void *arg, uint64_t *wall_us)
 {
-    time_t now = time(NULL);
+    struct engine *e = arg;
+    uint64_t ns = clock_wall_ns();
+    time_t now = (time_t)(ns / NS_PER_SEC);
 
+    *wall_us = ns / NS_PER_US;
     if (now != e->date_sec || e->date[0] == '\0') {
         if (mail_date_format(now, e->date, sizeof(e->date)) < 0)
             snprintf(e->date, sizeof(e->date), "Thu,  1 Jan 1970 00:00:00 +0000 (UTC)");
@@ -130,10 +112,11 @@ const char *engine_date(struct engine *e)
     return e->date;
 }
 
-void engine_warn(struct engine *e, const char *fmt, ...)
+/* engine_warn - print msg unless this engine already printed
+ * ENGINE_WARN_MAX warnings (the summary has the counts). */
+static void engine_warn(void *arg, const char *msg)
 {
-    char msg[ENGINE_FATAL_MAX * 2];
-    va_list ap;
+    struct engine *e = arg;
 
     if (e->warnings > ENGINE_WARN_MAX)
         return;
@@ -141,16 +124,14 @@ void engine_warn(struct engine *e, const char *fmt, ...)
         log_warn("further warnings suppressed; the summary counts every error");
         return;
     }
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     log_warn("%s", msg);
 }
 
 /* Handing out messages. */
 
-int engine_has_more(const struct engine *e)
+static int engine_has_more(void *arg)
 {
+    const struct engine *e = arg;
     const struct schedule *s = &e->sched;
 
     if (e->stopping || s->stopped || s->issued >= s->limit)
@@ -162,22 +143,22 @@ int engine_has_more(const struct engine *e)
     return clock_mono_ns() < s->stop_ns;
 }
 
-static void engine_idle_push(struct engine *e, struct session *s)
+static void engine_idle_push(struct engine *e, struct agent_session *s)
 {
     e->idle[(e->idle_head + e->idle_count) % e->nsessions] = s;
     e->idle_count++;
 }
 
-static struct session *engine_idle_pop(struct engine *e)
+static struct agent_session *engine_idle_pop(struct engine *e)
 {
-    struct session *s = e->idle[e->idle_head];
+    struct agent_session *s = e->idle[e->idle_head];
 
     e->idle_head = (e->idle_head + 1) % e->nsessions;
     e->idle_count--;
     return s;
 }
 
-static void engine_job(struct engine *e, uint64_t due, struct session_job *job)
+static void engine_job(struct engine *e, uint64_t due, struct dialogue_job *job)
 {
     uint64_t k = e->sched.issued - 1;
 
@@ -187,8 +168,9 @@ static void engine_job(struct engine *e, uint64_t due, struct session_job *job)
                                 : e->sched.limit - e->sched.issued);
 }
 
-int engine_take_job(struct engine *e, struct session_job *job)
+static int engine_take_job(void *arg, struct dialogue_job *job)
 {
+    struct engine *e = arg;
     uint64_t due;
 
     if (e->stopping || e->idle_count > 0
@@ -198,13 +180,14 @@ int engine_take_job(struct engine *e, struct session_job *job)
     return 1;
 }
 
-void engine_session_ready(struct engine *e, struct session *s)
+static void engine_session_ready(void *arg, struct agent_session *s)
 {
-    struct session_job job;
+    struct engine *e = arg;
+    struct dialogue_job job;
     uint64_t due;
 
     if (e->stopping) {
-        session_finish(s);
+        agent_session_finish(s);
         return;
     }
     if (e->idle_count > 0) {    /* others wait already: the timer serves them in order */
@@ -214,14 +197,14 @@ void engine_session_ready(struct engine *e, struct session *s)
     switch (schedule_next(&e->sched, clock_mono_ns(), &due)) {
     case SCHEDULE_DUE:
         engine_job(e, due, &job);
-        session_run(s, &job);
+        agent_session_run(s, &job);
         break;
     case SCHEDULE_WAIT:
         engine_idle_push(e, s);
         (void)ev_timer_start_at(e->loop, &e->rate_timer, due);
         break;
     default:
-        session_finish(s);
+        agent_session_finish(s);
         break;
     }
 }
@@ -229,7 +212,7 @@ void engine_session_ready(struct engine *e, struct session *s)
 static void engine_on_rate(struct ev_loop *loop, void *arg)
 {
     struct engine *e = arg;
-    struct session_job job;
+    struct dialogue_job job;
     uint64_t due;
 
     (void)loop;
@@ -237,14 +220,14 @@ static void engine_on_rate(struct ev_loop *loop, void *arg)
         switch (schedule_next(&e->sched, clock_mono_ns(), &due)) {
         case SCHEDULE_DUE:
             engine_job(e, due, &job);
-            session_run(engine_idle_pop(e), &job);
+            agent_session_run(engine_idle_pop(e), &job);
             break;
         case SCHEDULE_WAIT:
             (void)ev_timer_start_at(e->loop, &e->rate_timer, due);
             return;
         default:
             while (e->idle_count > 0)
-                session_finish(engine_idle_pop(e));
+                agent_session_finish(engine_idle_pop(e));
             return;
         }
     }
@@ -252,8 +235,10 @@ static void engine_on_rate(struct ev_loop *loop, void *arg)
 
 /* Ending. */
 
-void engine_session_closed(struct engine *e, struct session *s)
+static void engine_session_closed(void *arg, struct agent_session *s)
 {
+    struct engine *e = arg;
+
     (void)s;
     if (--e->open_sessions == 0)
         (void)ev_timer_start(e->loop, &e->done_timer, 0);
@@ -275,7 +260,7 @@ static void engine_drain(struct engine *e)
     schedule_stop(&e->sched);
     ev_timer_stop(e->loop, &e->rate_timer);
     while (e->idle_count > 0)
-        session_finish(engine_idle_pop(e));
+        agent_session_finish(engine_idle_pop(e));
 }
 
 static void engine_abort_all(struct engine *e)
@@ -287,11 +272,13 @@ static void engine_abort_all(struct engine *e)
     ev_timer_stop(e->loop, &e->rate_timer);
     e->idle_count = 0;
     for (i = 0; i < e->nsessions; i++)
-        session_abort(e->sessions[i]);
+        agent_session_abort(e->sessions[i]);
 }
 
-void engine_abort_run(struct engine *e, const char *msg)
+static void engine_abort_run(void *arg, const char *msg)
 {
+    struct engine *e = arg;
+
     if (!e->has_fatal) {
         e->has_fatal = 1;
         snprintf(e->fatal, sizeof(e->fatal), "%s", msg);
@@ -335,6 +322,21 @@ static void engine_on_ctl(struct ev_loop *loop, int fd, unsigned events, void *a
 
 /* Life cycle. */
 
+/* What every session of an engine calls, with the engine as arg. */
+static const struct agent_session_hooks engine_session_hooks = {
+    .dialogue = {
+        .take_job = engine_take_job,
+        .has_more = engine_has_more,
+        .next_rcpt_number = engine_next_rcpt_number,
+        .wall_clock = engine_wall_clock,
+        .dot_sent = engine_dot_sent,
+        .warn = engine_warn,
+    },
+    .ready = engine_session_ready,
+    .closed = engine_session_closed,
+    .abort_run = engine_abort_run,
+};
+
 struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
                           const struct engine_hooks *hooks, char *err, size_t errlen)
 {
@@ -372,7 +374,7 @@ struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
     if (e->sessions == NULL || e->idle == NULL)
         goto nomem;
     for (i = 0; i < e->nsessions; i++)
-        if ((e->sessions[i] = session_new(e, loop, w, &e->addr, i)) == NULL)
+        if ((e->sessions[i] = agent_session_new(loop, w, &e->addr, i, &e->meter, &engine_session_hooks, e)) == NULL)
             goto nomem;
     return e;
 
@@ -416,7 +418,7 @@ void engine_free(struct engine *e)
     if (e == NULL)
         return;
     for (i = 0; e->sessions && i < e->nsessions; i++)
-        session_free(e->sessions[i]);
+        agent_session_free(e->sessions[i]);
     free(e->sessions);
     free(e->idle);
     ev_timer_stop(e->loop, &e->rate_timer);

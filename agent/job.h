@@ -80,7 +80,7 @@ int job_running(const struct job *j);
 uint32_t job_sessions_active(const struct job *j);
 
 /* job_fatal - why the job was aborted (an unexpected reply without -A, a
- * segment that could not start), or NULL. */
+ * segment that could not start), or NULL; owned by j, valid until job_free. */
 const char *job_fatal(const struct job *j);
 
 /* job_free - stop and join what still runs and release j; NULL is harmless. */

@@ -90,12 +90,49 @@ static int reply_byte(struct reply *r, char c)
     }
 }
 
+/* reply_text_run - the octets of a line's text up to (not including) its
+ * LF, n of them, at once: the common case, a reply's text, costs one pass
+ * instead of a call per octet. Returns how many it took; fewer than n when
+ * the line grew too long (the octet after them is then refused). */
+static size_t reply_text_run(struct reply *r, const char *p, size_t n)
+{
+    size_t take = n, room = sizeof(r->text) - 1 - r->text_len;
+    char *out = r->text + r->text_len;
+
+    if (take > REPLY_LINE_MAX - r->line_len)
+        take = REPLY_LINE_MAX - r->line_len;
+    r->line_len += take;
+    for (size_t i = 0; i < take && room > 0; i++) {
+        unsigned char u = (unsigned char)p[i];
+
+        if (u == '\r')
+            continue;           /* only a CR before LF is legal; dropping others is harmless */
+        *out++ = (u < 0x20 && u != '\t') || u >= 0x7f ? '?' : (char)u;
+        room--;
+    }
+    r->text_len = (size_t)(out - r->text);
+    r->text[r->text_len] = '\0';
+    return take;
+}
+
 int reply_feed(struct reply *r, const char *buf, size_t len, size_t *used)
 {
-    size_t i;
+    const char *lf;
+    size_t i, run;
     int rc;
 
     for (i = 0; i < len; i++) {
+        if (r->line_state == AT_TEXT && buf[i] != '\n') {
+            lf = memchr(buf + i, '\n', len - i);
+            run = (lf ? (size_t)(lf - buf) : len) - i;
+            i += reply_text_run(r, buf + i, run);
+            if (i == len)
+                break;
+            if (buf[i] != '\n') {  /* the line grew too long */
+                *used = i + 1;
+                return -EPROTO;
+            }
+        }
         rc = reply_byte(r, buf[i]);
         if (rc != 0) {
             *used = i + 1;

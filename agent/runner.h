@@ -43,7 +43,7 @@ void runner_take_seconds(struct runner *r, struct seconds_window *w, struct seco
 void runner_stop(struct runner *r, int abort);
 
 /* runner_fatal - why the run was aborted (the first engine to abort), or
- * NULL. Valid after runner_join. */
+ * NULL. Valid after runner_join, until runner_free. */
 const char *runner_fatal(const struct runner *r);
 
 /* runner_join - wait for the threads to exit (they have finished when

@@ -1,45 +1,55 @@
-/* session.h - one SMTP/LMTP client connection of smtpstorm-agent: connect,
- * banner, HELO/EHLO/LHLO, STARTTLS, AUTH, then transactions (MAIL, RCPT,
- * DATA or BDAT, optionally pipelined) as agent/engine.c hands them out,
- * and QUIT. Event-driven on the engine's loop; records into the engine's
- * counters. Internal to agent/: only engine.c calls these. */
+/* session.h - one SMTP/LMTP client connection of smtpstorm-agent: the
+ * driver of a dialogue (agent/dialogue.c). It owns the socket: connect
+ * (with -t retries), STARTTLS's handshake, reads, writes, the timeout and
+ * the -w/-R delay, on its owner's loop; the dialogue decides every byte.
+ * It talks to its owner (agent/engine.c) through struct
+ * agent_session_hooks alone and records into the owner's meter. */
 #ifndef SMTPSTORM_AGENT_SESSION_H
 #define SMTPSTORM_AGENT_SESSION_H
 
 #include <stdint.h>
 
+#include "dialogue.h"
 #include "endpoint.h"
 #include "ev.h"
+#include "meter.h"
 #include "workload.h"
 
-struct engine;
-struct session;
+struct agent_session;
 
-/* One message to send. */
-struct session_job {
-    uint64_t due_ns;            /* when it was due (monotonic): latency starts here */
-    uint64_t seq;               /* trace sequence number */
-    unsigned remaining;         /* messages left after this one (Message-Id, as smtp-source) */
+/* What a session asks of its owner; every callback runs on the loop
+ * thread with the arg given to agent_session_new. */
+struct agent_session_hooks {
+    struct dialogue_hooks dialogue;     /* passed on to the session's dialogue */
+    /* s can take a message now: agent_session_run (now or when due) or
+     * agent_session_finish */
+    void (*ready)(void *arg, struct agent_session *s);
+    /* s finished or aborted and will do nothing more */
+    void (*closed)(void *arg, struct agent_session *s);
+    /* an unexpected reply without -A: stop the whole run, saying msg */
+    void (*abort_run)(void *arg, const char *msg);
 };
 
-/* session_new - a session slot that is not connected yet; the caller owns
- * it (session_free). addr is the resolved target (kept by pointer). NULL
- * when out of memory. */
-struct session *session_new(struct engine *eng, struct ev_loop *loop, const struct workload *w,
-                            const struct endpoint_addr *addr, int index);
+/* agent_session_new - a session that is not connected yet, to addr (the
+ * resolved target, kept by pointer, as are w, meter and hooks, which must
+ * outlive it). The caller owns it (agent_session_free). NULL when out of
+ * memory. */
+struct agent_session *agent_session_new(struct ev_loop *loop, const struct workload *w,
+                                        const struct endpoint_addr *addr, int index,
+                                        struct meter *meter,
+                                        const struct agent_session_hooks *hooks, void *arg);
 
-/* session_run - send job: connect first if not connected. The session
- * calls engine_session_ready when it can take another job, and
- * engine_session_closed when session_finish has completed. */
-void session_run(struct session *s, const struct session_job *job);
+/* agent_session_run - send job: connect first if not connected. */
+void agent_session_run(struct agent_session *s, const struct dialogue_job *job);
 
-/* session_finish - no more jobs: QUIT if connected, then report closed. */
-void session_finish(struct session *s);
+/* agent_session_finish - no more jobs: QUIT if connected, then closed. */
+void agent_session_finish(struct agent_session *s);
 
-/* session_abort - close the connection now, stop timers, report closed. */
-void session_abort(struct session *s);
+/* agent_session_abort - count what has already arrived, close the
+ * connection now, stop timers, then closed. */
+void agent_session_abort(struct agent_session *s);
 
-/* session_free - release s; it must be closed (finished or aborted). */
-void session_free(struct session *s);
+/* agent_session_free - release s; it must be closed (finished or aborted). */
+void agent_session_free(struct agent_session *s);
 
 #endif

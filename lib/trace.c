@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "textbuf.h"
+
 static int trace_id_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
@@ -21,15 +23,25 @@ int trace_id_valid(const char *id)
     return n > 0;
 }
 
+/* Formatted per message: textbuf, not snprintf. NUL-terminated as
+ * snprintf would. */
 int trace_format(const struct trace *t, char *out, size_t outlen)
 {
-    int n;
+    struct textbuf b;
 
     if (!trace_id_valid(t->campaign) || !trace_id_valid(t->agent))
         return -1;
-    n = snprintf(out, outlen, "%s: %s %s %llu %llu\r\n", TRACE_HEADER, t->campaign, t->agent,
-                 (unsigned long long)t->seq, (unsigned long long)t->sent_us);
-    return n < 0 || (size_t)n >= outlen ? -1 : n;
+    textbuf_init(&b, out, outlen);
+    TEXTBUF_LIT(&b, TRACE_HEADER ": ");
+    textbuf_str(&b, t->campaign);
+    TEXTBUF_LIT(&b, " ");
+    textbuf_str(&b, t->agent);
+    TEXTBUF_LIT(&b, " ");
+    textbuf_u64(&b, t->seq);
+    TEXTBUF_LIT(&b, " ");
+    textbuf_u64(&b, t->sent_us);
+    textbuf_put(&b, "\r\n", 3);
+    return b.overflow ? -1 : (int)b.len - 1;
 }
 
 static int parse_id(const char **p, const char *end, char *out)
