@@ -274,6 +274,42 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
     return n;
 }
 
+/* body_octets - what transaction t's body is (after the headers, before
+ * the final dot): the payload, or with --size a cut of the line pattern:
+ * its whole lines below the drawn length, then the rest as one line,
+ * then CRLF, as -l of that length would shape it. */
+static size_t body_octets(const struct dialogue *d, int t)
+{
+    return d->w->size_dist ? (size_t)d->txn[t].body_len + 2 : d->w->payload->raw_len;
+}
+
+/* queue_payload - the body of transaction t (raw: for BDAT, not
+ * dot-stuffed; the pattern has no dots). Returns 0 or -ENOBUFS. */
+static int queue_payload(struct dialogue *d, int t, int raw)
+{
+    const struct message_payload *p = d->w->payload;
+    size_t whole, rest;
+    char *at;
+
+    if (!d->w->size_dist)
+        return raw ? out_push(d, p->raw, p->raw_len) : out_push(d, p->data, p->len);
+    whole = (size_t)d->txn[t].body_len / MESSAGE_LINE_LEN * MESSAGE_LINE_LEN;
+    rest = (size_t)d->txn[t].body_len - whole;
+    assert(whole <= p->len);
+    if (out_push(d, p->data, whole))
+        return -ENOBUFS;
+    if (d->cmd_cap - d->cmd_len < rest + 2)
+        return -ENOBUFS;
+    at = d->cmd + d->cmd_len;
+    if (rest > 0) {
+        memset(at, 'X', rest);
+        at[0] = "0123456789"[(whole / MESSAGE_LINE_LEN + 1) % 10];
+    }
+    memcpy(at + rest, "\r\n", 2);
+    d->cmd_len += rest + 2;
+    return out_push(d, at, rest + 2);
+}
+
 /* message_queued - a whole message is queued: the next may follow it. */
 static void message_queued(struct dialogue *d)
 {
@@ -293,7 +329,7 @@ static int queue_body(struct dialogue *d, int t)
         if ((n = prefix(d, t, at, d->cmd_cap - d->cmd_len)) < 0)
             return -ENOBUFS;
         d->cmd_len += (size_t)n;
-        if (out_push(d, at, (size_t)n) || out_push(d, d->w->payload->data, d->w->payload->len))
+        if (out_push(d, at, (size_t)n) || queue_payload(d, t, 0))
             return -ENOBUFS;
     }
     if (d->w->verbose)
@@ -315,7 +351,7 @@ static int queue_bdat(struct dialogue *d, int t)
     if (cap <= DIALOGUE_BDAT_LINE
         || (n = prefix(d, t, at + DIALOGUE_BDAT_LINE, cap - DIALOGUE_BDAT_LINE)) < 0)
         return -ENOBUFS;
-    size = (size_t)n + d->w->payload->raw_len;
+    size = (size_t)n + body_octets(d, t);
     textbuf_init(&b, at, DIALOGUE_BDAT_LINE);
     TEXTBUF_LIT(&b, "BDAT ");
     textbuf_u64(&b, size);
@@ -326,7 +362,7 @@ static int queue_bdat(struct dialogue *d, int t)
         log_info("BDAT %zu LAST", size);
     memmove(at + b.len, at + DIALOGUE_BDAT_LINE, (size_t)n);
     d->cmd_len += b.len + (size_t)n;
-    if (out_push(d, at, b.len + (size_t)n) || out_push(d, d->w->payload->raw, d->w->payload->raw_len)
+    if (out_push(d, at, b.len + (size_t)n) || queue_payload(d, t, 1)
         || expect_push_txn(d, DIALOGUE_BDAT, t))
         return -ENOBUFS;
     message_queued(d);
@@ -355,7 +391,7 @@ static size_t message_size(struct dialogue *d, int t)
         return 0;
     if ((n = prefix(d, t, d->cmd + d->cmd_len, d->cmd_cap - d->cmd_len)) < 0)
         n = 0;
-    return (size_t)n + d->w->payload->raw_len;
+    return (size_t)n + body_octets(d, t);
 }
 
 /* refuse - a message the server said it will not take is not sent (no
@@ -423,6 +459,10 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
 
     assert(!d->txn[t].active);
     *x = (struct dialogue_txn){ .active = 1, .job = *job, .rcpt_left = d->w->recipients };
+    if (d->w->size_dist) {
+        x->body_len = dist_draw(d->w->size_dist, dist_random(d->w->seed, job->seq, DIST_STREAM_SIZE));
+        meter_body(d->meter, x->body_len);
+    }
     if (!d->txn[1 - t].active)
         choose_modes(d);
     size = message_size(d, t);

@@ -28,7 +28,8 @@
 #include "reply.h"
 #include "workload.h"
 
-#define DIALOGUE_OUT_SEGS 8     /* queued output pieces: commands, headers, payload, "." */
+#define DIALOGUE_OUT_SEGS 12    /* queued output pieces: commands, headers, payload, its
+                                 * last line, ".", the next envelope */
 #define DIALOGUE_TXNS     2     /* a pipelined message chained behind the one in hand */
 #define DIALOGUE_MSG_MAX  (REPLY_TEXT_MAX + 256)
 
@@ -93,6 +94,7 @@ struct dialogue_txn {
     int active;
     struct dialogue_job job;
     int rcpt_left, rcpt_accepted, final_left, final_ok, rejected, empty_data;
+    uint64_t body_len;          /* with --size: the body's drawn length (-l's meaning) */
 };
 
 struct dialogue {

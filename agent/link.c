@@ -44,6 +44,7 @@ struct link {
     struct job_phase phases[JOB_PHASES_MAX];
     struct endpoint *targets;
     struct message_payload payload;
+    struct dist size_dist;      /* the workload's --size, when w.size_dist points here */
     void *tls_ctx;
     char helo[LINK_STRING_MAX], from[MESSAGE_ADDR_MAX], to[MESSAGE_ADDR_MAX];
     char default_addr[LINK_STRING_MAX + 8], subject[LINK_STRING_MAX];
@@ -263,13 +264,28 @@ static int link_strings(struct link *l, const Smtpstorm__Workload *pw, struct wo
     return 0;
 }
 
-/* link_message - the payload (-F content or -l length) and TLS context. */
+/* link_message - the payload (-F content, -l length, or the pattern --size
+ * cuts bodies from) and TLS context. */
 static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct workload *w, char *why,
                         size_t whylen)
 {
     int rc;
 
-    if (pw->content.len > 0) {
+    w->seed = pw->seed;
+    if (pw->size && pw->size[0]) {  /* the line pattern every drawn body is cut from */
+        char sub[256];
+
+        if (pw->content.len > 0 || pw->has_length) {
+            snprintf(why, whylen, "--size cannot be used with -l or -F");
+            return -EINVAL;
+        }
+        if (dist_parse(&l->size_dist, pw->size, DIST_SIZES, 0, DIST_SIZE_MAX, sub, sizeof(sub)) != 0) {
+            snprintf(why, whylen, "--size: %s", sub);
+            return -EINVAL;
+        }
+        w->size_dist = &l->size_dist;
+        rc = message_payload_generate((size_t)dist_max(w->size_dist) + MESSAGE_LINE_LEN, &l->payload);
+    } else if (pw->content.len > 0) {
         rc = message_payload_from_text((const char *)pw->content.data, pw->content.len, &l->payload);
         w->send_headers = 0;    /* the file brings its own */
     } else {

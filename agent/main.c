@@ -117,6 +117,13 @@ static void agent_on_signal(struct ev_loop *loop, int fd, unsigned events, void 
         (void)ev_timer_start(loop, &a->grace, AGENT_GRACE_NS);
 }
 
+/* agent_payload_length - -l's length, or with --size that of the line
+ * pattern every drawn body is cut from. */
+static size_t agent_payload_length(const struct agent_options *o)
+{
+    return o->w.size_dist ? (size_t)dist_max(o->w.size_dist) + MESSAGE_LINE_LEN : o->message_length;
+}
+
 static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
 {
     struct workload *w = &a->opt.w;
@@ -124,8 +131,8 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
 
     if (a->opt.message_file)
         rc = message_payload_load(a->opt.message_file, &a->payload, err, errlen);
-    else if ((rc = message_payload_generate(a->opt.message_length, &a->payload)) != 0)
-        snprintf(err, errlen, "cannot build a %zu-octet message: %s", a->opt.message_length,
+    else if ((rc = message_payload_generate(agent_payload_length(&a->opt), &a->payload)) != 0)
+        snprintf(err, errlen, "cannot build a %zu-octet message: %s", agent_payload_length(&a->opt),
                  strerror(-rc));
     if (rc != 0)
         return rc;

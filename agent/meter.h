@@ -91,6 +91,9 @@ static inline void meter_rejected(struct meter *m)
     m->cur.n.rejected++;
 }
 
+/* meter_body - a message begun has a body of octets drawn (--size). */
+static inline void meter_body(struct meter *m, uint64_t octets) { hist_record(&m->live.body_sizes, octets); }
+
 /* meter_unfinished - a begun transaction ended neither accepted nor rejected. */
 static inline void meter_unfinished(struct meter *m) { m->live.messages_unfinished++; }
 

@@ -24,7 +24,7 @@
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
-    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
+    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
 };
@@ -46,6 +46,8 @@ static const struct option long_options[] = {
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "mail-size", no_argument, NULL, OPT_MAIL_SIZE },
     { "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
+    { "size", required_argument, NULL, OPT_SIZE },
+    { "seed", required_argument, NULL, OPT_SEED },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -103,6 +105,11 @@ static const char help_text[] =
     "                   (RFC 1870; also with --pipelining or --chunking; default: MAIL\n"
     "                   as smtp-source sends it). Whatever the options, a message over\n"
     "                   the server's SIZE is not sent: a too_big error, then the next\n"
+    "  --size DIST      each body's length drawn from DIST (-l's meaning; units k = 1024,\n"
+    "                   m = 1024 * 1024): 5k, 1k-100k (uniform),\n"
+    "                   lognormal:median=8k,sigma=1.2[,max=64m], mix:2k=60,20k=30,2m=10\n"
+    "  --seed N         what --size draws depend on, with each message's number: the same\n"
+    "                   seed sends the same sizes whatever the sessions, threads or agents\n"
     "  --smtputf8       send MAIL FROM:<from> SMTPUTF8 (RFC 6531): -f and -t may hold\n"
     "                   UTF-8; a server that does not offer SMTPUTF8 gets no message\n"
     "                   (a no_smtputf8 error each)\n"
@@ -147,7 +154,7 @@ void options_usage(FILE *f, const char *prog)
             "       [-M myhostname] [-r count] [-R interval] [-s count] [-S subject] [-t to]\n"
             "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
             "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
-            "       [--smtputf8] [--timeout S] [--json FILE]\n"
+            "       [--smtputf8] [--size DIST] [--seed N] [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
@@ -283,6 +290,7 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
 {
     struct workload *w = &o->w;
     const char *colon;
+    char sub[256];
     double d;
     long v;
 
@@ -307,6 +315,14 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
     case OPT_CHUNKING: w->chunking = 1; w->mail_size = 1; break;
     case OPT_MAIL_SIZE: w->mail_size = 1; w->ehlo = 1; break;
     case OPT_SMTPUTF8: w->smtputf8 = 1; break;
+    case OPT_SIZE:
+        if (dist_parse(&o->size_dist, arg, DIST_SIZES, 0, DIST_SIZE_MAX, sub, sizeof(sub)) != 0)
+            BAD("--size: %s", sub);
+        w->size_dist = &o->size_dist;
+        break;
+    case OPT_SEED:
+        if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed)) BAD("bad --seed: %s (a whole number)", arg);
+        break;
     case OPT_STARTTLS: w->starttls = 1; break;
     case OPT_TLS_VERIFY: o->tls_verify = 1; break;
     case OPT_TLS_CA: o->tls_ca = arg; break;
@@ -375,6 +391,8 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         BAD("--rate cannot be used with -w or -R");
     if (w->duration_ns && !explicit_m)
         w->messages = WORKLOAD_UNLIMITED;
+    if (w->size_dist && (o->message_file || o->message_length))
+        BAD("--size cannot be used with -l or -F");
     if (o->tls_verify && !w->starttls)
         BAD("--tls-verify needs --starttls");
     if (o->tls_ca && !o->tls_verify)

@@ -26,6 +26,11 @@ void summary_print(FILE *f, const struct load_stats *st, double elapsed_s, doubl
                 hist_percentile(h, 90) / 1e3, hist_percentile(h, 99) / 1e3,
                 hist_percentile(h, 99.9) / 1e3, h->max / 1e3, h->count);
     }
+    h = &st->body_sizes;
+    if (h->count > 0)
+        fprintf(f, "bodies drawn (--size): %" PRIu64 ", p50 %" PRIu64 ", p99 %" PRIu64 ", max %" PRIu64
+                " octets; %" PRIu64 " octets in all\n", h->count, hist_percentile(h, 50),
+                hist_percentile(h, 99), h->max, h->sum);
     fputs("replies:", f);
     for (i = 0, n = 0; i < STATS_REPLY_CODES; i++)
         if (st->replies[i]) {

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "dist.h"
 #include "endpoint.h"
 #include "message.h"
 #include "schedule.h"
@@ -68,7 +69,14 @@ struct workload {
     int number_rcpts;               /* -N */
     uint64_t rcpt_number_first;     /* -N numbers are first, first+stride, ... */
     uint64_t rcpt_number_stride;
-    const struct message_payload *payload;  /* not owned; shared read-only */
+    const struct message_payload *payload;  /* not owned; shared read-only; with size_dist,
+                                     * the line pattern (message_payload_generate of
+                                     * its max + MESSAGE_LINE_LEN) bodies are cut from */
+    const struct dist *size_dist;   /* --size: each body's length drawn by message number
+                                     * (-l's meaning: octets before the final CRLF); not
+                                     * owned; NULL: the payload as is (-l, -F) */
+    uint64_t seed;                  /* --seed: what every draw depends on, with the
+                                     * message's trace sequence number */
 
     /* the trace header */
     int trace;                      /* stamp X-Smtpstorm-Trace (not with -o) */

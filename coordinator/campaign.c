@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_STRING, K_TARGETS, K_PHASES,
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_STRING, K_TARGETS, K_PHASES,
                 K_FAMILY, K_THRESHOLDS };
 
 struct key_def {
@@ -58,6 +58,8 @@ static const struct key_def keys[] = {
     { "fixed_wait", K_SECONDS, W(fixed_wait_ms), -1, 0, 0 },
     { "warmup", K_SECONDS, W(warmup_ms), -1, 0, 0 },
     { "timeout", K_TIMEOUT, W(timeout_ms), -1, 0, 0 },
+    { "size", K_SIZE, W(size), -1, 0, 0 },
+    { "seed", K_U64, W(seed), -1, 0, UINT64_MAX },
     { "phases", K_PHASES, 0, -1, 0, 0 },
     { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
 };
@@ -265,6 +267,13 @@ static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t 
             return walk_fail(k, val, "'%s' must be a duration like 30s or 500ms, over 0 and at most "
                              "a day, not '%s'", d->name, s);
         break;
+    case K_SIZE: {
+        char why[256];
+
+        if (config_parse_size(s, (char **)(base + d->offset), why, sizeof(why)) != 0)
+            return walk_fail(k, val, "'size': %s", why);
+        break;
+    }
     case K_FAMILY:
         if (strcmp(s, "4") != 0 && strcmp(s, "6") != 0 && strcmp(s, "any") != 0)
             return walk_fail(k, val, "'family' must be 4, 6 or any, not '%s'", s);

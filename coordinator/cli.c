@@ -18,7 +18,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -41,6 +41,8 @@ static const struct option cli_long[] = {
     { "drain-quiet", required_argument, NULL, OPT_DRAIN_QUIET },
     { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "size", required_argument, NULL, OPT_SIZE },
+    { "seed", required_argument, NULL, OPT_SEED },
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
@@ -96,6 +98,12 @@ void cli_usage_run(void *out)
           "               (e.g. 30s, 500ms), else the session fails with a timeout\n"
           "               error (default 30s: a dead target ends the campaign within\n"
           "               a minute; the standalone agent's default is smtp-source's 300s)\n"
+          "  --size DIST  each body's length drawn from DIST, instead of -l: 5k,\n"
+          "               1k-100k, lognormal:median=8k,sigma=1.2[,max=64m],\n"
+          "               mix:2k=60,20k=30,2m=10 (k = 1024, m = 1024 * 1024)\n"
+          "  --seed N     the draws depend on N and each message's number only: the\n"
+          "               same seed sends the same campaign on any number of agents\n"
+          "               (default 0)\n"
           "  --campaign FILE    YAML campaign: phases, targets and any option above\n"
           "                     (smtpstorm-campaign(5)); the command line overrides it\n"
           "cluster:\n"
@@ -225,6 +233,17 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
         if (config_parse_timeout(arg, &w->timeout_ms) != 0)
             return snprintf(err, errlen, "--timeout: '%s' is not a duration like 30s or 500ms, over 0 "
                             "and at most a day", arg), -EINVAL;
+        return 0;
+    case OPT_SIZE: {
+        char why[256];
+
+        if (config_parse_size(arg, &w->size, why, sizeof(why)) != 0)
+            return snprintf(err, errlen, "--size: %s", why), -EINVAL;
+        return 0;
+    }
+    case OPT_SEED:
+        if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed) != 0)
+            return snprintf(err, errlen, "--seed: '%s' is not a whole number", arg), -EINVAL;
         return 0;
     default: return 1;  /* not a workload option */
     }

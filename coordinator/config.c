@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
+
 void config_init(struct run_config *c)
 {
     memset(c, 0, sizeof(*c));
@@ -32,6 +34,7 @@ void config_workload_free(struct workload_spec *w)
     free(w->auth);
     free(w->from);
     free(w->content_file);
+    free(w->size);
     free(w->helo_name);
     free(w->subject);
     free(w->to);
@@ -151,6 +154,19 @@ int config_parse_timeout(const char *s, uint64_t *out_ms)
     if (config_parse_duration(s, 1000, &ms) != 0 || ms == 0 || ms > CONFIG_TIMEOUT_MAX_MS)
         return -EINVAL;
     *out_ms = ms;
+    return 0;
+}
+
+int config_parse_size(const char *s, char **out, char *err, size_t errlen)
+{
+    struct dist d;
+
+    if (dist_parse(&d, s, DIST_SIZES, 0, DIST_SIZE_MAX, err, errlen) != 0)
+        return -EINVAL;
+    if (config_set_string(out, s) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -EINVAL;
+    }
     return 0;
 }
 

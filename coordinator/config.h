@@ -61,6 +61,8 @@ struct workload_spec {
     int verbose;                /* -v */
     uint64_t fixed_wait_ms;     /* -w */
     uint64_t timeout_ms;        /* --timeout: each connect, write and reply of the agents */
+    char *size;                 /* --size: body lengths drawn (lib/dist.h); NULL: -l */
+    uint64_t seed;              /* --seed */
     struct phase_spec *phases;
     size_t n_phases;
 };
@@ -131,6 +133,11 @@ int config_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out
  * (bare numbers in seconds), over 0 and at most CONFIG_TIMEOUT_MAX_MS;
  * 0 or -EINVAL. */
 int config_parse_timeout(const char *s, uint64_t *out_ms);
+
+/* config_parse_size - a --size distribution (lib/dist.h's grammar, sizes
+ * up to DIST_SIZE_MAX), checked, then copied into *out (the caller frees
+ * it; an earlier value is freed). 0, or -EINVAL with the reason in err. */
+int config_parse_size(const char *s, char **out, char *err, size_t errlen);
 
 /* config_phase_kind - "ramp", "steady", "spike" into *kind; 0 or -EINVAL. */
 int config_phase_kind(const char *s, enum phase_kind *kind);

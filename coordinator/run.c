@@ -478,6 +478,8 @@ static void run_fill_workload(struct run *r, const struct plan_part *pp, Smtpsto
     w->verbose = (uint32_t)ws->verbose;
     w->fixed_wait_ms = ws->fixed_wait_ms;
     w->timeout_ms = ws->timeout_ms;
+    w->size = ws->size ? ws->size : (char *)"";
+    w->seed = ws->seed;
     w->report_interval_ms = 1000;
     for (i = 0; i < ws->n_phases; i++) {
         smtpstorm__phase__init(&phases[i]);
@@ -511,6 +513,10 @@ static int run_read_content(struct run *r)
     ssize_t got;
     int fd;
 
+    if (r->cfg->w.size && (path || r->cfg->w.has_length)) {
+        log_error("--size cannot be used with -l or -F");
+        return -1;
+    }
     if (path == NULL)
         return 0;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {

@@ -146,6 +146,21 @@ static void report_latency(FILE *f, const struct load_stats *t)
     fputc('}', f);
 }
 
+/* report_body_sizes - the body lengths drawn (--size): null without. */
+static void report_body_sizes(FILE *f, const struct load_stats *t)
+{
+    const struct hist *h = &t->body_sizes;
+
+    fputs("\"body_sizes\":", f);
+    if (h->count == 0) {
+        fputs("null", f);
+        return;
+    }
+    fprintf(f, "{\"count\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p99\":%" PRIu64 ",\"max\":%" PRIu64
+            ",\"mean\":%.1f,\"total_octets\":%" PRIu64 "}", h->count, hist_percentile(h, 50),
+            hist_percentile(h, 99), h->max, hist_mean(h), h->sum);
+}
+
 static void report_replies(FILE *f, const struct load_stats *t)
 {
     int i, first = 1;
@@ -257,6 +272,8 @@ int report_write(FILE *f, const struct report *r)
     report_totals(f, r, t);
     fputc(',', f);
     report_latency(f, t);
+    fputc(',', f);
+    report_body_sizes(f, t);
     fputc(',', f);
     report_replies(f, t);
     fputc(',', f);

@@ -20,6 +20,7 @@ void stats_init(struct load_stats *s)
     memset(s, 0, sizeof(*s));
     for (i = 0; i < PHASE_COUNT; i++)
         hist_init(&s->latency[i]);
+    hist_init(&s->body_sizes);
 }
 
 void stats_merge(struct load_stats *dst, const struct load_stats *src)
@@ -40,6 +41,7 @@ void stats_merge(struct load_stats *dst, const struct load_stats *src)
         dst->replies[i] += src->replies[i];
     for (i = 0; i < PHASE_COUNT; i++)
         hist_merge(&dst->latency[i], &src->latency[i]);
+    hist_merge(&dst->body_sizes, &src->body_sizes);
 }
 
 void stats_second_add(struct stats_second *dst, const struct stats_second *src)

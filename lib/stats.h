@@ -42,6 +42,8 @@ struct load_stats {
     uint64_t errors_by_kind[ERROR_KIND_COUNT];
     uint64_t replies[STATS_REPLY_CODES];    /* replies by code; [0] counts codes out of range */
     struct hist latency[PHASE_COUNT];       /* microseconds */
+    struct hist body_sizes;         /* octets: the body length drawn for each message begun,
+                                     * with --size (-l's meaning); empty without */
 };
 
 /* What happened in one second of a campaign, by event time: the counts of

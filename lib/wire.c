@@ -16,6 +16,7 @@ struct wire_progress_store {
     Smtpstorm__ReplyCount *reply_ptrs[STATS_REPLY_CODES];
     Smtpstorm__Hist hists[PHASE_COUNT];
     Smtpstorm__Hist *hist_ptrs[PHASE_COUNT];
+    Smtpstorm__Hist body_sizes;
     uint32_t *deltas;           /* nonempty slots of every phase, grown as needed */
     uint64_t *counts;
     size_t cap;
@@ -91,6 +92,8 @@ static int check_progress(const Smtpstorm__Progress *p)
     for (i = 0; i < p->n_replies; i++)
         if (p->replies[i] == NULL || p->replies[i]->code >= STATS_REPLY_CODES)
             return -EBADMSG;
+    if (p->body_sizes != NULL && wire_hist_check(p->body_sizes) != 0)
+        return -EBADMSG;
     for (i = 0; i < p->n_latency; i++)
         if (wire_hist_check(p->latency[i]) != 0)
             return -EBADMSG;
@@ -344,11 +347,16 @@ static size_t wire_hist_nonempty(const struct hist *h)
 static int wire_progress_hists(struct wire_progress_store *st, const struct load_stats *s)
 {
     size_t used[PHASE_COUNT], total = 0, at = 0, i, n = 0;
+    size_t sizes = wire_hist_nonempty(&s->body_sizes);
 
     for (i = 0; i < PHASE_COUNT; i++)
         total += used[i] = wire_hist_nonempty(&s->latency[i]);
-    if (wire_store_reserve(st, total) != 0)
+    if (wire_store_reserve(st, total + sizes) != 0)
         return -ENOMEM;
+    if (s->body_sizes.count > 0) {
+        wire_hist_describe(&st->body_sizes, st->deltas + total, st->counts + total, &s->body_sizes, 0);
+        st->msg.body_sizes = &st->body_sizes;
+    }
     for (i = 0; i < PHASE_COUNT; i++) {
         if (s->latency[i].count == 0)
             continue;
@@ -502,6 +510,8 @@ int wire_progress_merge(struct load_stats *dst, const Smtpstorm__Progress *p)
         dst->replies[p->replies[i]->code] += p->replies[i]->count;
     for (i = 0; i < p->n_latency; i++)
         (void)wire_hist_merge(&dst->latency[p->latency[i]->phase], p->latency[i]);
+    if (p->body_sizes != NULL)
+        (void)wire_hist_merge(&dst->body_sizes, p->body_sizes);
     return 0;
 }
 
