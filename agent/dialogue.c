@@ -459,6 +459,9 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
 
     assert(!d->txn[t].active);
     *x = (struct dialogue_txn){ .active = 1, .job = *job, .rcpt_left = d->w->recipients };
+    if (d->w->rcpt_dist)
+        x->rcpt_left = (int)dist_draw(d->w->rcpt_dist, dist_random(d->w->seed, job->seq,
+                                                                    DIST_STREAM_RECIPIENTS));
     if (d->w->size_dist) {
         x->body_len = dist_draw(d->w->size_dist, dist_random(d->w->seed, job->seq, DIST_STREAM_SIZE));
         meter_body(d->meter, x->body_len);
@@ -473,7 +476,7 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
     if (queue_mail(d, size) || expect_push_txn(d, DIALOGUE_MAIL, t))
         goto nobufs;
     if (d->pipelined) {
-        for (i = 0; i < d->w->recipients; i++)
+        for (i = x->rcpt_left; i > 0; i--)
             if (queue_rcpt(d, t))
                 goto nobufs;
         if (queue_data(d, t))

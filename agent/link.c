@@ -45,6 +45,7 @@ struct link {
     struct endpoint *targets;
     struct message_payload payload;
     struct dist size_dist;      /* the workload's --size, when w.size_dist points here */
+    struct dist rcpt_dist;      /* its --recipients, when w.rcpt_dist points here */
     void *tls_ctx;
     char helo[LINK_STRING_MAX], from[MESSAGE_ADDR_MAX], to[MESSAGE_ADDR_MAX];
     char default_addr[LINK_STRING_MAX + 8], subject[LINK_STRING_MAX];
@@ -394,8 +395,18 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
                          size_t whylen)
 {
     uint32_t recipients = pw->recipients ? pw->recipients : 1;
+    char sub[256];
 
     workload_defaults(w);
+    if (pw->recipients_dist && pw->recipients_dist[0]) {
+        if (dist_parse(&l->rcpt_dist, pw->recipients_dist, DIST_COUNTS, 1, OPTIONS_RCPTS_MAX, sub,
+                       sizeof(sub)) != 0) {
+            snprintf(why, whylen, "--recipients: %s", sub);
+            return -EINVAL;
+        }
+        w->rcpt_dist = &l->rcpt_dist;
+        recipients = (uint32_t)dist_max(w->rcpt_dist);
+    }
     if (pw->messages == 0 && pw->duration_ms == 0 && pw->n_phases == 0) {
         snprintf(why, whylen, "nothing to send: no messages, duration or phases");
         return -EINVAL;

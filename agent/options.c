@@ -24,7 +24,7 @@
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
-    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
+    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
 };
@@ -48,6 +48,7 @@ static const struct option long_options[] = {
     { "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
     { "size", required_argument, NULL, OPT_SIZE },
     { "seed", required_argument, NULL, OPT_SEED },
+    { "recipients", required_argument, NULL, OPT_RECIPIENTS },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -108,6 +109,8 @@ static const char help_text[] =
     "  --size DIST      each body's length drawn from DIST (-l's meaning; units k = 1024,\n"
     "                   m = 1024 * 1024): 5k, 1k-100k (uniform),\n"
     "                   lognormal:median=8k,sigma=1.2[,max=64m], mix:2k=60,20k=30,2m=10\n"
+    "  --recipients DIST  recipients per message drawn from DIST (the --size grammar,\n"
+    "                   counts without units: 3, 1-5, mix:1=80,10=20), instead of -r\n"
     "  --seed N         what --size draws depend on, with each message's number: the same\n"
     "                   seed sends the same sizes whatever the sessions, threads or agents\n"
     "  --smtputf8       send MAIL FROM:<from> SMTPUTF8 (RFC 6531): -f and -t may hold\n"
@@ -154,7 +157,7 @@ void options_usage(FILE *f, const char *prog)
             "       [-M myhostname] [-r count] [-R interval] [-s count] [-S subject] [-t to]\n"
             "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
             "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
-            "       [--smtputf8] [--size DIST] [--seed N] [--timeout S] [--json FILE]\n"
+            "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N] [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
@@ -257,6 +260,7 @@ static int options_letter(struct agent_options *o, int ch, const char *arg, char
     case 'r':
         if (number_parse_long(arg, 1, OPTIONS_RCPTS_MAX, &v)) BAD("bad recipient count: %s", arg);
         w->recipients = (int)v;
+        o->rcpt_count_given = 1;
         break;
     case 'R':
         if (w->fixed_delay_s) BAD("do not use -w and -R options at the same time");
@@ -319,6 +323,11 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
         if (dist_parse(&o->size_dist, arg, DIST_SIZES, 0, DIST_SIZE_MAX, sub, sizeof(sub)) != 0)
             BAD("--size: %s", sub);
         w->size_dist = &o->size_dist;
+        break;
+    case OPT_RECIPIENTS:
+        if (dist_parse(&o->rcpt_dist, arg, DIST_COUNTS, 1, OPTIONS_RCPTS_MAX, sub, sizeof(sub)) != 0)
+            BAD("--recipients: %s", sub);
+        w->rcpt_dist = &o->rcpt_dist;
         break;
     case OPT_SEED:
         if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed)) BAD("bad --seed: %s (a whole number)", arg);
@@ -391,6 +400,10 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         BAD("--rate cannot be used with -w or -R");
     if (w->duration_ns && !explicit_m)
         w->messages = WORKLOAD_UNLIMITED;
+    if (w->rcpt_dist && o->rcpt_count_given)
+        BAD("--recipients cannot be used with -r");
+    if (w->rcpt_dist)
+        w->recipients = (int)dist_max(w->rcpt_dist);
     if (w->size_dist && (o->message_file || o->message_length))
         BAD("--size cannot be used with -l or -F");
     if (o->tls_verify && !w->starttls)

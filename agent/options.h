@@ -25,6 +25,8 @@ struct agent_options {
     const char *message_file;   /* -F */
     size_t message_length;      /* -l (0: the default body) */
     struct dist size_dist;      /* --size, when w.size_dist points here */
+    struct dist rcpt_dist;      /* --recipients, when w.rcpt_dist points here */
+    int rcpt_count_given;       /* -r */
     int tls_verify;             /* --tls-verify */
     const char *tls_ca;         /* --tls-ca FILE */
     const char *target_spec;    /* the [inet:]host[:port] or unix:path argument */

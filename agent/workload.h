@@ -75,6 +75,9 @@ struct workload {
     const struct dist *size_dist;   /* --size: each body's length drawn by message number
                                      * (-l's meaning: octets before the final CRLF); not
                                      * owned; NULL: the payload as is (-l, -F) */
+    const struct dist *rcpt_dist;   /* --recipients: recipients per message drawn by
+                                     * message number (recipients is then its max);
+                                     * not owned; NULL: -r */
     uint64_t seed;                  /* --seed: what every draw depends on, with the
                                      * message's trace sequence number */
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_STRING, K_TARGETS, K_PHASES,
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_RECIPIENTS, K_STRING, K_TARGETS, K_PHASES,
                 K_FAMILY, K_THRESHOLDS };
 
 struct key_def {
@@ -49,7 +49,7 @@ static const struct key_def keys[] = {
     { "helo_name", K_STRING, W(helo_name), -1, 0, 0 },
     { "number_recipients", K_BOOL, W(number_recipients), -1, 0, 0 },
     { "old_mode", K_BOOL, W(old_mode), -1, 0, 0 },
-    { "recipients", K_U32, W(recipients), -1, 1, 100000 },
+    { "recipients", K_RECIPIENTS, W(recipients), -1, 1, CONFIG_RCPTS_MAX },
     { "random_wait", K_SECONDS, W(random_wait_ms), -1, 0, 0 },
     { "subject", K_STRING, W(subject), -1, 0, 0 },
     { "to", K_STRING, W(to), -1, 0, 0 },
@@ -270,8 +270,23 @@ static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t 
     case K_SIZE: {
         char why[256];
 
-        if (config_parse_size(s, (char **)(base + d->offset), why, sizeof(why)) != 0)
+        if (config_parse_dist(s, DIST_SIZES, 0, DIST_SIZE_MAX, (char **)(base + d->offset), why,
+                              sizeof(why)) != 0)
             return walk_fail(k, val, "'size': %s", why);
+        break;
+    }
+    case K_RECIPIENTS: {    /* a number is -r; anything else a distribution (--recipients) */
+        struct workload_spec *ws = (struct workload_spec *)base;
+        char why[256];
+
+        if (number_parse_u64(s, d->min, d->max, &u) == 0) {
+            ws->recipients = (uint32_t)u;
+            free(ws->recipients_dist);
+            ws->recipients_dist = NULL;
+            break;
+        }
+        if (config_parse_dist(s, DIST_COUNTS, d->min, d->max, &ws->recipients_dist, why, sizeof(why)) != 0)
+            return walk_fail(k, val, "'recipients': %s", why);
         break;
     }
     case K_FAMILY:

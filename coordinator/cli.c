@@ -18,7 +18,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -43,6 +43,7 @@ static const struct option cli_long[] = {
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "size", required_argument, NULL, OPT_SIZE },
     { "seed", required_argument, NULL, OPT_SEED },
+    { "recipients", required_argument, NULL, OPT_RECIPIENTS },
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
@@ -101,6 +102,8 @@ void cli_usage_run(void *out)
           "  --size DIST  each body's length drawn from DIST, instead of -l: 5k,\n"
           "               1k-100k, lognormal:median=8k,sigma=1.2[,max=64m],\n"
           "               mix:2k=60,20k=30,2m=10 (k = 1024, m = 1024 * 1024)\n"
+          "  --recipients DIST  recipients per message drawn from DIST (counts:\n"
+          "               3, 1-5, mix:1=80,10=20); the last of -r and --recipients wins\n"
           "  --seed N     the draws depend on N and each message's number only: the\n"
           "               same seed sends the same campaign on any number of agents\n"
           "               (default 0)\n"
@@ -206,7 +209,10 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case 'M': return cli_string(&w->helo_name, arg, err, errlen);
     case 'N': w->number_recipients = 1; return 0;
     case 'o': w->old_mode = 1; return 0;
-    case 'r': return cli_u32(arg, 1, 100000, &w->recipients, "-r", err, errlen);
+    case 'r':                           /* the last of -r and --recipients wins */
+        free(w->recipients_dist);
+        w->recipients_dist = NULL;
+        return cli_u32(arg, 1, CONFIG_RCPTS_MAX, &w->recipients, "-r", err, errlen);
     case 'R': return cli_seconds(arg, &w->random_wait_ms, "-R", err, errlen);
     case 's':
         if (cli_u32(arg, 1, 1000000, &u, "-s", err, errlen) != 0)
@@ -237,8 +243,15 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case OPT_SIZE: {
         char why[256];
 
-        if (config_parse_size(arg, &w->size, why, sizeof(why)) != 0)
+        if (config_parse_dist(arg, DIST_SIZES, 0, DIST_SIZE_MAX, &w->size, why, sizeof(why)) != 0)
             return snprintf(err, errlen, "--size: %s", why), -EINVAL;
+        return 0;
+    }
+    case OPT_RECIPIENTS: {
+        char why[256];
+
+        if (config_parse_dist(arg, DIST_COUNTS, 1, CONFIG_RCPTS_MAX, &w->recipients_dist, why, sizeof(why)) != 0)
+            return snprintf(err, errlen, "--recipients: %s", why), -EINVAL;
         return 0;
     }
     case OPT_SEED:

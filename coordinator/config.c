@@ -35,6 +35,7 @@ void config_workload_free(struct workload_spec *w)
     free(w->from);
     free(w->content_file);
     free(w->size);
+    free(w->recipients_dist);
     free(w->helo_name);
     free(w->subject);
     free(w->to);
@@ -157,11 +158,12 @@ int config_parse_timeout(const char *s, uint64_t *out_ms)
     return 0;
 }
 
-int config_parse_size(const char *s, char **out, char *err, size_t errlen)
+int config_parse_dist(const char *s, enum dist_units units, uint64_t min, uint64_t max, char **out,
+                      char *err, size_t errlen)
 {
     struct dist d;
 
-    if (dist_parse(&d, s, DIST_SIZES, 0, DIST_SIZE_MAX, err, errlen) != 0)
+    if (dist_parse(&d, s, units, min, max, err, errlen) != 0)
         return -EINVAL;
     if (config_set_string(out, s) != 0) {
         snprintf(err, errlen, "out of memory");

@@ -5,6 +5,7 @@
 #ifndef SMTPSTORM_COORDINATOR_CONFIG_H
 #define SMTPSTORM_COORDINATOR_CONFIG_H
 
+#include "dist.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,7 @@ struct workload_spec {
     uint64_t fixed_wait_ms;     /* -w */
     uint64_t timeout_ms;        /* --timeout: each connect, write and reply of the agents */
     char *size;                 /* --size: body lengths drawn (lib/dist.h); NULL: -l */
+    char *recipients_dist;      /* --recipients: recipients per message drawn; NULL: -r */
     uint64_t seed;              /* --seed */
     struct phase_spec *phases;
     size_t n_phases;
@@ -134,10 +136,13 @@ int config_parse_duration(const char *s, uint64_t default_unit_ms, uint64_t *out
  * 0 or -EINVAL. */
 int config_parse_timeout(const char *s, uint64_t *out_ms);
 
-/* config_parse_size - a --size distribution (lib/dist.h's grammar, sizes
- * up to DIST_SIZE_MAX), checked, then copied into *out (the caller frees
+/* config_parse_dist - a distribution (lib/dist.h's grammar) of units
+ * between min and max, checked, then copied into *out (the caller frees
  * it; an earlier value is freed). 0, or -EINVAL with the reason in err. */
-int config_parse_size(const char *s, char **out, char *err, size_t errlen);
+int config_parse_dist(const char *s, enum dist_units units, uint64_t min, uint64_t max, char **out,
+                      char *err, size_t errlen);
+
+#define CONFIG_RCPTS_MAX 100000     /* -r, --recipients: as smtp-source's agents take */
 
 /* config_phase_kind - "ramp", "steady", "spike" into *kind; 0 or -EINVAL. */
 int config_phase_kind(const char *s, enum phase_kind *kind);

@@ -480,6 +480,7 @@ static void run_fill_workload(struct run *r, const struct plan_part *pp, Smtpsto
     w->timeout_ms = ws->timeout_ms;
     w->size = ws->size ? ws->size : (char *)"";
     w->seed = ws->seed;
+    w->recipients_dist = ws->recipients_dist ? ws->recipients_dist : (char *)"";
     w->report_interval_ms = 1000;
     for (i = 0; i < ws->n_phases; i++) {
         smtpstorm__phase__init(&phases[i]);
@@ -517,6 +518,7 @@ static int run_read_content(struct run *r)
         log_error("--size cannot be used with -l or -F");
         return -1;
     }
+
     if (path == NULL)
         return 0;
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {

@@ -1,5 +1,5 @@
-"""--size and --seed (issue 15), as Python's aiosmtpd (a peer nobody here
-wrote) receives the messages:
+"""--size, --recipients and --seed (issue 15), as Python's aiosmtpd (a peer
+nobody here wrote) receives the messages:
 
 - every body has the length drawn and smtp-source's -l shape (numbered
   80-octet lines, the rest as one line, then CRLF); the agent's --json
@@ -8,6 +8,9 @@ wrote) receives the messages:
   threads and pipelining, and in a campaign on 1 agent and on 3 (the
   command line and the campaign file's size:/seed: keys); another seed
   another one;
+- --recipients 1-4: every message has a drawn number of recipients, each
+  numbered as -r numbers them; the same seed gives the same multiset on
+  any split, on the command line and as the campaign key recipients:;
 - the sizes that arrive follow the asked log-normal (a Kolmogorov-Smirnov
   test against its CDF, fixed seed);
 - a bad distribution is refused with the token named, by the agent, by
@@ -116,10 +119,50 @@ def test_campaign_same_multiset_on_1_and_3_agents(tmp):
     check(len(one) == 150 and one == three, f"1 agent and 3 agents sent other sizes: {one[:5]} {three[:5]}")
 
 
+def rcpt_counts(out):
+    """How many recipients each recorded message had (checking -r's numbering)."""
+    counts = []
+    for m in aiosmtpd_received(out):
+        n = len(m["rcpt_tos"])
+        want = [f"{k}r@rcpt.test" if k > 1 else "r@rcpt.test" for k in range(n, 0, -1)]
+        check(m["rcpt_tos"] == want, f"recipients {m['rcpt_tos']}, want {want}")
+        counts.append(n)
+    return sorted(counts)
+
+
+def test_recipients_drawn(tmp):
+    runs = {}
+    path = os.path.join(tmp, "rcpts.yaml")
+    with open(path, "w") as f:
+        f.write("messages: 120\nsessions: 2\nrecipients: 1-4\nseed: 3\nto: r@rcpt.test\n")
+    with harness.Procs() as procs:
+        for name, kind, extra in (("agent", "agent", ["-s", "1"]),
+                                  ("agent pipelined", "agent", ["-s", "4", "-d", "--pipelining"]),
+                                  ("campaign 2 agents", "run", ["--local", "2", "--campaign", path])):
+            port, out = start_aiosmtpd(procs, tmp, "--pipelining")
+            target = f"127.0.0.1:{port}"
+            if kind == "agent":
+                proc = run_agent(["-m", "120", "--recipients", "1-4", "--seed", "3", "-t", "r@rcpt.test",
+                                  "--quiet"] + extra + [target])
+                check(proc.returncode == 0, f"{name}: {proc.stderr}")
+            else:
+                report = os.path.join(tmp, "rcpts.json")
+                done, data = harness.run_campaign([harness.program("smtpstorm"), "run"] + extra
+                                                  + ["--json", report, target], report, name)
+                check(done.returncode == 0, f"{name}: exit {done.returncode}")
+            runs[name] = rcpt_counts(out)
+            check(len(runs[name]) == 120 and set(runs[name]) == {1, 2, 3, 4}, f"{name}: {runs[name][:10]}...")
+    check(runs["agent"] == runs["agent pipelined"] == runs["campaign 2 agents"],
+          "the same seed drew other recipient counts")
+
+
 def test_bad_distributions_are_refused(tmp):
     proc = run_agent(["--size", "lognormal:median=8x,sigma=1", "127.0.0.1:1"])
     check(proc.returncode != 0 and "--size: 'lognormal:median=8x,sigma=1': bad size '8x'" in proc.stderr,
           f"agent: {proc.returncode} {proc.stderr}")
+    proc = run_agent(["--recipients", "0-3", "127.0.0.1:1"])
+    check(proc.returncode != 0 and "--recipients: '0-3': 0 is out of range (1 to 100000)" in proc.stderr,
+          f"agent --recipients: {proc.stderr}")
     proc = run_agent(["--size", "1k-5k", "-l", "100", "127.0.0.1:1"])
     check(proc.returncode != 0 and "--size cannot be used with -l or -F" in proc.stderr, f"agent -l: {proc.stderr}")
     done = harness.run([harness.program("smtpstorm"), "run", "--local", "1", "--size", "mix:2k=60,20k",
@@ -138,7 +181,8 @@ def test_bad_distributions_are_refused(tmp):
 
 def main():
     harness.run_tests([test_standalone_same_seed_same_sizes, test_sizes_follow_the_lognormal,
-                       test_campaign_same_multiset_on_1_and_3_agents, test_bad_distributions_are_refused],
+                       test_campaign_same_multiset_on_1_and_3_agents, test_recipients_drawn,
+                       test_bad_distributions_are_refused],
                       "sizes-")
 
 
