@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ struct engine {
     struct ev_timer second_timer;
 
     uint64_t rcpt_numbers;      /* -N numbers handed out */
+    uint64_t sources_used;      /* --source addresses handed out */
     time_t date_sec;
     char date[MAIL_DATE_MAX];
     int warnings;
@@ -110,6 +112,18 @@ static const char *engine_wall_clock(void *arg, uint64_t *wall_us)
         e->date_sec = now;
     }
     return e->date;
+}
+
+/* engine_source - the next --source address for a connection, or NULL. */
+static const struct endpoint_addr *engine_source(void *arg)
+{
+    struct engine *e = arg;
+    const struct workload *w = e->w;
+
+    if (w->sources == NULL)
+        return NULL;
+    return source_pool_pick(w->sources, e->addr.sa.ss_family,
+                            w->source_first + e->sources_used++ * w->source_stride);
 }
 
 /* engine_warn - print msg unless this engine already printed
@@ -335,6 +349,7 @@ static const struct agent_session_hooks engine_session_hooks = {
     .ready = engine_session_ready,
     .closed = engine_session_closed,
     .abort_run = engine_abort_run,
+    .source = engine_source,
 };
 
 struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
@@ -363,6 +378,11 @@ struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
     n = endpoint_resolve(&w->target, w->family, &e->addr, 1, err, errlen);
     if (n < 0)
         goto fail;
+    if (w->sources && source_pool_pick(w->sources, e->addr.sa.ss_family, 0) == NULL) {
+        snprintf(err, errlen, "--source has no %s address for the target",
+                 e->addr.sa.ss_family == AF_INET6 ? "IPv6" : e->addr.sa.ss_family == AF_INET ? "IPv4" : "network");
+        goto fail;
+    }
     e->ctl_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (e->ctl_fd < 0 || ev_io_set(loop, e->ctl_fd, EV_READ, engine_on_ctl, e) != 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));

@@ -46,6 +46,7 @@ struct link {
     struct message_payload payload;
     struct dist size_dist;      /* the workload's --size, when w.size_dist points here */
     struct dist rcpt_dist;      /* its --recipients, when w.rcpt_dist points here */
+    struct source_pool sources; /* its --source, when w.sources points here */
     void *tls_ctx;
     char helo[LINK_STRING_MAX], from[MESSAGE_ADDR_MAX], to[MESSAGE_ADDR_MAX];
     char default_addr[LINK_STRING_MAX + 8], subject[LINK_STRING_MAX];
@@ -122,6 +123,7 @@ static void link_release(struct link *l)
     job_free(l->job);
     l->job = NULL;
     message_payload_free(&l->payload);
+    source_pool_free(&l->sources);
     memset(&l->payload, 0, sizeof(l->payload));
     tls_ctx_free(l->tls_ctx);
     l->tls_ctx = NULL;
@@ -406,6 +408,13 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
         }
         w->rcpt_dist = &l->rcpt_dist;
         recipients = (uint32_t)dist_max(w->rcpt_dist);
+    }
+    if (pw->source && pw->source[0]) {     /* this host must have every address */
+        source_pool_free(&l->sources);
+        if (source_pool_parse(&l->sources, pw->source, why, whylen) != 0
+            || source_pool_check(&l->sources, why, whylen) != 0)
+            return -EINVAL;
+        w->sources = &l->sources;
     }
     if (pw->messages == 0 && pw->duration_ms == 0 && pw->n_phases == 0) {
         snprintf(why, whylen, "nothing to send: no messages, duration or phases");

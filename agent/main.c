@@ -137,6 +137,8 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     w->payload = &a->payload;
+    if (w->sources && (rc = source_pool_check(w->sources, err, errlen)) != 0)
+        return rc;
     if (w->starttls) {
         if ((rc = tls_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0)
             return rc;
@@ -246,6 +248,7 @@ static void agent_free(struct agent_run *a)
         close(a->sigfd);
     tls_ctx_free(a->tls_ctx);
     message_payload_free(&a->payload);
+    source_pool_free(&a->opt.sources);
     report_timeline_free(&a->timeline);
     free(a->snap);
     free(a->win);

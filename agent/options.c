@@ -24,7 +24,8 @@
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
-    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
+    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE,
+    OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
 };
@@ -49,6 +50,7 @@ static const struct option long_options[] = {
     { "size", required_argument, NULL, OPT_SIZE },
     { "seed", required_argument, NULL, OPT_SEED },
     { "recipients", required_argument, NULL, OPT_RECIPIENTS },
+    { "source", required_argument, NULL, OPT_SOURCE },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -111,6 +113,8 @@ static const char help_text[] =
     "                   lognormal:median=8k,sigma=1.2[,max=64m], mix:2k=60,20k=30,2m=10\n"
     "  --recipients DIST  recipients per message drawn from DIST (the --size grammar,\n"
     "                   counts without units: 3, 1-5, mix:1=80,10=20), instead of -r\n"
+    "  --source LIST    bind each new connection to the next local address of LIST\n"
+    "                   (addresses and CIDR blocks, IPv4 or IPv6: 198.18.0.32/28,fd00::5)\n"
     "  --seed N         what --size draws depend on, with each message's number: the same\n"
     "                   seed sends the same sizes whatever the sessions, threads or agents\n"
     "  --smtputf8       send MAIL FROM:<from> SMTPUTF8 (RFC 6531): -f and -t may hold\n"
@@ -157,7 +161,8 @@ void options_usage(FILE *f, const char *prog)
             "       [-M myhostname] [-r count] [-R interval] [-s count] [-S subject] [-t to]\n"
             "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
             "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
-            "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N] [--timeout S] [--json FILE]\n"
+            "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N]\n"
+            "       [--source LIST] [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
@@ -328,6 +333,12 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
         if (dist_parse(&o->rcpt_dist, arg, DIST_COUNTS, 1, OPTIONS_RCPTS_MAX, sub, sizeof(sub)) != 0)
             BAD("--recipients: %s", sub);
         w->rcpt_dist = &o->rcpt_dist;
+        break;
+    case OPT_SOURCE:
+        source_pool_free(&o->sources);
+        if (source_pool_parse(&o->sources, arg, err, errlen) != 0)
+            return -EINVAL;
+        w->sources = &o->sources;
         break;
     case OPT_SEED:
         if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed)) BAD("bad --seed: %s (a whole number)", arg);

@@ -27,6 +27,7 @@ struct agent_options {
     struct dist size_dist;      /* --size, when w.size_dist points here */
     struct dist rcpt_dist;      /* --recipients, when w.rcpt_dist points here */
     int rcpt_count_given;       /* -r */
+    struct source_pool sources; /* --source (main frees it), when w.sources points here */
     int tls_verify;             /* --tls-verify */
     const char *tls_ca;         /* --tls-ca FILE */
     const char *target_spec;    /* the [inet:]host[:port] or unix:path argument */

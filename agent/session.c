@@ -351,7 +351,7 @@ static void session_connect(struct agent_session *s)
     struct linger linger = { 1, 0 };    /* as smtp-source: reset on close, no TIME_WAIT */
     int fd;
 
-    fd = endpoint_connect(s->addr, s->w->sndbuf);
+    fd = endpoint_connect(s->addr, s->hooks->source(s->arg), s->w->sndbuf);
     if (fd < 0) {
         session_connect_failed(s, -fd);
         return;
@@ -485,7 +485,7 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
 {
     struct agent_session *s = calloc(1, sizeof(*s));
 
-    assert(hooks->ready && hooks->closed && hooks->abort_run);
+    assert(hooks->ready && hooks->closed && hooks->abort_run && hooks->source);
     if (s == NULL)
         return NULL;
     if (dialogue_init(&s->dlg, w, &hooks->dialogue, arg, meter, index) != 0) {

@@ -28,6 +28,9 @@ struct agent_session_hooks {
     void (*closed)(void *arg, struct agent_session *s);
     /* an unexpected reply without -A: stop the whole run, saying msg */
     void (*abort_run)(void *arg, const char *msg);
+    /* the local address a new connection binds to (--source), valid
+     * while the workload is; NULL: the system's choice */
+    const struct endpoint_addr *(*source)(void *arg);
 };
 
 /* agent_session_new - a session that is not connected yet, to addr (the

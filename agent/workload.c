@@ -25,6 +25,7 @@ void workload_defaults(struct workload *w)
     w->trace = 1;
     w->seq_first = 0;
     w->seq_stride = 1;
+    w->source_stride = 1;
 }
 
 static uint64_t share(uint64_t total, int parts, int part)
@@ -45,5 +46,7 @@ int workload_split(const struct workload *w, int parts, int part, struct workloa
     out->rcpt_number_stride = w->rcpt_number_stride * (uint64_t)parts;
     out->seq_first = w->seq_first + (uint64_t)part * w->seq_stride;
     out->seq_stride = w->seq_stride * (uint64_t)parts;
+    out->source_first = w->source_first + (uint64_t)part * w->source_stride;
+    out->source_stride = w->source_stride * (uint64_t)parts;
     return 0;
 }

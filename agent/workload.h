@@ -9,6 +9,7 @@
 
 #include "dist.h"
 #include "endpoint.h"
+#include "sources.h"
 #include "message.h"
 #include "schedule.h"
 #include "trace.h"
@@ -22,6 +23,11 @@ struct workload {
     enum endpoint_family family;    /* -4 / -6 */
     int sndbuf;                     /* -T: TCP window, 0 = system default */
     int connect_tries;              /* -C, default 1 */
+    const struct source_pool *sources;  /* --source: connection k of this workload binds to
+                                     * the pool's (source_first + k * source_stride)-th
+                                     * address of the target's family; not owned; NULL:
+                                     * the system's choice */
+    uint64_t source_first, source_stride;
 
     /* how much and how fast */
     int sessions;                   /* -s: parallel sessions, default 1 */

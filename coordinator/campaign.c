@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_RECIPIENTS, K_STRING, K_TARGETS, K_PHASES,
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_RECIPIENTS, K_SOURCE, K_STRING, K_TARGETS, K_PHASES,
                 K_FAMILY, K_THRESHOLDS };
 
 struct key_def {
@@ -60,6 +60,7 @@ static const struct key_def keys[] = {
     { "timeout", K_TIMEOUT, W(timeout_ms), -1, 0, 0 },
     { "size", K_SIZE, W(size), -1, 0, 0 },
     { "seed", K_U64, W(seed), -1, 0, UINT64_MAX },
+    { "source", K_SOURCE, W(source), -1, 0, 0 },
     { "phases", K_PHASES, 0, -1, 0, 0 },
     { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
 };
@@ -287,6 +288,13 @@ static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t 
         }
         if (config_parse_dist(s, DIST_COUNTS, d->min, d->max, &ws->recipients_dist, why, sizeof(why)) != 0)
             return walk_fail(k, val, "'recipients': %s", why);
+        break;
+    }
+    case K_SOURCE: {
+        char why[256];
+
+        if (config_parse_source(s, (char **)(base + d->offset), why, sizeof(why)) != 0)
+            return walk_fail(k, val, "'source': %s", why);
         break;
     }
     case K_FAMILY:

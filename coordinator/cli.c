@@ -18,7 +18,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -44,6 +44,7 @@ static const struct option cli_long[] = {
     { "size", required_argument, NULL, OPT_SIZE },
     { "seed", required_argument, NULL, OPT_SEED },
     { "recipients", required_argument, NULL, OPT_RECIPIENTS },
+    { "source", required_argument, NULL, OPT_SOURCE },
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
@@ -104,6 +105,9 @@ void cli_usage_run(void *out)
           "               mix:2k=60,20k=30,2m=10 (k = 1024, m = 1024 * 1024)\n"
           "  --recipients DIST  recipients per message drawn from DIST (counts:\n"
           "               3, 1-5, mix:1=80,10=20); the last of -r and --recipients wins\n"
+          "  --source LIST  each agent binds each new connection to the next address of\n"
+          "               LIST (addresses and CIDR blocks: 198.18.0.32/28,fd00::5), which\n"
+          "               its host must have (default: the system's choice)\n"
           "  --seed N     the draws depend on N and each message's number only: the\n"
           "               same seed sends the same campaign on any number of agents\n"
           "               (default 0)\n"
@@ -254,6 +258,7 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
             return snprintf(err, errlen, "--recipients: %s", why), -EINVAL;
         return 0;
     }
+    case OPT_SOURCE: return config_parse_source(arg, &w->source, err, errlen);
     case OPT_SEED:
         if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed) != 0)
             return snprintf(err, errlen, "--seed: '%s' is not a whole number", arg), -EINVAL;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dist.h"
+#include "sources.h"
 
 void config_init(struct run_config *c)
 {
@@ -36,6 +37,7 @@ void config_workload_free(struct workload_spec *w)
     free(w->content_file);
     free(w->size);
     free(w->recipients_dist);
+    free(w->source);
     free(w->helo_name);
     free(w->subject);
     free(w->to);
@@ -165,6 +167,20 @@ int config_parse_dist(const char *s, enum dist_units units, uint64_t min, uint64
 
     if (dist_parse(&d, s, units, min, max, err, errlen) != 0)
         return -EINVAL;
+    if (config_set_string(out, s) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int config_parse_source(const char *s, char **out, char *err, size_t errlen)
+{
+    struct source_pool pool;
+
+    if (source_pool_parse(&pool, s, err, errlen) != 0)
+        return -EINVAL;
+    source_pool_free(&pool);
     if (config_set_string(out, s) != 0) {
         snprintf(err, errlen, "out of memory");
         return -EINVAL;

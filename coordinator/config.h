@@ -64,6 +64,7 @@ struct workload_spec {
     uint64_t timeout_ms;        /* --timeout: each connect, write and reply of the agents */
     char *size;                 /* --size: body lengths drawn (lib/dist.h); NULL: -l */
     char *recipients_dist;      /* --recipients: recipients per message drawn; NULL: -r */
+    char *source;               /* --source: the agents' local addresses; NULL: any */
     uint64_t seed;              /* --seed */
     struct phase_spec *phases;
     size_t n_phases;
@@ -141,6 +142,11 @@ int config_parse_timeout(const char *s, uint64_t *out_ms);
  * it; an earlier value is freed). 0, or -EINVAL with the reason in err. */
 int config_parse_dist(const char *s, enum dist_units units, uint64_t min, uint64_t max, char **out,
                       char *err, size_t errlen);
+
+/* config_parse_source - a --source pool (lib/sources.h), checked for its
+ * syntax (each agent checks its host has the addresses), then copied into
+ * *out (the caller frees it). 0, or -EINVAL with the reason in err. */
+int config_parse_source(const char *s, char **out, char *err, size_t errlen);
 
 #define CONFIG_RCPTS_MAX 100000     /* -r, --recipients: as smtp-source's agents take */
 

@@ -481,6 +481,7 @@ static void run_fill_workload(struct run *r, const struct plan_part *pp, Smtpsto
     w->size = ws->size ? ws->size : (char *)"";
     w->seed = ws->seed;
     w->recipients_dist = ws->recipients_dist ? ws->recipients_dist : (char *)"";
+    w->source = ws->source ? ws->source : (char *)"";
     w->report_interval_ms = 1000;
     for (i = 0; i < ws->n_phases; i++) {
         smtpstorm__phase__init(&phases[i]);

@@ -214,7 +214,7 @@ int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
     return n;
 }
 
-int endpoint_connect(const struct endpoint_addr *addr, int sndbuf)
+int endpoint_connect(const struct endpoint_addr *addr, const struct endpoint_addr *source, int sndbuf)
 {
     int fd, on = 1, e;
 
@@ -225,6 +225,14 @@ int endpoint_connect(const struct endpoint_addr *addr, int sndbuf)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
     if (sndbuf > 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+    if (source) {       /* the port is chosen at connect, per destination (Linux 4.2) */
+        (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof(on));
+        if (bind(fd, (const struct sockaddr *)&source->sa, source->len) != 0) {
+            e = errno;
+            close(fd);
+            return -e;
+        }
+    }
     if (connect(fd, (const struct sockaddr *)&addr->sa, addr->len) != 0 && errno != EINPROGRESS) {
         e = errno;
         close(fd);

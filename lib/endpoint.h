@@ -60,10 +60,11 @@ struct endpoint_addr {
 int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
                      struct endpoint_addr *out, int max, char *err, size_t errlen);
 
-/* endpoint_connect - start a non-blocking connect to addr; the caller owns
- * the descriptor returned. sndbuf > 0 sets SO_SNDBUF (smtp-source -T).
- * Returns the fd (connect may still be in progress) or -errno. */
-int endpoint_connect(const struct endpoint_addr *addr, int sndbuf);
+/* endpoint_connect - start a non-blocking connect to addr, from source
+ * when not NULL (its port 0: any); the caller owns the descriptor
+ * returned. sndbuf > 0 sets SO_SNDBUF (smtp-source -T). Returns the fd
+ * (connect may still be in progress) or -errno. */
+int endpoint_connect(const struct endpoint_addr *addr, const struct endpoint_addr *source, int sndbuf);
 
 /* endpoint_peer_text - the text smtp-sink writes for a peer: "1.2.3.4",
  * "ipv6:..." or, for a unix: client, "local" as smtp-sink does. */

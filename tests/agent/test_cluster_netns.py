@@ -17,16 +17,9 @@ import tempfile
 
 import harness
 from clustertest import AGENT, COORD, SINK, USER, check, check_reconciled
-from netns import NET, Topology
+from netns import NET, Topology, insecure
 
 HOSTS = {"coord": 1, "a1": 2, "a2": 3, "s1": 4, "s2": 5}
-
-
-def offers(program, sub, flag):
-    """The program's --help mentions flag (e.g. --insecure, being added)."""
-    argv = [program, *([sub] if sub else []), "--help"]
-    r = subprocess.run(argv, capture_output=True, timeout=10)
-    return flag.encode() in r.stdout + r.stderr
 
 
 def main():
@@ -38,9 +31,9 @@ def main():
     try:
         topo.build()
         topo.wait_reachable("a1", "s1")
-        insecure_a = ["--insecure"] if offers(AGENT, None, "--insecure") else []
-        insecure_s = ["--insecure"] if offers(SINK, None, "--insecure") else []
-        insecure_c = ["--insecure"] if offers(COORD, "run", "--insecure") else []
+        insecure_a = insecure(AGENT)
+        insecure_s = insecure(SINK)
+        insecure_c = insecure(COORD, "run")
         for name in ("s1", "s2"):
             procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", ns(name), SINK, *USER, *insecure_s, "--coordinator", snk,

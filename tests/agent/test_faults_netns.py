@@ -22,19 +22,13 @@ import time
 
 import harness
 from clustertest import AGENT, COORD, SINK, USER, check, check_reconciled
-from netns import NET, Topology
+from netns import NET, Topology, insecure
 
 HOSTS = {"coord": 1, "a1": 2, "a2": 3, "a3": 4, "s1": 5}
 CTL, SNK = f"tcp://{NET}.1:7400", f"tcp://{NET}.1:7401"
 TARGET = f"{NET}.5:2525"
 HEARTBEAT_S = 2
 CUT_S = 7                       # longer than the agents' and the coordinator's dead times
-
-
-def insecure(program, sub=None):
-    argv = [program, *([sub] if sub else []), "--help"]
-    r = subprocess.run(argv, capture_output=True, timeout=10)
-    return ["--insecure"] if b"--insecure" in r.stdout + r.stderr else []
 
 
 def coordinator_argv(topo, report, *workload):

@@ -75,7 +75,7 @@ static void test_endpoint_listen_and_connect_loopback(void **state)
     assert_int_equal(n, 1);
     addr.len = sizeof(addr.sa);
     assert_int_equal(getsockname(fds[0], (struct sockaddr *)&addr.sa, &addr.len), 0);
-    fd = endpoint_connect(&addr, 0);
+    fd = endpoint_connect(&addr, NULL, 0);
     assert_true(fd >= 0);
     close(fd);
     close(fds[0]);

@@ -27,6 +27,14 @@ sys.exit(0)
 """
 
 
+def insecure(program, sub=None):
+    """["--insecure"] when the program (sub-command sub) offers it: the
+    namespaces' control links are not loopback, and these tests run without
+    CURVE keys."""
+    r = subprocess.run([program, *([sub] if sub else []), "--help"], capture_output=True, timeout=10)
+    return ["--insecure"] if b"--insecure" in r.stdout + r.stderr else []
+
+
 def ip(*args, check_rc=True):
     r = subprocess.run(["ip", *args], capture_output=True, timeout=20)
     if check_rc and r.returncode != 0:
@@ -88,6 +96,13 @@ class Topology:
             ip("netns", "del", self.ns(name), check_rc=False)
             ip("link", "del", self._veth(name)[0], check_rc=False)
         ip("link", "del", self.bridge, check_rc=False)
+
+    def add_address(self, name, addr):
+        """Give host name's veth one more address (addr/24, from 198.18.0.0/15)."""
+        check_net = addr.startswith(NET + ".")
+        if not check_net:
+            raise ValueError(f"{addr}: not in {NET}.0/24")
+        ip("-n", self.ns(name), "addr", "add", f"{addr}/24", "dev", self._veth(name)[1])
 
     def cut(self, name):
         """Set host name's veth down on the bridge side: it is off the network."""
