@@ -79,7 +79,7 @@ static void agent_on_tick(struct ev_loop *loop, void *arg)
 
     a->ticks++;
     agent_timeline_rows(a);
-    (void)ev_timer_start_at(loop, &a->tick, a->start_ns + (a->ticks + 1) * NS_PER_SEC);
+    ev_timer_start_at(loop, &a->tick, a->start_ns + (a->ticks + 1) * NS_PER_SEC);
 }
 
 static void agent_on_done(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -114,7 +114,7 @@ static void agent_on_signal(struct ev_loop *loop, int fd, unsigned events, void 
              a->signals == 1 ? "finishing messages in progress for 5 s (again to abort)" : "aborting");
     runner_stop(a->runner, a->signals > 1);
     if (a->signals == 1)
-        (void)ev_timer_start(loop, &a->grace, AGENT_GRACE_NS);
+        ev_timer_start(loop, &a->grace, AGENT_GRACE_NS);
 }
 
 static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
@@ -173,7 +173,7 @@ static int agent_loop(struct agent_run *a, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start threads: %s", strerror(-rc));
         return rc;
     }
-    (void)ev_timer_start_at(a->loop, &a->tick, a->start_ns + NS_PER_SEC);
+    ev_timer_start_at(a->loop, &a->tick, a->start_ns + NS_PER_SEC);
     if (!runner_done(a->runner))
         (void)ev_run(a->loop);
     runner_join(a->runner);
