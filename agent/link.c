@@ -15,7 +15,7 @@
 #include <zmq.h>
 
 #include "clock.h"
-#include "conn.h"
+#include "transport.h"
 #include "engine.h"
 #include "ev.h"
 #include "job.h"
@@ -121,7 +121,7 @@ static void link_release(struct link *l)
     l->job = NULL;
     message_payload_free(&l->payload);
     memset(&l->payload, 0, sizeof(l->payload));
-    tls_ctx_free(l->tls_ctx);
+    transport_ctx_free(l->tls_ctx);
     l->tls_ctx = NULL;
     free(l->targets);
     l->targets = NULL;
@@ -285,7 +285,7 @@ static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct wo
     }
     w->payload = &l->payload;
     if (w->starttls) {
-        if ((rc = tls_ctx_new(&l->tls_ctx, 0, NULL, why, whylen)) != 0)
+        if ((rc = transport_client_ctx_new(&l->tls_ctx, 0, NULL, why, whylen)) != 0)
             return rc;
         w->tls_ctx = l->tls_ctx;
     }

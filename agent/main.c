@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "conn.h"
+#include "transport.h"
 #include "ev.h"
 #include "link.h"
 #include "log.h"
@@ -131,7 +131,7 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
         return rc;
     w->payload = &a->payload;
     if (w->starttls) {
-        if ((rc = tls_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0)
+        if ((rc = transport_client_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0)
             return rc;
         w->tls_ctx = a->tls_ctx;
     }
@@ -237,7 +237,7 @@ static void agent_free(struct agent_run *a)
         ev_loop_free(a->loop);
     if (a->sigfd >= 0)
         close(a->sigfd);
-    tls_ctx_free(a->tls_ctx);
+    transport_ctx_free(a->tls_ctx);
     message_payload_free(&a->payload);
     report_timeline_free(&a->timeline);
     free(a->snap);

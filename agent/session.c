@@ -16,7 +16,7 @@
 
 #include "auth.h"
 #include "clock.h"
-#include "conn.h"
+#include "transport.h"
 #include "engine.h"
 #include "log.h"
 #include "message.h"
@@ -70,7 +70,7 @@ struct session {
     int index;
     unsigned pid;
 
-    struct conn conn;
+    struct transport conn;
     unsigned gen;               /* bumped at every close: stale callbacks notice */
     unsigned events;            /* interest registered with the loop */
     int connecting, handshaking, tls_done, authed, greeted, finishing, closed;
@@ -219,7 +219,7 @@ static void session_close(struct session *s)
     if (s->conn.fd < 0)
         return;
     ev_io_del(s->loop, s->conn.fd);
-    conn_close(&s->conn);
+    transport_close(&s->conn);
     engine_count(s->eng, COUNT_CONN_CLOSED);
     s->gen++;
     s->events = 0;
@@ -289,7 +289,7 @@ static void session_fail(struct session *s, int kind, const char *fmt, ...)
 
 static int error_kind_of(int err, int tls)
 {
-    if (err == CONN_ETLS && tls)
+    if (err == TRANSPORT_ETLS && tls)
         return ERROR_TLS;
     if (err == -ECONNRESET || err == -EPIPE || err == -ECONNABORTED)
         return ERROR_RESET;
@@ -329,12 +329,12 @@ static int session_flush(struct session *s)
     ssize_t n;
 
     while (s->seg_count > 0) {
-        n = conn_writev(&s->conn, &s->seg[s->seg_head], s->seg_count);
+        n = transport_writev(&s->conn, &s->seg[s->seg_head], s->seg_count);
         if (n == -EAGAIN)
             break;
         if (n < 0) {
             session_fail(s, error_kind_of((int)n, s->conn.ssl != NULL), "%s while %s",
-                         n == CONN_ETLS ? "TLS failure" : strerror((int)-n), session_doing(s));
+                         n == TRANSPORT_ETLS ? "TLS failure" : strerror((int)-n), session_doing(s));
             return -1;
         }
         engine_count_bytes(s->eng, (uint64_t)n);
@@ -815,7 +815,7 @@ static void on_starttls(struct session *s, size_t leftover)
     /* SNI and the --tls-verify name: the target's host as given (in daemon
      * mode each target's share has its own, pinned by the guard). */
     tls_name = s->w->target.is_unix ? NULL : s->w->target.name[0] ? s->w->target.name : s->w->target.host;
-    if (conn_tls_start(&s->conn, s->w->tls_ctx, tls_name, err, sizeof(err)) != 0) {
+    if (transport_tls_connect(&s->conn, s->w->tls_ctx, tls_name, err, sizeof(err)) != 0) {
         session_fail(s, ERROR_TLS, "TLS: %s", err);
         return;
     }
@@ -1060,7 +1060,7 @@ static void session_read(struct session *s)
     int rc, replied = 0;
 
     do {
-        n = conn_read(&s->conn, s->in, sizeof(s->in));
+        n = transport_read(&s->conn, s->in, sizeof(s->in));
         if (n == -EAGAIN)
             break;
         if (n == 0) {
@@ -1069,7 +1069,7 @@ static void session_read(struct session *s)
         }
         if (n < 0) {
             session_fail(s, error_kind_of((int)n, s->conn.ssl != NULL), "%s while %s",
-                         n == CONN_ETLS ? "TLS failure" : strerror((int)-n), session_doing(s));
+                         n == TRANSPORT_ETLS ? "TLS failure" : strerror((int)-n), session_doing(s));
             return;
         }
         for (off = 0; off < (size_t)n; off += used) {
@@ -1088,7 +1088,7 @@ static void session_read(struct session *s)
                 reply_reset(&s->reply);
             }
         }
-    } while (n == (ssize_t)sizeof(s->in) || conn_pending(&s->conn) > 0);
+    } while (n == (ssize_t)sizeof(s->in) || transport_pending(&s->conn) > 0);
     /* A reply's time counts from its command or the reply before it: octets
      * trickled without ending a reply do not hold the session open. */
     if (s->exp_count > 0 && replied)
@@ -1106,7 +1106,7 @@ static void session_connect_failed(struct session *s, int err)
 {
     if (s->conn.fd >= 0) {
         ev_io_del(s->loop, s->conn.fd);
-        conn_close(&s->conn);
+        transport_close(&s->conn);
         engine_count(s->eng, COUNT_CONN_CLOSED);
         s->gen++;
         s->events = 0;
@@ -1137,7 +1137,7 @@ static void session_connect(struct session *s)
     (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
     if (s->w->sndbuf > 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->w->sndbuf, sizeof(s->w->sndbuf));
-    conn_init(&s->conn, fd);
+    transport_init(&s->conn, fd);
     engine_count(s->eng, COUNT_CONN_OPENED);
     s->connecting = 1;
     s->events = 0;
@@ -1169,14 +1169,14 @@ static void session_connected(struct session *s)
 static void session_handshake(struct session *s)
 {
     char err[256];
-    int rc = conn_tls_handshake(&s->conn, err, sizeof(err));
+    int rc = transport_tls_handshake(&s->conn, err, sizeof(err));
 
     if (rc == 0) {
         session_watch(s);
         return;
     }
     if (rc < 0) {
-        session_fail(s, rc == CONN_ETLS ? ERROR_TLS : ERROR_RESET, "TLS handshake failed: %s", err);
+        session_fail(s, rc == TRANSPORT_ETLS ? ERROR_TLS : ERROR_RESET, "TLS handshake failed: %s", err);
         return;
     }
     s->handshaking = 0;
@@ -1252,7 +1252,7 @@ struct session *session_new(struct engine *eng, struct ev_loop *loop, const stru
     s->index = index;
     s->pid = (unsigned)getpid();
     s->rand_seed = (unsigned)getpid() ^ (unsigned)index * 2654435761u;
-    conn_init(&s->conn, -1);
+    transport_init(&s->conn, -1);
     s->drain_slot = -1;
     reply_reset(&s->reply);
     ev_timer_init(&s->timeout, session_on_timeout, s);
@@ -1329,7 +1329,7 @@ static void session_harvest(struct session *s)
 
     if (s->conn.fd < 0 || s->connecting || s->handshaking || s->dispatching || !session_busy(s))
         return;             /* dispatching: its handler aborted; the reply in hand is not settled */
-    while (session_busy(s) && (n = conn_read(&s->conn, s->in, sizeof(s->in))) > 0) {
+    while (session_busy(s) && (n = transport_read(&s->conn, s->in, sizeof(s->in))) > 0) {
         for (off = 0; off < (size_t)n; off += used) {
             if ((rc = reply_feed(&s->reply, s->in + off, (size_t)n - off, &used)) < 0)
                 return;
@@ -1356,7 +1356,7 @@ void session_free(struct session *s)
         return;
     if (s->conn.fd >= 0) {
         ev_io_del(s->loop, s->conn.fd);
-        conn_close(&s->conn);
+        transport_close(&s->conn);
     }
     ev_timer_stop(s->loop, &s->timeout);
     ev_timer_stop(s->loop, &s->delay);
