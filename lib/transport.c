@@ -211,8 +211,9 @@ static ssize_t transport_send(struct transport *t, const struct iovec *iov, int 
     if (t->ssl == NULL) {
         mh.msg_iov = (struct iovec *)iov;
         mh.msg_iovlen = (size_t)iovcnt;
-        do
-            n = sendmsg(t->fd, &mh, MSG_NOSIGNAL | flags);
+        do          /* one buffer by send(2), as the sink always sent its replies */
+            n = iovcnt == 1 ? send(t->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL | flags)
+                            : sendmsg(t->fd, &mh, MSG_NOSIGNAL | flags);
         while (n < 0 && errno == EINTR);
         if (n < 0)
             return errno == EWOULDBLOCK ? -EAGAIN : -errno;
