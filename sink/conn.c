@@ -18,14 +18,14 @@
 #include "tls.h"
 #include "transport.h"
 
-#define CONN_IN_SIZE (64 * 1024)    /* one read; the session keeps nothing of it */
+#define SINK_CONN_IN_SIZE (64 * 1024)    /* one read; the session keeps nothing of it */
 
-enum { TLS_NONE, TLS_HANDSHAKE, TLS_UP };
+enum { SINK_TLS_NONE, SINK_TLS_HANDSHAKE, SINK_TLS_UP };
 
-struct conn {
+struct sink_conn {
     struct sink_loop *loop;
-    struct conn *next;              /* pool link, or active list */
-    struct conn *prev;              /* active list */
+    struct sink_conn *next;              /* pool link, or active list */
+    struct sink_conn *prev;              /* active list */
     struct transport tr;            /* the socket, and TLS after STARTTLS */
     int family;
     int tls_state;
@@ -40,17 +40,17 @@ struct conn {
     char *in;
     struct ev_timer idle;
     struct ev_timer delay;
-    struct session s;
+    struct sink_session s;
 };
 
-static void conn_update(struct conn *c);
-static void conn_process(struct conn *c);
+static void sink_conn_update(struct sink_conn *c);
+static void sink_conn_process(struct sink_conn *c);
 
 /* ---- hooks from the session ---- */
 
 static void hook_message(void *arg, const struct trace *tr, uint64_t bytes, int dump_error)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     if (loop_message(c->loop, tr, bytes, dump_error))
         c->exit_after = 1;
@@ -58,7 +58,7 @@ static void hook_message(void *arg, const struct trace *tr, uint64_t bytes, int 
 
 static void hook_quit(void *arg)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     c->quit_seen = 1;
     loop_quit(c->loop);
@@ -66,21 +66,21 @@ static void hook_quit(void *arg)
 
 static void hook_auth(void *arg, int ok)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     loop_auth(c->loop, ok);
 }
 
 /* ---- life cycle ---- */
 
-static void conn_close(struct conn *c)
+static void sink_conn_close(struct sink_conn *c)
 {
     struct sink_loop *loop = c->loop;
 
     ev_timer_stop(loop->ev, &c->idle);
     ev_timer_stop(loop->ev, &c->delay);
     ev_io_forget(loop->ev, c->tr.fd);  /* closing it below takes it out of epoll */
-    session_end(&c->s);
+    sink_session_end(&c->s);
     transport_close(&c->tr);
     if (c->prev)
         c->prev->next = c->next;
@@ -100,55 +100,55 @@ static void conn_close(struct conn *c)
         loop_exit(loop);
 }
 
-/* conn_act - do what the session said to do next (st): close or start
+/* sink_conn_act - do what the session said to do next (st): close or start
  * TLS once the output is sent, or pause until the delay timer fires. */
-static void conn_act(struct conn *c, enum session_status st)
+static void sink_conn_act(struct sink_conn *c, enum sink_session_status st)
 {
     switch (st) {
-    case SESSION_MORE:
+    case SINK_SESSION_MORE:
         break;
-    case SESSION_PAUSE:
+    case SINK_SESSION_PAUSE:
         c->paused = 1;
-        ev_timer_start(c->loop->ev, &c->delay, session_delay_ms(&c->s) * NS_PER_MS);
+        ev_timer_start(c->loop->ev, &c->delay, sink_session_delay_ms(&c->s) * NS_PER_MS);
         break;
-    case SESSION_CLOSE:
+    case SINK_SESSION_CLOSE:
         c->closing = 1;
         break;
-    case SESSION_STARTTLS:
+    case SINK_SESSION_STARTTLS:
         c->starttls = 1;
         break;
     }
 }
 
-/* conn_arm_idle - (re)start the -t time limit. */
-static void conn_arm_idle(struct conn *c)
+/* sink_conn_arm_idle - (re)start the -t time limit. */
+static void sink_conn_arm_idle(struct sink_conn *c)
 {
     ev_timer_start(c->loop->ev, &c->idle, (uint64_t)c->loop->cfg->timeout_s * NS_PER_SEC);
 }
 
 static void on_idle(struct ev_loop *ev, void *arg)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     (void)ev;
     log_warn("read timeout");
     c->timed_out = 1;
-    conn_close(c);
+    sink_conn_close(c);
 }
 
 static void on_delay(struct ev_loop *ev, void *arg)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     (void)ev;
     c->paused = 0;
-    conn_act(c, session_resume(&c->s));
-    conn_process(c);
+    sink_conn_act(c, sink_session_resume(&c->s));
+    sink_conn_process(c);
 }
 
 /* ---- I/O ---- */
 
-/* conn_nodelay - TCP_NODELAY once the client pipelines (issue 19). Nagle
+/* sink_conn_nodelay - TCP_NODELAY once the client pipelines (issue 19). Nagle
  * holds a write while an earlier one is unacknowledged, and a client that
  * has sent all it has delays that ACK by 40 ms (Linux's minimum). Replies
  * sent mid-input are such an earlier write: captured on lo with `agent -s
@@ -160,7 +160,7 @@ static void on_delay(struct ev_loop *ev, void *arg)
  * Nagle and the very segments and calls it had (docs/benchmarks.md).
  * MSG_MORE still holds the 221 for the FIN: tcp_push corks on MSG_MORE
  * whatever TCP_NODELAY says. A failure costs latency only: said once. */
-static void conn_nodelay(struct conn *c)
+static void sink_conn_nodelay(struct sink_conn *c)
 {
     static atomic_int warned;
     int on = 1;
@@ -172,9 +172,9 @@ static void conn_nodelay(struct conn *c)
                  strerror(errno));
 }
 
-/* conn_flush - send what the session has; 0 when all sent, -EAGAIN when
+/* sink_conn_flush - send what the session has; 0 when all sent, -EAGAIN when
  * the socket is full, or -errno. */
-static int conn_flush(struct conn *c)
+static int sink_conn_flush(struct sink_conn *c)
 {
     const char *out;
     size_t len;
@@ -186,18 +186,18 @@ static int conn_flush(struct conn *c)
      * less per session. Not on other closes: close() with unread input
      * resets the connection and would drop a reply still queued. */
     more = c->quit_seen && c->closing && c->in_pos == c->in_len;
-    if (!c->nodelay && (session_output(&c->s, &len), len > 0) && session_mid_input(&c->s))
-        conn_nodelay(c);
-    while ((out = session_output(&c->s, &len)), len > 0) {
+    if (!c->nodelay && (sink_session_output(&c->s, &len), len > 0) && sink_session_mid_input(&c->s))
+        sink_conn_nodelay(c);
+    while ((out = sink_session_output(&c->s, &len)), len > 0) {
         if ((n = transport_write(&c->tr, out, len, more)) < 0)
             return (int)n;
-        session_output_consume(&c->s, (size_t)n);
-        conn_arm_idle(c);
+        sink_session_output_consume(&c->s, (size_t)n);
+        sink_conn_arm_idle(c);
     }
     return 0;
 }
 
-static void conn_handshake(struct conn *c)
+static void sink_conn_handshake(struct sink_conn *c)
 {
     char err[256];
     int rc = transport_tls_handshake(&c->tr, err, sizeof(err));
@@ -205,18 +205,18 @@ static void conn_handshake(struct conn *c)
     if (rc < 0) {
         loop_bump(&c->loop->c.tls_failures, 1);
         log_warn("TLS handshake with %s failed: %s", c->s.addr, err);
-        conn_close(c);
+        sink_conn_close(c);
         return;
     }
     if (rc == 1) {
-        c->tls_state = TLS_UP;
+        c->tls_state = SINK_TLS_UP;
         loop_bump(&c->loop->c.tls_handshakes, 1);
-        session_tls_started(&c->s);
+        sink_session_tls_started(&c->s);
     }
-    conn_update(c);
+    sink_conn_update(c);
 }
 
-static void conn_start_tls(struct conn *c)
+static void sink_conn_start_tls(struct sink_conn *c)
 {
     char err[256];
 
@@ -225,32 +225,32 @@ static void conn_start_tls(struct conn *c)
     if (transport_tls_accept(&c->tr, tls_server_ctx(c->loop->tls), err, sizeof(err)) != 0) {
         loop_bump(&c->loop->c.tls_failures, 1);
         log_warn("TLS with %s: %s", c->s.addr, err);
-        conn_close(c);
+        sink_conn_close(c);
         return;
     }
-    c->tls_state = TLS_HANDSHAKE;
-    conn_handshake(c);
+    c->tls_state = SINK_TLS_HANDSHAKE;
+    sink_conn_handshake(c);
 }
 
-/* conn_process - feed buffered input, send replies, act on the status. */
-static void conn_process(struct conn *c)
+/* sink_conn_process - feed buffered input, send replies, act on the status. */
+static void sink_conn_process(struct sink_conn *c)
 {
-    enum session_status st;
+    enum sink_session_status st;
     size_t used;
     int e;
 
     while (c->in_pos < c->in_len && !c->paused && !c->closing && !c->starttls) {
-        used = session_feed(&c->s, c->in + c->in_pos, c->in_len - c->in_pos, &st);
+        used = sink_session_feed(&c->s, c->in + c->in_pos, c->in_len - c->in_pos, &st);
         c->in_pos += used;
-        conn_act(c, st);
-        if (st == SESSION_MORE && used == 0 && conn_flush(c) != 0)
+        sink_conn_act(c, st);
+        if (st == SINK_SESSION_MORE && used == 0 && sink_conn_flush(c) != 0)
             break;          /* replies wait for the socket; input waits for them */
     }
     if (c->in_pos == c->in_len)
         c->in_pos = c->in_len = 0;
-    e = conn_flush(c);
+    e = sink_conn_flush(c);
     if (e != 0 && e != -EAGAIN) {
-        conn_close(c);
+        sink_conn_close(c);
         return;
     }
     if (e == 0 && c->exit_after) {
@@ -258,56 +258,56 @@ static void conn_process(struct conn *c)
         loop_exit(c->loop);
     }
     if (e == 0 && c->closing) {
-        conn_close(c);
+        sink_conn_close(c);
         return;
     }
     if (e == 0 && c->starttls) {
-        conn_start_tls(c);
+        sink_conn_start_tls(c);
         return;
     }
-    conn_update(c);
+    sink_conn_update(c);
 }
 
 static void on_io(struct ev_loop *ev, int fd, unsigned events, void *arg)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
     ssize_t n;
 
     (void)ev;
     (void)fd;
     (void)events;
-    if (c->tls_state == TLS_HANDSHAKE) {
-        conn_handshake(c);
+    if (c->tls_state == SINK_TLS_HANDSHAKE) {
+        sink_conn_handshake(c);
         return;
     }
     if (c->in_len == 0 && !c->paused && !c->closing && !c->starttls) {
-        n = transport_read(&c->tr, c->in, CONN_IN_SIZE);
+        n = transport_read(&c->tr, c->in, SINK_CONN_IN_SIZE);
         if (n == 0 || (n < 0 && n != -EAGAIN)) {
-            conn_close(c);
+            sink_conn_close(c);
             return;
         }
         if (n > 0) {
             c->in_len = (size_t)n;
-            conn_arm_idle(c);
+            sink_conn_arm_idle(c);
         }
     }
-    conn_process(c);
+    sink_conn_process(c);
 }
 
-/* conn_update - watch for what the connection waits on; arm -t. The
+/* sink_conn_update - watch for what the connection waits on; arm -t. The
  * first watch of a new connection can be refused (ev_io_set: ENOSPC past
  * fs.epoll.max_user_watches): that connection is closed, said once a
  * connection. May close c: callers touch c no more. */
-static void conn_update(struct conn *c)
+static void sink_conn_update(struct sink_conn *c)
 {
     size_t out_len;
     unsigned events = 0;
     int rc;
 
-    if (c->tls_state == TLS_HANDSHAKE) {
+    if (c->tls_state == SINK_TLS_HANDSHAKE) {
         events = c->tr.tls_want_write ? EV_WRITE : EV_READ;
     } else {
-        session_output(&c->s, &out_len);
+        sink_session_output(&c->s, &out_len);
         if (out_len > 0)
             events |= EV_WRITE;
         if (!c->paused && !c->closing && !c->starttls && c->in_len == 0)
@@ -315,23 +315,23 @@ static void conn_update(struct conn *c)
     }
     if ((rc = ev_io_set(c->loop->ev, c->tr.fd, events, on_io, c)) != 0) {
         log_warn("cannot watch the connection from %s: %s", c->s.addr, strerror(-rc));
-        conn_close(c);
+        sink_conn_close(c);
         return;
     }
     if (c->paused)
         ev_timer_stop(c->loop->ev, &c->idle);
     else if (!ev_timer_armed(&c->idle))
-        conn_arm_idle(c);
+        sink_conn_arm_idle(c);
     /* TLS may hold decrypted bytes the socket no longer signals. */
-    if (c->tls_state == TLS_UP && (events & EV_READ) && transport_pending(&c->tr) > 0)
+    if (c->tls_state == SINK_TLS_UP && (events & EV_READ) && transport_pending(&c->tr) > 0)
         on_io(c->loop->ev, c->tr.fd, EV_READ, c);
 }
 
-/* conn_get - a connection object from the pool or a new one. */
-static struct conn *conn_get(struct sink_loop *loop)
+/* sink_conn_get - a connection object from the pool or a new one. */
+static struct sink_conn *sink_conn_get(struct sink_loop *loop)
 {
-    static const struct session_hooks hooks = { hook_message, hook_quit, hook_auth };
-    struct conn *c = loop->free_conns;
+    static const struct sink_session_hooks hooks = { hook_message, hook_quit, hook_auth };
+    struct sink_conn *c = loop->free_conns;
 
     if (c) {
         loop->free_conns = c->next;
@@ -339,9 +339,9 @@ static struct conn *conn_get(struct sink_loop *loop)
     }
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return NULL;
-    if ((c->in = malloc(CONN_IN_SIZE)) == NULL
-        || session_init(&c->s, loop->cfg, loop->dump, &hooks, c, loop->rng++) != 0) {
-        session_release(&c->s);
+    if ((c->in = malloc(SINK_CONN_IN_SIZE)) == NULL
+        || sink_session_init(&c->s, loop->cfg, loop->dump, &hooks, c, loop->rng++) != 0) {
+        sink_session_release(&c->s);
         free(c->in);
         free(c);
         return NULL;
@@ -352,9 +352,9 @@ static struct conn *conn_get(struct sink_loop *loop)
     return c;
 }
 
-int conn_start(struct sink_loop *loop, int fd, const char *addr, int family)
+int sink_conn_start(struct sink_loop *loop, int fd, const char *addr, int family)
 {
-    struct conn *c = conn_get(loop);
+    struct sink_conn *c = sink_conn_get(loop);
 
     if (c == NULL) {
         close(fd);
@@ -367,26 +367,26 @@ int conn_start(struct sink_loop *loop, int fd, const char *addr, int family)
     loop->active_conns = c;
     transport_init(&c->tr, fd);
     c->family = family;
-    c->tls_state = TLS_NONE;
+    c->tls_state = SINK_TLS_NONE;
     c->paused = c->closing = c->starttls = c->exit_after = c->quit_seen = c->timed_out = 0;
     c->nodelay = family != AF_INET && family != AF_INET6;
     c->in_pos = c->in_len = 0;
-    conn_act(c, session_start(&c->s, addr));
-    conn_process(c);
+    sink_conn_act(c, sink_session_start(&c->s, addr));
+    sink_conn_process(c);
     return 0;
 }
 
-void conn_pool_free(struct sink_loop *loop)
+void sink_conn_pool_free(struct sink_loop *loop)
 {
-    struct conn *c;
+    struct sink_conn *c;
 
     loop->shutting = 1;
     while (loop->active_conns)
-        conn_close(loop->active_conns);
+        sink_conn_close(loop->active_conns);
 
     while ((c = loop->free_conns) != NULL) {
         loop->free_conns = c->next;
-        session_release(&c->s);
+        sink_session_release(&c->s);
         free(c->in);
         free(c);
     }

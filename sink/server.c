@@ -199,7 +199,7 @@ static void accept_one(struct sink_loop *loop, int cfd, const struct sockaddr_st
     loop->clients++;
     loop_bump(&loop->c.accepted, 1);
     loop_bump(&loop->c.active, 1);
-    if (conn_start(loop, cfd, addr, ss->ss_family) != 0) {
+    if (sink_conn_start(loop, cfd, addr, ss->ss_family) != 0) {
         log_warn("out of memory: dropped a connection from %s", addr);
         loop->clients--;
         atomic_store_explicit(&loop->c.active, get(&loop->c.active) - 1, memory_order_relaxed);
@@ -407,7 +407,7 @@ void sink_server_free(struct sink_server *srv)
     for (i = 0; srv->loops && i < srv->nloops; i++) {
         loop = &srv->loops[i];
         if (loop->ev)
-            conn_pool_free(loop);
+            sink_conn_pool_free(loop);
         for (j = 0; j < loop->nfds && !(srv->shared_listener && i > 0); j++)
             close(loop->fds[j]);
         dump_writer_free(loop->dump);
