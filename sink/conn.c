@@ -2,6 +2,7 @@
  * through lib/transport (plain, or TLS after STARTTLS), the -t timer and
  * the delay timer, driving a session (session.c). Replies of a whole read
  * are sent with one write. */
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -77,6 +78,8 @@ static void sink_conn_close(struct sink_conn *c)
 {
     struct sink_loop *loop = c->loop;
 
+    assert(c->tr.fd >= 0);          /* closed once, from the active list */
+    assert(c->prev ? c->prev->next == c : loop->active_conns == c);
     ev_timer_stop(loop->ev, &c->idle);
     ev_timer_stop(loop->ev, &c->delay);
     ev_io_forget(loop->ev, c->tr.fd);  /* closing it below takes it out of epoll */
@@ -141,6 +144,7 @@ static void on_delay(struct ev_loop *ev, void *arg)
     struct sink_conn *c = arg;
 
     (void)ev;
+    assert(c->paused);              /* the delay timer runs only while paused */
     c->paused = 0;
     sink_conn_act(c, sink_session_resume(&c->s));
     sink_conn_process(c);
@@ -220,6 +224,7 @@ static void sink_conn_start_tls(struct sink_conn *c)
 {
     char err[256];
 
+    assert(c->tls_state == SINK_TLS_NONE);  /* the session refuses a second STARTTLS */
     c->starttls = 0;
     c->in_pos = c->in_len = 0;      /* no plaintext may cross into TLS */
     if (transport_tls_accept(&c->tr, tls_server_ctx(c->loop->tls), err, sizeof(err)) != 0) {

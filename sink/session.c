@@ -4,6 +4,7 @@
  * collected in one buffer so pipelined commands cost one write. */
 #include "session.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static void reply(struct sink_session *s, const char *text)
 
 void sink_session_output_consume(struct sink_session *s, size_t n)
 {
+    assert(n <= s->out_len);        /* no more sent than sink_session_output gave */
     if (n >= s->out_len) {
         s->out_len = 0;
         return;
@@ -849,6 +851,7 @@ size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
 {
     size_t pos = 0;
 
+    assert(in != NULL || len == 0);
     while (pos < len && !s->paused && !s->closing && s->out_len < SINK_SESSION_OUT_HIGH) {
         switch (s->state) {
         case SINK_ST_CMD: pos += feed_command(s, in + pos, len - pos); break;
@@ -864,6 +867,7 @@ enum sink_session_status sink_session_resume(struct sink_session *s)
 {
     int pending = s->pending;
 
+    assert(s->paused);              /* only after SINK_SESSION_PAUSE */
     s->paused = 0;
     s->pending = SINK_PEND_NONE;
     switch (pending) {

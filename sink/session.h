@@ -139,7 +139,9 @@ void sink_session_tls_started(struct sink_session *s);
 /* sink_session_end - the connection is gone: drop an unfinished capture. */
 void sink_session_end(struct sink_session *s);
 
-/* sink_session_output - the reply bytes not yet sent (owned by s). */
+/* sink_session_output - the reply bytes not yet sent, *len of them. Owned
+ * by s and valid until the next sink_session_* call on s (a feed, resume or
+ * consume may move them). */
 static inline const char *sink_session_output(const struct sink_session *s, size_t *len)
 {
     *len = s->out_len;

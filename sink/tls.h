@@ -8,7 +8,7 @@
 struct tls_server;
 
 /* tls_server_new - load cert and key; NULL with a message in err on
- * failure. The caller owns the result. */
+ * failure. The caller owns the result (tls_server_free). */
 struct tls_server *tls_server_new(const char *cert, const char *key, char *err, size_t errlen);
 
 /* tls_server_free - release it (after every SSL made from it). */
