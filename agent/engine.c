@@ -75,8 +75,7 @@ static void engine_on_second(struct ev_loop *loop, void *arg)
 {
     struct engine *e = arg;
 
-    if (ev_timer_start_at(loop, &e->second_timer, meter_tick(&e->meter, ev_now(loop))) != 0)
-        engine_abort_run(e, "out of memory for the per-second timer");
+    ev_timer_start_at(loop, &e->second_timer, meter_tick(&e->meter, ev_now(loop)));
 }
 
 /* What sessions and their dialogues ask of the engine: the hooks table
@@ -215,7 +214,7 @@ static void engine_session_ready(void *arg, struct agent_session *s)
         break;
     case SCHEDULE_WAIT:
         engine_idle_push(e, s);
-        (void)ev_timer_start_at(e->loop, &e->rate_timer, due);
+        ev_timer_start_at(e->loop, &e->rate_timer, due);
         break;
     default:
         agent_session_finish(s);
@@ -237,7 +236,7 @@ static void engine_on_rate(struct ev_loop *loop, void *arg)
             agent_session_run(engine_idle_pop(e), &job);
             break;
         case SCHEDULE_WAIT:
-            (void)ev_timer_start_at(e->loop, &e->rate_timer, due);
+            ev_timer_start_at(e->loop, &e->rate_timer, due);
             return;
         default:
             while (e->idle_count > 0)
@@ -255,7 +254,7 @@ static void engine_session_closed(void *arg, struct agent_session *s)
 
     (void)s;
     if (--e->open_sessions == 0)
-        (void)ev_timer_start(e->loop, &e->done_timer, 0);
+        ev_timer_start(e->loop, &e->done_timer, 0);
 }
 
 static void engine_on_done(struct ev_loop *loop, void *arg)
@@ -415,8 +414,7 @@ int engine_start(struct engine *e, uint64_t start_ns)
     if (start_ns == 0)
         start_ns = clock_mono_ns();
     meter_begin(&e->meter, e->w->origin_ns ? e->w->origin_ns : start_ns, ev_now(e->loop));
-    if (ev_timer_start_at(e->loop, &e->second_timer, e->meter.close_ns) != 0)
-        return -ENOMEM;
+    ev_timer_start_at(e->loop, &e->second_timer, e->meter.close_ns);
     if (e->w->n_steps)
         schedule_init_steps(&e->sched, start_ns, e->w->steps, e->w->n_steps,
                             e->w->rate / e->w->steps[0].rate, e->w->messages);

@@ -393,7 +393,7 @@ int job_start(struct job *j)
      * first segment's engines start now, and count from their start */
     j->base.origin_ns = clock_mono_ns();
     if (j->stopping) {
-        (void)ev_timer_start(j->loop, &j->later, 0);
+        ev_timer_start(j->loop, &j->later, 0);
         return 0;
     }
     j->running = 1;
@@ -425,7 +425,7 @@ void job_stop(struct job *j, int abort)
     j->stopping = 1;
     if (!j->running) {
         if (!j->finished && !ev_timer_armed(&j->later))
-            (void)ev_timer_start(j->loop, &j->later, 0);
+            ev_timer_start(j->loop, &j->later, 0);
         return;
     }
     for (i = 0; i < j->n_parts; i++)

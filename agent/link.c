@@ -15,7 +15,7 @@
 #include <zmq.h>
 
 #include "clock.h"
-#include "conn.h"
+#include "transport.h"
 #include "engine.h"
 #include "ev.h"
 #include "job.h"
@@ -113,7 +113,7 @@ static void link_on_report(struct ev_loop *loop, void *arg)
     (void)peerlink_send_progress(l->pl, l->snap, &m);
     /* at start + k intervals, so reports keep their phase and never drift
      * across the coordinator's one-second timeline rows */
-    (void)ev_timer_start_at(loop, &l->report_timer,
+    ev_timer_start_at(loop, &l->report_timer,
                             l->start_mono_ns + (l->seq + 1) * (uint64_t)l->report_ms * NS_PER_MS);
 }
 
@@ -125,7 +125,7 @@ static void link_release(struct link *l)
     message_payload_free(&l->payload);
     source_pool_free(&l->sources);
     memset(&l->payload, 0, sizeof(l->payload));
-    tls_ctx_free(l->tls_ctx);
+    transport_ctx_free(l->tls_ctx);
     l->tls_ctx = NULL;
     free(l->targets);
     l->targets = NULL;
@@ -171,7 +171,7 @@ static void link_on_job_done(void *arg)
     log_debug("campaign %s done: %llu accepted, %llu errors%s%s", l->campaign,
              (unsigned long long)l->snap->messages_accepted, (unsigned long long)l->snap->errors,
              status[0] ? ": " : "", status);
-    (void)ev_timer_start(l->loop, &l->reap_timer, 0);     /* free the job outside its callback */
+    ev_timer_start(l->loop, &l->reap_timer, 0);     /* free the job outside its callback */
 }
 
 static void link_on_start_timer(struct ev_loop *loop, void *arg)
@@ -186,7 +186,7 @@ static void link_on_start_timer(struct ev_loop *loop, void *arg)
         return;                 /* the job stops itself and says done */
     }
     if (l->report_ms > 0)
-        (void)ev_timer_start(loop, &l->report_timer, (uint64_t)l->report_ms * NS_PER_MS);
+        ev_timer_start(loop, &l->report_timer, (uint64_t)l->report_ms * NS_PER_MS);
 }
 
 static void link_on_abort_timer(struct ev_loop *loop, void *arg)
@@ -209,7 +209,7 @@ static void link_stop_job(struct link *l, const char *reason, int abort)
     ev_timer_stop(l->loop, &l->start_timer);
     job_stop(l->job, abort);
     if (!abort && !ev_timer_armed(&l->abort_timer))
-        (void)ev_timer_start(l->loop, &l->abort_timer, LINK_STOP_GRACE_NS);
+        ev_timer_start(l->loop, &l->abort_timer, LINK_STOP_GRACE_NS);
 }
 
 /* ---- a Workload into a job ---- */
@@ -304,7 +304,7 @@ static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct wo
     }
     w->payload = &l->payload;
     if (w->starttls) {
-        if ((rc = tls_ctx_new(&l->tls_ctx, 0, NULL, why, whylen)) != 0)
+        if ((rc = transport_client_ctx_new(&l->tls_ctx, 0, NULL, why, whylen)) != 0)
             return rc;
         w->tls_ctx = l->tls_ctx;
     }
@@ -520,7 +520,7 @@ static void link_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64
     (void)s;
     if (l->job == NULL || l->quitting)
         return;
-    (void)ev_timer_start(l->loop, &l->start_timer, local_start_ns > now ? local_start_ns - now : 0);
+    ev_timer_start(l->loop, &l->start_timer, local_start_ns > now ? local_start_ns - now : 0);
 }
 
 static void link_on_stop(struct peerlink *pl, const char *campaign, const char *reason, void *arg)
@@ -567,7 +567,7 @@ static void link_on_watch(struct ev_loop *loop, void *arg)
         l->lost = 0;
         log_warn("coordinator is back: waiting for the next campaign");
     }
-    (void)ev_timer_start(loop, &l->watch_timer, LINK_WATCH_NS);
+    ev_timer_start(loop, &l->watch_timer, LINK_WATCH_NS);
 }
 
 static void link_on_quit(struct ev_loop *loop, void *arg)
@@ -592,7 +592,7 @@ static void link_on_signal(struct ev_loop *loop, int fd, unsigned events, void *
     if (l->job && job_running(l->job)) {
         log_warn("signal %u: stopping the campaign's load", si.ssi_signo);
         link_stop_job(l, "the agent was stopped by a signal", 1);
-        (void)ev_timer_start(loop, &l->quit_timer, LINK_QUIT_NS);
+        ev_timer_start(loop, &l->quit_timer, LINK_QUIT_NS);
     } else {
         ev_stop(loop);
     }
@@ -627,7 +627,7 @@ static int link_open(struct link *l, char *err, size_t errlen)
     ev_timer_init(&l->reap_timer, link_on_reap, l);
     ev_timer_init(&l->watch_timer, link_on_watch, l);
     ev_timer_init(&l->quit_timer, link_on_quit, l);
-    (void)ev_timer_start(l->loop, &l->watch_timer, LINK_WATCH_NS);
+    ev_timer_start(l->loop, &l->watch_timer, LINK_WATCH_NS);
     if (peerlink_keys_apply(&po, &keys, l->o->key_file, l->o->coordinator_key_file, l->o->insecure,
                             err, errlen) != 0)
         return -1;

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "conn.h"
+#include "transport.h"
 #include "ev.h"
 #include "link.h"
 #include "log.h"
@@ -79,7 +79,7 @@ static void agent_on_tick(struct ev_loop *loop, void *arg)
 
     a->ticks++;
     agent_timeline_rows(a);
-    (void)ev_timer_start_at(loop, &a->tick, a->start_ns + (a->ticks + 1) * NS_PER_SEC);
+    ev_timer_start_at(loop, &a->tick, a->start_ns + (a->ticks + 1) * NS_PER_SEC);
 }
 
 static void agent_on_done(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -114,7 +114,7 @@ static void agent_on_signal(struct ev_loop *loop, int fd, unsigned events, void 
              a->signals == 1 ? "finishing messages in progress for 5 s (again to abort)" : "aborting");
     runner_stop(a->runner, a->signals > 1);
     if (a->signals == 1)
-        (void)ev_timer_start(loop, &a->grace, AGENT_GRACE_NS);
+        ev_timer_start(loop, &a->grace, AGENT_GRACE_NS);
 }
 
 /* agent_payload_length - -l's length, or with --size that of the line
@@ -140,7 +140,7 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
     if (w->sources && (rc = source_pool_check(w->sources, err, errlen)) != 0)
         return rc;
     if (w->starttls) {
-        if ((rc = tls_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0)
+        if ((rc = transport_client_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0)
             return rc;
         w->tls_ctx = a->tls_ctx;
     }
@@ -182,7 +182,7 @@ static int agent_loop(struct agent_run *a, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start threads: %s", strerror(-rc));
         return rc;
     }
-    (void)ev_timer_start_at(a->loop, &a->tick, a->start_ns + NS_PER_SEC);
+    ev_timer_start_at(a->loop, &a->tick, a->start_ns + NS_PER_SEC);
     if (!runner_done(a->runner))
         (void)ev_run(a->loop);
     runner_join(a->runner);
@@ -246,7 +246,7 @@ static void agent_free(struct agent_run *a)
         ev_loop_free(a->loop);
     if (a->sigfd >= 0)
         close(a->sigfd);
-    tls_ctx_free(a->tls_ctx);
+    transport_ctx_free(a->tls_ctx);
     message_payload_free(&a->payload);
     source_pool_free(&a->opt.sources);
     report_timeline_free(&a->timeline);

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "conn.h"
+#include "transport.h"
 
 #define SESSION_IN_MAX 4096     /* octets read per call */
 
@@ -30,7 +30,7 @@ struct agent_session {
     int index;
 
     struct dialogue dlg;
-    struct conn conn;
+    struct transport transport;
     unsigned gen;               /* bumped at every close: stale callbacks notice */
     unsigned events;            /* interest registered with the loop */
     int connecting, handshaking, finishing, closed;
@@ -50,18 +50,25 @@ static void session_connect(struct agent_session *s);
 
 static int has_more(const struct agent_session *s) { return s->hooks->dialogue.has_more(s->arg); }
 
-static void session_watch(struct agent_session *s)
+/* session_watch - tell the loop what the socket waits for. Only the first
+ * watch of a socket can fail (lib/ev.h's rule): -errno then. */
+static int session_watch(struct agent_session *s)
 {
     unsigned want = EV_READ;
+    int rc;
 
-    if (s->conn.fd < 0)
-        return;
-    if (s->connecting || s->dlg.seg_count > 0 || s->conn.tls_want_write)
+    if (s->transport.fd < 0)
+        return 0;
+    if (s->connecting || s->dlg.seg_count > 0 || s->transport.tls_want_write)
         want |= EV_WRITE;
     if (s->connecting)
         want = EV_WRITE;
-    if (want != s->events && ev_io_set(s->loop, s->conn.fd, want, session_on_io, s) == 0)
+    if (want != s->events) {
+        if ((rc = ev_io_set(s->loop, s->transport.fd, want, session_on_io, s)) != 0)
+            return rc;
         s->events = want;
+    }
+    return 0;
 }
 
 /* The timeout. Re-armed at every reply and write, so it is moved lazily:
@@ -73,7 +80,7 @@ static void session_arm_timeout(struct agent_session *s, uint64_t now)
 {
     s->deadline_ns = now + s->w->timeout_ns;
     if (!ev_timer_armed(&s->timeout))
-        (void)ev_timer_start_at(s->loop, &s->timeout, s->deadline_ns);
+        ev_timer_start_at(s->loop, &s->timeout, s->deadline_ns);
 }
 
 static void session_stop_timeout(struct agent_session *s)
@@ -86,10 +93,10 @@ static void session_stop_timeout(struct agent_session *s)
 
 static void session_close(struct agent_session *s)
 {
-    if (s->conn.fd < 0)
+    if (s->transport.fd < 0)
         return;
-    ev_io_del(s->loop, s->conn.fd);
-    conn_close(&s->conn);
+    ev_io_del(s->loop, s->transport.fd);
+    transport_close(&s->transport);
     meter_conn_closed(s->meter);
     meter_session(s->meter);
     s->gen++;
@@ -114,7 +121,7 @@ static void session_report_closed(struct agent_session *s)
 static void session_later(struct agent_session *s, int action, uint64_t delay_ns)
 {
     s->delay_action = action;
-    (void)ev_timer_start(s->loop, &s->delay, delay_ns);
+    ev_timer_start(s->loop, &s->delay, delay_ns);
 }
 
 /* session_drop - after a failure (counted): close, lose the message in
@@ -145,7 +152,7 @@ static void session_fail(struct agent_session *s, int kind, const char *fmt, ...
 
 static int error_kind_of(int err, int tls)
 {
-    if (err == CONN_ETLS && tls)
+    if (err == TRANSPORT_ETLS && tls)
         return ERROR_TLS;
     if (err == -ECONNRESET || err == -EPIPE || err == -ECONNABORTED)
         return ERROR_RESET;
@@ -165,8 +172,8 @@ static const char *session_doing(const struct agent_session *s)
 
 static void session_io_failed(struct agent_session *s, ssize_t err)
 {
-    session_fail(s, error_kind_of((int)err, s->conn.ssl != NULL), "%s while %s",
-                 err == CONN_ETLS ? "TLS failure" : strerror((int)-err), session_doing(s));
+    session_fail(s, error_kind_of((int)err, s->transport.ssl != NULL), "%s while %s",
+                 err == TRANSPORT_ETLS ? "TLS failure" : strerror((int)-err), session_doing(s));
 }
 
 /* Writing. */
@@ -180,7 +187,7 @@ static int session_flush(struct agent_session *s, uint64_t now)
     ssize_t n;
 
     while ((iov = dialogue_output(&s->dlg, &count), count > 0)) {
-        n = conn_writev(&s->conn, iov, count);
+        n = transport_writev(&s->transport, iov, count);
         if (n == -EAGAIN)
             break;
         if (n < 0) {
@@ -289,7 +296,7 @@ static void session_read(struct agent_session *s, uint64_t now)
     ssize_t n;
 
     do {
-        n = conn_read(&s->conn, s->in, sizeof(s->in));
+        n = transport_read(&s->transport, s->in, sizeof(s->in));
         if (n == -EAGAIN)
             break;
         if (n == 0) {
@@ -302,7 +309,7 @@ static void session_read(struct agent_session *s, uint64_t now)
         }
         if (session_feed(s, (size_t)n, now) < 0)
             return;
-    } while (n == (ssize_t)sizeof(s->in) || conn_pending(&s->conn) > 0);
+    } while (n == (ssize_t)sizeof(s->in) || transport_pending(&s->transport) > 0);
     /* A reply's time counts from its command or the reply before it: octets
      * trickled without ending a reply do not hold the session open. */
     if (s->dlg.seg_count > 0)
@@ -311,7 +318,7 @@ static void session_read(struct agent_session *s, uint64_t now)
         session_arm_timeout(s, now);
     else if (!dialogue_waiting(&s->dlg))
         session_stop_timeout(s);
-    if (s->conn.fd >= 0)
+    if (s->transport.fd >= 0)
         session_watch(s);
 }
 
@@ -321,9 +328,9 @@ static void session_connect_failed(struct agent_session *s, int err)
 {
     char msg[128];
 
-    if (s->conn.fd >= 0) {
-        ev_io_del(s->loop, s->conn.fd);
-        conn_close(&s->conn);
+    if (s->transport.fd >= 0) {
+        ev_io_del(s->loop, s->transport.fd);
+        transport_close(&s->transport);
         meter_conn_closed(s->meter);
         s->gen++;
         s->events = 0;
@@ -349,7 +356,7 @@ static void session_connect_failed(struct agent_session *s, int err)
 static void session_connect(struct agent_session *s)
 {
     struct linger linger = { 1, 0 };    /* as smtp-source: reset on close, no TIME_WAIT */
-    int fd;
+    int fd, rc;
 
     fd = endpoint_connect(s->addr, s->hooks->source(s->arg), s->w->sndbuf);
     if (fd < 0) {
@@ -359,13 +366,16 @@ static void session_connect(struct agent_session *s)
     (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
     if (s->w->sndbuf > 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &s->w->sndbuf, sizeof(s->w->sndbuf));
-    conn_init(&s->conn, fd);
+    transport_init(&s->transport, fd);
     meter_conn_opened(s->meter);
     s->connecting = 1;
     s->events = 0;
     s->connect_ns = clock_mono_ns();
+    if ((rc = session_watch(s)) != 0) {     /* the loop refused the socket */
+        session_connect_failed(s, -rc);
+        return;
+    }
     session_arm_timeout(s, s->connect_ns);
-    session_watch(s);
 }
 
 static void session_connected(struct agent_session *s, uint64_t now)
@@ -373,7 +383,7 @@ static void session_connected(struct agent_session *s, uint64_t now)
     socklen_t len = sizeof(int);
     int err = 0;
 
-    if (getsockopt(s->conn.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    if (getsockopt(s->transport.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err != 0) {
         session_connect_failed(s, err);
@@ -381,7 +391,7 @@ static void session_connected(struct agent_session *s, uint64_t now)
     }
     s->connecting = 0;
     meter_latency(s->meter, PHASE_CONNECT, now - s->connect_ns);
-    dialogue_connected(&s->dlg, s->conn.fd, now);
+    dialogue_connected(&s->dlg, s->transport.fd, now);
     session_arm_timeout(s, now);
     session_watch(s);
 }
@@ -389,19 +399,19 @@ static void session_connected(struct agent_session *s, uint64_t now)
 static void session_handshake(struct agent_session *s, uint64_t now)
 {
     char err[256];
-    int rc = conn_tls_handshake(&s->conn, err, sizeof(err));
+    int rc = transport_tls_handshake(&s->transport, err, sizeof(err));
 
     if (rc == 0) {
         session_watch(s);
         return;
     }
     if (rc < 0) {
-        session_fail(s, rc == CONN_ETLS ? ERROR_TLS : ERROR_RESET, "TLS handshake failed: %s", err);
+        session_fail(s, rc == TRANSPORT_ETLS ? ERROR_TLS : ERROR_RESET, "TLS handshake failed: %s", err);
         return;
     }
     s->handshaking = 0;
     session_act(s, dialogue_tls_started(&s->dlg, now), now, 0);
-    if (s->conn.fd >= 0)
+    if (s->transport.fd >= 0)
         session_send(s, now);
 }
 
@@ -414,7 +424,7 @@ static void session_start_tls(struct agent_session *s, uint64_t now)
     /* SNI and the --tls-verify name: the target's host as given (in daemon
      * mode each target's share has its own, pinned by the guard). */
     tls_name = w->target.is_unix ? NULL : w->target.name[0] ? w->target.name : w->target.host;
-    if (conn_tls_start(&s->conn, w->tls_ctx, tls_name, err, sizeof(err)) != 0) {
+    if (transport_tls_connect(&s->transport, w->tls_ctx, tls_name, err, sizeof(err)) != 0) {
         session_fail(s, ERROR_TLS, "TLS: %s", err);
         return;
     }
@@ -441,7 +451,7 @@ static void session_on_io(struct ev_loop *loop, int fd, unsigned events, void *a
     }
     if ((events & EV_WRITE) && s->dlg.seg_count > 0 && session_flush(s, now) < 0)
         return;
-    if (s->gen == gen && ((events & EV_READ) || s->conn.tls_want_write))
+    if (s->gen == gen && ((events & EV_READ) || s->transport.tls_want_write))
         session_read(s, now);
 }
 
@@ -450,10 +460,10 @@ static void session_on_timeout(struct ev_loop *loop, void *arg)
     struct agent_session *s = arg;
     uint64_t now = ev_now(loop);
 
-    if (s->conn.fd < 0)
+    if (s->transport.fd < 0)
         return;
     if (s->deadline_ns > now) {         /* moved since it was armed */
-        (void)ev_timer_start_at(loop, &s->timeout, s->deadline_ns);
+        ev_timer_start_at(loop, &s->timeout, s->deadline_ns);
         return;
     }
     if (s->connecting) {
@@ -500,7 +510,7 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
     s->meter = meter;
     s->index = index;
     s->rand_seed = (unsigned)getpid() ^ (unsigned)index * 2654435761u;
-    conn_init(&s->conn, -1);
+    transport_init(&s->transport, -1);
     ev_timer_init(&s->timeout, session_on_timeout, s);
     ev_timer_init(&s->delay, session_on_delay, s);
     return s;
@@ -513,9 +523,9 @@ void agent_session_run(struct agent_session *s, const struct dialogue_job *job)
 
     assert(!s->closed);
     st = dialogue_run(&s->dlg, job, now);
-    if (s->conn.fd >= 0) {          /* connected; or the job waits for the greeting */
+    if (s->transport.fd >= 0) {          /* connected; or the job waits for the greeting */
         session_act(s, st, now, 1);
-        if (s->conn.fd >= 0)
+        if (s->transport.fd >= 0)
             session_send(s, now);
         return;
     }
@@ -531,14 +541,14 @@ void agent_session_finish(struct agent_session *s)
     s->finishing = 1;
     ev_timer_stop(s->loop, &s->delay);
     st = dialogue_finish(&s->dlg, now);
-    if (s->conn.fd < 0) {
+    if (s->transport.fd < 0) {
         session_report_closed(s);
         return;
     }
     if (s->connecting || s->handshaking)
         return;                     /* it ends after the greeting */
     session_act(s, st, now, 1);
-    if (s->conn.fd >= 0)
+    if (s->transport.fd >= 0)
         session_send(s, now);
 }
 
@@ -552,11 +562,11 @@ static void session_harvest(struct agent_session *s)
     uint64_t now;
     ssize_t n;
 
-    if (s->conn.fd < 0 || s->connecting || s->handshaking || s->aborting
+    if (s->transport.fd < 0 || s->connecting || s->handshaking || s->aborting
         || !dialogue_busy(&s->dlg))
         return;
     now = clock_mono_ns();
-    while ((n = conn_read(&s->conn, s->in, sizeof(s->in))) > 0
+    while ((n = transport_read(&s->transport, s->in, sizeof(s->in))) > 0
            && dialogue_harvest(&s->dlg, s->in, (size_t)n, now))
         ;
 }
@@ -574,9 +584,9 @@ void agent_session_free(struct agent_session *s)
 {
     if (s == NULL)
         return;
-    if (s->conn.fd >= 0) {
-        ev_io_del(s->loop, s->conn.fd);
-        conn_close(&s->conn);
+    if (s->transport.fd >= 0) {
+        ev_io_del(s->loop, s->transport.fd);
+        transport_close(&s->transport);
     }
     ev_timer_stop(s->loop, &s->timeout);
     ev_timer_stop(s->loop, &s->delay);

@@ -55,7 +55,7 @@ struct workload {
     int pipelining;                 /* --pipelining */
     int chunking;                   /* --chunking */
     int starttls;                   /* --starttls */
-    void *tls_ctx;                  /* an SSL_CTX from tls_ctx_new when starttls; not owned */
+    void *tls_ctx;                  /* an SSL_CTX from transport_client_ctx_new when starttls; not owned */
     const char *auth_user;          /* --auth USER:PASS; NULL: no AUTH */
     const char *auth_pass;
     int mail_size;                  /* SIZE= on MAIL when the server offers SIZE (RFC 1870):

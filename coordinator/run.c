@@ -938,7 +938,7 @@ static void run_on_tick(struct ev_loop *loop, void *arg)
         ev_stop(loop);
         return;
     }
-    (void)ev_timer_start(loop, &r->tick, RUN_TICK_NS);
+    ev_timer_start(loop, &r->tick, RUN_TICK_NS);
 }
 
 /* --metrics: a fresh document for the server's thread, once a second. */
@@ -971,7 +971,7 @@ static void run_on_beat(struct ev_loop *loop, void *arg)
         if (r->reg.peers[i]->alive)
             run_send_beat(r, r->reg.peers[i]);
     run_publish_metrics(r, clock_mono_ns());
-    (void)ev_timer_start(loop, &r->beat, RUN_BEAT_NS);
+    ev_timer_start(loop, &r->beat, RUN_BEAT_NS);
 }
 
 /* ---- the end ---- */
@@ -1346,8 +1346,8 @@ enum run_exit run_campaign(const struct run_config *cfg)
     r.deadline_ns = r.t0_ns + cfg->wait_ms * NS_PER_MS;
     ev_timer_init(&r.tick, run_on_tick, &r);
     ev_timer_init(&r.beat, run_on_beat, &r);
-    (void)ev_timer_start(r.loop, &r.tick, RUN_TICK_NS);
-    (void)ev_timer_start(r.loop, &r.beat, RUN_BEAT_NS);
+    ev_timer_start(r.loop, &r.tick, RUN_TICK_NS);
+    ev_timer_start(r.loop, &r.beat, RUN_BEAT_NS);
     (void)ev_run(r.loop);
     progress_clear(&r.line);
     code = r.exit_code ? r.exit_code : run_report(&r);

@@ -1,7 +1,10 @@
-/* ev.c - epoll and timer-heap event loop (see ev.h). */
+/* ev.c - epoll and timer-heap event loop (see ev.h, and its rule for
+ * failures: out of memory is fatal, ev_fatal). */
 #include "ev.h"
 #include "clock.h"
+#include "log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,13 @@ struct ev_loop {
     size_t heap_len;
     size_t heap_cap;
 };
+
+/* ev_fatal - the loop's core cannot go on (ev.h): say so and abort. */
+static _Noreturn void ev_fatal(const char *what, int err)
+{
+    log_error("event loop: %s: %s", what, strerror(err));
+    abort();
+}
 
 struct ev_loop *ev_loop_new(void)
 {
@@ -69,40 +79,43 @@ void ev_loop_free(struct ev_loop *loop)
     free(loop);
 }
 
-static int ev_io_reserve(struct ev_loop *loop, int fd)
+/* ev_io_reserve - make loop->io hold fd; out of memory is fatal. */
+static void ev_io_reserve(struct ev_loop *loop, int fd)
 {
     size_t want = loop->io_len ? loop->io_len : 64;
     struct ev_io *grown;
 
     if ((size_t)fd < loop->io_len)
-        return 0;
+        return;
     while (want <= (size_t)fd)
         want *= 2;
     grown = realloc(loop->io, want * sizeof(*grown));
     if (grown == NULL)
-        return -ENOMEM;
+        ev_fatal("no memory for the descriptor table", ENOMEM);
     memset(grown + loop->io_len, 0, (want - loop->io_len) * sizeof(*grown));
     loop->io = grown;
     loop->io_len = want;
-    return 0;
 }
 
 int ev_io_set(struct ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void *arg)
 {
     struct epoll_event ee = { 0 };
     struct ev_io *io;
-    int err;
 
-    if (fd < 0)
-        return -EBADF;
-    if ((err = ev_io_reserve(loop, fd)) != 0)
-        return err;
+    assert(fd >= 0 && fd != loop->wakefd && fd != loop->epfd);
+    assert((events & ~(EV_READ | EV_WRITE)) == 0);
+    ev_io_reserve(loop, fd);
     io = &loop->io[fd];
     ee.data.fd = fd;
     ee.events = ((events & EV_READ) ? EPOLLIN : 0) | ((events & EV_WRITE) ? EPOLLOUT : 0);
-    if (!io->registered || io->events != events) {
-        if (epoll_ctl(loop->epfd, io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ee) != 0)
+    if (!io->registered) {
+        if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ee) != 0) {
+            if (errno == ENOMEM)
+                ev_fatal("epoll_ctl ADD", errno);
             return -errno;
+        }
+    } else if (io->events != events && epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ee) != 0) {
+        ev_fatal("epoll_ctl MOD", errno);  /* ENOMEM, or a watch closed behind our back */
     }
     io->registered = 1;
     io->events = events;
@@ -162,6 +175,7 @@ static void heap_down(struct ev_loop *loop, size_t i)
 
 void ev_timer_init(struct ev_timer *t, ev_timer_fn *fn, void *arg)
 {
+    assert(fn != NULL);
     memset(t, 0, sizeof(*t));
     t->fn = fn;
     t->arg = arg;
@@ -176,6 +190,7 @@ void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
 
     if (i == 0)
         return;
+    assert(i <= loop->heap_len && loop->heap[i] == t);     /* armed in this loop */
     last = loop->heap[loop->heap_len--];
     t->heap_index = 0;
     if (last == t)
@@ -187,29 +202,29 @@ void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
         heap_down(loop, i);
 }
 
-int ev_timer_start_at(struct ev_loop *loop, struct ev_timer *t, uint64_t due_ns)
+void ev_timer_start_at(struct ev_loop *loop, struct ev_timer *t, uint64_t due_ns)
 {
     struct ev_timer **grown;
     size_t cap;
 
+    assert(t->fn != NULL);          /* ev_timer_init'ed */
     ev_timer_stop(loop, t);
     if (loop->heap_len + 1 >= loop->heap_cap) {
         cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
         grown = realloc(loop->heap, cap * sizeof(*grown));
         if (grown == NULL)
-            return -ENOMEM;
+            ev_fatal("no memory for the timer heap", ENOMEM);
         loop->heap = grown;
         loop->heap_cap = cap;
     }
     t->due_ns = due_ns;
     loop->heap[++loop->heap_len] = t;
     heap_up(loop, loop->heap_len);
-    return 0;
 }
 
-int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ns)
+void ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ns)
 {
-    return ev_timer_start_at(loop, t, loop->now + delay_ns);
+    ev_timer_start_at(loop, t, loop->now + delay_ns);
 }
 
 uint64_t ev_now(const struct ev_loop *loop) { return loop->now; }

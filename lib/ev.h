@@ -1,7 +1,20 @@
 /* ev.h - the event loop every smtpstorm program waits in: epoll readiness
  * for file descriptors and a min-heap of one-shot timers, in the spirit of
  * Redis's ae. One loop per thread; nothing here is thread-safe except
- * ev_wake. */
+ * ev_wake.
+ *
+ * Failures of the loop's core follow one rule (ae's and Postfix's): running
+ * out of memory inside the loop (growing the timer heap or the fd table, or
+ * the kernel's ENOMEM from epoll_ctl) is fatal: it is logged and the
+ * process aborts, because a loop that cannot arm a timer cannot keep a
+ * session's time limit (it would hang instead). So ev_timer_start and
+ * ev_timer_start_at return nothing, and a change to a watch already in
+ * place (epoll_ctl MOD, which fails only so or by a bug) never fails.
+ * What the outside world can refuse is returned: ev_io_set's first watch
+ * of an fd (epoll_ctl ADD: ENOSPC past fs.epoll.max_user_watches, EPERM for
+ * an fd epoll cannot watch), which the caller handles where it happens.
+ * A caller breaking an interface contract (a negative fd, a timer never
+ * initialised) is a programming error, caught by assert. */
 #ifndef SMTPSTORM_EV_H
 #define SMTPSTORM_EV_H
 
@@ -28,14 +41,17 @@ struct ev_timer {
     void *arg;
 };
 
-/* ev_loop_new - create a loop; the caller owns it (ev_loop_free). NULL on error. */
+/* ev_loop_new - create a loop; the caller owns it (ev_loop_free). NULL on
+ * error (errno says why). */
 struct ev_loop *ev_loop_new(void);
 
 /* ev_loop_free - release the loop. File descriptors are not closed. */
 void ev_loop_free(struct ev_loop *loop);
 
-/* ev_io_set - watch fd for events (replacing any earlier watch; events 0
- * keeps the registration but waits for nothing). Returns 0 or -errno. */
+/* ev_io_set - watch fd (>= 0) for events (replacing any earlier watch;
+ * events 0 keeps the registration but waits for nothing). Returns 0, or
+ * -errno when fd was not watched yet and epoll refuses it (-ENOSPC,
+ * -EPERM, -EBADF, ...); changing an existing watch always succeeds. */
 int ev_io_set(struct ev_loop *loop, int fd, unsigned events, ev_io_fn *fn, void *arg);
 
 /* ev_io_del - stop watching fd; call before close(fd). */
@@ -49,12 +65,13 @@ void ev_io_forget(struct ev_loop *loop, int fd);
 /* ev_timer_init - prepare t to call fn(arg); it starts disarmed. */
 void ev_timer_init(struct ev_timer *t, ev_timer_fn *fn, void *arg);
 
-/* ev_timer_start - arm (or re-arm) t to fire delay_ns from the loop's now.
- * Returns 0 or -ENOMEM. */
-int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ns);
+/* ev_timer_start - arm (or re-arm) t (ev_timer_init'ed) to fire delay_ns
+ * from the loop's now. Never fails: no memory for the heap is fatal. */
+void ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ns);
 
-/* ev_timer_start_at - arm (or re-arm) t to fire at monotonic time due_ns. */
-int ev_timer_start_at(struct ev_loop *loop, struct ev_timer *t, uint64_t due_ns);
+/* ev_timer_start_at - arm (or re-arm) t to fire at monotonic time due_ns;
+ * never fails, as ev_timer_start. */
+void ev_timer_start_at(struct ev_loop *loop, struct ev_timer *t, uint64_t due_ns);
 
 /* ev_timer_stop - disarm t; harmless when it is not armed. */
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);

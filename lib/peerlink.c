@@ -135,7 +135,7 @@ static void peerlink_on_beat(struct ev_loop *loop, void *arg)
         peerlink_send_heartbeat(pl);
     else
         peerlink_send_hello(pl);
-    (void)ev_timer_start(loop, &pl->beat,
+    ev_timer_start(loop, &pl->beat,
                          pl->welcomed ? pl->beat_ns : PEERLINK_HELLO_MS * NS_PER_MS);
 }
 
@@ -359,10 +359,7 @@ struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct pee
     if (pl->z == NULL)
         goto fail;
     ev_timer_init(&pl->beat, peerlink_on_beat, pl);
-    if (ev_timer_start(loop, &pl->beat, 0) != 0) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
+    ev_timer_start(loop, &pl->beat, 0);
     return pl;
 
 fail:

@@ -176,7 +176,7 @@ static void zap_pump(struct zap *z)
             return;
         zap_decide(z, &q);
     }
-    (void)ev_timer_start(z->loop, &z->recheck, 0);
+    ev_timer_start(z->loop, &z->recheck, 0);
 }
 
 static void zap_on_fd(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -224,7 +224,7 @@ struct zap *zap_open(void *ctx, struct ev_loop *loop, const struct keys_ring *ri
         snprintf(err, errlen, "cannot watch the ZAP socket");
         goto fail;
     }
-    (void)ev_timer_start(loop, &z->recheck, 0);
+    ev_timer_start(loop, &z->recheck, 0);
     return z;
 
 fail:

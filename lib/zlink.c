@@ -192,7 +192,7 @@ static void zlink_pump(struct zlink *z)
         for (i = 0; i < parts && i < 2; i++)
             zmq_msg_close(&msgs[i]);
     }
-    (void)ev_timer_start(z->loop, &z->recheck, 0);
+    ev_timer_start(z->loop, &z->recheck, 0);
 }
 
 static void zlink_on_fd(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -357,7 +357,7 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
     if (zlink_attach(z, opts, err, errlen) != 0)
         goto fail;
     /* Messages may already wait (a fast peer): look once without a signal. */
-    (void)ev_timer_start(loop, &z->recheck, 0);
+    ev_timer_start(loop, &z->recheck, 0);
     return z;
 
 fail:
@@ -383,7 +383,7 @@ int zlink_send(struct zlink *z, const uint8_t *peer, size_t peerlen, const void 
     if (rc == 0 && zmq_send(z->sock, data, len, ZMQ_DONTWAIT) < 0)
         rc = -errno;
     /* Sending may have consumed the fd's signal for pending input. */
-    (void)ev_timer_start(z->loop, &z->recheck, 0);
+    ev_timer_start(z->loop, &z->recheck, 0);
     return rc;
 }
 

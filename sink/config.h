@@ -12,21 +12,22 @@
 struct users;
 
 /* The commands smtp-sink knows, in its table order, plus ours (BDAT,
- * STARTTLS). CMD_CONNECT is the pseudo-command "a client connected",
- * CMD_DOT the pseudo-command "end of message data". */
+ * STARTTLS). SINK_CMD_CONNECT is the pseudo-command "a client connected",
+ * SINK_CMD_DOT the pseudo-command "end of message data". */
 enum sink_cmd {
-    CMD_CONNECT, CMD_HELO, CMD_EHLO, CMD_LHLO, CMD_XCLIENT, CMD_XFORWARD, CMD_AUTH,
-    CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_DOT, CMD_RSET, CMD_NOOP, CMD_VRFY, CMD_QUIT,
-    CMD_BDAT, CMD_STARTTLS,
-    CMD_COUNT
+    SINK_CMD_CONNECT, SINK_CMD_HELO, SINK_CMD_EHLO, SINK_CMD_LHLO, SINK_CMD_XCLIENT, SINK_CMD_XFORWARD,
+    SINK_CMD_AUTH, SINK_CMD_MAIL, SINK_CMD_RCPT, SINK_CMD_DATA, SINK_CMD_DOT, SINK_CMD_RSET,
+    SINK_CMD_NOOP, SINK_CMD_VRFY, SINK_CMD_QUIT,
+    SINK_CMD_BDAT, SINK_CMD_STARTTLS,
+    SINK_CMD_COUNT
 };
 
-#define CMD_FLAG_ENABLE     (1u << 0)   /* command is recognised */
-#define CMD_FLAG_SYSLOG     (1u << 1)   /* -s: log it to syslogd */
-#define CMD_FLAG_HARD_ERR   (1u << 2)   /* -f: reject with the hard reply */
-#define CMD_FLAG_SOFT_ERR   (1u << 3)   /* -r: reject with the soft reply */
-#define CMD_FLAG_DISCONNECT (1u << 4)   /* -q: hang up without a reply */
-#define CMD_FLAG_CLOSE      (1u << 5)   /* -Q: 421 and hang up */
+#define SINK_CMD_FLAG_ENABLE     (1u << 0)   /* command is recognised */
+#define SINK_CMD_FLAG_SYSLOG     (1u << 1)   /* -s: log it to syslogd */
+#define SINK_CMD_FLAG_HARD_ERR   (1u << 2)   /* -f: reject with the hard reply */
+#define SINK_CMD_FLAG_SOFT_ERR   (1u << 3)   /* -r: reject with the soft reply */
+#define SINK_CMD_FLAG_DISCONNECT (1u << 4)   /* -q: hang up without a reply */
+#define SINK_CMD_FLAG_CLOSE      (1u << 5)   /* -Q: 421 and hang up */
 
 struct sink_cmd_conf {
     unsigned flags;
@@ -49,7 +50,7 @@ struct sink_config {
     const char *hostname;                   /* -h, default "smtp-sink" */
     char soft_reply[SINK_REPLY_MAX];        /* -b */
     char hard_reply[SINK_REPLY_MAX];        /* -B */
-    struct sink_cmd_conf cmd[CMD_COUNT];
+    struct sink_cmd_conf cmd[SINK_CMD_COUNT];
     /* timing */
     int abort_delay_s;      /* -A, -1 when not given */
     int data_read_delay_s;  /* -H, 0 none */

@@ -1,6 +1,8 @@
-/* conn.c - one client connection of smtpstorm-sink: socket (or TLS) reads
- * and writes, the -t timer and the delay timer, driving a session
- * (session.c). Replies of a whole read are sent with one write. */
+/* conn.c - one client connection of smtpstorm-sink: reads and writes
+ * through lib/transport (plain, or TLS after STARTTLS), the -t timer and
+ * the delay timer, driving a session (session.c). Replies of a whole read
+ * are sent with one write. */
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,26 +12,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
 #include "session.h"
 #include "tls.h"
+#include "transport.h"
 
-#define CONN_IN_SIZE (64 * 1024)    /* one read; the session keeps nothing of it */
+#define SINK_CONN_IN_SIZE (64 * 1024)    /* one read; the session keeps nothing of it */
 
-enum { TLS_NONE, TLS_HANDSHAKE, TLS_UP };
+enum { SINK_TLS_NONE, SINK_TLS_HANDSHAKE, SINK_TLS_UP };
 
-struct conn {
+struct sink_conn {
     struct sink_loop *loop;
-    struct conn *next;              /* pool link, or active list */
-    struct conn *prev;              /* active list */
-    int fd;
+    struct sink_conn *next;              /* pool link, or active list */
+    struct sink_conn *prev;              /* active list */
+    struct transport tr;            /* the socket, and TLS after STARTTLS */
     int family;
-    SSL *ssl;
     int tls_state;
     int paused;                     /* waiting for the delay timer */
     int closing;                    /* close once the output is sent */
@@ -42,17 +41,17 @@ struct conn {
     char *in;
     struct ev_timer idle;
     struct ev_timer delay;
-    struct session s;
+    struct sink_session s;
 };
 
-static void conn_update(struct conn *c);
-static void conn_process(struct conn *c);
+static void sink_conn_update(struct sink_conn *c);
+static void sink_conn_process(struct sink_conn *c);
 
 /* ---- hooks from the session ---- */
 
 static void hook_message(void *arg, const struct trace *tr, uint64_t bytes, int dump_error)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     if (loop_message(c->loop, tr, bytes, dump_error))
         c->exit_after = 1;
@@ -60,7 +59,7 @@ static void hook_message(void *arg, const struct trace *tr, uint64_t bytes, int 
 
 static void hook_quit(void *arg)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     c->quit_seen = 1;
     loop_quit(c->loop);
@@ -68,27 +67,24 @@ static void hook_quit(void *arg)
 
 static void hook_auth(void *arg, int ok)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     loop_auth(c->loop, ok);
 }
 
 /* ---- life cycle ---- */
 
-static void conn_close(struct conn *c)
+static void sink_conn_close(struct sink_conn *c)
 {
     struct sink_loop *loop = c->loop;
 
+    assert(c->tr.fd >= 0);          /* closed once, from the active list */
+    assert(c->prev ? c->prev->next == c : loop->active_conns == c);
     ev_timer_stop(loop->ev, &c->idle);
     ev_timer_stop(loop->ev, &c->delay);
-    ev_io_forget(loop->ev, c->fd);     /* close() below takes it out of epoll */
-    session_end(&c->s);
-    if (c->ssl) {
-        SSL_free(c->ssl);
-        c->ssl = NULL;
-    }
-    close(c->fd);
-    c->fd = -1;
+    ev_io_forget(loop->ev, c->tr.fd);  /* closing it below takes it out of epoll */
+    sink_session_end(&c->s);
+    transport_close(&c->tr);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -107,58 +103,56 @@ static void conn_close(struct conn *c)
         loop_exit(loop);
 }
 
+/* sink_conn_act - do what the session said to do next (st): close or start
+ * TLS once the output is sent, or pause until the delay timer fires. */
+static void sink_conn_act(struct sink_conn *c, enum sink_session_status st)
+{
+    switch (st) {
+    case SINK_SESSION_MORE:
+        break;
+    case SINK_SESSION_PAUSE:
+        c->paused = 1;
+        ev_timer_start(c->loop->ev, &c->delay, sink_session_delay_ms(&c->s) * NS_PER_MS);
+        break;
+    case SINK_SESSION_CLOSE:
+        c->closing = 1;
+        break;
+    case SINK_SESSION_STARTTLS:
+        c->starttls = 1;
+        break;
+    }
+}
+
+/* sink_conn_arm_idle - (re)start the -t time limit. */
+static void sink_conn_arm_idle(struct sink_conn *c)
+{
+    ev_timer_start(c->loop->ev, &c->idle, (uint64_t)c->loop->cfg->timeout_s * NS_PER_SEC);
+}
+
 static void on_idle(struct ev_loop *ev, void *arg)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
 
     (void)ev;
     log_warn("read timeout");
     c->timed_out = 1;
-    conn_close(c);
+    sink_conn_close(c);
 }
 
 static void on_delay(struct ev_loop *ev, void *arg)
 {
-    struct conn *c = arg;
-    enum session_status st;
+    struct sink_conn *c = arg;
 
     (void)ev;
+    assert(c->paused);              /* the delay timer runs only while paused */
     c->paused = 0;
-    st = session_resume(&c->s);
-    if (st == SESSION_CLOSE)
-        c->closing = 1;
-    else if (st == SESSION_PAUSE)
-        c->paused = 1;
-    if (c->paused)
-        ev_timer_start(c->loop->ev, &c->delay, session_delay_ms(&c->s) * NS_PER_MS);
-    conn_process(c);
+    sink_conn_act(c, sink_session_resume(&c->s));
+    sink_conn_process(c);
 }
 
 /* ---- I/O ---- */
 
-/* conn_read_some - one read; bytes, 0 on EOF, -EAGAIN, or -errno. */
-static ssize_t conn_read_some(struct conn *c, char *buf, size_t len)
-{
-    ssize_t n;
-    int e;
-
-    if (c->ssl) {
-        n = SSL_read(c->ssl, buf, (int)len);
-        if (n > 0)
-            return n;
-        e = SSL_get_error(c->ssl, (int)n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-            return -EAGAIN;
-        ERR_clear_error();
-        return e == SSL_ERROR_ZERO_RETURN ? 0 : -EPROTO;
-    }
-    n = read(c->fd, buf, len);
-    if (n < 0)
-        return errno == EINTR ? -EAGAIN : -errno;
-    return n;
-}
-
-/* conn_nodelay - TCP_NODELAY once the client pipelines (issue 19). Nagle
+/* sink_conn_nodelay - TCP_NODELAY once the client pipelines (issue 19). Nagle
  * holds a write while an earlier one is unacknowledged, and a client that
  * has sent all it has delays that ACK by 40 ms (Linux's minimum). Replies
  * sent mid-input are such an earlier write: captured on lo with `agent -s
@@ -170,119 +164,98 @@ static ssize_t conn_read_some(struct conn *c, char *buf, size_t len)
  * Nagle and the very segments and calls it had (docs/benchmarks.md).
  * MSG_MORE still holds the 221 for the FIN: tcp_push corks on MSG_MORE
  * whatever TCP_NODELAY says. A failure costs latency only: said once. */
-static void conn_nodelay(struct conn *c)
+static void sink_conn_nodelay(struct sink_conn *c)
 {
     static atomic_int warned;
     int on = 1;
 
     c->nodelay = 1;
-    if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0
+    if (setsockopt(c->tr.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) != 0
         && atomic_exchange(&warned, 1) == 0)
         log_warn("TCP_NODELAY for %s: %s (pipelined replies may wait 40 ms for ACKs)", c->s.addr,
                  strerror(errno));
 }
 
-/* conn_flush - send what the session has; 0 when all sent, -EAGAIN when
+/* sink_conn_flush - send what the session has; 0 when all sent, -EAGAIN when
  * the socket is full, or -errno. */
-static int conn_flush(struct conn *c)
+static int sink_conn_flush(struct sink_conn *c)
 {
     const char *out;
     size_t len;
     ssize_t n;
-    int e, more;
+    int more;
 
     /* After QUIT with nothing unread, the 221 waits (MSG_MORE) for the
      * close() that follows, so the FIN rides in its segment: one segment
      * less per session. Not on other closes: close() with unread input
      * resets the connection and would drop a reply still queued. */
-    more = c->quit_seen && c->closing && c->in_pos == c->in_len ? MSG_MORE : 0;
-    if (!c->nodelay && (session_output(&c->s, &len), len > 0) && session_mid_input(&c->s))
-        conn_nodelay(c);
-    while ((out = session_output(&c->s, &len)), len > 0) {
-        if (c->ssl) {
-            n = SSL_write(c->ssl, out, (int)(len > 1 << 30 ? 1 << 30 : len));
-            if (n <= 0) {
-                e = SSL_get_error(c->ssl, (int)n);
-                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-                    return -EAGAIN;
-                ERR_clear_error();
-                return -EPROTO;
-            }
-        } else {
-            n = send(c->fd, out, len, MSG_NOSIGNAL | more);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
-            }
-        }
-        session_output_consume(&c->s, (size_t)n);
-        ev_timer_start(c->loop->ev, &c->idle, (uint64_t)c->loop->cfg->timeout_s * NS_PER_SEC);
+    more = c->quit_seen && c->closing && c->in_pos == c->in_len;
+    if (!c->nodelay && (sink_session_output(&c->s, &len), len > 0) && sink_session_mid_input(&c->s))
+        sink_conn_nodelay(c);
+    while ((out = sink_session_output(&c->s, &len)), len > 0) {
+        if ((n = transport_write(&c->tr, out, len, more)) < 0)
+            return (int)n;
+        sink_session_output_consume(&c->s, (size_t)n);
+        sink_conn_arm_idle(c);
     }
     return 0;
 }
 
-static void conn_handshake(struct conn *c)
+static void sink_conn_handshake(struct sink_conn *c)
 {
-    int r = SSL_do_handshake(c->ssl), e;
+    char err[256];
+    int rc = transport_tls_handshake(&c->tr, err, sizeof(err));
 
-    if (r == 1) {
-        c->tls_state = TLS_UP;
+    if (rc < 0) {
+        loop_bump(&c->loop->c.tls_failures, 1);
+        log_warn("TLS handshake with %s failed: %s", c->s.addr, err);
+        sink_conn_close(c);
+        return;
+    }
+    if (rc == 1) {
+        c->tls_state = SINK_TLS_UP;
         loop_bump(&c->loop->c.tls_handshakes, 1);
-        session_tls_started(&c->s);
-        conn_update(c);
-        return;
+        sink_session_tls_started(&c->s);
     }
-    e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        conn_update(c);
-        return;
-    }
-    ERR_clear_error();
-    loop_bump(&c->loop->c.tls_failures, 1);
-    log_warn("TLS handshake with %s failed", c->s.addr);
-    conn_close(c);
+    sink_conn_update(c);
 }
 
-static void conn_start_tls(struct conn *c)
+static void sink_conn_start_tls(struct sink_conn *c)
 {
+    char err[256];
+
+    assert(c->tls_state == SINK_TLS_NONE);  /* the session refuses a second STARTTLS */
     c->starttls = 0;
     c->in_pos = c->in_len = 0;      /* no plaintext may cross into TLS */
-    if ((c->ssl = tls_session_new(c->loop->tls, c->fd)) == NULL) {
+    if (transport_tls_accept(&c->tr, tls_server_ctx(c->loop->tls), err, sizeof(err)) != 0) {
         loop_bump(&c->loop->c.tls_failures, 1);
-        conn_close(c);
+        log_warn("TLS with %s: %s", c->s.addr, err);
+        sink_conn_close(c);
         return;
     }
-    c->tls_state = TLS_HANDSHAKE;
-    conn_handshake(c);
+    c->tls_state = SINK_TLS_HANDSHAKE;
+    sink_conn_handshake(c);
 }
 
-/* conn_process - feed buffered input, send replies, act on the status. */
-static void conn_process(struct conn *c)
+/* sink_conn_process - feed buffered input, send replies, act on the status. */
+static void sink_conn_process(struct sink_conn *c)
 {
-    enum session_status st;
+    enum sink_session_status st;
     size_t used;
     int e;
 
     while (c->in_pos < c->in_len && !c->paused && !c->closing && !c->starttls) {
-        used = session_feed(&c->s, c->in + c->in_pos, c->in_len - c->in_pos, &st);
+        used = sink_session_feed(&c->s, c->in + c->in_pos, c->in_len - c->in_pos, &st);
         c->in_pos += used;
-        if (st == SESSION_CLOSE)
-            c->closing = 1;
-        else if (st == SESSION_STARTTLS)
-            c->starttls = 1;
-        else if (st == SESSION_PAUSE) {
-            c->paused = 1;
-            ev_timer_start(c->loop->ev, &c->delay, session_delay_ms(&c->s) * NS_PER_MS);
-        } else if (used == 0 && (e = conn_flush(c)) != 0) {
+        sink_conn_act(c, st);
+        if (st == SINK_SESSION_MORE && used == 0 && sink_conn_flush(c) != 0)
             break;          /* replies wait for the socket; input waits for them */
-        }
     }
     if (c->in_pos == c->in_len)
         c->in_pos = c->in_len = 0;
-    e = conn_flush(c);
+    e = sink_conn_flush(c);
     if (e != 0 && e != -EAGAIN) {
-        conn_close(c);
+        sink_conn_close(c);
         return;
     }
     if (e == 0 && c->exit_after) {
@@ -290,72 +263,80 @@ static void conn_process(struct conn *c)
         loop_exit(c->loop);
     }
     if (e == 0 && c->closing) {
-        conn_close(c);
+        sink_conn_close(c);
         return;
     }
     if (e == 0 && c->starttls) {
-        conn_start_tls(c);
+        sink_conn_start_tls(c);
         return;
     }
-    conn_update(c);
+    sink_conn_update(c);
 }
 
 static void on_io(struct ev_loop *ev, int fd, unsigned events, void *arg)
 {
-    struct conn *c = arg;
+    struct sink_conn *c = arg;
     ssize_t n;
 
     (void)ev;
     (void)fd;
     (void)events;
-    if (c->tls_state == TLS_HANDSHAKE) {
-        conn_handshake(c);
+    if (c->tls_state == SINK_TLS_HANDSHAKE) {
+        sink_conn_handshake(c);
         return;
     }
     if (c->in_len == 0 && !c->paused && !c->closing && !c->starttls) {
-        n = conn_read_some(c, c->in, CONN_IN_SIZE);
+        n = transport_read(&c->tr, c->in, SINK_CONN_IN_SIZE);
         if (n == 0 || (n < 0 && n != -EAGAIN)) {
-            conn_close(c);
+            sink_conn_close(c);
             return;
         }
         if (n > 0) {
             c->in_len = (size_t)n;
-            ev_timer_start(c->loop->ev, &c->idle, (uint64_t)c->loop->cfg->timeout_s * NS_PER_SEC);
+            sink_conn_arm_idle(c);
         }
     }
-    conn_process(c);
+    sink_conn_process(c);
 }
 
-/* conn_update - watch for what the connection waits on; arm -t. */
-static void conn_update(struct conn *c)
+/* sink_conn_update - watch for what the connection waits on; arm -t. The
+ * first watch of a new connection can be refused (ev_io_set: ENOSPC past
+ * fs.epoll.max_user_watches): that connection is closed, said once a
+ * connection. May close c: callers touch c no more. */
+static void sink_conn_update(struct sink_conn *c)
 {
     size_t out_len;
     unsigned events = 0;
+    int rc;
 
-    if (c->tls_state == TLS_HANDSHAKE) {
-        ev_io_set(c->loop->ev, c->fd, SSL_want_write(c->ssl) ? EV_WRITE : EV_READ, on_io, c);
+    if (c->tls_state == SINK_TLS_HANDSHAKE) {
+        events = c->tr.tls_want_write ? EV_WRITE : EV_READ;
     } else {
-        session_output(&c->s, &out_len);
+        sink_session_output(&c->s, &out_len);
         if (out_len > 0)
             events |= EV_WRITE;
         if (!c->paused && !c->closing && !c->starttls && c->in_len == 0)
             events |= EV_READ;
-        ev_io_set(c->loop->ev, c->fd, events, on_io, c);
+    }
+    if ((rc = ev_io_set(c->loop->ev, c->tr.fd, events, on_io, c)) != 0) {
+        log_warn("cannot watch the connection from %s: %s", c->s.addr, strerror(-rc));
+        sink_conn_close(c);
+        return;
     }
     if (c->paused)
         ev_timer_stop(c->loop->ev, &c->idle);
     else if (!ev_timer_armed(&c->idle))
-        ev_timer_start(c->loop->ev, &c->idle, (uint64_t)c->loop->cfg->timeout_s * NS_PER_SEC);
+        sink_conn_arm_idle(c);
     /* TLS may hold decrypted bytes the socket no longer signals. */
-    if (c->ssl && c->tls_state == TLS_UP && (events & EV_READ) && SSL_pending(c->ssl) > 0)
-        on_io(c->loop->ev, c->fd, EV_READ, c);
+    if (c->tls_state == SINK_TLS_UP && (events & EV_READ) && transport_pending(&c->tr) > 0)
+        on_io(c->loop->ev, c->tr.fd, EV_READ, c);
 }
 
-/* conn_get - a connection object from the pool or a new one. */
-static struct conn *conn_get(struct sink_loop *loop)
+/* sink_conn_get - a connection object from the pool or a new one. */
+static struct sink_conn *sink_conn_get(struct sink_loop *loop)
 {
-    static const struct session_hooks hooks = { hook_message, hook_quit, hook_auth };
-    struct conn *c = loop->free_conns;
+    static const struct sink_session_hooks hooks = { hook_message, hook_quit, hook_auth };
+    struct sink_conn *c = loop->free_conns;
 
     if (c) {
         loop->free_conns = c->next;
@@ -363,9 +344,9 @@ static struct conn *conn_get(struct sink_loop *loop)
     }
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return NULL;
-    if ((c->in = malloc(CONN_IN_SIZE)) == NULL
-        || session_init(&c->s, loop->cfg, loop->dump, &hooks, c, loop->rng++) != 0) {
-        session_release(&c->s);
+    if ((c->in = malloc(SINK_CONN_IN_SIZE)) == NULL
+        || sink_session_init(&c->s, loop->cfg, loop->dump, &hooks, c, loop->rng++) != 0) {
+        sink_session_release(&c->s);
         free(c->in);
         free(c);
         return NULL;
@@ -376,10 +357,9 @@ static struct conn *conn_get(struct sink_loop *loop)
     return c;
 }
 
-int conn_start(struct sink_loop *loop, int fd, const char *addr, int family)
+int sink_conn_start(struct sink_loop *loop, int fd, const char *addr, int family)
 {
-    struct conn *c = conn_get(loop);
-    enum session_status st;
+    struct sink_conn *c = sink_conn_get(loop);
 
     if (c == NULL) {
         close(fd);
@@ -390,34 +370,28 @@ int conn_start(struct sink_loop *loop, int fd, const char *addr, int family)
     if (c->next)
         c->next->prev = c;
     loop->active_conns = c;
-    c->fd = fd;
+    transport_init(&c->tr, fd);
     c->family = family;
-    c->tls_state = TLS_NONE;
+    c->tls_state = SINK_TLS_NONE;
     c->paused = c->closing = c->starttls = c->exit_after = c->quit_seen = c->timed_out = 0;
     c->nodelay = family != AF_INET && family != AF_INET6;
     c->in_pos = c->in_len = 0;
-    st = session_start(&c->s, addr);
-    if (st == SESSION_CLOSE)
-        c->closing = 1;
-    else if (st == SESSION_PAUSE) {
-        c->paused = 1;
-        ev_timer_start(loop->ev, &c->delay, session_delay_ms(&c->s) * NS_PER_MS);
-    }
-    conn_process(c);
+    sink_conn_act(c, sink_session_start(&c->s, addr));
+    sink_conn_process(c);
     return 0;
 }
 
-void conn_pool_free(struct sink_loop *loop)
+void sink_conn_pool_free(struct sink_loop *loop)
 {
-    struct conn *c;
+    struct sink_conn *c;
 
     loop->shutting = 1;
     while (loop->active_conns)
-        conn_close(loop->active_conns);
+        sink_conn_close(loop->active_conns);
 
     while ((c = loop->free_conns) != NULL) {
         loop->free_conns = c->next;
-        session_release(&c->s);
+        sink_session_release(&c->s);
         free(c->in);
         free(c);
     }

@@ -107,7 +107,7 @@ static void exporter_on_tick(struct ev_loop *loop, void *arg)
     struct sink_exporter *x = arg;
 
     exporter_refresh(x);
-    (void)ev_timer_start(loop, &x->tick, EXPORTER_TICK_NS);
+    ev_timer_start(loop, &x->tick, EXPORTER_TICK_NS);
 }
 
 static void exporter_on_stop_fd(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -154,7 +154,7 @@ struct sink_exporter *sink_exporter_start(struct sink_server *srv, const char *s
         goto fail;
     }
     ev_timer_init(&x->tick, exporter_on_tick, x);
-    (void)ev_timer_start(x->loop, &x->tick, EXPORTER_TICK_NS);
+    ev_timer_start(x->loop, &x->tick, EXPORTER_TICK_NS);
     sigfillset(&all);               /* signals are the SMTP loops' business */
     pthread_sigmask(SIG_BLOCK, &all, &old);
     errno = pthread_create(&x->thread, NULL, exporter_main, x);

@@ -129,7 +129,7 @@ static void link_on_tick(struct ev_loop *loop, void *arg)
         link_send(l, &c);
     }
     l->last_messages = c.messages;
-    (void)ev_timer_start(loop, &l->tick, LINK_TICK_NS);
+    ev_timer_start(loop, &l->tick, LINK_TICK_NS);
 }
 
 static void link_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64_t local_start_ns, void *arg)
@@ -242,7 +242,7 @@ struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_con
     if (l->pl == NULL)
         goto fail;
     ev_timer_init(&l->tick, link_on_tick, l);
-    (void)ev_timer_start(l->loop, &l->tick, LINK_TICK_NS);
+    ev_timer_start(l->loop, &l->tick, LINK_TICK_NS);
     sigfillset(&all);               /* signals are the SMTP loops' business */
     pthread_sigmask(SIG_BLOCK, &all, &old);
     errno = pthread_create(&l->thread, NULL, link_main, l);

@@ -14,7 +14,7 @@
 #include "tally.h"
 
 struct sink_server;
-struct conn;
+struct sink_conn;
 struct tls_server;
 
 #define LOOP_LISTEN_MAX ENDPOINT_LISTEN_MAX
@@ -39,8 +39,8 @@ struct sink_loop {
     struct dump_writer *dump;
     struct tally *tally;
     struct tls_server *tls;
-    struct conn *free_conns;        /* reused connection objects */
-    struct conn *active_conns;      /* open sessions */
+    struct sink_conn *free_conns;        /* reused connection objects */
+    struct sink_conn *active_conns;      /* open sessions */
     int shutting;                   /* closing everything: no accounting */
     uint64_t rng;
     struct loop_counters c;
@@ -70,13 +70,13 @@ void loop_auth(struct sink_loop *loop, int ok);
 /* loop_exit - end the process's service (all loops). */
 void loop_exit(struct sink_loop *loop);
 
-/* conn_start - serve accepted socket fd from peer text addr on loop. The
+/* sink_conn_start - serve accepted socket fd from peer text addr on loop. The
  * connection object comes from the loop's pool. Returns 0 or -errno (fd
  * is closed then). */
-int conn_start(struct sink_loop *loop, int fd, const char *addr, int family);
+int sink_conn_start(struct sink_loop *loop, int fd, const char *addr, int family);
 
-/* conn_pool_free - close the loop's open sessions and release its pooled
+/* sink_conn_pool_free - close the loop's open sessions and release its pooled
  * connection objects. */
-void conn_pool_free(struct sink_loop *loop);
+void sink_conn_pool_free(struct sink_loop *loop);
 
 #endif

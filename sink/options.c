@@ -16,21 +16,21 @@
 #define SINK_SIZE_MAX (1ULL << 62)  /* --size-limit; fits SIZE=/BDAT sums without overflow */
 #define SINK_SOCKET_MODE 0666   /* a unix: listener's mode, as Postfix's unix_listen() */
 
-static const char *const cmd_names[CMD_COUNT] = {
+static const char *const cmd_names[SINK_CMD_COUNT] = {
     "CONNECT", "HELO", "EHLO", "LHLO", "XCLIENT", "XFORWARD", "AUTH", "MAIL", "RCPT",
     "DATA", ".", "RSET", "NOOP", "VRFY", "QUIT", "BDAT", "STARTTLS",
 };
 
 const char *sink_cmd_name(enum sink_cmd cmd)
 {
-    return cmd >= 0 && cmd < CMD_COUNT ? cmd_names[cmd] : "?";
+    return cmd >= 0 && cmd < SINK_CMD_COUNT ? cmd_names[cmd] : "?";
 }
 
 int sink_cmd_lookup(const char *name, size_t len)
 {
     int i;
 
-    for (i = 0; i < CMD_COUNT; i++)
+    for (i = 0; i < SINK_CMD_COUNT; i++)
         if (strlen(cmd_names[i]) == len && strncasecmp(cmd_names[i], name, len) == 0)
             return i;
     return -1;
@@ -44,12 +44,12 @@ void sink_config_init(struct sink_config *cfg, const char *progname)
     cfg->hostname = "smtp-sink";
     snprintf(cfg->soft_reply, sizeof(cfg->soft_reply), "450 4.3.0 Error: command failed");
     snprintf(cfg->hard_reply, sizeof(cfg->hard_reply), "500 5.3.0 Error: command failed");
-    for (i = 0; i < CMD_COUNT; i++)
-        cfg->cmd[i].flags = CMD_FLAG_ENABLE;
+    for (i = 0; i < SINK_CMD_COUNT; i++)
+        cfg->cmd[i].flags = SINK_CMD_FLAG_ENABLE;
     /* As smtp-sink: CONNECT is not a command a client may send; the
      * greetings are enabled below according to -e and -L. */
-    cfg->cmd[CMD_CONNECT].flags = 0;
-    cfg->cmd[CMD_HELO].flags = cfg->cmd[CMD_EHLO].flags = cfg->cmd[CMD_LHLO].flags = 0;
+    cfg->cmd[SINK_CMD_CONNECT].flags = 0;
+    cfg->cmd[SINK_CMD_HELO].flags = cfg->cmd[SINK_CMD_EHLO].flags = cfg->cmd[SINK_CMD_LHLO].flags = 0;
     cfg->abort_delay_s = -1;
     cfg->timeout_s = 100;
     cfg->max_clients = 256;
@@ -327,17 +327,17 @@ static enum sink_options_result parse_letter(struct sink_config *cfg, int ch, co
         snprintf(ch == 'b' ? cfg->soft_reply : cfg->hard_reply, SINK_REPLY_MAX, "%s", arg);
         break;
     case 'c': cfg->show_count++; break;
-    case 'C': cfg->no_xclient = 1; cfg->cmd[CMD_XCLIENT].flags &= ~CMD_FLAG_ENABLE; break;
+    case 'C': cfg->no_xclient = 1; cfg->cmd[SINK_CMD_XCLIENT].flags &= ~SINK_CMD_FLAG_ENABLE; break;
     case 'd': cfg->dump_single = arg; break;
     case 'D': cfg->dump_shared = arg; break;
     case 'e': cfg->no_esmtp = 1; break;
     case 'E': cfg->no_enhanced = 1; break;
     case 'f':
-        if (set_cmds_flags(cfg, arg, CMD_FLAG_HARD_ERR, err, errlen))
+        if (set_cmds_flags(cfg, arg, SINK_CMD_FLAG_HARD_ERR, err, errlen))
             return SINK_OPTIONS_FATAL;
         cfg->no_pipelining = 1;
         break;
-    case 'F': cfg->no_xforward = 1; cfg->cmd[CMD_XFORWARD].flags &= ~CMD_FLAG_ENABLE; break;
+    case 'F': cfg->no_xforward = 1; cfg->cmd[SINK_CMD_XFORWARD].flags &= ~SINK_CMD_FLAG_ENABLE; break;
     case 'h':
         if (*arg == '\0' || strpbrk(arg, "\r\n") || strlen(arg) > 255)
             FATAL("bad hostname: %s", arg);
@@ -371,8 +371,9 @@ static enum sink_options_result parse_letter(struct sink_config *cfg, int ch, co
     case 'Q':
     case 'r':
     case 's':
-        if (set_cmds_flags(cfg, arg, ch == 'q' ? CMD_FLAG_DISCONNECT : ch == 'Q' ? CMD_FLAG_CLOSE
-                           : ch == 'r' ? CMD_FLAG_SOFT_ERR : CMD_FLAG_SYSLOG, err, errlen))
+        if (set_cmds_flags(cfg, arg,
+                           ch == 'q' ? SINK_CMD_FLAG_DISCONNECT : ch == 'Q' ? SINK_CMD_FLAG_CLOSE
+                           : ch == 'r' ? SINK_CMD_FLAG_SOFT_ERR : SINK_CMD_FLAG_SYSLOG, err, errlen))
             return SINK_OPTIONS_FATAL;
         if (ch == 'r')
             cfg->no_pipelining = 1;
@@ -400,8 +401,8 @@ static enum sink_options_result parse_letter(struct sink_config *cfg, int ch, co
         v = parse_int(arg, 1, 86400, &ok);
         if (!ok)
             USAGE("bad DATA delay: %s", arg);
-        cfg->cmd[CMD_DATA].delay_s = (int)v;
-        cfg->cmd[CMD_DATA].delay_odds = 0;
+        cfg->cmd[SINK_CMD_DATA].delay_s = (int)v;
+        cfg->cmd[SINK_CMD_DATA].delay_odds = 0;
         break;
     case 'W':
         if (set_cmd_delay(cfg, arg, err, errlen))
@@ -504,15 +505,17 @@ static enum sink_options_result check_args(struct sink_config *cfg, int nargs, c
         FATAL("-u option is required if running as root");
     /* As smtp-sink: which greeting command is recognised. */
     if (cfg->lmtp)
-        cfg->cmd[CMD_LHLO].flags |= CMD_FLAG_ENABLE;
+        cfg->cmd[SINK_CMD_LHLO].flags |= SINK_CMD_FLAG_ENABLE;
     else if (cfg->no_esmtp)
-        cfg->cmd[CMD_HELO].flags |= CMD_FLAG_ENABLE;
-    else
-        cfg->cmd[CMD_HELO].flags |= CMD_FLAG_ENABLE, cfg->cmd[CMD_EHLO].flags |= CMD_FLAG_ENABLE;
+        cfg->cmd[SINK_CMD_HELO].flags |= SINK_CMD_FLAG_ENABLE;
+    else {
+        cfg->cmd[SINK_CMD_HELO].flags |= SINK_CMD_FLAG_ENABLE;
+        cfg->cmd[SINK_CMD_EHLO].flags |= SINK_CMD_FLAG_ENABLE;
+    }
     if (cfg->no_esmtp || cfg->no_chunking)
-        cfg->cmd[CMD_BDAT].flags &= ~CMD_FLAG_ENABLE;
+        cfg->cmd[SINK_CMD_BDAT].flags &= ~SINK_CMD_FLAG_ENABLE;
     if (cfg->no_esmtp || cfg->no_starttls || cfg->tls_cert == NULL)
-        cfg->cmd[CMD_STARTTLS].flags &= ~CMD_FLAG_ENABLE;
+        cfg->cmd[SINK_CMD_STARTTLS].flags &= ~SINK_CMD_FLAG_ENABLE;
     if (cfg->max_clients < cfg->threads)
         cfg->threads = cfg->max_clients;
     /* read now, before -R and -u take the file out of reach */

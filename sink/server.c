@@ -120,7 +120,7 @@ static void show_counters(struct sink_server *srv)
 
 /* ---- events from connections ---- */
 
-static void set_accepting(struct sink_loop *loop, int on);
+static int set_accepting(struct sink_loop *loop, int on);
 
 void loop_exit(struct sink_loop *loop)
 {
@@ -176,7 +176,7 @@ void loop_conn_closed(struct sink_loop *loop, int quit_seen)
     if (loop->cfg->max_quits > 0 && atomic_load(&srv->total_quits) >= loop->cfg->max_quits)
         loop_exit(loop);
     if (!loop->accepting && loop->clients < loop->quota && !srv->stopping)
-        set_accepting(loop, 1);
+        (void)set_accepting(loop, 1);      /* watched since setup: cannot fail */
 }
 
 /* ---- accepting ---- */
@@ -199,7 +199,7 @@ static void accept_one(struct sink_loop *loop, int cfd, const struct sockaddr_st
     loop->clients++;
     loop_bump(&loop->c.accepted, 1);
     loop_bump(&loop->c.active, 1);
-    if (conn_start(loop, cfd, addr, ss->ss_family) != 0) {
+    if (sink_conn_start(loop, cfd, addr, ss->ss_family) != 0) {
         log_warn("out of memory: dropped a connection from %s", addr);
         loop->clients--;
         atomic_store_explicit(&loop->c.active, get(&loop->c.active) - 1, memory_order_relaxed);
@@ -227,17 +227,21 @@ static void on_accept(struct ev_loop *ev, int fd, unsigned events, void *arg)
         accept_one(loop, cfd, &ss);
     }
     if (loop->clients >= loop->quota)
-        set_accepting(loop, 0);
+        (void)set_accepting(loop, 0);      /* watched since setup: cannot fail */
 }
 
-/* set_accepting - watch the listeners or leave excess in the listen queue. */
-static void set_accepting(struct sink_loop *loop, int on)
+/* set_accepting - watch the listeners or leave excess in the listen queue.
+ * Returns 0 or -errno; only the first call (sink_server_new's, which adds
+ * the listeners to epoll) can fail, later ones change a watch (ev.h). */
+static int set_accepting(struct sink_loop *loop, int on)
 {
-    int i;
+    int i, rc;
 
     for (i = 0; i < loop->nfds; i++)
-        (void)ev_io_set(loop->ev, loop->fds[i], on ? EV_READ : 0, on_accept, loop);
+        if ((rc = ev_io_set(loop->ev, loop->fds[i], on ? EV_READ : 0, on_accept, loop)) != 0)
+            return rc;
     loop->accepting = on;
+    return 0;
 }
 
 /* ---- setup ---- */
@@ -314,7 +318,7 @@ static void make_id(struct sink_server *srv)
 struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, size_t errlen)
 {
     struct sink_server *srv = calloc(1, sizeof(*srv));
-    int i;
+    int i, rc;
 
     if (srv == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -336,7 +340,10 @@ struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, si
             || loop_listen(srv, &srv->loops[i], err, errlen) != 0)
             goto fail;
     for (i = 0; i < srv->nloops; i++)
-        set_accepting(&srv->loops[i], 1);
+        if ((rc = set_accepting(&srv->loops[i], 1)) != 0) {
+            snprintf(err, errlen, "cannot watch the listening socket: %s", strerror(-rc));
+            goto fail;
+        }
     return srv;
 
 fail:
@@ -400,7 +407,7 @@ void sink_server_free(struct sink_server *srv)
     for (i = 0; srv->loops && i < srv->nloops; i++) {
         loop = &srv->loops[i];
         if (loop->ev)
-            conn_pool_free(loop);
+            sink_conn_pool_free(loop);
         for (j = 0; j < loop->nfds && !(srv->shared_listener && i > 0); j++)
             close(loop->fds[j]);
         dump_writer_free(loop->dump);

@@ -79,7 +79,8 @@ int sink_server_set_offset(struct sink_server *srv, const char *campaign, const 
 size_t sink_agents_snapshot(const struct sink_server *srv, const char *campaign, struct tally_agent *out,
                             size_t max);
 
-/* sink_server_id - the name in reports: --id, or hostname:port. Static. */
+/* sink_server_id - the name in reports: --id, or hostname:port. Owned by
+ * srv, valid until sink_server_free. */
 const char *sink_server_id(const struct sink_server *srv);
 
 #endif

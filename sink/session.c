@@ -4,6 +4,7 @@
  * collected in one buffer so pipelined commands cost one write. */
 #include "session.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,9 @@
 
 #include "log.h"
 
-enum { PEND_NONE, PEND_REPLY, PEND_ABORT, PEND_READ };
+enum { SINK_PEND_NONE, SINK_PEND_REPLY, SINK_PEND_ABORT, SINK_PEND_READ };
 
-_Static_assert(SESSION_AUTH_LINE < SESSION_LINE_BUF, "an AUTH line fits the line buffer");
+_Static_assert(SINK_SESSION_AUTH_LINE < SINK_SESSION_LINE_BUF, "an AUTH line fits the line buffer");
 
 #define REPLY_TOO_BIG "552 5.3.4 Message size exceeds fixed limit"     /* RFC 1870 section 6 */
 
@@ -28,7 +29,7 @@ static const char eod_pattern[] = "\r\n.\r\n";
 
 /* ---- output ---- */
 
-static void out_add(struct session *s, const char *p, size_t len)
+static void out_add(struct sink_session *s, const char *p, size_t len)
 {
     size_t cap;
     char *grown;
@@ -48,14 +49,15 @@ static void out_add(struct session *s, const char *p, size_t len)
 }
 
 /* reply - one reply line; CRLF added. */
-static void reply(struct session *s, const char *text)
+static void reply(struct sink_session *s, const char *text)
 {
     out_add(s, text, strlen(text));
     out_add(s, "\r\n", 2);
 }
 
-void session_output_consume(struct session *s, size_t n)
+void sink_session_output_consume(struct sink_session *s, size_t n)
 {
+    assert(n <= s->out_len);        /* no more sent than sink_session_output gave */
     if (n >= s->out_len) {
         s->out_len = 0;
         return;
@@ -68,14 +70,14 @@ void session_output_consume(struct session *s, size_t n)
 
 static void ehlo_line(char *buf, size_t *len, const char *text)
 {
-    int n = snprintf(buf + *len, SESSION_EHLO_MAX - *len, "250-%s\r\n", text);
+    int n = snprintf(buf + *len, SINK_SESSION_EHLO_MAX - *len, "250-%s\r\n", text);
 
-    if (n > 0 && *len + (size_t)n < SESSION_EHLO_MAX)
+    if (n > 0 && *len + (size_t)n < SINK_SESSION_EHLO_MAX)
         *len += (size_t)n;
 }
 
 /* build_ehlo - smtp-sink's EHLO lines, then SIZE, SMTPUTF8, CHUNKING, STARTTLS. */
-static void build_ehlo(struct session *s, int with_tls)
+static void build_ehlo(struct sink_session *s, int with_tls)
 {
     const struct sink_config *c = s->cfg;
     char *b = s->ehlo[with_tls], size[32];
@@ -92,15 +94,15 @@ static void build_ehlo(struct session *s, int with_tls)
     if (!c->no_dsn) ehlo_line(b, &n, "DSN");
     if (!c->no_size) ehlo_line(b, &n, size);
     if (!c->no_smtputf8) ehlo_line(b, &n, "SMTPUTF8");
-    if (c->cmd[CMD_BDAT].flags & CMD_FLAG_ENABLE) ehlo_line(b, &n, "CHUNKING");
+    if (c->cmd[SINK_CMD_BDAT].flags & SINK_CMD_FLAG_ENABLE) ehlo_line(b, &n, "CHUNKING");
     if (with_tls) ehlo_line(b, &n, "STARTTLS");
     /* RFC 5321 4.2: the last line is "250" SP [text] CRLF, as smtp-sink. */
     memcpy(b + n, "250 \r\n", 6);
     s->ehlo_len[with_tls] = n + 6;
 }
 
-int session_init(struct session *s, const struct sink_config *cfg, struct dump_writer *dw,
-                 const struct session_hooks *hooks, void *hook_arg, uint64_t seed)
+int sink_session_init(struct sink_session *s, const struct sink_config *cfg, struct dump_writer *dw,
+                      const struct sink_session_hooks *hooks, void *hook_arg, uint64_t seed)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
@@ -117,7 +119,7 @@ int session_init(struct session *s, const struct sink_config *cfg, struct dump_w
     return 0;
 }
 
-void session_release(struct session *s)
+void sink_session_release(struct sink_session *s)
 {
     dump_release(&s->dump);
     free(s->out);
@@ -125,7 +127,7 @@ void session_release(struct session *s)
     s->out_cap = s->out_len = 0;
 }
 
-static uint32_t session_random(struct session *s)
+static uint32_t sink_session_random(struct sink_session *s)
 {
     s->rng ^= s->rng >> 12;
     s->rng ^= s->rng << 25;
@@ -135,10 +137,10 @@ static uint32_t session_random(struct session *s)
 
 /* ---- transaction ---- */
 
-static void reply_dot(struct session *s, const char *text);
+static void reply_dot(struct sink_session *s, const char *text);
 
 /* mail_reset - end a transaction (smtp-sink keeps rcpts for the LMTP replies). */
-static void mail_reset(struct session *s)
+static void mail_reset(struct sink_session *s)
 {
     s->in_mail = 0;
     s->bdat_msg = 0;
@@ -146,7 +148,7 @@ static void mail_reset(struct session *s)
 }
 
 /* message_begin - DATA accepted or first BDAT chunk: prepare scanning. */
-static void message_begin(struct session *s)
+static void message_begin(struct sink_session *s)
 {
     s->msg_bytes = 0;
     s->in_headers = 1;
@@ -159,7 +161,7 @@ static void message_begin(struct session *s)
 }
 
 /* header_line - one complete header line (without line end). */
-static void header_line(struct session *s, const char *p, size_t len)
+static void header_line(struct sink_session *s, const char *p, size_t len)
 {
     size_t name = sizeof(TRACE_HEADER) - 1;
 
@@ -173,7 +175,7 @@ static void header_line(struct session *s, const char *p, size_t len)
 }
 
 /* header_feed - look for the trace header while in the header section. */
-static void header_feed(struct session *s, const char *p, size_t len)
+static void header_feed(struct sink_session *s, const char *p, size_t len)
 {
     const char *end = p + len, *nl;
     size_t seg, room, l;
@@ -201,7 +203,7 @@ static void header_feed(struct session *s, const char *p, size_t len)
 }
 
 /* message_bytes - account, capture and scan message bytes. */
-static void message_bytes(struct session *s, const char *p, size_t len, enum dump_body_mode m)
+static void message_bytes(struct sink_session *s, const char *p, size_t len, enum dump_body_mode m)
 {
     s->msg_bytes += len;
     if (s->in_headers)
@@ -213,7 +215,7 @@ static void message_bytes(struct session *s, const char *p, size_t len, enum dum
  * between DATA and the final ".\r\n", dot-stuffing included, or its BDAT
  * chunks) is over the limit: it is dropped, neither dumped nor counted,
  * and refused with one 552 a recipient for LMTP. Returns 1 then. */
-static int message_too_big(struct session *s, int bdat)
+static int message_too_big(struct sink_session *s, int bdat)
 {
     uint64_t size = bdat ? s->msg_bytes : s->msg_bytes - 3;
 
@@ -225,7 +227,7 @@ static int message_too_big(struct session *s, int bdat)
 }
 
 /* message_end - the message is complete: capture, count (before the reply). */
-static void message_end(struct session *s)
+static void message_end(struct sink_session *s)
 {
     s->dump_error = dump_finish(&s->dump);
     if (s->hooks.message)
@@ -236,7 +238,7 @@ static void message_end(struct session *s)
 
 /* ---- replies of each command ---- */
 
-static void reply_dot(struct session *s, const char *text)
+static void reply_dot(struct sink_session *s, const char *text)
 {
     if (s->cfg->lmtp) {
         while (s->rcpts-- > 0)
@@ -246,13 +248,13 @@ static void reply_dot(struct session *s, const char *text)
     }
 }
 
-static void reply_error(struct session *s, int cmd, const char *text)
+static void reply_error(struct sink_session *s, int cmd, const char *text)
 {
-    if (cmd == CMD_DOT)
+    if (cmd == SINK_CMD_DOT)
         reply_dot(s, text);
     else
         reply(s, text);
-    if (cmd == CMD_BDAT && s->bdat_last)
+    if (cmd == SINK_CMD_BDAT && s->bdat_last)
         mail_reset(s);
 }
 
@@ -333,7 +335,7 @@ static void mail_params_parse(struct mail_params *mp, const char *addr)
     }
 }
 
-static void set_helo(struct session *s, const char *args)
+static void set_helo(struct sink_session *s, const char *args)
 {
     while (*args == ' ' || (*args >= '\t' && *args <= '\r'))
         args++;
@@ -341,9 +343,9 @@ static void set_helo(struct session *s, const char *args)
     s->has_helo = 1;
 }
 
-static void do_greeting(struct session *s)
+static void do_greeting(struct sink_session *s)
 {
-    char line[SESSION_LINE_BUF];
+    char line[SINK_SESSION_LINE_BUF];
 
     if (s->cfg->pix)
         snprintf(line, sizeof(line), "220 ********");
@@ -354,7 +356,7 @@ static void do_greeting(struct session *s)
     reply(s, line);
 }
 
-static void do_data(struct session *s)
+static void do_data(struct sink_session *s)
 {
     if (!s->in_mail || s->rcpts <= 0) {
         reply(s, "503 5.5.1 Error: need RCPT command");
@@ -364,23 +366,23 @@ static void do_data(struct session *s)
         reply(s, "503 5.5.1 Error: BDAT in progress");
         return;
     }
-    s->state = ST_DATA;
+    s->state = SINK_ST_DATA;
     s->eod = 2;                 /* DATA's own CRLF counts: ".\r\n" may come first */
     reply(s, "354 End data with <CR><LF>.<CR><LF>");
     message_begin(s);
     if (s->cfg->abort_delay_s >= 0) {
-        s->pending = PEND_ABORT;
+        s->pending = SINK_PEND_ABORT;
         s->delay_ms = (uint64_t)s->cfg->abort_delay_s * 1000;
         s->paused = 1;
     } else if (s->cfg->data_read_delay_s > 0) {
-        s->pending = PEND_READ;
+        s->pending = SINK_PEND_READ;
         s->delay_ms = (uint64_t)s->cfg->data_read_delay_s * 1000;
         s->paused = 1;
     }
 }
 
 /* do_mail - MAIL: --size-limit against SIZE=, SMTPUTF8, the capture. */
-static void do_mail(struct session *s, const char *args)
+static void do_mail(struct sink_session *s, const char *args)
 {
     struct mail_params mp;
 
@@ -408,7 +410,7 @@ static void do_mail(struct session *s, const char *args)
 }
 
 /* auth_done - an AUTH exchange step's reply, and the count of its end. */
-static void auth_done(struct session *s, enum sasl_status st, const char *text)
+static void auth_done(struct sink_session *s, enum sasl_status st, const char *text)
 {
     reply(s, text);
     if (st == SASL_SUCCESS)
@@ -418,7 +420,7 @@ static void auth_done(struct session *s, enum sasl_status st, const char *text)
 }
 
 /* do_auth - AUTH (RFC 4954 section 4): not twice, not inside a transaction. */
-static void do_auth(struct session *s, const char *args)
+static void do_auth(struct sink_session *s, const char *args)
 {
     const char *text;
     enum sasl_status st;
@@ -435,7 +437,7 @@ static void do_auth(struct session *s, const char *args)
     auth_done(s, st, text);
 }
 
-static void do_bdat(struct session *s)
+static void do_bdat(struct sink_session *s)
 {
     char line[64];
 
@@ -455,7 +457,7 @@ static void do_bdat(struct session *s)
               : s->cfg->lmtp ? "250 2.2.0 Ok" : "250 2.0.0 Ok");
 }
 
-static void do_starttls(struct session *s, const char *args)
+static void do_starttls(struct sink_session *s, const char *args)
 {
     if (s->tls) {
         reply(s, "554 5.5.1 Error: TLS already active");
@@ -470,34 +472,34 @@ static void do_starttls(struct session *s, const char *args)
 }
 
 /* respond - the normal reply of cmd (after flags and delays). */
-static void respond(struct session *s, int cmd, const char *args)
+static void respond(struct sink_session *s, int cmd, const char *args)
 {
     switch (cmd) {
-    case CMD_CONNECT: do_greeting(s); break;
-    case CMD_HELO:
+    case SINK_CMD_CONNECT: do_greeting(s); break;
+    case SINK_CMD_HELO:
         mail_reset(s);
         s->proto = "SMTP";
         out_add(s, "250 ", 4);
         reply(s, s->cfg->hostname);
         set_helo(s, args);
         break;
-    case CMD_EHLO:
-    case CMD_LHLO:
+    case SINK_CMD_EHLO:
+    case SINK_CMD_LHLO:
         mail_reset(s);
         if (!s->cfg->lmtp)
             s->proto = "ESMTP";
-        out_add(s, s->ehlo[!s->tls && (s->cfg->cmd[CMD_STARTTLS].flags & CMD_FLAG_ENABLE)],
-                s->ehlo_len[!s->tls && (s->cfg->cmd[CMD_STARTTLS].flags & CMD_FLAG_ENABLE)]);
+        out_add(s, s->ehlo[!s->tls && (s->cfg->cmd[SINK_CMD_STARTTLS].flags & SINK_CMD_FLAG_ENABLE)],
+                s->ehlo_len[!s->tls && (s->cfg->cmd[SINK_CMD_STARTTLS].flags & SINK_CMD_FLAG_ENABLE)]);
         set_helo(s, args);
         break;
-    case CMD_MAIL: do_mail(s, args); break;
-    case CMD_AUTH: do_auth(s, args); break;
-    case CMD_RCPT:
+    case SINK_CMD_MAIL: do_mail(s, args); break;
+    case SINK_CMD_AUTH: do_auth(s, args); break;
+    case SINK_CMD_RCPT:
         if (!s->in_mail) {
             reply(s, "503 5.5.1 Error: need MAIL command");
             break;
         }
-        if (s->rcpts >= SESSION_RCPT_MAX) {
+        if (s->rcpts >= SINK_SESSION_RCPT_MAX) {
             reply(s, "452 4.5.3 Error: too many recipients");
             break;
         }
@@ -506,56 +508,57 @@ static void respond(struct session *s, int cmd, const char *args)
         args = skip_to_address(args);
         dump_record(&s->dump, "X-Rcpt-Args", args, strlen(args));
         break;
-    case CMD_DATA: do_data(s); break;
-    case CMD_DOT:
+    case SINK_CMD_DATA: do_data(s); break;
+    case SINK_CMD_DOT:
         reply_dot(s, s->dump_error ? "451 4.3.0 Error: message dump failed"
                   : s->cfg->lmtp ? "250 2.2.0 Ok" : "250 2.0.0 Ok");
         s->dump_error = 0;
         break;
-    case CMD_RSET:
+    case SINK_CMD_RSET:
         mail_reset(s);
         reply(s, "250 2.1.0 Ok");
         break;
-    case CMD_QUIT:
+    case SINK_CMD_QUIT:
         reply(s, "221 Bye");
         if (s->hooks.quit)
             s->hooks.quit(s->hook_arg);
         s->closing = 1;
         break;
-    case CMD_BDAT: do_bdat(s); break;
-    case CMD_STARTTLS: do_starttls(s, args); break;
+    case SINK_CMD_BDAT: do_bdat(s); break;
+    case SINK_CMD_STARTTLS: do_starttls(s, args); break;
     default: reply(s, "250 2.0.0 Ok"); break;     /* XCLIENT XFORWARD NOOP VRFY */
     }
 }
 
 /* command_resp - smtp-sink's order: syslog, -q, -Q, -f, -r, delay, reply. */
-static void command_resp(struct session *s, int cmd, const char *verb, const char *args)
+static void command_resp(struct sink_session *s, int cmd, const char *verb, const char *args)
 {
     const struct sink_cmd_conf *c = &s->cfg->cmd[cmd];
     uint64_t delay;
 
-    if (c->flags & CMD_FLAG_SYSLOG)
+    if (c->flags & SINK_CMD_FLAG_SYSLOG)
         syslog(LOG_INFO, "%s %.100s", verb, args);
-    if (c->flags & CMD_FLAG_DISCONNECT) {
+    if (c->flags & SINK_CMD_FLAG_DISCONNECT) {
         s->closing = 1;
         return;
     }
-    if (c->flags & CMD_FLAG_CLOSE) {
+    if (c->flags & SINK_CMD_FLAG_CLOSE) {
         reply(s, "421 4.0.0 Server closing connection");
         s->closing = 1;
         return;
     }
-    if (c->flags & (CMD_FLAG_HARD_ERR | CMD_FLAG_SOFT_ERR)) {
-        reply_error(s, cmd, (c->flags & CMD_FLAG_HARD_ERR) ? s->cfg->hard_reply
+    if (c->flags & (SINK_CMD_FLAG_HARD_ERR | SINK_CMD_FLAG_SOFT_ERR)) {
+        reply_error(s, cmd, (c->flags & SINK_CMD_FLAG_HARD_ERR) ? s->cfg->hard_reply
                     : s->cfg->soft_reply);
         return;
     }
     if (c->delay_s > 0) {
         delay = (uint64_t)c->delay_s;
         if (c->delay_odds > 0)
-            for (delay = 0; (int)(session_random(s) % 100) < c->delay_odds; delay += (uint64_t)c->delay_s)
+            for (delay = 0; (int)(sink_session_random(s) % 100) < c->delay_odds;
+                 delay += (uint64_t)c->delay_s)
                 ;
-        s->pending = PEND_REPLY;
+        s->pending = SINK_PEND_REPLY;
         s->pending_cmd = cmd;
         snprintf(s->pending_verb, sizeof(s->pending_verb), "%s", verb);
         snprintf(s->pending_args, sizeof(s->pending_args), "%s", args);
@@ -579,22 +582,24 @@ static void printable(char *p)
 }
 
 /* line_limit - the longest command line (with CRLF) a verb may send. */
-static size_t line_limit(const struct session *s, int cmd)
+static size_t line_limit(const struct sink_session *s, int cmd)
 {
-    size_t limit = SESSION_LINE_MAX;
+    size_t limit = SINK_SESSION_LINE_MAX;
 
-    if (cmd == CMD_MAIL)
-        limit += (s->cfg->no_size ? 0 : SESSION_SIZE_EXTRA) + (s->cfg->no_dsn ? 0 : SESSION_DSN_MAIL)
-                 + (s->cfg->no_auth ? 0 : SESSION_AUTH_MAIL) + (s->cfg->no_smtputf8 ? 0 : SESSION_UTF8_MAIL);
-    if (cmd == CMD_AUTH)
-        limit = SESSION_AUTH_LINE;
-    if (cmd == CMD_RCPT && !s->cfg->no_dsn)
-        limit += SESSION_DSN_RCPT;
+    if (cmd == SINK_CMD_MAIL)
+        limit += (s->cfg->no_size ? 0 : SINK_SESSION_SIZE_EXTRA)
+                 + (s->cfg->no_dsn ? 0 : SINK_SESSION_DSN_MAIL)
+                 + (s->cfg->no_auth ? 0 : SINK_SESSION_AUTH_MAIL)
+                 + (s->cfg->no_smtputf8 ? 0 : SINK_SESSION_UTF8_MAIL);
+    if (cmd == SINK_CMD_AUTH)
+        limit = SINK_SESSION_AUTH_LINE;
+    if (cmd == SINK_CMD_RCPT && !s->cfg->no_dsn)
+        limit += SINK_SESSION_DSN_RCPT;
     return limit;
 }
 
 /* bdat_begin - "BDAT size [LAST]": check, then read the chunk. */
-static void bdat_begin(struct session *s, const char *verb, const char *args)
+static void bdat_begin(struct sink_session *s, const char *verb, const char *args)
 {
     char *end;
     unsigned long long size;
@@ -602,7 +607,7 @@ static void bdat_begin(struct session *s, const char *verb, const char *args)
     while (*args == ' ')
         args++;
     size = strtoull(args, &end, 10);
-    if (end == args || *args < '0' || *args > '9' || size > SESSION_BDAT_MAX
+    if (end == args || *args < '0' || *args > '9' || size > SINK_SESSION_BDAT_MAX
         || (*end && strcasecmp(end, " LAST") != 0)) {
         reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
         return;
@@ -616,15 +621,15 @@ static void bdat_begin(struct session *s, const char *verb, const char *args)
         message_begin(s);
     }
     snprintf(s->pending_verb, sizeof(s->pending_verb), "%s", verb);
-    s->state = ST_BDAT;
+    s->state = SINK_ST_BDAT;
     if (size == 0) {
-        s->state = ST_CMD;
-        command_resp(s, CMD_BDAT, verb, "");
+        s->state = SINK_ST_CMD;
+        command_resp(s, SINK_CMD_BDAT, verb, "");
     }
 }
 
 /* command_line - one command line without its line end. */
-static void command_line(struct session *s, char *line, size_t len)
+static void command_line(struct sink_session *s, char *line, size_t len)
 {
     char *verb, *args;
     const char *text;
@@ -647,7 +652,7 @@ static void command_line(struct session *s, char *line, size_t len)
         return;
     }
     cmd = sink_cmd_lookup(verb, vlen);
-    if (cmd < 0 || !(s->cfg->cmd[cmd].flags & CMD_FLAG_ENABLE)) {
+    if (cmd < 0 || !(s->cfg->cmd[cmd].flags & SINK_CMD_FLAG_ENABLE)) {
         reply(s, "500 5.5.1 Error: unknown command");
         return;
     }
@@ -659,18 +664,18 @@ static void command_line(struct session *s, char *line, size_t len)
     if (*args)
         *args++ = '\0';
     printable(args);
-    if (cmd == CMD_BDAT)
+    if (cmd == SINK_CMD_BDAT)
         bdat_begin(s, verb, args);
     else
         command_resp(s, cmd, verb, args);
 }
 
 /* feed_command - take bytes up to and including one LF (or all). */
-static size_t feed_command(struct session *s, const char *p, size_t len)
+static size_t feed_command(struct sink_session *s, const char *p, size_t len)
 {
     const char *nl = memchr(p, '\n', len);
     size_t seg = nl ? (size_t)(nl - p) : len, l;
-    char direct[SESSION_LINE_BUF];
+    char direct[SINK_SESSION_LINE_BUF];
 
     if (!s->line_long && s->line_len + seg >= sizeof(s->line)) {
         s->line_long = 1;
@@ -753,7 +758,7 @@ static const char *eod_find(const char *p, size_t len)
 
 /* feed_data - message bytes up to "\r\n.\r\n"; only that sequence ends
  * the message (a bare LF never does: no SMTP smuggling). */
-static size_t feed_data(struct session *s, const char *p, size_t len)
+static size_t feed_data(struct sink_session *s, const char *p, size_t len)
 {
     const char *hit;
     size_t i = 0, from, used = len;
@@ -782,16 +787,16 @@ static size_t feed_data(struct session *s, const char *p, size_t len)
 found:
     message_bytes(s, p, used, DUMP_BODY_DATA);
     s->eod = 0;
-    s->state = ST_CMD;
+    s->state = SINK_ST_CMD;
     if (message_too_big(s, 0))
         return used;
     message_end(s);
-    command_resp(s, CMD_DOT, ".", "");
+    command_resp(s, SINK_CMD_DOT, ".", "");
     return used;
 }
 
 /* feed_bdat - chunk bytes, then the BDAT reply. */
-static size_t feed_bdat(struct session *s, const char *p, size_t len)
+static size_t feed_bdat(struct sink_session *s, const char *p, size_t len)
 {
     size_t n = len < s->bdat_left ? len : (size_t)s->bdat_left;
 
@@ -799,26 +804,26 @@ static size_t feed_bdat(struct session *s, const char *p, size_t len)
         message_bytes(s, p, n, DUMP_BODY_BDAT);
     s->bdat_left -= n;
     if (s->bdat_left == 0) {
-        s->state = ST_CMD;
-        command_resp(s, CMD_BDAT, s->pending_verb, "");
+        s->state = SINK_ST_CMD;
+        command_resp(s, SINK_CMD_BDAT, s->pending_verb, "");
     }
     return n;
 }
 
 /* ---- driver interface ---- */
 
-static enum session_status status_of(struct session *s)
+static enum sink_session_status status_of(struct sink_session *s)
 {
     if (s->closing == 2) {
         s->closing = 0;
-        return SESSION_STARTTLS;
+        return SINK_SESSION_STARTTLS;
     }
     if (s->closing)
-        return SESSION_CLOSE;
-    return s->paused ? SESSION_PAUSE : SESSION_MORE;
+        return SINK_SESSION_CLOSE;
+    return s->paused ? SINK_SESSION_PAUSE : SINK_SESSION_MORE;
 }
 
-enum session_status session_start(struct session *s, const char *addr)
+enum sink_session_status sink_session_start(struct sink_session *s, const char *addr)
 {
     dump_abort(&s->dump);
     snprintf(s->addr, sizeof(s->addr), "%s", addr);
@@ -829,47 +834,50 @@ enum session_status session_start(struct session *s, const char *addr)
     sasl_reset(&s->sasl);
     s->in_mail = 0;
     s->rcpts = 0;
-    s->state = ST_CMD;
+    s->state = SINK_ST_CMD;
     s->paused = s->closing = 0;
     s->line_len = 0;
     s->line_long = 0;
     s->bdat_msg = 0;
     s->dump_error = 0;
-    s->pending = PEND_NONE;
+    s->pending = SINK_PEND_NONE;
     s->out_len = 0;
-    command_resp(s, CMD_CONNECT, "connect", "");
+    command_resp(s, SINK_CMD_CONNECT, "connect", "");
     return status_of(s);
 }
 
-size_t session_feed(struct session *s, const char *in, size_t len, enum session_status *st)
+size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
+                         enum sink_session_status *st)
 {
     size_t pos = 0;
 
-    while (pos < len && !s->paused && !s->closing && s->out_len < SESSION_OUT_HIGH) {
+    assert(in != NULL || len == 0);
+    while (pos < len && !s->paused && !s->closing && s->out_len < SINK_SESSION_OUT_HIGH) {
         switch (s->state) {
-        case ST_CMD: pos += feed_command(s, in + pos, len - pos); break;
-        case ST_DATA: pos += feed_data(s, in + pos, len - pos); break;
-        case ST_BDAT: pos += feed_bdat(s, in + pos, len - pos); break;
+        case SINK_ST_CMD: pos += feed_command(s, in + pos, len - pos); break;
+        case SINK_ST_DATA: pos += feed_data(s, in + pos, len - pos); break;
+        case SINK_ST_BDAT: pos += feed_bdat(s, in + pos, len - pos); break;
         }
     }
     *st = status_of(s);
     return pos;
 }
 
-enum session_status session_resume(struct session *s)
+enum sink_session_status sink_session_resume(struct sink_session *s)
 {
     int pending = s->pending;
 
+    assert(s->paused);              /* only after SINK_SESSION_PAUSE */
     s->paused = 0;
-    s->pending = PEND_NONE;
+    s->pending = SINK_PEND_NONE;
     switch (pending) {
-    case PEND_REPLY:
-        if (s->pending_cmd == CMD_BDAT)
+    case SINK_PEND_REPLY:
+        if (s->pending_cmd == SINK_CMD_BDAT)
             do_bdat(s);
         else
             respond(s, s->pending_cmd, s->pending_args);
         break;
-    case PEND_ABORT:
+    case SINK_PEND_ABORT:
         reply(s, "550 This violates SMTP");
         s->closing = 1;
         break;
@@ -879,12 +887,12 @@ enum session_status session_resume(struct session *s)
     return status_of(s);
 }
 
-uint64_t session_delay_ms(const struct session *s)
+uint64_t sink_session_delay_ms(const struct sink_session *s)
 {
     return s->delay_ms;
 }
 
-void session_tls_started(struct session *s)
+void sink_session_tls_started(struct sink_session *s)
 {
     mail_reset(s);
     s->tls = 1;
@@ -894,13 +902,13 @@ void session_tls_started(struct session *s)
     s->proto = s->cfg->lmtp ? "LMTP" : "SMTP";
     s->line_len = 0;
     s->line_long = 0;
-    s->state = ST_CMD;
+    s->state = SINK_ST_CMD;
 }
 
-void session_end(struct session *s)
+void sink_session_end(struct sink_session *s)
 {
     mail_reset(s);
     sasl_reset(&s->sasl);
-    s->pending = PEND_NONE;
+    s->pending = SINK_PEND_NONE;
     s->paused = 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 struct tls_server {
     SSL_CTX *ctx;
@@ -47,16 +48,4 @@ void tls_server_free(struct tls_server *t)
     free(t);
 }
 
-SSL *tls_session_new(struct tls_server *t, int fd)
-{
-    SSL *ssl = SSL_new(t->ctx);
-
-    if (ssl == NULL)
-        return NULL;
-    if (SSL_set_fd(ssl, fd) != 1) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    SSL_set_accept_state(ssl);
-    return ssl;
-}
+void *tls_server_ctx(const struct tls_server *t) { return t->ctx; }

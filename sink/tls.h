@@ -5,19 +5,17 @@
 
 #include <stddef.h>
 
-#include <openssl/ssl.h>
-
 struct tls_server;
 
 /* tls_server_new - load cert and key; NULL with a message in err on
- * failure. The caller owns the result. */
+ * failure. The caller owns the result (tls_server_free). */
 struct tls_server *tls_server_new(const char *cert, const char *key, char *err, size_t errlen);
 
 /* tls_server_free - release it (after every SSL made from it). */
 void tls_server_free(struct tls_server *t);
 
-/* tls_session_new - a server-side SSL object on fd; the caller owns it
- * (SSL_free). NULL on error. */
-SSL *tls_session_new(struct tls_server *t, int fd);
+/* tls_server_ctx - t's SSL_CTX, for transport_tls_accept; owned by t,
+ * valid until tls_server_free. */
+void *tls_server_ctx(const struct tls_server *t);
 
 #endif

@@ -391,7 +391,7 @@ static void sim_on_run(struct ev_loop *loop, void *arg)
         sim_agent_finish(a, "");
         return;
     }
-    (void)ev_timer_start(loop, &a->run_timer, SIM_TICK_NS);
+    ev_timer_start(loop, &a->run_timer, SIM_TICK_NS);
 }
 
 static void sim_on_report(struct ev_loop *loop, void *arg)
@@ -401,7 +401,7 @@ static void sim_on_report(struct ev_loop *loop, void *arg)
 
     sim_agent_meta(a, &m);
     (void)peerlink_send_progress(a->pl, a->stats, &m);
-    (void)ev_timer_start(loop, &a->report_timer, NS_PER_SEC);
+    ev_timer_start(loop, &a->report_timer, NS_PER_SEC);
 }
 
 static void sim_on_start_timer(struct ev_loop *loop, void *arg)
@@ -415,8 +415,8 @@ static void sim_on_start_timer(struct ev_loop *loop, void *arg)
     a->start_mono_ns = clock_mono_ns();
     sim_seconds_start(&a->secs, a->start_mono_ns);
     a->cpu0 = clock_cpu_ns();
-    (void)ev_timer_start(loop, &a->run_timer, 0);
-    (void)ev_timer_start(loop, &a->report_timer, NS_PER_SEC);
+    ev_timer_start(loop, &a->run_timer, 0);
+    ev_timer_start(loop, &a->report_timer, NS_PER_SEC);
 }
 
 static void sim_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64_t local_start_ns, void *arg)
@@ -426,7 +426,7 @@ static void sim_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64_
 
     (void)pl;
     (void)s;
-    (void)ev_timer_start(a->sim->loop, &a->start_timer, local_start_ns > now ? local_start_ns - now : 0);
+    ev_timer_start(a->sim->loop, &a->start_timer, local_start_ns > now ? local_start_ns - now : 0);
 }
 
 static void sim_on_stop(struct peerlink *pl, const char *campaign, const char *reason, void *arg)
@@ -606,7 +606,7 @@ static void sink_on_timer(struct ev_loop *loop, void *arg)
     (void)peerlink_send_sink_counters(s->sink_pl, &pc);
     for (i = 0; i < s->n_camps; i++)
         free(pas[i]);
-    (void)ev_timer_start(loop, &s->sink_timer, NS_PER_SEC);
+    ev_timer_start(loop, &s->sink_timer, NS_PER_SEC);
 }
 
 static void sink_on_start(struct peerlink *pl, const Smtpstorm__Start *st, uint64_t local, void *arg)
@@ -672,7 +672,7 @@ static void sim_on_garbage(struct ev_loop *loop, void *arg)
     unsigned i;
 
     if (s->n_agents == 0 || !peerlink_welcomed(s->agents[0].pl)) {
-        (void)ev_timer_start(loop, &s->garbage_timer, 50 * NS_PER_MS);
+        ev_timer_start(loop, &s->garbage_timer, 50 * NS_PER_MS);
         return;
     }
     s->garbage_sock = zmq_socket(s->zctx, ZMQ_DEALER);
@@ -836,7 +836,7 @@ int main(int argc, char **argv)
             return 1;
         }
         ev_timer_init(&s.sink_timer, sink_on_timer, &s);
-        (void)ev_timer_start(s.loop, &s.sink_timer, NS_PER_SEC);
+        ev_timer_start(s.loop, &s.sink_timer, NS_PER_SEC);
     } else if (sim_open_agents(&s) != 0) {
         return 1;
     }
@@ -852,7 +852,7 @@ int main(int argc, char **argv)
     }
     if (s.o.garbage) {
         ev_timer_init(&s.garbage_timer, sim_on_garbage, &s);
-        (void)ev_timer_start(s.loop, &s.garbage_timer, 0);
+        ev_timer_start(s.loop, &s.garbage_timer, 0);
     }
     (void)ev_run(s.loop);
     for (i = 0; i < s.n_agents; i++) {

@@ -41,7 +41,7 @@ static void on_quit(void *arg)
     (void)arg;
 }
 
-static const struct session_hooks hooks = { on_message, on_quit, NULL };
+static const struct sink_session_hooks hooks = { on_message, on_quit, NULL };
 
 /* config_for - a config from the option byte, parsed as a command line is. */
 static int config_for(struct sink_config *cfg, unsigned opts, char *dump_template, size_t cap)
@@ -111,13 +111,13 @@ static void check_replies(const char *p, size_t len)
     }
 }
 
-static void take_output(struct session *s)
+static void take_output(struct sink_session *s)
 {
     size_t n;
-    const char *out = session_output(s, &n);
+    const char *out = sink_session_output(s, &n);
 
     check_replies(out, n);
-    session_output_consume(s, n);
+    sink_session_output_consume(s, n);
 }
 
 /* clean_dump_dir - remove what the run left (finished -d captures). */
@@ -153,37 +153,37 @@ static uint32_t next_split(uint32_t *rng)
 }
 
 /* drive - feed in[0..len) in reads whose sizes come from rng. */
-static void drive(struct session *s, const char *in, size_t len, uint32_t rng)
+static void drive(struct sink_session *s, const char *in, size_t len, uint32_t rng)
 {
-    enum session_status st;
+    enum sink_session_status st;
     size_t pos = 0, end, used;
     int stuck = 0;
 
-    st = session_start(s, "127.0.0.1");
+    st = sink_session_start(s, "127.0.0.1");
     take_output(s);
-    while (pos < len && st != SESSION_CLOSE) {
-        if (st == SESSION_PAUSE) {
-            st = session_resume(s);
+    while (pos < len && st != SINK_SESSION_CLOSE) {
+        if (st == SINK_SESSION_PAUSE) {
+            st = sink_session_resume(s);
             take_output(s);
             continue;
         }
-        if (st == SESSION_STARTTLS) {
-            session_tls_started(s);     /* as if the handshake succeeded */
-            st = SESSION_MORE;
+        if (st == SINK_SESSION_STARTTLS) {
+            sink_session_tls_started(s);     /* as if the handshake succeeded */
+            st = SINK_SESSION_MORE;
         }
         end = pos + 1 + next_split(&rng) % ((rng & 0x100) ? 7 : 700);
         if (end > len)
             end = len;
-        used = session_feed(s, in + pos, end - pos, &st);
+        used = sink_session_feed(s, in + pos, end - pos, &st);
         if (used > end - pos)
             abort();
         pos += used;
         take_output(s);
-        stuck = used == 0 && st == SESSION_MORE ? stuck + 1 : 0;
+        stuck = used == 0 && st == SINK_SESSION_MORE ? stuck + 1 : 0;
         if (stuck > 2)
             abort();            /* neither input taken nor a reason given */
     }
-    session_end(s);
+    sink_session_end(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -191,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct sink_config cfg;
     static char template[256];
     struct dump_writer *dw = NULL;
-    struct session s;
+    struct sink_session s;
     char *copy;
     unsigned opts;
     int err;
@@ -217,10 +217,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memcpy(copy, data + 2, size - 2);
     message_count = 0;
-    if (session_init(&s, &cfg, dw, &hooks, NULL, data[1]) != 0)
+    if (sink_session_init(&s, &cfg, dw, &hooks, NULL, data[1]) != 0)
         abort();
     drive(&s, copy, size - 2, 0x9e3779b9u ^ data[1]);
-    session_release(&s);
+    sink_session_release(&s);
     dump_writer_free(dw);
     free(copy);
     if (opts & FUZZ_OPT_DUMP)

@@ -36,7 +36,7 @@ static void test_ev_timers_fire_in_deadline_order(void **state)
         t[i].order = &order;
         t[i].tag = i;
         ev_timer_init(&t[i].timer, on_timer, &t[i]);
-        assert_int_equal(ev_timer_start(loop, &t[i].timer, delays_ms[i] * NS_PER_MS), 0);
+        ev_timer_start(loop, &t[i].timer, delays_ms[i] * NS_PER_MS);
     }
     ev_timer_stop(loop, &t[4].timer);                     /* 15 ms never fires */
     ev_timer_start(loop, &t[0].timer, 1 * NS_PER_MS);     /* re-armed earliest */

@@ -44,9 +44,9 @@ static void test_options_defaults_as_smtp_sink(void **state)
     assert_int_equal(cfg.backlog, 10);
     assert_string_equal(cfg.soft_reply, "450 4.3.0 Error: command failed");
     assert_string_equal(cfg.hard_reply, "500 5.3.0 Error: command failed");
-    assert_true(cfg.cmd[CMD_EHLO].flags & CMD_FLAG_ENABLE);
-    assert_false(cfg.cmd[CMD_LHLO].flags & CMD_FLAG_ENABLE);
-    assert_false(cfg.cmd[CMD_STARTTLS].flags & CMD_FLAG_ENABLE);
+    assert_true(cfg.cmd[SINK_CMD_EHLO].flags & SINK_CMD_FLAG_ENABLE);
+    assert_false(cfg.cmd[SINK_CMD_LHLO].flags & SINK_CMD_FLAG_ENABLE);
+    assert_false(cfg.cmd[SINK_CMD_STARTTLS].flags & SINK_CMD_FLAG_ENABLE);
 }
 
 static void test_options_bad_values_refused(void **state)
@@ -82,14 +82,14 @@ static void test_options_command_lists(void **state)
 
     (void)state;
     assert_int_equal(parse(&cfg, "-f", "Mail, rcpt .,QUIT", err, sizeof(err)), SINK_OPTIONS_RUN);
-    assert_true(cfg.cmd[CMD_MAIL].flags & CMD_FLAG_HARD_ERR);
-    assert_true(cfg.cmd[CMD_RCPT].flags & CMD_FLAG_HARD_ERR);
-    assert_true(cfg.cmd[CMD_DOT].flags & CMD_FLAG_HARD_ERR);
-    assert_true(cfg.cmd[CMD_QUIT].flags & CMD_FLAG_HARD_ERR);
+    assert_true(cfg.cmd[SINK_CMD_MAIL].flags & SINK_CMD_FLAG_HARD_ERR);
+    assert_true(cfg.cmd[SINK_CMD_RCPT].flags & SINK_CMD_FLAG_HARD_ERR);
+    assert_true(cfg.cmd[SINK_CMD_DOT].flags & SINK_CMD_FLAG_HARD_ERR);
+    assert_true(cfg.cmd[SINK_CMD_QUIT].flags & SINK_CMD_FLAG_HARD_ERR);
     assert_true(cfg.no_pipelining);
     assert_int_equal(parse(&cfg, "-W", "rcpt:2:50", err, sizeof(err)), SINK_OPTIONS_RUN);
-    assert_int_equal(cfg.cmd[CMD_RCPT].delay_s, 2);
-    assert_int_equal(cfg.cmd[CMD_RCPT].delay_odds, 50);
+    assert_int_equal(cfg.cmd[SINK_CMD_RCPT].delay_s, 2);
+    assert_int_equal(cfg.cmd[SINK_CMD_RCPT].delay_odds, 50);
     assert_int_equal(parse(&cfg, "-S", "a\\tb\\101\\\\\\n", err, sizeof(err)), SINK_OPTIONS_RUN);
     assert_int_equal(cfg.start_len, 6);
     assert_memory_equal(cfg.start_string, "a\tbA\\\n", 6);

@@ -50,7 +50,7 @@ static void on_auth(void *arg, int ok)
         s->auth_failed++;
 }
 
-static const struct session_hooks hooks = { on_message, on_quit, on_auth };
+static const struct sink_session_hooks hooks = { on_message, on_quit, on_auth };
 
 /* A growing reply transcript. */
 struct out {
@@ -58,16 +58,16 @@ struct out {
     size_t len;
 };
 
-static void take_output(struct session *s, struct out *o)
+static void take_output(struct sink_session *s, struct out *o)
 {
     size_t n;
-    const char *p = session_output(s, &n);
+    const char *p = sink_session_output(s, &n);
 
     o->p = realloc(o->p, o->len + n + 1);
     memcpy(o->p + o->len, p, n);
     o->len += n;
     o->p[o->len] = '\0';
-    session_output_consume(s, n);
+    sink_session_output_consume(s, n);
 }
 
 static void config_for(struct sink_config *cfg, int lmtp)
@@ -104,28 +104,28 @@ static void config_args(struct sink_config *cfg, const char *const *opts)
 static char *run(const struct sink_config *cfg, const char *in, size_t len, const size_t *cuts,
                  size_t ncuts, int bytewise, struct seen *seen)
 {
-    struct session s;
+    struct sink_session s;
     struct out o = { NULL, 0 };
-    enum session_status st = SESSION_MORE;
+    enum sink_session_status st = SINK_SESSION_MORE;
     size_t pos = 0, end, k = 0, used;
 
     memset(seen, 0, sizeof(*seen));
-    assert_int_equal(session_init(&s, cfg, NULL, &hooks, seen, 1), 0);
-    st = session_start(&s, "127.0.0.1");
+    assert_int_equal(sink_session_init(&s, cfg, NULL, &hooks, seen, 1), 0);
+    st = sink_session_start(&s, "127.0.0.1");
     take_output(&s, &o);
-    while (pos < len && st != SESSION_CLOSE) {
+    while (pos < len && st != SINK_SESSION_CLOSE) {
         end = bytewise ? pos + 1 : k < ncuts ? cuts[k++] : len;
         if (end <= pos)
             continue;
-        while (pos < end && st != SESSION_CLOSE) {
-            used = session_feed(&s, in + pos, end - pos, &st);
+        while (pos < end && st != SINK_SESSION_CLOSE) {
+            used = sink_session_feed(&s, in + pos, end - pos, &st);
             pos += used;
             take_output(&s, &o);
-            assert_true(st != SESSION_PAUSE);
+            assert_true(st != SINK_SESSION_PAUSE);
         }
     }
-    session_end(&s);
-    session_release(&s);
+    sink_session_end(&s);
+    sink_session_release(&s);
     return o.p;
 }
 
@@ -317,19 +317,19 @@ static void test_session_bdat_chunks(void **state)
 
 /* replies_mid_input - feed in[0..len) in two reads cut at cut (one read
  * when cut is 0 or past the end), taking the replies; returns whether any
- * reply was queued while session_mid_input said part of the input was in. */
-static int replies_mid_input(struct session *s, const char *in, size_t len, size_t cut)
+ * reply was queued while sink_session_mid_input said part of the input was in. */
+static int replies_mid_input(struct sink_session *s, const char *in, size_t len, size_t cut)
 {
-    enum session_status st;
+    enum sink_session_status st;
     struct out o = { NULL, 0 };
     size_t pos = 0, end, n;
     int mid = 0;
 
     while (pos < len) {
         end = cut > pos && cut < len ? cut : len;
-        pos += session_feed(s, in + pos, end - pos, &st);
-        session_output(s, &n);
-        if (n > 0 && session_mid_input(s))
+        pos += sink_session_feed(s, in + pos, end - pos, &st);
+        sink_session_output(s, &n);
+        if (n > 0 && sink_session_mid_input(s))
             mid = 1;
         take_output(s, &o);
     }
@@ -343,19 +343,19 @@ static int replies_mid_input(struct session *s, const char *in, size_t len, size
 static int lockstep_or_group(const struct sink_config *cfg, const char *const *cmds, size_t cut,
                              int messages)
 {
-    struct session s;
+    struct sink_session s;
     struct seen seen;
     int mid = 0;
 
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(session_init(&s, cfg, NULL, &hooks, &seen, 1), 0);
-    (void)session_start(&s, "127.0.0.1");
+    assert_int_equal(sink_session_init(&s, cfg, NULL, &hooks, &seen, 1), 0);
+    (void)sink_session_start(&s, "127.0.0.1");
     (void)replies_mid_input(&s, "EHLO x\r\n", 8, 0);
     for (; *cmds; cmds++)
         mid |= replies_mid_input(&s, *cmds, strlen(*cmds), cut);
     assert_int_equal(seen.messages, messages);
-    session_end(&s);
-    session_release(&s);
+    sink_session_end(&s);
+    sink_session_release(&s);
     return mid;
 }
 
