@@ -241,8 +241,18 @@ static int queue_rcpt(struct dialogue *d, int t)
     return expect_push_txn(d, DIALOGUE_RCPT, t);
 }
 
-/* prefix - the trace header and smtp-source's headers, formatted at at;
- * returns their length or -1. */
+/* mime_headers_of - what a MIME message's top says, into h (returned). */
+static const struct mime_headers *mime_headers_of(const struct dialogue *d, struct mime_headers *h)
+{
+    const struct workload *w = d->w;
+
+    *h = (struct mime_headers){ w->sender, w->recipient, w->subject, d->msg_date ? d->msg_date : "",
+                                w->myhostname, w->agent_id, w->campaign };
+    return h;
+}
+
+/* prefix - the trace header and smtp-source's headers (not with --mime:
+ * its own come with it), formatted at at; returns their length or -1. */
 static int prefix(struct dialogue *d, int t, char *at, size_t cap)
 {
     const struct workload *w = d->w;
@@ -252,8 +262,9 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
     const char *date = NULL;
     int n = 0, m;
 
-    if (w->trace || w->send_headers)
+    if (w->trace || w->send_headers || w->mime)
         date = d->hooks->wall_clock(d->arg, &wall_us);
+    d->msg_date = date;
     if (w->trace) {
         memset(&tr, 0, sizeof(tr));
         memcpy(tr.campaign, w->campaign, sizeof(tr.campaign));
@@ -280,7 +291,48 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
  * then CRLF, as -l of that length would shape it. */
 static size_t body_octets(const struct dialogue *d, int t)
 {
+    struct mime_headers h;
+
+    if (d->w->mime)
+        return mime_size(&d->txn[t].plan, d->w->mime_pool, mime_headers_of(d, &h));
     return d->w->size_dist ? (size_t)d->txn[t].body_len + 2 : d->w->payload->raw_len;
+}
+
+/* The command buffer and the output queue as a mime_sink. */
+
+static int mime_copy(void *arg, const char *p, size_t n)
+{
+    struct dialogue *d = arg;
+    char *at = d->cmd + d->cmd_len;
+
+    if (d->cmd_cap - d->cmd_len < n)
+        return -ENOBUFS;
+    memcpy(at, p, n);
+    d->cmd_len += n;
+    d->mime_octets += n;
+    return out_push(d, at, n);
+}
+
+static int mime_keep(void *arg, const char *p, size_t n)
+{
+    struct dialogue *d = arg;
+
+    d->mime_octets += n;
+    return out_push(d, p, n);
+}
+
+/* queue_mime - transaction t's MIME message; its size is recorded. */
+static int queue_mime(struct dialogue *d, int t)
+{
+    const struct mime_sink sink = { mime_copy, mime_keep, d };
+    struct mime_headers h;
+    int rc;
+
+    d->mime_octets = 0;
+    rc = mime_emit(&d->txn[t].plan, d->w->mime_pool, mime_headers_of(d, &h), &sink);
+    if (rc == 0)
+        meter_body(d->meter, d->mime_octets);
+    return rc;
 }
 
 /* queue_payload - the body of transaction t (raw: for BDAT, not
@@ -291,6 +343,8 @@ static int queue_payload(struct dialogue *d, int t, int raw)
     size_t whole, rest;
     char *at;
 
+    if (d->w->mime)
+        return queue_mime(d, t);
     if (!d->w->size_dist)
         return raw ? out_push(d, p->raw, p->raw_len) : out_push(d, p->data, p->len);
     whole = (size_t)d->txn[t].body_len / MESSAGE_LINE_LEN * MESSAGE_LINE_LEN;
@@ -462,7 +516,9 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
     if (d->w->rcpt_dist)
         x->rcpt_left = (int)dist_draw(d->w->rcpt_dist, dist_random(d->w->seed, job->seq,
                                                                     DIST_STREAM_RECIPIENTS));
-    if (d->w->size_dist) {
+    if (d->w->mime) {
+        mime_plan_draw(d->w->mime, d->w->mime_pool, d->w->seed, job->seq, &x->plan);
+    } else if (d->w->size_dist) {
         x->body_len = dist_draw(d->w->size_dist, dist_random(d->w->seed, job->seq, DIST_STREAM_SIZE));
         meter_body(d->meter, x->body_len);
     }
@@ -853,7 +909,7 @@ int dialogue_init(struct dialogue *d, const struct workload *w, const struct dia
     reply_reset(&d->reply);
     d->exp_cap = (size_t)w->recipients + 8;
     d->exp = calloc(d->exp_cap, sizeof(*d->exp));
-    d->cmd_cap = DIALOGUE_CMD_SLACK + strlen(w->sender) + 2 * AUTH_B64_MAX
+    d->cmd_cap = DIALOGUE_CMD_SLACK + (w->mime ? 2 * MIME_OVERHEAD_MAX : 0) + strlen(w->sender) + 2 * AUTH_B64_MAX
         + (size_t)w->recipients * (rcpt_len + 16) + TRACE_LINE_MAX + message_headers_max(&v);
     d->cmd = malloc(d->cmd_cap);
     if (d->exp == NULL || d->cmd == NULL) {

@@ -25,11 +25,13 @@
 
 #include "auth.h"
 #include "meter.h"
+#include "mime.h"
 #include "reply.h"
 #include "workload.h"
 
-#define DIALOGUE_OUT_SEGS 12    /* queued output pieces: commands, headers, payload, its
-                                 * last line, ".", the next envelope */
+#define DIALOGUE_OUT_SEGS (8 + 2 * (MIME_ATTACH_MAX + 4))    /* queued output pieces:
+                                 * commands, headers, payload (or a MIME message's
+                                 * pieces), ".", the next envelope */
 #define DIALOGUE_TXNS     2     /* a pipelined message chained behind the one in hand */
 #define DIALOGUE_MSG_MAX  (REPLY_TEXT_MAX + 256)
 
@@ -95,6 +97,7 @@ struct dialogue_txn {
     struct dialogue_job job;
     int rcpt_left, rcpt_accepted, final_left, final_ok, rejected, empty_data;
     uint64_t body_len;          /* with --size: the body's drawn length (-l's meaning) */
+    struct mime_plan plan;      /* with --mime: what the message holds */
 };
 
 struct dialogue {
@@ -131,6 +134,8 @@ struct dialogue {
     int tail_complete;          /* the output queued last ended a whole message */
     struct dialogue_txn txn[DIALOGUE_TXNS];
     char error[DIALOGUE_MSG_MAX];   /* DIALOGUE_ABORT's reason */
+    const char *msg_date;       /* the Date: of the message being formatted (the owner's) */
+    size_t mime_octets;         /* the MIME message being queued, so far */
 };
 
 enum {

@@ -47,6 +47,9 @@ struct link {
     struct dist size_dist;      /* the workload's --size, when w.size_dist points here */
     struct dist rcpt_dist;      /* its --recipients, when w.rcpt_dist points here */
     struct source_pool sources; /* its --source, when w.sources points here */
+    struct mime_spec mime;      /* its --mime, when w.mime points here */
+    struct dist attach_size, attach_count, text_size;
+    struct mime_pool mime_pool;
     void *tls_ctx;
     char helo[LINK_STRING_MAX], from[MESSAGE_ADDR_MAX], to[MESSAGE_ADDR_MAX];
     char default_addr[LINK_STRING_MAX + 8], subject[LINK_STRING_MAX];
@@ -124,6 +127,7 @@ static void link_release(struct link *l)
     l->job = NULL;
     message_payload_free(&l->payload);
     source_pool_free(&l->sources);
+    mime_pool_free(&l->mime_pool);
     memset(&l->payload, 0, sizeof(l->payload));
     transport_ctx_free(l->tls_ctx);
     l->tls_ctx = NULL;
@@ -267,6 +271,40 @@ static int link_strings(struct link *l, const Smtpstorm__Workload *pw, struct wo
     return 0;
 }
 
+/* link_mime - --mime's parts (the text part of size or -l octets, the
+ * attachments) and the pools they are cut from. */
+static int link_mime(struct link *l, const Smtpstorm__Workload *pw, struct workload *w, char *why,
+                     size_t whylen)
+{
+    char sub[256];
+
+    memset(&l->mime, 0, sizeof(l->mime));
+    if (pw->content.len > 0 || pw->old_mode) {
+        snprintf(why, whylen, "--mime cannot be used with -F or -o");
+        return -EINVAL;
+    }
+    if (pw->attach && pw->attach[0]) {
+        if (dist_parse(&l->attach_size, pw->attach, DIST_SIZES, 0, MIME_ATTACH_SIZE_MAX, sub, sizeof(sub)) != 0)
+            return snprintf(why, whylen, "--attach: %s", sub), -EINVAL;
+        l->mime.attach_size = &l->attach_size;
+    }
+    if (pw->attachments && pw->attachments[0]) {
+        if (dist_parse(&l->attach_count, pw->attachments, DIST_COUNTS, 0, MIME_ATTACH_MAX, sub, sizeof(sub)) != 0)
+            return snprintf(why, whylen, "--attachments: %s", sub), -EINVAL;
+        l->mime.attach_count = &l->attach_count;
+    }
+    dist_fixed(&l->text_size, pw->length);
+    l->mime.text_size = w->size_dist ? w->size_dist : pw->has_length ? &l->text_size : NULL;
+    w->size_dist = NULL;
+    w->send_headers = 0;        /* its own come with it */
+    mime_pool_free(&l->mime_pool);
+    if (mime_pool_for(&l->mime_pool, &l->mime, w->seed) != 0)
+        return snprintf(why, whylen, "out of memory for the --mime pools"), -ENOMEM;
+    w->mime = &l->mime;
+    w->mime_pool = &l->mime_pool;
+    return 0;
+}
+
 /* link_message - the payload (-F content, -l length, or the pattern --size
  * cuts bodies from) and TLS context. */
 static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct workload *w, char *why,
@@ -303,6 +341,10 @@ static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct wo
         return rc;
     }
     w->payload = &l->payload;
+    if (pw->mime || (pw->attach && pw->attach[0])) {
+        if ((rc = link_mime(l, pw, w, why, whylen)) != 0)
+            return rc;
+    }
     if (w->starttls) {
         if ((rc = transport_client_ctx_new(&l->tls_ctx, 0, NULL, why, whylen)) != 0)
             return rc;

@@ -28,6 +28,7 @@
 struct agent_run {
     struct agent_options opt;
     struct message_payload payload;
+    struct mime_pool mime_pool;     /* --mime's shared pools */
     void *tls_ctx;
     struct runner *runner;
     struct ev_loop *loop;
@@ -137,6 +138,13 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     w->payload = &a->payload;
+    if (w->mime) {
+        if ((rc = mime_pool_for(&a->mime_pool, w->mime, w->seed)) != 0) {
+            snprintf(err, errlen, "out of memory for the --mime pools");
+            return rc;
+        }
+        w->mime_pool = &a->mime_pool;
+    }
     if (w->sources && (rc = source_pool_check(w->sources, err, errlen)) != 0)
         return rc;
     if (w->starttls) {
@@ -249,6 +257,7 @@ static void agent_free(struct agent_run *a)
     transport_ctx_free(a->tls_ctx);
     message_payload_free(&a->payload);
     source_pool_free(&a->opt.sources);
+    mime_pool_free(&a->mime_pool);
     report_timeline_free(&a->timeline);
     free(a->snap);
     free(a->win);

@@ -24,7 +24,7 @@
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
-    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE,
+    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
@@ -51,6 +51,9 @@ static const struct option long_options[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "recipients", required_argument, NULL, OPT_RECIPIENTS },
     { "source", required_argument, NULL, OPT_SOURCE },
+    { "mime", no_argument, NULL, OPT_MIME },
+    { "attach", required_argument, NULL, OPT_ATTACH },
+    { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -115,6 +118,11 @@ static const char help_text[] =
     "                   counts without units: 3, 1-5, mix:1=80,10=20), instead of -r\n"
     "  --source LIST    bind each new connection to the next local address of LIST\n"
     "                   (addresses and CIDR blocks, IPv4 or IPv6: 198.18.0.32/28,fd00::5)\n"
+    "  --mime           send MIME messages: a mail client's headers, text and HTML parts of\n"
+    "                   words (of --size or -l octets, default 2k) in multipart/alternative\n"
+    "  --attach DIST    and base64 attachments of DIST decoded octets (at most 64m), with\n"
+    "                   names and types, in multipart/mixed (implies --mime)\n"
+    "  --attachments DIST  attachments per message, 0 to 16 (default 1; with --attach)\n"
     "  --seed N         what --size draws depend on, with each message's number: the same\n"
     "                   seed sends the same sizes whatever the sessions, threads or agents\n"
     "  --smtputf8       send MAIL FROM:<from> SMTPUTF8 (RFC 6531): -f and -t may hold\n"
@@ -162,7 +170,7 @@ void options_usage(FILE *f, const char *prog)
             "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
             "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
             "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N]\n"
-            "       [--source LIST] [--timeout S] [--json FILE]\n"
+            "       [--source LIST] [--mime] [--attach DIST] [--attachments DIST] [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
@@ -340,6 +348,18 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
             return -EINVAL;
         w->sources = &o->sources;
         break;
+    case OPT_MIME: w->mime = &o->mime; break;
+    case OPT_ATTACH:
+        if (dist_parse(&o->attach_size, arg, DIST_SIZES, 0, MIME_ATTACH_SIZE_MAX, sub, sizeof(sub)) != 0)
+            BAD("--attach: %s", sub);
+        o->mime.attach_size = &o->attach_size;
+        w->mime = &o->mime;
+        break;
+    case OPT_ATTACHMENTS:
+        if (dist_parse(&o->attach_count, arg, DIST_COUNTS, 0, MIME_ATTACH_MAX, sub, sizeof(sub)) != 0)
+            BAD("--attachments: %s", sub);
+        o->mime.attach_count = &o->attach_count;
+        break;
     case OPT_SEED:
         if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed)) BAD("bad --seed: %s (a whole number)", arg);
         break;
@@ -417,6 +437,16 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         w->recipients = (int)dist_max(w->rcpt_dist);
     if (w->size_dist && (o->message_file || o->message_length))
         BAD("--size cannot be used with -l or -F");
+    if (o->mime.attach_count && !o->mime.attach_size)
+        BAD("--attachments needs --attach");
+    if (w->mime && (o->message_file || !w->send_helo))
+        BAD("--mime cannot be used with -F or -o");
+    if (w->mime) {              /* the text part: --size, -l, or 2k */
+        dist_fixed(&o->text_size, o->message_length);
+        o->mime.text_size = w->size_dist ? w->size_dist : o->message_length ? &o->text_size : NULL;
+        w->size_dist = NULL;
+        w->send_headers = 0;    /* its own come with it */
+    }
     if (o->tls_verify && !w->starttls)
         BAD("--tls-verify needs --starttls");
     if (o->tls_ca && !o->tls_verify)

@@ -28,6 +28,8 @@ struct agent_options {
     struct dist rcpt_dist;      /* --recipients, when w.rcpt_dist points here */
     int rcpt_count_given;       /* -r */
     struct source_pool sources; /* --source (main frees it), when w.sources points here */
+    struct mime_spec mime;      /* --mime, when w.mime points here */
+    struct dist attach_size, attach_count, text_size;   /* --attach, --attachments, -l's */
     int tls_verify;             /* --tls-verify */
     const char *tls_ca;         /* --tls-ca FILE */
     const char *target_spec;    /* the [inet:]host[:port] or unix:path argument */

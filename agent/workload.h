@@ -9,6 +9,7 @@
 
 #include "dist.h"
 #include "endpoint.h"
+#include "mime.h"
 #include "sources.h"
 #include "message.h"
 #include "schedule.h"
@@ -84,6 +85,9 @@ struct workload {
     const struct dist *rcpt_dist;   /* --recipients: recipients per message drawn by
                                      * message number (recipients is then its max);
                                      * not owned; NULL: -r */
+    const struct mime_spec *mime;   /* --mime: MIME messages of these parts; not owned;
+                                     * NULL: smtp-source's message */
+    const struct mime_pool *mime_pool;  /* the pools they are cut from; not owned */
     uint64_t seed;                  /* --seed: what every draw depends on, with the
                                      * message's trace sequence number */
 

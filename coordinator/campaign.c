@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_RECIPIENTS, K_SOURCE, K_STRING, K_TARGETS, K_PHASES,
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_COUNTS, K_RECIPIENTS, K_SOURCE, K_STRING, K_TARGETS, K_PHASES,
                 K_FAMILY, K_THRESHOLDS };
 
 struct key_def {
@@ -58,9 +58,12 @@ static const struct key_def keys[] = {
     { "fixed_wait", K_SECONDS, W(fixed_wait_ms), -1, 0, 0 },
     { "warmup", K_SECONDS, W(warmup_ms), -1, 0, 0 },
     { "timeout", K_TIMEOUT, W(timeout_ms), -1, 0, 0 },
-    { "size", K_SIZE, W(size), -1, 0, 0 },
+    { "size", K_SIZE, W(size), -1, 0, DIST_SIZE_MAX },
     { "seed", K_U64, W(seed), -1, 0, UINT64_MAX },
     { "source", K_SOURCE, W(source), -1, 0, 0 },
+    { "mime", K_BOOL, W(mime), -1, 0, 0 },
+    { "attach", K_SIZE, W(attach), -1, 0, CONFIG_ATTACH_SIZE_MAX },
+    { "attachments", K_COUNTS, W(attachments), -1, 0, CONFIG_ATTACHMENTS_MAX },
     { "phases", K_PHASES, 0, -1, 0, 0 },
     { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
 };
@@ -268,12 +271,13 @@ static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t 
             return walk_fail(k, val, "'%s' must be a duration like 30s or 500ms, over 0 and at most "
                              "a day, not '%s'", d->name, s);
         break;
-    case K_SIZE: {
+    case K_SIZE:
+    case K_COUNTS: {
         char why[256];
 
-        if (config_parse_dist(s, DIST_SIZES, 0, DIST_SIZE_MAX, (char **)(base + d->offset), why,
-                              sizeof(why)) != 0)
-            return walk_fail(k, val, "'size': %s", why);
+        if (config_parse_dist(s, d->type == K_SIZE ? DIST_SIZES : DIST_COUNTS, d->min, d->max,
+                              (char **)(base + d->offset), why, sizeof(why)) != 0)
+            return walk_fail(k, val, "'%s': %s", d->name, why);
         break;
     }
     case K_RECIPIENTS: {    /* a number is -r; anything else a distribution (--recipients) */

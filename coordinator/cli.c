@@ -18,7 +18,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -45,6 +45,9 @@ static const struct option cli_long[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "recipients", required_argument, NULL, OPT_RECIPIENTS },
     { "source", required_argument, NULL, OPT_SOURCE },
+    { "mime", no_argument, NULL, OPT_MIME },
+    { "attach", required_argument, NULL, OPT_ATTACH },
+    { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
@@ -108,6 +111,11 @@ void cli_usage_run(void *out)
           "  --source LIST  each agent binds each new connection to the next address of\n"
           "               LIST (addresses and CIDR blocks: 198.18.0.32/28,fd00::5), which\n"
           "               its host must have (default: the system's choice)\n"
+          "  --mime       MIME messages: headers of a mail client, text and HTML parts\n"
+          "               (of --size or -l octets, default 2k), multipart/alternative\n"
+          "  --attach DIST  base64 attachments of DIST decoded octets (at most 64m),\n"
+          "               multipart/mixed (implies --mime)\n"
+          "  --attachments DIST  attachments per message, 0 to 16 (default 1)\n"
           "  --seed N     the draws depend on N and each message's number only: the\n"
           "               same seed sends the same campaign on any number of agents\n"
           "               (default 0)\n"
@@ -184,6 +192,17 @@ static int cli_string(char **slot, const char *arg, char *err, size_t errlen)
     return 0;
 }
 
+/* cli_dist - option opt's distribution into *out, or a usage error naming it. */
+static int cli_dist(const char *opt, const char *arg, enum dist_units units, uint64_t min, uint64_t max,
+                    char **out, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (config_parse_dist(arg, units, min, max, out, why, sizeof(why)) != 0)
+        return snprintf(err, errlen, "%s: %s", opt, why), -EINVAL;
+    return 0;
+}
+
 /* Workload letters and their long friends. */
 static int cli_workload(int opt, const char *arg, struct workload_spec *w, char *err, size_t errlen)
 {
@@ -244,21 +263,14 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
             return snprintf(err, errlen, "--timeout: '%s' is not a duration like 30s or 500ms, over 0 "
                             "and at most a day", arg), -EINVAL;
         return 0;
-    case OPT_SIZE: {
-        char why[256];
-
-        if (config_parse_dist(arg, DIST_SIZES, 0, DIST_SIZE_MAX, &w->size, why, sizeof(why)) != 0)
-            return snprintf(err, errlen, "--size: %s", why), -EINVAL;
-        return 0;
-    }
-    case OPT_RECIPIENTS: {
-        char why[256];
-
-        if (config_parse_dist(arg, DIST_COUNTS, 1, CONFIG_RCPTS_MAX, &w->recipients_dist, why, sizeof(why)) != 0)
-            return snprintf(err, errlen, "--recipients: %s", why), -EINVAL;
-        return 0;
-    }
+    case OPT_SIZE: return cli_dist("--size", arg, DIST_SIZES, 0, DIST_SIZE_MAX, &w->size, err, errlen);
+    case OPT_RECIPIENTS:
+        return cli_dist("--recipients", arg, DIST_COUNTS, 1, CONFIG_RCPTS_MAX, &w->recipients_dist, err, errlen);
     case OPT_SOURCE: return config_parse_source(arg, &w->source, err, errlen);
+    case OPT_MIME: w->mime = 1; return 0;
+    case OPT_ATTACH: return cli_dist("--attach", arg, DIST_SIZES, 0, CONFIG_ATTACH_SIZE_MAX, &w->attach, err, errlen);
+    case OPT_ATTACHMENTS:
+        return cli_dist("--attachments", arg, DIST_COUNTS, 0, CONFIG_ATTACHMENTS_MAX, &w->attachments, err, errlen);
     case OPT_SEED:
         if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed) != 0)
             return snprintf(err, errlen, "--seed: '%s' is not a whole number", arg), -EINVAL;

@@ -38,6 +38,8 @@ void config_workload_free(struct workload_spec *w)
     free(w->size);
     free(w->recipients_dist);
     free(w->source);
+    free(w->attach);
+    free(w->attachments);
     free(w->helo_name);
     free(w->subject);
     free(w->to);

@@ -65,6 +65,9 @@ struct workload_spec {
     char *size;                 /* --size: body lengths drawn (lib/dist.h); NULL: -l */
     char *recipients_dist;      /* --recipients: recipients per message drawn; NULL: -r */
     char *source;               /* --source: the agents' local addresses; NULL: any */
+    int mime;                   /* --mime */
+    char *attach;               /* --attach: attachment sizes (implies --mime); NULL: none */
+    char *attachments;          /* --attachments: attachments per message; NULL: 1 */
     uint64_t seed;              /* --seed */
     struct phase_spec *phases;
     size_t n_phases;
@@ -148,6 +151,8 @@ int config_parse_dist(const char *s, enum dist_units units, uint64_t min, uint64
  * *out (the caller frees it). 0, or -EINVAL with the reason in err. */
 int config_parse_source(const char *s, char **out, char *err, size_t errlen);
 
+#define CONFIG_ATTACH_SIZE_MAX (64ULL << 20)   /* = the agent's MIME_ATTACH_SIZE_MAX */
+#define CONFIG_ATTACHMENTS_MAX 16               /* = the agent's MIME_ATTACH_MAX */
 #define CONFIG_RCPTS_MAX 100000     /* -r, --recipients: as smtp-source's agents take */
 
 /* config_phase_kind - "ramp", "steady", "spike" into *kind; 0 or -EINVAL. */

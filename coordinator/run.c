@@ -482,6 +482,9 @@ static void run_fill_workload(struct run *r, const struct plan_part *pp, Smtpsto
     w->seed = ws->seed;
     w->recipients_dist = ws->recipients_dist ? ws->recipients_dist : (char *)"";
     w->source = ws->source ? ws->source : (char *)"";
+    w->mime = ws->mime || ws->attach;
+    w->attach = ws->attach ? ws->attach : (char *)"";
+    w->attachments = ws->attachments ? ws->attachments : (char *)"";
     w->report_interval_ms = 1000;
     for (i = 0; i < ws->n_phases; i++) {
         smtpstorm__phase__init(&phases[i]);

@@ -17,9 +17,9 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-uint64_t dist_random(uint64_t seed, uint64_t seq, enum dist_stream s)
+uint64_t dist_random(uint64_t seed, uint64_t seq, uint64_t stream)
 {
-    return mix64(mix64(mix64(seed) ^ seq) ^ (uint64_t)s);
+    return mix64(mix64(mix64(seed) ^ seq) ^ stream);
 }
 
 /* parse_value - a whole number with, for sizes, an optional k or m suffix
@@ -201,6 +201,13 @@ int dist_parse(struct dist *d, const char *text, enum dist_units units, uint64_t
     }
     *d = out;
     return 0;
+}
+
+void dist_fixed(struct dist *d, uint64_t v)
+{
+    memset(d, 0, sizeof(*d));
+    d->kind = DIST_FIXED;
+    d->lo = d->hi = v;
 }
 
 uint64_t dist_max(const struct dist *d) { return d->hi; }

@@ -43,6 +43,9 @@ enum dist_units { DIST_SIZES, DIST_COUNTS };
 int dist_parse(struct dist *d, const char *text, enum dist_units units, uint64_t min,
                uint64_t max, char *err, size_t errlen);
 
+/* dist_fixed - d always gives v. */
+void dist_fixed(struct dist *d, uint64_t v);
+
 /* dist_max - the largest value d can give. */
 uint64_t dist_max(const struct dist *d);
 
@@ -55,11 +58,12 @@ uint64_t dist_draw(const struct dist *d, uint64_t r);
 /* dist_cdf - the probability that d gives at most x (for tests). */
 double dist_cdf(const struct dist *d, double x);
 
-/* Streams: the values of one message that must not be correlated. */
-enum dist_stream { DIST_STREAM_SIZE = 1, DIST_STREAM_RECIPIENTS = 2 };
+/* Streams: the values of one message that must not be correlated (a
+ * module drawing more picks numbers from DIST_STREAM_FREE on). */
+enum { DIST_STREAM_SIZE = 1, DIST_STREAM_RECIPIENTS = 2, DIST_STREAM_FREE = 16 };
 
 /* dist_random - the random 64-bit word of message seq, stream s, under
  * seed (splitmix64 of the three): a pure function. */
-uint64_t dist_random(uint64_t seed, uint64_t seq, enum dist_stream s);
+uint64_t dist_random(uint64_t seed, uint64_t seq, uint64_t stream);
 
 #endif
