@@ -170,7 +170,8 @@ void options_usage(FILE *f, const char *prog)
             "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
             "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
             "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N]\n"
-            "       [--source LIST] [--mime] [--attach DIST] [--attachments DIST] [--timeout S] [--json FILE]\n"
+            "       [--source LIST] [--mime] [--attach DIST] [--attachments DIST]\n"
+            "       [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
