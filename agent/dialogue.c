@@ -229,7 +229,17 @@ static int queue_rcpt(struct dialogue *d, int t)
     struct textbuf b;
     int n;
 
-    n = message_rcpt_format(addr, sizeof(addr), d->w->recipient, d->txn[t].rcpt_left, number);
+    const char *rcpt = d->w->recipient;
+    char drawn[MESSAGE_ADDR_MAX];
+
+    if (d->w->rcpt_spread) {
+        if (spread_pick(d->w->rcpt_spread, dist_random(d->w->seed, d->txn[t].job.seq,
+                                                       DIST_STREAM_RCPT + (uint64_t)d->txn[t].rcpt_left),
+                        d->w->recipient, drawn, sizeof(drawn) - 32) < 0)
+            return -ENOBUFS;
+        rcpt = drawn;
+    }
+    n = message_rcpt_format(addr, sizeof(addr), rcpt, d->txn[t].rcpt_left, number);
     if (n < 0)
         return -ENOBUFS;
     d->txn[t].rcpt_left--;
@@ -242,11 +252,11 @@ static int queue_rcpt(struct dialogue *d, int t)
 }
 
 /* mime_headers_of - what a MIME message's top says, into h (returned). */
-static const struct mime_headers *mime_headers_of(const struct dialogue *d, struct mime_headers *h)
+static const struct mime_headers *mime_headers_of(const struct dialogue *d, int t, struct mime_headers *h)
 {
     const struct workload *w = d->w;
 
-    *h = (struct mime_headers){ w->sender, w->recipient, w->subject, d->msg_date ? d->msg_date : "",
+    *h = (struct mime_headers){ d->txn[t].sender, w->recipient, w->subject, d->msg_date ? d->msg_date : "",
                                 w->myhostname, w->agent_id, w->campaign };
     return h;
 }
@@ -275,7 +285,7 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
             return -1;
     }
     if (w->send_headers) {
-        v = (struct message_header_vars){ w->sender, w->recipient, date, w->myhostname,
+        v = (struct message_header_vars){ d->txn[t].sender, w->recipient, date, w->myhostname,
                                           w->subject, d->pid, (unsigned)d->fd,
                                           d->txn[t].job.remaining };
         if ((m = message_headers_format(at + n, cap - (size_t)n, &v)) < 0)
@@ -294,7 +304,7 @@ static size_t body_octets(const struct dialogue *d, int t)
     struct mime_headers h;
 
     if (d->w->mime)
-        return mime_size(&d->txn[t].plan, d->w->mime_pool, mime_headers_of(d, &h));
+        return mime_size(&d->txn[t].plan, d->w->mime_pool, mime_headers_of(d, t, &h));
     return d->w->size_dist ? (size_t)d->txn[t].body_len + 2 : d->w->payload->raw_len;
 }
 
@@ -329,7 +339,7 @@ static int queue_mime(struct dialogue *d, int t)
     int rc;
 
     d->mime_octets = 0;
-    rc = mime_emit(&d->txn[t].plan, d->w->mime_pool, mime_headers_of(d, &h), &sink);
+    rc = mime_emit(&d->txn[t].plan, d->w->mime_pool, mime_headers_of(d, t, &h), &sink);
     if (rc == 0)
         meter_body(d->meter, d->mime_octets);
     return rc;
@@ -474,13 +484,13 @@ static int refuse(struct dialogue *d, int t, size_t size)
 
 /* queue_mail - MAIL FROM, with SIZE= when the server offers SIZE and the
  * workload sends it (RFC 1870 6), and SMTPUTF8 (RFC 6531 3.4). */
-static int queue_mail(struct dialogue *d, size_t size)
+static int queue_mail(struct dialogue *d, int t, size_t size)
 {
     struct textbuf b;
 
     line_begin(d, &b);
     TEXTBUF_LIT(&b, "MAIL FROM:<");
-    textbuf_str(&b, d->w->sender);
+    textbuf_str(&b, d->txn[t].sender);
     TEXTBUF_LIT(&b, ">");
     if ((d->caps & DIALOGUE_CAP_SIZE) && d->w->mail_size) {
         TEXTBUF_LIT(&b, " SIZE=");
@@ -516,6 +526,10 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
     if (d->w->rcpt_dist)
         x->rcpt_left = (int)dist_draw(d->w->rcpt_dist, dist_random(d->w->seed, job->seq,
                                                                     DIST_STREAM_RECIPIENTS));
+    if (!d->w->sender_spread
+        || spread_pick(d->w->sender_spread, dist_random(d->w->seed, job->seq, DIST_STREAM_SENDER),
+                       d->w->sender, x->sender, sizeof(x->sender)) < 0)
+        snprintf(x->sender, sizeof(x->sender), "%s", d->w->sender);
     if (d->w->mime) {
         mime_plan_draw(d->w->mime, d->w->mime_pool, d->w->seed, job->seq, &x->plan);
     } else if (d->w->size_dist) {
@@ -529,7 +543,7 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
         return;
     meter_attempted(d->meter);
     d->tail_complete = 0;
-    if (queue_mail(d, size) || expect_push_txn(d, DIALOGUE_MAIL, t))
+    if (queue_mail(d, t, size) || expect_push_txn(d, DIALOGUE_MAIL, t))
         goto nobufs;
     if (d->pipelined) {
         for (i = x->rcpt_left; i > 0; i--)

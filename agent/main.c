@@ -258,6 +258,8 @@ static void agent_free(struct agent_run *a)
     message_payload_free(&a->payload);
     source_pool_free(&a->opt.sources);
     mime_pool_free(&a->mime_pool);
+    spread_free(&a->opt.rcpt_spread);
+    spread_free(&a->opt.sender_spread);
     report_timeline_free(&a->timeline);
     free(a->snap);
     free(a->win);

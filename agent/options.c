@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "number.h"
+#include "readfile.h"
 #include "trace.h"
 
 #define OPTIONS_RATE_MAX     10000000.0     /* messages a second */
@@ -25,6 +26,7 @@ enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
     OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
+    OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS,
     OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
@@ -52,6 +54,10 @@ static const struct option long_options[] = {
     { "recipients", required_argument, NULL, OPT_RECIPIENTS },
     { "source", required_argument, NULL, OPT_SOURCE },
     { "mime", no_argument, NULL, OPT_MIME },
+    { "rcpt-domains", required_argument, NULL, OPT_RCPT_DOMAINS },
+    { "rcpt-file", required_argument, NULL, OPT_RCPT_FILE },
+    { "rcpt-zipf", required_argument, NULL, OPT_RCPT_ZIPF },
+    { "senders", required_argument, NULL, OPT_SENDERS },
     { "attach", required_argument, NULL, OPT_ATTACH },
     { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "quiet", no_argument, NULL, OPT_QUIET },
@@ -123,6 +129,12 @@ static const char help_text[] =
     "  --attach DIST    and base64 attachments of DIST decoded octets (at most 64m), with\n"
     "                   names and types, in multipart/mixed (implies --mime)\n"
     "  --attachments DIST  attachments per message, 0 to 16 (default 1; with --attach)\n"
+    "  --rcpt-domains N spread the recipients over N domains: foo@d1.example.test ...\n"
+    "                   dN (of -t's domain), uniformly or by --rcpt-zipf\n"
+    "  --rcpt-file FILE draw each recipient from FILE: an address or a domain (for -t's\n"
+    "                   user) a line, with an optional weight after a space\n"
+    "  --rcpt-zipf S    weigh the N domains or FILE's lines by a Zipf law, 1/k^S\n"
+    "  --senders N|FILE draw each message's sender: -f's user numbered 1 to N, or from FILE\n"
     "  --seed N         what --size draws depend on, with each message's number: the same\n"
     "                   seed sends the same sizes whatever the sessions, threads or agents\n"
     "  --smtputf8       send MAIL FROM:<from> SMTPUTF8 (RFC 6531): -f and -t may hold\n"
@@ -171,6 +183,7 @@ void options_usage(FILE *f, const char *prog)
             "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
             "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N]\n"
             "       [--source LIST] [--mime] [--attach DIST] [--attachments DIST]\n"
+            "       [--rcpt-domains N | --rcpt-file FILE] [--rcpt-zipf S] [--senders N|FILE]\n"
             "       [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
@@ -350,6 +363,16 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
         w->sources = &o->sources;
         break;
     case OPT_MIME: w->mime = &o->mime; break;
+    case OPT_RCPT_DOMAINS:
+        if (number_parse_u64(arg, 1, SPREAD_ITEMS_MAX, &o->rcpt_domains))
+            BAD("bad --rcpt-domains: %s (1 to %d)", arg, SPREAD_ITEMS_MAX);
+        break;
+    case OPT_RCPT_FILE: o->rcpt_file = arg; break;
+    case OPT_RCPT_ZIPF:
+        if (parse_seconds(arg, SPREAD_ZIPF_MAX, &o->rcpt_zipf) || o->rcpt_zipf <= 0)
+            BAD("bad --rcpt-zipf: %s (an exponent above 0, at most 10)", arg);
+        break;
+    case OPT_SENDERS: o->senders = arg; break;
     case OPT_ATTACH:
         if (dist_parse(&o->attach_size, arg, DIST_SIZES, 0, MIME_ATTACH_SIZE_MAX, sub, sizeof(sub)) != 0)
             BAD("--attach: %s", sub);
@@ -422,6 +445,49 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
     return 0;
 }
 
+/* options_list - a --rcpt-file or --senders FILE into sp. */
+static int options_list(struct spread *sp, const char *path, double zipf, char *err, size_t errlen)
+{
+    char *text, why[256];
+    size_t len;
+    int rc;
+
+    if (readfile_all(path, SPREAD_FILE_MAX, &text, &len, why, sizeof(why)) != 0)
+        BAD("%s", why);
+    rc = spread_parse_list(sp, path, text, len, zipf, err, errlen);
+    free(text);
+    return rc;
+}
+
+/* options_spreads - where recipients and senders are drawn from. */
+static int options_spreads(struct agent_options *o, char *err, size_t errlen)
+{
+    struct workload *w = &o->w;
+    uint64_t n;
+
+    if (o->rcpt_domains && o->rcpt_file)
+        BAD("--rcpt-domains cannot be used with --rcpt-file");
+    if (o->rcpt_zipf > 0 && !o->rcpt_domains && !o->rcpt_file)
+        BAD("--rcpt-zipf needs --rcpt-domains or --rcpt-file");
+    if (o->rcpt_domains && spread_numbered(&o->rcpt_spread, w->recipient, 1, o->rcpt_domains, o->rcpt_zipf,
+                                           err, errlen) != 0)
+        return -EINVAL;
+    if (o->rcpt_file && options_list(&o->rcpt_spread, o->rcpt_file, o->rcpt_zipf, err, errlen) != 0)
+        return -EINVAL;
+    if (o->rcpt_domains || o->rcpt_file)
+        w->rcpt_spread = &o->rcpt_spread;
+    if (o->senders == NULL)
+        return 0;
+    if (number_parse_u64(o->senders, 1, SPREAD_ITEMS_MAX, &n) == 0) {
+        if (spread_numbered(&o->sender_spread, w->sender, 0, n, 0, err, errlen) != 0)
+            return -EINVAL;
+    } else if (options_list(&o->sender_spread, o->senders, 0, err, errlen) != 0) {
+        return -EINVAL;
+    }
+    w->sender_spread = &o->sender_spread;
+    return 0;
+}
+
 /* options_finish - defaults that depend on other options, and checks
  * across options. */
 static int options_finish(struct agent_options *o, int explicit_m, char *err, size_t errlen)
@@ -469,6 +535,8 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         BAD("addresses and subject must not contain line breaks");
     if (!w->send_helo)
         w->trace = 0;           /* -o: no headers, so no trace header either */
+    if (options_spreads(o, err, errlen) != 0)
+        return -EINVAL;
     if (o->message_file)
         w->send_headers = 0;    /* the file brings its own */
     if (w->campaign[0] == '\0')

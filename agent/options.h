@@ -29,6 +29,11 @@ struct agent_options {
     int rcpt_count_given;       /* -r */
     struct source_pool sources; /* --source (main frees it), when w.sources points here */
     struct mime_spec mime;      /* --mime, when w.mime points here */
+    uint64_t rcpt_domains;      /* --rcpt-domains N */
+    const char *rcpt_file;      /* --rcpt-file FILE */
+    double rcpt_zipf;           /* --rcpt-zipf S; 0: uniform or the list's weights */
+    const char *senders;        /* --senders N|FILE */
+    struct spread rcpt_spread, sender_spread;   /* built from those (main frees them) */
     struct dist attach_size, attach_count, text_size;   /* --attach, --attachments, -l's */
     int tls_verify;             /* --tls-verify */
     const char *tls_ca;         /* --tls-ca FILE */

@@ -10,6 +10,7 @@
 #include "dist.h"
 #include "endpoint.h"
 #include "mime.h"
+#include "spread.h"
 #include "sources.h"
 #include "message.h"
 #include "schedule.h"
@@ -85,6 +86,9 @@ struct workload {
     const struct dist *rcpt_dist;   /* --recipients: recipients per message drawn by
                                      * message number (recipients is then its max);
                                      * not owned; NULL: -r */
+    const struct spread *rcpt_spread;   /* --rcpt-domains, --rcpt-file: each recipient's
+                                     * address drawn; not owned; NULL: -t */
+    const struct spread *sender_spread; /* --senders: each message's sender drawn; NULL: -f */
     const struct mime_spec *mime;   /* --mime: MIME messages of these parts; not owned;
                                      * NULL: smtp-source's message */
     const struct mime_pool *mime_pool;  /* the pools they are cut from; not owned */

@@ -60,7 +60,10 @@ double dist_cdf(const struct dist *d, double x);
 
 /* Streams: the values of one message that must not be correlated (a
  * module drawing more picks numbers from DIST_STREAM_FREE on). */
-enum { DIST_STREAM_SIZE = 1, DIST_STREAM_RECIPIENTS = 2, DIST_STREAM_FREE = 16 };
+enum {
+    DIST_STREAM_SIZE = 1, DIST_STREAM_RECIPIENTS = 2, DIST_STREAM_SENDER = 3, DIST_STREAM_FREE = 16,
+    DIST_STREAM_RCPT = 1u << 20     /* + the recipient's place in its message */
+};
 
 /* dist_random - the random 64-bit word of message seq, stream s, under
  * seed (splitmix64 of the three): a pure function. */
