@@ -15,6 +15,7 @@
 #include "phases.h"
 #include "timeline.h"
 #include "wire.h"
+#include "wire_build.h"
 #include "zap.h"
 #include "zlink.h"
 
@@ -118,26 +119,17 @@ static void run_send(struct run *r, struct peer *p, Smtpstorm__Envelope *env)
 static void run_send_error_to(struct zlink *z, const uint8_t *route, size_t len,
                               Smtpstorm__Error__Code code, const char *text)
 {
-    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
-    Smtpstorm__Error e = SMTPSTORM__ERROR__INIT;
+    struct wire_out out;
 
-    e.code = code;
-    e.text = (char *)text;
-    env.body_case = SMTPSTORM__ENVELOPE__BODY_ERROR;
-    env.error = &e;
-    (void)zlink_send_env(z, route, len, &env);
+    (void)zlink_send_env(z, route, len, wire_build_error(&out, code, NULL, text));
 }
 
 static void run_send_beat(struct run *r, struct peer *p)
 {
-    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
-    Smtpstorm__Heartbeat hb;
+    struct wire_out out;
+    const char *campaign = r->state == RUN_RUNNING || r->state == RUN_DRAIN ? r->campaign : "";
 
-    wire_beat_fill(&hb, &p->beat, clock_wall_ns(), clock_mono_ns());
-    hb.campaign = r->state == RUN_RUNNING || r->state == RUN_DRAIN ? r->campaign : (char *)"";
-    env.body_case = SMTPSTORM__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &hb;
-    run_send(r, p, &env);
+    run_send(r, p, wire_build_heartbeat(&out, &p->beat, campaign));
 }
 
 static void run_send_stop(struct run *r, struct peer *p, const char *reason)
@@ -162,8 +154,7 @@ static void run_refuse_version(struct run *r, struct zlink *z, const uint8_t *ro
     char text[200];
     int i;
 
-    snprintf(text, sizeof(text), "this coordinator speaks wire version %u, you speak %u: "
-             "run the same smtpstorm release everywhere", WIRE_VERSION, env->version);
+    wire_version_refusal(text, sizeof(text), "this coordinator", WIRE_VERSION, "you speak", env->version);
     run_send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__VERSION, text);
     for (i = 0; i < RUN_REFUSED_LOG && r->refused_ids[i][0]; i++)
         if (strcmp(r->refused_ids[i], id) == 0)
@@ -171,8 +162,8 @@ static void run_refuse_version(struct run *r, struct zlink *z, const uint8_t *ro
     r->refused++;
     if (i < RUN_REFUSED_LOG)
         snprintf(r->refused_ids[i], sizeof(r->refused_ids[i]), "%s", id);
-    log_error("refused peer %s: it speaks wire version %u, this coordinator %u; "
-              "run the same smtpstorm release everywhere", id, env->version, WIRE_VERSION);
+    log_error("refused peer %s: %s", id,
+              wire_version_refusal(text, sizeof(text), "it", env->version, "this coordinator", WIRE_VERSION));
 }
 
 static void run_send_start(struct run *r, struct peer *p);

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "log.h"
 #include "trace.h"
+#include "wire_build.h"
 #include "zlink.h"
 
 #include <errno.h>
@@ -84,28 +85,18 @@ static void peerlink_send_hello(struct peerlink *pl)
 
 static void peerlink_send_heartbeat(struct peerlink *pl)
 {
-    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
-    Smtpstorm__Heartbeat hb;
+    struct wire_out out;
+    const char *campaign = pl->campaign[0] && !pl->done ? pl->campaign : "";
 
-    wire_beat_fill(&hb, &pl->wb, clock_wall_ns(), clock_mono_ns());
-    hb.campaign = pl->campaign[0] && !pl->done ? pl->campaign : (char *)"";
-    env.body_case = SMTPSTORM__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &hb;
-    (void)peerlink_send(pl, &env);
+    (void)peerlink_send(pl, wire_build_heartbeat(&out, &pl->wb, campaign));
 }
 
 static void peerlink_send_error(struct peerlink *pl, Smtpstorm__Error__Code code,
                                 const char *campaign, const char *text)
 {
-    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
-    Smtpstorm__Error e = SMTPSTORM__ERROR__INIT;
+    struct wire_out out;
 
-    e.code = code;
-    e.campaign = (char *)campaign;
-    e.text = (char *)text;
-    env.body_case = SMTPSTORM__ENVELOPE__BODY_ERROR;
-    env.error = &e;
-    (void)peerlink_send(pl, &env);
+    (void)peerlink_send(pl, wire_build_error(&out, code, campaign, text));
 }
 
 static void peerlink_send_ready(struct peerlink *pl)
@@ -269,8 +260,7 @@ static void peerlink_on_recv(struct zlink *z, const uint8_t *peer, size_t peerle
     (void)peerlen;
     rc = wire_decode(data, len, &env);
     if (rc == -EPROTONOSUPPORT) {
-        snprintf(text, sizeof(text), "the coordinator speaks wire version %u, this program %u: "
-                 "run the same smtpstorm release everywhere", env->version, WIRE_VERSION);
+        wire_version_refusal(text, sizeof(text), "the coordinator", env->version, "this program", WIRE_VERSION);
         wire_free(env);
         if (pl->cb.refused)
             pl->cb.refused(pl, text, pl->arg);
