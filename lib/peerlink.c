@@ -8,6 +8,7 @@
 #include "wire_build.h"
 #include "zlink.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +324,7 @@ struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct pee
     struct peerlink *pl;
     long ncpu;
 
+    assert(ctx != NULL && loop != NULL && opts != NULL);
     if (opts->id == NULL || !trace_id_valid(opts->id)) {
         snprintf(err, errlen, "bad id '%s': use 1 to 63 of A-Z a-z 0-9 . _ : -",
                  opts->id ? opts->id : "");
@@ -378,6 +380,7 @@ int peerlink_send_progress(struct peerlink *pl, const struct load_stats *s,
 {
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
 
+    assert(pl != NULL && pl->role == PEERLINK_AGENT && s != NULL && meta != NULL);
     env.progress = peerlink_fill(pl, s, meta);
     if (env.progress == NULL)
         return -ENOMEM;
@@ -392,6 +395,7 @@ int peerlink_send_done(struct peerlink *pl, const struct load_stats *s,
     Smtpstorm__Done done = SMTPSTORM__DONE__INIT;
     int rc;
 
+    assert(pl != NULL && pl->role == PEERLINK_AGENT && s != NULL && meta != NULL);
     done.final = peerlink_fill(pl, s, meta);
     if (done.final == NULL)
         return -ENOMEM;
@@ -451,6 +455,7 @@ int peerlink_send_sink_counters(struct peerlink *pl, const struct peerlink_sink_
     size_t i, n = c->n_campaigns;
     int rc = -ENOMEM;
 
+    assert(pl != NULL && pl->role == PEERLINK_SINK && c != NULL);
     if (n > WIRE_LIST_MAX)
         return -E2BIG;
     ccs = calloc(n + 1, sizeof(*ccs));
