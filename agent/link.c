@@ -50,6 +50,7 @@ struct link {
     struct mime_spec mime;      /* its --mime, when w.mime points here */
     struct dist attach_size, attach_count, text_size;
     struct mime_pool mime_pool;
+    struct spread rcpt_spread, sender_spread;   /* --rcpt-*, --senders */
     void *tls_ctx;
     char helo[LINK_STRING_MAX], from[MESSAGE_ADDR_MAX], to[MESSAGE_ADDR_MAX];
     char default_addr[LINK_STRING_MAX + 8], subject[LINK_STRING_MAX];
@@ -128,6 +129,8 @@ static void link_release(struct link *l)
     message_payload_free(&l->payload);
     source_pool_free(&l->sources);
     mime_pool_free(&l->mime_pool);
+    spread_free(&l->rcpt_spread);
+    spread_free(&l->sender_spread);
     memset(&l->payload, 0, sizeof(l->payload));
     transport_ctx_free(l->tls_ctx);
     l->tls_ctx = NULL;
@@ -434,6 +437,35 @@ static void link_phases(struct link *l, const Smtpstorm__Workload *pw)
     }
 }
 
+/* link_spreads - --rcpt-domains, --rcpt-file, --rcpt-zipf and --senders
+ * into w (after -f and -t). */
+static int link_spreads(struct link *l, const Smtpstorm__Workload *pw, struct workload *w, char *why,
+                        size_t whylen)
+{
+    double zipf = (double)pw->rcpt_zipf_milli / 1000;
+    int rc = 0;
+
+    spread_free(&l->rcpt_spread);
+    spread_free(&l->sender_spread);
+    if (pw->rcpt_domains)
+        rc = spread_numbered(&l->rcpt_spread, w->recipient, 1, pw->rcpt_domains, zipf, why, whylen);
+    else if (pw->rcpt_list.len)
+        rc = spread_parse_list(&l->rcpt_spread, "--rcpt-file", (const char *)pw->rcpt_list.data,
+                               pw->rcpt_list.len, zipf, why, whylen);
+    if (rc != 0)
+        return rc;
+    if (pw->rcpt_domains || pw->rcpt_list.len)
+        w->rcpt_spread = &l->rcpt_spread;
+    if (pw->senders)
+        rc = spread_numbered(&l->sender_spread, w->sender, 0, pw->senders, 0, why, whylen);
+    else if (pw->sender_list.len)
+        rc = spread_parse_list(&l->sender_spread, "--senders", (const char *)pw->sender_list.data,
+                               pw->sender_list.len, 0, why, whylen);
+    if (rc == 0 && (pw->senders || pw->sender_list.len))
+        w->sender_spread = &l->sender_spread;
+    return rc;
+}
+
 /* link_workload - every field of pw into w (the smtp-source letters). */
 static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct workload *w, char *why,
                          size_t whylen)
@@ -500,7 +532,7 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->seq_stride = pw->seq_stride ? pw->seq_stride : 1;
     link_phases(l, pw);
     link_ceilings(l, w, pw->n_phases);
-    if (link_strings(l, pw, w, why, whylen) != 0)
+    if (link_strings(l, pw, w, why, whylen) != 0 || link_spreads(l, pw, w, why, whylen) != 0)
         return -EINVAL;
     return link_message(l, pw, w, why, whylen);
 }

@@ -3,6 +3,7 @@
  * table; every complaint carries the line of the node it is about. */
 #include "campaign.h"
 #include "number.h"
+#include "spread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_COUNTS, K_RECIPIENTS, K_SOURCE, K_STRING, K_TARGETS, K_PHASES,
+enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_COUNTS, K_RECIPIENTS, K_SOURCE, K_ZIPF, K_STRING, K_TARGETS, K_PHASES,
                 K_FAMILY, K_THRESHOLDS };
 
 struct key_def {
@@ -62,6 +63,10 @@ static const struct key_def keys[] = {
     { "seed", K_U64, W(seed), -1, 0, UINT64_MAX },
     { "source", K_SOURCE, W(source), -1, 0, 0 },
     { "mime", K_BOOL, W(mime), -1, 0, 0 },
+    { "rcpt_domains", K_U64, W(rcpt_domains), -1, 1, SPREAD_ITEMS_MAX },
+    { "rcpt_file", K_STRING, W(rcpt_file), -1, 0, 0 },
+    { "rcpt_zipf", K_ZIPF, W(rcpt_zipf), -1, 0, 0 },
+    { "senders", K_STRING, W(senders), -1, 0, 0 },
     { "attach", K_SIZE, W(attach), -1, 0, CONFIG_ATTACH_SIZE_MAX },
     { "attachments", K_COUNTS, W(attachments), -1, 0, CONFIG_ATTACHMENTS_MAX },
     { "phases", K_PHASES, 0, -1, 0, 0 },
@@ -301,6 +306,10 @@ static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t 
             return walk_fail(k, val, "'source': %s", why);
         break;
     }
+    case K_ZIPF:
+        if (config_parse_zipf(s, (double *)(base + d->offset)) != 0)
+            return walk_fail(k, val, "'%s' must be an exponent above 0 and at most 10, not '%s'", d->name, s);
+        break;
     case K_FAMILY:
         if (strcmp(s, "4") != 0 && strcmp(s, "6") != 0 && strcmp(s, "any") != 0)
             return walk_fail(k, val, "'family' must be 4, 6 or any, not '%s'", s);

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "campaign.h"
 #include "number.h"
+#include "spread.h"
 #include "zlink.h"
 #include "metrics.h"
 #include "trace.h"
@@ -19,6 +20,7 @@ enum {
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
+    OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -46,6 +48,10 @@ static const struct option cli_long[] = {
     { "recipients", required_argument, NULL, OPT_RECIPIENTS },
     { "source", required_argument, NULL, OPT_SOURCE },
     { "mime", no_argument, NULL, OPT_MIME },
+    { "rcpt-domains", required_argument, NULL, OPT_RCPT_DOMAINS },
+    { "rcpt-file", required_argument, NULL, OPT_RCPT_FILE },
+    { "rcpt-zipf", required_argument, NULL, OPT_RCPT_ZIPF },
+    { "senders", required_argument, NULL, OPT_SENDERS },
     { "attach", required_argument, NULL, OPT_ATTACH },
     { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "json", required_argument, NULL, OPT_JSON },
@@ -119,6 +125,13 @@ void cli_usage_run(void *out)
           "  --attach DIST  base64 attachments of DIST decoded octets (at most 64m),\n"
           "               multipart/mixed (implies --mime; default none)\n"
           "  --attachments DIST  attachments per message, 0 to 16 (default 1)\n"
+          "  --rcpt-domains N  spread the recipients over N domains, d1. to dN. of -t's\n"
+          "               (default: -t alone)\n"
+          "  --rcpt-file FILE  draw each recipient from FILE's lines (address or domain,\n"
+          "               optional weight), read here and sent to the agents (default none)\n"
+          "  --rcpt-zipf S  weigh those by a Zipf law 1/k^S (default: uniform or weights)\n"
+          "  --senders N|FILE  each message's sender: -f's user numbered 1 to N, or from\n"
+          "               FILE (default: -f alone)\n"
           "  --seed N     the draws depend on N and each message's number only: the\n"
           "               same seed sends the same campaign on any number of agents\n"
           "               (default 0)\n"
@@ -271,6 +284,16 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
         return cli_dist("--recipients", arg, DIST_COUNTS, 1, CONFIG_RCPTS_MAX, &w->recipients_dist, err, errlen);
     case OPT_SOURCE: return config_parse_source(arg, &w->source, err, errlen);
     case OPT_MIME: w->mime = 1; return 0;
+    case OPT_RCPT_DOMAINS:
+        if (number_parse_u64(arg, 1, SPREAD_ITEMS_MAX, &w->rcpt_domains) != 0)
+            return snprintf(err, errlen, "--rcpt-domains: '%s' is not from 1 to %d", arg, SPREAD_ITEMS_MAX), -EINVAL;
+        return 0;
+    case OPT_RCPT_FILE: return cli_string(&w->rcpt_file, arg, err, errlen);
+    case OPT_RCPT_ZIPF:
+        if (config_parse_zipf(arg, &w->rcpt_zipf) != 0)
+            return snprintf(err, errlen, "--rcpt-zipf: '%s' is not an exponent above 0, at most 10", arg), -EINVAL;
+        return 0;
+    case OPT_SENDERS: return cli_string(&w->senders, arg, err, errlen);
     case OPT_ATTACH: return cli_dist("--attach", arg, DIST_SIZES, 0, CONFIG_ATTACH_SIZE_MAX, &w->attach, err, errlen);
     case OPT_ATTACHMENTS:
         return cli_dist("--attachments", arg, DIST_COUNTS, 0, CONFIG_ATTACHMENTS_MAX, &w->attachments, err, errlen);

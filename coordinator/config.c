@@ -10,6 +10,7 @@
 
 #include "dist.h"
 #include "sources.h"
+#include "spread.h"
 
 void config_init(struct run_config *c)
 {
@@ -40,6 +41,8 @@ void config_workload_free(struct workload_spec *w)
     free(w->source);
     free(w->attach);
     free(w->attachments);
+    free(w->rcpt_file);
+    free(w->senders);
     free(w->helo_name);
     free(w->subject);
     free(w->to);
@@ -187,6 +190,17 @@ int config_parse_source(const char *s, char **out, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -EINVAL;
     }
+    return 0;
+}
+
+int config_parse_zipf(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s || *end != '\0' || !(v > 0 && v <= SPREAD_ZIPF_MAX))
+        return -EINVAL;
+    *out = v;
     return 0;
 }
 

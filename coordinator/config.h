@@ -68,6 +68,10 @@ struct workload_spec {
     int mime;                   /* --mime */
     char *attach;               /* --attach: attachment sizes (implies --mime); NULL: none */
     char *attachments;          /* --attachments: attachments per message; NULL: 1 */
+    uint64_t rcpt_domains;      /* --rcpt-domains N */
+    char *rcpt_file;            /* --rcpt-file FILE, read by the coordinator and sent */
+    double rcpt_zipf;           /* --rcpt-zipf S */
+    char *senders;              /* --senders N or FILE */
     uint64_t seed;              /* --seed */
     struct phase_spec *phases;
     size_t n_phases;
@@ -154,6 +158,9 @@ int config_parse_source(const char *s, char **out, char *err, size_t errlen);
 #define CONFIG_ATTACH_SIZE_MAX (64ULL << 20)   /* = the agent's MIME_ATTACH_SIZE_MAX */
 #define CONFIG_ATTACHMENTS_MAX 16               /* = the agent's MIME_ATTACH_MAX */
 #define CONFIG_RCPTS_MAX 100000     /* -r, --recipients: as smtp-source's agents take */
+
+/* config_parse_zipf - a --rcpt-zipf exponent, above 0 and at most 10; 0 or -EINVAL. */
+int config_parse_zipf(const char *s, double *out);
 
 /* config_phase_kind - "ramp", "steady", "spike" into *kind; 0 or -EINVAL. */
 int config_phase_kind(const char *s, enum phase_kind *kind);

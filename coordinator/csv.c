@@ -5,8 +5,8 @@
  * target's backlog then: accepted minus received, cumulative (empty when no
  * sinks are in the path). */
 #include "result.h"
+#include "report_file.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -22,19 +22,16 @@ static const char *csv_phase_name(const struct run_result *res, uint32_t t)
     return res->phases[i].name;
 }
 
-int csv_write_timeline(const char *path, const struct run_result *res, char *err, size_t errlen)
+/* csv_fill - the whole CSV into f (a report_file_fill_fn: arg is the result). */
+static int csv_fill(FILE *f, const void *arg)
 {
+    const struct run_result *res = arg;
     const struct aggregator *a = res->timeline;
     const struct agg_totals *prev, *cur;
     const struct agg_latency *m;
     static const struct agg_totals zero;
-    FILE *f = fopen(path, "w");
     size_t i;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -errno;
-    }
     fprintf(f, "t,accepted,received,errors,attempted,rejected,accepted_total,received_total,errors_total,"
             "replies_4xx,replies_5xx,sessions_active,message_count,message_p50_ms,message_p90_ms,"
             "message_p99_ms,message_max_ms,backlog,delivery_p50_ms,delivery_p99_ms,phase\n");
@@ -65,9 +62,10 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
             fputs(",,", f);
         fprintf(f, ",%s\n", csv_phase_name(res, a->rows[i].t));
     }
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -errno;
-    }
     return 0;
+}
+
+int csv_write_timeline(const char *path, const struct run_result *res, char *err, size_t errlen)
+{
+    return report_file_write(path, 0, csv_fill, res, err, errlen);
 }

@@ -6,6 +6,7 @@
  * escaped. Numbers carry data-key/data-value attributes with the JSON
  * report's values, so tests (and people) can check one against the other. */
 #include "result.h"
+#include "report_file.h"
 #include "svg.h"
 
 #include <errno.h>
@@ -769,15 +770,12 @@ static void html_footer(FILE *f, const struct run_result *res)
             "</main>\n</body>\n</html>\n", SMTPSTORM_VERSION, res->dropped, res->refused);
 }
 
-int html_write_report(const char *path, const struct run_result *res, char *err, size_t errlen)
+/* html_fill - the whole page into f (a report_file_fill_fn: arg is the result). */
+static int html_fill(FILE *f, const void *arg)
 {
-    FILE *f = fopen(path, "w");
+    const struct run_result *res = arg;
     int rc = 0;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -errno;
-    }
     html_head(f, res);
     html_verdict(f, res);
     html_asked(f, res);
@@ -785,23 +783,18 @@ int html_write_report(const char *path, const struct run_result *res, char *err,
     html_thresholds(f, res);
     html_flow(f, res);
     html_campaign_phases(f, res);
-    if (html_charts(f, res) != 0) {
-        snprintf(err, errlen, "cannot write %s: out of memory", path);
+    if (html_charts(f, res) != 0)
         rc = -ENOMEM;
-    }
     html_phases(f, res);
     html_agents(f, res);
     html_sinks(f, res);
     html_replies_errors(f, res);
     html_campaign(f, res);
     html_footer(f, res);
-    if (ferror(f) && rc == 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        rc = -EIO;
-    }
-    if (fclose(f) != 0 && rc == 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        rc = -errno;
-    }
     return rc;
+}
+
+int html_write_report(const char *path, const struct run_result *res, char *err, size_t errlen)
+{
+    return report_file_write(path, 0, html_fill, res, err, errlen);
 }

@@ -3,8 +3,8 @@
  * escaped; it is never trusted. Written by the coordinator until a shared
  * lib/report exists. */
 #include "result.h"
+#include "report_file.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
@@ -307,14 +307,11 @@ static void json_thresholds(FILE *f, const struct run_result *res)
     fputs(res->n_verdicts ? "\n  ],\n" : "],\n", f);
 }
 
-int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen)
+/* json_fill - the whole report into f (a report_file_fill_fn: arg is the result). */
+static int json_fill(FILE *f, const void *arg)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    const struct run_result *res = arg;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -errno;
-    }
     fprintf(f, "{\n  \"version\": %d,\n  \"generator\": \"smtpstorm %s\",\n  \"campaign\": ",
             JSON_REPORT_VERSION, SMTPSTORM_VERSION);
     json_string(f, res->campaign);
@@ -334,13 +331,10 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
             PRIu64 "},\n", res->dropped, res->refused, res->unauthorized);
     fprintf(f, "  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,
             reconcile_exit_text(res->exit_code));
-    if (f == stdout) {
-        fflush(f);
-        return 0;
-    }
-    if (fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        return -errno;
-    }
     return 0;
+}
+
+int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen)
+{
+    return report_file_write(path, 0, json_fill, res, err, errlen);
 }

@@ -50,7 +50,7 @@ struct peer {
     Smtpstorm__Envelope *latest;    /* owned: last Progress/Done, or SinkCounters */
     uint64_t latest_seq;
     char status[256];               /* Done's status, or why it refused */
-    /* a sink's restarts (run.c): its earlier runs' last counters are kept */
+    /* a sink's restarts (peers.c): its earlier runs' last counters are kept */
     int rehello;                    /* said hello again since its last counters */
     uint32_t restarts;              /* new processes seen during the campaign */
     int earlier;                    /* this is an earlier run's record, not in the registry */

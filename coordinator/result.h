@@ -1,7 +1,7 @@
 /* result.h - a finished campaign as the reporters see it: what was asked,
  * totals, merged latency histograms, replies, per-agent and per-sink lines,
  * the reconciliation, the timeline and the thresholds' verdicts. Filled by
- * run.c and verdict.c; read by summary.c (terminal), csv.c, json.c and
+ * result.c and verdict.c; read by summary.c (terminal), csv.c, json.c and
  * html.c. */
 #ifndef SMTPSTORM_COORDINATOR_RESULT_H
 #define SMTPSTORM_COORDINATOR_RESULT_H

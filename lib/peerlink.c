@@ -5,8 +5,10 @@
 #include "clock.h"
 #include "log.h"
 #include "trace.h"
+#include "wire_build.h"
 #include "zlink.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,28 +86,18 @@ static void peerlink_send_hello(struct peerlink *pl)
 
 static void peerlink_send_heartbeat(struct peerlink *pl)
 {
-    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
-    Smtpstorm__Heartbeat hb;
+    struct wire_out out;
+    const char *campaign = pl->campaign[0] && !pl->done ? pl->campaign : "";
 
-    wire_beat_fill(&hb, &pl->wb, clock_wall_ns(), clock_mono_ns());
-    hb.campaign = pl->campaign[0] && !pl->done ? pl->campaign : (char *)"";
-    env.body_case = SMTPSTORM__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &hb;
-    (void)peerlink_send(pl, &env);
+    (void)peerlink_send(pl, wire_build_heartbeat(&out, &pl->wb, campaign));
 }
 
 static void peerlink_send_error(struct peerlink *pl, Smtpstorm__Error__Code code,
                                 const char *campaign, const char *text)
 {
-    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
-    Smtpstorm__Error e = SMTPSTORM__ERROR__INIT;
+    struct wire_out out;
 
-    e.code = code;
-    e.campaign = (char *)campaign;
-    e.text = (char *)text;
-    env.body_case = SMTPSTORM__ENVELOPE__BODY_ERROR;
-    env.error = &e;
-    (void)peerlink_send(pl, &env);
+    (void)peerlink_send(pl, wire_build_error(&out, code, campaign, text));
 }
 
 static void peerlink_send_ready(struct peerlink *pl)
@@ -269,8 +261,7 @@ static void peerlink_on_recv(struct zlink *z, const uint8_t *peer, size_t peerle
     (void)peerlen;
     rc = wire_decode(data, len, &env);
     if (rc == -EPROTONOSUPPORT) {
-        snprintf(text, sizeof(text), "the coordinator speaks wire version %u, this program %u: "
-                 "run the same smtpstorm release everywhere", env->version, WIRE_VERSION);
+        wire_version_refusal(text, sizeof(text), "the coordinator", env->version, "this program", WIRE_VERSION);
         wire_free(env);
         if (pl->cb.refused)
             pl->cb.refused(pl, text, pl->arg);
@@ -333,6 +324,7 @@ struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct pee
     struct peerlink *pl;
     long ncpu;
 
+    assert(ctx != NULL && loop != NULL && opts != NULL);
     if (opts->id == NULL || !trace_id_valid(opts->id)) {
         snprintf(err, errlen, "bad id '%s': use 1 to 63 of A-Z a-z 0-9 . _ : -",
                  opts->id ? opts->id : "");
@@ -385,6 +377,7 @@ int peerlink_send_progress(struct peerlink *pl, const struct load_stats *s,
 {
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
 
+    assert(pl != NULL && pl->role == PEERLINK_AGENT && s != NULL && meta != NULL);
     env.progress = peerlink_fill(pl, s, meta);
     if (env.progress == NULL)
         return -ENOMEM;
@@ -399,6 +392,7 @@ int peerlink_send_done(struct peerlink *pl, const struct load_stats *s,
     Smtpstorm__Done done = SMTPSTORM__DONE__INIT;
     int rc;
 
+    assert(pl != NULL && pl->role == PEERLINK_AGENT && s != NULL && meta != NULL);
     done.final = peerlink_fill(pl, s, meta);
     if (done.final == NULL)
         return -ENOMEM;
@@ -458,6 +452,7 @@ int peerlink_send_sink_counters(struct peerlink *pl, const struct peerlink_sink_
     size_t i, n = c->n_campaigns;
     int rc = -ENOMEM;
 
+    assert(pl != NULL && pl->role == PEERLINK_SINK && c != NULL);
     if (n > WIRE_LIST_MAX)
         return -E2BIG;
     ccs = calloc(n + 1, sizeof(*ccs));

@@ -79,19 +79,22 @@ struct peerlink_callbacks {
 };
 
 /* peerlink_open - connect to opts->endpoint in ctx (a zmq context the caller
- * owns and outlives the link) and start saying hello. The caller owns the
- * result (peerlink_close). NULL on error with a message in err. */
+ * owns and outlives the link) and start saying hello; opts is read here
+ * only, cb is copied, loop and arg must outlive the link. The caller owns
+ * the result, valid until peerlink_close. NULL on error with a message in
+ * err. */
 struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct peerlink_opts *opts,
                                const struct peerlink_callbacks *cb, void *arg,
                                char *err, size_t errlen);
 
-/* peerlink_send_progress - report the current workload's cumulative counters
- * (meta->campaign may be NULL: the accepted campaign). Returns 0 or -errno
+/* peerlink_send_progress - (agents) report the current workload's
+ * cumulative counters (meta->campaign may be NULL: the accepted campaign);
+ * nothing in s or meta is kept. Returns 0 or -errno
  * (-EAGAIN while disconnected: harmless, the next report carries it). */
 int peerlink_send_progress(struct peerlink *pl, const struct load_stats *s,
                            const struct wire_progress_meta *meta);
 
-/* peerlink_send_done - report the end of the current workload with its final
+/* peerlink_send_done - (agents) report the end of the current workload with its final
  * counters and status (NULL or "": ok). The link keeps it and sends it again
  * if the coordinator asks (a Stop for a finished campaign). Returns 0 or -errno. */
 int peerlink_send_done(struct peerlink *pl, const struct load_stats *s,
@@ -125,11 +128,13 @@ struct peerlink_sink_counters {
     size_t n_campaigns;
 };
 
-/* peerlink_send_sink_counters - stream a sink's counters (every second).
+/* peerlink_send_sink_counters - (sinks) stream a sink's counters (every second).
  * Nothing in c is kept. Returns 0 or -errno (-EAGAIN: not connected). */
 int peerlink_send_sink_counters(struct peerlink *pl, const struct peerlink_sink_counters *c);
 
-/* peerlink_campaign - the accepted (or running) campaign id, "" when idle. */
+/* peerlink_campaign - the accepted (or running) campaign id, "" when idle;
+ * storage inside pl, valid until peerlink_close, its text replaced when the
+ * next workload is accepted (copy it to keep this one). */
 const char *peerlink_campaign(const struct peerlink *pl);
 
 /* peerlink_welcomed - nonzero while the coordinator answers us. */

@@ -1,6 +1,7 @@
 /* report.c - write the JSON report of the contract in design.md (see
  * report.h). */
 #include "report.h"
+#include "report_file.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -8,8 +9,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#define REPORT_PATH_MAX 4096
 
 int report_timeline_append(struct report_timeline *tl, const struct report_row *row)
 {
@@ -286,40 +285,13 @@ int report_write(FILE *f, const struct report *r)
     return ferror(f) ? -EIO : 0;
 }
 
+/* report_fill - report_write as a report_file_fill_fn. */
+static int report_fill(FILE *f, const void *arg)
+{
+    return report_write(f, arg);
+}
+
 int report_write_file(const char *path, const struct report *r, char *err, size_t errlen)
 {
-    char tmp[REPORT_PATH_MAX];
-    FILE *f;
-    int rc, e;
-
-    if (strcmp(path, "-") == 0) {
-        rc = report_write(stdout, r);
-        if (rc == 0 && fflush(stdout) != 0)
-            rc = -errno;
-        if (rc != 0)
-            snprintf(err, errlen, "write report to stdout: %s", strerror(-rc));
-        return rc;
-    }
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
-        snprintf(err, errlen, "report path too long: %s", path);
-        return -ENAMETOOLONG;
-    }
-    f = fopen(tmp, "w");
-    if (f == NULL)
-        goto fail;
-    rc = report_write(f, r);
-    if (fclose(f) != 0 || rc != 0)
-        goto fail_tmp;
-    if (rename(tmp, path) != 0)
-        goto fail_tmp;
-    return 0;
-
-fail_tmp:
-    e = errno ? errno : EIO;
-    (void)unlink(tmp);
-    errno = e;
-fail:
-    e = errno ? errno : EIO;
-    snprintf(err, errlen, "write report %s: %s", path, strerror(e));
-    return -e;
+    return report_file_write(path, REPORT_FILE_ATOMIC, report_fill, r, err, errlen);
 }

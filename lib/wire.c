@@ -106,6 +106,7 @@ static int check_workload(const Smtpstorm__Workload *w)
 
     if (!id_ok(w->campaign, 1) || w->n_targets == 0 || w->n_targets > WIRE_TARGETS_MAX
         || w->n_phases > WIRE_PHASES_MAX || w->content.len > WIRE_CONTENT_MAX
+        || w->rcpt_list.len > WIRE_CONTENT_MAX || w->sender_list.len > WIRE_CONTENT_MAX
         || (w->content.len > 0 && w->content.data == NULL)
         || !text_ok(w->auth) || !text_ok(w->from) || !text_ok(w->helo_name)
         || !text_ok(w->subject) || !text_ok(w->to) || w->seq_stride == 0

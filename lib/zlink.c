@@ -4,6 +4,7 @@
 #include "log.h"
 #include "zap.h"
 
+#include <assert.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -330,6 +331,7 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
 {
     struct zlink *z;
 
+    assert(ctx != NULL && loop != NULL && opts != NULL && opts->endpoint != NULL && fn != NULL);
     if (zlink_check_security(opts, err, errlen) != 0)
         return NULL;
     if ((z = calloc(1, sizeof(*z))) == NULL) {
@@ -374,9 +376,10 @@ int zlink_send(struct zlink *z, const uint8_t *peer, size_t peerlen, const void 
 {
     int rc = 0;
 
+    assert(z != NULL && (data != NULL || len == 0));
+    assert(z->type == ZLINK_DEALER ? peer == NULL
+           : peer != NULL && peerlen > 0 && peerlen < ZLINK_PEER_MAX);
     if (z->type == ZLINK_ROUTER) {
-        if (peer == NULL || peerlen == 0 || peerlen >= ZLINK_PEER_MAX)
-            return -EINVAL;
         if (zmq_send(z->sock, peer, peerlen, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
             rc = -errno;
     }

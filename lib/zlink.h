@@ -49,7 +49,8 @@ typedef void zlink_recv_fn(struct zlink *z, const uint8_t *peer, size_t peerlen,
                            const uint8_t *data, size_t len, void *arg);
 
 /* zlink_open - create, configure and bind or connect one socket in ctx and
- * watch it in loop. The caller owns the result (zlink_close). On error
+ * watch it in loop (both must outlive the result; opts is read here only).
+ * The caller owns the result, valid until zlink_close. On error
  * returns NULL with a message for the user in err; a non-loopback endpoint
  * without curve_key (and without insecure) is such an error. A ROUTER with
  * curve_key admits every client key unless a ZAP handler (zap.h) is bound
@@ -63,8 +64,9 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
  * another host, a source;destination pair, other transports) is 0. */
 int zlink_endpoint_loopback(const char *ep);
 
-/* zlink_send - queue one message (to peer, for a ROUTER) without waiting.
- * Returns 0, -EAGAIN (queue full or, with immediate, not connected),
+/* zlink_send - queue one message (to peer, for a ROUTER: 1 to
+ * ZLINK_PEER_MAX - 1 octets; NULL for a DEALER) without waiting; data is
+ * copied. Returns 0, -EAGAIN (queue full or, with immediate, not connected),
  * -EHOSTUNREACH (ROUTER: no such peer now) or another -errno. */
 int zlink_send(struct zlink *z, const uint8_t *peer, size_t peerlen, const void *data, size_t len);
 
@@ -76,7 +78,7 @@ int zlink_send_env(struct zlink *z, const uint8_t *peer, size_t peerlen, Smtpsto
 uint64_t zlink_malformed(const struct zlink *z);
 
 /* zlink_endpoint - the endpoint actually bound or connected (a bound
- * tcp://...:0 shows its port); static storage inside z. */
+ * tcp://...:0 shows its port); storage inside z, valid until zlink_close(z). */
 const char *zlink_endpoint(const struct zlink *z);
 
 /* zlink_close - stop watching, close the socket (lingering as configured)

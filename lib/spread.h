@@ -5,8 +5,8 @@
  * list (--senders FILE). Each draw depends on the seed, the message's
  * number and the recipient's place alone (lib/dist.h), so every agent
  * draws the same campaign. Built once, shared read-only. */
-#ifndef SMTPSTORM_AGENT_SPREAD_H
-#define SMTPSTORM_AGENT_SPREAD_H
+#ifndef SMTPSTORM_SPREAD_H
+#define SMTPSTORM_SPREAD_H
 
 #include <stddef.h>
 #include <stdint.h>

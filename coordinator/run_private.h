@@ -1,0 +1,194 @@
+/* run_private.h - one campaign's state (struct run), shared by the files of
+ * `smtpstorm run` and by no one else: run.c (the life cycle and the state
+ * machine), bind.c and security.c (the endpoints), receive.c and peers.c
+ * (what peers say, and what happens to them), send.c (what the coordinator
+ * says), launch.c (from enough peers to one start), live.c (the progress
+ * line and --metrics) and result.c (the result and the reports). */
+#ifndef SMTPSTORM_COORDINATOR_RUN_PRIVATE_H
+#define SMTPSTORM_COORDINATOR_RUN_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregator.h"
+#include "clock.h"
+#include "config.h"
+#include "ev.h"
+#include "keys.h"
+#include "local.h"
+#include "metrics.h"
+#include "planner.h"
+#include "progress.h"
+#include "reconcile.h"
+#include "registry.h"
+#include "timeline.h"
+#include "trace.h"
+#include "wire.h"
+#include "zap.h"
+#include "zlink.h"
+
+#define RUN_TICK_NS         (100 * NS_PER_MS)
+#define RUN_BEAT_NS         NS_PER_SEC          /* heartbeats to every peer */
+#define RUN_READY_NS        (10 * NS_PER_SEC)   /* agents must confirm their part within this, */
+                                                /* or twice --heartbeat-timeout if longer */
+#define RUN_RESEND_NS       NS_PER_SEC          /* repeat a workload or start not acknowledged */
+#define RUN_OFFSET_GRACE_NS (2 * NS_PER_SEC)    /* ready, no clock offset yet: start this
+                                                 * long before the ready deadline anyway */
+#define RUN_LEAD_MIN_NS     (500 * NS_PER_MS)   /* start time this far ahead at least */
+#define RUN_LEAD_MAX_NS     (3 * NS_PER_SEC)
+#define RUN_STOP_GRACE_NS   (10 * NS_PER_SEC)   /* after Stop, wait this long for Done */
+#define RUN_OVERTIME_NS     (5 * NS_PER_SEC)    /* a timed campaign may run this much longer */
+#define RUN_REFUSED_LOG     16                  /* wrong-version peers named once each */
+#define RUN_ENDPOINT_MAX    128                 /* --local's ipc:// endpoints */
+
+/* The states of a campaign, in order (a later one compares greater). */
+enum run_state {
+    RUN_WAIT,           /* waiting for the agents and sinks asked for */
+    RUN_READY,          /* parts sent, waiting for every agent's Ready */
+    RUN_RUNNING,        /* Start sent: the agents are at work */
+    RUN_DRAIN,          /* the agents are done: waiting for the sinks to count it all */
+    RUN_END,            /* leave the loop, then report */
+};
+
+struct run {
+    const struct run_config *cfg;           /* what was asked (--local's sink among the targets) */
+    struct ev_loop *loop;                   /* the one loop everything runs in */
+    void *zctx;                             /* the ZeroMQ context of ctl, snk and zap */
+    struct zlink *ctl, *snk;                /* ROUTERs: control (agents), counters (sinks) */
+    struct keys_secret key;                 /* --key */
+    struct keys_ring authorized;            /* --authorized-keys */
+    struct zap *zap;                        /* admits only those; NULL: no allow-list */
+    char tmpdir[64];                        /* --local's private ipc:// directory; "": none */
+    char ctl_ep[RUN_ENDPOINT_MAX];          /* --local's control endpoint in tmpdir */
+    char snk_ep[RUN_ENDPOINT_MAX];          /* --local's sink endpoint in tmpdir */
+    struct registry reg;                    /* every peer that said hello */
+    struct timeline tl;                     /* by event time, from the peers' rows */
+    struct aggregator agg;                  /* the timeline for the reporters, at the end */
+    struct progress_line line;              /* the live line on stderr */
+    struct local *local;                    /* --local's children; NULL: none */
+    struct metrics_server *metrics;         /* --metrics; NULL: off */
+    struct metrics_text metrics_text;       /* rebuilt every second, published to it */
+    enum run_state state;
+    char campaign[TRACE_ID_MAX];            /* the id, set when the parts are sent */
+    int want_agents, want_sinks;            /* how many to wait for */
+    uint64_t t0_ns;                         /* monotonic: when the wait began */
+    uint64_t deadline_ns;                   /* monotonic: the end of the wait, then of Ready */
+    uint64_t start_wall_ns, start_ns;       /* the campaign's start: wall and monotonic */
+    uint64_t stop_at_ns;                    /* Stop sent; 0: not */
+    uint64_t drain_ns;                      /* monotonic: the drain began */
+    uint64_t drain_change_ns;               /* monotonic: the sinks' total last grew */
+    uint64_t drain_received;                /* the sinks' total then */
+    struct peer **agents;                   /* taking part, by id */
+    size_t na;
+    struct peer **sinks;                    /* present at the start, by id; then their earlier runs */
+    size_t ns;
+    struct peer **earlier;                  /* owned: restarted sinks' earlier runs (also in sinks) */
+    size_t nearlier;
+    struct plan_part *parts;                /* agents[i]'s part is parts[agents[i]->part] */
+    uint8_t *content;                       /* -F file */
+    size_t content_len;
+    uint8_t *rcpt_list, *sender_list;       /* --rcpt-file, --senders FILE */
+    size_t rcpt_list_len, sender_list_len;
+    struct ev_timer tick, beat;             /* the state machine's tick; heartbeats and metrics */
+    uint64_t dropped;                       /* messages undecodable or not for a coordinator */
+    uint64_t refused;                       /* distinct peers refused for their wire version */
+    char refused_ids[RUN_REFUSED_LOG][TRACE_ID_MAX];    /* the first of them, named once each */
+    int agents_missing, sinks_missing;      /* for the exit code and the report */
+    int refusals;                           /* agents that refused their part */
+    int interrupted;                        /* a signal stopped the campaign */
+    int ran;                                /* Start was sent */
+    uint64_t last_line_ns, last_accepted;   /* the progress line's last sample */
+    double rate;                            /* accepted messages a second, between lines */
+    enum run_exit exit_code;                /* set when the run ends before a report; 0: report */
+};
+
+/* run_since - how long ago then was at now; 0 when then is later (set
+ * during this very tick), so no unsigned difference ever wraps. */
+static inline uint64_t run_since(uint64_t now, uint64_t then)
+{
+    return now > then ? now - then : 0;
+}
+
+/* run_totals - the campaign's totals so far, agents' and sinks'. */
+static inline void run_totals(const struct run *r, struct agg_totals *t)
+{
+    agg_totals(r->agents, r->na, r->sinks, r->ns, r->campaign, t);
+}
+
+/* security.c - --key and --authorized-keys into o (the CURVE server key,
+ * the ZAP allow-list in r->zctx); 0, or -1 with the reason logged. */
+int security_setup(struct run *r, struct zlink_opts *o);
+
+/* bind.c - bind the control and sink ROUTERs (for --local without --bind
+ * or --sink-bind, ipc:// in a private directory) and point *ctl_ep and
+ * *snk_ep at the endpoints bound (zlink_endpoint: valid while the sockets
+ * are open). Returns 0, or -1 with the reason logged. */
+int bind_endpoints(struct run *r, const char **ctl_ep, const char **snk_ep);
+
+/* bind_tmpdir_remove - remove --local's private directory, if any. */
+void bind_tmpdir_remove(struct run *r);
+
+/* receive.c - the zlink callbacks of the control and the sink socket
+ * (arg is the struct run): decode, refuse, dispatch. */
+zlink_recv_fn receive_on_ctl, receive_on_snk;
+
+/* peers.c - a Hello on socket z from route (want: the role that socket is
+ * for): register it, welcome it, and notice restarts and reconnections. */
+void peers_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t len,
+                 const Smtpstorm__Hello *h, enum peerlink_role want);
+
+/* peers_refuse_version - answer a peer of another wire version (env as
+ * wire_decode left it) and name it in the log, once per peer. */
+void peers_refuse_version(struct run *r, struct zlink *z, const uint8_t *route, size_t len,
+                          const Smtpstorm__Envelope *env);
+
+/* peers_sink_restarted - sink p is a new process counting from zero: keep
+ * its earlier run's counts as a record of their own. */
+void peers_sink_restarted(struct run *r, struct peer *p);
+
+/* peers_on_dead - registry_sweep's callback (arg is the struct run): an
+ * agent or sink of the campaign went silent. */
+void peers_on_dead(struct peer *p, void *arg);
+
+/* send.c - what the coordinator sends a peer; a peer with no route (an
+ * earlier run's record) is sent nothing. send_error_to - an Error to route
+ * on z, a peer that may not be registered. */
+void send_error_to(struct zlink *z, const uint8_t *route, size_t len, Smtpstorm__Error__Code code,
+                   const char *text);
+/* send_beat - a heartbeat (the welcome, then every second), naming the
+ * campaign while it runs. */
+void send_beat(struct run *r, struct peer *p);
+/* send_stop - Stop the campaign, saying why. */
+void send_stop(struct run *r, struct peer *p, const char *reason);
+/* send_workload - agent p's part (p->part must index r->parts). */
+void send_workload(struct run *r, struct peer *p);
+/* send_start - the start time, with each agent's clock offset for a sink. */
+void send_start(struct run *r, struct peer *p);
+/* send_stop_all - Stop every agent still at work; notes when, once. */
+void send_stop_all(struct run *r, const char *reason);
+
+/* launch.c - read the -F file into r->content; 0, or -1 with the reason logged. */
+int launch_read_content(struct run *r);
+
+/* launch_begin - enough peers said hello: plan, name the campaign, send
+ * every agent its part (RUN_READY). 0, or -1 with the reason logged. */
+int launch_begin(struct run *r);
+
+/* launch_offsets_known - every peer's clock offset is measured. */
+int launch_offsets_known(const struct run *r);
+
+/* launch_start - every agent confirmed: one start time for all, a little
+ * ahead (RUN_RUNNING). */
+void launch_start(struct run *r);
+
+/* live.c - the progress line, at most once a second while running. */
+void live_show_progress(struct run *r, uint64_t now);
+
+/* live_publish_metrics - --metrics: a fresh document for the server. */
+void live_publish_metrics(struct run *r, uint64_t now);
+
+/* result.c - the finished campaign's result, printed and written to every
+ * report asked for; returns the exit code. */
+enum run_exit result_report(struct run *r);
+
+#endif
