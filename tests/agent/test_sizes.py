@@ -11,6 +11,11 @@ nobody here wrote) receives the messages:
 - --recipients 1-4: every message has a drawn number of recipients, each
   numbered as -r numbers them; the same seed gives the same multiset on
   any split, on the command line and as the campaign key recipients:;
+- --rcpt-file with weights, --rcpt-domains uniform and by --rcpt-zipf,
+  and --senders: each recipient's domain and each sender in proportion
+  (binomial 99.9% bounds), the From: header the drawn sender, and the same
+  multiset of envelopes on 1 agent and on 3 (the lists read by the
+  coordinator and sent); a bad list line named;
 - the sizes that arrive follow the asked log-normal (a Kolmogorov-Smirnov
   test against its CDF, fixed seed);
 - a bad distribution is refused with the token named, by the agent, by
@@ -156,6 +161,68 @@ def test_recipients_drawn(tmp):
           "the same seed drew other recipient counts")
 
 
+def within(count, n, p, what):
+    """count of n is what a probability p gives, within the binomial 99.9% bounds."""
+    sd = math.sqrt(n * p * (1 - p))
+    check(abs(count - n * p) <= 3.29 * sd + 1, f"{what}: {count} of {n}, want {n * p:.0f} +- {3.29 * sd:.0f}")
+
+
+def zipf_share(k, n, s):
+    return (1 / k ** s) / sum(1 / j ** s for j in range(1, n + 1))
+
+
+def test_spreads(tmp):
+    lists = os.path.join(tmp, "rcpts.txt")
+    with open(lists, "w") as f:
+        f.write("# weights 5:1:2\na@one.test 5\ntwo.test\n\nb@three.test 2\n")
+    with harness.Procs() as procs:
+        port, out = start_aiosmtpd(procs, tmp, "--pipelining")
+        proc = run_agent(["-m", "1000", "-r", "2", "-s", "4", "-d", "--pipelining", "-t", "u@x.test", "-f",
+                          "s@from.test", "--rcpt-file", lists, "--senders", "5", "--quiet", f"127.0.0.1:{port}"])
+        check(proc.returncode == 0, f"--rcpt-file: {proc.stderr}")
+        got = aiosmtpd_received(out)
+        rcpts = [r.lstrip("0123456789") for m in got for r in m["rcpt_tos"]]
+        n = len(rcpts)
+        check(n == 2000, f"{n} recipients")
+        within(rcpts.count("a@one.test"), n, 5 / 8, "a@one.test")
+        within(rcpts.count("u@two.test"), n, 1 / 8, "u@two.test (a domain line)")
+        within(rcpts.count("b@three.test"), n, 2 / 8, "b@three.test")
+        senders = [m["mail_from"] for m in got]
+        for k in range(1, 6):
+            within(senders.count(f"s{k}@from.test"), len(senders), 1 / 5, f"sender s{k}")
+        for m in got:
+            frm = re.search(r"\r\nFrom: <([^>]+)>", "\r\n" + m["data"])
+            check(frm and frm.group(1) == m["mail_from"], f"From: {frm and frm.group(1)} for {m['mail_from']}")
+        for zipf in ([], ["--rcpt-zipf", "1.2"]):
+            port, out = start_aiosmtpd(procs, tmp, "--pipelining")
+            proc = run_agent(["-m", "2000", "-s", "4", "-d", "--pipelining", "-t", "u@x.test", "--rcpt-domains", "10",
+                              *zipf, "--quiet", f"127.0.0.1:{port}"])
+            check(proc.returncode == 0, f"--rcpt-domains {zipf}: {proc.stderr}")
+            rcpts = [r for m in aiosmtpd_received(out) for r in m["rcpt_tos"]]
+            for k in range(1, 11):
+                p = zipf_share(k, 10, 1.2) if zipf else 0.1
+                within(rcpts.count(f"u@d{k}.x.test"), len(rcpts), p, f"--rcpt-domains 10 {zipf} d{k}")
+        envelopes = {}
+        for agents in ("1", "3"):
+            port, out = start_aiosmtpd(procs, tmp, "--pipelining")
+            report = os.path.join(tmp, f"spread-{agents}.json")
+            done, data = harness.run_campaign([harness.program("smtpstorm"), "run", "--local", agents, "-s", "3",
+                                               "-m", "300", "-r", "2", "-t", "u@x.test", "--rcpt-file", lists,
+                                               "--senders", "7", "--seed", "5", "--json", report,
+                                               f"127.0.0.1:{port}"], report, f"spreads on {agents} agents")
+            check(done.returncode == 0, f"{agents} agents: exit {done.returncode}")
+            envelopes[agents] = sorted((m["mail_from"], tuple(m["rcpt_tos"])) for m in aiosmtpd_received(out))
+            check(len(envelopes[agents]) == 300, f"{agents} agents: {len(envelopes[agents])} arrived")
+        check(envelopes["1"] == envelopes["3"], "1 agent and 3 agents drew other envelopes")
+    with open(lists, "a") as f:
+        f.write("c@four.test x\n")
+    proc = run_agent(["--rcpt-file", lists, "127.0.0.1:1"])
+    check(proc.returncode != 0 and f"{lists}:6: bad weight 'x'" in proc.stderr, f"agent: {proc.stderr}")
+    done = harness.run([harness.program("smtpstorm"), "run", "--local", "1", "--rcpt-file", lists, "127.0.0.1:1"])
+    err = done.stderr.decode()
+    check(done.returncode != 0 and f"{lists}:6: bad weight 'x'" in err, f"smtpstorm run: {done.returncode} {err}")
+
+
 def test_bad_distributions_are_refused(tmp):
     proc = run_agent(["--size", "lognormal:median=8x,sigma=1", "127.0.0.1:1"])
     check(proc.returncode != 0 and "--size: 'lognormal:median=8x,sigma=1': bad size '8x'" in proc.stderr,
@@ -181,7 +248,7 @@ def test_bad_distributions_are_refused(tmp):
 
 def main():
     harness.run_tests([test_standalone_same_seed_same_sizes, test_sizes_follow_the_lognormal,
-                       test_campaign_same_multiset_on_1_and_3_agents, test_recipients_drawn,
+                       test_campaign_same_multiset_on_1_and_3_agents, test_recipients_drawn, test_spreads,
                        test_bad_distributions_are_refused],
                       "sizes-")
 
