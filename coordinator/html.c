@@ -674,6 +674,17 @@ static void html_workload(FILE *f, const struct workload_spec *w)
     if (w->duration_ms) html_opt_ms(f, "duration (--duration)", w->duration_ms);
     html_opt_u64(f, "recipients (-r)", w->recipients);
     if (w->has_length) html_opt_u64(f, "length (-l)", w->length);
+    if (w->size) html_opt(f, "sizes (--size)", w->size);
+    if (w->recipients_dist) html_opt(f, "recipients (--recipients)", w->recipients_dist);
+    if (w->mime || w->attach) html_opt(f, "MIME (--mime)", w->attach ? "with attachments" : "text and HTML");
+    if (w->attach) html_opt(f, "attachment sizes (--attach)", w->attach);
+    if (w->attachments) html_opt(f, "attachments (--attachments)", w->attachments);
+    if (w->rcpt_domains) html_opt_u64(f, "recipient domains (--rcpt-domains)", w->rcpt_domains);
+    if (w->rcpt_file) html_opt(f, "recipient list (--rcpt-file)", w->rcpt_file);
+    if (w->senders) html_opt(f, "senders (--senders)", w->senders);
+    if (w->source) html_opt(f, "source addresses (--source)", w->source);
+    if (w->size || w->recipients_dist || w->mime || w->attach || w->rcpt_domains || w->rcpt_file || w->senders)
+        html_opt_u64(f, "seed (--seed)", w->seed);
     if (w->from) html_opt(f, "from (-f)", w->from);
     if (w->to) html_opt(f, "to (-t)", w->to);
     if (w->helo_name) html_opt(f, "HELO name (-M)", w->helo_name);

@@ -106,6 +106,43 @@ static void json_latency_replies(FILE *f, const struct run_result *res)
     fputs("},\n", f);
 }
 
+/* json_opt_string - "key": the string, or null. */
+static void json_opt_string(FILE *f, const char *key, const char *s)
+{
+    fprintf(f, ", \"%s\": ", key);
+    if (s)
+        json_string(f, s);
+    else
+        fputs("null", f);
+}
+
+/* json_traffic - what the campaign sent (issue 15): the options that
+ * shaped the messages and the body lengths the agents drew. */
+static void json_traffic(FILE *f, const struct run_result *res)
+{
+    const struct workload_spec *w = &res->config->w;
+    const struct hist *h = &res->stats->body_sizes;
+
+    fprintf(f, "  \"traffic\": {\"seed\": %" PRIu64 ", \"mime\": %s", w->seed,
+            w->mime || w->attach ? "true" : "false");
+    json_opt_string(f, "size", w->size);
+    json_opt_string(f, "attach", w->attach);
+    json_opt_string(f, "attachments", w->attachments);
+    json_opt_string(f, "recipients", w->recipients_dist);
+    fprintf(f, ", \"rcpt_domains\": %" PRIu64 ", \"rcpt_zipf\": %.3f", w->rcpt_domains, w->rcpt_zipf);
+    json_opt_string(f, "rcpt_file", w->rcpt_file);
+    json_opt_string(f, "senders", w->senders);
+    json_opt_string(f, "source", w->source);
+    fputs(", \"body_sizes\": ", f);
+    if (h->count == 0)
+        fputs("null", f);
+    else
+        fprintf(f, "{\"count\": %" PRIu64 ", \"p50\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64
+                ", \"mean\": %.1f, \"total_octets\": %" PRIu64 "}", h->count, hist_percentile(h, 50),
+                hist_percentile(h, 99), h->max, hist_mean(h), h->sum);
+    fputs("},\n", f);
+}
+
 static void json_agents(FILE *f, const struct run_result *res)
 {
     size_t i;
@@ -321,6 +358,7 @@ static int json_fill(FILE *f, const void *arg)
     json_totals(f, res);
     json_flow(f, res);
     json_latency_replies(f, res);
+    json_traffic(f, res);
     json_agents(f, res);
     json_sinks(f, res);
     json_timeline(f, res);

@@ -18,6 +18,10 @@ static void summary_totals(FILE *out, const struct run_result *res)
             t->rejected, t->unfinished, t->errors);
     fprintf(out, "  recipients %" PRIu64 "  bytes %" PRIu64 "  rate %.1f msg/s\n", t->recipients,
             t->bytes, res->rate);
+    if (res->stats->body_sizes.count > 0)
+        fprintf(out, "  bodies drawn (--size): p50 %" PRIu64 "  p99 %" PRIu64 "  max %" PRIu64 "  octets %" PRIu64
+                "\n", hist_percentile(&res->stats->body_sizes, 50), hist_percentile(&res->stats->body_sizes, 99),
+                res->stats->body_sizes.max, res->stats->body_sizes.sum);
 }
 
 static double summary_ms(const struct hist *h, double pct)

@@ -21,6 +21,7 @@ nobody here wrote) receives the messages:
 - a bad distribution is refused with the token named, by the agent, by
   smtpstorm run and in a campaign file (with its line); --size with -l too."""
 
+import json
 import math
 import os
 import re
@@ -122,6 +123,11 @@ def test_campaign_same_multiset_on_1_and_3_agents(tmp):
                                                          "--seed", "4"])
         three = campaign_lengths(tmp, procs, "three agents", ["--local", "3", "--campaign", path])
     check(len(one) == 150 and one == three, f"1 agent and 3 agents sent other sizes: {one[:5]} {three[:5]}")
+    with open(os.path.join(tmp, "three agents.json")) as f:
+        traffic = json.load(f)["traffic"]
+    bs = traffic["body_sizes"]
+    check(traffic["size"] == MIX and traffic["seed"] == 4 and bs["count"] == 150 and bs["total_octets"] == sum(three)
+          and bs["max"] == max(three), f"the report's traffic {traffic}, arrived {sum(three)} octets")
 
 
 def rcpt_counts(out):
