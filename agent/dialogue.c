@@ -305,7 +305,7 @@ static size_t body_octets(const struct dialogue *d, int t)
 
     if (d->w->mime)
         return mime_size(&d->txn[t].plan, d->w->mime_pool, mime_headers_of(d, t, &h));
-    return d->w->size_dist ? (size_t)d->txn[t].body_len + 2 : d->w->payload->raw_len;
+    return d->w->size_dist ? (size_t)d->txn[t].body_len + 2 : d->txn[t].payload->raw_len;
 }
 
 /* The command buffer and the output queue as a mime_sink. */
@@ -349,7 +349,7 @@ static int queue_mime(struct dialogue *d, int t)
  * dot-stuffed; the pattern has no dots). Returns 0 or -ENOBUFS. */
 static int queue_payload(struct dialogue *d, int t, int raw)
 {
-    const struct message_payload *p = d->w->payload;
+    const struct message_payload *p = d->txn[t].payload;
     size_t whole, rest;
     char *at;
 
@@ -522,7 +522,8 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
     size_t size;
 
     assert(!d->txn[t].active);
-    *x = (struct dialogue_txn){ .active = 1, .job = *job, .rcpt_left = d->w->recipients };
+    *x = (struct dialogue_txn){ .active = 1, .job = *job, .rcpt_left = d->w->recipients,
+                                .payload = d->w->corpus ? corpus_pick(d->w->corpus, job->seq) : d->w->payload };
     if (d->w->rcpt_dist)
         x->rcpt_left = (int)dist_draw(d->w->rcpt_dist, dist_random(d->w->seed, job->seq,
                                                                     DIST_STREAM_RECIPIENTS));

@@ -99,6 +99,7 @@ struct dialogue_txn {
     int rcpt_left, rcpt_accepted, final_left, final_ok, rejected, empty_data;
     uint64_t body_len;          /* with --size: the body's drawn length (-l's meaning) */
     struct mime_plan plan;      /* with --mime: what the message holds */
+    const struct message_payload *payload;  /* the body: the workload's, or a corpus message */
     char sender[MESSAGE_ADDR_MAX];  /* its sender: -f, or drawn (--senders) */
 };
 

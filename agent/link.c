@@ -51,6 +51,7 @@ struct link {
     struct dist attach_size, attach_count, text_size;
     struct mime_pool mime_pool;
     struct spread rcpt_spread, sender_spread;   /* --rcpt-*, --senders */
+    struct corpus corpus;       /* --corpus, read from this host */
     void *tls_ctx;
     char helo[LINK_STRING_MAX], from[MESSAGE_ADDR_MAX], to[MESSAGE_ADDR_MAX];
     char default_addr[LINK_STRING_MAX + 8], subject[LINK_STRING_MAX];
@@ -129,6 +130,7 @@ static void link_release(struct link *l)
     message_payload_free(&l->payload);
     source_pool_free(&l->sources);
     mime_pool_free(&l->mime_pool);
+    corpus_free(&l->corpus);
     spread_free(&l->rcpt_spread);
     spread_free(&l->sender_spread);
     memset(&l->payload, 0, sizeof(l->payload));
@@ -344,6 +346,16 @@ static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct wo
         return rc;
     }
     w->payload = &l->payload;
+    if (pw->corpus && pw->corpus[0]) {     /* a path on this host: read and checked now */
+        corpus_free(&l->corpus);
+        if ((rc = corpus_load(&l->corpus, pw->corpus, pw->corpus_shuffle, w->seed, why, whylen)) != 0)
+            return rc;
+        if (l->corpus.skipped)
+            log_warn("--corpus: %zu messages left out (first %s); %zu to send", l->corpus.skipped,
+                     l->corpus.first_skip, l->corpus.n);
+        w->corpus = &l->corpus;
+        w->send_headers = 0;
+    }
     if (pw->mime || (pw->attach && pw->attach[0])) {
         if ((rc = link_mime(l, pw, w, why, whylen)) != 0)
             return rc;

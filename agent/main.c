@@ -29,6 +29,7 @@ struct agent_run {
     struct agent_options opt;
     struct message_payload payload;
     struct mime_pool mime_pool;     /* --mime's shared pools */
+    struct corpus corpus;           /* --corpus */
     void *tls_ctx;
     struct runner *runner;
     struct ev_loop *loop;
@@ -138,6 +139,14 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     w->payload = &a->payload;
+    if (a->opt.corpus_path) {
+        if ((rc = corpus_load(&a->corpus, a->opt.corpus_path, a->opt.corpus_shuffle, w->seed, err, errlen)) != 0)
+            return rc;
+        if (a->corpus.skipped)
+            log_warn("--corpus: %zu messages left out (first %s); %zu to send", a->corpus.skipped,
+                     a->corpus.first_skip, a->corpus.n);
+        w->corpus = &a->corpus;
+    }
     if (w->mime) {
         if ((rc = mime_pool_for(&a->mime_pool, w->mime, w->seed)) != 0) {
             snprintf(err, errlen, "out of memory for the --mime pools");
@@ -258,6 +267,7 @@ static void agent_free(struct agent_run *a)
     message_payload_free(&a->payload);
     source_pool_free(&a->opt.sources);
     mime_pool_free(&a->mime_pool);
+    corpus_free(&a->corpus);
     spread_free(&a->opt.rcpt_spread);
     spread_free(&a->opt.sender_spread);
     report_timeline_free(&a->timeline);

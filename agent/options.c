@@ -26,7 +26,7 @@ enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
     OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
-    OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS,
+    OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
@@ -58,6 +58,8 @@ static const struct option long_options[] = {
     { "rcpt-file", required_argument, NULL, OPT_RCPT_FILE },
     { "rcpt-zipf", required_argument, NULL, OPT_RCPT_ZIPF },
     { "senders", required_argument, NULL, OPT_SENDERS },
+    { "corpus", required_argument, NULL, OPT_CORPUS },
+    { "corpus-shuffle", no_argument, NULL, OPT_CORPUS_SHUFFLE },
     { "attach", required_argument, NULL, OPT_ATTACH },
     { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "quiet", no_argument, NULL, OPT_QUIET },
@@ -129,6 +131,10 @@ static const char help_text[] =
     "  --attach DIST    and base64 attachments of DIST decoded octets (at most 64m), with\n"
     "                   names and types, in multipart/mixed (implies --mime)\n"
     "  --attachments DIST  attachments per message, 0 to 16 (default 1; with --attach)\n"
+    "  --corpus PATH    send real messages: the .eml files of a directory, a maildir or an\n"
+    "                   mbox, in order (line ends made CRLF; a message with a NUL or a\n"
+    "                   line over 998 octets is skipped, named and counted)\n"
+    "  --corpus-shuffle in an order drawn from --seed instead\n"
     "  --rcpt-domains N spread the recipients over N domains: foo@d1.example.test ...\n"
     "                   dN (of -t's domain), uniformly or by --rcpt-zipf\n"
     "  --rcpt-file FILE draw each recipient from FILE: an address or a domain (for -t's\n"
@@ -183,6 +189,7 @@ void options_usage(FILE *f, const char *prog)
             "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
             "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N]\n"
             "       [--source LIST] [--mime] [--attach DIST] [--attachments DIST]\n"
+            "       [--corpus PATH [--corpus-shuffle]]\n"
             "       [--rcpt-domains N | --rcpt-file FILE] [--rcpt-zipf S] [--senders N|FILE]\n"
             "       [--timeout S] [--json FILE]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
@@ -373,6 +380,8 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
             BAD("bad --rcpt-zipf: %s (an exponent above 0, at most 10)", arg);
         break;
     case OPT_SENDERS: o->senders = arg; break;
+    case OPT_CORPUS: o->corpus_path = arg; break;
+    case OPT_CORPUS_SHUFFLE: o->corpus_shuffle = 1; break;
     case OPT_ATTACH:
         if (dist_parse(&o->attach_size, arg, DIST_SIZES, 0, MIME_ATTACH_SIZE_MAX, sub, sizeof(sub)) != 0)
             BAD("--attach: %s", sub);
@@ -504,6 +513,12 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         w->recipients = (int)dist_max(w->rcpt_dist);
     if (w->size_dist && (o->message_file || o->message_length))
         BAD("--size cannot be used with -l or -F");
+    if (o->corpus_path && (o->message_file || o->message_length || w->size_dist || w->mime))
+        BAD("--corpus cannot be used with -F, -l, --size or --mime");
+    if (o->corpus_shuffle && !o->corpus_path)
+        BAD("--corpus-shuffle needs --corpus");
+    if (o->corpus_path)
+        w->send_headers = 0;    /* its messages bring their own */
     if (o->mime.attach_count && !o->mime.attach_size)
         BAD("--attachments needs --attach");
     if (w->mime && (o->message_file || !w->send_helo))

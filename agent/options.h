@@ -29,6 +29,8 @@ struct agent_options {
     int rcpt_count_given;       /* -r */
     struct source_pool sources; /* --source (main frees it), when w.sources points here */
     struct mime_spec mime;      /* --mime, when w.mime points here */
+    const char *corpus_path;    /* --corpus PATH */
+    int corpus_shuffle;         /* --corpus-shuffle */
     uint64_t rcpt_domains;      /* --rcpt-domains N */
     const char *rcpt_file;      /* --rcpt-file FILE */
     double rcpt_zipf;           /* --rcpt-zipf S; 0: uniform or the list's weights */

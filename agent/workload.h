@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "dist.h"
+#include "corpus.h"
 #include "endpoint.h"
 #include "mime.h"
 #include "spread.h"
@@ -89,6 +90,8 @@ struct workload {
     const struct spread *rcpt_spread;   /* --rcpt-domains, --rcpt-file: each recipient's
                                      * address drawn; not owned; NULL: -t */
     const struct spread *sender_spread; /* --senders: each message's sender drawn; NULL: -f */
+    const struct corpus *corpus;    /* --corpus: each message one of these, by its number;
+                                     * not owned; NULL: the payload */
     const struct mime_spec *mime;   /* --mime: MIME messages of these parts; not owned;
                                      * NULL: smtp-source's message */
     const struct mime_pool *mime_pool;  /* the pools they are cut from; not owned */

@@ -67,6 +67,8 @@ static const struct key_def keys[] = {
     { "rcpt_file", K_STRING, W(rcpt_file), -1, 0, 0 },
     { "rcpt_zipf", K_ZIPF, W(rcpt_zipf), -1, 0, 0 },
     { "senders", K_STRING, W(senders), -1, 0, 0 },
+    { "corpus", K_STRING, W(corpus), -1, 0, 0 },
+    { "corpus_shuffle", K_BOOL, W(corpus_shuffle), -1, 0, 0 },
     { "attach", K_SIZE, W(attach), -1, 0, CONFIG_ATTACH_SIZE_MAX },
     { "attachments", K_COUNTS, W(attachments), -1, 0, CONFIG_ATTACHMENTS_MAX },
     { "phases", K_PHASES, 0, -1, 0, 0 },

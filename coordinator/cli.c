@@ -20,7 +20,7 @@ enum {
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
-    OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS,
+    OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
@@ -52,6 +52,8 @@ static const struct option cli_long[] = {
     { "rcpt-file", required_argument, NULL, OPT_RCPT_FILE },
     { "rcpt-zipf", required_argument, NULL, OPT_RCPT_ZIPF },
     { "senders", required_argument, NULL, OPT_SENDERS },
+    { "corpus", required_argument, NULL, OPT_CORPUS },
+    { "corpus-shuffle", no_argument, NULL, OPT_CORPUS_SHUFFLE },
     { "attach", required_argument, NULL, OPT_ATTACH },
     { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "json", required_argument, NULL, OPT_JSON },
@@ -125,6 +127,9 @@ void cli_usage_run(void *out)
           "  --attach DIST  base64 attachments of DIST decoded octets (at most 64m),\n"
           "               multipart/mixed (implies --mime; default none)\n"
           "  --attachments DIST  attachments per message, 0 to 16 (default 1)\n"
+          "  --corpus PATH  real messages (.eml files, a maildir or an mbox), read by\n"
+          "               each agent from PATH on its own host before the start (default none)\n"
+          "  --corpus-shuffle  in an order drawn from --seed (default: in order)\n"
           "  --rcpt-domains N  spread the recipients over N domains, d1. to dN. of -t's\n"
           "               (default: -t alone)\n"
           "  --rcpt-file FILE  draw each recipient from FILE's lines (address or domain,\n"
@@ -294,6 +299,8 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
             return snprintf(err, errlen, "--rcpt-zipf: '%s' is not an exponent above 0, at most 10", arg), -EINVAL;
         return 0;
     case OPT_SENDERS: return cli_string(&w->senders, arg, err, errlen);
+    case OPT_CORPUS: return cli_string(&w->corpus, arg, err, errlen);
+    case OPT_CORPUS_SHUFFLE: w->corpus_shuffle = 1; return 0;
     case OPT_ATTACH: return cli_dist("--attach", arg, DIST_SIZES, 0, CONFIG_ATTACH_SIZE_MAX, &w->attach, err, errlen);
     case OPT_ATTACHMENTS:
         return cli_dist("--attachments", arg, DIST_COUNTS, 0, CONFIG_ATTACHMENTS_MAX, &w->attachments, err, errlen);

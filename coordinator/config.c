@@ -43,6 +43,7 @@ void config_workload_free(struct workload_spec *w)
     free(w->attachments);
     free(w->rcpt_file);
     free(w->senders);
+    free(w->corpus);
     free(w->helo_name);
     free(w->subject);
     free(w->to);

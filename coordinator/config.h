@@ -72,6 +72,8 @@ struct workload_spec {
     char *rcpt_file;            /* --rcpt-file FILE, read by the coordinator and sent */
     double rcpt_zipf;           /* --rcpt-zipf S */
     char *senders;              /* --senders N or FILE */
+    char *corpus;               /* --corpus: a path on every agent's host */
+    int corpus_shuffle;         /* --corpus-shuffle */
     uint64_t seed;              /* --seed */
     struct phase_spec *phases;
     size_t n_phases;

@@ -133,6 +133,7 @@ static void json_traffic(FILE *f, const struct run_result *res)
     json_opt_string(f, "rcpt_file", w->rcpt_file);
     json_opt_string(f, "senders", w->senders);
     json_opt_string(f, "source", w->source);
+    json_opt_string(f, "corpus", w->corpus);
     fputs(", \"body_sizes\": ", f);
     if (h->count == 0)
         fputs("null", f);

@@ -65,6 +65,10 @@ int launch_read_content(struct run *r)
         log_error("--size cannot be used with -l or -F");
         return -1;
     }
+    if (w->corpus && (w->content_file || w->has_length || w->size || w->mime || w->attach)) {
+        log_error("--corpus cannot be used with -F, -l, --size or --mime");
+        return -1;
+    }
     if (w->rcpt_file && launch_read_list("--rcpt-file", w->rcpt_file, &r->rcpt_list, &r->rcpt_list_len) != 0)
         return -1;
     if (w->senders && number_parse_u64(w->senders, 1, UINT64_MAX, &n) != 0

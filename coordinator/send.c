@@ -131,6 +131,8 @@ static void send_fill_workload(struct run *r, const struct plan_part *pp, Smtpst
     w->mime = ws->mime || ws->attach;
     w->attach = ws->attach ? ws->attach : (char *)"";
     w->attachments = ws->attachments ? ws->attachments : (char *)"";
+    w->corpus = ws->corpus ? ws->corpus : (char *)"";
+    w->corpus_shuffle = ws->corpus_shuffle;
     w->rcpt_domains = ws->rcpt_domains;
     w->rcpt_zipf_milli = (uint64_t)(ws->rcpt_zipf * 1000 + 0.5);
     w->rcpt_list.data = r->rcpt_list;

@@ -61,7 +61,8 @@ double dist_cdf(const struct dist *d, double x);
 /* Streams: the values of one message that must not be correlated (a
  * module drawing more picks numbers from DIST_STREAM_FREE on). */
 enum {
-    DIST_STREAM_SIZE = 1, DIST_STREAM_RECIPIENTS = 2, DIST_STREAM_SENDER = 3, DIST_STREAM_FREE = 16,
+    DIST_STREAM_SIZE = 1, DIST_STREAM_RECIPIENTS = 2, DIST_STREAM_SENDER = 3, DIST_STREAM_CORPUS = 4,
+    DIST_STREAM_FREE = 16,
     DIST_STREAM_RCPT = 1u << 20     /* + the recipient's place in its message */
 };
 
