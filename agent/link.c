@@ -104,6 +104,9 @@ static void link_meta(struct link *l, struct wire_progress_meta *m)
     m->elapsed_ns = l->start_mono_ns && now > l->start_mono_ns ? now - l->start_mono_ns : 0;
     m->cpu_ns = l->start_mono_ns ? clock_cpu_ns() - l->cpu0 : 0;
     m->sessions_active = l->job ? job_sessions_active(l->job) : 0;
+    m->corpus_messages = l->corpus.n;
+    m->corpus_skipped = l->corpus.skipped;
+    m->source_pool = l->sources.n;
 }
 
 static void link_on_report(struct ev_loop *loop, void *arg)

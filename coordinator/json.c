@@ -144,6 +144,21 @@ static void json_traffic(FILE *f, const struct run_result *res)
     fputs("},\n", f);
 }
 
+/* json_agent_traffic - what one agent sent from: its corpus (messages, and
+ * those left out) and its --source pool; null when it had none. */
+static void json_agent_traffic(FILE *f, const Smtpstorm__Progress *p)
+{
+    if (p && (p->corpus_messages || p->corpus_skipped))
+        fprintf(f, ", \"corpus\": {\"messages\": %" PRIu64 ", \"skipped\": %" PRIu64 "}", p->corpus_messages,
+                p->corpus_skipped);
+    else
+        fputs(", \"corpus\": null", f);
+    if (p && p->source_pool)
+        fprintf(f, ", \"source_pool\": %" PRIu64, p->source_pool);
+    else
+        fputs(", \"source_pool\": null", f);
+}
+
 static void json_agents(FILE *f, const struct run_result *res)
 {
     size_t i;
@@ -169,6 +184,7 @@ static void json_agents(FILE *f, const struct run_result *res)
             fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"lost\": %" PRId64
                     ", \"received_beyond_accepted\": %" PRIu64, a->received, a->duplicates, a->line.lost,
                     a->line.beyond);
+        json_agent_traffic(f, agg_progress_of(a->peer));
         fprintf(f, ", \"missing\": %s, \"status\": ", a->missing ? "true" : "false");
         json_string(f, a->status);
         fputc('}', f);

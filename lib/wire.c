@@ -382,6 +382,9 @@ Smtpstorm__Progress *wire_progress_fill(struct wire_progress_store *st, const st
     p->elapsed_ns = meta->elapsed_ns;
     p->cpu_ns = meta->cpu_ns;
     p->sessions_active = meta->sessions_active;
+    p->corpus_messages = meta->corpus_messages;
+    p->corpus_skipped = meta->corpus_skipped;
+    p->source_pool = meta->source_pool;
     p->seconds = meta->seconds;
     p->sessions = s->sessions;
     p->messages_attempted = s->messages_attempted;

@@ -111,6 +111,8 @@ struct wire_progress_meta {
     uint64_t cpu_ns;            /* CPU used during the workload */
     uint32_t sessions_active;
     Smtpstorm__Seconds *seconds;    /* from wire_seconds_fill, or NULL */
+    uint64_t corpus_messages, corpus_skipped;   /* --corpus */
+    uint64_t source_pool;       /* --source addresses */
 };
 
 /* wire_progress_fill - describe s (cumulative) in a Progress held by st;

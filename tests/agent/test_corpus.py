@@ -110,6 +110,8 @@ def test_corpus_in_a_campaign_and_refused(tmp):
                                           "corpus campaign")
         check(done.returncode == 0 and data["totals"]["messages_accepted"] == 10, f"campaign: exit {done.returncode}")
         check(data["traffic"]["corpus"] == mbox, f"traffic {data['traffic']}")
+        check(all(a["corpus"] == {"messages": 5, "skipped": 1} for a in data["agents"]),
+              f"agents' corpus {[a['corpus'] for a in data['agents']]}")
         harness.wait_for(lambda: len(glob.glob(os.path.join(folder, "m.*"))) == 10, what="campaign dumps")
         for g in dumped(folder):
             subject = g.split(b"Subject: ", 1)[1].split(b"\n", 1)[0]

@@ -13,6 +13,7 @@ Root only (77 otherwise). Namespaces, bridge, veths and processes are always
 removed."""
 
 import collections
+import json
 import glob
 import os
 import re
@@ -110,6 +111,9 @@ def main():
                 procs.extend(start_agents(topo))
                 done = run_campaign(topo, tmp, name, ["-s", "4", "-m", "320", *extra])
                 check(done.returncode == 0, f"{name}: exit {done.returncode} {done.stdout.decode()}")
+                with open(os.path.join(tmp, f"{name}.json")) as f:
+                    pools = [a["source_pool"] for a in json.load(f)["agents"]]
+                check(pools == [16, 16], f"{name}: the agents' source pools {pools}")
                 harness.wait_for(lambda: sum(clients(folder).values()) == 320, what=f"{name}: 320 dumps")
                 even(clients(folder), 320, name)
                 harness.stop(procs)

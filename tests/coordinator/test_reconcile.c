@@ -100,7 +100,7 @@ static void test_reconcile_thresholds_judge_errors_but_not_losses(void **state)
 static void agent_with(struct peer *p, const char *id, const struct load_stats *s)
 {
     struct wire_progress_store *st = wire_progress_store_new();
-    struct wire_progress_meta meta = { "c-1", 1, 1, 0, 0, NULL };
+    struct wire_progress_meta meta = { .campaign = "c-1", .seq = 1, .elapsed_ns = 1 };
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
     uint8_t *buf;
     size_t len;

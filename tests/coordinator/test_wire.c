@@ -244,7 +244,7 @@ static void assert_stats_equal(const struct load_stats *a, const struct load_sta
 static struct load_stats *progress_round_trip(const struct load_stats *in)
 {
     struct wire_progress_store *st = wire_progress_store_new();
-    struct wire_progress_meta meta = { "c-1", 5, 1000, 10, 3, NULL };
+    struct wire_progress_meta meta = { .campaign = "c-1", .seq = 5, .elapsed_ns = 1000, .cpu_ns = 10, .sessions_active = 3 };
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
     struct load_stats *back = malloc(sizeof(*back));
 

@@ -85,7 +85,7 @@ static Smtpstorm__Progress *progress(struct wire_progress_store *st, const char 
     static struct stats_second rows[2];
     static struct hist lat;
     struct wire_seconds sec = { 0 };
-    struct wire_progress_meta m = { campaign, seq, seq * 1000000000ull, 5000000, 3, NULL };
+    struct wire_progress_meta m = { .campaign = campaign, .seq = seq, .elapsed_ns = seq * 1000000000ull, .cpu_ns = 5000000, .sessions_active = 3 };
     uint64_t i;
 
     /* two event-time rows, the second with a latency histogram */
