@@ -10,6 +10,7 @@
 #include "endpoint.h"
 
 struct users;
+struct behaviour;
 
 /* The commands smtp-sink knows, in its table order, plus ours (BDAT,
  * STARTTLS). SINK_CMD_CONNECT is the pseudo-command "a client connected",
@@ -86,6 +87,10 @@ struct sink_config {
     int report_interval_ms;     /* --report-interval (hidden): 1000; 0: only when idle */
     const char *metrics;        /* --metrics ADDR:PORT: serve OpenMetrics at /metrics; NULL: none */
     const char *tls_cert, *tls_key;
+    const char *behaviour_file;     /* --behaviour FILE; NULL: none */
+    struct behaviour *behaviour;    /* its rules as loaded at start (owned; sink_config_free) */
+    uint64_t seed;                  /* --seed N: replaces the file's seed: */
+    int seed_set;
     const char *progname;   /* argv[0], for messages like smtp-sink's */
 };
 
@@ -111,6 +116,11 @@ enum sink_options_result sink_options_parse(struct sink_config *cfg, int argc, c
 /* sink_config_free - release what sink_options_parse loaded into cfg (the
  * --auth-users table); cfg stays initialised. */
 void sink_config_free(struct sink_config *cfg);
+
+/* sink_behaviour_load - read cfg's --behaviour file (with --seed applied)
+ * into *out, the caller's reference. Returns 0, or -errno with
+ * "FILE:LINE: what" in err. */
+int sink_behaviour_load(const struct sink_config *cfg, struct behaviour **out, char *err, size_t errlen);
 
 /* sink_options_usage - the one-line usage text (static storage). */
 const char *sink_options_usage(void);

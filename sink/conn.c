@@ -41,6 +41,7 @@ struct sink_conn {
     char *in;
     struct ev_timer idle;
     struct ev_timer delay;
+    struct behaviour *beh;          /* the rules of this session (a reference), NULL: none */
     struct sink_session s;
 };
 
@@ -84,6 +85,8 @@ static void sink_conn_close(struct sink_conn *c)
     ev_timer_stop(loop->ev, &c->delay);
     ev_io_forget(loop->ev, c->tr.fd);  /* closing it below takes it out of epoll */
     sink_session_end(&c->s);
+    behaviour_unref(c->beh);
+    c->beh = NULL;
     transport_close(&c->tr);
     if (c->prev)
         c->prev->next = c->next;
@@ -376,6 +379,10 @@ int sink_conn_start(struct sink_loop *loop, int fd, const char *addr, int family
     c->paused = c->closing = c->starttls = c->exit_after = c->quit_seen = c->timed_out = 0;
     c->nodelay = family != AF_INET && family != AF_INET6;
     c->in_pos = c->in_len = 0;
+    c->beh = loop_behaviour(loop);
+    if (c->beh)
+        behaviour_ref(c->beh);
+    sink_session_set_behaviour(&c->s, c->beh, &loop->benv);
     sink_conn_act(c, sink_session_start(&c->s, addr));
     sink_conn_process(c);
     return 0;

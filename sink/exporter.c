@@ -33,6 +33,25 @@ struct sink_exporter {
     struct metrics_sink_campaign camps[TALLY_CAMPAIGNS_MAX];
 };
 
+/* exporter_behaviour - --behaviour: what the rules did, by outcome. */
+static void exporter_behaviour(struct metrics_text *t, const char *id, const struct sink_counters *c)
+{
+    static const char *const names[BEHAVIOUR_OUT_COUNT] = {
+        "deferred", "rejected", "disconnected", "delayed", "greylist_deferred", "greylist_passed" };
+    size_t i;
+
+    metrics_text_family(t, "smtpstorm_sink_behaviour", METRICS_COUNTER, NULL,
+                        "what --behaviour rules did: replies 4xx (deferred), 5xx (rejected), hang-ups, "
+                        "delays, greylist deferrals and passes");
+    for (i = 0; i < BEHAVIOUR_OUT_COUNT; i++)
+        metrics_text_counter(t, "smtpstorm_sink_behaviour",
+                             (const char *[]){ "sink", id, "outcome", names[i], NULL }, c->behaviour[i]);
+    metrics_text_family(t, "smtpstorm_sink_greylist_evictions", METRICS_COUNTER, NULL,
+                        "greylist entries evicted (least recently used) to make room");
+    metrics_text_counter(t, "smtpstorm_sink_greylist_evictions", (const char *[]){ "sink", id, NULL },
+                         c->greylist_evictions);
+}
+
 /* exporter_process - what struct metrics_sink has no room for: the
  * connections, QUITs, time-outs, dump and TLS figures of struct
  * sink_counters, labelled by sink like the rest. */
@@ -60,6 +79,7 @@ static void exporter_process(struct metrics_text *t, const char *id, const struc
                          c->auth_successes);
     metrics_text_counter(t, "smtpstorm_sink_auth", (const char *[]){ "sink", id, "result", "failed", NULL },
                          c->auth_failures);
+    exporter_behaviour(t, id, c);
 }
 
 /* exporter_build - the whole document from the engine's snapshots. */

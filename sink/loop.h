@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "behaviour.h"
 #include "config.h"
 #include "dump.h"
 #include "ev.h"
@@ -23,6 +24,7 @@ struct loop_counters {
     _Atomic uint64_t sessions, quits, messages, active, accepted, bytes;
     _Atomic uint64_t dump_errors, timeouts, tls_handshakes, tls_failures;
     _Atomic uint64_t auth_successes, auth_failures;
+    _Atomic uint64_t behaviour[BEHAVIOUR_OUT_COUNT];   /* what the rules did */
 };
 
 struct sink_loop {
@@ -43,6 +45,12 @@ struct sink_loop {
     struct sink_conn *active_conns;      /* open sessions */
     int shutting;                   /* closing everything: no accounting */
     uint64_t rng;
+    /* --behaviour: the rules new sessions get (the loop's reference), the
+     * next ones a reload left here (any thread stores, the loop takes), the
+     * draws, the process's greylist and the clock */
+    struct behaviour *beh;
+    _Atomic(struct behaviour *) beh_next;
+    struct behaviour_env benv;
     struct loop_counters c;
 };
 
@@ -66,6 +74,11 @@ void loop_quit(struct sink_loop *loop);
 
 /* loop_auth - an AUTH exchange ended, with 235 (ok) or not. */
 void loop_auth(struct sink_loop *loop, int ok);
+
+/* loop_behaviour - the rules a session starting now gets: the newest a
+ * reload left, else the loop's (NULL: none). Valid while the loop runs
+ * and until the next call; take a reference to keep it longer. */
+struct behaviour *loop_behaviour(struct sink_loop *loop);
 
 /* loop_exit - end the process's service (all loops). */
 void loop_exit(struct sink_loop *loop);

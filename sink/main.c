@@ -4,6 +4,8 @@
  * --metrics, sink/exporter.c serves them to Prometheus. */
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <libgen.h>
 #include <pwd.h>
 #include <signal.h>
@@ -13,6 +15,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "behaviour.h"
 #include "config.h"
 #include "exporter.h"
 #include "link.h"
@@ -20,6 +23,60 @@
 #include "server.h"
 
 static struct sink_server *running;
+
+/* --behaviour: SIGHUP is blocked in every thread and taken by this one. */
+static pthread_t reloader;
+static atomic_int reloader_stop;
+
+/* reload - SIGHUP: read the file again; a bad one is reported (its line)
+ * and the rules in force stay. */
+static void reload(const struct sink_config *cfg)
+{
+    struct behaviour *b;
+    char err[512];
+
+    if (running == NULL)
+        return;                 /* not serving yet: the file was just read */
+    if (sink_behaviour_load(cfg, &b, err, sizeof(err)) != 0) {
+        log_warn("%s; keeping the behaviour in force", err);
+        return;
+    }
+    sink_server_set_behaviour(running, b);
+    log_info("behaviour reloaded from %s: %zu rules", cfg->behaviour_file, behaviour_rules(b));
+    behaviour_unref(b);
+}
+
+static void *reloader_main(void *arg)
+{
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    while (sigwait(&set, &sig) == 0 && !atomic_load(&reloader_stop))
+        reload(arg);
+    return NULL;
+}
+
+/* reloader_start - block SIGHUP here (threads started later inherit it)
+ * and take it in a thread of its own. Returns 0 or -1. */
+static int reloader_start(const struct sink_config *cfg)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    return pthread_create(&reloader, NULL, reloader_main, (void *)cfg) == 0 ? 0 : -1;
+}
+
+static void reloader_end(void)
+{
+    atomic_store(&reloader_stop, 1);
+    pthread_kill(reloader, SIGHUP);
+    pthread_join(reloader, NULL);
+}
 
 static void on_signal(int sig)
 {
@@ -108,6 +165,8 @@ int main(int argc, char **argv)
         openlog(basename(argv[0]), LOG_PID, LOG_MAIL);
     if (cfg.coordinator && sink_link_prepare(&cfg, err, sizeof(err)) != 0)
         fatal(argv[0], err);    /* keys are read while we may, before listening */
+    if (cfg.behaviour_file && reloader_start(&cfg) != 0)
+        fatal(argv[0], "cannot start the SIGHUP thread");
     if ((running = sink_server_new(&cfg, err, sizeof(err))) == NULL)
         fatal(argv[0], err);
     if (cfg.metrics) {          /* bound before the privileges go, as the SMTP port */
@@ -132,6 +191,8 @@ int main(int argc, char **argv)
         fatal(argv[0], err);
     }
     rc = sink_server_run(running);
+    if (cfg.behaviour_file)
+        reloader_end();
     if (sink_link_stop(link) != 0)
         rc = -1;                /* the coordinator refused us: say so with the exit status */
     sink_exporter_stop(exporter);

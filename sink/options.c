@@ -1,6 +1,7 @@
 /* options.c - smtpstorm-sink's command line: smtp-sink(1)'s letters with the
  * same defaults, checks and messages, and the long options (see config.h). */
 #include "config.h"
+#include "behaviour.h"
 #include "metrics.h"
 #include "number.h"
 #include "users.h"
@@ -64,6 +65,8 @@ void sink_config_free(struct sink_config *cfg)
 {
     users_free(cfg->users);
     cfg->users = NULL;
+    behaviour_unref(cfg->behaviour);
+    cfg->behaviour = NULL;
 }
 
 const char *sink_options_usage(void)
@@ -77,6 +80,7 @@ const char *sink_options_usage(void)
            "[--metrics ADDR:PORT] "
            "[--tls-cert F --tls-key F] [--no-size] [--size-limit N] [--no-chunking] "
            "[--no-starttls] [--no-smtputf8] [--auth-users FILE] [--socket-mode OCTAL] [--fsync] "
+           "[--behaviour FILE [--seed N]] "
            "[inet:][host]:port backlog | unix:pathname backlog";
 }
 
@@ -141,9 +145,25 @@ const char *sink_options_help(void)
         "                   received (else '?', as smtp-sink; control octets always '?')\n"
         "  --socket-mode OCTAL  mode of a unix: listener (default 0666 whatever the\n"
         "                   umask, as smtp-sink)\n"
+        "  --behaviour FILE rules that defer, reject, greylist, delay, tarpit, throttle\n"
+        "                   or hang up by command, sender, recipient and probability\n"
+        "                   (YAML: seed: and rules:, see smtpstorm-sink(1)); SIGHUP\n"
+        "                   reloads it (a bad file keeps the rules in force); smtp-sink's\n"
+        "                   options act first and keep their meaning (default: none)\n"
+        "  --seed N         seed of the rules' draws; replaces the file's seed: (default:\n"
+        "                   the file's, else 0)\n"
         "  --help --version\n"
         "Commands: CONNECT HELO EHLO LHLO MAIL RCPT VRFY DATA . RSET NOOP QUIT\n"
         "XCLIENT XFORWARD AUTH BDAT STARTTLS, comma or space separated.\n";
+}
+
+int sink_behaviour_load(const struct sink_config *cfg, struct behaviour **out, char *err, size_t errlen)
+{
+    int rc = behaviour_load(cfg->behaviour_file, out, err, errlen);
+
+    if (rc == 0 && cfg->seed_set)
+        behaviour_set_seed(*out, cfg->seed);
+    return rc;
 }
 
 /* parse_int - a whole decimal number in [min, max], or -1 with *ok = 0. */
@@ -273,7 +293,7 @@ static int unescape(const char *s, char *out, size_t outmax, size_t *outlen)
 enum { OPT_THREADS = 256, OPT_ID, OPT_TLS_CERT, OPT_TLS_KEY, OPT_NO_SIZE, OPT_NO_CHUNKING,
        OPT_NO_STARTTLS, OPT_HELP, OPT_VERSION, OPT_FSYNC, OPT_COORDINATOR, OPT_REPORT_INTERVAL,
        OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE, OPT_METRICS, OPT_NO_SMTPUTF8, OPT_SIZE_LIMIT,
-       OPT_AUTH_USERS, OPT_SOCKET_MODE };
+       OPT_AUTH_USERS, OPT_SOCKET_MODE, OPT_BEHAVIOUR, OPT_SEED };
 
 static const struct option long_options[] = {
     { "threads", required_argument, NULL, OPT_THREADS },
@@ -296,6 +316,8 @@ static const struct option long_options[] = {
     { "size-limit", required_argument, NULL, OPT_SIZE_LIMIT },
     { "auth-users", required_argument, NULL, OPT_AUTH_USERS },
     { "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+    { "behaviour", required_argument, NULL, OPT_BEHAVIOUR },
+    { "seed", required_argument, NULL, OPT_SEED },
     { NULL, 0, NULL, 0 },
 };
 
@@ -461,6 +483,12 @@ static enum sink_options_result parse_long(struct sink_config *cfg, int ch, cons
             USAGE("bad --size-limit value: %s (1..%llu octets)", arg, (unsigned long long)SINK_SIZE_MAX);
         break;
     case OPT_AUTH_USERS: cfg->auth_users_file = arg; break;
+    case OPT_BEHAVIOUR: cfg->behaviour_file = arg; break;
+    case OPT_SEED:
+        if (number_parse_u64(arg, 0, UINT64_MAX, &cfg->seed) != 0)
+            USAGE("bad --seed value: %s (0..%llu)", arg, (unsigned long long)UINT64_MAX);
+        cfg->seed_set = 1;
+        break;
     case OPT_SOCKET_MODE:
         if (parse_mode(arg, &cfg->socket_mode) != 0)
             USAGE("bad --socket-mode value: %s (octal, 0..0777, such as 0660)", arg);
@@ -520,6 +548,10 @@ static enum sink_options_result check_args(struct sink_config *cfg, int nargs, c
         cfg->threads = cfg->max_clients;
     /* read now, before -R and -u take the file out of reach */
     if (cfg->auth_users_file && (cfg->users = users_load(cfg->auth_users_file, err, errlen)) == NULL)
+        return SINK_OPTIONS_USAGE;
+    if (cfg->seed_set && cfg->behaviour_file == NULL)
+        USAGE("--seed goes with --behaviour");
+    if (cfg->behaviour_file && sink_behaviour_load(cfg, &cfg->behaviour, err, errlen) != 0)
         return SINK_OPTIONS_USAGE;
     return SINK_OPTIONS_RUN;
 }

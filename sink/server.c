@@ -25,6 +25,7 @@ struct sink_server {
     int shared_listener;            /* unix: loop 0's socket serves all loops */
     struct tally_seen *seen;
     struct tls_server *tls;
+    struct greylist *grey;          /* --behaviour: one table for every loop */
     _Atomic long total_messages;    /* for -M */
     _Atomic long total_quits;       /* for -n */
     volatile int stopping;
@@ -41,7 +42,7 @@ static uint64_t get(const _Atomic uint64_t *c)
 void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters *out)
 {
     const struct loop_counters *c;
-    int i;
+    int i, k;
 
     memset(out, 0, sizeof(*out));
     for (i = 0; i < srv->nloops; i++) {
@@ -58,7 +59,10 @@ void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters 
         out->tls_failures += get(&c->tls_failures);
         out->auth_successes += get(&c->auth_successes);
         out->auth_failures += get(&c->auth_failures);
+        for (k = 0; k < BEHAVIOUR_OUT_COUNT; k++)
+            out->behaviour[k] += get(&c->behaviour[k]);
     }
+    out->greylist_evictions = srv->grey ? greylist_evictions(srv->grey) : 0;
 }
 
 void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *out)
@@ -116,6 +120,58 @@ static void show_counters(struct sink_server *srv)
                  (unsigned long long)c.messages);
     if (write(STDOUT_FILENO, line, (size_t)n) < 0)
         return;     /* stdout closed: nothing to show */
+}
+
+/* ---- behaviour ---- */
+
+_Static_assert(TALLY_OUTCOMES == BEHAVIOUR_OUT_COUNT, "the tally counts every outcome");
+
+void sink_server_set_behaviour(struct sink_server *srv, struct behaviour *b)
+{
+    int i;
+
+    for (i = 0; i < srv->nloops; i++)
+        behaviour_unref(atomic_exchange(&srv->loops[i].beh_next, behaviour_ref(b)));
+}
+
+struct behaviour *loop_behaviour(struct sink_loop *loop)
+{
+    struct behaviour *b;
+
+    if (atomic_load_explicit(&loop->beh_next, memory_order_relaxed) == NULL
+        || (b = atomic_exchange(&loop->beh_next, NULL)) == NULL)
+        return loop->beh;
+    behaviour_unref(loop->beh);
+    loop->beh = b;
+    behaviour_env_seed(&loop->benv, b, (uint64_t)loop->index);
+    return b;
+}
+
+static uint64_t mono_ms(void *arg)
+{
+    (void)arg;
+    return clock_mono_ns() / NS_PER_MS;
+}
+
+/* on_outcome - a rule did o: count it (the loop's only writer). */
+static void on_outcome(void *arg, enum behaviour_outcome o, const struct trace *tr)
+{
+    struct sink_loop *loop = arg;
+
+    loop_bump(&loop->c.behaviour[o], 1);
+    if (tr)
+        tally_count_outcome(loop->tally, tr, o, clock_wall_ns() / NS_PER_US);
+}
+
+/* loop_behaviour_init - the env of the loop's rules, and the rules from the start. */
+static void loop_behaviour_init(struct sink_server *srv, struct sink_loop *loop)
+{
+    loop->benv.grey = srv->grey;
+    loop->benv.now_ms = mono_ms;
+    loop->benv.outcome = on_outcome;
+    loop->benv.outcome_arg = loop;
+    if (srv->cfg->behaviour)
+        atomic_store(&loop->beh_next, behaviour_ref(srv->cfg->behaviour));
 }
 
 /* ---- events from connections ---- */
@@ -259,6 +315,7 @@ static int loop_init(struct sink_server *srv, struct sink_loop *loop, int index,
     loop->rng = seed * 0x9E3779B97F4A7C15ULL;
     loop->quota = cfg->max_clients / srv->nloops + (index < cfg->max_clients % srv->nloops);
     loop->tls = srv->tls;
+    loop_behaviour_init(srv, loop);
     if ((loop->ev = ev_loop_new()) == NULL || (loop->tally = tally_new(srv->seen)) == NULL)
         goto nomem;
     loop->dump = dump_writer_new(cfg, loop->rng ^ 0x5bd1e995, &e);
@@ -330,6 +387,10 @@ struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, si
     make_id(srv);
     if ((srv->seen = tally_seen_new()) == NULL
         || (srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (cfg->behaviour_file && (srv->grey = greylist_new(GREYLIST_ENTRIES)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -413,11 +474,14 @@ void sink_server_free(struct sink_server *srv)
         dump_writer_free(loop->dump);
         tally_free(loop->tally);
         ev_loop_free(loop->ev);
+        behaviour_unref(loop->beh);
+        behaviour_unref(atomic_exchange(&loop->beh_next, NULL));
     }
     if (srv->cfg->listen.is_unix && srv->loops && srv->loops[0].nfds > 0)
         (void)unlink(srv->cfg->listen.path);
     free(srv->loops);
     tls_server_free(srv->tls);
     tally_seen_free(srv->seen);
+    greylist_free(srv->grey);
     free(srv);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "behaviour.h"
 #include "config.h"
 #include "tally.h"
 
@@ -28,6 +29,8 @@ struct sink_counters {
     uint64_t tls_failures;      /* STARTTLS handshakes failed */
     uint64_t auth_successes;    /* AUTH exchanges answered 235 */
     uint64_t auth_failures;     /* AUTH exchanges ended with 535 or 501 */
+    uint64_t behaviour[BEHAVIOUR_OUT_COUNT];    /* --behaviour: what the rules did (BEHAVIOUR_OUT_*) */
+    uint64_t greylist_evictions;    /* greylist entries evicted to make room */
 };
 
 /* sink_server_new - loops, listeners (bound now, before privileges are
@@ -78,6 +81,11 @@ int sink_server_set_offset(struct sink_server *srv, const char *campaign, const 
  * counts into out[0..max) (caller-owned); returns how many. Any thread. */
 size_t sink_agents_snapshot(const struct sink_server *srv, const char *campaign, struct tally_agent *out,
                             size_t max);
+
+/* sink_server_set_behaviour - sessions that start from now on follow b
+ * (every loop takes its own reference; the caller keeps its own). Any
+ * thread; sessions already open keep the rules they started with. */
+void sink_server_set_behaviour(struct sink_server *srv, struct behaviour *b);
 
 /* sink_server_id - the name in reports: --id, or hostname:port. Owned by
  * srv, valid until sink_server_free. */

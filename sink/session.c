@@ -119,9 +119,20 @@ int sink_session_init(struct sink_session *s, const struct sink_config *cfg, str
     return 0;
 }
 
+void sink_session_set_behaviour(struct sink_session *s, const struct behaviour *beh, struct behaviour_env *env)
+{
+    s->beh = beh;
+    s->benv = env;
+    s->keep_rcpts = beh && (behaviour_needs_rcpts(beh) || s->cfg->lmtp);
+}
+
 void sink_session_release(struct sink_session *s)
 {
     dump_release(&s->dump);
+    free(s->rcpt_list);
+    free(s->dot_rule);
+    s->rcpt_list = NULL;
+    s->dot_rule = NULL;
     free(s->out);
     s->out = NULL;
     s->out_cap = s->out_len = 0;
@@ -143,6 +154,7 @@ static void reply_dot(struct sink_session *s, const char *text);
 static void mail_reset(struct sink_session *s)
 {
     s->in_mail = 0;
+    s->has_sender = 0;
     s->bdat_msg = 0;
     dump_abort(&s->dump);
 }
@@ -151,6 +163,7 @@ static void mail_reset(struct sink_session *s)
 static void message_begin(struct sink_session *s)
 {
     s->msg_bytes = 0;
+    s->refused = 0;
     s->in_headers = 1;
     s->hdr_len = 0;
     s->hdr_long = 0;
@@ -229,6 +242,11 @@ static int message_too_big(struct sink_session *s, int bdat)
 /* message_end - the message is complete: capture, count (before the reply). */
 static void message_end(struct sink_session *s)
 {
+    if (s->refused) {           /* refused by a rule: neither dumped nor received */
+        s->refused = 0;
+        mail_reset(s);
+        return;
+    }
     s->dump_error = dump_finish(&s->dump);
     if (s->hooks.message)
         s->hooks.message(s->hook_arg, s->have_trace ? &s->trace : NULL, s->msg_bytes,
@@ -288,6 +306,38 @@ static const char *path_end(const char *a)
             return a + 1;
     }
     return a;
+}
+
+/* path_copy - the address of the path at a (without <>) into dst[0..size). */
+static void path_copy(char *dst, size_t size, const char *a)
+{
+    const char *end = path_end(a);
+
+    if (*a == '<') {
+        a++;
+        if (end > a && end[-1] == '>')
+            end--;
+    }
+    snprintf(dst, size, "%.*s", (int)(end - a), a);
+}
+
+/* rcpt_keep - add RCPT's address to the list the rules at the end look at;
+ * "" once the list is full (bounded: SINK_SESSION_RCPT_LIST). */
+static void rcpt_keep(struct sink_session *s, const char *args)
+{
+    char addr[BEHAVIOUR_PATTERN_MAX];
+    size_t n;
+
+    if (!s->keep_rcpts || (s->rcpt_list == NULL && (s->rcpt_list = malloc(SINK_SESSION_RCPT_LIST)) == NULL))
+        return;
+    path_copy(addr, sizeof(addr), args);
+    n = strlen(addr) + 1;
+    if (s->rcpt_list_len + n > SINK_SESSION_RCPT_LIST)
+        n = 1, addr[0] = '\0';
+    if (s->rcpt_list_len + n <= SINK_SESSION_RCPT_LIST) {
+        memcpy(s->rcpt_list + s->rcpt_list_len, addr, n);
+        s->rcpt_list_len += n;
+    }
 }
 
 /* Of MAIL's parameters (RFC 5321 4.1.2), what the sink acts on. */
@@ -402,6 +452,9 @@ static void do_mail(struct sink_session *s, const char *args)
     }
     s->in_mail = 1;
     s->rcpts = 0;
+    s->rcpt_list_len = 0;
+    path_copy(s->sender, sizeof(s->sender), args);
+    s->has_sender = 1;
     s->utf8 = mp.utf8 && !s->cfg->no_smtputf8;
     reply(s, "250 2.1.0 Ok");
     if (dump_open(&s->dump, s->addr, s->proto, s->has_helo ? s->helo : NULL, s->utf8, time(NULL)) == 0
@@ -506,6 +559,7 @@ static void respond(struct sink_session *s, int cmd, const char *args)
         s->rcpts++;
         reply(s, "250 2.1.5 Ok");
         args = skip_to_address(args);
+        rcpt_keep(s, args);
         dump_record(&s->dump, "X-Rcpt-Args", args, strlen(args));
         break;
     case SINK_CMD_DATA: do_data(s); break;
@@ -530,11 +584,203 @@ static void respond(struct sink_session *s, int cmd, const char *args)
     }
 }
 
+/* ---- behaviour (--behaviour) ---- */
+
+#define DOT_DISCONNECT 0xffff       /* dot_rule: this recipient's rule hung up */
+
+static void outcome(struct sink_session *s, enum behaviour_outcome o, int eod)
+{
+    if (s->benv->outcome)
+        s->benv->outcome(s->benv->outcome_arg, o, eod && s->have_trace ? &s->trace : NULL);
+}
+
+static void query_init(struct sink_session *s, struct behaviour_query *q, int cmd, int eod)
+{
+    memset(q, 0, sizeof(*q));
+    q->at = cmd;
+    q->eod = eod;
+    q->client = s->addr;
+    q->sender = s->has_sender ? s->sender : NULL;
+    q->rcpt_list = s->rcpt_list;
+    q->rcpt_list_len = s->rcpt_list_len;
+}
+
+/* note - what a decision changes in the session, and its counts; returns
+ * its delay. */
+static uint64_t note(struct sink_session *s, const struct behaviour_decision *d, int eod)
+{
+    if (d->tarpit_ms > s->tarpit_ms)
+        s->tarpit_ms = d->tarpit_ms;
+    if (d->bandwidth && d->bandwidth != s->bandwidth) {
+        s->bandwidth = d->bandwidth;
+        s->bw_start_ms = s->benv->now_ms(s->benv->now_arg);
+        s->bw_octets = 0;
+    }
+    if (d->greylist)
+        outcome(s, d->greylist == GREYLIST_DEFER ? BEHAVIOUR_OUT_GREY_DEFERRED : BEHAVIOUR_OUT_GREY_PASSED, eod);
+    if (d->action == BEHAVIOUR_DISCONNECT)
+        outcome(s, BEHAVIOUR_OUT_DISCONNECTED, eod);
+    else if (d->reply && (d->reply[0] == '4' || d->reply[0] == '5'))
+        outcome(s, d->reply[0] == '4' ? BEHAVIOUR_OUT_DEFERRED : BEHAVIOUR_OUT_REJECTED, eod);
+    if (d->delay_ms)
+        outcome(s, BEHAVIOUR_OUT_DELAYED, eod);
+    return d->delay_ms;
+}
+
+/* dot_grow - room for one more per-recipient decision (bounded by
+ * SINK_SESSION_RCPT_MAX); 0 or -ENOMEM. */
+static int dot_grow(struct sink_session *s)
+{
+    size_t cap = s->dot_cap ? s->dot_cap * 2 : 64;
+    uint16_t *p;
+
+    if (s->dot_n < s->dot_cap)
+        return 0;
+    if ((p = realloc(s->dot_rule, cap * sizeof(*p))) == NULL)
+        return -ENOMEM;
+    s->dot_rule = p;
+    s->dot_cap = cap;
+    return 0;
+}
+
+/* eod_lmtp - LMTP: each recipient's decision, in order; the longest delay
+ * holds them all; a hang-up ends the list. Sets refused when none is taken. */
+static uint64_t eod_lmtp(struct sink_session *s, int cmd)
+{
+    struct behaviour_query q;
+    struct behaviour_decision d;
+    const char *p = s->rcpt_list, *end = s->rcpt_list + s->rcpt_list_len;
+    uint64_t delay = 0, dl;
+    long i, taken = 0;
+
+    query_init(s, &q, cmd, 1);
+    for (i = 0, s->dot_n = 0; i < s->rcpts && dot_grow(s) == 0; i++) {
+        q.recipient = p && p < end ? p : "";
+        p = p && p < end ? p + strlen(p) + 1 : p;
+        behaviour_decide(s->beh, s->benv, &q, &d);
+        if ((dl = note(s, &d, 1)) > delay)
+            delay = dl;
+        s->dot_rule[s->dot_n++] = d.action == BEHAVIOUR_DISCONNECT ? DOT_DISCONNECT
+                                  : d.reply ? (uint16_t)(d.rule + 1) : 0;
+        if (d.action == BEHAVIOUR_DISCONNECT)
+            break;
+        taken += d.reply == NULL || d.reply[0] == '2';
+    }
+    s->refused = taken == 0;
+    return delay;
+}
+
+/* eod_decide - the rules at the end of a message (before it is counted). */
+static uint64_t eod_decide(struct sink_session *s, int cmd)
+{
+    struct behaviour_query q;
+    struct behaviour_decision d;
+    uint64_t delay;
+
+    if (s->cfg->lmtp)
+        return eod_lmtp(s, cmd);
+    query_init(s, &q, cmd, 1);
+    behaviour_decide(s->beh, s->benv, &q, &d);
+    delay = note(s, &d, 1);
+    s->dot_n = 0;
+    s->beh_reply = d.reply;
+    s->refused = d.action == BEHAVIOUR_DISCONNECT || (d.reply && d.reply[0] != '2');
+    if (d.action == BEHAVIOUR_DISCONNECT)
+        s->closing = 1;
+    return delay;
+}
+
+/* cmd_decide - the rules at cmd; returns its delay. */
+static uint64_t cmd_decide(struct sink_session *s, int cmd, const char *args)
+{
+    struct behaviour_query q;
+    struct behaviour_decision d;
+    char rcpt[BEHAVIOUR_PATTERN_MAX];
+
+    query_init(s, &q, cmd, 0);
+    if (cmd == SINK_CMD_RCPT) {
+        path_copy(rcpt, sizeof(rcpt), skip_to_address(args));
+        q.recipient = rcpt;
+    }
+    if (cmd == SINK_CMD_MAIL) {
+        path_copy(rcpt, sizeof(rcpt), skip_to_address(args));
+        q.sender = rcpt;
+    }
+    behaviour_decide(s->beh, s->benv, &q, &d);
+    s->beh_reply = d.reply;
+    if (d.action == BEHAVIOUR_DISCONNECT)
+        s->closing = 1;
+    return note(s, &d, 0);
+}
+
+/* behaviour_step - consult the rules at cmd (a hang-up sets closing);
+ * returns the delay they ask for. The end of DATA was decided already. */
+static uint64_t behaviour_step(struct sink_session *s, int cmd, const char *args)
+{
+    if (cmd == SINK_CMD_DOT)
+        return s->eod_delay;
+    if (cmd == SINK_CMD_BDAT && s->bdat_last && s->bdat_ok)
+        return eod_decide(s, cmd);
+    return cmd_decide(s, cmd, args);
+}
+
+/* reply_eod_lmtp - the per-recipient replies eod_lmtp decided. */
+static void reply_eod_lmtp(struct sink_session *s)
+{
+    const char *usual = s->dump_error ? "451 4.3.0 Error: message dump failed" : "250 2.2.0 Ok";
+    size_t i;
+
+    for (i = 0; i < s->dot_n; i++) {
+        if (s->dot_rule[i] == DOT_DISCONNECT) {
+            s->closing = 1;
+            break;
+        }
+        reply(s, s->dot_rule[i] ? behaviour_rule_reply(s->beh, s->dot_rule[i] - 1) : usual);
+    }
+    s->dot_n = 0;
+    s->rcpts = 0;
+    s->dump_error = 0;
+}
+
+/* respond_final - cmd's reply: the usual one, or the one a rule decided
+ * (4xx/5xx: the command has no effect; 2xx/3xx: it has, with that text). */
+static void respond_final(struct sink_session *s, int cmd, const char *args)
+{
+    const char *text = s->beh_reply;
+    int eod = cmd == SINK_CMD_DOT || (cmd == SINK_CMD_BDAT && s->bdat_last && s->bdat_ok);
+    size_t saved = s->out_len;
+    long rcpts = s->rcpts;
+
+    s->beh_reply = NULL;
+    if (eod && s->cfg->lmtp && s->beh) {
+        if (cmd == SINK_CMD_BDAT && message_too_big(s, 1))
+            return;
+        if (cmd == SINK_CMD_BDAT)
+            message_end(s);
+        reply_eod_lmtp(s);
+        return;
+    }
+    if (text && text[0] >= '4') {
+        if (cmd == SINK_CMD_BDAT && eod)
+            mail_reset(s);      /* refused: not received */
+        eod ? reply_dot(s, text) : reply(s, text);
+        s->dump_error = 0;
+        return;
+    }
+    respond(s, cmd, args);
+    if (text) {
+        s->out_len = saved;
+        if (eod)
+            s->rcpts = rcpts;
+        eod ? reply_dot(s, text) : reply(s, text);
+    }
+}
+
 /* command_resp - smtp-sink's order: syslog, -q, -Q, -f, -r, delay, reply. */
 static void command_resp(struct sink_session *s, int cmd, const char *verb, const char *args)
 {
     const struct sink_cmd_conf *c = &s->cfg->cmd[cmd];
-    uint64_t delay;
+    uint64_t delay, extra;
 
     if (c->flags & SINK_CMD_FLAG_SYSLOG)
         syslog(LOG_INFO, "%s %.100s", verb, args);
@@ -552,7 +798,11 @@ static void command_resp(struct sink_session *s, int cmd, const char *verb, cons
                     : s->cfg->soft_reply);
         return;
     }
-    if (c->delay_s > 0) {
+    extra = s->beh ? behaviour_step(s, cmd, args) : 0;
+    if (s->closing)
+        return;                 /* a rule hung up */
+    extra += s->tarpit_ms;
+    if (c->delay_s > 0 || extra > 0) {
         delay = (uint64_t)c->delay_s;
         if (c->delay_odds > 0)
             for (delay = 0; (int)(sink_session_random(s) % 100) < c->delay_odds;
@@ -562,11 +812,11 @@ static void command_resp(struct sink_session *s, int cmd, const char *verb, cons
         s->pending_cmd = cmd;
         snprintf(s->pending_verb, sizeof(s->pending_verb), "%s", verb);
         snprintf(s->pending_args, sizeof(s->pending_args), "%s", args);
-        s->delay_ms = delay * 1000;
+        s->delay_ms = delay * 1000 + extra;
         s->paused = 1;
         return;
     }
-    respond(s, cmd, args);
+    respond_final(s, cmd, args);
 }
 
 /* ---- command lines ---- */
@@ -790,6 +1040,8 @@ found:
     s->state = SINK_ST_CMD;
     if (message_too_big(s, 0))
         return used;
+    if (s->beh)
+        s->eod_delay = eod_decide(s, SINK_CMD_DOT);
     message_end(s);
     command_resp(s, SINK_CMD_DOT, ".", "");
     return used;
@@ -842,8 +1094,33 @@ enum sink_session_status sink_session_start(struct sink_session *s, const char *
     s->dump_error = 0;
     s->pending = SINK_PEND_NONE;
     s->out_len = 0;
+    s->has_sender = 0;
+    s->rcpt_list_len = s->dot_n = 0;
+    s->beh_reply = NULL;
+    s->refused = 0;
+    s->eod_delay = s->tarpit_ms = s->bandwidth = 0;
     command_resp(s, SINK_CMD_CONNECT, "connect", "");
     return status_of(s);
+}
+
+/* bw_allow - bandwidth: how many of len octets may be read now (a burst
+ * of a tenth of a second's worth ahead of the rate); 0 pauses the session
+ * until the rate allows a burst again. */
+static size_t bw_allow(struct sink_session *s, size_t len)
+{
+    uint64_t burst = s->bandwidth / 10 + 1, want = burst < len ? burst : len;
+    double room;
+
+    if (len == 0 || s->paused || s->closing)
+        return len;
+    room = (double)s->bandwidth * (double)(s->benv->now_ms(s->benv->now_arg) - s->bw_start_ms) / 1000.0
+           + (double)burst - (double)s->bw_octets;
+    if (room >= (double)want)
+        return room < (double)len ? (size_t)room : len;
+    s->pending = SINK_PEND_READ;
+    s->delay_ms = (uint64_t)(((double)want - room) * 1000.0 / (double)s->bandwidth) + 1;
+    s->paused = 1;
+    return 0;
 }
 
 size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
@@ -852,6 +1129,8 @@ size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
     size_t pos = 0;
 
     assert(in != NULL || len == 0);
+    if (s->bandwidth)
+        len = bw_allow(s, len);
     while (pos < len && !s->paused && !s->closing && s->out_len < SINK_SESSION_OUT_HIGH) {
         switch (s->state) {
         case SINK_ST_CMD: pos += feed_command(s, in + pos, len - pos); break;
@@ -859,6 +1138,7 @@ size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
         case SINK_ST_BDAT: pos += feed_bdat(s, in + pos, len - pos); break;
         }
     }
+    s->bw_octets += pos;
     *st = status_of(s);
     return pos;
 }
@@ -872,10 +1152,7 @@ enum sink_session_status sink_session_resume(struct sink_session *s)
     s->pending = SINK_PEND_NONE;
     switch (pending) {
     case SINK_PEND_REPLY:
-        if (s->pending_cmd == SINK_CMD_BDAT)
-            do_bdat(s);
-        else
-            respond(s, s->pending_cmd, s->pending_args);
+        respond_final(s, s->pending_cmd, s->pending_args);
         break;
     case SINK_PEND_ABORT:
         reply(s, "550 This violates SMTP");

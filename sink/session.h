@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "behaviour.h"
 #include "config.h"
 #include "dump.h"
 #include "sasl.h"
@@ -30,6 +31,9 @@
 #define SINK_SESSION_OUT_HIGH    (64 * 1024) /* stop taking commands while this much is unsent */
 #define SINK_SESSION_BDAT_MAX    (1ULL << 40) /* largest BDAT chunk size accepted */
 #define SINK_SESSION_EHLO_MAX    1024
+#define SINK_SESSION_RCPT_LIST   (16 * 1024) /* recipients kept for rules at DATA, BDAT and "."
+                                             * (only with such rules, or LMTP); later ones are "" */
+
 
 /* What the driver does after a call. */
 enum sink_session_status {
@@ -99,6 +103,22 @@ struct sink_session {
     char pending_verb[16];
     char pending_args[SINK_SESSION_LINE_BUF];
     uint64_t delay_ms;
+    /* behaviour (NULL: none): borrowed, the driver holds a reference */
+    const struct behaviour *beh;
+    struct behaviour_env *benv;
+    char sender[BEHAVIOUR_PATTERN_MAX];     /* MAIL's address */
+    int has_sender;
+    char *rcpt_list;                /* NUL-separated recipients, SINK_SESSION_RCPT_LIST */
+    size_t rcpt_list_len;
+    int keep_rcpts;
+    uint16_t *dot_rule;             /* LMTP: each recipient's decision at the end of data */
+    size_t dot_cap, dot_n;
+    const char *beh_reply;          /* the reply a rule decided, sent after any delay */
+    int refused;                    /* the behaviour refused the whole message */
+    uint64_t eod_delay;             /* the delay decided at the end of DATA */
+    uint64_t tarpit_ms;             /* added to every reply's delay */
+    uint64_t bandwidth;             /* octets per second read, 0: any */
+    uint64_t bw_start_ms, bw_octets;
     /* output */
     char *out;
     size_t out_len, out_cap;
@@ -112,6 +132,11 @@ struct sink_session {
  * and hooks; seed feeds the -W odds. Returns 0 or -ENOMEM. */
 int sink_session_init(struct sink_session *s, const struct sink_config *cfg, struct dump_writer *dw,
                       const struct sink_session_hooks *hooks, void *hook_arg, uint64_t seed);
+
+/* sink_session_set_behaviour - consult beh (borrowed until the session
+ * ends; NULL: none) with env (the loop's draws, greylist and clock) from
+ * the next sink_session_start on. */
+void sink_session_set_behaviour(struct sink_session *s, const struct behaviour *beh, struct behaviour_env *env);
 
 /* sink_session_release - free what sink_session_init and use allocated. */
 void sink_session_release(struct sink_session *s);

@@ -7,6 +7,7 @@
  * while used, and only an unpinned slot is reused, under a mutex. */
 #include "tally.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,6 +25,7 @@ struct tally_entry {
     _Atomic uint64_t name[NAME_WORDS];  /* the campaign id, NUL-padded */
     uint64_t last_us, epoch;            /* the writer's: last message, and the retire epoch then */
     _Atomic uint64_t received, duplicates, unchecked, bytes;
+    _Atomic uint64_t outcomes[TALLY_OUTCOMES];
     _Atomic uint64_t lat_sum, lat_min, lat_max;
     _Atomic uint64_t slots[HIST_SLOTS];
     /* by event time: slot k holds second sec_t[k] (UINT64_MAX while being
@@ -431,6 +433,8 @@ static void entry_reset(struct tally *t, size_t i, const char *campaign)
     put(&e->duplicates, 0);
     put(&e->unchecked, 0);
     put(&e->bytes, 0);
+    for (k = 0; k < TALLY_OUTCOMES; k++)
+        put(&e->outcomes[k], 0);
     put(&e->lat_sum, 0);
     put(&e->lat_max, 0);
     put(&e->lat_min, UINT64_MAX);
@@ -497,6 +501,12 @@ static struct tally_entry *entry_for(struct tally *t, const char *campaign, uint
     e->last_us = now_us;
     e->epoch = epoch;
     return e;
+}
+
+void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, uint64_t now_us)
+{
+    assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
+    bump(&entry_for(t, tr->campaign, now_us)->outcomes[outcome], 1);
 }
 
 void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
@@ -654,6 +664,8 @@ static int entry_read(const struct tally_entry *e, struct tally_campaign *c, str
     c->duplicates = get(&e->duplicates);
     c->bytes = get(&e->bytes);
     c->unchecked = get(&e->unchecked);
+    for (i = 0; i < TALLY_OUTCOMES; i++)
+        c->outcomes[i] = get(&e->outcomes[i]);
     hist_init(h);
     for (i = 0; i < HIST_SLOTS; i++)
         if ((n = get(&e->slots[i])) != 0)
@@ -668,7 +680,7 @@ static int entry_read(const struct tally_entry *e, struct tally_campaign *c, str
 
 void tally_snapshot_add(struct tally_snapshot *s, const struct tally *t)
 {
-    size_t i, n = atomic_load_explicit(&t->count, memory_order_acquire);
+    size_t i, k, n = atomic_load_explicit(&t->count, memory_order_acquire);
     struct tally_campaign *c, *one = malloc(sizeof(*one));
 
     s->untraced += get(&t->untraced);
@@ -687,6 +699,8 @@ void tally_snapshot_add(struct tally_snapshot *s, const struct tally *t)
         c->duplicates += one->duplicates;
         c->bytes += one->bytes;
         c->unchecked += one->unchecked;
+        for (k = 0; k < TALLY_OUTCOMES; k++)
+            c->outcomes[k] += one->outcomes[k];
         hist_merge(&c->latency_us, &one->latency_us);
         snapshot_add_seconds(c, one);
     }

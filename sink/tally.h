@@ -29,6 +29,8 @@
 #define TALLY_AGENTS_MAX    256     /* (campaign, agent) pairs at once, 64 KiB window each; likewise */
 #define TALLY_SEQ_WORDS     8192    /* 32 seqs a word: a sliding window of 262144 seqs per agent */
 #define TALLY_SECONDS       16      /* event-time seconds a loop keeps per campaign */
+#define TALLY_OUTCOMES      6       /* what --behaviour rules did at the end of data
+                                     * (behaviour.h's BEHAVIOUR_OUT_*, by number) */
 
 /* Process-wide duplicate detector shared by every loop: lock-free. */
 struct tally_seen;
@@ -43,6 +45,8 @@ struct tally_campaign {
     uint64_t duplicates;        /* agent+seq seen before */
     uint64_t bytes;             /* their octets (as tally_count_message was told) */
     uint64_t unchecked;         /* not checked: seq outside the window, or table full */
+    uint64_t outcomes[TALLY_OUTCOMES];  /* --behaviour rules at the end of its messages' data:
+                                 * deferred, rejected, disconnected, delayed (behaviour.h) */
     struct hist latency_us;     /* now - sent_us + the agent's clock offset, microseconds
                                  * (0 when negative) */
     /* by event time: the seconds of the campaign (second t ends t s after
@@ -123,6 +127,10 @@ void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us);
 
 /* tally_count_message - tally_count for a message of bytes octets. */
 void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_us, uint64_t bytes);
+
+/* tally_count_outcome - a --behaviour rule did outcome (< TALLY_OUTCOMES)
+ * at the end of data of a message with trace tr. Only the owning loop. */
+void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, uint64_t now_us);
 
 /* tally_count_untraced - count one message without a trace header. */
 void tally_count_untraced(struct tally *t);
