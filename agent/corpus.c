@@ -233,6 +233,8 @@ int corpus_load(struct corpus *c, const char *path, int shuffle, uint64_t seed, 
                        c->skipped ? c->first_skip : ""), -ENOENT);
     if (rc == 0 && set_order(c, shuffle, seed) != 0)
         rc = (snprintf(err, errlen, "out of memory"), -ENOMEM);
+    if (rc == 0 && c->skipped)
+        log_warn("--corpus: %zu messages left out (first %s); %zu to send", c->skipped, c->first_skip, c->n);
     if (rc != 0)
         corpus_free(c);
     return rc;

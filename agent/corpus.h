@@ -29,7 +29,8 @@ struct corpus {
 };
 
 /* corpus_load - every message under path into c (the caller owns it:
- * corpus_free); shuffle: a seeded order. Returns 0, or -errno with the
+ * corpus_free); shuffle: a seeded order. Messages left out are said in one
+ * warning (their count and the first). Returns 0, or -errno with the
  * reason in err (a missing path, no message at all, over CORPUS_BYTES_MAX). */
 int corpus_load(struct corpus *c, const char *path, int shuffle, uint64_t seed, char *err, size_t errlen);
 

@@ -42,15 +42,26 @@ static int is_2xx(int code) { return code >= 200 && code <= 299; }
 
 /* Failing. */
 
-void dialogue_failed(struct dialogue *d, int kind, const char *msg)
+void dialogue_vfailed(struct dialogue *d, int kind, const char *fmt, va_list ap)
 {
     char line[DIALOGUE_MSG_MAX + 32];
+    int n;
 
     if (kind < 0)
         return;
     meter_error(d->meter, (enum stats_error)kind);
-    snprintf(line, sizeof(line), "session %d: %s", d->index, msg);
+    n = snprintf(line, sizeof(line), "session %d: ", d->index);
+    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     d->hooks->warn(d->arg, line);
+}
+
+void dialogue_failed(struct dialogue *d, int kind, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    dialogue_vfailed(d, kind, fmt, ap);
+    va_end(ap);
 }
 
 /* fail - a protocol failure: count kind (unless < 0), say it, and tell the
@@ -59,13 +70,11 @@ static void fail(struct dialogue *d, int kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void fail(struct dialogue *d, int kind, const char *fmt, ...)
 {
-    char msg[DIALOGUE_MSG_MAX];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    dialogue_vfailed(d, kind, fmt, ap);
     va_end(ap);
-    dialogue_failed(d, kind, msg);
     d->status = DIALOGUE_FAIL;
 }
 
@@ -464,15 +473,12 @@ static size_t message_size(struct dialogue *d, int t)
  * Returns 1 when refused. */
 static int refuse(struct dialogue *d, int t, size_t size)
 {
-    char msg[160];
-
     if (d->w->smtputf8 && !(d->caps & DIALOGUE_CAP_SMTPUTF8)) {
         dialogue_failed(d, ERROR_NO_SMTPUTF8,
                         "server does not offer SMTPUTF8 (--smtputf8): message not sent");
     } else if (d->size_limit > 0 && size > d->size_limit) {
-        snprintf(msg, sizeof(msg), "message of %zu octets is over the server's SIZE %llu: not sent",
-                 size, (unsigned long long)d->size_limit);
-        dialogue_failed(d, ERROR_TOO_BIG, msg);
+        dialogue_failed(d, ERROR_TOO_BIG, "message of %zu octets is over the server's SIZE %llu: not sent",
+                        size, (unsigned long long)d->size_limit);
     } else {
         return 0;
     }

@@ -19,6 +19,7 @@
 #ifndef SMTPSTORM_AGENT_DIALOGUE_H
 #define SMTPSTORM_AGENT_DIALOGUE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -209,9 +210,12 @@ int dialogue_harvest(struct dialogue *d, const char *in, size_t len, uint64_t no
 void dialogue_closed(struct dialogue *d);
 
 /* dialogue_failed - count a failure of kind (a stats_error; < 0: none)
- * and say msg as this session's warning: for the driver's transport
+ * and say the message (printf's fmt) as this session's warning: for the driver's transport
  * failures, as for the dialogue's own. */
-void dialogue_failed(struct dialogue *d, int kind, const char *msg);
+void dialogue_failed(struct dialogue *d, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* dialogue_vfailed - dialogue_failed with a va_list. */
+void dialogue_vfailed(struct dialogue *d, int kind, const char *fmt, va_list ap);
 
 /* dialogue_waiting - nonzero while a reply is expected. */
 static inline int dialogue_waiting(const struct dialogue *d) { return d->exp_count > 0; }

@@ -302,8 +302,7 @@ static int link_mime(struct link *l, const Smtpstorm__Workload *pw, struct workl
         l->mime.attach_count = &l->attach_count;
     }
     dist_fixed(&l->text_size, pw->length);
-    l->mime.text_size = w->size_dist ? w->size_dist : pw->has_length ? &l->text_size : NULL;
-    w->size_dist = NULL;
+    l->mime.text_size = pw->size && pw->size[0] ? &l->size_dist : pw->has_length ? &l->text_size : NULL;
     w->send_headers = 0;        /* its own come with it */
     mime_pool_free(&l->mime_pool);
     if (mime_pool_for(&l->mime_pool, &l->mime, w->seed) != 0)
@@ -318,10 +317,10 @@ static int link_mime(struct link *l, const Smtpstorm__Workload *pw, struct workl
 static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct workload *w, char *why,
                         size_t whylen)
 {
-    int rc;
+    int mime = pw->mime || (pw->attach && pw->attach[0]), rc;
 
     w->seed = pw->seed;
-    if (pw->size && pw->size[0]) {  /* the line pattern every drawn body is cut from */
+    if (pw->size && pw->size[0]) {  /* the body's length; with --mime, the text part's */
         char sub[256];
 
         if (pw->content.len > 0 || pw->has_length) {
@@ -332,7 +331,10 @@ static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct wo
             snprintf(why, whylen, "--size: %s", sub);
             return -EINVAL;
         }
-        w->size_dist = &l->size_dist;
+        if (!mime)
+            w->size_dist = &l->size_dist;
+    }
+    if (w->size_dist) {             /* the line pattern every drawn body is cut from */
         rc = message_payload_generate((size_t)dist_max(w->size_dist) + MESSAGE_LINE_LEN, &l->payload);
     } else if (pw->content.len > 0) {
         rc = message_payload_from_text((const char *)pw->content.data, pw->content.len, &l->payload);
@@ -353,13 +355,10 @@ static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct wo
         corpus_free(&l->corpus);
         if ((rc = corpus_load(&l->corpus, pw->corpus, pw->corpus_shuffle, w->seed, why, whylen)) != 0)
             return rc;
-        if (l->corpus.skipped)
-            log_warn("--corpus: %zu messages left out (first %s); %zu to send", l->corpus.skipped,
-                     l->corpus.first_skip, l->corpus.n);
         w->corpus = &l->corpus;
         w->send_headers = 0;
     }
-    if (pw->mime || (pw->attach && pw->attach[0])) {
+    if (mime) {
         if ((rc = link_mime(l, pw, w, why, whylen)) != 0)
             return rc;
     }

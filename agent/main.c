@@ -142,9 +142,6 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
     if (a->opt.corpus_path) {
         if ((rc = corpus_load(&a->corpus, a->opt.corpus_path, a->opt.corpus_shuffle, w->seed, err, errlen)) != 0)
             return rc;
-        if (a->corpus.skipped)
-            log_warn("--corpus: %zu messages left out (first %s); %zu to send", a->corpus.skipped,
-                     a->corpus.first_skip, a->corpus.n);
         w->corpus = &a->corpus;
     }
     if (w->mime) {

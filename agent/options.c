@@ -356,7 +356,7 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
     case OPT_SIZE:
         if (dist_parse(&o->size_dist, arg, DIST_SIZES, 0, DIST_SIZE_MAX, sub, sizeof(sub)) != 0)
             BAD("--size: %s", sub);
-        w->size_dist = &o->size_dist;
+        o->size_given = 1;
         break;
     case OPT_RECIPIENTS:
         if (dist_parse(&o->rcpt_dist, arg, DIST_COUNTS, 1, OPTIONS_RCPTS_MAX, sub, sizeof(sub)) != 0)
@@ -511,9 +511,9 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         BAD("--recipients cannot be used with -r");
     if (w->rcpt_dist)
         w->recipients = (int)dist_max(w->rcpt_dist);
-    if (w->size_dist && (o->message_file || o->message_length))
+    if (o->size_given && (o->message_file || o->message_length))
         BAD("--size cannot be used with -l or -F");
-    if (o->corpus_path && (o->message_file || o->message_length || w->size_dist || w->mime))
+    if (o->corpus_path && (o->message_file || o->message_length || o->size_given || w->mime))
         BAD("--corpus cannot be used with -F, -l, --size or --mime");
     if (o->corpus_shuffle && !o->corpus_path)
         BAD("--corpus-shuffle needs --corpus");
@@ -525,9 +525,10 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         BAD("--mime cannot be used with -F or -o");
     if (w->mime) {              /* the text part: --size, -l, or 2k */
         dist_fixed(&o->text_size, o->message_length);
-        o->mime.text_size = w->size_dist ? w->size_dist : o->message_length ? &o->text_size : NULL;
-        w->size_dist = NULL;
+        o->mime.text_size = o->size_given ? &o->size_dist : o->message_length ? &o->text_size : NULL;
         w->send_headers = 0;    /* its own come with it */
+    } else if (o->size_given) {
+        w->size_dist = &o->size_dist;   /* the body's length; with --mime, the text part's */
     }
     if (o->tls_verify && !w->starttls)
         BAD("--tls-verify needs --starttls");

@@ -24,7 +24,8 @@ struct agent_options {
     const char *json_path;      /* --json FILE */
     const char *message_file;   /* -F */
     size_t message_length;      /* -l (0: the default body) */
-    struct dist size_dist;      /* --size, when w.size_dist points here */
+    struct dist size_dist;      /* --size: the body's (w.size_dist) or --mime's text part's */
+    int size_given;
     struct dist rcpt_dist;      /* --recipients, when w.rcpt_dist points here */
     int rcpt_count_given;       /* -r */
     struct source_pool sources; /* --source (main frees it), when w.sources points here */

@@ -140,13 +140,11 @@ static void session_fail(struct agent_session *s, int kind, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 static void session_fail(struct agent_session *s, int kind, const char *fmt, ...)
 {
-    char msg[DIALOGUE_MSG_MAX];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    dialogue_vfailed(&s->dlg, kind, fmt, ap);
     va_end(ap);
-    dialogue_failed(&s->dlg, kind, msg);
     session_drop(s);
 }
 
@@ -345,7 +343,7 @@ static void session_connect_failed(struct agent_session *s, int err)
     }
     meter_session(s->meter);
     dialogue_failed(&s->dlg, err == ECONNREFUSED ? ERROR_CONNECT_REFUSED
-                    : err == ETIMEDOUT ? ERROR_TIMEOUT : ERROR_CONNECT, msg);
+                    : err == ETIMEDOUT ? ERROR_TIMEOUT : ERROR_CONNECT, "%s", msg);
     dialogue_closed(&s->dlg);       /* the message waiting for it is lost */
     if (s->finishing)
         session_report_closed(s);
