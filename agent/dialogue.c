@@ -489,14 +489,20 @@ static int refuse(struct dialogue *d, int t, size_t size)
 }
 
 /* queue_mail - MAIL FROM, with SIZE= when the server offers SIZE and the
- * workload sends it (RFC 1870 6), and SMTPUTF8 (RFC 6531 3.4). */
+ * workload sends it (RFC 1870 6), and SMTPUTF8 (RFC 6531 3.4); the sender
+ * tagged with the message's trace (--envelope-trace). */
 static int queue_mail(struct dialogue *d, int t, size_t size)
 {
+    char tagged[MESSAGE_ADDR_MAX + TRACE_TAG_MAX];
+    struct trace_tag tag = { d->w->pair_key, d->txn[t].job.seq };
     struct textbuf b;
 
     line_begin(d, &b);
     TEXTBUF_LIT(&b, "MAIL FROM:<");
-    textbuf_str(&b, d->txn[t].sender);
+    if (d->w->envelope_trace && trace_tag_sender(d->txn[t].sender, &tag, tagged, sizeof(tagged)) > 0)
+        textbuf_str(&b, tagged);
+    else
+        textbuf_str(&b, d->txn[t].sender);
     TEXTBUF_LIT(&b, ">");
     if ((d->caps & DIALOGUE_CAP_SIZE) && d->w->mail_size) {
         TEXTBUF_LIT(&b, " SIZE=");

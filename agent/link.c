@@ -544,6 +544,8 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     snprintf(w->agent_id, sizeof(w->agent_id), "%s", l->o->w.agent_id);
     w->seq_first = pw->seq_first;
     w->seq_stride = pw->seq_stride ? pw->seq_stride : 1;
+    w->envelope_trace = w->trace && pw->envelope_trace;
+    w->pair_key = trace_pair_key(w->campaign, w->agent_id);
     link_phases(l, pw);
     link_ceilings(l, w, pw->n_phases);
     if (link_strings(l, pw, w, why, whylen) != 0 || link_spreads(l, pw, w, why, whylen) != 0)
@@ -691,7 +693,7 @@ static void link_on_signal(struct ev_loop *loop, int fd, unsigned events, void *
 static int link_open(struct link *l, char *err, size_t errlen)
 {
     struct peerlink_callbacks cb = { link_on_workload, link_on_start, link_on_stop, link_on_lost,
-                                     link_on_refused };
+                                     link_on_refused, NULL };
     struct peerlink_opts po = { .endpoint = l->o->coordinator, .id = l->o->w.agent_id,
                                 .role = PEERLINK_AGENT, .dead_ms = l->o->heartbeat_timeout_ms };
     struct peerlink_keys keys;

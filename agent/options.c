@@ -27,6 +27,7 @@ enum {
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
     OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
+    OPT_ENVELOPE_TRACE,
     OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
     OPT_MAX_RATE, OPT_MAX_SESSIONS, OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL,
     OPT_KEY, OPT_COORDINATOR_KEY, OPT_INSECURE      /* daemon-only, like those after OPT_MAX_RATE */
@@ -60,6 +61,7 @@ static const struct option long_options[] = {
     { "senders", required_argument, NULL, OPT_SENDERS },
     { "corpus", required_argument, NULL, OPT_CORPUS },
     { "corpus-shuffle", no_argument, NULL, OPT_CORPUS_SHUFFLE },
+    { "envelope-trace", no_argument, NULL, OPT_ENVELOPE_TRACE },
     { "attach", required_argument, NULL, OPT_ATTACH },
     { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "quiet", no_argument, NULL, OPT_QUIET },
@@ -154,6 +156,8 @@ static const char help_text[] =
     "  --campaign-id ID campaign id in X-Smtpstorm-Trace (default: standalone)\n"
     "  --id NAME        agent id in X-Smtpstorm-Trace and reports (default: host name)\n"
     "  --no-trace       don't add the X-Smtpstorm-Trace header (never added with -o)\n"
+    "  --envelope-trace tag MAIL FROM's address with the trace: foo+st-KEY-SEQ@host, so\n"
+    "                   that a sink refusing it before DATA knows whose message it was\n"
     "  --quiet          no end-of-run summary\n"
     "  --help           this text\n"
     "  --version        the version\n"
@@ -191,7 +195,7 @@ void options_usage(FILE *f, const char *prog)
             "       [--source LIST] [--mime] [--attach DIST] [--attachments DIST]\n"
             "       [--corpus PATH [--corpus-shuffle]]\n"
             "       [--rcpt-domains N | --rcpt-file FILE] [--rcpt-zipf S] [--senders N|FILE]\n"
-            "       [--timeout S] [--json FILE]\n"
+            "       [--timeout S] [--json FILE] [--envelope-trace]\n"
             "       [long options, see --help] [inet:]host[:port] | unix:pathname\n", prog);
 }
 
@@ -382,6 +386,7 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
     case OPT_SENDERS: o->senders = arg; break;
     case OPT_CORPUS: o->corpus_path = arg; break;
     case OPT_CORPUS_SHUFFLE: o->corpus_shuffle = 1; break;
+    case OPT_ENVELOPE_TRACE: w->envelope_trace = 1; break;
     case OPT_ATTACH:
         if (dist_parse(&o->attach_size, arg, DIST_SIZES, 0, MIME_ATTACH_SIZE_MAX, sub, sizeof(sub)) != 0)
             BAD("--attach: %s", sub);
@@ -559,6 +564,9 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         snprintf(w->campaign, sizeof(w->campaign), "standalone");
     if (w->agent_id[0] == '\0')
         options_id(w->agent_id, w->myhostname[0] == '[' ? "agent" : w->myhostname);
+    if (w->envelope_trace && !w->trace)
+        BAD("--envelope-trace needs the trace (not with --no-trace or -o)");
+    w->pair_key = trace_pair_key(w->campaign, w->agent_id);
     return 0;
 }
 

@@ -104,6 +104,8 @@ struct workload {
     char agent_id[TRACE_ID_MAX];
     uint64_t seq_first;             /* trace sequence numbers: first, first+stride, ... */
     uint64_t seq_stride;
+    int envelope_trace;             /* --envelope-trace: tag each sender (trace.h) */
+    uint64_t pair_key;              /* with it: trace_pair_key(campaign, agent_id) */
 };
 
 /* workload_defaults - smtp-source's defaults: one session, one message,

@@ -111,19 +111,21 @@ void agg_merge_delivery(struct peer *const *sinks, size_t ns, const char *campai
 }
 
 void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campaign, const char *agent,
-                        uint64_t *received, uint64_t *duplicates)
+                        struct sink_count *out)
 {
     const Smtpstorm__CampaignCounters *c;
     size_t i, j;
 
-    *received = *duplicates = 0;
+    memset(out, 0, sizeof(*out));
     for (i = 0; i < ns; i++) {
         if ((c = agg_sink_campaign(sinks[i], campaign)) == NULL)
             continue;
         for (j = 0; j < c->n_agents; j++) {
             if (strcmp(c->agents[j]->agent, agent) == 0) {
-                *received += c->agents[j]->received;
-                *duplicates += c->agents[j]->duplicates;
+                out->received += c->agents[j]->received;
+                out->duplicates += c->agents[j]->duplicates;
+                out->rejected += c->agents[j]->rejected;
+                out->deferred += c->agents[j]->deferred;
             }
         }
     }

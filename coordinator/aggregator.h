@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "reconcile.h"
 #include "registry.h"
 #include "stats.h"
 
@@ -60,9 +61,9 @@ void agg_merge_phase(struct peer *const *agents, size_t na, enum stats_phase pha
 /* agg_merge_delivery - add every sink's delivery histogram for campaign into out. */
 void agg_merge_delivery(struct peer *const *sinks, size_t ns, const char *campaign, struct hist *out);
 
-/* agg_sink_for_agent - what the sinks counted for one agent in campaign. */
+/* agg_sink_for_agent - what the sinks counted for one agent in campaign, into *out. */
 void agg_sink_for_agent(struct peer *const *sinks, size_t ns, const char *campaign, const char *agent,
-                        uint64_t *received, uint64_t *duplicates);
+                        struct sink_count *out);
 
 /* agg_row_add - append the row for second t (rows for seconds skipped are
  * filled with the same totals), with no latency. Returns 0 or -ENOMEM. */

@@ -2,6 +2,7 @@
  * campaign.h). The document is loaded with libyaml and walked with a key
  * table; every complaint carries the line of the node it is about. */
 #include "campaign.h"
+#include "behaviours.h"
 #include "number.h"
 #include "spread.h"
 
@@ -17,7 +18,7 @@
 #include <yaml.h>
 
 enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_COUNTS, K_RECIPIENTS, K_SOURCE, K_ZIPF, K_STRING, K_TARGETS, K_PHASES,
-                K_FAMILY, K_THRESHOLDS };
+                K_FAMILY, K_THRESHOLDS, K_BEHAVIOUR };
 
 struct key_def {
     const char *name;
@@ -69,8 +70,10 @@ static const struct key_def keys[] = {
     { "senders", K_STRING, W(senders), -1, 0, 0 },
     { "corpus", K_STRING, W(corpus), -1, 0, 0 },
     { "corpus_shuffle", K_BOOL, W(corpus_shuffle), -1, 0, 0 },
+    { "envelope_trace", K_BOOL, W(envelope_trace), -1, 0, 0 },
     { "attach", K_SIZE, W(attach), -1, 0, CONFIG_ATTACH_SIZE_MAX },
     { "attachments", K_COUNTS, W(attachments), -1, 0, CONFIG_ATTACHMENTS_MAX },
+    { "sink_behaviour", K_BEHAVIOUR, W(sink_behaviour), -1, 0, 0 },
     { "phases", K_PHASES, 0, -1, 0, 0 },
     { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
 };
@@ -78,6 +81,8 @@ static const struct key_def keys[] = {
 
 struct walk {
     yaml_document_t *doc;
+    const char *text;           /* the document's text, for the behaviours written inline */
+    size_t len;
     struct run_config *c;
     const char *name;
     char *err;
@@ -163,12 +168,67 @@ static int walk_threshold(struct walk *k, yaml_node_t *node)
     return 0;
 }
 
+/* byte_offset - the octet where character chars of text[0..len) begins
+ * (libyaml counts characters; UTF-8 continuation octets are not). */
+static size_t byte_offset(const char *text, size_t len, size_t chars)
+{
+    size_t i;
+
+    for (i = 0; i < len && chars > 0; i++)
+        if (((unsigned char)text[i] & 0xc0) != 0x80 && --chars == 0)
+            break;
+    while (i < len && ((unsigned char)text[i] & 0xc0) == 0x80)
+        i++;
+    return chars == 0 ? i : len;
+}
+
+/* walk_behaviour - sink_behaviour: a behaviour file's path (read now), or
+ * the behaviour itself, a mapping, cut out of the campaign file and put
+ * on its own lines and columns again, so that the sink's parser names the
+ * campaign file's lines. Checked now either way. */
+static int walk_behaviour(struct walk *k, yaml_node_t *val, struct sink_behaviour *out)
+{
+    const char *path = scalar_of(val);
+    char why[512];
+    size_t from, to, pad;
+    char *text;
+
+    if (path != NULL) {
+        if (*path == '\0' || behaviours_read(path, out, why, sizeof(why)) != 0)
+            return walk_fail(k, val, "sink_behaviour: %s", *path ? why : "a behaviour file's path, or a mapping");
+        return 0;
+    }
+    if (val->type != YAML_MAPPING_NODE)
+        return walk_fail(k, val, "sink_behaviour must be a behaviour file's path or a mapping like "
+                         "{ rules: [...] }");
+    from = byte_offset(k->text, k->len, val->start_mark.index);
+    to = byte_offset(k->text, k->len, val->end_mark.index);
+    pad = val->start_mark.line + val->start_mark.column;
+    if (to < from || (text = malloc(pad + (to - from) + 1)) == NULL)
+        return walk_fail(k, val, "out of memory");
+    memset(text, '\n', val->start_mark.line);
+    memset(text + val->start_mark.line, ' ', val->start_mark.column);
+    memcpy(text + pad, k->text + from, to - from);
+    if (behaviours_set(out, text, pad + (to - from), k->name) != 0) {
+        free(text);
+        return walk_fail(k, val, "out of memory");
+    }
+    free(text);
+    if (behaviours_check(out, why, sizeof(why)) != 0) {
+        snprintf(k->err, k->errlen, "%s", why);     /* it names this file and the line */
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int walk_phase_key(struct walk *k, struct phase_spec *p, const char *key, yaml_node_t *val,
                           int *have_kind, int *have_duration)
 {
     const char *s = scalar_of(val);
     uint64_t u;
 
+    if (strcmp(key, "sink_behaviour") == 0)
+        return walk_behaviour(k, val, &p->sink_behaviour);
     if (s == NULL)
         return walk_fail(k, val, "phase key '%s' needs a plain value", key);
     if (strcmp(key, "kind") == 0) {
@@ -192,7 +252,8 @@ static int walk_phase_key(struct walk *k, struct phase_spec *p, const char *key,
                              CONFIG_PHASE_NAME_MAX - 1);
         snprintf(p->name, sizeof(p->name), "%s", s);
     } else {
-        return walk_fail(k, val, "unknown phase key '%s' (expected name, kind, duration, rate, sessions)", key);
+        return walk_fail(k, val, "unknown phase key '%s' (expected name, kind, duration, rate, sessions, "
+                         "sink_behaviour)", key);
     }
     return 0;
 }
@@ -238,9 +299,9 @@ static int walk_phases(struct walk *k, yaml_node_t *node)
         return walk_fail(k, node, "out of memory");
     for (item = node->data.sequence.items.start; item < node->data.sequence.items.top; item++) {
         rc = walk_phase(k, yaml_document_get_node(k->doc, *item), &k->c->w.phases[k->c->w.n_phases]);
+        k->c->w.n_phases++;         /* counted even when bad: config_free frees what it holds */
         if (rc != 0)
             return rc;
-        k->c->w.n_phases++;
     }
     return 0;
 }
@@ -354,6 +415,8 @@ static int walk_pair(struct walk *k, yaml_node_t *key, yaml_node_t *val, unsigne
         return walk_list(k, val, "'targets' must be a list of addresses like 127.0.0.1:25", walk_target);
     if (d->type == K_PHASES)
         return walk_phases(k, val);
+    if (d->type == K_BEHAVIOUR)
+        return walk_behaviour(k, val, &k->c->w.sink_behaviour);
     if (d->type == K_THRESHOLDS)
         return walk_list(k, val, "'thresholds' must be a list of expressions like \"lost==0\"",
                          walk_threshold);
@@ -387,7 +450,7 @@ int campaign_parse(const char *text, size_t len, const char *name, struct run_co
 {
     yaml_parser_t parser;
     yaml_document_t doc;
-    struct walk k = { &doc, c, name, err, errlen };
+    struct walk k = { &doc, text, len, c, name, err, errlen };
     int rc;
 
     if (!yaml_parser_initialize(&parser)) {

@@ -1,5 +1,6 @@
 /* cli.c - `smtpstorm run`'s options (see cli.h). */
 #include "cli.h"
+#include "behaviours.h"
 #include "campaign.h"
 #include "number.h"
 #include "spread.h"
@@ -21,7 +22,7 @@ enum {
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
-    OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
+    OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
 };
 
 static const struct option cli_long[] = {
@@ -54,6 +55,8 @@ static const struct option cli_long[] = {
     { "senders", required_argument, NULL, OPT_SENDERS },
     { "corpus", required_argument, NULL, OPT_CORPUS },
     { "corpus-shuffle", no_argument, NULL, OPT_CORPUS_SHUFFLE },
+    { "sink-behaviour", required_argument, NULL, OPT_SINK_BEHAVIOUR },
+    { "envelope-trace", no_argument, NULL, OPT_ENVELOPE_TRACE },
     { "attach", required_argument, NULL, OPT_ATTACH },
     { "attachments", required_argument, NULL, OPT_ATTACHMENTS },
     { "json", required_argument, NULL, OPT_JSON },
@@ -156,6 +159,13 @@ void cli_usage_run(void *out)
           "                   long (default 3s; 0: wait out --drain; through an MTA that\n"
           "                   retries deferred mail, use 0 or more than its retry time)\n"
           "  --heartbeat-timeout S  an agent or sink silent this long is lost (default 4s)\n"
+          "  --sink-behaviour FILE  every sink follows FILE (smtpstorm-sink(1)'s behaviour\n"
+          "                   file: defer, reject, greylist, delay...) during the campaign,\n"
+          "                   then its own again; a campaign file may give one per phase\n"
+          "                   (default: the sinks' own)\n"
+          "  --envelope-trace the agents tag each sender with its trace, so that the sinks\n"
+          "                   account for mail their rules refused before DATA (default: on\n"
+          "                   with --sink-behaviour or sink_behaviour:, else off)\n"
           "security (docs/security.md):\n"
           "  --key F          this coordinator's secret key (smtpstorm keygen NAME writes\n"
           "                   NAME.key; agents and sinks get NAME.pub): CURVE on both\n"
@@ -301,6 +311,14 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case OPT_SENDERS: return cli_string(&w->senders, arg, err, errlen);
     case OPT_CORPUS: return cli_string(&w->corpus, arg, err, errlen);
     case OPT_CORPUS_SHUFFLE: w->corpus_shuffle = 1; return 0;
+    case OPT_SINK_BEHAVIOUR: {
+        char why[512];
+
+        if (behaviours_read(arg, &w->sink_behaviour, why, sizeof(why)) != 0)
+            return snprintf(err, errlen, "--sink-behaviour: %s", why), -EINVAL;
+        return 0;
+    }
+    case OPT_ENVELOPE_TRACE: w->envelope_trace = 1; return 0;
     case OPT_ATTACH: return cli_dist("--attach", arg, DIST_SIZES, 0, CONFIG_ATTACH_SIZE_MAX, &w->attach, err, errlen);
     case OPT_ATTACHMENTS:
         return cli_dist("--attachments", arg, DIST_COUNTS, 0, CONFIG_ATTACHMENTS_MAX, &w->attachments, err, errlen);

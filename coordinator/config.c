@@ -16,6 +16,7 @@ void config_init(struct run_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->w.messages = 1;              /* smtp-source -m default */
+    c->w.envelope_trace = -1;       /* on when the sinks get a behaviour */
     c->w.recipients = 1;            /* smtp-source -r default */
     c->w.reset_retries = 1;         /* smtp-source -C default */
     c->w.timeout_ms = CONFIG_TIMEOUT_DEFAULT_MS;
@@ -47,8 +48,18 @@ void config_workload_free(struct workload_spec *w)
     free(w->helo_name);
     free(w->subject);
     free(w->to);
+    for (size_t i = 0; w->phases && i < w->n_phases; i++)
+        config_behaviour_free(&w->phases[i].sink_behaviour);
     free(w->phases);
+    config_behaviour_free(&w->sink_behaviour);
     memset(w, 0, sizeof(*w));
+}
+
+void config_behaviour_free(struct sink_behaviour *b)
+{
+    free(b->text);
+    free(b->name);
+    memset(b, 0, sizeof(*b));
 }
 
 void config_free(struct run_config *c)

@@ -20,12 +20,21 @@ enum phase_kind { PHASE_KIND_STEADY = 0, PHASE_KIND_RAMP = 1, PHASE_KIND_SPIKE =
 
 #define CONFIG_PHASE_NAME_MAX 32    /* a phase's name: [A-Za-z0-9._-], shorter than this */
 
+/* A behaviour for the sinks (smtpstorm-sink(1)'s behaviour file): its
+ * YAML text and the name its errors cite; text NULL: none given. */
+struct sink_behaviour {
+    char *text;
+    size_t len;
+    char *name;
+};
+
 struct phase_spec {
     enum phase_kind kind;
     uint64_t duration_ms;
     double rate;                /* campaign total, messages/s; 0: as fast as sessions go */
     uint32_t sessions;          /* campaign total; 0: the workload's sessions */
     char name[CONFIG_PHASE_NAME_MAX];   /* "": none (reports name it by its kind) */
+    struct sink_behaviour sink_behaviour;   /* the sinks' during it; none: the campaign's */
 };
 
 /* The campaign's workload, as totals over all agents. */
@@ -74,7 +83,10 @@ struct workload_spec {
     char *senders;              /* --senders N or FILE */
     char *corpus;               /* --corpus: a path on every agent's host */
     int corpus_shuffle;         /* --corpus-shuffle */
+    int envelope_trace;         /* --envelope-trace: 1 on, 0 off, -1 (default) on with a sink behaviour */
     uint64_t seed;              /* --seed */
+    struct sink_behaviour sink_behaviour;   /* --sink-behaviour, sink_behaviour: the sinks' in
+                                             * every phase without its own; none: their own */
     struct phase_spec *phases;
     size_t n_phases;
 };
@@ -119,6 +131,9 @@ void config_init(struct run_config *c);
 
 /* config_free - release every string and array c owns. */
 void config_free(struct run_config *c);
+
+/* config_behaviour_free - release b's text and name and zero it. */
+void config_behaviour_free(struct sink_behaviour *b);
 
 /* config_workload_free - release what w owns and zero it. */
 void config_workload_free(struct workload_spec *w);

@@ -1,15 +1,24 @@
 /* reconcile.c - accepted versus received, and the exit code (see reconcile.h). */
 #include "reconcile.h"
 
-void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, uint64_t received,
-                        uint64_t duplicates)
+static uint64_t min_u64(uint64_t a, uint64_t b)
 {
+    return a < b ? a : b;
+}
+
+void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, const struct sink_count *c)
+{
+    uint64_t gap = accepted > c->received ? accepted - c->received : 0;
+
     r->accepted = accepted;
-    r->received = received;
-    r->duplicates = duplicates;
-    r->lost = accepted <= received ? 0
-        : accepted - received > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(accepted - received);
-    r->beyond = received > accepted ? received - accepted : 0;
+    r->received = c->received;
+    r->duplicates = c->duplicates;
+    r->rejected = min_u64(c->rejected, gap);
+    gap -= r->rejected;
+    r->deferred = min_u64(c->deferred, gap);
+    gap -= r->deferred;
+    r->lost = gap > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)gap;
+    r->beyond = c->received > accepted ? c->received - accepted : 0;
 }
 
 void reconcile_line_add(struct reconcile_line *total, const struct reconcile_line *agent)
@@ -17,6 +26,8 @@ void reconcile_line_add(struct reconcile_line *total, const struct reconcile_lin
     total->accepted += agent->accepted;
     total->received += agent->received;
     total->duplicates += agent->duplicates;
+    total->rejected += agent->rejected;
+    total->deferred += agent->deferred;
     total->lost = total->lost > INT64_MAX - agent->lost ? INT64_MAX : total->lost + agent->lost;
     total->beyond += agent->beyond;
 }

@@ -19,23 +19,37 @@ enum run_exit {
     EXIT_RUN_INTERRUPTED = 130,     /* stopped by a signal, otherwise fine (128 + SIGINT) */
 };
 
+/* What the sinks counted of one agent's messages. */
+struct sink_count {
+    uint64_t received;              /* distinct messages */
+    uint64_t duplicates;
+    uint64_t rejected;              /* refused for good by a sink's behaviour, never received */
+    uint64_t deferred;              /* deferred by it, never received nor rejected since */
+};
+
 /* A count accepted by agents against a count received by sinks. lost and
  * beyond are never netted against each other: a total's are the sums of
  * its agents' (reconcile_line_add), so one agent's surplus never hides
- * another's loss. */
+ * another's loss. Of what was accepted and not received, the sinks'
+ * rejections explain first, then their deferrals still pending; lost is
+ * what remains (each sink counts what it refused, so a message refused by
+ * one sink and taken by another would count twice: the explanations are
+ * capped at the gap they explain). */
 struct reconcile_line {
     uint64_t accepted;
     uint64_t received;              /* distinct messages the sinks counted */
     uint64_t duplicates;
-    int64_t lost;                   /* accepted and never received: 0 or more */
+    uint64_t rejected;              /* not received: a sink refused it for good (the MTA bounces it) */
+    uint64_t deferred;              /* not received: a sink deferred it, and it had not come back
+                                     * by the end of the drain */
+    int64_t lost;                   /* accepted and never received, unexplained: 0 or more */
     uint64_t beyond;                /* received beyond what was accepted (an agent lost after
                                      * its last report, or messages the agents saw fail) */
 };
 
-/* reconcile_line_set - fill r from one agent's two counts (saturating at
- * INT64_MAX). */
-void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, uint64_t received,
-                        uint64_t duplicates);
+/* reconcile_line_set - fill r from one agent's accepted and what the
+ * sinks counted of it (lost saturating at INT64_MAX). */
+void reconcile_line_set(struct reconcile_line *r, uint64_t accepted, const struct sink_count *c);
 
 /* reconcile_line_add - add one agent's line into a total (start from a
  * zeroed total). */

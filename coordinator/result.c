@@ -13,6 +13,7 @@
 static void result_agent(struct run *r, struct peer *p, struct agent_result *a)
 {
     const Smtpstorm__Progress *pr = agg_progress_of(p);
+    struct sink_count sc;
 
     assert(p->part >= 0 && (size_t)p->part < r->na);
     memset(a, 0, sizeof(*a));
@@ -32,8 +33,10 @@ static void result_agent(struct run *r, struct peer *p, struct agent_result *a)
         if (pr->elapsed_ns > 0)
             a->cpu_pct = 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns / (double)(p->cores ? p->cores : 1);
     }
-    agg_sink_for_agent(r->sinks, r->ns, r->campaign, p->id, &a->received, &a->duplicates);
-    reconcile_line_set(&a->line, a->accepted, a->received, a->duplicates);
+    agg_sink_for_agent(r->sinks, r->ns, r->campaign, p->id, &sc);
+    a->received = sc.received;
+    a->duplicates = sc.duplicates;
+    reconcile_line_set(&a->line, a->accepted, &sc);
     if (p->lost && a->received > a->accepted)
         log_warn("agent %s was lost after reporting %llu accepted; the sinks counted %llu of its messages: "
                  "the difference is what it sent after its last report, not failures",

@@ -5,6 +5,7 @@
  * registry through receive.c; what the tick sends is send.c's. */
 #include "run.h"
 #include "run_private.h"
+#include "behaviours.h"
 #include "interrupt.h"
 #include "log.h"
 
@@ -158,14 +159,14 @@ static void run_tick_running(struct run *r, uint64_t now)
 static int run_drained(const struct run *r)
 {
     const Smtpstorm__Progress *p;
-    uint64_t received, duplicates;
+    struct sink_count sc;
     size_t i;
 
     for (i = 0; i < r->na; i++) {
         if ((p = agg_progress_of(r->agents[i])) == NULL)
             continue;
-        agg_sink_for_agent(r->sinks, r->ns, r->campaign, r->agents[i]->id, &received, &duplicates);
-        if (received < p->messages_accepted)
+        agg_sink_for_agent(r->sinks, r->ns, r->campaign, r->agents[i]->id, &sc);
+        if (sc.received + sc.rejected < p->messages_accepted)   /* deferred mail may still come */
             return 0;
     }
     return 1;
@@ -186,6 +187,31 @@ static void run_tick_drain(struct run *r, uint64_t now)
         || (r->cfg->drain_quiet_ms > 0 && run_since(now, r->drain_change_ns) >= r->cfg->drain_quiet_ms * NS_PER_MS)
         || run_since(now, r->drain_ns) >= r->cfg->drain_ms * NS_PER_MS)
         r->state = RUN_END;
+}
+
+/* run_tick_behaviour - a phase with another sink behaviour began: send it;
+ * the campaign over, the sinks go back to their own. */
+static void run_tick_behaviour(struct run *r, uint64_t now)
+{
+    const struct sink_behaviour *b;
+    size_t phase;
+
+    if (!r->ran || r->beh_reverted || !behaviours_any(&r->cfg->w))
+        return;
+    if (r->state == RUN_END) {
+        send_behaviour_all(r, r->beh_phase, 1);
+        r->beh_reverted = 1;
+        return;
+    }
+    phase = behaviours_phase_at(&r->cfg->w, run_since(now, r->start_ns) / NS_PER_MS);
+    if (phase == r->beh_phase)
+        return;
+    b = behaviours_of_phase(&r->cfg->w, phase);
+    if (b != behaviours_of_phase(&r->cfg->w, r->beh_phase)) {
+        log_info("phase %zu: the sinks follow %s", phase + 1, b ? b->name : "their own behaviour");
+        send_behaviour_all(r, phase, 0);
+    }
+    r->beh_phase = phase;
 }
 
 /* run_check_interrupt - the first signal stops the agents (a running
@@ -222,6 +248,7 @@ static void run_on_tick(struct ev_loop *loop, void *arg)
     }
     if (r->state == RUN_RUNNING || r->state == RUN_DRAIN)
         live_show_progress(r, now);
+    run_tick_behaviour(r, now);
     if (r->state == RUN_END) {
         ev_stop(loop);
         return;

@@ -97,6 +97,8 @@ struct run {
     int refusals;                           /* agents that refused their part */
     int interrupted;                        /* a signal stopped the campaign */
     int ran;                                /* Start was sent */
+    size_t beh_phase;                       /* the phase whose sink behaviour was sent last */
+    int beh_reverted;                       /* the sinks were sent back to their own */
     uint64_t last_line_ns, last_accepted;   /* the progress line's last sample */
     double rate;                            /* accepted messages a second, between lines */
     enum run_exit exit_code;                /* set when the run ends before a report; 0: report */
@@ -164,6 +166,10 @@ void send_stop(struct run *r, struct peer *p, const char *reason);
 void send_workload(struct run *r, struct peer *p);
 /* send_start - the start time, with each agent's clock offset for a sink. */
 void send_start(struct run *r, struct peer *p);
+/* send_behaviour - sink p's behaviour in phase (end: the sink's own again). */
+void send_behaviour(struct run *r, struct peer *p, size_t phase, int end);
+/* send_behaviour_all - send_behaviour to every sink, when the campaign has any. */
+void send_behaviour_all(struct run *r, size_t phase, int end);
 /* send_stop_all - Stop every agent still at work; notes when, once. */
 void send_stop_all(struct run *r, const char *reason);
 

@@ -3,6 +3,7 @@
  * clock offsets for a sink) and Stop. Builds the messages; run.c and
  * peers.c decide when. */
 #include "run_private.h"
+#include "behaviours.h"
 #include "log.h"
 #include "wire_build.h"
 
@@ -133,6 +134,7 @@ static void send_fill_workload(struct run *r, const struct plan_part *pp, Smtpst
     w->attachments = ws->attachments ? ws->attachments : (char *)"";
     w->corpus = ws->corpus ? ws->corpus : (char *)"";
     w->corpus_shuffle = ws->corpus_shuffle;
+    w->envelope_trace = behaviours_envelope_trace(ws);
     w->rcpt_domains = ws->rcpt_domains;
     w->rcpt_zipf_milli = (uint64_t)(ws->rcpt_zipf * 1000 + 0.5);
     w->rcpt_list.data = r->rcpt_list;
@@ -189,4 +191,33 @@ void send_start(struct run *r, struct peer *p)
     p->sent_at_ns = clock_mono_ns();
     free(ptrs);
     free(offs);
+    if (p->role == PEERLINK_SINK && behaviours_any(&r->cfg->w))
+        send_behaviour(r, p, r->beh_phase, 0);     /* the one in force, after the Start that resets it */
+}
+
+void send_behaviour(struct run *r, struct peer *p, size_t phase, int end)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__SinkBehaviour sb = SMTPSTORM__SINK_BEHAVIOUR__INIT;
+    const struct sink_behaviour *b = end ? NULL : behaviours_of_phase(&r->cfg->w, phase);
+
+    assert(p->role == PEERLINK_SINK);
+    sb.campaign = r->campaign;
+    sb.phase = (uint32_t)phase;
+    sb.name = b && b->name ? b->name : (char *)"";
+    sb.text.data = b ? (uint8_t *)b->text : NULL;
+    sb.text.len = b ? b->len : 0;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_SINK_BEHAVIOUR;
+    env.sink_behaviour = &sb;
+    send_to(p, &env);
+}
+
+void send_behaviour_all(struct run *r, size_t phase, int end)
+{
+    size_t i;
+
+    if (!behaviours_any(&r->cfg->w))
+        return;
+    for (i = 0; i < r->ns; i++)
+        send_behaviour(r, r->sinks[i], phase, end);
 }

@@ -216,6 +216,21 @@ static void peerlink_on_error(struct peerlink *pl, const Smtpstorm__Error *e)
     }
 }
 
+/* peerlink_on_behaviour - (sinks) a behaviour for a campaign: the
+ * callback's error, if any, goes back as an Error naming the campaign. */
+static void peerlink_on_behaviour(struct peerlink *pl, const Smtpstorm__SinkBehaviour *b)
+{
+    char why[512] = "";
+
+    if (pl->role != PEERLINK_SINK || pl->cb.behaviour == NULL) {
+        pl->dropped++;
+        return;
+    }
+    if (pl->cb.behaviour(pl, b, why, sizeof(why), pl->arg) != 0)
+        peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__BAD_MESSAGE, b->campaign,
+                            why[0] ? why : "behaviour refused");
+}
+
 static void peerlink_dispatch(struct peerlink *pl, const Smtpstorm__Envelope *env)
 {
     switch (env->body_case) {
@@ -241,6 +256,10 @@ static void peerlink_dispatch(struct peerlink *pl, const Smtpstorm__Envelope *en
         break;
     case SMTPSTORM__ENVELOPE__BODY_ERROR:
         peerlink_on_error(pl, env->error);
+        break;
+    case SMTPSTORM__ENVELOPE__BODY_SINK_BEHAVIOUR:
+        pl->welcomed = 1;
+        peerlink_on_behaviour(pl, env->sink_behaviour);
         break;
     default:
         pl->dropped++;          /* nothing else is for us */
@@ -432,8 +451,14 @@ static int peerlink_fill_campaign(Smtpstorm__CampaignCounters *cc, Smtpstorm__Ag
         (*ar)[j].agent = (char *)c->agents[j].agent;
         (*ar)[j].received = c->agents[j].received;
         (*ar)[j].duplicates = c->agents[j].duplicates;
+        (*ar)[j].rejected = c->agents[j].rejected;
+        (*ar)[j].deferred = c->agents[j].deferred;
+        cc->rejected += c->agents[j].rejected;
+        cc->deferred += c->agents[j].deferred;
         cc->agents[j] = &(*ar)[j];
     }
+    cc->outcomes = (uint64_t *)c->outcomes;
+    cc->n_outcomes = c->n_outcomes;
     if (c->delivery != NULL) {
         if ((*hs = malloc(sizeof(**hs))) == NULL)
             return -ENOMEM;

@@ -76,6 +76,11 @@ struct peerlink_callbacks {
     /* The coordinator refused this peer (another wire version, duplicate id):
      * text says why; the program should exit non-zero. May be NULL. */
     void (*refused)(struct peerlink *pl, const char *text, void *arg);
+    /* Sink: follow behaviour b from now on (b valid during the call only).
+     * Return 0, or -1 with the reason (the file's line) in why: it is sent
+     * back as an Error. May be NULL (then behaviours are dropped). */
+    int (*behaviour)(struct peerlink *pl, const Smtpstorm__SinkBehaviour *b, char *why, size_t whylen,
+                     void *arg);
 };
 
 /* peerlink_open - connect to opts->endpoint in ctx (a zmq context the caller
@@ -105,6 +110,8 @@ struct peerlink_sink_agent {
     const char *agent;
     uint64_t received;          /* distinct messages */
     uint64_t duplicates;
+    uint64_t rejected;          /* refused for good by a rule, never received since */
+    uint64_t deferred;          /* deferred by a rule, never received nor rejected since */
 };
 
 /* A sink's counters for one campaign (from the trace header). */
@@ -117,6 +124,8 @@ struct peerlink_sink_campaign {
     const struct peerlink_sink_agent *agents;
     size_t n_agents;
     Smtpstorm__Seconds *seconds;            /* by event time (wire_seconds_fill); may be NULL */
+    const uint64_t *outcomes;               /* what --behaviour rules did, by BEHAVIOUR_OUT_* */
+    size_t n_outcomes;
 };
 
 /* A sink's cumulative counters since it started. */

@@ -103,3 +103,73 @@ int trace_parse(const char *line, size_t len, struct trace *t)
         p++;
     return p == end ? 0 : -1;
 }
+
+uint64_t trace_pair_key(const char *campaign, const char *agent)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *campaign; campaign++)
+        h = (h ^ (unsigned char)*campaign) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+    for (; *agent; agent++)
+        h = (h ^ (unsigned char)*agent) * 1099511628211ULL;
+    return h;
+}
+
+int trace_tag_sender(const char *sender, const struct trace_tag *tag, char *out, size_t outlen)
+{
+    const char *at = strrchr(sender, '@');
+    int local = at ? (int)(at - sender) : (int)strlen(sender);
+    int n = snprintf(out, outlen, "%.*s" TRACE_TAG_PREFIX "%016llx-%llx%s", local, sender,
+                     (unsigned long long)tag->key, (unsigned long long)tag->seq, at ? at : "");
+
+    return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+/* parse_hex - up to 16 hex digits at *p, before end; -1 when none. */
+static int parse_hex(const char **p, const char *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    int n = 0, d;
+
+    for (; *p < end && n < 17; (*p)++, n++) {
+        char c = **p;
+
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            break;
+        v = v << 4 | (uint64_t)d;
+    }
+    if (n == 0 || n > 16)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int trace_tag_parse(const char *addr, size_t len, struct trace_tag *tag)
+{
+    const char *end = addr + len, *p, *at = NULL;
+    size_t plen = sizeof(TRACE_TAG_PREFIX) - 1;
+
+    for (p = addr; p < end; p++)
+        if (*p == '@')
+            at = p;
+    if (at == NULL)
+        at = end;
+    /* the last tag in the local part: it ends at the '@' */
+    for (p = at; p > addr; p--)
+        if ((size_t)(at - (p - 1)) > plen && memcmp(p - 1, TRACE_TAG_PREFIX, plen) == 0)
+            break;
+    if (p == addr)
+        return -1;
+    p += plen - 1;
+    if (parse_hex(&p, at, &tag->key) != 0 || p >= at || *p != '-')
+        return -1;
+    p++;
+    if (parse_hex(&p, at, &tag->seq) != 0 || p != at)
+        return -1;
+    return 0;
+}

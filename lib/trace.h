@@ -30,4 +30,28 @@ int trace_format(const struct trace *t, char *out, size_t outlen);
  * well-formed trace. Never reads past len. */
 int trace_parse(const char *line, size_t len, struct trace *t);
 
+/* The envelope tag (--envelope-trace): the sender's local part gets
+ * "+st-KEY-SEQ" (KEY: trace_pair_key in 16 hex digits, SEQ: the trace seq
+ * in hex), so that a sink that refuses a message before its data knows
+ * whose message it was. An MTA keeps the sender when it relays. */
+#define TRACE_TAG_PREFIX "+st-"
+#define TRACE_TAG_MAX    (sizeof(TRACE_TAG_PREFIX) + 16 + 1 + 16)
+
+struct trace_tag {
+    uint64_t key;               /* trace_pair_key of the campaign and agent */
+    uint64_t seq;               /* the message's trace seq */
+};
+
+/* trace_pair_key - the 64-bit key of a (campaign, agent) pair (FNV-1a). */
+uint64_t trace_pair_key(const char *campaign, const char *agent);
+
+/* trace_tag_sender - write sender with tag before its
+ * last '@' (at the end without one) into out. Returns the length, or -1
+ * when it does not fit. */
+int trace_tag_sender(const char *sender, const struct trace_tag *tag, char *out, size_t outlen);
+
+/* trace_tag_parse - find the tag in the address addr[0..len): 0 with tag
+ * set, -1 without a well-formed one. Never reads past len. */
+int trace_tag_parse(const char *addr, size_t len, struct trace_tag *tag);
+
 #endif

@@ -130,7 +130,7 @@ static int check_sink_counters(const Smtpstorm__SinkCounters *sc)
         return -EBADMSG;
     for (i = 0; i < sc->n_campaigns; i++) {
         c = sc->campaigns[i];
-        if (c == NULL || !id_ok(c->campaign, 1) || c->n_agents > WIRE_LIST_MAX
+        if (c == NULL || !id_ok(c->campaign, 1) || c->n_agents > WIRE_LIST_MAX || c->n_outcomes > 64
             || (c->delivery != NULL && wire_hist_check(c->delivery) != 0)
             || check_seconds(c->seconds) != 0)
             return -EBADMSG;
@@ -178,6 +178,10 @@ static int check_body(const Smtpstorm__Envelope *env)
         return text_ok(env->error->text) && id_ok(env->error->campaign, 0) ? 0 : -EBADMSG;
     case SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS:
         return check_sink_counters(env->sink_counters);
+    case SMTPSTORM__ENVELOPE__BODY_SINK_BEHAVIOUR:
+        return id_ok(env->sink_behaviour->campaign, 1) && text_ok(env->sink_behaviour->name)
+            && env->sink_behaviour->text.len <= WIRE_CONTENT_MAX
+            && (env->sink_behaviour->text.len == 0 || env->sink_behaviour->text.data != NULL) ? 0 : -EBADMSG;
     default:
         return -EBADMSG;
     }
@@ -247,6 +251,7 @@ const char *wire_body_name(const Smtpstorm__Envelope *env)
     case SMTPSTORM__ENVELOPE__BODY_DONE: return "done";
     case SMTPSTORM__ENVELOPE__BODY_ERROR: return "error";
     case SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS: return "sink_counters";
+    case SMTPSTORM__ENVELOPE__BODY_SINK_BEHAVIOUR: return "sink_behaviour";
     default: return "none";
     }
 }

@@ -62,8 +62,10 @@ struct behaviour_env {
     uint64_t (*now_ms)(void *arg);          /* a monotonic clock, milliseconds */
     void *now_arg;
     /* a rule did o; tr is the message's trace at the end of data (NULL
-     * elsewhere, or without one). May be NULL. */
-    void (*outcome)(void *arg, enum behaviour_outcome o, const struct trace *tr);
+     * elsewhere, or without one), tag the sender's envelope tag (NULL
+     * without one). May be NULL. */
+    void (*outcome)(void *arg, enum behaviour_outcome o, const struct trace *tr,
+                    const struct trace_tag *tag);
     void *outcome_arg;
 };
 

@@ -94,11 +94,13 @@ static void link_send(struct sink_link *l, const struct sink_counters *c)
         for (j = 0; j < n; j++)
             l->pagents[used + j] = (struct peerlink_sink_agent){ l->agents[used + j].agent,
                                                                  l->agents[used + j].received,
-                                                                 l->agents[used + j].duplicates };
+                                                                 l->agents[used + j].duplicates,
+                                                                 l->agents[used + j].rejected,
+                                                                 l->agents[used + j].deferred };
         l->pcamps[i] = (struct peerlink_sink_campaign){
             tc->campaign, tc->received - (tc->duplicates < tc->received ? tc->duplicates : tc->received),
             tc->duplicates, tc->bytes, tc->latency_us.count ? &tc->latency_us : NULL,
-            l->pagents + used, n, link_seconds(l, tc) };
+            l->pagents + used, n, link_seconds(l, tc), tc->outcomes, TALLY_OUTCOMES };
         used += n;
     }
     pc.sessions = c->sessions;
@@ -142,12 +144,41 @@ static void link_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64
     (void)local_start_ns;
     origin_us = (uint64_t)((int64_t)s->start_ns + s->offset_ns) / 1000;
     sink_server_retire_campaigns(l->srv);       /* earlier campaigns are over for the coordinator */
+    sink_server_override_behaviour(l->srv, NULL);   /* until this one says otherwise */
     snprintf(l->campaign, sizeof(l->campaign), "%s", s->campaign);
     atomic_store(&l->origin_us, origin_us);
     for (i = 0; i < s->n_agents; i++)
         if (sink_server_set_offset(l->srv, s->campaign, s->agents[i]->id, s->agents[i]->offset_ns,
                                    origin_us) != 0)
             log_warn("campaign %s: no room to track agent %s", s->campaign, s->agents[i]->id);
+}
+
+/* link_on_behaviour - the coordinator's behaviour for a campaign's phase:
+ * in force for new sessions; a text that cannot be read changes nothing. */
+static int link_on_behaviour(struct peerlink *pl, const Smtpstorm__SinkBehaviour *sb, char *why, size_t whylen,
+                             void *arg)
+{
+    struct sink_link *l = arg;
+    const char *name = sb->name[0] ? sb->name : "the coordinator's behaviour";
+    struct behaviour *b;
+
+    (void)pl;
+    if (sb->text.len == 0) {
+        sink_server_override_behaviour(l->srv, NULL);
+        log_info("campaign %s phase %u: back to this sink's own behaviour", sb->campaign, sb->phase + 1);
+        return 0;
+    }
+    if (behaviour_parse((const char *)sb->text.data, sb->text.len, name, &b, why, whylen) != 0) {
+        log_warn("campaign %s phase %u: %s; keeping the behaviour in force", sb->campaign, sb->phase + 1, why);
+        return -1;
+    }
+    if (l->cfg->seed_set)
+        behaviour_set_seed(b, l->cfg->seed);
+    sink_server_override_behaviour(l->srv, b);
+    log_info("campaign %s phase %u: behaviour %s, %zu rules", sb->campaign, sb->phase + 1, name,
+             behaviour_rules(b));
+    behaviour_unref(b);
+    return 0;
 }
 
 static void link_on_refused(struct peerlink *pl, const char *text, void *arg)
@@ -209,7 +240,7 @@ int sink_link_prepare(const struct sink_config *cfg, char *err, size_t errlen)
 struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_config *cfg, char *err,
                                   size_t errlen)
 {
-    struct peerlink_callbacks cb = { NULL, link_on_start, NULL, NULL, link_on_refused };
+    struct peerlink_callbacks cb = { NULL, link_on_start, NULL, NULL, link_on_refused, link_on_behaviour };
     struct peerlink_opts po = { .endpoint = cfg->coordinator, .role = PEERLINK_SINK };
     struct sink_link *l = calloc(1, sizeof(*l));
     sigset_t all, old;

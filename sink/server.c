@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,9 @@ struct sink_server {
     struct tally_seen *seen;
     struct tls_server *tls;
     struct greylist *grey;          /* --behaviour: one table for every loop */
+    pthread_mutex_t beh_lock;       /* own and overridden, and what the loops get next: */
+    struct behaviour *own;          /*   the sink's own (--behaviour, SIGHUP; NULL: none) */
+    int overridden;                 /*   a coordinator's is in force instead */
     _Atomic long total_messages;    /* for -M */
     _Atomic long total_quits;       /* for -n */
     volatile int stopping;
@@ -126,12 +130,42 @@ static void show_counters(struct sink_server *srv)
 
 _Static_assert(TALLY_OUTCOMES == BEHAVIOUR_OUT_COUNT, "the tally counts every outcome");
 
-void sink_server_set_behaviour(struct sink_server *srv, struct behaviour *b)
+/* A loop's beh_next is NULL (nothing new), a behaviour it takes over (a
+ * reference), or BEH_NONE: no behaviour from now on. */
+static char beh_none_mark;
+#define BEH_NONE ((struct behaviour *)&beh_none_mark)
+
+static void pending_unref(struct behaviour *b)
+{
+    if (b != BEH_NONE)
+        behaviour_unref(b);
+}
+
+/* hand_out - under beh_lock: every loop's next sessions follow b (NULL: none). */
+static void hand_out(struct sink_server *srv, struct behaviour *b)
 {
     int i;
 
     for (i = 0; i < srv->nloops; i++)
-        behaviour_unref(atomic_exchange(&srv->loops[i].beh_next, behaviour_ref(b)));
+        pending_unref(atomic_exchange(&srv->loops[i].beh_next, b ? behaviour_ref(b) : BEH_NONE));
+}
+
+void sink_server_set_behaviour(struct sink_server *srv, struct behaviour *b)
+{
+    pthread_mutex_lock(&srv->beh_lock);
+    behaviour_unref(srv->own);
+    srv->own = b ? behaviour_ref(b) : NULL;
+    if (!srv->overridden)
+        hand_out(srv, b);
+    pthread_mutex_unlock(&srv->beh_lock);
+}
+
+void sink_server_override_behaviour(struct sink_server *srv, struct behaviour *b)
+{
+    pthread_mutex_lock(&srv->beh_lock);
+    srv->overridden = b != NULL;
+    hand_out(srv, b ? b : srv->own);
+    pthread_mutex_unlock(&srv->beh_lock);
 }
 
 struct behaviour *loop_behaviour(struct sink_loop *loop)
@@ -142,9 +176,10 @@ struct behaviour *loop_behaviour(struct sink_loop *loop)
         || (b = atomic_exchange(&loop->beh_next, NULL)) == NULL)
         return loop->beh;
     behaviour_unref(loop->beh);
-    loop->beh = b;
-    behaviour_env_seed(&loop->benv, b, (uint64_t)loop->index);
-    return b;
+    loop->beh = b == BEH_NONE ? NULL : b;
+    if (loop->beh)
+        behaviour_env_seed(&loop->benv, loop->beh, (uint64_t)loop->index);
+    return loop->beh;
 }
 
 static uint64_t mono_ms(void *arg)
@@ -154,13 +189,15 @@ static uint64_t mono_ms(void *arg)
 }
 
 /* on_outcome - a rule did o: count it (the loop's only writer). */
-static void on_outcome(void *arg, enum behaviour_outcome o, const struct trace *tr)
+static void on_outcome(void *arg, enum behaviour_outcome o, const struct trace *tr, const struct trace_tag *tag)
 {
     struct sink_loop *loop = arg;
 
     loop_bump(&loop->c.behaviour[o], 1);
     if (tr)
         tally_count_outcome(loop->tally, tr, o, clock_wall_ns() / NS_PER_US);
+    else if (tag)
+        (void)tally_count_tag_outcome(loop->tally, tag, o, clock_wall_ns() / NS_PER_US);
 }
 
 /* loop_behaviour_init - the env of the loop's rules, and the rules from the start. */
@@ -377,11 +414,13 @@ struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, si
     struct sink_server *srv = calloc(1, sizeof(*srv));
     int i, rc;
 
-    if (srv == NULL) {
+    if (srv == NULL || pthread_mutex_init(&srv->beh_lock, NULL) != 0) {
         snprintf(err, errlen, "out of memory");
+        free(srv);
         return NULL;
     }
     srv->cfg = cfg;
+    srv->own = cfg->behaviour ? behaviour_ref(cfg->behaviour) : NULL;
     srv->nloops = cfg->threads;
     srv->shared_listener = cfg->listen.is_unix;
     make_id(srv);
@@ -390,7 +429,8 @@ struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, si
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (cfg->behaviour_file && (srv->grey = greylist_new(GREYLIST_ENTRIES)) == NULL) {
+    /* a coordinator may send behaviours too */
+    if ((cfg->behaviour_file || cfg->coordinator) && (srv->grey = greylist_new(GREYLIST_ENTRIES)) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -475,7 +515,7 @@ void sink_server_free(struct sink_server *srv)
         tally_free(loop->tally);
         ev_loop_free(loop->ev);
         behaviour_unref(loop->beh);
-        behaviour_unref(atomic_exchange(&loop->beh_next, NULL));
+        pending_unref(atomic_exchange(&loop->beh_next, NULL));
     }
     if (srv->cfg->listen.is_unix && srv->loops && srv->loops[0].nfds > 0)
         (void)unlink(srv->cfg->listen.path);
@@ -483,5 +523,7 @@ void sink_server_free(struct sink_server *srv)
     tls_server_free(srv->tls);
     tally_seen_free(srv->seen);
     greylist_free(srv->grey);
+    behaviour_unref(srv->own);
+    pthread_mutex_destroy(&srv->beh_lock);
     free(srv);
 }

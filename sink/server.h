@@ -82,10 +82,17 @@ int sink_server_set_offset(struct sink_server *srv, const char *campaign, const 
 size_t sink_agents_snapshot(const struct sink_server *srv, const char *campaign, struct tally_agent *out,
                             size_t max);
 
-/* sink_server_set_behaviour - sessions that start from now on follow b
- * (every loop takes its own reference; the caller keeps its own). Any
- * thread; sessions already open keep the rules they started with. */
+/* sink_server_set_behaviour - the sink's own behaviour (--behaviour, or a
+ * SIGHUP reload) is b (NULL: none): sessions that start from now on
+ * follow it unless a coordinator's is in force (every loop takes its own
+ * reference; the caller keeps its own). Any thread; sessions already
+ * open keep the rules they started with. */
 void sink_server_set_behaviour(struct sink_server *srv, struct behaviour *b);
+
+/* sink_server_override_behaviour - a coordinator's behaviour b is in force
+ * for sessions that start from now on; NULL: back to the sink's own. As
+ * sink_server_set_behaviour otherwise. */
+void sink_server_override_behaviour(struct sink_server *srv, struct behaviour *b);
 
 /* sink_server_id - the name in reports: --id, or hostname:port. Owned by
  * srv, valid until sink_server_free. */

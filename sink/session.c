@@ -155,6 +155,7 @@ static void mail_reset(struct sink_session *s)
 {
     s->in_mail = 0;
     s->has_sender = 0;
+    s->have_tag = 0;
     s->bdat_msg = 0;
     dump_abort(&s->dump);
 }
@@ -591,7 +592,8 @@ static void respond(struct sink_session *s, int cmd, const char *args)
 static void outcome(struct sink_session *s, enum behaviour_outcome o, int eod)
 {
     if (s->benv->outcome)
-        s->benv->outcome(s->benv->outcome_arg, o, eod && s->have_trace ? &s->trace : NULL);
+        s->benv->outcome(s->benv->outcome_arg, o, eod && s->have_trace ? &s->trace : NULL,
+                         s->have_tag ? &s->tag : NULL);
 }
 
 static void query_init(struct sink_session *s, struct behaviour_query *q, int cmd, int eod)
@@ -705,6 +707,7 @@ static uint64_t cmd_decide(struct sink_session *s, int cmd, const char *args)
     if (cmd == SINK_CMD_MAIL) {
         path_copy(rcpt, sizeof(rcpt), skip_to_address(args));
         q.sender = rcpt;
+        s->have_tag = trace_tag_parse(rcpt, strlen(rcpt), &s->tag) == 0;
     }
     behaviour_decide(s->beh, s->benv, &q, &d);
     s->beh_reply = d.reply;
@@ -1094,7 +1097,7 @@ enum sink_session_status sink_session_start(struct sink_session *s, const char *
     s->dump_error = 0;
     s->pending = SINK_PEND_NONE;
     s->out_len = 0;
-    s->has_sender = 0;
+    s->has_sender = s->have_tag = 0;
     s->rcpt_list_len = s->dot_n = 0;
     s->beh_reply = NULL;
     s->refused = 0;

@@ -108,6 +108,8 @@ struct sink_session {
     struct behaviour_env *benv;
     char sender[BEHAVIOUR_PATTERN_MAX];     /* MAIL's address */
     int has_sender;
+    int have_tag;                   /* the sender carries an envelope tag (trace.h): */
+    struct trace_tag tag;           /*   whose message a refusal before DATA refuses */
     char *rcpt_list;                /* NUL-separated recipients, SINK_SESSION_RCPT_LIST */
     size_t rcpt_list_len;
     int keep_rcpts;

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "behaviour.h"
+
 #define NAME_WORDS (TRACE_ID_MAX / 8)   /* a campaign id as words a reader loads atomically */
 #define SEEN_ACTIVE_US 1000             /* a pair's activity stamp is refreshed this often */
 #define SEEN_EVICT_TRIES 8              /* victims tried while loops keep pinning them */
@@ -61,6 +63,10 @@ struct seen_agent {
     char campaign[TRACE_ID_MAX];
     char agent[TRACE_ID_MAX];
     _Atomic uint64_t *words;
+    /* what --behaviour rules did to its messages before they were taken,
+     * by seq, in windows as words': deferred (4xx, greylisted, hung up)
+     * and rejected (5xx); NULL until the first such outcome */
+    _Atomic uint64_t *_Atomic deferred, *_Atomic rejected;
     _Atomic uint64_t received, duplicates;     /* any loop adds: fetch-and-add */
     _Atomic int64_t offset_us;                  /* the agent's clock minus ours */
     _Atomic uint64_t origin_us;                 /* the campaign's start on our clock; 0: unknown */
@@ -91,17 +97,6 @@ static inline void put(_Atomic uint64_t *c, uint64_t v)
     atomic_store_explicit(c, v, memory_order_relaxed);
 }
 
-static uint64_t hash_ids(const char *a, const char *b)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *a; a++)
-        h = (h ^ (unsigned char)*a) * 1099511628211ULL;
-    h = (h ^ 0xff) * 1099511628211ULL;
-    for (; *b; b++)
-        h = (h ^ (unsigned char)*b) * 1099511628211ULL;
-    return h;
-}
 
 static uint64_t wall_us(void)
 {
@@ -133,8 +128,11 @@ void tally_seen_free(struct tally_seen *seen)
 
     if (seen == NULL)
         return;
-    for (i = 0; i < TALLY_AGENTS_MAX; i++)
+    for (i = 0; i < TALLY_AGENTS_MAX; i++) {
         free((void *)seen->agents[i].words);
+        free((void *)seen->agents[i].deferred);
+        free((void *)seen->agents[i].rejected);
+    }
     pthread_mutex_destroy(&seen->refill);
     free(seen);
 }
@@ -153,6 +151,15 @@ static void seen_unpin(struct seen_agent *a)
 {
     if (a != NULL)
         atomic_fetch_sub(&a->users, 1);
+}
+
+/* words_clear - forget every seq of a window array (NULL is fine). */
+static void words_clear(_Atomic uint64_t *words)
+{
+    size_t i;
+
+    for (i = 0; words != NULL && i < TALLY_SEQ_WORDS; i++)
+        put(&words[i], 0);
 }
 
 /* seen_pin_match - pin a; keep the pin and return 1 when it is ready and
@@ -184,6 +191,8 @@ static struct seen_agent *seen_fill(struct tally_seen *seen, struct seen_agent *
     else
         for (i = 0; i < TALLY_SEQ_WORDS; i++)
             put(&a->words[i], 0);
+    words_clear(atomic_load(&a->deferred));
+    words_clear(atomic_load(&a->rejected));
     put(&a->received, 0);
     put(&a->duplicates, 0);
     atomic_store_explicit(&a->offset_us, 0, memory_order_relaxed);
@@ -246,7 +255,7 @@ static struct seen_agent *seen_evict(struct tally_seen *seen, const char *campai
 static struct seen_agent *seen_find(struct tally_seen *seen, const char *campaign, const char *agent,
                                     uint64_t now_us)
 {
-    uint64_t key = hash_ids(campaign, agent);
+    uint64_t key = trace_pair_key(campaign, agent);
     size_t i, n, start = (size_t)(key % TALLY_AGENTS_MAX);
     struct seen_agent *a;
     int expect, st, m;
@@ -279,16 +288,16 @@ static struct seen_agent *seen_find(struct tally_seen *seen, const char *campaig
     return a;
 }
 
-/* seen_check - test-and-set t's seq in a's window: 1 seen, 0 new, -1 unchecked. */
-static int seen_check(struct seen_agent *a, const struct trace *t)
+/* window_set - test-and-set seq in a window array: 1 set before, 0 new,
+ * -1 unchecked (older than the window). Each word holds the low 32 bits of
+ * its window number (seq / 32) in the top half and 32 bits in the bottom
+ * half, so test-and-set is one compare-and-swap. */
+static int window_set(_Atomic uint64_t *words, uint64_t seq)
 {
-    uint64_t window = t->seq / 32, bit = 1ULL << (t->seq % 32), v, nv;
+    uint64_t window = seq / 32, bit = 1ULL << (seq % 32), v, nv;
     uint32_t tag = (uint32_t)window, have;
-    _Atomic uint64_t *w;
+    _Atomic uint64_t *w = &words[window % TALLY_SEQ_WORDS];
 
-    if (a == NULL || a->words == NULL)
-        return -1;
-    w = &a->words[window % TALLY_SEQ_WORDS];
     v = atomic_load_explicit(w, memory_order_relaxed);
     for (;;) {
         have = (uint32_t)(v >> 32);
@@ -302,6 +311,105 @@ static int seen_check(struct seen_agent *a, const struct trace *t)
             return -1;                          /* older than the window */
         if (atomic_compare_exchange_weak(w, &v, nv))
             return 0;
+    }
+}
+
+/* seen_check - test-and-set t's seq in a's window: 1 seen, 0 new, -1 unchecked. */
+static int seen_check(struct seen_agent *a, const struct trace *t)
+{
+    if (a == NULL || a->words == NULL)
+        return -1;
+    return window_set(a->words, t->seq);
+}
+
+/* seen_find_key - the ready pair whose key is key, pinned; NULL when none
+ * (a pair is known once one of its messages came or a Start named it). */
+static struct seen_agent *seen_find_key(struct tally_seen *seen, uint64_t key)
+{
+    size_t i, n, start = (size_t)(key % TALLY_AGENTS_MAX);
+    struct seen_agent *a;
+
+    for (n = 0; n < TALLY_AGENTS_MAX; n++) {
+        i = (start + n) % TALLY_AGENTS_MAX;
+        a = &seen->agents[i];
+        if (atomic_load_explicit(&a->state, memory_order_acquire) == 0)
+            return NULL;                        /* probing stops at a free slot */
+        if (atomic_load_explicit(&a->key, memory_order_relaxed) != key)
+            continue;
+        atomic_fetch_add(&a->users, 1);
+        if (atomic_load(&a->state) == 2 && atomic_load(&a->key) == key)
+            return a;
+        atomic_fetch_sub(&a->users, 1);
+    }
+    return NULL;
+}
+
+/* outcome_words - the window array outcome marks (allocated on first use,
+ * published with one compare-and-swap), or NULL: outcomes that do not
+ * leave a message to come back, or no memory. */
+static _Atomic uint64_t *outcome_words(struct seen_agent *a, int outcome)
+{
+    _Atomic uint64_t *_Atomic *slot, *words, *fresh = NULL;
+
+    switch (outcome) {
+    case BEHAVIOUR_OUT_DEFERRED:
+    case BEHAVIOUR_OUT_DISCONNECTED:
+    case BEHAVIOUR_OUT_GREY_DEFERRED: slot = &a->deferred; break;
+    case BEHAVIOUR_OUT_REJECTED: slot = &a->rejected; break;
+    default: return NULL;
+    }
+    if ((words = atomic_load(slot)) != NULL)
+        return words;
+    if ((fresh = calloc(TALLY_SEQ_WORDS, sizeof(*fresh))) == NULL)
+        return NULL;
+    if (atomic_compare_exchange_strong(slot, &words, fresh))
+        return fresh;
+    free((void *)fresh);                        /* another loop was first */
+    return words;
+}
+
+/* seen_mark - note what outcome did to seq of pair a. */
+static void seen_mark(struct seen_agent *a, int outcome, uint64_t seq)
+{
+    _Atomic uint64_t *words = outcome_words(a, outcome);
+
+    if (words != NULL)
+        (void)window_set(words, seq);
+}
+
+/* window_bits - the bits of word v for window tag; 0 when v holds another. */
+static uint32_t window_bits(uint64_t v, uint32_t tag)
+{
+    return (uint32_t)(v >> 32) == tag ? (uint32_t)v : 0;
+}
+
+/* seen_outcomes - of a's seqs that a rule refused and that never came in
+ * since: how many were rejected (5xx) at their last word, and how many
+ * only deferred. Counted over the window, so exact for a campaign of up
+ * to 32 * TALLY_SEQ_WORDS messages per agent. */
+static void seen_outcomes(struct seen_agent *a, uint64_t *rejected, uint64_t *deferred)
+{
+    _Atomic uint64_t *dw = atomic_load(&a->deferred), *rw = atomic_load(&a->rejected);
+    uint64_t d, r, s;
+    uint32_t tag, taken, rej;
+    size_t i;
+
+    *rejected = *deferred = 0;
+    for (i = 0; (dw || rw) && i < TALLY_SEQ_WORDS; i++) {
+        d = dw ? get(&dw[i]) : 0;
+        r = rw ? get(&rw[i]) : 0;
+        s = get(&a->words[i]);
+        if (r != 0) {
+            tag = (uint32_t)(r >> 32);
+            taken = window_bits(s, tag);
+            rej = (uint32_t)r & ~taken;
+            *rejected += (uint64_t)__builtin_popcount(rej);
+        }
+        if (d != 0) {
+            tag = (uint32_t)(d >> 32);
+            taken = window_bits(s, tag) | window_bits(r, tag);
+            *deferred += (uint64_t)__builtin_popcount((uint32_t)d & ~taken);
+        }
     }
 }
 
@@ -369,6 +477,7 @@ size_t tally_seen_agents(const struct tally_seen *seen, const char *campaign, st
             snprintf(out[n].agent, sizeof(out[n].agent), "%s", a->agent);
             out[n].received = atomic_load_explicit(&a->received, memory_order_relaxed);
             out[n].duplicates = atomic_load_explicit(&a->duplicates, memory_order_relaxed);
+            seen_outcomes(a, &out[n].rejected, &out[n].deferred);
             n++;
         }
         seen_unpin(a);
@@ -505,8 +614,29 @@ static struct tally_entry *entry_for(struct tally *t, const char *campaign, uint
 
 void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, uint64_t now_us)
 {
+    struct seen_agent *a;
+
     assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
     bump(&entry_for(t, tr->campaign, now_us)->outcomes[outcome], 1);
+    if (t->seen && (a = seen_find(t->seen, tr->campaign, tr->agent, now_us)) != NULL) {
+        seen_mark(a, outcome, tr->seq);
+        seen_unpin(a);
+    }
+}
+
+int tally_count_tag_outcome(struct tally *t, const struct trace_tag *tag, int outcome, uint64_t now_us)
+{
+    char campaign[TRACE_ID_MAX];
+    struct seen_agent *a;
+
+    assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
+    if (t->seen == NULL || (a = seen_find_key(t->seen, tag->key)) == NULL)
+        return -1;
+    seen_mark(a, outcome, tag->seq);
+    snprintf(campaign, sizeof(campaign), "%s", a->campaign);
+    seen_unpin(a);
+    bump(&entry_for(t, campaign, now_us)->outcomes[outcome], 1);
+    return 0;
 }
 
 void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)

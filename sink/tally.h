@@ -45,7 +45,8 @@ struct tally_campaign {
     uint64_t duplicates;        /* agent+seq seen before */
     uint64_t bytes;             /* their octets (as tally_count_message was told) */
     uint64_t unchecked;         /* not checked: seq outside the window, or table full */
-    uint64_t outcomes[TALLY_OUTCOMES];  /* --behaviour rules at the end of its messages' data:
+    uint64_t outcomes[TALLY_OUTCOMES];  /* --behaviour rules at its messages (known by trace at
+                                 * the end of data, or by envelope tag before):
                                  * deferred, rejected, disconnected, delayed (behaviour.h) */
     struct hist latency_us;     /* now - sent_us + the agent's clock offset, microseconds
                                  * (0 when negative) */
@@ -62,6 +63,9 @@ struct tally_agent {
     char agent[TRACE_ID_MAX];
     uint64_t received;          /* distinct messages (duplicates not counted) */
     uint64_t duplicates;
+    uint64_t rejected;          /* refused for good by a rule (5xx) and never received since */
+    uint64_t deferred;          /* deferred by a rule (4xx, greylisted, hung up), never received
+                                 * nor rejected since: still to come back */
 };
 
 /* A merged view of one or more loops' tallies. Large (hist per campaign):
@@ -129,8 +133,16 @@ void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us);
 void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_us, uint64_t bytes);
 
 /* tally_count_outcome - a --behaviour rule did outcome (< TALLY_OUTCOMES)
- * at the end of data of a message with trace tr. Only the owning loop. */
+ * at the end of data of a message with trace tr: counted for its campaign,
+ * and a deferral or rejection remembered by seq until the message comes
+ * (tally_seen_agents). Only the owning loop. */
 void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, uint64_t now_us);
+
+/* tally_count_tag_outcome - tally_count_outcome for a message known by
+ * its envelope tag (trace.h) before its data.
+ * Returns 0, or -1 when no pair of this key is known (the outcome is then
+ * not counted for a campaign). Only the owning loop. */
+int tally_count_tag_outcome(struct tally *t, const struct trace_tag *tag, int outcome, uint64_t now_us);
 
 /* tally_count_untraced - count one message without a trace header. */
 void tally_count_untraced(struct tally *t);

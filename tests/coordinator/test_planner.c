@@ -193,8 +193,8 @@ static void test_plan_phases_split_and_refuse_too_small(void **state)
     struct workload_spec w;
     struct plan_part parts[3];
     struct phase_spec ph[2] = {
-        { PHASE_KIND_RAMP, 10000, 999.999, 0, "" },
-        { PHASE_KIND_SPIKE, 5000, 0, 10, "" },
+        { .kind = PHASE_KIND_RAMP, .duration_ms = 10000, .rate = 999.999 },
+        { .kind = PHASE_KIND_SPIKE, .duration_ms = 5000, .sessions = 10 },
     };
     uint32_t cores[3] = { 1, 2, 4 };
     char err[200];

@@ -19,16 +19,31 @@ static void test_reconcile_lost_is_accepted_minus_received(void **state)
     struct reconcile_line r;
 
     (void)state;
-    reconcile_line_set(&r, 1000, 1000, 0);
+    reconcile_line_set(&r, 1000, &(struct sink_count){ 1000, 0, 0, 0 });
     assert_true(r.lost == 0);
-    reconcile_line_set(&r, 1000, 997, 2);
+    reconcile_line_set(&r, 1000, &(struct sink_count){ 997, 2, 0, 0 });
     assert_true(r.lost == 3 && r.duplicates == 2);
-    reconcile_line_set(&r, 10, 12, 0);          /* the sink got what the agent saw fail */
+    reconcile_line_set(&r, 10, &(struct sink_count){ 12, 0, 0, 0 });          /* the sink got what the agent saw fail */
     assert_true(r.lost == 0 && r.beyond == 2);
-    reconcile_line_set(&r, UINT64_MAX, 0, 0);
+    reconcile_line_set(&r, UINT64_MAX, &(struct sink_count){ 0, 0, 0, 0 });
     assert_true(r.lost == INT64_MAX);
-    reconcile_line_set(&r, 0, UINT64_MAX, 0);
+    reconcile_line_set(&r, 0, &(struct sink_count){ UINT64_MAX, 0, 0, 0 });
     assert_true(r.lost == 0 && r.beyond == UINT64_MAX);
+}
+
+/* What the sinks refused explains the gap, rejections first, and never
+ * more than the gap: lost is what stays unexplained. */
+static void test_reconcile_sinks_refusals_explain_the_gap(void **state)
+{
+    struct reconcile_line r;
+
+    (void)state;
+    reconcile_line_set(&r, 1000, &(struct sink_count){ 900, 0, 60, 30 });
+    assert_true(r.rejected == 60 && r.deferred == 30 && r.lost == 10);
+    reconcile_line_set(&r, 1000, &(struct sink_count){ 900, 0, 80, 80 });     /* one refused, another took it */
+    assert_true(r.rejected == 80 && r.deferred == 20 && r.lost == 0);
+    reconcile_line_set(&r, 1000, &(struct sink_count){ 1000, 0, 5, 5 });
+    assert_true(r.rejected == 0 && r.deferred == 0 && r.lost == 0);
 }
 
 static void test_reconcile_total_never_nets_one_agent_against_another(void **state)
@@ -36,8 +51,8 @@ static void test_reconcile_total_never_nets_one_agent_against_another(void **sta
     struct reconcile_line a, b, total = { 0 };
 
     (void)state;
-    reconcile_line_set(&a, 594, 596, 0);        /* its last messages reached the sinks unreported */
-    reconcile_line_set(&b, 598, 456, 0);        /* 142 really lost */
+    reconcile_line_set(&a, 594, &(struct sink_count){ 596, 0, 0, 0 });        /* its last messages reached the sinks unreported */
+    reconcile_line_set(&b, 598, &(struct sink_count){ 456, 0, 0, 0 });        /* 142 really lost */
     reconcile_line_add(&total, &a);
     reconcile_line_add(&total, &b);
     assert_true(total.accepted == 1192 && total.received == 1052);
@@ -160,7 +175,7 @@ static void test_aggregator_merges_agents_and_sinks(void **state)
     struct load_stats *want = malloc(sizeof(*want)), *got = malloc(sizeof(*got));
     struct peer *agents[2], *sinks[2];
     struct agg_totals t;
-    uint64_t rx, dups;
+    struct sink_count sc;
     struct hist *h = malloc(sizeof(*h));
     int i;
 
@@ -185,8 +200,8 @@ static void test_aggregator_merges_agents_and_sinks(void **state)
     agg_totals(agents, 2, sinks, 2, "c-1", &t);
     assert_true(t.accepted == 1000 && t.errors == 2);
     assert_true(t.received == 999 && t.duplicates == 1);
-    agg_sink_for_agent(sinks, 2, "c-1", "a2", &rx, &dups);
-    assert_true(rx == 399 && dups == 0);
+    agg_sink_for_agent(sinks, 2, "c-1", "a2", &sc);
+    assert_true(sc.received == 399 && sc.duplicates == 0 && sc.rejected == 0 && sc.deferred == 0);
     stats_init(want);
     stats_merge(want, s1);
     stats_merge(want, s2);
@@ -267,6 +282,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reconcile_lost_is_accepted_minus_received),
+        cmocka_unit_test(test_reconcile_sinks_refusals_explain_the_gap),
         cmocka_unit_test(test_reconcile_total_never_nets_one_agent_against_another),
         cmocka_unit_test(test_reconcile_exit_most_severe_first),
         cmocka_unit_test(test_reconcile_thresholds_judge_errors_but_not_losses),

@@ -137,8 +137,8 @@ static void test_wire_workload_timeout_over_a_day_is_refused(void **state)
 static void test_wire_garbage_is_rejected(void **state)
 {
     static const char *const frames[] = {
-        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", ("\x0a\x10" "abc"), "", "\x08\x02",
-        "\x08\x02\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
+        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", ("\x0a\x10" "abc"), "", "\x08\x03",
+        "\x08\x03\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
     };
     static const size_t lens[] = { 11, 1, 5, 0, 2, 7 };
     Smtpstorm__Envelope *out;

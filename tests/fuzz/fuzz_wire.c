@@ -141,7 +141,7 @@ static void totals(struct conv *c)
     struct agg_totals t;
     struct load_stats *st = malloc(sizeof(*st));
     struct hist *h = malloc(sizeof(*h));
-    uint64_t received, dups;
+    struct sink_count sc;
 
     if (st == NULL || h == NULL)
         goto out;
@@ -158,7 +158,7 @@ static void totals(struct conv *c)
     hist_init(h);
     agg_merge_phase(agents, na, PHASE_MESSAGE, h);
     for (i = 0; i < na; i++)
-        agg_sink_for_agent(sinks, ns, c->campaign, agents[i]->id, &received, &dups);
+        agg_sink_for_agent(sinks, ns, c->campaign, agents[i]->id, &sc);
 out:
     free(st);
     free(h);

@@ -54,12 +54,52 @@ static void test_trace_format_refuses_bad_ids(void **state)
     assert_int_equal(trace_format(&t, line, 40), -1);   /* too small a buffer */
 }
 
+static void test_trace_tag_round_trips_and_keeps_the_domain(void **state)
+{
+    struct trace_tag tag = { trace_pair_key("c1", "ag0"), 0x1234 }, back;
+    char out[256];
+    int n;
+
+    (void)state;
+    n = trace_tag_sender("foo@example.test", &tag, out, sizeof(out));
+    assert_int_equal(n, (int)strlen(out));
+    assert_non_null(strstr(out, "foo+st-"));
+    assert_non_null(strstr(out, "-1234@example.test"));
+    assert_int_equal(trace_tag_parse(out, strlen(out), &back), 0);
+    assert_true(back.key == tag.key && back.seq == tag.seq);
+    /* no domain: the tag goes at the end; a subaddress before it stays */
+    assert_true(trace_tag_sender("a+b", &tag, out, sizeof(out)) > 0);
+    assert_int_equal(strncmp(out, "a+b+st-", 7), 0);
+    assert_int_equal(trace_tag_parse(out, strlen(out), &back), 0);
+    assert_true(back.seq == 0x1234);
+    assert_int_equal(trace_tag_sender("foo@example.test", &tag, out, 20), -1);
+    assert_true(trace_pair_key("c1", "ag0") != trace_pair_key("c1a", "g0"));
+}
+
+static void test_trace_tag_parse_rejects_malformed(void **state)
+{
+    static const char *bad[] = { "", "foo@x", "foo+st-@x", "foo+st-12@x", "foo+st-12-@x", "foo+st--1@x",
+                                 "foo+st-12-3x@x", "foo+st-12345678901234567-1@x", "foo+st-1-2",
+                                 "foo+st-A1-2@x" };
+    struct trace_tag tag;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (trace_tag_parse(bad[i], strlen(bad[i]), &tag) == 0 && strcmp(bad[i], "foo+st-1-2") != 0)
+            fail_msg("accepted %s", bad[i]);
+    assert_int_equal(trace_tag_parse("foo+st-1-2", 10, &tag), 0);     /* no domain is fine */
+    assert_int_equal(trace_tag_parse("foo+st-1-2@x", 9, &tag), -1);   /* never past len */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_format_then_parse_round_trips),
         cmocka_unit_test(test_trace_parse_rejects_malformed),
         cmocka_unit_test(test_trace_format_refuses_bad_ids),
+        cmocka_unit_test(test_trace_tag_round_trips_and_keeps_the_domain),
+        cmocka_unit_test(test_trace_tag_parse_rejects_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

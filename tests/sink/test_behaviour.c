@@ -90,6 +90,8 @@ struct rig {
     uint64_t now;
     int messages;
     int counts[BEHAVIOUR_OUT_COUNT];
+    int tagged;                     /* outcomes that came with an envelope tag */
+    struct trace_tag last_tag;
     enum sink_session_status st;
     char *out;
     size_t out_len, out_cap;
@@ -106,10 +108,15 @@ static uint64_t fake_now(void *arg)
     return ((struct rig *)arg)->now;
 }
 
-static void on_outcome(void *arg, enum behaviour_outcome o, const struct trace *tr)
+static void on_outcome(void *arg, enum behaviour_outcome o, const struct trace *tr, const struct trace_tag *tag)
 {
+    struct rig *r = arg;
+
     (void)tr;
-    ((struct rig *)arg)->counts[o]++;
+    r->counts[o]++;
+    r->tagged += tag != NULL;
+    if (tag)
+        r->last_tag = *tag;
 }
 
 static void take(struct rig *r)

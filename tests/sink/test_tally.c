@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "behaviour.h"
 #include "tally.h"
 
 static struct trace tr(const char *campaign, const char *agent, uint64_t seq, uint64_t sent)
@@ -246,6 +247,50 @@ static void test_tally_eviction_with_concurrent_readers(void **state)
     tally_seen_free(seen);
 }
 
+/* What rules did, by seq, until the messages came: deferred twice then
+ * received is neither; rejected for good stays rejected; deferred and
+ * never seen again stays deferred; a tag of an unknown pair is refused. */
+static void test_tally_outcomes_by_seq_until_received(void **state)
+{
+    struct tally_seen *seen = tally_seen_new();
+    struct tally *a = tally_new(seen), *b = tally_new(seen);
+    struct tally_agent ag[4];
+    struct trace_tag tag = { trace_pair_key("c", "ag0"), 0 };
+    struct trace t;
+    uint64_t now = 1000000, seq;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(tally_seen_set_offset(seen, "c", "ag0", 0, 0), 0);     /* a Start named it */
+    for (seq = 0; seq < 100; seq++) {
+        tag.seq = seq;
+        if (seq < 60) {                 /* greylisted, then deferred at RCPT on another loop */
+            assert_int_equal(tally_count_tag_outcome(a, &tag, BEHAVIOUR_OUT_GREY_DEFERRED, now), 0);
+            assert_int_equal(tally_count_tag_outcome(b, &tag, BEHAVIOUR_OUT_DEFERRED, now), 0);
+        } else if (seq < 80) {          /* rejected for good */
+            assert_int_equal(tally_count_tag_outcome(a, &tag, BEHAVIOUR_OUT_REJECTED, now), 0);
+        } else if (seq < 90) {          /* hung up on, never back */
+            assert_int_equal(tally_count_tag_outcome(b, &tag, BEHAVIOUR_OUT_DISCONNECTED, now), 0);
+        }
+        if (seq < 50 || seq >= 90) {    /* 0..49 came back; 90..99 came straight */
+            t = tr("c", "ag0", seq, now - 10);
+            tally_count(seq % 2 ? a : b, &t, now++);
+        }
+    }
+    t = tr("c", "ag0", 95, now - 10);       /* refused at the end of data, though received before */
+    tally_count_outcome(a, &t, BEHAVIOUR_OUT_REJECTED, now);
+    n = tally_seen_agents(seen, "c", ag, 4);
+    assert_int_equal(n, 1);
+    assert_true(ag[0].received == 60);
+    assert_true(ag[0].rejected == 20);
+    assert_true(ag[0].deferred == 20);      /* 50..59 and 80..89 */
+    tag.key = trace_pair_key("c", "nobody");
+    assert_int_equal(tally_count_tag_outcome(a, &tag, BEHAVIOUR_OUT_DEFERRED, now), -1);
+    tally_free(a);
+    tally_free(b);
+    tally_seen_free(seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_tally_full_table_evicts_least_recent),
         cmocka_unit_test(test_tally_hundred_campaigns_in_sequence),
         cmocka_unit_test(test_tally_eviction_with_concurrent_readers),
+        cmocka_unit_test(test_tally_outcomes_by_seq_until_received),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
