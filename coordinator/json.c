@@ -56,8 +56,9 @@ static void json_totals(FILE *f, const struct run_result *res)
     else
         fputs(", \"sink_received\": null, \"duplicates\": null", f);
     if (res->sinks_in_path)
-        fprintf(f, ", \"lost\": %" PRId64 ", \"received_beyond_accepted\": %" PRIu64 "},\n",
-                res->total.lost, res->total.beyond);
+        fprintf(f, ", \"sink_rejected\": %" PRIu64 ", \"sink_deferred\": %" PRIu64 ", \"lost\": %" PRId64
+                ", \"received_beyond_accepted\": %" PRIu64 "},\n",
+                res->total.rejected, res->total.deferred, res->total.lost, res->total.beyond);
     else
         fputs(", \"lost\": null, \"received_beyond_accepted\": null},\n", f);
 }
@@ -181,9 +182,10 @@ static void json_agents(FILE *f, const struct run_result *res)
                 a->cpu_pct, a->elapsed_s);
         fprintf(f, ", \"messages_unfinished\": %" PRIu64, a->unfinished);
         if (res->sinks_in_path)
-            fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"lost\": %" PRId64
-                    ", \"received_beyond_accepted\": %" PRIu64, a->received, a->duplicates, a->line.lost,
-                    a->line.beyond);
+            fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"sink_rejected\": %"
+                    PRIu64 ", \"sink_deferred\": %" PRIu64 ", \"lost\": %" PRId64
+                    ", \"received_beyond_accepted\": %" PRIu64, a->received, a->duplicates, a->line.rejected,
+                    a->line.deferred, a->line.lost, a->line.beyond);
         json_agent_traffic(f, agg_progress_of(a->peer));
         fprintf(f, ", \"missing\": %s, \"status\": ", a->missing ? "true" : "false");
         json_string(f, a->status);

@@ -162,6 +162,10 @@ static void summary_reconcile(FILE *out, const struct run_result *res)
     fprintf(out, "\nreconciliation: accepted %" PRIu64 ", received by sinks %" PRIu64
             ", duplicates %" PRIu64 ", lost %" PRId64 "\n", res->total.accepted, res->total.received,
             res->total.duplicates, res->total.lost);
+    if (res->total.rejected > 0 || res->total.deferred > 0)
+        fprintf(out, "  not received, explained by the sinks' behaviour: rejected for good %" PRIu64
+                " (the MTA bounces them), deferred and not back by the end of the drain %" PRIu64 "\n",
+                res->total.rejected, res->total.deferred);
     if (res->total.beyond > 0)
         fprintf(out, "  received beyond accepted: %" PRIu64 " (not netted against lost: %s)\n",
                 res->total.beyond, summary_beyond(res));
