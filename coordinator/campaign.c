@@ -172,14 +172,12 @@ static int walk_threshold(struct walk *k, yaml_node_t *node)
  * (libyaml counts characters; UTF-8 continuation octets are not). */
 static size_t byte_offset(const char *text, size_t len, size_t chars)
 {
-    size_t i;
+    size_t i, seen = 0;
 
-    for (i = 0; i < len && chars > 0; i++)
-        if (((unsigned char)text[i] & 0xc0) != 0x80 && --chars == 0)
-            break;
-    while (i < len && ((unsigned char)text[i] & 0xc0) == 0x80)
-        i++;
-    return chars == 0 ? i : len;
+    for (i = 0; i < len; i++)
+        if (((unsigned char)text[i] & 0xc0) != 0x80 && seen++ == chars)
+            return i;
+    return len;
 }
 
 /* walk_behaviour - sink_behaviour: a behaviour file's path (read now), or

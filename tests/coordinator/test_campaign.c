@@ -176,6 +176,46 @@ static void test_config_timeout_defaults_to_30s_and_is_bounded(void **state)
     assert_true(ms == 86400000);                /* unchanged by the refusals */
 }
 
+/* sink_behaviour: inline, per campaign and per phase; a bad one names
+ * the campaign file's own line. */
+static void test_campaign_sink_behaviour_inline_and_per_phase(void **state)
+{
+    static const char good[] =
+        "messages: 10\n"
+        "sink_behaviour:\n"
+        "  rules:\n"
+        "    - { at: RCPT, probability: 0.5, reply: \"451 4.7.1 Later\" }\n"
+        "phases:\n"
+        "  - { kind: steady, duration: 2s }\n"
+        "  - kind: steady\n"
+        "    duration: 2s\n"
+        "    sink_behaviour: { rules: [ { at: RCPT, reply: \"550 5.1.1 No\" } ] }\n";
+    static const char bad[] =
+        "messages: 10\n"
+        "phases:\n"
+        "  - kind: steady\n"
+        "    duration: 2s\n"
+        "    sink_behaviour:\n"
+        "      rules:\n"
+        "        - { at: RCPT, probability: 1.5, reply: \"451 4.7.1 Later\" }\n";
+    struct run_config c;
+    char err[512];
+
+    (void)state;
+    config_init(&c);
+    if (campaign_parse(good, strlen(good), "b.yaml", &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_non_null(c.w.sink_behaviour.text);
+    assert_null(c.w.phases[0].sink_behaviour.text);
+    assert_non_null(strstr(c.w.phases[1].sink_behaviour.text, "550 5.1.1"));
+    assert_int_equal(c.w.envelope_trace, -1);
+    config_free(&c);
+    config_init(&c);
+    assert_int_equal(campaign_parse(bad, strlen(bad), "b.yaml", &c, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "b.yaml:7:"));
+    config_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_campaign_load_missing_file_says_so),
         cmocka_unit_test(test_config_parses_durations),
         cmocka_unit_test(test_config_timeout_defaults_to_30s_and_is_bounded),
+        cmocka_unit_test(test_campaign_sink_behaviour_inline_and_per_phase),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
