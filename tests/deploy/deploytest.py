@@ -177,3 +177,43 @@ def container_addresses(env, name):
     nets = json.loads(out) or {}
     return [ipaddress.ip_address(a) for n in nets.values()
             for a in (n.get("IPAddress"), n.get("GlobalIPv6Address")) if a]
+
+
+def resolves(env, client, name):
+    """Whether name resolves inside running container client (getent)."""
+    p = run(["podman", "exec", client, "getent", "hosts", name], check=False, env=env, timeout=30)
+    return p.returncode == 0
+
+
+def aardvark_pids():
+    """The pids of podman's name server (aardvark-dns) on this machine."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.path.basename(os.readlink(f"/proc/{entry}/exe")) == "aardvark-dns":
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def ensure_names(env, client, names, deadline=20.0):
+    """Wait until every name resolves inside container client. aardvark-dns
+    1.4 (Debian 12's) can miss a container registered while it reloads for
+    another, and then never answers for it; a reload (SIGHUP, what netavark
+    sends it for each container) makes it read its table again. Returns the
+    names that still do not resolve."""
+    end = time.time() + deadline
+    missing = list(names)
+    while True:
+        missing = [n for n in missing if not resolves(env, client, n)]
+        if not missing or time.time() > end:
+            return missing
+        say(f"aardvark-dns does not answer for {' '.join(missing)}: asking it to reload")
+        for pid in aardvark_pids():
+            try:
+                os.kill(pid, 1)
+            except OSError:
+                pass
+        time.sleep(0.5)
