@@ -215,15 +215,26 @@ static int guard_same_addr(const struct sockaddr *a, const struct sockaddr *b)
     return memcmp(x, y, fx == AF_INET ? 4 : 16) == 0;
 }
 
+/* guard_resolve_blocking - the lookup guard_check_target uses without one
+ * of the caller's: getaddrinfo. */
+static int guard_resolve_blocking(void *arg, const struct endpoint *ep, enum endpoint_family family,
+                                  struct endpoint_addr *out, int max, char *err, size_t errlen)
+{
+    (void)arg;
+    return endpoint_resolve(ep, family, out, max, err, errlen);
+}
+
 /* guard_host_allows - sa is one of the addresses a HOST entry of the list
- * resolves to, or the target was named by that very host name. */
-static int guard_host_allows(const struct guard *g, const char *target_host, const struct sockaddr *sa)
+ * resolves to (1), or the target was named by that very host name (1);
+ * 0 when none, -EINPROGRESS while an entry's lookup is on its way. */
+static int guard_host_allows(const struct guard *g, const char *target_host, const struct sockaddr *sa,
+                             guard_lookup_fn *lookup, void *arg)
 {
     struct endpoint_addr addrs[GUARD_RESOLVE_MAX];
     struct endpoint ep;
     char err[256];
     size_t i;
-    int n, k;
+    int n, k, pending = 0;
 
     for (i = 0; i < g->n_allow; i++) {
         if (g->allow[i].kind != GUARD_HOST)
@@ -233,12 +244,13 @@ static int guard_host_allows(const struct guard *g, const char *target_host, con
         memset(&ep, 0, sizeof(ep));
         snprintf(ep.host, sizeof(ep.host), "%s", g->allow[i].text);
         snprintf(ep.port, sizeof(ep.port), "25");
-        n = endpoint_resolve(&ep, ENDPOINT_ANY, addrs, GUARD_RESOLVE_MAX, err, sizeof(err));
+        n = lookup(arg, &ep, ENDPOINT_ANY, addrs, GUARD_RESOLVE_MAX, err, sizeof(err));
+        pending |= n == -EINPROGRESS;
         for (k = 0; k < n; k++)
             if (guard_same_addr((const struct sockaddr *)&addrs[k].sa, sa))
                 return 1;
     }
-    return 0;
+    return pending ? -EINPROGRESS : 0;
 }
 
 static int guard_unix_allows(const struct guard *g, const char *path)
@@ -256,11 +268,11 @@ static int guard_unix_allows(const struct guard *g, const char *path)
 }
 
 int guard_check_target(const struct guard *g, const struct endpoint *target, int family,
-                       struct endpoint *pinned, char *why, size_t whylen)
+                       guard_lookup_fn *lookup, void *arg, struct endpoint *pinned, char *why, size_t whylen)
 {
     struct endpoint_addr addrs[GUARD_RESOLVE_MAX];
     char name[ENDPOINT_HOST_MAX + 40], list[512], numeric[NI_MAXHOST], err[256];
-    int n, i;
+    int n, i, host_ok;
 
     endpoint_format(target, name, sizeof(name));
     guard_describe(g, list, sizeof(list));
@@ -272,7 +284,13 @@ int guard_check_target(const struct guard *g, const struct endpoint *target, int
         *pinned = *target;
         return 0;
     }
-    n = endpoint_resolve(target, (enum endpoint_family)family, addrs, GUARD_RESOLVE_MAX, err, sizeof(err));
+    if (lookup == NULL)
+        lookup = guard_resolve_blocking;
+    n = lookup(arg, target, (enum endpoint_family)family, addrs, GUARD_RESOLVE_MAX, err, sizeof(err));
+    if (n == -EINPROGRESS) {
+        snprintf(why, whylen, "looking up target %s", name);
+        return n;
+    }
     if (n <= 0) {
         snprintf(why, whylen, "cannot resolve target %s: %s", name, n < 0 ? err : "no address");
         return n < 0 ? n : -ENOENT;
@@ -280,7 +298,13 @@ int guard_check_target(const struct guard *g, const struct endpoint *target, int
     for (i = 0; i < n; i++) {
         const struct sockaddr *sa = (const struct sockaddr *)&addrs[i].sa;
 
-        if (guard_allows_addr(g, sa) || guard_host_allows(g, target->host, sa))
+        if (guard_allows_addr(g, sa))
+            continue;
+        if ((host_ok = guard_host_allows(g, target->host, sa, lookup, arg)) == -EINPROGRESS) {
+            snprintf(why, whylen, "looking up the --allow-target names for target %s", name);
+            return host_ok;
+        }
+        if (host_ok)
             continue;
         if (getnameinfo(sa, addrs[i].len, numeric, sizeof(numeric), NULL, 0, NI_NUMERICHOST) != 0)
             snprintf(numeric, sizeof(numeric), "?");

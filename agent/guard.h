@@ -46,14 +46,22 @@ int guard_add_allow(struct guard *g, const char *spec, char *err, size_t errlen)
  * as IPv4. HOST entries are not consulted here (see guard_check_target). */
 int guard_allows_addr(const struct guard *g, const struct sockaddr *sa);
 
-/* guard_check_target - resolve target (within family) and check that every
- * address it resolves to is allowed; on success write into pinned the same
- * target with its first address in numeric form, so that what is connected
- * to is what was checked (DNS cannot change it later). Returns 0, -EACCES
- * (outside the list) or another -errno (cannot resolve), with a sentence
- * for the coordinator's report in why. */
+/* A name lookup for guard_check_target: the addresses of ep within family,
+ * at most max into out. Returns the count, or -errno with a message in err
+ * (-EINPROGRESS: the answer is on its way, ask again later). */
+typedef int guard_lookup_fn(void *arg, const struct endpoint *ep, enum endpoint_family family,
+                            struct endpoint_addr *out, int max, char *err, size_t errlen);
+
+/* guard_check_target - resolve target (within family) through lookup(arg)
+ * (NULL: endpoint_resolve, which may wait for a name server) and check that
+ * every address it resolves to is allowed, HOST entries being resolved the
+ * same way; on success write into pinned the same target with its first
+ * address in numeric form, so that what is connected to is what was
+ * checked (DNS cannot change it later). Returns 0, -EACCES (outside the
+ * list) or the lookup's -errno (-EINPROGRESS: not answered yet), with a
+ * sentence for the coordinator's report in why. */
 int guard_check_target(const struct guard *g, const struct endpoint *target, int family,
-                       struct endpoint *pinned, char *why, size_t whylen);
+                       guard_lookup_fn *lookup, void *arg, struct endpoint *pinned, char *why, size_t whylen);
 
 /* guard_clamp - apply the ceilings to one rate (messages a second, 0:
  * unlimited) and session count in place. Returns a bit mask of what was

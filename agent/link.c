@@ -22,6 +22,7 @@
 #include "log.h"
 #include "message.h"
 #include "peerlink.h"
+#include "resolver.h"
 #include "stats.h"
 
 #define LINK_STOP_GRACE_NS  (700 * NS_PER_MS)   /* Stop: messages in hand get this long (obey within 1 s) */
@@ -62,6 +63,7 @@ struct link {
     uint64_t start_mono_ns, cpu0, seq;
     struct load_stats *snap;
     struct wire_seconds_store *seconds;     /* the event-time rows of a report */
+    struct resolver *resolver;              /* target names, looked up on the loop */
     struct ev_timer start_timer, report_timer, abort_timer, reap_timer, watch_timer, quit_timer;
     int lost;                               /* the coordinator fell silent; not back yet */
 };
@@ -409,13 +411,25 @@ static void link_ceilings(struct link *l, struct workload *w, size_t n_phases)
         log_warn("campaign %s: %s", l->campaign, l->note);
 }
 
-/* link_targets - parse and check every target against the allow-list. */
+/* link_lookup - guard_lookup_fn over the link's resolver: target names are
+ * looked up on the loop, never waited for. */
+static int link_lookup(void *arg, const struct endpoint *ep, enum endpoint_family family,
+                       struct endpoint_addr *out, int max, char *err, size_t errlen)
+{
+    struct link *l = arg;
+
+    return resolver_lookup(l->resolver, ep, family, out, max, err, errlen);
+}
+
+/* link_targets - parse and check every target against the allow-list; a
+ * name not looked up yet starts its lookup, and every target is checked
+ * (so every lookup runs at once) before -EINPROGRESS is returned. */
 static int link_targets(struct link *l, const Smtpstorm__Workload *pw, int family, char *why, size_t whylen)
 {
     struct endpoint ep;
-    char err[256];
+    char err[512];
     size_t i;
-    int rc;
+    int rc, pending = 0;
 
     if (pw->n_targets == 0) {
         snprintf(why, whylen, "the workload names no target");
@@ -430,10 +444,17 @@ static int link_targets(struct link *l, const Smtpstorm__Workload *pw, int famil
             snprintf(why, whylen, "bad target %s: %s", pw->targets[i], err);
             return -EINVAL;
         }
-        if ((rc = guard_check_target(&l->o->guard, &ep, family, &l->targets[i], why, whylen)) != 0)
+        rc = guard_check_target(&l->o->guard, &ep, family, link_lookup, l, &l->targets[i], err, sizeof(err));
+        if (rc == -EINPROGRESS && pending == 0)
+            snprintf(why, whylen, "%s", err);
+        if (rc == -EINPROGRESS)
+            pending++;
+        else if (rc != 0) {
+            snprintf(why, whylen, "%s", err);
             return rc;
+        }
     }
-    return 0;
+    return pending ? -EINPROGRESS : 0;
 }
 
 static void link_phases(struct link *l, const Smtpstorm__Workload *pw)
@@ -591,7 +612,10 @@ static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, 
     return 0;
 
 refuse:
-    if (rc == -EAGAIN)
+    if (rc == -EINPROGRESS) {
+        log_debug("campaign %s: %s; answering when the coordinator asks again", pw->campaign, why);
+        rc = -EAGAIN;
+    } else if (rc == -EAGAIN)
         log_warn("campaign %s: %s; answering when the coordinator asks again", pw->campaign, why);
     else
         log_warn("refused campaign %s: %s", pw->campaign, why);
@@ -718,6 +742,8 @@ static int link_open(struct link *l, char *err, size_t errlen)
     ev_timer_init(&l->watch_timer, link_on_watch, l);
     ev_timer_init(&l->quit_timer, link_on_quit, l);
     ev_timer_start(l->loop, &l->watch_timer, LINK_WATCH_NS);
+    if ((l->resolver = resolver_new(l->loop, err, errlen)) == NULL)
+        return -1;
     if (peerlink_keys_apply(&po, &keys, l->o->key_file, l->o->coordinator_key_file, l->o->insecure,
                             err, errlen) != 0)
         return -1;
@@ -743,6 +769,7 @@ int link_run(const struct agent_options *o)
     }
     link_release(&l);
     peerlink_close(l.pl);
+    resolver_free(l.resolver);
     if (l.zctx)
         zmq_ctx_term(l.zctx);
     if (l.loop)

@@ -88,6 +88,7 @@ int launch_read_content(struct run *r)
 int launch_begin(struct run *r)
 {
     uint32_t *cores;
+    uint64_t ready_ns, wait_ns;
     char err[256];
     size_t i, cap = r->reg.n ? r->reg.n : 1;
     int k;
@@ -129,8 +130,14 @@ int launch_begin(struct run *r)
     for (i = 0; i < r->na; i++)
         send_workload(r, r->agents[i]);
     r->state = RUN_READY;
-    r->deadline_ns = clock_mono_ns() + (RUN_READY_NS > 2 * r->cfg->peer_timeout_ms * NS_PER_MS
-                                        ? RUN_READY_NS : 2 * r->cfg->peer_timeout_ms * NS_PER_MS);
+    /* agents confirm within what is left of --wait (a name server can
+     * take its time: podman's aardvark-dns has left one container's
+     * lookups unanswered for 30 s after the containers started), and
+     * never in less than RUN_READY_NS or two heartbeat timeouts */
+    ready_ns = clock_mono_ns() + (RUN_READY_NS > 2 * r->cfg->peer_timeout_ms * NS_PER_MS
+                                  ? RUN_READY_NS : 2 * r->cfg->peer_timeout_ms * NS_PER_MS);
+    wait_ns = r->t0_ns + r->cfg->wait_ms * NS_PER_MS;
+    r->deadline_ns = ready_ns > wait_ns ? ready_ns : wait_ns;
     return 0;
 }
 

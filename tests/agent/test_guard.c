@@ -50,9 +50,9 @@ static void test_guard_default_is_loopback_and_unix(void **state)
     assert_false(allows(&g, "198.18.0.2"));
     assert_false(allows(&g, "::2"));
     assert_int_equal(endpoint_parse("unix:/tmp/x.sock", "25", &ep, err, sizeof(err)), 0);
-    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, &pinned, why, sizeof(why)), 0);
+    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, NULL, NULL, &pinned, why, sizeof(why)), 0);
     assert_int_equal(endpoint_parse("192.0.2.7:2525", "25", &ep, err, sizeof(err)), 0);
-    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, &pinned, why, sizeof(why)), -EACCES);
+    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, NULL, NULL, &pinned, why, sizeof(why)), -EACCES);
     assert_non_null(strstr(why, "192.0.2.7:2525"));
     assert_non_null(strstr(why, "--allow-target"));
 }
@@ -105,14 +105,14 @@ static void test_guard_pins_the_checked_address(void **state)
     (void)state;
     guard_init(&g);
     assert_int_equal(endpoint_parse("localhost:2525", "25", &ep, err, sizeof(err)), 0);
-    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_IPV4, &pinned, why, sizeof(why)), 0);
+    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_IPV4, NULL, NULL, &pinned, why, sizeof(why)), 0);
     assert_string_equal(pinned.host, "127.0.0.1");
     assert_string_equal(pinned.port, "2525");
     assert_int_equal(guard_add_allow(&g, "unix:/run/", err, sizeof(err)), 0);
     assert_int_equal(endpoint_parse("unix:/tmp/s", "25", &ep, err, sizeof(err)), 0);
-    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, &pinned, why, sizeof(why)), -EACCES);
+    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, NULL, NULL, &pinned, why, sizeof(why)), -EACCES);
     assert_int_equal(endpoint_parse("unix:/run/s", "25", &ep, err, sizeof(err)), 0);
-    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, &pinned, why, sizeof(why)), 0);
+    assert_int_equal(guard_check_target(&g, &ep, ENDPOINT_ANY, NULL, NULL, &pinned, why, sizeof(why)), 0);
 }
 
 static void test_guard_ceilings_clamp(void **state)

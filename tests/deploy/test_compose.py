@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deploytest import (BENCH_NET, BUILD, DEPLOY, ULIMITS, base_image, build_image,  # noqa: E402
-                        container_addresses, create_network, ensure_names, ensure_tools, network_subnets,
+                        container_addresses, create_network, ensure_tools, network_subnets,
                         podman_env, run, say, skip)
 
 IMAGE = os.environ.get("SMTPSTORM_IMAGE", "localhost/smtpstorm:deploy-test")
@@ -125,19 +125,16 @@ def main():
             ["-v", f"{state}:/state", IMAGE, "init", "/state"], env=env)
         fails += check_keys(state)
 
-        # the campaign, started detached: `up -d` runs the containers one
-        # after another (`podman run -d`), where plain `up` starts them all
-        # at once (`podman start -a` in threads), and aardvark-dns 1.4
-        # (Debian 12's) can lose a name registered while it reloads for
-        # another: an agent then never resolves that sink (CI saw
-        # "Temporary failure in name resolution" for 30 s). The
-        # coordinator's exit code is the campaign's (`podman wait`).
+        # the campaign, started detached (`up -d` runs the containers one
+        # after another; plain `up` leaves `podman start -a` children
+        # attached until `down`); the coordinator's exit code is the
+        # campaign's (`podman wait`). aardvark-dns 1.4 (Debian 12's podman
+        # name server) has left one agent's lookups of the sinks' names
+        # unanswered for up to 30 s after the start: the agents look names
+        # up on their event loops (c-ares) and the coordinator gives them
+        # what is left of --wait (WAIT) to confirm.
         coord = f"{PROJECT}_coordinator_1"
         run(compose + ["up", "-d", "--no-build"], env=cenv, timeout=300)
-        names = [f"{PROJECT}_sink_{i}" for i in range(1, SINKS + 1)]
-        unresolved = ensure_names(env, f"{PROJECT}_agent_1", names)
-        if unresolved:
-            fails.append(f"{' '.join(unresolved)} never resolved in the project's network")
         wait = run(["podman", "wait", coord], check=False, env=env, timeout=WAIT + DRAIN + 180)
         try:
             rc = int(wait.stdout.strip().splitlines()[-1])
