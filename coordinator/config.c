@@ -84,6 +84,11 @@ int config_add_threshold(struct run_config *c, const char *expr, char *err, size
 
     if (threshold_parse(expr, &t, err, errlen) != 0)
         return -EINVAL;
+    if (t.change) {
+        snprintf(err, errlen, "threshold \"%s\": a signed percent is a change between two reports, for "
+                 "smtpstorm compare; a campaign's own limit has no sign", expr);
+        return -EINVAL;
+    }
     if (c->n_thresholds >= CONFIG_THRESHOLDS_MAX) {
         snprintf(err, errlen, "too many --threshold (at most %d)", CONFIG_THRESHOLDS_MAX);
         return -E2BIG;
