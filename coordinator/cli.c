@@ -22,7 +22,7 @@ enum {
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
-    OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
+    OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
 };
 
 static const struct option cli_long[] = {
@@ -62,6 +62,7 @@ static const struct option cli_long[] = {
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
+    { "junit", required_argument, NULL, OPT_JUNIT },
     { "threshold", required_argument, NULL, OPT_THRESHOLD },
     { "metrics", required_argument, NULL, OPT_METRICS },
     { "key", required_argument, NULL, OPT_KEY },
@@ -182,6 +183,8 @@ void cli_usage_run(void *out)
           "                   'p99(message)<500ms' 'rate(accepted)>1000/s' 'errors<0.1%'\n"
           "                   'lost==0', or one campaign phase's: 'steady:p99(message)<50ms';\n"
           "                   replaces a --campaign file's thresholds; see smtpstorm(1)\n"
+          "  --junit FILE     the thresholds as JUnit XML, one testcase each, for CI\n"
+          "                   (\"-\": standard output; default none)\n"
           "  --metrics ADDR:PORT  serve OpenMetrics at http://ADDR:PORT/metrics while\n"
           "                   running (default off)\n"
           "  --quiet          no progress line and no summary (default off)\n"
@@ -374,6 +377,7 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
     case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);
+    case OPT_JUNIT: return cli_string(&c->junit, arg, err, errlen);
     case OPT_THRESHOLD:
         if (c->thresholds_from_file) {      /* the command line replaces the file's list */
             c->n_thresholds = 0;

@@ -71,6 +71,7 @@ void config_free(struct run_config *c)
     free(c->json);
     free(c->csv);
     free(c->html);
+    free(c->junit);
     free(c->metrics);
     free(c->key);
     free(c->authorized_keys);

@@ -105,6 +105,7 @@ struct run_config {
     uint64_t drain_quiet_ms;    /* --drain-quiet; 0: only --drain ends a partial drain */
     uint64_t peer_timeout_ms;   /* --heartbeat-timeout: a silent agent or sink is lost */
     char *json, *csv, *html;
+    char *junit;                    /* --junit: the thresholds as JUnit XML */
     char *metrics;              /* --metrics ADDR:PORT */
     struct threshold *thresholds;   /* --threshold, in the order given */
     size_t n_thresholds;
