@@ -44,7 +44,7 @@ struct compare {
     size_t n_rows, cap_rows;
     struct threshold thresholds[COMPARE_THRESHOLDS_MAX];
     size_t n_thresholds;
-    struct junit_case verdicts[COMPARE_THRESHOLDS_MAX];    /* one per threshold, after compare_judge */
+    struct threshold_verdict verdicts[COMPARE_THRESHOLDS_MAX];    /* one per threshold, after compare_judge */
     size_t failed;                          /* verdicts that did not hold */
 };
 

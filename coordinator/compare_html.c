@@ -93,7 +93,7 @@ static void compare_html_thresholds(FILE *f, const struct compare *c)
             c->failed ? "FAIL" : "PASS", c->failed, c->n_thresholds);
     fputs("<table id=\"thresholds\"><tr><th>threshold</th><th>result</th><th>measured</th></tr>\n", f);
     for (i = 0; i < c->n_thresholds; i++) {
-        const struct junit_case *v = &c->verdicts[i];
+        const struct threshold_verdict *v = &c->verdicts[i];
 
         fputs("<tr><td><code>", f);
         svg_escape(f, v->t->text);

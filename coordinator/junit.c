@@ -11,12 +11,12 @@
 
 struct junit_suite {
     const char *suite, *classname;
-    const struct junit_case *cases;
+    const struct threshold_verdict *cases;
     size_t n;
     double seconds;
 };
 
-static void junit_case_write(FILE *f, const char *classname, const struct junit_case *c)
+static void junit_case_write(FILE *f, const char *classname, const struct threshold_verdict *c)
 {
     char why[160];
 
@@ -56,7 +56,7 @@ static int junit_fill(FILE *f, const void *arg)
     return 0;
 }
 
-int junit_write(const char *path, const char *suite, const char *classname, const struct junit_case *cases,
+int junit_write(const char *path, const char *suite, const char *classname, const struct threshold_verdict *cases,
                 size_t n, double seconds, char *err, size_t errlen)
 {
     struct junit_suite s = { suite, classname, cases, n, seconds };

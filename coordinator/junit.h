@@ -10,18 +10,12 @@
 
 #include "threshold.h"
 
-/* One threshold's verdict, as the writer needs it. */
-struct junit_case {
-    const struct threshold *t;      /* borrowed; its text names the testcase */
-    int held;                       /* 1 held, 0 failed, -1 not measured (a failure) */
-    double value;                   /* what was measured (a change: percent) */
-};
-
 /* junit_write - write the suite named suite (e.g. "smtpstorm run"), with
- * classname classname (the campaign, or "BASE -> NEW"), its n cases and
+ * classname classname (the campaign, or "BASE -> NEW"), its n verdicts
+ * (each a testcase named by its threshold's text) and
  * its duration in seconds, to path ("-": standard output). Nothing is
  * kept. Returns 0, or -errno with "cannot write PATH: reason" in err. */
-int junit_write(const char *path, const char *suite, const char *classname, const struct junit_case *cases,
+int junit_write(const char *path, const char *suite, const char *classname, const struct threshold_verdict *cases,
                 size_t n, double seconds, char *err, size_t errlen);
 
 #endif

@@ -7,7 +7,6 @@
 #include "result.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,26 +211,6 @@ static void result_written(int rc, const char *err, enum run_exit *code)
     *code = *code ? *code : EXIT_RUN_FAILED;
 }
 
-/* result_junit - the thresholds' verdicts as JUnit XML to --junit's path. */
-static int result_junit(const struct run_result *res, char *err, size_t errlen)
-{
-    struct junit_case *cases = calloc(res->n_verdicts ? res->n_verdicts : 1, sizeof(*cases));
-    size_t i;
-    int rc;
-
-    if (cases == NULL)
-        return snprintf(err, errlen, "out of memory writing %s", res->config->junit), -ENOMEM;
-    for (i = 0; i < res->n_verdicts; i++) {
-        cases[i].t = res->verdicts[i].t;
-        cases[i].held = res->verdicts[i].held;
-        cases[i].value = res->verdicts[i].value;
-    }
-    rc = junit_write(res->config->junit, "smtpstorm run", res->campaign, cases, res->n_verdicts, res->duration_s,
-                     err, errlen);
-    free(cases);
-    return rc;
-}
-
 enum run_exit result_report(struct run *r)
 {
     struct run_result res;
@@ -253,7 +232,8 @@ enum run_exit result_report(struct run *r)
     if (r->cfg->html)
         result_written(html_write_report(r->cfg->html, &res, err, sizeof(err)), err, &code);
     if (r->cfg->junit)
-        result_written(result_junit(&res, err, sizeof(err)), err, &code);
+        result_written(junit_write(r->cfg->junit, "smtpstorm run", res.campaign, res.verdicts, res.n_verdicts,
+                                   res.duration_s, err, sizeof(err)), err, &code);
     result_free(&res);
     return code;
 }

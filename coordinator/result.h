@@ -36,13 +36,6 @@ struct sink_result {
     int missing;
 };
 
-/* One --threshold judged against the results. */
-struct threshold_verdict {
-    const struct threshold *t;      /* borrowed from the run's config */
-    int held;                       /* 1 held, 0 did not, -1 not measurable (counts as failed) */
-    double value;                   /* what was measured, in threshold_unit_text's unit */
-};
-
 struct run_result {
     const struct run_config *config;    /* what was asked (targets include --local's sink) */
     const char *campaign;

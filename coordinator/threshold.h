@@ -34,6 +34,14 @@ struct threshold {
     int change;                     /* the limit is a change from a base ("+10%", "-5%") */
 };
 
+/* One threshold judged: by a run against its results (verdict.c), by
+ * compare against two reports; what the reporters and junit.c print. */
+struct threshold_verdict {
+    const struct threshold *t;      /* borrowed: the run's config, or compare's list */
+    int held;                       /* 1 held, 0 did not, -1 not measurable (counts as failed) */
+    double value;                   /* what was measured, in threshold_unit_text's unit */
+};
+
 /* threshold_parse - parse expr into t. On error returns -1 and writes into
  * err a message that quotes the expression and points at the problem. */
 int threshold_parse(const char *expr, struct threshold *t, char *err, size_t errlen);

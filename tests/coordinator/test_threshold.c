@@ -9,27 +9,39 @@
 
 #include "threshold.h"
 
+/* What a fake source measures; a negative count is unknown. */
+struct fake {
+    double p99_ms, attempted, accepted, errors, lost;
+};
+
 static int fake_latency(void *ctx, const char *phase, double pct, double *out)
 {
-    (void)ctx;
+    const struct fake *f = ctx;
+
     if (strcmp(phase, "message") != 0)
         return -1;
-    *out = pct >= 99 ? 480.0 : 20.0;
+    *out = pct >= 99 ? f->p99_ms : 20.0;
     return 0;
 }
 
 static int fake_counter(void *ctx, const char *name, double *out)
 {
-    (void)ctx;
-    if (strcmp(name, "attempted") == 0) *out = 10000;
-    else if (strcmp(name, "accepted") == 0) *out = 9990;
-    else if (strcmp(name, "errors") == 0) *out = 10;
-    else if (strcmp(name, "lost") == 0) *out = 0;
+    const struct fake *f = ctx;
+
+    if (strcmp(name, "attempted") == 0) *out = f->attempted;
+    else if (strcmp(name, "accepted") == 0) *out = f->accepted;
+    else if (strcmp(name, "errors") == 0) *out = f->errors;
+    else if (strcmp(name, "lost") == 0) *out = f->lost;
     else return -1;
-    return 0;
+    return *out < 0 ? -1 : 0;
 }
 
-static const struct threshold_source source = { fake_latency, fake_counter, 5.0, NULL };
+static struct fake measured_new = { 480.0, 10000, 9990, 10, 0 };
+/* The base of a comparison: p99(message) 400 ms, 10000 accepted in 5 s, lost unknown. */
+static struct fake measured_base = { 400.0, -1, 10000, 0, -1 };
+
+static const struct threshold_source source = { fake_latency, fake_counter, 5.0, &measured_new };
+static const struct threshold_source base = { fake_latency, fake_counter, 5.0, &measured_base };
 
 static int eval(const char *expr)
 {
@@ -78,27 +90,6 @@ static void test_threshold_unknown_value_fails(void **state)
     assert_int_equal(eval("p99(delivery)<1s"), -1);
     assert_int_equal(eval("duplicates==0"), -1);
 }
-
-/* The base of a comparison: p99(message) 400 ms, 10000 accepted in 5 s. */
-static int base_latency(void *ctx, const char *phase, double pct, double *out)
-{
-    (void)ctx;
-    if (strcmp(phase, "message") != 0)
-        return -1;
-    *out = pct >= 99 ? 400.0 : 20.0;
-    return 0;
-}
-
-static int base_counter(void *ctx, const char *name, double *out)
-{
-    (void)ctx;
-    if (strcmp(name, "accepted") == 0) *out = 10000;
-    else if (strcmp(name, "errors") == 0) *out = 0;
-    else return -1;
-    return 0;
-}
-
-static const struct threshold_source base = { base_latency, base_counter, 5.0, NULL };
 
 static int eval_change(const char *expr, double *measured)
 {
