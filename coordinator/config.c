@@ -22,6 +22,7 @@ void config_init(struct run_config *c)
     c->w.timeout_ms = CONFIG_TIMEOUT_DEFAULT_MS;
     c->wait_ms = CONFIG_WAIT_DEFAULT_MS;
     c->drain_ms = CONFIG_DRAIN_DEFAULT_MS;
+    c->web_linger_ms = CONFIG_WEB_LINGER_DEFAULT_MS;
     c->drain_quiet_ms = CONFIG_DRAIN_QUIET_DEFAULT_MS;
     c->peer_timeout_ms = CONFIG_PEER_TIMEOUT_DEFAULT_MS;
 }
@@ -73,6 +74,8 @@ void config_free(struct run_config *c)
     free(c->html);
     free(c->junit);
     free(c->metrics);
+    free(c->web);
+    free(c->web_token);
     free(c->key);
     free(c->authorized_keys);
     free(c->thresholds);

@@ -25,7 +25,7 @@ static void usage(FILE *out, int code)
           "smtp-source letters (-m -s -r -l ...), --rate, --duration, --campaign FILE,\n"
           "--local N, --agents N, --sinks N, --bind EP, --sink-bind EP, --wait, --drain,\n"
           "--json, --csv, --html, --junit, --threshold EXPR, --metrics ADDR:PORT, --quiet,\n"
-          "--key F, --authorized-keys DIR, --insecure (docs/security.md).\n"
+          "--web ADDR:PORT (the live page), --key F, --authorized-keys DIR, --insecure (docs/security.md).\n"
           "`smtpstorm compare --help`: --threshold EXPR (changes such as 'p99(message)<+10%'),\n"
           "--html FILE, --junit FILE.\n"
           "Manuals: smtpstorm(1), smtpstorm-campaign(5).\n", out);

@@ -234,6 +234,7 @@ enum run_exit result_report(struct run *r)
     if (r->cfg->junit)
         result_written(junit_write(r->cfg->junit, "smtpstorm run", res.campaign, res.verdicts, res.n_verdicts,
                                    res.duration_s, err, sizeof(err)), err, &code);
+    webjson_publish_final(r, &res, (int)code);
     result_free(&res);
     return code;
 }

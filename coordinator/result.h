@@ -92,6 +92,14 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
  * to path ("-": stdout). Returns 0 or -errno with the reason in err. */
 int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen);
 
+/* json_write_string - s as a JSON string, quotes, backslashes and control
+ * characters escaped (peers' and users' text is never trusted). */
+void json_write_string(FILE *f, const char *s);
+
+/* json_write_totals - the report's "totals" object (no key, no comma):
+ * what --json writes, for --web's final figures too. */
+void json_write_totals(FILE *f, const struct run_result *res);
+
 /* html_write_report - the report as one self-contained HTML page (inline
  * CSS and SVG charts, no network fetches; every peer's text escaped) to
  * path. Returns 0 or -errno with the reason in err. */
