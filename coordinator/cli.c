@@ -6,6 +6,7 @@
 #include "spread.h"
 #include "zlink.h"
 #include "metrics.h"
+#include "web.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -19,10 +20,10 @@
 enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
-    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_DRAIN_QUIET,
+    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_LINGER, OPT_DRAIN_QUIET,
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
-    OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE,
+    OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
 };
 
 static const struct option cli_long[] = {
@@ -62,8 +63,12 @@ static const struct option cli_long[] = {
     { "json", required_argument, NULL, OPT_JSON },
     { "csv", required_argument, NULL, OPT_CSV },
     { "html", required_argument, NULL, OPT_HTML },
+    { "junit", required_argument, NULL, OPT_JUNIT },
     { "threshold", required_argument, NULL, OPT_THRESHOLD },
     { "metrics", required_argument, NULL, OPT_METRICS },
+    { "web", required_argument, NULL, OPT_WEB },
+    { "web-token", required_argument, NULL, OPT_WEB_TOKEN },
+    { "web-linger", required_argument, NULL, OPT_WEB_LINGER },
     { "key", required_argument, NULL, OPT_KEY },
     { "authorized-keys", required_argument, NULL, OPT_AUTHORIZED_KEYS },
     { "insecure", no_argument, NULL, OPT_INSECURE },
@@ -182,8 +187,18 @@ void cli_usage_run(void *out)
           "                   'p99(message)<500ms' 'rate(accepted)>1000/s' 'errors<0.1%'\n"
           "                   'lost==0', or one campaign phase's: 'steady:p99(message)<50ms';\n"
           "                   replaces a --campaign file's thresholds; see smtpstorm(1)\n"
+          "  --junit FILE     the thresholds as JUnit XML, one testcase each, for CI\n"
+          "                   (\"-\": standard output; default none)\n"
           "  --metrics ADDR:PORT  serve OpenMetrics at http://ADDR:PORT/metrics while\n"
           "                   running (default off)\n"
+          "  --web ADDR:PORT  serve the live page at http://ADDR:PORT/ (counters, rates,\n"
+          "                   timeline, agents, sinks, thresholds, a Stop button) and its\n"
+          "                   JSON at /api/live (default off); beyond loopback it needs\n"
+          "                   --web-token\n"
+          "  --web-token TOKEN  every request to --web must carry it (Authorization: Bearer\n"
+          "                   TOKEN or ?token=TOKEN), else 401 (default none)\n"
+          "  --web-linger DURATION  after the report, keep serving the final page this\n"
+          "                   long; Stop or Ctrl-C ends it sooner (default 5s)\n"
           "  --quiet          no progress line and no summary (default off)\n"
           "  --help           this text\n"
           "exit: 0 ok, 1 could not run, 2 usage, 3 agents missing, 4 target errors (only\n"
@@ -374,6 +389,7 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
     case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);
+    case OPT_JUNIT: return cli_string(&c->junit, arg, err, errlen);
     case OPT_THRESHOLD:
         if (c->thresholds_from_file) {      /* the command line replaces the file's list */
             c->n_thresholds = 0;
@@ -381,6 +397,16 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
         }
         return config_add_threshold(c, arg, err, errlen);
     case OPT_METRICS: return cli_metrics(c, arg, err, errlen);
+    case OPT_WEB:
+        if (metrics_addr_check(arg, err, errlen) != 0)
+            return snprintf(err, errlen, "--web '%s': expected ADDR:PORT or [IPV6]:PORT, e.g. 127.0.0.1:8080",
+                            arg), -EINVAL;
+        return cli_string(&c->web, arg, err, errlen);
+    case OPT_WEB_TOKEN:
+        if (arg[0] == '\0' || strlen(arg) > WEB_TOKEN_MAX)
+            return snprintf(err, errlen, "--web-token: 1 to %d characters", WEB_TOKEN_MAX), -EINVAL;
+        return cli_string(&c->web_token, arg, err, errlen);
+    case OPT_WEB_LINGER: return cli_seconds(arg, &c->web_linger_ms, "--web-linger", err, errlen);
     case OPT_KEY: return cli_string(&c->key, arg, err, errlen);
     case OPT_AUTHORIZED_KEYS: return cli_string(&c->authorized_keys, arg, err, errlen);
     case OPT_INSECURE: c->insecure = 1; return 0;
@@ -431,6 +457,21 @@ static int cli_check_security(const struct run_config *c, char *err, size_t errl
     return 0;
 }
 
+/* cli_check_web - --web beyond loopback only with a token: the page can
+ * stop the campaign. */
+static int cli_check_web(const struct run_config *c, char *err, size_t errlen)
+{
+    char ep[METRICS_ADDR_MAX + 8];
+
+    if (c->web == NULL)
+        return c->web_token ? (snprintf(err, errlen, "--web-token needs --web ADDR:PORT"), -EINVAL) : 0;
+    snprintf(ep, sizeof(ep), "tcp://%s", c->web);
+    if (c->web_token == NULL && !zlink_endpoint_loopback(ep))
+        return snprintf(err, errlen, "--web %s is not a loopback address: anyone who reaches it could watch "
+                        "and stop the campaign; give --web-token TOKEN, or serve on 127.0.0.1", c->web), -EINVAL;
+    return 0;
+}
+
 /* cli_check_scopes - every threshold scoped to a campaign phase names one
  * (by its name:, or its kind when it has none). */
 static int cli_check_scopes(const struct run_config *c, char *err, size_t errlen)
@@ -462,7 +503,7 @@ static int cli_check(struct run_config *c, char *err, size_t errlen)
         return snprintf(err, errlen, "campaign name '%s': use 1 to 32 of A-Z a-z 0-9 . _ : -", c->w.name), -EINVAL;
     if (c->local && c->agents)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
-    if ((rc = cli_check_scopes(c, err, errlen)) != 0)
+    if ((rc = cli_check_scopes(c, err, errlen)) != 0 || (rc = cli_check_web(c, err, errlen)) != 0)
         return rc;
     return cli_check_security(c, err, errlen);
 }

@@ -22,6 +22,7 @@ void config_init(struct run_config *c)
     c->w.timeout_ms = CONFIG_TIMEOUT_DEFAULT_MS;
     c->wait_ms = CONFIG_WAIT_DEFAULT_MS;
     c->drain_ms = CONFIG_DRAIN_DEFAULT_MS;
+    c->web_linger_ms = CONFIG_WEB_LINGER_DEFAULT_MS;
     c->drain_quiet_ms = CONFIG_DRAIN_QUIET_DEFAULT_MS;
     c->peer_timeout_ms = CONFIG_PEER_TIMEOUT_DEFAULT_MS;
 }
@@ -71,7 +72,10 @@ void config_free(struct run_config *c)
     free(c->json);
     free(c->csv);
     free(c->html);
+    free(c->junit);
     free(c->metrics);
+    free(c->web);
+    free(c->web_token);
     free(c->key);
     free(c->authorized_keys);
     free(c->thresholds);
@@ -84,6 +88,11 @@ int config_add_threshold(struct run_config *c, const char *expr, char *err, size
 
     if (threshold_parse(expr, &t, err, errlen) != 0)
         return -EINVAL;
+    if (t.change) {
+        snprintf(err, errlen, "threshold \"%s\": a signed percent is a change between two reports, for "
+                 "smtpstorm compare; a campaign's own limit has no sign", expr);
+        return -EINVAL;
+    }
     if (c->n_thresholds >= CONFIG_THRESHOLDS_MAX) {
         snprintf(err, errlen, "too many --threshold (at most %d)", CONFIG_THRESHOLDS_MAX);
         return -E2BIG;

@@ -105,7 +105,11 @@ struct run_config {
     uint64_t drain_quiet_ms;    /* --drain-quiet; 0: only --drain ends a partial drain */
     uint64_t peer_timeout_ms;   /* --heartbeat-timeout: a silent agent or sink is lost */
     char *json, *csv, *html;
+    char *junit;                    /* --junit: the thresholds as JUnit XML */
     char *metrics;              /* --metrics ADDR:PORT */
+    char *web;                  /* --web ADDR:PORT: the live page */
+    char *web_token;            /* --web-token: every request must carry it; NULL: none */
+    uint64_t web_linger_ms;     /* --web-linger: the final page stays this long */
     struct threshold *thresholds;   /* --threshold, in the order given */
     size_t n_thresholds;
     int thresholds_from_file;       /* they came from --campaign: a --threshold replaces them */
@@ -120,6 +124,7 @@ struct run_config {
 #define CONFIG_SINK_BIND_DEFAULT "tcp://127.0.0.1:7401"
 #define CONFIG_WAIT_DEFAULT_MS   30000
 #define CONFIG_DRAIN_DEFAULT_MS  10000
+#define CONFIG_WEB_LINGER_DEFAULT_MS 5000    /* --web-linger: long enough to see the final page */
 #define CONFIG_DRAIN_QUIET_DEFAULT_MS 3000   /* sinks still this long: drained */
 #define CONFIG_PEER_TIMEOUT_DEFAULT_MS 4000  /* a peer silent this long is gone */
 #define CONFIG_TIMEOUT_DEFAULT_MS 30000     /* --timeout: a dead target ends a campaign in

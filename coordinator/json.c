@@ -12,7 +12,7 @@
 #define JSON_REPORT_VERSION 1       /* = lib/report.h REPORT_VERSION */
 #define JSON_SATURATED_PCT  90.0    /* = summary.c: busier than this measured itself */
 
-static void json_string(FILE *f, const char *s)
+void json_write_string(FILE *f, const char *s)
 {
     const unsigned char *p;
 
@@ -42,11 +42,11 @@ static void json_time(FILE *f, uint64_t wall_ns)
     fprintf(f, "\"%s.%03uZ\"", buf, (unsigned)(wall_ns / 1000000ULL % 1000));
 }
 
-static void json_totals(FILE *f, const struct run_result *res)
+void json_write_totals(FILE *f, const struct run_result *res)
 {
     const struct agg_totals *t = &res->totals;
 
-    fprintf(f, "  \"totals\": {\"sessions\": %" PRIu64 ", \"messages_attempted\": %" PRIu64
+    fprintf(f, "{\"sessions\": %" PRIu64 ", \"messages_attempted\": %" PRIu64
             ", \"messages_accepted\": %" PRIu64 ", \"messages_rejected\": %" PRIu64 ", \"errors\": %"
             PRIu64 ", \"recipients\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"rate_msgs_per_s\": %.3f",
             t->sessions, t->attempted, t->accepted, t->rejected, t->errors, t->recipients, t->bytes, res->rate);
@@ -57,10 +57,17 @@ static void json_totals(FILE *f, const struct run_result *res)
         fputs(", \"sink_received\": null, \"duplicates\": null", f);
     if (res->sinks_in_path)
         fprintf(f, ", \"sink_rejected\": %" PRIu64 ", \"sink_deferred\": %" PRIu64 ", \"lost\": %" PRId64
-                ", \"received_beyond_accepted\": %" PRIu64 "},\n",
+                ", \"received_beyond_accepted\": %" PRIu64 "}",
                 res->total.rejected, res->total.deferred, res->total.lost, res->total.beyond);
     else
-        fputs(", \"lost\": null, \"received_beyond_accepted\": null},\n", f);
+        fputs(", \"lost\": null, \"received_beyond_accepted\": null}", f);
+}
+
+static void json_totals(FILE *f, const struct run_result *res)
+{
+    fputs("  \"totals\": ", f);
+    json_write_totals(f, res);
+    fputs(",\n", f);
 }
 
 static void json_hist(FILE *f, const char *name, const struct hist *h, int *first)
@@ -112,7 +119,7 @@ static void json_opt_string(FILE *f, const char *key, const char *s)
 {
     fprintf(f, ", \"%s\": ", key);
     if (s)
-        json_string(f, s);
+        json_write_string(f, s);
     else
         fputs("null", f);
 }
@@ -169,9 +176,9 @@ static void json_agents(FILE *f, const struct run_result *res)
         const struct agent_result *a = &res->agents[i];
 
         fprintf(f, "%s\n    {\"id\": ", i ? "," : "");
-        json_string(f, a->peer->id);
+        json_write_string(f, a->peer->id);
         fputs(", \"host\": ", f);
-        json_string(f, a->peer->host);
+        json_write_string(f, a->peer->host);
         fprintf(f, ", \"sessions\": %" PRIu64 ", \"messages_attempted\": %" PRIu64
                 ", \"messages_accepted\": %" PRIu64 ", \"messages_rejected\": %" PRIu64
                 ", \"errors\": %" PRIu64 ", \"recipients\": %" PRIu64 ", \"bytes\": %" PRIu64
@@ -188,7 +195,7 @@ static void json_agents(FILE *f, const struct run_result *res)
                     a->line.deferred, a->line.lost, a->line.beyond);
         json_agent_traffic(f, agg_progress_of(a->peer));
         fprintf(f, ", \"missing\": %s, \"status\": ", a->missing ? "true" : "false");
-        json_string(f, a->status);
+        json_write_string(f, a->status);
         fputc('}', f);
     }
     fputs(res->n_agents ? "\n  ],\n" : "],\n", f);
@@ -203,9 +210,9 @@ static void json_sinks(FILE *f, const struct run_result *res)
         const struct sink_result *s = &res->sinks[i];
 
         fprintf(f, "%s\n    {\"id\": ", i ? "," : "");
-        json_string(f, s->peer->id);
+        json_write_string(f, s->peer->id);
         fputs(", \"host\": ", f);
-        json_string(f, s->peer->host);
+        json_write_string(f, s->peer->host);
         fprintf(f, ", \"received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"bytes\": %" PRIu64
                 ", \"messages\": %" PRIu64 ", \"missing\": %s}", s->received, s->duplicates, s->bytes,
                 s->messages, s->missing ? "true" : "false");
@@ -302,7 +309,7 @@ static void json_phases(FILE *f, const struct run_result *res)
     for (i = 0; i < res->n_phases; i++) {
         p = &res->phases[i];
         fprintf(f, "%s{\"index\": %zu, \"name\": ", i ? ",\n    " : "\n    ", i);
-        json_string(f, p->name);
+        json_write_string(f, p->name);
         fprintf(f, ", \"kind\": \"%s\", \"start_s\": %.3f, \"end_s\": %.3f, \"planned_rate_msgs_per_s\": %.3f"
                 ", \"rate_msgs_per_s\": %.3f, \"attempted\": %" PRIu64 ", \"accepted\": %" PRIu64
                 ", \"rejected\": %" PRIu64 ", \"errors\": %" PRIu64, p->kind, p->start_s, p->end_s,
@@ -350,14 +357,14 @@ static void json_thresholds(FILE *f, const struct run_result *res)
         const struct threshold_verdict *v = &res->verdicts[i];
 
         fputs(i ? ",\n    {\"expr\": " : "\n    {\"expr\": ", f);
-        json_string(f, v->t->text);
+        json_write_string(f, v->t->text);
         fprintf(f, ", \"ok\": %s, \"value\": ", v->held == 1 ? "true" : "false");
         if (v->held >= 0)
             fprintf(f, "%.6g", v->value);
         else
             fputs("null", f);
         fputs(", \"unit\": ", f);
-        json_string(f, threshold_unit_text(v->t));
+        json_write_string(f, threshold_unit_text(v->t));
         fputc('}', f);
     }
     fputs(res->n_verdicts ? "\n  ],\n" : "],\n", f);
@@ -370,7 +377,7 @@ static int json_fill(FILE *f, const void *arg)
 
     fprintf(f, "{\n  \"version\": %d,\n  \"generator\": \"smtpstorm %s\",\n  \"campaign\": ",
             JSON_REPORT_VERSION, SMTPSTORM_VERSION);
-    json_string(f, res->campaign);
+    json_write_string(f, res->campaign);
     fputs(",\n  \"started_at\": ", f);
     json_time(f, res->started_at_ns);
     fprintf(f, ",\n  \"duration_s\": %.3f,\n", res->duration_s);

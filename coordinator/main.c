@@ -1,7 +1,8 @@
 /* main.c - smtpstorm, the coordinator's command line: `smtpstorm run` (one
- * campaign over a cluster, or --local), --help and --version. The only
- * place that exits. */
+ * campaign over a cluster, or --local), `smtpstorm compare` (two reports),
+ * --help and --version. The only place that exits. */
 #include "cli.h"
+#include "compare.h"
 #include "config.h"
 #include "keygen.h"
 #include "log.h"
@@ -15,6 +16,7 @@
 static void usage(FILE *out, int code)
 {
     fputs("usage: smtpstorm run [options] [TARGET ...]   run a campaign over agents and sinks\n"
+          "       smtpstorm compare [options] BASE.json NEW.json   two reports side by side\n"
           "       smtpstorm keygen [--force] NAME          make a CURVE key pair: NAME.key, NAME.pub\n"
           "       smtpstorm --version                     print the version\n"
           "       smtpstorm --help                        this text\n"
@@ -22,8 +24,10 @@ static void usage(FILE *out, int code)
           "`smtpstorm run --help` lists every option of a campaign with its default: the\n"
           "smtp-source letters (-m -s -r -l ...), --rate, --duration, --campaign FILE,\n"
           "--local N, --agents N, --sinks N, --bind EP, --sink-bind EP, --wait, --drain,\n"
-          "--json, --csv, --html, --threshold EXPR, --metrics ADDR:PORT, --quiet,\n"
-          "--key F, --authorized-keys DIR, --insecure (docs/security.md).\n"
+          "--json, --csv, --html, --junit, --threshold EXPR, --metrics ADDR:PORT, --quiet,\n"
+          "--web ADDR:PORT (the live page), --key F, --authorized-keys DIR, --insecure (docs/security.md).\n"
+          "`smtpstorm compare --help`: --threshold EXPR (changes such as 'p99(message)<+10%'),\n"
+          "--html FILE, --junit FILE.\n"
           "Manuals: smtpstorm(1), smtpstorm-campaign(5).\n", out);
     exit(code);
 }
@@ -65,6 +69,8 @@ int main(int argc, char **argv)
         usage(stdout, 0);
     if (strcmp(argv[1], "run") == 0)
         return main_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compare") == 0)
+        return compare_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keygen") == 0)
         return keygen_main(argc - 1, argv + 1);
     fprintf(stderr, "smtpstorm: unknown command '%s'\n", argv[1]);

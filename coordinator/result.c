@@ -1,7 +1,8 @@
 /* result.c - the end of a campaign: its result (result.h) built from the
  * run, judged (verdict.c) and given to the reporters: the summary, --json,
- * --csv and --html. */
+ * --csv, --html and --junit. */
 #include "run_private.h"
+#include "junit.h"
 #include "log.h"
 #include "result.h"
 
@@ -230,6 +231,10 @@ enum run_exit result_report(struct run *r)
         result_written(csv_write_timeline(r->cfg->csv, &res, err, sizeof(err)), err, &code);
     if (r->cfg->html)
         result_written(html_write_report(r->cfg->html, &res, err, sizeof(err)), err, &code);
+    if (r->cfg->junit)
+        result_written(junit_write(r->cfg->junit, "smtpstorm run", res.campaign, res.verdicts, res.n_verdicts,
+                                   res.duration_s, err, sizeof(err)), err, &code);
+    webjson_publish_final(r, &res, (int)code);
     result_free(&res);
     return code;
 }

@@ -36,13 +36,6 @@ struct sink_result {
     int missing;
 };
 
-/* One --threshold judged against the results. */
-struct threshold_verdict {
-    const struct threshold *t;      /* borrowed from the run's config */
-    int held;                       /* 1 held, 0 did not, -1 not measurable (counts as failed) */
-    double value;                   /* what was measured, in threshold_unit_text's unit */
-};
-
 struct run_result {
     const struct run_config *config;    /* what was asked (targets include --local's sink) */
     const char *campaign;
@@ -98,6 +91,14 @@ int csv_write_timeline(const char *path, const struct run_result *res, char *err
  * lib/report.c's, plus reconciliation per agent and control-plane counters)
  * to path ("-": stdout). Returns 0 or -errno with the reason in err. */
 int json_write_report(const char *path, const struct run_result *res, char *err, size_t errlen);
+
+/* json_write_string - s as a JSON string, quotes, backslashes and control
+ * characters escaped (peers' and users' text is never trusted). */
+void json_write_string(FILE *f, const char *s);
+
+/* json_write_totals - the report's "totals" object (no key, no comma):
+ * what --json writes, for --web's final figures too. */
+void json_write_totals(FILE *f, const struct run_result *res);
 
 /* html_write_report - the report as one self-contained HTML page (inline
  * CSS and SVG charts, no network fetches; every peer's text escaped) to

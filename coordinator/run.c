@@ -8,6 +8,7 @@
 #include "behaviours.h"
 #include "interrupt.h"
 #include "log.h"
+#include "web.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,13 +215,18 @@ static void run_tick_behaviour(struct run *r, uint64_t now)
     r->beh_phase = phase;
 }
 
-/* run_check_interrupt - the first signal stops the agents (a running
- * campaign still drains and reports), the second ends the run now. */
+/* run_check_interrupt - the first signal, or the live page's Stop, stops
+ * the agents (a running campaign still drains and reports); the second
+ * signal ends the run now. */
 static void run_check_interrupt(struct run *r)
 {
-    if (interrupt_count() > 0 && !r->interrupted) {
+    unsigned stops = r->web ? web_stops(r->web) : 0;
+
+    if ((interrupt_count() > 0 || stops > 0) && !r->interrupted) {
         r->interrupted = 1;
-        log_warn("interrupted: stopping the agents (again to quit now)");
+        r->web_stops = stops;
+        log_warn(interrupt_count() > 0 ? "interrupted: stopping the agents (again to quit now)"
+                 : "stopped from the live page: stopping the agents (Ctrl-C to quit now)");
         if (r->state == RUN_RUNNING || r->state == RUN_READY)
             send_stop_all(r, "interrupted");
         if (r->state != RUN_RUNNING)
@@ -267,7 +273,41 @@ static void run_on_beat(struct ev_loop *loop, void *arg)
         if (r->reg.peers[i]->alive)
             send_beat(r, r->reg.peers[i]);
     live_publish_metrics(r, clock_mono_ns());
+    webjson_publish(r, clock_mono_ns());
     (void)ev_timer_start(loop, &r->beat, RUN_BEAT_NS);
+}
+
+/* run_on_linger - every RUN_TICK_NS after the report: the final page stays
+ * until --web-linger is over, a signal comes, or the page says Stop. */
+static void run_on_linger(struct ev_loop *loop, void *arg)
+{
+    struct run *r = arg;
+
+    if (clock_mono_ns() >= r->deadline_ns || interrupt_count() > r->linger_signals
+        || web_stops(r->web) > r->web_stops) {
+        ev_stop(loop);
+        return;
+    }
+    (void)ev_timer_start(loop, &r->tick, RUN_TICK_NS);
+}
+
+/* run_linger - --web: the campaign is over and reported; the agents and
+ * sinks are let go, and the final page is served a little longer. */
+static void run_linger(struct run *r)
+{
+    if (r->web == NULL || r->cfg->web_linger_ms == 0)
+        return;
+    local_stop(r->local);
+    r->local = NULL;
+    r->web_stops = web_stops(r->web);
+    r->linger_signals = interrupt_count();
+    r->deadline_ns = clock_mono_ns() + r->cfg->web_linger_ms * NS_PER_MS;
+    log_info("the final page stays at http://%s/ for %.0f s (Stop or Ctrl-C to quit now)", web_address(r->web),
+             (double)r->cfg->web_linger_ms / 1000);
+    ev_timer_stop(r->loop, &r->beat);
+    ev_timer_init(&r->tick, run_on_linger, r);
+    (void)ev_timer_start(r->loop, &r->tick, RUN_TICK_NS);
+    (void)ev_run(r->loop);
 }
 
 /* run_setup - the endpoints, --metrics and --local's children (whose sink,
@@ -288,6 +328,14 @@ static int run_setup(struct run *r, struct run_config *cfg_local)
         log_info("metrics at http://%s/metrics", metrics_address(r->metrics));
         live_publish_metrics(r, clock_mono_ns());
     }
+    if (r->cfg->web != NULL) {
+        if ((r->web = web_start(r->cfg->web, r->cfg->web_token, r->loop, err, sizeof(err))) == NULL) {
+            log_error("%s", err);
+            return -1;
+        }
+        log_info("live page at http://%s/", web_address(r->web));
+        webjson_publish(r, clock_mono_ns());
+    }
     if (r->cfg->local) {
         with_sink = r->cfg->w.n_targets == 0;
         r->local = local_start(r->cfg->local, ctl_ep, with_sink ? snk_ep : NULL, target, sizeof(target),
@@ -306,6 +354,7 @@ static int run_setup(struct run *r, struct run_config *cfg_local)
 /* run_cleanup - release everything run_campaign set up, in reverse. */
 static void run_cleanup(struct run *r)
 {
+    web_stop(r->web);
     metrics_stop(r->metrics);
     metrics_text_free(&r->metrics_text);
     local_stop(r->local);
@@ -372,6 +421,7 @@ enum run_exit run_campaign(const struct run_config *cfg)
     (void)ev_run(r.loop);
     progress_clear(&r.line);
     code = r.exit_code ? r.exit_code : result_report(&r);
+    run_linger(&r);
 restore:
     interrupt_restore(&saved);
 out:

@@ -3,7 +3,8 @@
  * machine), bind.c and security.c (the endpoints), receive.c and peers.c
  * (what peers say, and what happens to them), send.c (what the coordinator
  * says), launch.c (from enough peers to one start), live.c (the progress
- * line and --metrics) and result.c (the result and the reports). */
+ * line and --metrics), webjson.c (--web's document) and result.c (the
+ * result and the reports). */
 #ifndef SMTPSTORM_COORDINATOR_RUN_PRIVATE_H
 #define SMTPSTORM_COORDINATOR_RUN_PRIVATE_H
 
@@ -68,6 +69,9 @@ struct run {
     struct local *local;                    /* --local's children; NULL: none */
     struct metrics_server *metrics;         /* --metrics; NULL: off */
     struct metrics_text metrics_text;       /* rebuilt every second, published to it */
+    struct web *web;                        /* --web; NULL: off */
+    unsigned web_stops;                     /* Stops from the page already acted on */
+    int linger_signals;                     /* signals counted when the final page began */
     enum run_state state;
     char campaign[TRACE_ID_MAX];            /* the id, set when the parts are sent */
     int want_agents, want_sinks;            /* how many to wait for */
@@ -192,6 +196,16 @@ void live_show_progress(struct run *r, uint64_t now);
 
 /* live_publish_metrics - --metrics: a fresh document for the server. */
 void live_publish_metrics(struct run *r, uint64_t now);
+
+struct run_result;
+
+/* webjson.c - --web: a fresh document for the server, from the run so far
+ * (once a second; nothing when --web is off). */
+void webjson_publish(struct run *r, uint64_t now);
+
+/* webjson_publish_final - --web: the finished campaign's document, its
+ * totals res's (the --json report's), with exit_code. */
+void webjson_publish_final(struct run *r, const struct run_result *res, int exit_code);
 
 /* result.c - the finished campaign's result, printed and written to every
  * report asked for; returns the exit code. */

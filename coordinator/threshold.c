@@ -1,9 +1,12 @@
 /* threshold.c - parse and evaluate --threshold expressions (see threshold.h).
  * Grammar:  expr   := [scope ":"] lhs op number [unit]
  *           scope  := a campaign phase's name (or kind): judged on that phase alone
- *           lhs    := pNN(phase) | pNN.N(phase) | max(phase) | rate(counter) | counter
+ *           lhs    := pNN(phase) | pNN.N(phase) | max(phase) | rate(counter) | rate | counter
  *           op     := < | <= | > | >= | == | !=
- *           unit   := ms | s | us   (latency)   /s (rate)   % (counter ratio) */
+ *           number := a non-negative number with a unit below, or a change:
+ *                     "+" or "-" number "%" (compare: new against base)
+ *           unit   := ms | s | us   (latency)   /s (rate)   % (counter ratio)
+ * rate alone is rate(accepted). */
 #include "threshold.h"
 
 #include <ctype.h>
@@ -93,6 +96,11 @@ static int parse_lhs(const char *expr, size_t *at, struct threshold *t, char *er
     if (n == 0 || n >= sizeof(t->name))
         return fail(err, errlen, expr, *at, "expected a metric such as p99(message), rate(accepted) or errors");
     *at += n;
+    if (expr[*at] != '(' && strcmp(t->name, "rate") == 0) {
+        snprintf(t->arg, sizeof(t->arg), "accepted");
+        t->metric = METRIC_RATE;
+        return 0;
+    }
     if (expr[*at] != '(') {
         if (!in_list(t->name, counter_names))
             return fail(err, errlen, expr, *at - n, "unknown counter (accepted, attempted, rejected, errors, received, lost, duplicates, sessions, recipients)");
@@ -147,12 +155,16 @@ static int parse_limit(const char *expr, size_t *at, struct threshold *t, char *
     while (expr[*at] == ' ')
         (*at)++;
     start = expr + *at;
+    t->change = *start == '+' || *start == '-';
     t->limit = strtod(start, &end);
-    if (end == start || !isfinite(t->limit) || t->limit < 0)
-        return fail(err, errlen, expr, *at, "expected a non-negative number");
+    if (end == start || !isfinite(t->limit) || (t->limit < 0 && !t->change))
+        return fail(err, errlen, expr, *at, "expected a non-negative number, or a change such as +10% or -5%");
     unit = end;
     *at = (size_t)(unit - expr);
-    if (t->metric == METRIC_PERCENTILE) {
+    if (t->change) {
+        if (strcmp(unit, "%") != 0)
+            return fail(err, errlen, expr, *at, "a change (a signed limit) is a percent: +10% or -5%");
+    } else if (t->metric == METRIC_PERCENTILE) {
         if (strcmp(unit, "s") == 0)
             t->limit *= 1000;
         else if (strcmp(unit, "us") == 0)
@@ -201,34 +213,67 @@ static int compare(double value, enum threshold_op op, double limit)
     return 0;
 }
 
-int threshold_eval(const struct threshold *t, const struct threshold_source *src, double *measured)
+/* threshold_measure - t's left-hand side from src into *value; 0, or -1 when unknown. */
+static int threshold_measure(const struct threshold *t, const struct threshold_source *src, double *value)
 {
-    double value = 0, attempted = 0;
+    double attempted = 0;
     int known = -1;
+
+    *value = 0;
 
     switch (t->metric) {
     case METRIC_PERCENTILE:
-        known = src->latency_ms(src->ctx, t->arg, t->percentile, &value);
+        known = src->latency_ms(src->ctx, t->arg, t->percentile, value);
         break;
     case METRIC_RATE:
-        known = src->counter(src->ctx, t->arg, &value);
-        value = src->duration_s > 0 ? value / src->duration_s : 0;
+        known = src->counter(src->ctx, t->arg, value);
+        *value = src->duration_s > 0 ? *value / src->duration_s : 0;
         break;
     case METRIC_COUNT:
-        known = src->counter(src->ctx, t->name, &value);
+        known = src->counter(src->ctx, t->name, value);
         break;
     case METRIC_RATIO:
-        known = src->counter(src->ctx, t->name, &value);
+        known = src->counter(src->ctx, t->name, value);
         if (known == 0 && src->counter(src->ctx, "attempted", &attempted) == 0)
-            value = attempted > 0 ? 100.0 * value / attempted : 0;
+            *value = attempted > 0 ? 100.0 * *value / attempted : 0;
         else
             known = -1;
         break;
     }
-    *measured = value;
-    if (known != 0)
+    return known == 0 ? 0 : -1;
+}
+
+int threshold_eval(const struct threshold *t, const struct threshold_source *src, double *measured)
+{
+    if (threshold_measure(t, src, measured) != 0 || t->change)
         return -1;
-    return compare(value, t->op, t->limit);
+    return compare(*measured, t->op, t->limit);
+}
+
+int threshold_eval_change(const struct threshold *t, const struct threshold_source *base,
+                          const struct threshold_source *new_, double *measured)
+{
+    double b, n;
+
+    *measured = 0;
+    if (threshold_measure(t, base, &b) != 0 || threshold_measure(t, new_, &n) != 0)
+        return -1;
+    *measured = b != 0 ? (n - b) / fabs(b) * 100.0 : n == 0 ? 0 : n > 0 ? INFINITY : -INFINITY;
+    return compare(*measured, t->op, t->limit);
+}
+
+char *threshold_describe(const struct threshold *t, int held, double value, char *buf, size_t len)
+{
+    const char *unit = threshold_unit_text(t), *op = threshold_op_text(t->op);
+
+    if (held < 0)
+        snprintf(buf, len, "not measured, limit %s%s%.6g%s", op, t->change && t->limit >= 0 ? "+" : "", t->limit,
+                 unit);
+    else if (t->change)
+        snprintf(buf, len, "change %+.2f%%, limit %s%+.6g%%", value, op, t->limit);
+    else
+        snprintf(buf, len, "measured %.6g%s, limit %s%.6g%s", value, unit, op, t->limit, unit);
+    return buf;
 }
 
 const char *threshold_op_text(enum threshold_op op)
@@ -240,6 +285,8 @@ const char *threshold_op_text(enum threshold_op op)
 
 const char *threshold_unit_text(const struct threshold *t)
 {
+    if (t->change)
+        return "%";
     switch (t->metric) {
     case METRIC_PERCENTILE: return "ms";
     case METRIC_RATE: return "/s";

@@ -411,7 +411,7 @@ static int metrics_resolve(const char *spec, struct sockaddr_storage *ss, sockle
         return -EINVAL;
     snprintf(port_text, sizeof(port_text), "%u", port);
     if ((rc = getaddrinfo(host, port_text, &hints, &ai)) != 0 || ai == NULL) {
-        snprintf(err, errlen, "--metrics '%s': cannot resolve %s: %s", spec, host, gai_strerror(rc));
+        snprintf(err, errlen, "'%s': cannot resolve %s: %s", spec, host, gai_strerror(rc));
         return -EINVAL;
     }
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);   /* the first address only: bind exactly one */
@@ -420,55 +420,69 @@ static int metrics_resolve(const char *spec, struct sockaddr_storage *ss, sockle
     return 0;
 }
 
-static void metrics_name_address(struct metrics_server *m, const struct sockaddr_storage *ss)
+static void metrics_name_address(struct MHD_Daemon *daemon, const struct sockaddr_storage *ss, char *out, size_t len)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     char host[INET6_ADDRSTRLEN] = "?";
     unsigned port = info ? info->port : 0;
 
     if (ss->ss_family == AF_INET6) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host));
-        snprintf(m->address, sizeof(m->address), "[%s]:%u", host, port);
+        snprintf(out, len, "[%s]:%u", host, port);
     } else {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
-        snprintf(m->address, sizeof(m->address), "%s:%u", host, port);
+        snprintf(out, len, "%s:%u", host, port);
     }
 }
 
-struct metrics_server *metrics_start(const char *spec, char *err, size_t errlen)
+struct MHD_Daemon *metrics_http_start(const char *spec, const char *what, MHD_AccessHandlerCallback handler,
+                                      void *cls, unsigned conn_limit, char *address, size_t addrlen,
+                                      char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    struct metrics_server *m;
+    struct MHD_Daemon *daemon;
     sigset_t all, old;
     socklen_t sslen;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
 
     if (metrics_resolve(spec, &ss, &sslen, err, errlen) != 0)
         return NULL;
-    if ((m = calloc(1, sizeof(*m))) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    pthread_mutex_init(&m->lock, NULL);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* The server's thread inherits this mask: signals stay with the loop. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    m->daemon = MHD_start_daemon(flags, 0, NULL, NULL, metrics_answer, m,
-                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_CONN_LIMIT,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONN_TIMEOUT_S,
-                                 MHD_OPTION_END);
+    daemon = MHD_start_daemon(flags, 0, NULL, NULL, handler, cls,
+                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                              MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONN_TIMEOUT_S,
+                              MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (daemon == NULL) {
+        snprintf(err, errlen, "%s %s: cannot listen there (in use, or not an address of this host)", what, spec);
+        return NULL;
+    }
+    metrics_name_address(daemon, &ss, address, addrlen);
+    (void)sslen;
+    return daemon;
+}
+
+struct metrics_server *metrics_start(const char *spec, char *err, size_t errlen)
+{
+    struct metrics_server *m;
+
+    if ((m = calloc(1, sizeof(*m))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&m->lock, NULL);
+    m->daemon = metrics_http_start(spec, "--metrics", metrics_answer, m, METRICS_CONN_LIMIT, m->address,
+                                   sizeof(m->address), err, errlen);
     if (m->daemon == NULL) {
-        snprintf(err, errlen, "--metrics %s: cannot listen there (in use, or not an address of this host)", spec);
         pthread_mutex_destroy(&m->lock);
         free(m);
         return NULL;
     }
-    metrics_name_address(m, &ss);
-    (void)sslen;
     return m;
 }
 

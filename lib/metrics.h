@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <microhttpd.h>
+
 #include "hist.h"
 #include "stats.h"
 
@@ -119,6 +121,16 @@ struct metrics_sink {
 void metrics_text_sinks(struct metrics_text *t, const struct metrics_sink *sinks, size_t n);
 
 struct metrics_server;
+
+/* metrics_http_start - listen on exactly the address spec (ADDR:PORT)
+ * names and answer with libmicrohttpd's handler(cls, ...) from a thread of
+ * its own (signals blocked there), at most conn_limit connections at once;
+ * "ADDR:PORT" listened on goes in address. For another server than
+ * /metrics (the coordinator's --web): what names the option in errors.
+ * The caller owns the daemon (MHD_stop_daemon). NULL on error, why in err. */
+struct MHD_Daemon *metrics_http_start(const char *spec, const char *what,
+                                      MHD_AccessHandlerCallback handler, void *cls, unsigned conn_limit,
+                                      char *address, size_t addrlen, char *err, size_t errlen);
 
 /* metrics_addr_check - 0 when spec is ADDR:PORT or [V6ADDR]:PORT (port
  * 0..65535, 0: any free one), else -EINVAL with the problem in err. */

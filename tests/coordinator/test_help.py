@@ -1,6 +1,8 @@
 """test_help - every option of `smtpstorm run` (cli.c's getopt table and
 smtp-source letters) is listed by `smtpstorm run --help` and documented
-in docs/smtpstorm.1, and every subcommand `smtpstorm` dispatches is named
+in docs/smtpstorm.1, and so is every option of `smtpstorm compare`
+(compare.c's table) in `smtpstorm compare --help`, each with its default;
+and every subcommand `smtpstorm` dispatches is named
 by `smtpstorm --help` and the manual: the help and the manual cannot
 drift from the code.
 """
@@ -52,6 +54,21 @@ def main():
         first = block[0].split()[0]
         harness.check(re.search(r"default|required", " ".join(block)) or first in NO_DEFAULT,
                       f"no default given for {first}: {' '.join(block)}")
+    compare_c = source("coordinator/compare.c")
+    compare_longs = re.findall(r'\{\s*"([a-z-]+)",\s*(?:no|required)_argument', compare_c)
+    compare_help = subprocess.run([COORD, "compare", "--help"], capture_output=True, check=True).stdout.decode()
+    harness.check(len(compare_longs) >= 4, f"parsed compare's options {compare_longs}")
+    for name in compare_longs:
+        harness.check(f"--{name}" in compare_help, f"--{name} is not in smtpstorm compare --help")
+    harness.check(".SH COMPARE" in manual, "docs/smtpstorm.1 has no COMPARE section")
+    compare_manual = plain_manual[plain_manual.index(".SH COMPARE"):]
+    compare_manual = compare_manual[:compare_manual.index(".SH", 4)]
+    for name in compare_longs:
+        harness.check(f"--{name}" in compare_manual, f"--{name} is not in the manual's COMPARE section")
+    for block in option_blocks(compare_help):
+        first = block[0].split()[0]
+        harness.check(re.search(r"default|required", " ".join(block)) or first in NO_DEFAULT,
+                      f"no default given for compare's {first}: {' '.join(block)}")
     commands = re.findall(r'strcmp\(argv\[1\], "([a-z]+)"\) == 0\)\s*\n\s*return', main_c)
     top = subprocess.run([COORD, "--help"], capture_output=True, check=True).stdout.decode()
     for command in commands:
