@@ -554,8 +554,9 @@ static void html_agent_row(FILE *f, const struct run_result *res, const struct a
     html_td_count(f, "errors", a->errors);
     if (res->sinks_in_path) {
         html_td_count(f, "sink_received", a->received);
-        fprintf(f, "<td class=\"%s\">%" PRId64 "</td>", a->accepted > a->received ? "bad" : "zero",
-                (int64_t)(a->accepted - a->received));
+        html_td_count(f, "sink_rejected", a->line.rejected);
+        html_td_count(f, "sink_deferred", a->line.deferred);
+        fprintf(f, "<td class=\"%s\">%" PRId64 "</td>", a->line.lost > 0 ? "bad" : "zero", a->line.lost);
     }
     fprintf(f, "<td>%s</td><td class=\"%s\">%.0f%%</td>",
             svg_format_value(a->elapsed_s > 0 ? (double)a->accepted / a->elapsed_s : 0, rate, sizeof(rate)),
@@ -572,7 +573,9 @@ static void html_agents(FILE *f, const struct run_result *res)
           "<th class=\"text\">version</th><th>cores</th><th>planned</th><th>attempted</th><th>accepted</th>"
           "<th>rejected</th><th>errors</th>", f);
     if (res->sinks_in_path)
-        fputs("<th>received</th><th>lost</th>", f);
+        fputs("<th>received</th><th title=\"refused for good by a sink's rule, never received\">sink rejected"
+              "</th><th title=\"deferred by a sink's rule, not back by the end of the drain\">sink deferred</th>"
+              "<th title=\"accepted, never received, unexplained\">lost</th>", f);
     fputs("<th>msg/s</th><th>cpu</th><th class=\"text\">status</th></tr>\n", f);
     for (i = 0; i < res->n_agents; i++)
         html_agent_row(f, res, &res->agents[i]);
@@ -581,7 +584,7 @@ static void html_agents(FILE *f, const struct run_result *res)
 
 static void html_sinks(FILE *f, const struct run_result *res)
 {
-    size_t i;
+    size_t i, k;
 
     fputs("<h2>Sinks</h2>\n", f);
     if (res->n_sinks == 0) {
@@ -589,7 +592,13 @@ static void html_sinks(FILE *f, const struct run_result *res)
         return;
     }
     fputs("<table id=\"sinks\"><tr><th>sink</th><th class=\"text\">host</th><th class=\"text\">version</th>"
-          "<th>received</th><th>duplicates</th><th>bytes</th><th>all messages</th><th class=\"text\">status</th></tr>\n", f);
+          "<th>received</th><th>duplicates</th><th>bytes</th><th>all messages</th>"
+          "<th title=\"refused for good by its rules, never received\">rejected</th>"
+          "<th title=\"deferred by its rules, not back by the end\">still deferred</th>", f);
+    for (i = 0; i < RESULT_SINK_OUTCOMES; i++)
+        fprintf(f, "<th title=\"what its rules did, mail that came back included\">rules: %s</th>",
+                result_sink_outcome_name(i));
+    fputs("<th class=\"text\">status</th></tr>\n", f);
     for (i = 0; i < res->n_sinks; i++) {
         const struct sink_result *s = &res->sinks[i];
 
@@ -603,6 +612,10 @@ static void html_sinks(FILE *f, const struct run_result *res)
         html_td_count(f, "duplicates", s->duplicates);
         html_td_count(f, "bytes", s->bytes);
         html_td_count(f, "messages", s->messages);
+        html_td_count(f, "rejected", s->rejected);
+        html_td_count(f, "deferred", s->deferred);
+        for (k = 0; k < RESULT_SINK_OUTCOMES; k++)
+            html_td_count(f, result_sink_outcome_name(k), s->outcomes[k]);
         html_td_text(f, s->missing ? "lost" : "ok");
         fputs("</tr>\n", f);
     }

@@ -42,9 +42,23 @@ static void json_time(FILE *f, uint64_t wall_ns)
     fprintf(f, "\"%s.%03uZ\"", buf, (unsigned)(wall_ns / 1000000ULL % 1000));
 }
 
+/* json_sink_outcomes - "behaviour": what the sinks' rules did to the
+ * campaign's mail (deferrals that later came in too), by outcome. */
+static void json_sink_outcomes(FILE *f, const uint64_t *outcomes)
+{
+    size_t i;
+
+    fputs(", \"behaviour\": {", f);
+    for (i = 0; i < RESULT_SINK_OUTCOMES; i++)
+        fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", result_sink_outcome_name(i), outcomes[i]);
+    fputc('}', f);
+}
+
 void json_write_totals(FILE *f, const struct run_result *res)
 {
     const struct agg_totals *t = &res->totals;
+    uint64_t outcomes[RESULT_SINK_OUTCOMES];
+    size_t i;
 
     fprintf(f, "{\"sessions\": %" PRIu64 ", \"messages_attempted\": %" PRIu64
             ", \"messages_accepted\": %" PRIu64 ", \"messages_rejected\": %" PRIu64 ", \"errors\": %"
@@ -55,11 +69,15 @@ void json_write_totals(FILE *f, const struct run_result *res)
         fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64, t->received, t->duplicates);
     else
         fputs(", \"sink_received\": null, \"duplicates\": null", f);
-    if (res->sinks_in_path)
+    if (res->sinks_in_path) {
         fprintf(f, ", \"sink_rejected\": %" PRIu64 ", \"sink_deferred\": %" PRIu64 ", \"lost\": %" PRId64
-                ", \"received_beyond_accepted\": %" PRIu64 "}",
+                ", \"received_beyond_accepted\": %" PRIu64,
                 res->total.rejected, res->total.deferred, res->total.lost, res->total.beyond);
-    else
+        for (i = 0; i < RESULT_SINK_OUTCOMES; i++)
+            outcomes[i] = result_sink_outcomes_total(res, i);
+        json_sink_outcomes(f, outcomes);
+        fputc('}', f);
+    } else
         fputs(", \"lost\": null, \"received_beyond_accepted\": null}", f);
 }
 
@@ -214,8 +232,10 @@ static void json_sinks(FILE *f, const struct run_result *res)
         fputs(", \"host\": ", f);
         json_write_string(f, s->peer->host);
         fprintf(f, ", \"received\": %" PRIu64 ", \"duplicates\": %" PRIu64 ", \"bytes\": %" PRIu64
-                ", \"messages\": %" PRIu64 ", \"missing\": %s}", s->received, s->duplicates, s->bytes,
-                s->messages, s->missing ? "true" : "false");
+                ", \"messages\": %" PRIu64 ", \"rejected\": %" PRIu64 ", \"deferred\": %" PRIu64, s->received,
+                s->duplicates, s->bytes, s->messages, s->rejected, s->deferred);
+        json_sink_outcomes(f, s->outcomes);
+        fprintf(f, ", \"missing\": %s}", s->missing ? "true" : "false");
     }
     fputs(res->n_sinks ? "\n  ],\n" : "],\n", f);
 }

@@ -50,6 +50,7 @@ static void result_agent(struct run *r, struct peer *p, struct agent_result *a)
 static void result_sink(struct run *r, struct peer *p, struct sink_result *s)
 {
     const Smtpstorm__CampaignCounters *c = agg_sink_campaign(p, r->campaign);
+    size_t i;
 
     memset(s, 0, sizeof(*s));
     s->peer = p;
@@ -57,10 +58,33 @@ static void result_sink(struct run *r, struct peer *p, struct sink_result *s)
         s->received = c->received;
         s->duplicates = c->duplicates;
         s->bytes = c->bytes;
+        s->rejected = c->rejected;
+        s->deferred = c->deferred;
+        for (i = 0; i < RESULT_SINK_OUTCOMES && i < c->n_outcomes; i++)
+            s->outcomes[i] = c->outcomes[i];
     }
     if (p->latest != NULL && p->latest->body_case == SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS)
         s->messages = p->latest->sink_counters->messages;
     s->missing = !p->alive;
+}
+
+const char *result_sink_outcome_name(size_t i)
+{
+    static const char *const names[RESULT_SINK_OUTCOMES] = { "deferred", "rejected", "disconnected", "delayed",
+                                                             "greylist_deferred", "greylist_passed" };
+
+    assert(i < RESULT_SINK_OUTCOMES);
+    return names[i];
+}
+
+uint64_t result_sink_outcomes_total(const struct run_result *res, size_t i)
+{
+    uint64_t sum = 0;
+    size_t k;
+
+    for (k = 0; k < res->n_sinks; k++)
+        sum += res->sinks[k].outcomes[i];
+    return sum;
 }
 
 /* result_is_agent, result_is_sink - timeline_last_ns's pick of a peer. */

@@ -29,9 +29,13 @@ struct agent_result {
     const char *status;             /* Done's status or why it is missing; "" when ok */
 };
 
+#define RESULT_SINK_OUTCOMES 6      /* BEHAVIOUR_OUT_* of sink/behaviour.h, in its order */
+
 struct sink_result {
     const struct peer *peer;
     uint64_t received, duplicates, bytes;   /* this campaign */
+    uint64_t rejected, deferred;    /* its rules refused for good / deferred, never received since */
+    uint64_t outcomes[RESULT_SINK_OUTCOMES];    /* what its rules did to this campaign's mail */
     uint64_t messages;              /* everything it took since it started */
     int missing;
 };
@@ -79,6 +83,14 @@ int verdict_judge(struct run_result *res);
  * peers reported one (finer than the timeline's second); with a warmup,
  * the rates are over what came after it. */
 void result_flow(const struct run_result *res, struct agg_flow *out);
+
+/* result_sink_outcome_name - the report's name of outcome i (deferred,
+ * rejected, disconnected, delayed, greylist_deferred, greylist_passed);
+ * static. */
+const char *result_sink_outcome_name(size_t i);
+
+/* result_sink_outcomes_total - the sinks' outcome i summed. */
+uint64_t result_sink_outcomes_total(const struct run_result *res, size_t i);
 
 /* summary_print - the end-of-campaign table for a terminal. */
 void summary_print(FILE *out, const struct run_result *res);

@@ -153,6 +153,23 @@ static const char *summary_beyond(const struct run_result *res)
     return "the target took messages the agents saw fail, or sinks counted another campaign's agents";
 }
 
+/* summary_sink_outcomes - what the sinks' rules did to the campaign's
+ * mail, mail that came back later included; nothing without a rule at work. */
+static void summary_sink_outcomes(FILE *out, const struct run_result *res)
+{
+    uint64_t v[RESULT_SINK_OUTCOMES], any = 0;
+    size_t i;
+
+    for (i = 0; i < RESULT_SINK_OUTCOMES; i++)
+        any |= v[i] = result_sink_outcomes_total(res, i);
+    if (any == 0)
+        return;
+    fputs("  the sinks' behaviour did:", out);
+    for (i = 0; i < RESULT_SINK_OUTCOMES; i++)
+        fprintf(out, " %s %" PRIu64 "%s", result_sink_outcome_name(i), v[i], i + 1 < RESULT_SINK_OUTCOMES ? "," : "");
+    fputs(" (deferred includes greylisting; a deferral that came back is received once)\n", out);
+}
+
 static void summary_reconcile(FILE *out, const struct run_result *res)
 {
     if (!res->sinks_in_path) {
@@ -166,6 +183,7 @@ static void summary_reconcile(FILE *out, const struct run_result *res)
         fprintf(out, "  not received, explained by the sinks' behaviour: rejected for good %" PRIu64
                 " (the MTA bounces them), deferred and not back by the end of the drain %" PRIu64 "\n",
                 res->total.rejected, res->total.deferred);
+    summary_sink_outcomes(out, res);
     if (res->total.beyond > 0)
         fprintf(out, "  received beyond accepted: %" PRIu64 " (not netted against lost: %s)\n",
                 res->total.beyond, summary_beyond(res));

@@ -39,6 +39,7 @@ struct behaviour_rule {
 struct behaviour {
     _Atomic unsigned refs;
     uint64_t seed;
+    int paused;                         /* intake: paused */
     int needs_rcpts, has_greylist;
     size_t n;
     struct behaviour_rule rules[];
@@ -357,7 +358,7 @@ static int walk_document(struct walk *k)
     if (root == NULL)
         return 0;               /* an empty file: no rules */
     if (root->type != YAML_MAPPING_NODE)
-        return walk_fail(k, root, "the file must be a mapping with seed: and rules:");
+        return walk_fail(k, root, "the file must be a mapping with seed:, intake: and rules:");
     for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(k->doc, p->key), *vn = yaml_document_get_node(k->doc, p->value);
 
@@ -369,8 +370,12 @@ static int walk_document(struct walk *k)
             if ((s = scalar(vn)) == NULL || number_parse_u64(s, 0, UINT64_MAX, &k->b->seed) != 0)
                 return walk_fail(k, vn, "seed: wants a whole number from 0 to %llu",
                                  (unsigned long long)UINT64_MAX);
+        } else if (key && strcmp(key, "intake") == 0) {
+            if ((s = scalar(vn)) == NULL || (strcmp(s, "paused") != 0 && strcmp(s, "open") != 0))
+                return walk_fail(k, vn, "intake: wants paused or open, not %s", s ? s : "a list or mapping");
+            k->b->paused = s[0] == 'p';
         } else {
-            return walk_fail(k, kn, "unknown key '%s' (expected seed, rules)", key ? key : "?");
+            return walk_fail(k, kn, "unknown key '%s' (expected seed, intake, rules)", key ? key : "?");
         }
     }
     return 0;
@@ -458,11 +463,14 @@ void behaviour_unref(struct behaviour *b)
 uint64_t behaviour_seed(const struct behaviour *b) { return b->seed; }
 void behaviour_set_seed(struct behaviour *b, uint64_t seed) { b->seed = seed; }
 size_t behaviour_rules(const struct behaviour *b) { return b->n; }
+int behaviour_paused(const struct behaviour *b) { return b->paused; }
 int behaviour_needs_rcpts(const struct behaviour *b) { return b->needs_rcpts; }
 int behaviour_has_greylist(const struct behaviour *b) { return b->has_greylist; }
 
 const char *behaviour_rule_reply(const struct behaviour *b, int i)
 {
+    if (i == BEHAVIOUR_RULE_INTAKE)
+        return BEHAVIOUR_INTAKE_REPLY;
     return i >= 0 && (size_t)i < b->n && b->rules[i].reply[0] ? b->rules[i].reply : NULL;
 }
 
@@ -565,6 +573,13 @@ void behaviour_decide(const struct behaviour *b, struct behaviour_env *env, cons
     memset(d, 0, sizeof(*d));
     d->rule = -1;
     d->action = BEHAVIOUR_ACCEPT;
+    if (b->paused && q->at != SINK_CMD_QUIT) {
+        d->rule = BEHAVIOUR_RULE_INTAKE;
+        d->action = BEHAVIOUR_REPLY;
+        d->reply = BEHAVIOUR_INTAKE_REPLY;
+        d->close = 1;
+        return;
+    }
     for (i = 0; i < b->n; i++) {
         const struct behaviour_rule *r = &b->rules[i];
 

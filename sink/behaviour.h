@@ -18,6 +18,9 @@
 #define BEHAVIOUR_REPLY_MAX   512           /* a reply line, RFC 5321 4.5.3.1.5 */
 #define BEHAVIOUR_DELAY_MAX   (86400ULL * 1000)     /* a delay or tarpit: one day, ms */
 #define BEHAVIOUR_NO_CMD      (-1)          /* a rule without at: (bandwidth, tarpit at CONNECT) */
+#define BEHAVIOUR_RULE_INTAKE BEHAVIOUR_RULES_MAX   /* decision.rule of "intake: paused" (no rule of the file) */
+#define BEHAVIOUR_INTAKE_REPLY "421 4.3.2 Intake paused, try again later"  /* RFC 3463 4.3.2: not accepting
+                                                                              * messages; RFC 5321 3.8 */
 
 struct behaviour;
 
@@ -78,6 +81,7 @@ struct behaviour_decision {
     uint64_t tarpit_ms;         /* > 0: a tarpit rule matched on the way */
     uint64_t bandwidth;         /* > 0: a bandwidth rule matched on the way, octets/s */
     int greylist;               /* 0, or GREYLIST_DEFER / GREYLIST_PASS */
+    int close;                  /* close the connection after the reply (intake: paused's 421) */
 };
 
 /* behaviour_parse - read the YAML text (len octets; name is the file name
@@ -106,8 +110,14 @@ void behaviour_set_seed(struct behaviour *b, uint64_t seed);
 /* behaviour_rules - how many rules b has. */
 size_t behaviour_rules(const struct behaviour *b);
 
-/* behaviour_rule_reply - rule i's reply text (NULL without one); owned by b. */
+/* behaviour_rule_reply - rule i's reply text (NULL without one), or
+ * BEHAVIOUR_INTAKE_REPLY for BEHAVIOUR_RULE_INTAKE; owned by b (static). */
 const char *behaviour_rule_reply(const struct behaviour *b, int i);
+
+/* behaviour_paused - 1 when b says "intake: paused": every command but
+ * QUIT, and every new connection, is answered BEHAVIOUR_INTAKE_REPLY and
+ * the connection closed; the rules are not tried meanwhile. */
+int behaviour_paused(const struct behaviour *b);
 
 /* behaviour_needs_rcpts - 1 when a rule at DATA, BDAT or "." names a
  * recipient: the session keeps the transaction's recipients for it. */
@@ -119,9 +129,11 @@ int behaviour_has_greylist(const struct behaviour *b);
 /* behaviour_env_seed - seed env's draws from b's seed and stream (the loop's index). */
 void behaviour_env_seed(struct behaviour_env *env, const struct behaviour *b, uint64_t stream);
 
-/* behaviour_decide - the first rule of b that matches q decides (tarpit
- * and bandwidth rules only note themselves and the search goes on); a
- * rule with a probability matches when its draw from env says so. Fills d. */
+/* behaviour_decide - with "intake: paused", BEHAVIOUR_INTAKE_REPLY and
+ * close (QUIT aside: the usual reply); otherwise the first rule of b that
+ * matches q decides (tarpit and bandwidth rules only note themselves and
+ * the search goes on); a rule with a probability matches when its draw
+ * from env says so. Fills d. */
 void behaviour_decide(const struct behaviour *b, struct behaviour_env *env, const struct behaviour_query *q,
                       struct behaviour_decision *d);
 

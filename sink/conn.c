@@ -240,6 +240,21 @@ static void sink_conn_start_tls(struct sink_conn *c)
     sink_conn_handshake(c);
 }
 
+/* sink_conn_follow_pause - an open session keeps the rules it began with,
+ * except "intake: paused": it takes that over before its next command (it
+ * then answers 421 and closes). Called only between replies, when nothing
+ * of the session points into its old rules (no reply pending). */
+static void sink_conn_follow_pause(struct sink_conn *c)
+{
+    struct behaviour *b = loop_behaviour(c->loop);
+
+    if (b == NULL || b == c->beh || !behaviour_paused(b))
+        return;
+    behaviour_unref(c->beh);
+    c->beh = behaviour_ref(b);
+    sink_session_set_behaviour(&c->s, c->beh, &c->loop->benv);
+}
+
 /* sink_conn_process - feed buffered input, send replies, act on the status. */
 static void sink_conn_process(struct sink_conn *c)
 {
@@ -248,6 +263,7 @@ static void sink_conn_process(struct sink_conn *c)
     int e;
 
     while (c->in_pos < c->in_len && !c->paused && !c->closing && !c->starttls) {
+        sink_conn_follow_pause(c);
         used = sink_session_feed(&c->s, c->in + c->in_pos, c->in_len - c->in_pos, &st);
         c->in_pos += used;
         sink_conn_act(c, st);

@@ -666,6 +666,7 @@ static uint64_t eod_lmtp(struct sink_session *s, int cmd)
                                   : d.reply ? (uint16_t)(d.rule + 1) : 0;
         if (d.action == BEHAVIOUR_DISCONNECT)
             break;
+        s->beh_close |= d.close;
         taken += d.reply == NULL || d.reply[0] == '2';
     }
     s->refused = taken == 0;
@@ -686,6 +687,7 @@ static uint64_t eod_decide(struct sink_session *s, int cmd)
     delay = note(s, &d, 1);
     s->dot_n = 0;
     s->beh_reply = d.reply;
+    s->beh_close = d.close;
     s->refused = d.action == BEHAVIOUR_DISCONNECT || (d.reply && d.reply[0] != '2');
     if (d.action == BEHAVIOUR_DISCONNECT)
         s->closing = 1;
@@ -711,6 +713,7 @@ static uint64_t cmd_decide(struct sink_session *s, int cmd, const char *args)
     }
     behaviour_decide(s->beh, s->benv, &q, &d);
     s->beh_reply = d.reply;
+    s->beh_close = d.close;
     if (d.action == BEHAVIOUR_DISCONNECT)
         s->closing = 1;
     return note(s, &d, 0);
@@ -740,6 +743,9 @@ static void reply_eod_lmtp(struct sink_session *s)
         }
         reply(s, s->dot_rule[i] ? behaviour_rule_reply(s->beh, s->dot_rule[i] - 1) : usual);
     }
+    if (s->beh_close)
+        s->closing = 1;         /* intake paused: 421 to each, then close */
+    s->beh_close = 0;
     s->dot_n = 0;
     s->rcpts = 0;
     s->dump_error = 0;
@@ -768,6 +774,9 @@ static void respond_final(struct sink_session *s, int cmd, const char *args)
             mail_reset(s);      /* refused: not received */
         eod ? reply_dot(s, text) : reply(s, text);
         s->dump_error = 0;
+        if (s->beh_close)
+            s->closing = 1;     /* intake paused: RFC 5321 3.8, 421 then close */
+        s->beh_close = 0;
         return;
     }
     respond(s, cmd, args);
@@ -1100,7 +1109,7 @@ enum sink_session_status sink_session_start(struct sink_session *s, const char *
     s->has_sender = s->have_tag = 0;
     s->rcpt_list_len = s->dot_n = 0;
     s->beh_reply = NULL;
-    s->refused = 0;
+    s->refused = s->beh_close = 0;
     s->eod_delay = s->tarpit_ms = s->bandwidth = 0;
     command_resp(s, SINK_CMD_CONNECT, "connect", "");
     return status_of(s);

@@ -117,6 +117,7 @@ struct sink_session {
     size_t dot_cap, dot_n;
     const char *beh_reply;          /* the reply a rule decided, sent after any delay */
     int refused;                    /* the behaviour refused the whole message */
+    int beh_close;                  /* close after the reply a rule decided (intake: paused) */
     uint64_t eod_delay;             /* the delay decided at the end of DATA */
     uint64_t tarpit_ms;             /* added to every reply's delay */
     uint64_t bandwidth;             /* octets per second read, 0: any */

@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -229,3 +230,34 @@ def wait_delivered(sinks, expected, instance, timeout):
             raise AssertionError(f"queue not empty after {timeout}s:\n{instance.queue_listing()[-2000:]}")
         time.sleep(0.1)
     return delivered
+
+
+def run_tests(tests, programs, only=()):
+    """The suite's main: skip (harness.SKIP) without root or a program of
+    PROGRAMS; run TESTS (those named in ONLY, when given) each with a
+    temporary directory, report every one, and fail when one did or when
+    the default main.cf was left changed. Returns the exit status."""
+    if os.geteuid() != 0:
+        print("skip: needs root (Postfix's master runs as root)", file=sys.stderr)
+        return harness.SKIP
+    for prog in programs:
+        if not os.access(prog, os.X_OK):
+            print(f"skip: {prog} not built", file=sys.stderr)
+            return harness.SKIP
+    before = default_main_cf()
+    alone_before = not os.path.exists(STATE)
+    tests = [t for t in tests if not only or t.__name__ in only]
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in tests:
+            try:
+                t(tmp)
+                print(f"ok {t.__name__}")
+            except Exception as e:  # report every test, then fail
+                failed += 1
+                print(f"FAIL {t.__name__}: {e}")
+    if alone_before and not os.path.exists(STATE) and default_main_cf() != before:
+        failed += 1
+        print("FAIL the default main.cf changed")
+    print(f"{len(tests) - failed} passed, {failed} failed")
+    return 1 if failed else 0

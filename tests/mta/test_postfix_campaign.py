@@ -13,7 +13,6 @@ process of the instance is left. Then the same over LMTP to a sink run with
 import json
 import os
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -135,30 +134,8 @@ def test_campaign_through_postfix_lmtp_to_a_sink(tmp):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("skip: needs root (Postfix's master runs as root)", file=sys.stderr)
-        return harness.SKIP
-    for prog in (AGENT, SINK, COORD):
-        if not os.access(prog, os.X_OK):
-            print(f"skip: {prog} not built", file=sys.stderr)
-            return harness.SKIP
-    before = mta.default_main_cf()
-    alone_before = not os.path.exists(mta.STATE)
-    tests = [test_campaign_through_postfix_to_two_smtp_sinks, test_campaign_through_postfix_lmtp_to_a_sink]
-    failed = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for t in tests:
-            try:
-                t(tmp)
-                print(f"ok {t.__name__}")
-            except Exception as e:  # report every test, then fail
-                failed += 1
-                print(f"FAIL {t.__name__}: {e}")
-    if alone_before and not os.path.exists(mta.STATE) and mta.default_main_cf() != before:
-        failed += 1
-        print("FAIL the default main.cf changed")
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return mta.run_tests([test_campaign_through_postfix_to_two_smtp_sinks,
+                          test_campaign_through_postfix_lmtp_to_a_sink], (AGENT, SINK, COORD), sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -78,6 +78,24 @@ static void test_parse_errors_name_the_line(void **state)
     parse_err("seed: 1\nmode: fast\n", "behaviour.yaml:2: unknown key 'mode'");
     parse_err("rules:\n  - { at: MAIL, greylist: { min: 5s } }\n", "behaviour.yaml:2: greylist goes with at: RCPT");
     parse_err("rules:\n  - { at: RCPT }\n", "behaviour.yaml:2: a rule needs an action");
+    parse_err("seed: 1\nintake: stopped\n", "behaviour.yaml:2: intake: wants paused or open, not stopped");
+    parse_err("intake: [paused]\n", "behaviour.yaml:1: intake: wants paused or open, not a list or mapping");
+}
+
+static void test_parse_intake_paused_or_open(void **state)
+{
+    struct behaviour *p = parse_ok("intake: paused\nrules:\n  - { at: RCPT, reply: \"550 5.1.1 x\" }\n");
+    struct behaviour *o = parse_ok("intake: open\n"), *n = parse_ok(example);
+
+    (void)state;
+    assert_true(behaviour_paused(p));
+    assert_int_equal(behaviour_rules(p), 1);
+    assert_false(behaviour_paused(o));
+    assert_false(behaviour_paused(n));
+    assert_string_equal(behaviour_rule_reply(p, BEHAVIOUR_RULE_INTAKE), BEHAVIOUR_INTAKE_REPLY);
+    behaviour_unref(p);
+    behaviour_unref(o);
+    behaviour_unref(n);
 }
 
 /* ---- the session under rules ---- */
@@ -366,11 +384,78 @@ static void test_session_delay_asked_not_waited(void **state)
     rig_free(r);
 }
 
+static const char intake_paused[] = "intake: paused\nrules:\n  - { at: CONNECT, delay: 5s }\n";
+
+static void test_session_intake_paused_421_at_connect(void **state)
+{
+    struct rig *r = rig_new(intake_paused, 0, -1);
+
+    (void)state;
+    assert_string_equal(r->out, "421 4.3.2 Intake paused, try again later\r\n");
+    assert_int_equal(r->st, SINK_SESSION_CLOSE);
+    assert_int_equal(r->counts[BEHAVIOUR_OUT_DEFERRED], 1);
+    assert_int_equal(r->counts[BEHAVIOUR_OUT_DELAYED], 0);     /* the rules wait meanwhile */
+    rig_free(r);
+}
+
+/* pause - what the sink's connection does when its loop gets "intake:
+ * paused": the open session takes it over before its next command. */
+static struct behaviour *pause(struct rig *r)
+{
+    struct behaviour *p = parse_ok(intake_paused);
+
+    sink_session_set_behaviour(&r->s, p, &r->env);
+    return p;
+}
+
+static void test_session_intake_paused_midway_message_deferred(void **state)
+{
+    struct rig *r = rig_new("rules: []\n", 0, -1);
+    struct behaviour *p;
+
+    (void)state;
+    feed(r, "EHLO x\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<a@ok.test>\r\n");
+    assert_string_equal(feed(r, "DATA\r\nSubject: t\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+    p = pause(r);
+    assert_string_equal(feed(r, "\r\nbody\r\n.\r\n"), "421 4.3.2 Intake paused, try again later\r\n");
+    assert_int_equal(r->st, SINK_SESSION_CLOSE);
+    assert_int_equal(r->messages, 0);
+    assert_int_equal(r->counts[BEHAVIOUR_OUT_DEFERRED], 1);
+    rig_free(r);
+    behaviour_unref(p);
+}
+
+static void test_session_intake_paused_lmtp_each_recipient_then_quit_ok(void **state)
+{
+    struct rig *r = rig_new("rules: []\n", 1, -1), *q = rig_new("rules: []\n", 0, -1);
+    struct behaviour *p, *pq;
+
+    (void)state;
+    feed(r, "LHLO x\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<a@ok.test>\r\nRCPT TO:<b@ok.test>\r\n"
+         "DATA\r\n");
+    p = pause(r);
+    assert_string_equal(feed(r, "Subject: t\r\n\r\nbody\r\n.\r\n"),
+                        "421 4.3.2 Intake paused, try again later\r\n421 4.3.2 Intake paused, try again later\r\n");
+    assert_int_equal(r->st, SINK_SESSION_CLOSE);
+    assert_int_equal(r->messages, 0);
+    feed(q, "EHLO x\r\n");
+    pq = pause(q);
+    assert_string_equal(feed(q, "QUIT\r\n"), "221 Bye\r\n");
+    rig_free(r);
+    rig_free(q);
+    behaviour_unref(p);
+    behaviour_unref(pq);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_issue_example),
         cmocka_unit_test(test_parse_errors_name_the_line),
+        cmocka_unit_test(test_parse_intake_paused_or_open),
+        cmocka_unit_test(test_session_intake_paused_421_at_connect),
+        cmocka_unit_test(test_session_intake_paused_midway_message_deferred),
+        cmocka_unit_test(test_session_intake_paused_lmtp_each_recipient_then_quit_ok),
         cmocka_unit_test(test_session_deferral_proportion_binomial),
         cmocka_unit_test(test_session_same_seed_same_sequence),
         cmocka_unit_test(test_session_first_match_and_patterns),

@@ -96,6 +96,41 @@ def test_sighup_reload_and_broken_file(tmp):
         check(rcpt_codes(port, ["a@gone.test", "b@ok.test"]) == [250, 451], "broken file: behaviour kept")
 
 
+def connect_code(port):
+    """The greeting's code of a new connection (smtplib raises on a 421)."""
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    except smtplib.SMTPConnectError as e:
+        return e.smtp_code
+    s.quit()
+    return 220
+
+
+def test_intake_paused_then_open(tmp):
+    """intake: paused over SIGHUP: new connections get 421, an open session
+    gets 421 at its next command and is closed; a malformed file keeps the
+    pause (its line named); intake: open takes mail again."""
+    with harness.Procs() as procs:
+        p, port, path = start(procs, tmp, "intake.yaml", GONE)
+        held = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        held.ehlo("client.test")
+        write(path, "intake: paused\n" + GONE)
+        p.send_signal(signal.SIGHUP)
+        _, off = wait_log(path, "behaviour reloaded")
+        check(connect_code(port) == 421, "a new connection while paused")
+        code, text = held.mail("sender@example.org")
+        check(code == 421 and b"Intake paused" in text, f"open session's MAIL: {code} {text!r}")
+        write(path, "intake: paused\nrules:\n  - { at: RCPT reply: x }\n")
+        p.send_signal(signal.SIGHUP)
+        line, off = wait_log(path, f"{path}:", off)
+        check(f"{path}:3:" in line, f"log: {line}")
+        check(connect_code(port) == 421, "a malformed file keeps the pause")
+        write(path, "intake: open\n" + GONE)
+        p.send_signal(signal.SIGHUP)
+        wait_log(path, "behaviour reloaded", off)
+        check(rcpt_codes(port, ["a@gone.test", "b@ok.test"]) == [550, 250], "intake: open again")
+
+
 def test_bad_file_at_start(tmp):
     path = os.path.join(tmp, "bad.yaml")
     write(path, "rules:\n  - { at: FOO, reply: \"550 5.0.0 x\" }\n")
@@ -123,4 +158,4 @@ def test_bandwidth_lower_bound(tmp):
 
 if __name__ == "__main__":
     harness.run_tests([test_reject_domain, test_greylist_defers_then_accepts, test_sighup_reload_and_broken_file,
-                       test_bad_file_at_start, test_bandwidth_lower_bound], "sink-behaviour-")
+                       test_intake_paused_then_open, test_bad_file_at_start, test_bandwidth_lower_bound], "sink-behaviour-")
