@@ -240,18 +240,25 @@ static void sink_conn_start_tls(struct sink_conn *c)
     sink_conn_handshake(c);
 }
 
-/* sink_conn_follow_pause - an open session keeps the rules it began with,
- * except "intake: paused": it takes that over before its next command (it
- * then answers 421 and closes). Called only between replies, when nothing
- * of the session points into its old rules (no reply pending). */
-static void sink_conn_follow_pause(struct sink_conn *c)
+/* sink_conn_follow_rules - an open session takes over the loop's newest
+ * rules (a phase's behaviour sent by the coordinator, a reload, none any
+ * more) between two transactions, so that a client keeping its connection
+ * across a phase boundary (an MTA's connection cache) gets the new phase's
+ * behaviour from its next MAIL; "intake: paused" it takes over before its
+ * next command, wherever it is (it then answers 421 and closes). Called
+ * only between replies, when nothing of the session points into its old
+ * rules (no reply pending). What the old rules decided for the session
+ * (tarpit, bandwidth) ends with them. */
+static void sink_conn_follow_rules(struct sink_conn *c)
 {
     struct behaviour *b = loop_behaviour(c->loop);
 
-    if (b == NULL || b == c->beh || !behaviour_paused(b))
+    if (b == c->beh)
+        return;
+    if (!(b != NULL && behaviour_paused(b)) && !sink_session_between_transactions(&c->s))
         return;
     behaviour_unref(c->beh);
-    c->beh = behaviour_ref(b);
+    c->beh = b ? behaviour_ref(b) : NULL;
     sink_session_set_behaviour(&c->s, c->beh, &c->loop->benv);
 }
 
@@ -263,7 +270,7 @@ static void sink_conn_process(struct sink_conn *c)
     int e;
 
     while (c->in_pos < c->in_len && !c->paused && !c->closing && !c->starttls) {
-        sink_conn_follow_pause(c);
+        sink_conn_follow_rules(c);
         used = sink_session_feed(&c->s, c->in + c->in_pos, c->in_len - c->in_pos, &st);
         c->in_pos += used;
         sink_conn_act(c, st);

@@ -121,6 +121,8 @@ int sink_session_init(struct sink_session *s, const struct sink_config *cfg, str
 
 void sink_session_set_behaviour(struct sink_session *s, const struct behaviour *beh, struct behaviour_env *env)
 {
+    if (s->beh != NULL && beh != s->beh)
+        s->tarpit_ms = s->bandwidth = 0;    /* the old rules' decisions end with them */
     s->beh = beh;
     s->benv = env;
     s->keep_rcpts = beh && (behaviour_needs_rcpts(beh) || s->cfg->lmtp);

@@ -137,8 +137,9 @@ int sink_session_init(struct sink_session *s, const struct sink_config *cfg, str
                       const struct sink_session_hooks *hooks, void *hook_arg, uint64_t seed);
 
 /* sink_session_set_behaviour - consult beh (borrowed until the session
- * ends; NULL: none) with env (the loop's draws, greylist and clock) from
- * the next sink_session_start on. */
+ * ends or it is set again; NULL: none) with env (the loop's draws,
+ * greylist and clock) from the next command on; set again, what the old
+ * rules decided for the session (tarpit, bandwidth) ends. */
 void sink_session_set_behaviour(struct sink_session *s, const struct behaviour *beh, struct behaviour_env *env);
 
 /* sink_session_release - free what sink_session_init and use allocated. */
@@ -184,6 +185,15 @@ static inline int sink_session_mid_input(const struct sink_session *s)
 {
     return s->line_len > 0 || s->line_long || (s->state == SINK_ST_DATA && s->msg_bytes > 0)
            || (s->state == SINK_ST_BDAT && s->bdat_left < s->bdat_size);
+}
+
+/* sink_session_between_transactions - no transaction is open (no MAIL
+ * taken), no command is half read and no reply waits: rules consulted from
+ * now on decide only what comes next. */
+static inline int sink_session_between_transactions(const struct sink_session *s)
+{
+    return !s->in_mail && s->state == SINK_ST_CMD && !sink_session_mid_input(s) && s->pending == 0
+           && s->beh_reply == NULL && !s->sasl.step;
 }
 
 /* sink_session_output_consume - n reply bytes were sent. */

@@ -131,6 +131,28 @@ def test_intake_paused_then_open(tmp):
         check(rcpt_codes(port, ["a@gone.test", "b@ok.test"]) == [550, 250], "intake: open again")
 
 
+def test_open_session_takes_new_rules_at_its_next_transaction(tmp):
+    """A session kept open across a reload (an MTA's connection cache across
+    a campaign's phases) keeps the old rules for the transaction in hand and
+    has the new ones from its next MAIL on."""
+    with harness.Procs() as procs:
+        p, port, path = start(procs, tmp, "phase.yaml", GONE)
+        held = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        held.ehlo("client.test")
+        held.mail("sender@example.org")
+        check(held.rcpt("a@gone.test")[0] == 550, "the old rules before the reload")
+        write(path, 'rules:\n  - { at: RCPT, recipient: "*@new.test", reply: "550 5.1.1 No such user" }\n')
+        p.send_signal(signal.SIGHUP)
+        wait_log(path, "behaviour reloaded")
+        codes = [held.rcpt(r)[0] for r in ("b@gone.test", "c@new.test")]
+        check(codes == [550, 250], f"the transaction in hand keeps the old rules: {codes}")
+        held.rset()
+        held.mail("sender@example.org")
+        codes = [held.rcpt(r)[0] for r in ("d@gone.test", "e@new.test")]
+        check(codes == [250, 550], f"the next transaction has the new rules: {codes}")
+        held.quit()
+
+
 def test_bad_file_at_start(tmp):
     path = os.path.join(tmp, "bad.yaml")
     write(path, "rules:\n  - { at: FOO, reply: \"550 5.0.0 x\" }\n")
@@ -157,5 +179,5 @@ def test_bandwidth_lower_bound(tmp):
 
 
 if __name__ == "__main__":
-    harness.run_tests([test_reject_domain, test_greylist_defers_then_accepts, test_sighup_reload_and_broken_file,
+    harness.run_tests([test_open_session_takes_new_rules_at_its_next_transaction, test_reject_domain, test_greylist_defers_then_accepts, test_sighup_reload_and_broken_file,
                        test_intake_paused_then_open, test_bad_file_at_start, test_bandwidth_lower_bound], "sink-behaviour-")
