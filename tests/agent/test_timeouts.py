@@ -13,6 +13,7 @@ import time
 
 import harness
 from badserver import Server, never_answers, silent_after_data
+from clustertest import coordinator, endpoints, start_agent, start_sink
 
 check = harness.check
 COORD = harness.program("smtpstorm")
@@ -71,6 +72,34 @@ def test_default_timeout_ends_within_a_minute(tmp):
     check_timed_out("default --timeout", data, 1, 0)
 
 
+def test_hung_target_leaves_the_rest_of_the_mail(tmp):
+    """Two agent daemons, two targets: a server that never greets and a
+    real sink; a session a message (smtp-source's way), the sessions
+    alternating between the targets. Those on the hung one time out
+    (counted, exit 4); every one on the sink delivers its message, for both
+    agents, and the mail reconciles."""
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    server = Server(never_answers)
+    try:
+        with harness.Procs() as procs:
+            start_sink(procs, snk, "sink-1", port)
+            for i in (1, 2):
+                start_agent(procs, ctl, f"a{i}")
+            done, data = coordinator(ctl, snk, 2, 1, tmp, "hung-and-sink", "-m", "40", "-s", "4",
+                                     "--timeout", "2s", f"127.0.0.1:{server.port}", f"127.0.0.1:{port}")
+    finally:
+        server.stop()
+    check(done.returncode == 4, f"hung and sink: exit {done.returncode}, want 4 (target errors)")
+    t = data["totals"]
+    check(t["messages_accepted"] == t["sink_received"] == 20 and t["lost"] == 0 and t["duplicates"] == 0,
+          f"the sink's share: {t}")
+    check(all(a["messages_accepted"] == a["sink_received"] for a in data["agents"]), f"per agent: {data['agents']}")
+    check(data["errors_by_kind"].get("timeout", 0) == 20 and data["totals"]["sessions"] == 40,
+          f"timeouts: {data['errors_by_kind']}, sessions {data['totals']['sessions']}")
+    check(all(a["messages_accepted"] == 10 for a in data["agents"]), f"per agent: {data['agents']}")
+
+
 def test_bad_timeout_values(tmp):
     for value in ("0", "abc", "-1s", "25h", "5 s", ""):
         done = harness.run([COORD, "run", "--local", "1", "--timeout", value, "127.0.0.1:9"], timeout=20)
@@ -87,7 +116,7 @@ def test_bad_timeout_values(tmp):
 
 def main():
     harness.run_tests([test_bad_timeout_values, test_no_banner, test_silent_after_data, test_campaign_file_timeout,
-                       test_default_timeout_ends_within_a_minute], "timeouts-")
+                       test_default_timeout_ends_within_a_minute, test_hung_target_leaves_the_rest_of_the_mail], "timeouts-")
 
 
 if __name__ == "__main__":
