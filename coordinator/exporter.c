@@ -105,11 +105,28 @@ out:
     return rc;
 }
 
+/* exporter_control - what the control plane refused, by kind. */
+static void exporter_control(struct metrics_text *t, const struct exporter_view *v)
+{
+    static const char *const kinds[] = { "dropped", "wrong_version", "unauthorized_key", "impostor",
+                                         "handshake_failed", "oversize" };
+    uint64_t counts[] = { v->dropped, v->wrong_version, v->unauthorized, v->impostors, v->handshakes_failed,
+                          v->oversize };
+    size_t i;
+
+    metrics_text_family(t, "smtpstorm_control_refused", METRICS_COUNTER, NULL,
+                        "control-plane input refused since start, by kind");
+    for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        metrics_text_counter(t, "smtpstorm_control_refused", (const char *[]){ "kind", kinds[i], NULL },
+                             counts[i]);
+}
+
 int exporter_build(struct metrics_text *t, const struct exporter_view *v)
 {
     int rc = 0;
 
     exporter_campaign(t, v);
+    exporter_control(t, v);
     if (v->campaign[0] != '\0') {
         exporter_agents(t, v);
         if ((rc = exporter_load(t, v)) == 0)

@@ -412,7 +412,9 @@ static int json_fill(FILE *f, const void *arg)
     json_warmup(f, res);
     json_thresholds(f, res);
     fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"unauthorized\": %"
-            PRIu64 "},\n", res->dropped, res->refused, res->unauthorized);
+            PRIu64 ", \"impostors\": %" PRIu64 ", \"handshakes_failed\": %" PRIu64 ", \"oversize\": %"
+            PRIu64 ", \"disconnects\": %" PRIu64 "},\n", res->dropped, res->refused, res->unauthorized,
+            res->impostors, res->handshakes_failed, res->oversize, res->disconnects);
     fprintf(f, "  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,
             reconcile_exit_text(res->exit_code));
     return 0;

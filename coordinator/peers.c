@@ -90,6 +90,50 @@ static void peers_sink_hello_again(struct run *r, struct peer *p, int new_pid)
         send_start(r, p);
 }
 
+/* peers_key_may_claim - key (an authorized key's name) may speak for id:
+ * its own name, or one of its family NAME-* (replicas sharing a key). */
+static int peers_key_may_claim(const char *key, const char *id)
+{
+    size_t n = strlen(key);
+
+    return strcmp(id, key) == 0 || (strncmp(id, key, n) == 0 && id[n] == '-' && id[n + 1] != '\0');
+}
+
+/* peers_first_saying - nonzero the first time (key, id) is seen, while
+ * said has room: each impostor is named once, not at every retry. */
+static int peers_first_saying(char said[][KEYS_NAME_MAX + TRACE_ID_MAX + 2], const char *key, const char *id)
+{
+    char pair[KEYS_NAME_MAX + TRACE_ID_MAX + 2];
+    size_t i;
+
+    snprintf(pair, sizeof(pair), "%s %s", key, id);
+    for (i = 0; i < RUN_REFUSED_LOG; i++) {
+        if (strcmp(said[i], pair) == 0)
+            return 0;
+        if (said[i][0] == '\0') {
+            memcpy(said[i], pair, sizeof(pair));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int peers_impostor(struct run *r, struct zlink *z, const uint8_t *route, size_t len, const char *id)
+{
+    const char *key = zlink_user(z);
+    char text[256];
+
+    if (key == NULL || peers_key_may_claim(key, id))
+        return 0;
+    r->impostors++;
+    if (peers_first_saying(r->impostor_said, key, id))
+        log_warn("refused a hello as %s from the key %s: that key speaks only as %s or %s-*", id, key, key, key);
+    snprintf(text, sizeof(text), "id %s is not this key's: the key %s speaks only as %s or %s-*", id, key,
+             key, key);
+    send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__OTHER, text);
+    return 1;
+}
+
 void peers_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t len,
                  const Smtpstorm__Hello *h, enum peerlink_role want)
 {
@@ -97,6 +141,8 @@ void peers_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t le
     struct peer *p, *old;
     uint32_t old_pid = 0;
 
+    if (peers_impostor(r, z, route, len, h->id))
+        return;
     if (role != want) {
         send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__OTHER, want == PEERLINK_SINK
                           ? "this is the coordinator's sink endpoint: agents connect to its --bind"
@@ -111,6 +157,7 @@ void peers_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t le
         send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__OTHER, "too many peers");
         return;
     }
+    snprintf(p->key, sizeof(p->key), "%s", zlink_user(z) ? zlink_user(z) : "");
     if (old == NULL)
         log_debug("%s %s (%s, %u cores) said hello", role == PEERLINK_SINK ? "sink" : "agent",
                   p->id, p->host, p->cores);

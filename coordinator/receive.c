@@ -145,6 +145,8 @@ static void receive_frame(struct run *r, struct zlink *z, const uint8_t *route, 
         if (env->body_case != SMTPSTORM__ENVELOPE__BODY_HEARTBEAT)
             r->dropped++;               /* a heartbeat is a peer reconnecting: not garbage */
         send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__UNKNOWN_PEER, "say hello first");
+    } else if (zlink_user(z) != NULL && strcmp(zlink_user(z), p->key) != 0) {
+        r->impostors++;                 /* another key on p's route: never p's words */
     } else {
         registry_heard(p, clock_mono_ns());
         receive_dispatch(r, p, env, &kept);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "peerlink.h"
 #include "trace.h"
 #include "wire.h"
@@ -31,6 +32,7 @@ struct peer {
     uint32_t cores, pid;
     enum peerlink_role role;
     struct zlink *z;                /* the socket it speaks on */
+    char key[KEYS_NAME_MAX];        /* the authorized key it speaks with ("": no CURVE) */
     uint8_t route[ZLINK_PEER_MAX];  /* its routing id there */
     size_t route_len;
     int alive;

@@ -186,6 +186,10 @@ static int result_judge(struct run *r, struct run_result *res)
     res->dropped = r->dropped + zlink_malformed(r->ctl) + zlink_malformed(r->snk);
     res->refused = r->refused;
     res->unauthorized = zap_refused_keys(r->zap);
+    res->impostors = r->impostors;
+    res->handshakes_failed = zlink_handshakes_failed(r->ctl) + zlink_handshakes_failed(r->snk);
+    res->disconnects = zlink_disconnects(r->ctl) + zlink_disconnects(r->snk);
+    res->oversize = zlink_oversize(r->ctl) + zlink_oversize(r->snk);
     res->outcome.ran = r->ran;
     res->outcome.agents_missing = r->agents_missing;
     res->outcome.sinks_missing = r->sinks_missing;

@@ -96,6 +96,8 @@ struct run {
     struct ev_timer tick, beat;             /* the state machine's tick; heartbeats and metrics */
     uint64_t dropped;                       /* messages undecodable or not for a coordinator */
     uint64_t refused;                       /* distinct peers refused for their wire version */
+    uint64_t impostors;                     /* messages refused: an id or route its key may not speak for */
+    char impostor_said[RUN_REFUSED_LOG][KEYS_NAME_MAX + TRACE_ID_MAX + 2];   /* "key id" named once each */
     char refused_ids[RUN_REFUSED_LOG][TRACE_ID_MAX];    /* the first of them, named once each */
     int agents_missing, sinks_missing;      /* for the exit code and the report */
     int refusals;                           /* agents that refused their part */
@@ -142,6 +144,11 @@ zlink_recv_fn receive_on_ctl, receive_on_snk;
  * for): register it, welcome it, and notice restarts and reconnections. */
 void peers_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t len,
                  const Smtpstorm__Hello *h, enum peerlink_role want);
+
+/* peers_impostor - nonzero (answered, logged, counted) when the key that
+ * authenticated the sender on z (CURVE's ZAP user id) may not speak as id:
+ * a key speaks only as its own name or NAME-*; 0 without CURVE. */
+int peers_impostor(struct run *r, struct zlink *z, const uint8_t *route, size_t len, const char *id);
 
 /* peers_refuse_version - answer a peer of another wire version (env as
  * wire_decode left it) and name it in the log, once per peer. */

@@ -250,6 +250,14 @@ void summary_print(FILE *out, const struct run_result *res)
     if (res->unauthorized > 0)
         fprintf(out, "control plane: peer keys refused, not in --authorized-keys: %" PRIu64 "\n",
                 res->unauthorized);
+    if (res->handshakes_failed > 0)
+        fprintf(out, "control plane: connections whose handshake failed (not ZeroMQ, or a wrong key): %"
+                PRIu64 "\n", res->handshakes_failed);
+    if (res->oversize > 0)
+        fprintf(out, "control plane: frames over the wire's size limit dropped: %" PRIu64 "\n", res->oversize);
+    if (res->impostors > 0)
+        fprintf(out, "control plane: messages refused from a key speaking for an id not its own: %" PRIu64
+                "\n", res->impostors);
     fprintf(out, "result: %s (exit %d)\n", reconcile_exit_text(res->exit_code), (int)res->exit_code);
     fflush(out);
 }

@@ -5,6 +5,9 @@
 #
 #   sink ARGS...         smtpstorm-sink ARGS
 #   agent ARGS...        smtpstorm-agent ARGS
+#                        (with SMTPSTORM_ID_PREFIX set and no --id in ARGS,
+#                        --id PREFIX-HOSTNAME: replicas sharing the key named
+#                        PREFIX may speak only as PREFIX or PREFIX-*)
 #   coordinator ARGS...  smtpstorm ARGS          (e.g. coordinator run ...)
 #   run ARGS...          smtpstorm run ARGS      (one campaign)
 #   keygen NAME          smtpstorm keygen NAME   (NAME.key, NAME.pub)
@@ -19,13 +22,6 @@
 set -euo pipefail
 
 SMTPSTORM_USER=smtpstorm
-
-# Container name servers (podman's aardvark-dns on a new network, a busy
-# cluster DNS) can answer late; glibc's default waits 5 s before asking
-# again, and an agent resolves its targets on its event loop. Give up after
-# 1 s instead (RES_OPTIONS, resolv.conf(5)): the agent then answers its
-# coordinator's next repeat of the workload. A value given to the container wins.
-export RES_OPTIONS="${RES_OPTIONS:-timeout:1 attempts:1}"
 
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//p}' "$0"; }
 
@@ -91,9 +87,21 @@ healthcheck() {
 
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
+# with_id ARGS...: ARGS, and --id PREFIX-HOSTNAME when SMTPSTORM_ID_PREFIX
+# is set and ARGS name no --id (into the array id_args)
+with_id() {
+    local a
+    id_args=("$@")
+    [ -n "${SMTPSTORM_ID_PREFIX:-}" ] || return 0
+    for a in "$@"; do
+        case "$a" in --id|--id=*) return 0 ;; esac
+    done
+    id_args=(--id "$SMTPSTORM_ID_PREFIX-$(hostname)" "$@")
+}
+
 case "$cmd" in
-    sink|smtpstorm-sink)        exec smtpstorm-sink "$@" ;;
-    agent|smtpstorm-agent)      exec smtpstorm-agent "$@" ;;
+    sink|smtpstorm-sink)        with_id "$@"; exec smtpstorm-sink "${id_args[@]}" ;;
+    agent|smtpstorm-agent)      with_id "$@"; exec smtpstorm-agent "${id_args[@]}" ;;
     coordinator|smtpstorm)      exec smtpstorm "$@" ;;
     run|keygen)                 exec smtpstorm "$cmd" "$@" ;;
     init)                       init "$@" ;;

@@ -22,15 +22,21 @@ struct zlink {
     zlink_recv_fn *fn;
     void *arg;
     uint64_t malformed;
+    const char *user;           /* the message being delivered's ZAP user id, or NULL */
     char endpoint[ZLINK_ENDPOINT_MAX];
-    void *mon;                  /* DEALER with CURVE: handshake events (PAIR), else NULL */
+    void *mon;                  /* handshake events (PAIR): a CURVE DEALER's, a ROUTER's; else NULL */
     int mon_fd;
     int mon_said;               /* a handshake failure logged since the last success */
+    uint64_t handshakes_failed; /* ROUTER: connections whose handshake failed */
+    uint64_t disconnects;       /* ROUTER: connections closed (by either side, or for a bad frame) */
+    uint64_t oversize;          /* frames over WIRE_MSG_MAX dropped */
 };
 
-/* Handshake outcomes a CURVE client reports (zmq_socket_monitor). */
+/* Handshake outcomes a CURVE client reports, and a ROUTER counts
+ * (zmq_socket_monitor); a ROUTER counts its closed connections too. */
 #define ZLINK_MON_EVENTS (ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH \
                           | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+#define ZLINK_MON_ROUTER_EVENTS (ZLINK_MON_EVENTS | ZMQ_EVENT_DISCONNECTED)
 
 static int zlink_setopt_int(void *sock, int opt, int value)
 {
@@ -54,7 +60,9 @@ static int zlink_curve(struct zlink *z, const struct zlink_opts *o)
 
 static int zlink_configure(struct zlink *z, const struct zlink_opts *o)
 {
-    int64_t maxmsg = WIRE_MSG_MAX;
+    /* a ROUTER reads frames up to twice the limit, to count and drop those
+     * over it (zlink_oversize); libzmq hangs up on larger ones */
+    int64_t maxmsg = z->type == ZLINK_ROUTER ? 2 * (int64_t)WIRE_MSG_MAX : WIRE_MSG_MAX;
     int hb = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
     int hb_timeout = o->heartbeat_timeout_ms > 0 ? o->heartbeat_timeout_ms : 3 * hb;
     int hwm = o->hwm > 0 ? o->hwm : 1000;
@@ -114,14 +122,27 @@ static void zlink_deliver(struct zlink *z, zmq_msg_t msgs[2], int parts)
         z->malformed++;
         return;
     }
+    if (zmq_msg_size(body) > WIRE_MSG_MAX) {
+        z->oversize++;
+        return;
+    }
+    z->user = zmq_msg_gets(body, "User-Id");   /* NULL when no ZAP handler named one */
     z->fn(z, want == 2 ? zmq_msg_data(&msgs[0]) : NULL, want == 2 ? zmq_msg_size(&msgs[0]) : 0,
           zmq_msg_data(body), zmq_msg_size(body), z->arg);
+    z->user = NULL;
 }
 
 /* Say why a CURVE client is not getting through, once per failure streak:
  * otherwise a refused agent would wait in silence. */
 static void zlink_monitor_event(struct zlink *z, uint16_t event, uint32_t value)
 {
+    if (z->type == ZLINK_ROUTER) {      /* a server counts; its clients say why themselves */
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            z->disconnects++;
+        else if (event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            z->handshakes_failed++;
+        return;
+    }
     if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
         if (z->mon_said)
             log_info("CURVE handshake with %s now succeeds", z->endpoint);
@@ -218,7 +239,8 @@ static void zlink_on_mon_fd(struct ev_loop *loop, int fd, unsigned events, void 
     zlink_monitor_pump(arg);
 }
 
-/* A CURVE client watches its own handshakes through a PAIR socket. */
+/* A CURVE client watches its own handshakes, a server its clients', through
+ * a PAIR socket. */
 static int zlink_monitor(struct zlink *z, void *ctx, char *err, size_t errlen)
 {
     char ep[64];
@@ -226,7 +248,7 @@ static int zlink_monitor(struct zlink *z, void *ctx, char *err, size_t errlen)
     int zero = 0;
 
     snprintf(ep, sizeof(ep), "inproc://zlink-monitor-%p", (void *)z);
-    if (zmq_socket_monitor(z->sock, ep, ZLINK_MON_EVENTS) != 0
+    if (zmq_socket_monitor(z->sock, ep, z->type == ZLINK_ROUTER ? ZLINK_MON_ROUTER_EVENTS : ZLINK_MON_EVENTS) != 0
         || (z->mon = zmq_socket(ctx, ZMQ_PAIR)) == NULL
         || zmq_setsockopt(z->mon, ZMQ_LINGER, &zero, sizeof(zero)) != 0
         || zmq_connect(z->mon, ep) != 0
@@ -354,7 +376,7 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
         snprintf(err, errlen, "cannot configure the ZeroMQ socket: %s", zmq_strerror(errno));
         goto fail;
     }
-    if (opts->type == ZLINK_DEALER && opts->curve_key != NULL && zlink_monitor(z, ctx, err, errlen) != 0)
+    if ((opts->type == ZLINK_ROUTER || opts->curve_key != NULL) && zlink_monitor(z, ctx, err, errlen) != 0)
         goto fail;
     if (zlink_attach(z, opts, err, errlen) != 0)
         goto fail;
@@ -404,6 +426,14 @@ int zlink_send_env(struct zlink *z, const uint8_t *peer, size_t peerlen, Smtpsto
 }
 
 uint64_t zlink_malformed(const struct zlink *z) { return z->malformed; }
+
+uint64_t zlink_handshakes_failed(const struct zlink *z) { return z ? z->handshakes_failed : 0; }
+
+uint64_t zlink_disconnects(const struct zlink *z) { return z ? z->disconnects : 0; }
+
+uint64_t zlink_oversize(const struct zlink *z) { return z ? z->oversize : 0; }
+
+const char *zlink_user(const struct zlink *z) { return z->user && z->user[0] ? z->user : NULL; }
 
 const char *zlink_endpoint(const struct zlink *z) { return z->endpoint; }
 

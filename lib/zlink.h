@@ -73,6 +73,26 @@ int zlink_send(struct zlink *z, const uint8_t *peer, size_t peerlen, const void 
 /* zlink_send_env - encode env (wire_encode) and zlink_send it; same returns. */
 int zlink_send_env(struct zlink *z, const uint8_t *peer, size_t peerlen, Smtpstorm__Envelope *env);
 
+/* zlink_handshakes_failed - a ROUTER's connections whose ZMTP or CURVE
+ * handshake failed (garbage, a wrong key, a key ZAP refused) since open;
+ * 0 for a DEALER or NULL. */
+uint64_t zlink_handshakes_failed(const struct zlink *z);
+
+/* zlink_disconnects - a ROUTER's connections closed since open: peers
+ * leaving, and connections libzmq dropped for a frame over twice
+ * WIRE_MSG_MAX (it gives no other sign of those); 0 for a DEALER or NULL. */
+uint64_t zlink_disconnects(const struct zlink *z);
+
+/* zlink_oversize - frames over WIRE_MSG_MAX dropped since open (a ROUTER
+ * reads them up to twice that size to count them). */
+uint64_t zlink_oversize(const struct zlink *z);
+
+/* zlink_user - during a zlink_recv_fn call, the user id the ZAP handler
+ * gave the sender's connection (zap.h: the name of its authorized key);
+ * NULL outside a call or when no handler authenticated it (no CURVE). The
+ * string stays valid until the callback returns. */
+const char *zlink_user(const struct zlink *z);
+
 /* zlink_malformed - frames dropped for their shape (wrong part count, empty
  * routing id) since open. Undecodable payloads are the caller's to count. */
 uint64_t zlink_malformed(const struct zlink *z);

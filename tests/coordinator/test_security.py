@@ -87,7 +87,7 @@ def test_curve_campaign_admits_authorized_keys_only(tmp):
     os.mkdir(auth, 0o755)
     for name in ("coord", "mallory"):
         harness.check(keygen(tmp, name).returncode == 0, f"keygen {name}")
-    for name in ("a1", "a2", "s1"):
+    for name in ("a1", "a2", "s1", "fleet"):
         harness.check(keygen(auth, name).returncode == 0, f"keygen {name}")
     # The agents' secret keys would live on their hosts; here they sit next
     # to their .pub files, which the coordinator ignores (*.pub only).
@@ -104,6 +104,12 @@ def test_curve_campaign_admits_authorized_keys_only(tmp):
                      "unix:" + sock, "64"])
         for ident in ("a1", "a2"):
             procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", ident, *keyed(ident, auth)])
+        # one key for a family of replicas: "fleet" speaks as fleet-*
+        procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", "fleet-7", *keyed("fleet", auth)])
+        # authorized keys claiming another's id: a1's key as agent a2, and as the sink s1
+        impostors = [procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", "a2", *keyed("a1", auth)]),
+                     procs.start([SIM, "--role", "sink", "--coordinator", snk, "--id", "s1", *keyed("a1", auth),
+                                  "unix:" + os.path.join(tmp, "s1-impostor.sock"), "64"])]
         mallory = procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", "mallory",
                                *keyed("mallory", tmp)])
         plain = procs.start([SIM, "--role", "agent", "--coordinator", ctl, "--id", "plain"])
@@ -113,14 +119,19 @@ def test_curve_campaign_admits_authorized_keys_only(tmp):
                                 os.path.join(tmp, "mallory.pub")])
         harness.wait_for(lambda: os.path.exists(sock), what="sink listening")
 
-        done, data = coordinator(tmp, "curve", ctl, snk, 2, 1, "--key", os.path.join(tmp, "coord.key"),
+        done, data = coordinator(tmp, "curve", ctl, snk, 3, 1, "--key", os.path.join(tmp, "coord.key"),
                                  "--authorized-keys", auth, "-m", "600", "-s", "4", "unix:" + sock)
         harness.check(done.returncode == 0, f"CURVE campaign exit {done.returncode}")
         t = data["totals"]
         harness.check(t["messages_accepted"] == 600 and t["sink_received"] == 600 and t["lost"] == 0,
                       f"CURVE campaign does not reconcile: {t}")
-        harness.check(sorted(a["id"] for a in data["agents"]) == ["a1", "a2"],
+        harness.check(sorted(a["id"] for a in data["agents"]) == ["a1", "a2", "fleet-7"],
                       f"only the authorized agents take part: {[a['id'] for a in data['agents']]}")
+        harness.check(data["control"]["impostors"] >= 2, f"impostors counted: {data['control']}")
+        harness.check("refused a hello as a2 from the key a1" in done.stderr.decode()
+                      and "refused a hello as s1 from the key a1" in done.stderr.decode(),
+                      f"the impostors are named: {done.stderr[-2000:]!r}")
+        harness.check(all(p.poll() is None for p in impostors), "refused impostors keep knocking")
         harness.check([s["id"] for s in data["sinks"]] == ["s1"], "the authorized sink counts")
         err = done.stderr.decode()
         mallory_key = public_z85(os.path.join(tmp, "mallory.pub"))

@@ -111,7 +111,9 @@ def main():
             if pod == "smtpstorm-agent":
                 wait_names(env, net, IMAGE, sorted(set(ALIASES.values())))
             for i in range(replicas):
-                name = f"{NAME}-{pod}-{i}"
+                # a pod's name begins with its Deployment's, as in Kubernetes:
+                # the authorized key smtpstorm-agent speaks as smtpstorm-agent-*
+                name = f"{pod}-{i}-{NAME}"
                 values = {e["name"]: e.get("value", "") for e in c.get("env", []) if "value" in e}
                 values["POD_NAME"] = name
                 args = expand(c["args"], values)
@@ -135,7 +137,7 @@ def main():
                 run(argv + [IMAGE] + args, env=env)
                 started.append(name)
 
-        coord = f"{NAME}-smtpstorm-campaign-0"
+        coord = f"smtpstorm-campaign-0-{NAME}"
         rc = run(["podman", "wait", coord], env=env, timeout=300).stdout.strip()
         t_run = time.time()
         log = run(["podman", "logs", coord], check=False, env=env).stdout
@@ -156,7 +158,7 @@ def main():
         if not (t.get("messages_accepted") == MESSAGES == t.get("sink_received") and t.get("lost") == 0):
             fails.append(f"not reconciled: {json.dumps({x: t.get(x) for x in ('messages_accepted', 'sink_received', 'lost')})}")
         ids = sorted(a.get("id") for a in report.get("agents", []))
-        if ids != [f"{NAME}-smtpstorm-agent-{i}" for i in range(AGENTS)]:
+        if ids != [f"smtpstorm-agent-{i}-{NAME}" for i in range(AGENTS)]:
             fails.append(f"the agents in the report are {ids}, not the pods (--id $(POD_NAME))")
         if len(report.get("sinks", [])) != SINKS:
             fails.append(f"{len(report.get('sinks', []))} sinks in the report, not {SINKS}")
