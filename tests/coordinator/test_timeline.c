@@ -179,6 +179,54 @@ static void test_timeline_latency_of_a_second_merges_every_agent(void **state)
     free(slow);
 }
 
+/* A day of reports, one a second from an agent (with each second's latency)
+ * and a sink: the coordinator's memory is the rows (one per second, fixed
+ * size) and nothing else grows; a report's size does not grow with the
+ * campaign's length (its rows are a fixed window, only the sums' varints
+ * lengthen); every count is in its second. */
+static void test_timeline_a_day_stays_bounded(void **state)
+{
+    enum { DAY = 24 * 3600 };
+    struct wire_seconds_store *st = wire_seconds_store_new(1);
+    struct hist *lat = malloc(sizeof(*lat));
+    struct timeline tl;
+    struct aggregator a = { 0 };
+    size_t size, first_size = 0, max_size = 0;
+    Smtpstorm__Seconds *sc;
+    uint32_t t;
+
+    (void)state;
+    hist_init(lat);
+    hist_record_n(lat, 1500, 100);
+    timeline_init(&tl);
+    assert_int_equal(timeline_expect(&tl, &agent), 0);
+    assert_int_equal(timeline_expect(&tl, &sink), 0);
+    for (t = 1; t <= DAY; t++) {
+        sc = report(st, 0, t, t + 1, 100, 7, lat);
+        size = smtpstorm__seconds__get_packed_size(sc);
+        first_size = first_size ? first_size : size;
+        max_size = size > max_size ? size : max_size;
+        assert_int_equal(timeline_take(&tl, &agent, sc), 0);
+        sc = report(st, 1, t, t + 1, 100, 7, NULL);
+        assert_int_equal(timeline_take(&tl, &sink, sc), 0);
+        assert_true(tl.final == t + 1);                 /* final as soon as both passed it */
+    }
+    assert_true(max_size <= first_size + 32);           /* varints of the sums only */
+    assert_true(tl.cap <= 2 * (size_t)(DAY + 2));       /* the rows, grown by doubling */
+    assert_true(tl.nfolds == 2);
+    timeline_finish(&tl);
+    assert_int_equal(timeline_rows(&tl, &a), 0);
+    assert_int_equal(a.rows[DAY - 1].cum.accepted, 100ull * DAY);
+    assert_int_equal(a.rows[DAY - 1].cum.received, 100ull * DAY);
+    assert_int_equal(tl.rows[DAY / 2].message.count, 100);
+    print_message("a day: %zu rows of %zu octets (%.1f MB), a report at most %zu octets\n", tl.n,
+                  sizeof(struct timeline_row), (double)tl.cap * sizeof(struct timeline_row) / 1e6, max_size);
+    agg_free(&a);
+    timeline_free(&tl);
+    wire_seconds_store_free(st);
+    free(lat);
+}
+
 static void test_timeline_refuses_a_second_past_a_week(void **state)
 {
     struct wire_seconds_store *st = wire_seconds_store_new(0);
@@ -202,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_timeline_restarted_peer_counts_again_from_zero),
         cmocka_unit_test(test_timeline_latency_of_a_second_merges_every_agent),
         cmocka_unit_test(test_timeline_refuses_a_second_past_a_week),
+        cmocka_unit_test(test_timeline_a_day_stays_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
