@@ -8,6 +8,7 @@
 #include "log.h"
 #include "reconcile.h"
 #include "run.h"
+#include "capacity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 static void usage(FILE *out, int code)
 {
     fputs("usage: smtpstorm run [options] [TARGET ...]   run a campaign over agents and sinks\n"
+          "       smtpstorm capacity [options] --slo EXPR ... [TARGET ...]   the highest rate that holds them\n"
           "       smtpstorm compare [options] BASE.json NEW.json   two reports side by side\n"
           "       smtpstorm keygen [--force] NAME          make a CURVE key pair: NAME.key, NAME.pub\n"
           "       smtpstorm --version                     print the version\n"
@@ -56,6 +58,30 @@ static int main_run(int argc, char **argv)
     return rc;
 }
 
+static int main_capacity(int argc, char **argv)
+{
+    struct run_config cfg;
+    char err[512];
+    int rc;
+
+    config_init(&cfg);
+    rc = cli_parse_capacity(argc, argv, &cfg, err, sizeof(err));
+    if (rc == CLI_HELP) {
+        cli_usage_capacity(stdout);
+        config_free(&cfg);
+        return 0;
+    }
+    if (rc != 0) {
+        log_error("%s", err);
+        config_free(&cfg);
+        return EXIT_RUN_USAGE;
+    }
+    log_set_verbose(cfg.verbose);
+    rc = (int)capacity_run(&cfg);
+    config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     log_init("smtpstorm");
@@ -69,6 +95,8 @@ int main(int argc, char **argv)
         usage(stdout, 0);
     if (strcmp(argv[1], "run") == 0)
         return main_run(argc - 1, argv + 1);
+    if (strcmp(argv[1], "capacity") == 0)
+        return main_capacity(argc - 1, argv + 1);
     if (strcmp(argv[1], "compare") == 0)
         return compare_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keygen") == 0)
