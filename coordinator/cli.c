@@ -602,7 +602,7 @@ static int cli_check(struct run_config *c, char *err, size_t errlen)
         return snprintf(err, errlen, "campaign name '%s': use 1 to 32 of A-Z a-z 0-9 . _ : -", c->w.name), -EINVAL;
     if (c->local && c->agents)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
-    if ((rc = cli_check_scopes(c, err, errlen)) != 0 || (rc = cli_check_web(c, err, errlen)) != 0)
+    if ((!c->cap.on && (rc = cli_check_scopes(c, err, errlen)) != 0) || (rc = cli_check_web(c, err, errlen)) != 0)
         return rc;
     return cli_check_security(c, err, errlen);
 }
