@@ -89,8 +89,11 @@ int phases_build(const struct workload_spec *w, const struct timeline *tl, struc
         cum_accepted += c->accepted;
         cum_received += c->received;
         ph[k].backlog_end = (int64_t)cum_accepted - (int64_t)cum_received;
-        if (t <= span_last[k])
+        if (t <= span_last[k]) {
             ph[k].backlog_span_end = ph[k].backlog_end;
+            ph[k].accepted_span += c->accepted;
+            ph[k].attempted_span += c->attempted;
+        }
     }
     free(span_last);
     for (i = 0; i < tl->nphases; i++) {

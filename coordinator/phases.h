@@ -25,6 +25,9 @@ struct phase_result {
     const struct hist *delivery;    /* by the second the sinks received it; the timeline's */
     int64_t backlog_end;            /* accepted - received so far at its last row */
     int64_t backlog_start;          /* the same before its first row */
+    uint64_t attempted_span;        /* attempted within its span */
+    uint64_t accepted_span;         /* accepted within its span (the last phase's accepted
+                                     * also counts what ended in the drain after it) */
     int64_t backlog_span_end;       /* the same at the end of its span (the last phase's
                                      * last row also holds the drain after it) */
 };

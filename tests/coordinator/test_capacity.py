@@ -22,6 +22,7 @@ import sys
 import harness
 
 COORD, SINK = harness.program("smtpstorm"), harness.program("smtpstorm-sink")
+USER = ["-u", "nobody"] if os.geteuid() == 0 else []     # smtp-sink's rule when run as root
 RELAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "holdrelay.py")
 
 
@@ -53,10 +54,10 @@ def test_capacity_usage_errors(tmp):
 def test_capacity_of_a_sink_of_known_capacity(tmp):
     port = harness.free_port()
     with harness.Procs() as procs:
-        sink = procs.start([SINK, "-m", "100", "-w", "1", f"127.0.0.1:{port}", "4096"])
+        sink = procs.start([SINK] + USER + ["-m", "100", "-w", "1", f"127.0.0.1:{port}", "4096"])
         harness.wait_port(port, proc=sink)
         done, data = capacity(tmp, "sink", ["--local", "1", "--slo", "p99(message)<2s", "--start", "40",
-                                            "--max", "400", "--factor", "1.5", "--step", "6s", "--settle", "2s",
+                                            "--max", "400", "--factor", "1.5", "--step", "10s", "--settle", "3s",
                                             "--max-sessions", "1000", f"127.0.0.1:{port}"])
     harness.check(done.returncode == 0, f"exit {done.returncode}")
     cap = data["capacity"]
@@ -75,7 +76,7 @@ def test_capacity_of_a_sink_of_known_capacity(tmp):
 def test_capacity_of_a_relay_that_delivers_slowly(tmp):
     sink_port, relay_port, snk_ep = harness.free_port(), harness.free_port(), harness.free_port()
     with harness.Procs() as procs:
-        sink = procs.start([SINK, "--coordinator", f"tcp://127.0.0.1:{snk_ep}", f"127.0.0.1:{sink_port}", "1000"])
+        sink = procs.start([SINK] + USER + ["--coordinator", f"tcp://127.0.0.1:{snk_ep}", f"127.0.0.1:{sink_port}", "1000"])
         harness.wait_port(sink_port, proc=sink)
         relay = procs.start([sys.executable, RELAY, str(relay_port), f"127.0.0.1:{sink_port}", "0", "0", "300"])
         harness.wait_port(relay_port, proc=relay)
