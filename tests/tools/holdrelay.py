@@ -34,7 +34,7 @@ class Relay:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        self.next_due = max(self.next_due + 1.0 / self.rate, now - 1.0)    # at most a second of catch-up
+        self.next_due = max(self.next_due + 1.0 / self.rate, now)    # no credit saved while idle
         if self.next_due > now:
             await asyncio.sleep(self.next_due - now)
 
