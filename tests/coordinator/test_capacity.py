@@ -32,6 +32,17 @@ def capacity(tmp, name, args, timeout=400):
     return done, data
 
 
+def check_found(done, data, what, low, high, objective):
+    """The search ended with a capacity in [low, high] limited by objective."""
+    harness.check(done.returncode == 0, f"exit {done.returncode}")
+    cap = data["capacity"]
+    print(f"capacity of {what}: {cap['rate']:.1f}/s, first bad {cap['first_bad']}, "
+          f"limited by {cap['limited_by']}, {len(cap['steps'])} steps")
+    harness.check(low <= cap["rate"] <= high, f"capacity {cap['rate']} is not within {low}..{high}")
+    harness.check(cap["limited_by"] == objective, f"limited by {cap['limited_by']}")
+    return cap
+
+
 def test_capacity_usage_errors(tmp):
     cases = [
         (["--local", "1", "--slo", "p99(mesage)<2s"], "unknown phase"),
@@ -59,12 +70,7 @@ def test_capacity_of_a_sink_of_known_capacity(tmp):
         done, data = capacity(tmp, "sink", ["--local", "1", "--slo", "p99(message)<2s", "--start", "40",
                                             "--max", "400", "--factor", "1.5", "--step", "10s", "--settle", "3s",
                                             "--max-sessions", "1000", f"127.0.0.1:{port}"])
-    harness.check(done.returncode == 0, f"exit {done.returncode}")
-    cap = data["capacity"]
-    print(f"capacity of smtpstorm-sink -m 100 -w 1: {cap['rate']:.1f}/s, first bad {cap['first_bad']}, "
-          f"limited by {cap['limited_by']}, {len(cap['steps'])} steps")
-    harness.check(90 <= cap["rate"] <= 110, f"capacity {cap['rate']} is not 100 +- 10%")
-    harness.check(cap["limited_by"] == "p99(message)<2s", f"limited by {cap['limited_by']}")
+    cap = check_found(done, data, "smtpstorm-sink -m 100 -w 1", 90, 110, "p99(message)<2s")
     harness.check(cap["end"] == "found" and cap["resolution"] == 5, f"{cap['end']} {cap['resolution']}")
     harness.check(len(data["phases"]) == len(cap["steps"]), "a phase per step")
     for s in cap["steps"]:
@@ -86,12 +92,7 @@ def test_capacity_of_a_relay_that_delivers_slowly(tmp):
                                              "--slo", "backlog_growth<20/s", "--start", "100", "--max", "1000",
                                              "--factor", "1.5", "--step", "5s", "--settle", "2s", "-d",
                                              "--html", html, "--junit", junit, f"127.0.0.1:{relay_port}"])
-    harness.check(done.returncode == 0, f"exit {done.returncode}")
-    cap = data["capacity"]
-    print(f"capacity of holdrelay RATE 300: {cap['rate']:.1f}/s, first bad {cap['first_bad']}, "
-          f"limited by {cap['limited_by']}, {len(cap['steps'])} steps")
-    harness.check(270 <= cap["rate"] <= 330, f"capacity {cap['rate']} is not 300 +- 10%")
-    harness.check(cap["limited_by"] == "backlog_growth<20/s", f"limited by {cap['limited_by']}")
+    cap = check_found(done, data, "holdrelay RATE 300", 270, 330, "backlog_growth<20/s")
     for s in cap["steps"]:
         harness.check(s["lost"] == 0 or not s["drained"], f"step {s['index']}: lost {s['lost']} after draining")
         harness.check(s["backlog_growth_per_s"] is not None, "no backlog growth")
