@@ -24,6 +24,7 @@ enum {
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
+    OPT_SLO, OPT_START, OPT_MAX, OPT_STEP, OPT_SETTLE, OPT_RESOLUTION, OPT_FACTOR, OPT_MAX_SESSIONS,
 };
 
 static const struct option cli_long[] = {
@@ -74,6 +75,14 @@ static const struct option cli_long[] = {
     { "insecure", no_argument, NULL, OPT_INSECURE },
     { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, OPT_HELP },
+    { "slo", required_argument, NULL, OPT_SLO },            /* capacity only, from here */
+    { "start", required_argument, NULL, OPT_START },
+    { "max", required_argument, NULL, OPT_MAX },
+    { "step", required_argument, NULL, OPT_STEP },
+    { "settle", required_argument, NULL, OPT_SETTLE },
+    { "resolution", required_argument, NULL, OPT_RESOLUTION },
+    { "factor", required_argument, NULL, OPT_FACTOR },
+    { "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -201,9 +210,55 @@ void cli_usage_run(void *out)
           "                   long; Stop or Ctrl-C ends it sooner (default 5s)\n"
           "  --quiet          no progress line and no summary (default off)\n"
           "  --help           this text\n"
+          "(--slo, --start, --max, --step, --settle, --resolution, --factor and --max-sessions\n"
+          " are smtpstorm capacity's: see smtpstorm capacity --help)\n"
           "exit: 0 ok, 1 could not run, 2 usage, 3 agents missing, 4 target errors (only\n"
           "      without --threshold), 5 messages lost (accepted, never counted by a sink),\n"
           "      6 sinks missing, 7 a threshold failed, 130 interrupted\n", out);
+}
+
+void cli_usage_capacity(void *out)
+{
+    fputs("usage: smtpstorm capacity [workload options] [cluster options] --slo EXPR ... [TARGET ...]\n"
+          "\n"
+          "Finds the highest open-loop rate at which every objective holds: steps at one\n"
+          "rate each (--settle, then --step measured), growing by --factor from --start\n"
+          "until a step fails, then bisecting between the last good and the first bad\n"
+          "rate to --resolution. Each step is a campaign of its own, run by the same agents\n"
+          "and sinks, reconciled on its own; the sinks drain (--drain) before the next.\n"
+          "\n"
+          "search:\n"
+          "  --slo EXPR       an objective, repeatable (at least one required): run's\n"
+          "                   --threshold grammar, judged on each step's measured window:\n"
+          "                   'p99(message)<2s' 'p99(delivery)<5s' 'errors<0.1%'\n"
+          "                   'rejected<1%' 'backlog_growth<50/s' (the sinks' backlog)\n"
+          "  --start R        the first rate, messages/s (default 10)\n"
+          "  --max R          the upper bound, messages/s (default 100000)\n"
+          "  --factor F       growth from one good step to the next (default 2)\n"
+          "  --resolution PCT stop when the first bad rate is within PCT% of the last\n"
+          "                   good one (default 5)\n"
+          "  --step DURATION  each step's measured window (default 10s)\n"
+          "  --settle DURATION  before it, at the same rate, not measured (default 3s)\n"
+          "  --max-sessions N the ceiling of the sessions rule: 2 x rate x the p99 message\n"
+          "                   latency of the last good step (1 s before any), at least 4\n"
+          "                   and one per agent (default 2000)\n"
+          "workload: smtpstorm run's options (see smtpstorm run --help) but -m, -s,\n"
+          "  and also --rate, --duration and --warmup, which the search decides\n"
+          "cluster: smtpstorm run's --local N, --agents N, --sinks N, --bind EP,\n"
+          "  and --sink-bind EP, --wait S, --drain S (after each step, the bounded wait\n"
+          "  for the sinks), --drain-quiet S, --heartbeat-timeout S, --sink-behaviour\n"
+          "  FILE, --metrics ADDR:PORT, --key F, --authorized-keys DIR, --insecure\n"
+          "reports:\n"
+          "  --json FILE      capacity: {rate, limited_by, resolution, steps} and phases,\n"
+          "                   one a step (\"-\": standard output; default none)\n"
+          "  --html FILE      the steps and a chart of latency and backlog against rate\n"
+          "                   (default none)\n"
+          "  --junit FILE     each objective at the capacity found a testcase (default none)\n"
+          "  --quiet          no progress line and no table of steps (default off)\n"
+          "  --help           this text\n"
+          "exit: 0 capacity found (or the upper bound held), 2 usage, 3 agents missing,\n"
+          "      6 sinks missing, 8 even the start rate failed, 9 the generator was the\n"
+          "      limit (an agent saturated or behind twice at one rate), 130 interrupted\n", out);
 }
 
 static int cli_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, const char *opt,
@@ -352,6 +407,40 @@ static int cli_metrics(struct run_config *c, const char *arg, char *err, size_t 
     return cli_string(&c->metrics, arg, err, errlen);
 }
 
+/* cli_capacity - smtpstorm capacity's own options. */
+static int cli_capacity(int opt, const char *arg, struct run_config *c, char *err, size_t errlen)
+{
+    struct capacity_spec *k = &c->cap;
+    double v;
+    char *end;
+
+    switch (opt) {
+    case OPT_SLO: return config_add_threshold(c, arg, err, errlen);
+    case OPT_START: case OPT_MAX:
+        if (config_parse_rate(arg, opt == OPT_START ? &k->start : &k->max) != 0
+            || (opt == OPT_START ? k->start : k->max) <= 0)
+            return snprintf(err, errlen, "%s: '%s' is not messages per second above 0",
+                            opt == OPT_START ? "--start" : "--max", arg), -EINVAL;
+        return 0;
+    case OPT_STEP:
+        if (cli_seconds(arg, &k->step_ms, "--step", err, errlen) != 0 || k->step_ms < 1000)
+            return snprintf(err, errlen, "--step: '%s' is not a duration of a second or more", arg), -EINVAL;
+        return 0;
+    case OPT_SETTLE: return cli_seconds(arg, &k->settle_ms, "--settle", err, errlen);
+    case OPT_RESOLUTION: case OPT_FACTOR:
+        v = strtod(arg, &end);
+        if (opt == OPT_RESOLUTION && *end == '%')
+            end++;
+        if (end == arg || *end != '\0' || (opt == OPT_RESOLUTION ? !(v > 0 && v < 100) : !(v > 1 && v <= 100)))
+            return snprintf(err, errlen, opt == OPT_RESOLUTION ? "--resolution: '%s' is not a percent above 0, "
+                            "under 100" : "--factor: '%s' is not a number above 1, at most 100", arg), -EINVAL;
+        *(opt == OPT_RESOLUTION ? &k->resolution_pct : &k->factor) = v;
+        return 0;
+    case OPT_MAX_SESSIONS: return cli_u32(arg, 1, 1000000, &k->max_sessions, "--max-sessions", err, errlen);
+    }
+    return -EINVAL;
+}
+
 static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err, size_t errlen)
 {
     uint32_t u;
@@ -391,6 +480,8 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);
     case OPT_JUNIT: return cli_string(&c->junit, arg, err, errlen);
     case OPT_THRESHOLD:
+        if (c->cap.on)
+            return snprintf(err, errlen, "--threshold: a capacity search's objectives are --slo EXPR"), -EINVAL;
         if (c->thresholds_from_file) {      /* the command line replaces the file's list */
             c->n_thresholds = 0;
             c->thresholds_from_file = 0;
@@ -412,6 +503,13 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
     case OPT_INSECURE: c->insecure = 1; return 0;
     case OPT_QUIET: c->quiet = 1; return 0;
     case OPT_HELP: return CLI_HELP;
+    case OPT_SLO: case OPT_START: case OPT_MAX: case OPT_STEP: case OPT_SETTLE: case OPT_RESOLUTION:
+    case OPT_FACTOR: case OPT_MAX_SESSIONS:
+        if (c->cap.on)
+            return cli_capacity(opt, arg, c, err, errlen);
+        snprintf(err, errlen, "--slo, --start, --max, --step, --settle, --resolution, --factor and "
+                 "--max-sessions belong to smtpstorm capacity, not run");
+        return -EINVAL;
     default:
         snprintf(err, errlen, "unknown option: see smtpstorm run --help");
         return -EINVAL;
@@ -503,9 +601,50 @@ static int cli_check(struct run_config *c, char *err, size_t errlen)
         return snprintf(err, errlen, "campaign name '%s': use 1 to 32 of A-Z a-z 0-9 . _ : -", c->w.name), -EINVAL;
     if (c->local && c->agents)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
-    if ((rc = cli_check_scopes(c, err, errlen)) != 0 || (rc = cli_check_web(c, err, errlen)) != 0)
+    if ((!c->cap.on && (rc = cli_check_scopes(c, err, errlen)) != 0) || (rc = cli_check_web(c, err, errlen)) != 0)
         return rc;
     return cli_check_security(c, err, errlen);
+}
+
+/* cli_check_capacity - what a capacity search needs, and what it decides itself. */
+static int cli_check_capacity(const struct run_config *c, char *err, size_t errlen)
+{
+    size_t i;
+
+    if (c->n_thresholds == 0)
+        return snprintf(err, errlen, "no objective: give at least one --slo EXPR, e.g. --slo 'p99(message)<2s'"), -EINVAL;
+    for (i = 0; i < c->n_thresholds; i++) {
+        if (c->thresholds[i].scope[0])
+            return snprintf(err, errlen, "--slo \"%s\": objectives are judged on every step's measured window; "
+                            "drop the '%s:' scope", c->thresholds[i].text, c->thresholds[i].scope), -EINVAL;
+        if (c->thresholds[i].change)
+            return snprintf(err, errlen, "--slo \"%s\": a change (+N%%) compares two reports (smtpstorm "
+                            "compare); give a limit", c->thresholds[i].text), -EINVAL;
+    }
+    if (c->cap.start > c->cap.max)
+        return snprintf(err, errlen, "--start %g is above --max %g: the search would have nowhere to go",
+                        c->cap.start, c->cap.max), -EINVAL;
+    if (!c->local && c->w.n_targets == 0)
+        return snprintf(err, errlen, "no TARGET: name the server under test (or --local N with no TARGET "
+                        "for a local sink)"), -EINVAL;
+    if (c->w.rate > 0 || c->w.duration_ms > 0 || c->w.messages_set || c->w.n_phases > 0 || c->w.warmup_ms > 0
+        || c->w.sessions_set)
+        return snprintf(err, errlen, "the search decides each step's rate, sessions and length: drop --rate, "
+                        "--duration, -m, -s, --warmup and phases"), -EINVAL;
+    if (c->csv || c->web)
+        return snprintf(err, errlen, "--csv and --web are smtpstorm run's: a capacity search writes "
+                        "--json, --html and --junit"), -EINVAL;
+    return 0;
+}
+
+int cli_parse_capacity(int argc, char **argv, struct run_config *c, char *err, size_t errlen)
+{
+    int rc;
+
+    c->cap.on = 1;
+    if ((rc = cli_parse_run(argc, argv, c, err, errlen)) != 0)
+        return rc;
+    return cli_check_capacity(c, err, errlen);
 }
 
 int cli_parse_run(int argc, char **argv, struct run_config *c, char *err, size_t errlen)
@@ -518,7 +657,8 @@ int cli_parse_run(int argc, char **argv, struct run_config *c, char *err, size_t
     opterr = 0;
     while ((opt = getopt_long(argc, argv, CLI_SHORT, cli_long, NULL)) != -1) {
         if (opt == '?' || opt == ':') {
-            snprintf(err, errlen, "bad option %s: see smtpstorm run --help", argv[optind - 1]);
+            snprintf(err, errlen, "bad option %s: see smtpstorm %s --help", argv[optind - 1],
+                     c->cap.on ? "capacity" : "run");
             return -EINVAL;
         }
         rc = cli_workload(opt, optarg, &c->w, err, errlen);

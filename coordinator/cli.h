@@ -15,6 +15,14 @@
  * Returns 0, CLI_HELP, or -EINVAL with a message for the user in err. */
 int cli_parse_run(int argc, char **argv, struct run_config *c, char *err, size_t errlen);
 
+/* cli_parse_capacity - the same for `smtpstorm capacity` (argv[0] is
+ * "capacity"): run's workload and cluster options, --slo EXPR (into c's
+ * thresholds) and the search's options; checks what a search needs. */
+int cli_parse_capacity(int argc, char **argv, struct run_config *c, char *err, size_t errlen);
+
+/* cli_usage_capacity - print `smtpstorm capacity`'s help to out. */
+void cli_usage_capacity(void *out);
+
 /* cli_usage_run - print `smtpstorm run`'s help to out. */
 void cli_usage_run(void *out);
 

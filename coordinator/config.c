@@ -25,6 +25,13 @@ void config_init(struct run_config *c)
     c->web_linger_ms = CONFIG_WEB_LINGER_DEFAULT_MS;
     c->drain_quiet_ms = CONFIG_DRAIN_QUIET_DEFAULT_MS;
     c->peer_timeout_ms = CONFIG_PEER_TIMEOUT_DEFAULT_MS;
+    c->cap.start = CAPACITY_START_DEFAULT;
+    c->cap.max = CAPACITY_MAX_DEFAULT;
+    c->cap.factor = CAPACITY_FACTOR_DEFAULT;
+    c->cap.resolution_pct = CAPACITY_RESOLUTION_DEFAULT;
+    c->cap.step_ms = CAPACITY_STEP_DEFAULT_MS;
+    c->cap.settle_ms = CAPACITY_SETTLE_DEFAULT_MS;
+    c->cap.max_sessions = CAPACITY_SESSIONS_DEFAULT;
 }
 
 void config_workload_free(struct workload_spec *w)

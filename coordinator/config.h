@@ -91,8 +91,30 @@ struct workload_spec {
     size_t n_phases;
 };
 
+/* `smtpstorm capacity`: the search (capacity_search.h); its objectives
+ * are run_config's thresholds (--slo), judged on each step's measured
+ * window. */
+struct capacity_spec {
+    int on;                     /* the command is capacity, not run */
+    double start, max;          /* --start, --max: messages/s */
+    double factor;              /* --factor: growth until a step fails */
+    double resolution_pct;      /* --resolution */
+    uint64_t step_ms;           /* --step: the measured window */
+    uint64_t settle_ms;         /* --settle: before it, at the same rate, not measured */
+    uint32_t max_sessions;      /* --max-sessions: the sessions rule's ceiling */
+};
+
+#define CAPACITY_START_DEFAULT      10.0
+#define CAPACITY_MAX_DEFAULT        100000.0
+#define CAPACITY_FACTOR_DEFAULT     2.0
+#define CAPACITY_RESOLUTION_DEFAULT 5.0
+#define CAPACITY_STEP_DEFAULT_MS    10000
+#define CAPACITY_SETTLE_DEFAULT_MS  3000
+#define CAPACITY_SESSIONS_DEFAULT   2000   /* connections a loopback target takes in stride */
+
 /* Everything `smtpstorm run` needs. */
 struct run_config {
+    struct capacity_spec cap;   /* smtpstorm capacity's search */
     struct workload_spec w;
     char *campaign_file;
     int local;                  /* --local N */

@@ -77,6 +77,11 @@ static const char html_css[] =
 
 /* ---- small writers ---- */
 
+void html_write_style(FILE *f)
+{
+    fprintf(f, "<style>\n%s</style>\n", html_css);
+}
+
 static char *html_count_text(uint64_t v, char *out, size_t outlen)
 {
     char digits[32];

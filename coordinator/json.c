@@ -28,7 +28,7 @@ void json_write_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_time(FILE *f, uint64_t wall_ns)
+void json_write_time(FILE *f, uint64_t wall_ns)
 {
     time_t secs = (time_t)(wall_ns / 1000000000ULL);
     struct tm tm;
@@ -319,22 +319,21 @@ static void json_warmup(FILE *f, const struct run_result *res)
             res->warmup_s, res->warmup_accepted, res->warmup_received);
 }
 
-/* One result per campaign phase (phases.h). */
-static void json_phases(FILE *f, const struct run_result *res)
+void json_write_phases(FILE *f, const struct phase_result *phases, size_t n, int with_sinks, int sinks_in_path)
 {
     const struct phase_result *p;
     size_t i;
 
     fputs("  \"phases\": [", f);
-    for (i = 0; i < res->n_phases; i++) {
-        p = &res->phases[i];
+    for (i = 0; i < n; i++) {
+        p = &phases[i];
         fprintf(f, "%s{\"index\": %zu, \"name\": ", i ? ",\n    " : "\n    ", i);
         json_write_string(f, p->name);
         fprintf(f, ", \"kind\": \"%s\", \"start_s\": %.3f, \"end_s\": %.3f, \"planned_rate_msgs_per_s\": %.3f"
                 ", \"rate_msgs_per_s\": %.3f, \"attempted\": %" PRIu64 ", \"accepted\": %" PRIu64
                 ", \"rejected\": %" PRIu64 ", \"errors\": %" PRIu64, p->kind, p->start_s, p->end_s,
                 p->planned_rate, p->rate, p->attempted, p->accepted, p->rejected, p->errors);
-        if (res->n_sinks > 0)
+        if (with_sinks)
             fprintf(f, ", \"received\": %" PRIu64 ", \"duplicates\": %" PRIu64, p->received, p->duplicates);
         else
             fputs(", \"received\": null, \"duplicates\": null", f);
@@ -346,12 +345,13 @@ static void json_phases(FILE *f, const struct run_result *res)
         json_ms(f, "delivery_p50_ms", hist_percentile(p->delivery, 50), p->delivery->count > 0);
         json_ms(f, "delivery_p99_ms", hist_percentile(p->delivery, 99), p->delivery->count > 0);
         fprintf(f, ", \"delivery_count\": %" PRIu64, p->delivery->count);
-        if (res->sinks_in_path)
-            fprintf(f, ", \"backlog_end\": %" PRId64 "}", p->backlog_end);
+        if (sinks_in_path)
+            fprintf(f, ", \"backlog_end\": %" PRId64 ", \"backlog_growth_per_s\": %.3f}", p->backlog_end,
+                    phases_backlog_growth(p));
         else
-            fputs(", \"backlog_end\": null}", f);
+            fputs(", \"backlog_end\": null, \"backlog_growth_per_s\": null}", f);
     }
-    fputs(res->n_phases ? "\n  ],\n" : "],\n", f);
+    fputs(n ? "\n  ],\n" : "],\n", f);
 }
 
 static void json_timeline(FILE *f, const struct run_result *res)
@@ -399,7 +399,7 @@ static int json_fill(FILE *f, const void *arg)
             JSON_REPORT_VERSION, SMTPSTORM_VERSION);
     json_write_string(f, res->campaign);
     fputs(",\n  \"started_at\": ", f);
-    json_time(f, res->started_at_ns);
+    json_write_time(f, res->started_at_ns);
     fprintf(f, ",\n  \"duration_s\": %.3f,\n", res->duration_s);
     json_totals(f, res);
     json_flow(f, res);
@@ -408,7 +408,7 @@ static int json_fill(FILE *f, const void *arg)
     json_agents(f, res);
     json_sinks(f, res);
     json_timeline(f, res);
-    json_phases(f, res);
+    json_write_phases(f, res->phases, res->n_phases, res->n_sinks > 0, res->sinks_in_path);
     json_warmup(f, res);
     json_thresholds(f, res);
     fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"unauthorized\": %"

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "reconcile.h"
 #include "run.h"
+#include "capacity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 static void usage(FILE *out, int code)
 {
     fputs("usage: smtpstorm run [options] [TARGET ...]   run a campaign over agents and sinks\n"
+          "       smtpstorm capacity [options] --slo EXPR ... [TARGET ...]   the highest rate that holds them\n"
           "       smtpstorm compare [options] BASE.json NEW.json   two reports side by side\n"
           "       smtpstorm keygen [--force] NAME          make a CURVE key pair: NAME.key, NAME.pub\n"
           "       smtpstorm --version                     print the version\n"
@@ -32,16 +34,19 @@ static void usage(FILE *out, int code)
     exit(code);
 }
 
-static int main_run(int argc, char **argv)
+/* main_command - `smtpstorm run` or `smtpstorm capacity`: parse with
+ * parse (help with usage), then go. */
+static int main_command(int argc, char **argv, int (*parse)(int, char **, struct run_config *, char *, size_t),
+                        void (*usage_of)(void *), enum run_exit (*go)(const struct run_config *))
 {
     struct run_config cfg;
     char err[512];
     int rc;
 
     config_init(&cfg);
-    rc = cli_parse_run(argc, argv, &cfg, err, sizeof(err));
+    rc = parse(argc, argv, &cfg, err, sizeof(err));
     if (rc == CLI_HELP) {
-        cli_usage_run(stdout);
+        usage_of(stdout);
         config_free(&cfg);
         return 0;
     }
@@ -51,7 +56,7 @@ static int main_run(int argc, char **argv)
         return EXIT_RUN_USAGE;
     }
     log_set_verbose(cfg.verbose);
-    rc = (int)run_campaign(&cfg);
+    rc = (int)go(&cfg);
     config_free(&cfg);
     return rc;
 }
@@ -68,7 +73,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         usage(stdout, 0);
     if (strcmp(argv[1], "run") == 0)
-        return main_run(argc - 1, argv + 1);
+        return main_command(argc - 1, argv + 1, cli_parse_run, cli_usage_run, run_campaign);
+    if (strcmp(argv[1], "capacity") == 0)
+        return main_command(argc - 1, argv + 1, cli_parse_capacity, cli_usage_capacity, capacity_run);
     if (strcmp(argv[1], "compare") == 0)
         return compare_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "keygen") == 0)

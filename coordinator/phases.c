@@ -46,14 +46,19 @@ int phases_build(const struct workload_spec *w, const struct timeline *tl, struc
     uint64_t from, to, cum_accepted = 0, cum_received = 0;
     double prev = 0;
     size_t i, k;
-    uint32_t t;
+    uint32_t t, *span_last;
 
     *out = NULL;
     *n = 0;
     if (w->n_phases == 0 || tl->nphases == 0)
         return 0;
-    if ((ph = calloc(tl->nphases, sizeof(*ph))) == NULL)
+    ph = calloc(tl->nphases, sizeof(*ph));
+    span_last = calloc(tl->nphases, sizeof(*span_last));
+    if (ph == NULL || span_last == NULL) {
+        free(ph);
+        free(span_last);
         return -ENOMEM;
+    }
     for (i = 0; i < tl->nphases; i++) {
         const struct phase_spec *p = &w->phases[i];
 
@@ -66,11 +71,15 @@ int phases_build(const struct workload_spec *w, const struct timeline *tl, struc
         ph[i].planned_rate = p->kind == PHASE_KIND_RAMP ? (prev + p->rate) / 2 : p->rate;
         ph[i].message = &tl->phases[i].message;
         ph[i].delivery = &tl->phases[i].delivery;
+        span_last[i] = (uint32_t)((to + 500) / 1000);
+        ph[i].backlog_start = -1;
         prev = p->rate;
     }
     for (t = 0; t < tl->n; t++) {
         k = timeline_phase_of(tl, t);
         c = &tl->rows[t].n;
+        if (ph[k].backlog_start < 0)
+            ph[k].backlog_start = (int64_t)cum_accepted - (int64_t)cum_received;
         ph[k].attempted += c->attempted;
         ph[k].accepted += c->accepted;
         ph[k].rejected += c->rejected;
@@ -80,11 +89,27 @@ int phases_build(const struct workload_spec *w, const struct timeline *tl, struc
         cum_accepted += c->accepted;
         cum_received += c->received;
         ph[k].backlog_end = (int64_t)cum_accepted - (int64_t)cum_received;
+        if (t <= span_last[k]) {
+            ph[k].backlog_span_end = ph[k].backlog_end;
+            ph[k].accepted_span += c->accepted;
+            ph[k].attempted_span += c->attempted;
+        }
     }
-    for (i = 0; i < tl->nphases; i++)
+    free(span_last);
+    for (i = 0; i < tl->nphases; i++) {
+        if (ph[i].backlog_start < 0)
+            ph[i].backlog_start = 0;
         if (ph[i].end_s > ph[i].start_s)
             ph[i].rate = (double)ph[i].accepted / (ph[i].end_s - ph[i].start_s);
+    }
     *out = ph;
     *n = tl->nphases;
     return 0;
+}
+
+double phases_backlog_growth(const struct phase_result *p)
+{
+    if (p->end_s <= p->start_s)
+        return 0;
+    return (double)(p->backlog_span_end - p->backlog_start) / (p->end_s - p->start_s);
 }

@@ -24,7 +24,17 @@ struct phase_result {
     const struct hist *message;     /* whole-message latency; the timeline's */
     const struct hist *delivery;    /* by the second the sinks received it; the timeline's */
     int64_t backlog_end;            /* accepted - received so far at its last row */
+    int64_t backlog_start;          /* the same before its first row */
+    uint64_t attempted_span;        /* attempted within its span */
+    uint64_t accepted_span;         /* accepted within its span (the last phase's accepted
+                                     * also counts what ended in the drain after it) */
+    int64_t backlog_span_end;       /* the same at the end of its span (the last phase's
+                                     * last row also holds the drain after it) */
 };
+
+/* phases_backlog_growth - how fast the backlog (accepted - received) grew
+ * during p's span, per second; 0 for a phase of no length. */
+double phases_backlog_growth(const struct phase_result *p);
 
 /* phases_last_rows - the last timeline row of each of w's phases into
  * last_rows (w->n_phases of them, at most CONFIG_PHASES_MAX): the phases

@@ -61,6 +61,8 @@ const char *reconcile_exit_text(enum run_exit code)
     case EXIT_RUN_SINKS_MISSING: return "sinks missing";
     case EXIT_RUN_THRESHOLDS: return "thresholds failed";
     case EXIT_RUN_INTERRUPTED: return "interrupted";
+    case EXIT_CAPACITY_NONE: return "no capacity: the start rate failed";
+    case EXIT_CAPACITY_GENERATOR: return "the generator was the limit";
     }
     return "unknown";
 }

@@ -16,6 +16,8 @@ enum run_exit {
     EXIT_RUN_MESSAGES_LOST = 5,     /* accepted by the target, never counted by a sink */
     EXIT_RUN_SINKS_MISSING = 6,     /* too few sinks said hello, or one was lost */
     EXIT_RUN_THRESHOLDS = 7,        /* a --threshold did not hold */
+    EXIT_CAPACITY_NONE = 8,         /* capacity: even the start rate failed an objective */
+    EXIT_CAPACITY_GENERATOR = 9,    /* capacity: the generator limited one rate twice */
     EXIT_RUN_INTERRUPTED = 130,     /* stopped by a signal, otherwise fine (128 + SIGINT) */
 };
 

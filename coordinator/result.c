@@ -206,9 +206,7 @@ static int result_judge(struct run *r, struct run_result *res)
     return 0;
 }
 
-/* result_build - res from the finished run; 0, or -1 out of memory (free
- * res with result_free either way). */
-static int result_build(struct run *r, struct run_result *res)
+int result_build(struct run *r, struct run_result *res)
 {
     memset(res, 0, sizeof(*res));
     if (result_merge(r, res) != 0)
@@ -219,8 +217,7 @@ static int result_build(struct run *r, struct run_result *res)
     return result_judge(r, res);
 }
 
-/* result_free - what result_build allocated in res. */
-static void result_free(struct run_result *res)
+void result_free(struct run_result *res)
 {
     free(res->verdicts);
     free(res->phases);

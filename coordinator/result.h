@@ -112,6 +112,19 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
  * characters escaped (peers' and users' text is never trusted). */
 void json_write_string(FILE *f, const char *s);
 
+/* html_write_style - the report page's <style> element (its CSS: the
+ * svg.c charts' classes too), for another page of the same look. */
+void html_write_style(FILE *f);
+
+/* json_write_time - wall_ns as a JSON string, UTC with milliseconds
+ * ("2026-01-02T03:04:05.678Z"); null when 0. */
+void json_write_time(FILE *f, uint64_t wall_ns);
+
+/* json_write_phases - the report's "phases" key and array of n phase
+ * results (a line of its own, a comma after): received and duplicates
+ * with sinks, the backlog with the sinks in the delivery path. */
+void json_write_phases(FILE *f, const struct phase_result *phases, size_t n, int with_sinks, int sinks_in_path);
+
 /* json_write_totals - the report's "totals" object (no key, no comma):
  * what --json writes, for --web's final figures too. */
 void json_write_totals(FILE *f, const struct run_result *res);

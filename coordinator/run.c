@@ -40,6 +40,16 @@ static void run_wait_over(struct run *r, size_t have_a, size_t have_s)
     r->state = RUN_END;
 }
 
+/* run_busy_agents - live agents whose last heartbeat named a campaign. */
+static size_t run_busy_agents(const struct run *r)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < r->reg.n; i++)
+        n += r->reg.peers[i]->role == PEERLINK_AGENT && r->reg.peers[i]->alive && r->reg.peers[i]->busy;
+    return n;
+}
+
 /* run_tick_wait - RUN_WAIT: begin once enough agents and sinks are alive;
  * end when a --local child died or the wait is over. */
 static void run_tick_wait(struct run *r, uint64_t now)
@@ -53,6 +63,8 @@ static void run_tick_wait(struct run *r, uint64_t now)
         r->state = RUN_END;
         return;
     }
+    if (r->between && run_busy_agents(r) > 0 && now < r->deadline_ns)
+        return;                 /* the last campaign's agents are still winding down */
     if (have_a >= (size_t)r->want_agents && have_s >= (size_t)r->want_sinks) {
         if (launch_begin(r) != 0) {
             r->exit_code = EXIT_RUN_FAILED;
@@ -157,7 +169,7 @@ static void run_tick_running(struct run *r, uint64_t now)
  * agent by agent, so that one agent's surplus (its last messages reported
  * by the sinks but not by it, when it was lost) never stands in for
  * another's mail still on its way. */
-static int run_drained(const struct run *r)
+int run_drained(const struct run *r)
 {
     const Smtpstorm__Progress *p;
     struct sink_count sc;
@@ -351,6 +363,18 @@ static int run_setup(struct run *r, struct run_config *cfg_local)
     return 0;
 }
 
+/* run_free_earlier - the records of restarted sinks' earlier runs. */
+static void run_free_earlier(struct run *r)
+{
+    for (size_t i = 0; i < r->nearlier; i++) {
+        wire_free(r->earlier[i]->latest);
+        free(r->earlier[i]);
+    }
+    free(r->earlier);
+    r->earlier = NULL;
+    r->nearlier = 0;
+}
+
 /* run_cleanup - release everything run_campaign set up, in reverse. */
 static void run_cleanup(struct run *r)
 {
@@ -372,62 +396,108 @@ static void run_cleanup(struct run *r)
     ev_loop_free(r->loop);
     free(r->agents);
     free(r->sinks);
-    for (size_t i = 0; i < r->nearlier; i++) {
-        wire_free(r->earlier[i]->latest);
-        free(r->earlier[i]);
-    }
-    free(r->earlier);
+    run_free_earlier(r);
     free(r->parts);
     free(r->content);
     free(r->rcpt_list);
     free(r->sender_list);
 }
 
-enum run_exit run_campaign(const struct run_config *cfg)
+int run_open(struct run *r, const struct run_config *cfg, struct run_config *mine)
 {
-    struct run_config mine = *cfg;      /* --local may add the sink as target */
-    struct interrupt_saved saved;
-    struct run r;
-    enum run_exit code = EXIT_RUN_FAILED;
-
-    memset(&r, 0, sizeof(r));
-    r.cfg = &mine;
-    r.want_agents = cfg->local ? cfg->local : (cfg->agents > 0 ? cfg->agents : 1);
-    r.want_sinks = cfg->local && cfg->w.n_targets == 0 ? 1 : cfg->sinks;
-    registry_init(&r.reg, cfg->peer_timeout_ms);
-    timeline_init(&r.tl);
-    progress_init(&r.line, stderr);
+    *mine = *cfg;
+    memset(r, 0, sizeof(*r));
+    r->cfg = mine;
+    r->want_agents = cfg->local ? cfg->local : (cfg->agents > 0 ? cfg->agents : 1);
+    r->want_sinks = cfg->local && cfg->w.n_targets == 0 ? 1 : cfg->sinks;
+    registry_init(&r->reg, cfg->peer_timeout_ms);
+    timeline_init(&r->tl);
+    progress_init(&r->line, stderr);
+    /* --local's sink target is added to a copy of the target list we own. */
+    mine->w.targets = NULL;
+    mine->w.n_targets = 0;
     if (!cfg->local && cfg->w.n_targets == 0) {
         log_error("no TARGET: name the server under test (or use --local N with no TARGET for a local sink)");
         return EXIT_RUN_USAGE;
     }
-    /* --local's sink target is added to a copy of the target list we own. */
-    mine.w.targets = NULL;
-    mine.w.n_targets = 0;
     for (size_t i = 0; i < cfg->w.n_targets; i++)
-        if (config_add_target(&mine.w, cfg->w.targets[i]) != 0)
-            goto out;
-    if (launch_read_content(&r) != 0 || (r.loop = ev_loop_new()) == NULL || (r.zctx = zmq_ctx_new()) == NULL)
-        goto out;
-    interrupt_catch(r.loop, &saved);
-    if (run_setup(&r, &mine) != 0)
-        goto restore;
-    r.t0_ns = clock_mono_ns();
-    r.deadline_ns = r.t0_ns + cfg->wait_ms * NS_PER_MS;
-    ev_timer_init(&r.tick, run_on_tick, &r);
-    ev_timer_init(&r.beat, run_on_beat, &r);
-    (void)ev_timer_start(r.loop, &r.tick, RUN_TICK_NS);
-    (void)ev_timer_start(r.loop, &r.beat, RUN_BEAT_NS);
-    (void)ev_run(r.loop);
-    progress_clear(&r.line);
-    code = r.exit_code ? r.exit_code : result_report(&r);
-    run_linger(&r);
-restore:
-    interrupt_restore(&saved);
-out:
-    run_cleanup(&r);
-    for (size_t i = 0; i < mine.w.n_targets; i++)
-        free(mine.w.targets[i]);
-    free(mine.w.targets);
+        if (config_add_target(&mine->w, cfg->w.targets[i]) != 0)
+            return EXIT_RUN_FAILED;
+    if (launch_read_content(r) != 0 || (r->loop = ev_loop_new()) == NULL || (r->zctx = zmq_ctx_new()) == NULL)
+        return EXIT_RUN_FAILED;
+    interrupt_catch(r->loop, &r->saved);
+    r->caught = 1;
+    if (run_setup(r, mine) != 0)
+        return EXIT_RUN_FAILED;
+    r->t0_ns = clock_mono_ns();
+    r->deadline_ns = r->t0_ns + cfg->wait_ms * NS_PER_MS;
+    ev_timer_init(&r->tick, run_on_tick, r);
+    ev_timer_init(&r->beat, run_on_beat, r);
+    (void)ev_timer_start(r->loop, &r->beat, RUN_BEAT_NS);
+    return 0;
+}
+
+void run_loop(struct run *r)
+{
+    (void)ev_timer_start(r->loop, &r->tick, RUN_TICK_NS);
+    (void)ev_run(r->loop);
+    progress_clear(&r->line);
+}
+
+void run_next_campaign(struct run *r, const struct run_config *cfg)
+{
+    registry_reset_campaign(&r->reg);
+    free(r->agents);
+    free(r->sinks);
+    free(r->parts);
+    r->agents = r->sinks = NULL;
+    r->parts = NULL;
+    r->na = r->ns = 0;
+    run_free_earlier(r);
+    timeline_free(&r->tl);
+    timeline_init(&r->tl);
+    agg_free(&r->agg);
+    r->cfg = cfg;
+    r->state = RUN_WAIT;
+    r->campaign[0] = '\0';
+    r->start_wall_ns = r->start_ns = r->stop_at_ns = 0;
+    r->drain_ns = r->drain_change_ns = r->drain_received = 0;
+    r->agents_missing = r->sinks_missing = r->refusals = 0;
+    r->ran = 0;
+    r->beh_phase = 0;
+    r->beh_reverted = 0;
+    r->last_line_ns = r->last_accepted = 0;
+    r->rate = 0;
+    r->exit_code = EXIT_RUN_OK;
+    r->between = 1;
+    r->t0_ns = clock_mono_ns();
+    r->deadline_ns = r->t0_ns + cfg->wait_ms * NS_PER_MS;
+}
+
+void run_close(struct run *r, struct run_config *mine)
+{
+    if (r->caught)
+        interrupt_restore(&r->saved);
+    run_cleanup(r);
+    for (size_t i = 0; i < mine->w.n_targets; i++)
+        free(mine->w.targets[i]);
+    free(mine->w.targets);
+    mine->w.targets = NULL;
+    mine->w.n_targets = 0;
+}
+
+enum run_exit run_campaign(const struct run_config *cfg)
+{
+    struct run_config mine;
+    struct run r;
+    enum run_exit code;
+
+    code = (enum run_exit)run_open(&r, cfg, &mine);
+    if (code == EXIT_RUN_OK) {
+        run_loop(&r);
+        code = r.exit_code ? r.exit_code : result_report(&r);
+        run_linger(&r);
+    }
+    run_close(&r, &mine);
     return code;
 }

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "ev.h"
+#include "interrupt.h"
 #include "keys.h"
 #include "local.h"
 #include "metrics.h"
@@ -108,7 +109,33 @@ struct run {
     uint64_t last_line_ns, last_accepted;   /* the progress line's last sample */
     double rate;                            /* accepted messages a second, between lines */
     enum run_exit exit_code;                /* set when the run ends before a report; 0: report */
+    int between;                            /* a later campaign of the same run (capacity's
+                                             * steps): wait for the agents to be idle first */
+    struct interrupt_saved saved;           /* the signal dispositions before run_open */
+    int caught;                             /* saved holds them */
 };
+
+/* run_open - everything one or more campaigns need: r from cfg, the
+ * targets copied into *mine (which r->cfg then points at; --local's sink
+ * may be added), the endpoints, --metrics, --web, --local's children, the
+ * signals caught. Returns 0, or an exit code with the reason logged; call
+ * run_close either way. */
+int run_open(struct run *r, const struct run_config *cfg, struct run_config *mine);
+
+/* run_loop - run the state machine from RUN_WAIT until RUN_END. */
+void run_loop(struct run *r);
+
+/* run_next_campaign - forget the last campaign (its plan, timeline,
+ * counts and peers' parts; the peers stay) and prepare the next one as
+ * cfg says (cfg must outlive it and hold *mine's targets), to start once
+ * every agent is idle. */
+void run_next_campaign(struct run *r, const struct run_config *cfg);
+
+/* run_close - release what run_open set up and *mine's targets. */
+void run_close(struct run *r, struct run_config *mine);
+
+/* run_drained - the sinks have counted every agent's accepted messages. */
+int run_drained(const struct run *r);
 
 /* run_since - how long ago then was at now; 0 when then is later (set
  * during this very tick), so no unsigned difference ever wraps. */
@@ -217,5 +244,13 @@ void webjson_publish_final(struct run *r, const struct run_result *res, int exit
 /* result.c - the finished campaign's result, printed and written to every
  * report asked for; returns the exit code. */
 enum run_exit result_report(struct run *r);
+
+/* result_build - res from the finished campaign of r; 0, or -1 out of
+ * memory (free res with result_free either way). res points into r until
+ * its next campaign. */
+int result_build(struct run *r, struct run_result *res);
+
+/* result_free - what result_build allocated in res. */
+void result_free(struct run_result *res);
 
 #endif

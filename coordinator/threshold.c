@@ -2,6 +2,7 @@
  * Grammar:  expr   := [scope ":"] lhs op number [unit]
  *           scope  := a campaign phase's name (or kind): judged on that phase alone
  *           lhs    := pNN(phase) | pNN.N(phase) | max(phase) | rate(counter) | rate | counter
+ *                   | backlog_growth   (per second: a campaign phase's, or a capacity step's)
  *           op     := < | <= | > | >= | == | !=
  *           number := a non-negative number with a unit below, or a change:
  *                     "+" or "-" number "%" (compare: new against base)
@@ -101,9 +102,13 @@ static int parse_lhs(const char *expr, size_t *at, struct threshold *t, char *er
         t->metric = METRIC_RATE;
         return 0;
     }
+    if (expr[*at] != '(' && strcmp(t->name, "backlog_growth") == 0) {
+        t->metric = METRIC_GROWTH;
+        return 0;
+    }
     if (expr[*at] != '(') {
         if (!in_list(t->name, counter_names))
-            return fail(err, errlen, expr, *at - n, "unknown counter (accepted, attempted, rejected, errors, received, lost, duplicates, sessions, recipients)");
+            return fail(err, errlen, expr, *at - n, "unknown counter (accepted, attempted, rejected, errors, received, lost, duplicates, sessions, recipients, backlog_growth)");
         t->metric = METRIC_COUNT;
         return 0;
     }
@@ -171,7 +176,7 @@ static int parse_limit(const char *expr, size_t *at, struct threshold *t, char *
             t->limit /= 1000;
         else if (strcmp(unit, "ms") != 0 && *unit != '\0')
             return fail(err, errlen, expr, *at, "latency takes ms, s or us");
-    } else if (t->metric == METRIC_RATE) {
+    } else if (t->metric == METRIC_RATE || t->metric == METRIC_GROWTH) {
         if (strcmp(unit, "/s") != 0 && *unit != '\0')
             return fail(err, errlen, expr, *at, "a rate takes /s");
     } else if (strcmp(unit, "%") == 0) {
@@ -230,6 +235,7 @@ static int threshold_measure(const struct threshold *t, const struct threshold_s
         *value = src->duration_s > 0 ? *value / src->duration_s : 0;
         break;
     case METRIC_COUNT:
+    case METRIC_GROWTH:
         known = src->counter(src->ctx, t->name, value);
         break;
     case METRIC_RATIO:
@@ -289,7 +295,7 @@ const char *threshold_unit_text(const struct threshold *t)
         return "%";
     switch (t->metric) {
     case METRIC_PERCENTILE: return "ms";
-    case METRIC_RATE: return "/s";
+    case METRIC_RATE: case METRIC_GROWTH: return "/s";
     case METRIC_RATIO: return "%";
     case METRIC_COUNT: return "";
     }

@@ -1,6 +1,7 @@
 /* threshold.h - pass/fail expressions over a campaign's results, in the
  * spirit of k6's thresholds: "p99(message)<500ms", "rate(accepted)>1000/s",
- * "errors<0.1%", "lost==0", or one campaign phase's: "steady:p99(message)<50ms". Parsed once from the command line, evaluated
+ * "errors<0.1%", "lost==0", "backlog_growth<50/s" (a phase's: accepted
+ * minus received, its growth per second), or one campaign phase's: "steady:p99(message)<50ms". Parsed once from the command line, evaluated
  * against the final report. A limit with a sign and a % is a change from a
  * base report to a new one, for `smtpstorm compare`: "p99(message)<+10%",
  * "rate>-5%" (rate alone is rate(accepted)). */
@@ -19,6 +20,7 @@ enum threshold_metric {
     METRIC_RATE,            /* rate(accepted|attempted|received|rejected|errors): per second */
     METRIC_COUNT,           /* errors, rejected, lost, duplicates, accepted, ...: a count */
     METRIC_RATIO,           /* the same names compared with a %: percent of attempted */
+    METRIC_GROWTH,          /* backlog_growth: the backlog's growth over a phase, per second */
 };
 
 struct threshold {

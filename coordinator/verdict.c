@@ -50,6 +50,7 @@ static int verdict_phase_counter(const struct verdict_ctx *c, const char *name, 
     else if (strcmp(name, "errors") == 0) *out = (double)p->errors;
     else if (strcmp(name, "received") == 0 && c->res->n_sinks > 0) *out = (double)p->received;
     else if (strcmp(name, "duplicates") == 0 && c->res->n_sinks > 0) *out = (double)p->duplicates;
+    else if (strcmp(name, "backlog_growth") == 0 && c->res->n_sinks > 0) *out = phases_backlog_growth(p);
     else return -1;         /* lost, sessions, recipients: the campaign's only */
     return 0;
 }
@@ -71,7 +72,7 @@ static int verdict_counter(void *ctx, const char *name, double *out)
     else if (strcmp(name, "received") == 0 && res->n_sinks > 0) *out = (double)t->received;
     else if (strcmp(name, "duplicates") == 0 && res->n_sinks > 0) *out = (double)t->duplicates;
     else if (strcmp(name, "lost") == 0 && res->sinks_in_path) *out = (double)res->total.lost;
-    else return -1;     /* no sinks: received, duplicates and lost are unknown */
+    else return -1;     /* no sinks: received, duplicates and lost are unknown; backlog_growth: a phase's only */
     return 0;
 }
 

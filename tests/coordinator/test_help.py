@@ -69,6 +69,21 @@ def main():
         first = block[0].split()[0]
         harness.check(re.search(r"default|required", " ".join(block)) or first in NO_DEFAULT,
                       f"no default given for compare's {first}: {' '.join(block)}")
+    # smtpstorm capacity: its own options (cli.c's table from "capacity only") in its
+    # --help, with a default, and in the manual's CAPACITY section
+    capacity_longs = re.findall(r'\{\s*"([a-z-]+)",\s*(?:no|required)_argument', cli[cli.index("capacity only") - 80:])
+    harness.check(len(capacity_longs) >= 8, f"parsed capacity's options {capacity_longs}")
+    capacity_help = subprocess.run([COORD, "capacity", "--help"], capture_output=True, check=True).stdout.decode()
+    harness.check(".SH CAPACITY" in manual, "docs/smtpstorm.1 has no CAPACITY section")
+    capacity_manual = plain_manual[plain_manual.index(".SH CAPACITY"):]
+    capacity_manual = capacity_manual[:capacity_manual.index(".SH", 4)]
+    for name in capacity_longs:
+        harness.check(f"--{name}" in capacity_help, f"--{name} is not in smtpstorm capacity --help")
+        harness.check(f"--{name}" in capacity_manual, f"--{name} is not in the manual's CAPACITY section")
+    for block in option_blocks(capacity_help):
+        first = block[0].split()[0]
+        harness.check(re.search(r"default|required", " ".join(block)) or first in NO_DEFAULT,
+                      f"no default given for capacity's {first}: {' '.join(block)}")
     commands = re.findall(r'strcmp\(argv\[1\], "([a-z]+)"\) == 0\)\s*\n\s*return', main_c)
     top = subprocess.run([COORD, "--help"], capture_output=True, check=True).stdout.decode()
     for command in commands:

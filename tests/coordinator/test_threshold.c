@@ -32,6 +32,7 @@ static int fake_counter(void *ctx, const char *name, double *out)
     else if (strcmp(name, "accepted") == 0) *out = f->accepted;
     else if (strcmp(name, "errors") == 0) *out = f->errors;
     else if (strcmp(name, "lost") == 0) *out = f->lost;
+    else if (strcmp(name, "backlog_growth") == 0) *out = 42.5;
     else return -1;
     return *out < 0 ? -1 : 0;
 }
@@ -89,6 +90,21 @@ static void test_threshold_unknown_value_fails(void **state)
     (void)state;
     assert_int_equal(eval("p99(delivery)<1s"), -1);
     assert_int_equal(eval("duplicates==0"), -1);
+}
+
+/* backlog_growth: a rate of growth, /s or bare, never a %. */
+static void test_threshold_backlog_growth(void **state)
+{
+    struct threshold t;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(eval("backlog_growth < 50/s"), 1);
+    assert_int_equal(eval("backlog_growth<40"), 0);
+    assert_int_equal(threshold_parse("step:backlog_growth<20/s", &t, err, sizeof(err)), 0);
+    assert_int_equal(t.metric, METRIC_GROWTH);
+    assert_string_equal(threshold_unit_text(&t), "/s");
+    assert_int_equal(threshold_parse("backlog_growth<5%", &t, err, sizeof(err)), -1);
 }
 
 static int eval_change(const char *expr, double *measured)
@@ -167,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_threshold_examples_from_the_issue),
         cmocka_unit_test(test_threshold_scoped_to_a_campaign_phase),
         cmocka_unit_test(test_threshold_unknown_value_fails),
+        cmocka_unit_test(test_threshold_backlog_growth),
         cmocka_unit_test(test_threshold_errors_point_at_the_problem),
         cmocka_unit_test(test_threshold_change_between_two_reports),
     };

@@ -4,9 +4,12 @@ seconds after it arrived, over a few persistent pipelined connections, so
 that a campaign through it has a known delivery latency and a known queue
 (rate x HOLD). Not a mail server: no queue files, no retries.
 
-    python3 holdrelay.py LISTEN_PORT NEXT_HOST:NEXT_PORT HOLD_SECONDS [THROTTLE]
+    python3 holdrelay.py LISTEN_PORT NEXT_HOST:NEXT_PORT HOLD_SECONDS [THROTTLE [RATE]]
 
-With THROTTLE, MAIL gets "452 4.5.3 Too many messages sent" after that
+With RATE (messages a second, 0: none), the relay forwards at most that
+many messages a second in all, whatever comes in: a target that accepts
+fast and delivers slowly, of known delivery capacity. With THROTTLE (0:
+none), MAIL gets "452 4.5.3 Too many messages sent" after that
 many messages in a session, answered in the same write as the last 250
 when the client pipelines (as a throttling MTA does).
 
@@ -20,9 +23,20 @@ NEXT_HOP_CONNECTIONS = 4
 
 
 class Relay:
-    def __init__(self, next_host, next_port, hold, throttle=0):
+    def __init__(self, next_host, next_port, hold, throttle=0, rate=0.0):
         self.next_host, self.next_port, self.hold, self.throttle = next_host, next_port, hold, throttle
         self.queue = asyncio.Queue()
+        self.rate, self.next_due = rate, 0.0
+
+    async def pace(self):
+        """With a rate, wait for this message's turn: one every 1/RATE s in all."""
+        if not self.rate:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.next_due = max(self.next_due + 1.0 / self.rate, now)    # no credit saved while idle
+        if self.next_due > now:
+            await asyncio.sleep(self.next_due - now)
 
     async def serve(self, reader, writer):
         """One client session (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT),
@@ -97,6 +111,7 @@ class Relay:
             pass
         while True:
             sender, rcpts, body = await self.queue.get()
+            await self.pace()
             cmds = b"MAIL FROM:" + sender + b"\r\n" + b"".join(b"RCPT TO:" + r + b"\r\n" for r in rcpts)
             writer.write(cmds + b"DATA\r\n")
             await writer.drain()
@@ -110,8 +125,9 @@ class Relay:
 async def main():
     port, next_hop, hold = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     throttle = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    rate = float(sys.argv[5]) if len(sys.argv) > 5 else 0.0
     host, next_port = next_hop.rsplit(":", 1)
-    relay = Relay(host, int(next_port), hold, throttle)
+    relay = Relay(host, int(next_port), hold, throttle, rate)
     server = await asyncio.start_server(relay.serve, "127.0.0.1", port, limit=1 << 24)
     workers = [asyncio.create_task(relay.forward()) for _ in range(NEXT_HOP_CONNECTIONS)]
     stop = asyncio.Event()
