@@ -541,8 +541,12 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
                                                                     DIST_STREAM_RECIPIENTS));
     if (!d->w->sender_spread
         || spread_pick(d->w->sender_spread, dist_random(d->w->seed, job->seq, DIST_STREAM_SENDER),
-                       d->w->sender, x->sender, sizeof(x->sender)) < 0)
-        snprintf(x->sender, sizeof(x->sender), "%s", d->w->sender);
+                       d->w->sender, x->sender, sizeof(x->sender)) < 0) {
+        size_t n = strnlen(d->w->sender, sizeof(x->sender) - 1);     /* no printf per message */
+
+        memcpy(x->sender, d->w->sender, n);
+        x->sender[n] = '\0';
+    }
     if (d->w->mime) {
         mime_plan_draw(d->w->mime, d->w->mime_pool, d->w->seed, job->seq, &x->plan);
     } else if (d->w->size_dist) {

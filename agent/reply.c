@@ -4,6 +4,7 @@
 #include "reply.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -90,19 +91,14 @@ static int reply_byte(struct reply *r, char c)
     }
 }
 
-/* reply_text_run - the octets of a line's text up to (not including) its
- * LF, n of them, at once: the common case, a reply's text, costs one pass
- * instead of a call per octet. Returns how many it took; fewer than n when
- * the line grew too long (the octet after them is then refused). */
-static size_t reply_text_run(struct reply *r, const char *p, size_t n)
+/* reply_text_slow - reply_text_run's octets one by one: a CR dropped, an
+ * octet that is not printable ASCII (or a tab) kept as '?'. */
+static void reply_text_slow(struct reply *r, const char *p, size_t n)
 {
-    size_t take = n, room = sizeof(r->text) - 1 - r->text_len;
+    size_t room = sizeof(r->text) - 1 - r->text_len;
     char *out = r->text + r->text_len;
 
-    if (take > REPLY_LINE_MAX - r->line_len)
-        take = REPLY_LINE_MAX - r->line_len;
-    r->line_len += take;
-    for (size_t i = 0; i < take && room > 0; i++) {
+    for (size_t i = 0; i < n && room > 0; i++) {
         unsigned char u = (unsigned char)p[i];
 
         if (u == '\r')
@@ -112,7 +108,67 @@ static size_t reply_text_run(struct reply *r, const char *p, size_t n)
     }
     r->text_len = (size_t)(out - r->text);
     r->text[r->text_len] = '\0';
+}
+
+/* reply_plain - nonzero when every one of the n octets at p is printable
+ * ASCII (0x20 to 0x7e), eight at a time: an octet under 0x20 sets its top
+ * bit in w - 0x20..20, one of 0x7f in w + 01..01, one over it in w (a
+ * borrow or carry between octets comes only from an octet already out of
+ * range). A tab counts as not plain: the slow path keeps it. */
+static int reply_plain(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+    uint64_t w, out = 0;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, sizeof(w));
+        out |= ((w - 0x20 * ones) | (w + ones) | w) & tops;
+    }
+    for (; i < n; i++)
+        out |= (unsigned char)p[i] < 0x20 || (unsigned char)p[i] >= 0x7f;
+    return out == 0;
+}
+
+/* reply_text_run - the octets of a line's text up to (not including) its
+ * LF, n of them, at once: the common case, a reply's text, costs one pass
+ * instead of a call per octet, and printable text (all of it, but for the
+ * CR before the LF) one check and one copy. Returns how many it took;
+ * fewer than n when the line grew too long (the octet after them is then
+ * refused). */
+static size_t reply_text_run(struct reply *r, const char *p, size_t n)
+{
+    size_t take = n, body, copy, room = sizeof(r->text) - 1 - r->text_len;
+
+    if (take > REPLY_LINE_MAX - r->line_len)
+        take = REPLY_LINE_MAX - r->line_len;
+    r->line_len += take;
+    body = take > 0 && p[take - 1] == '\r' ? take - 1 : take;     /* the CR before LF: dropped */
+    copy = body < room ? body : room;
+    if (!reply_plain(p, copy)) {
+        reply_text_slow(r, p, body);
+        return take;
+    }
+    memcpy(r->text + r->text_len, p, copy);
+    r->text_len += copy;
+    r->text[r->text_len] = '\0';
     return take;
+}
+
+/* reply_line_start - a line's code and separator in one step when all four
+ * octets are at hand (the common case); 0 when they are not, or not
+ * simple, and the octets go one by one. */
+static int reply_line_start(struct reply *r, const char *p, size_t n)
+{
+    if (n < 4 || r->line_state != AT_CODE0 || r->lines >= REPLY_LINES_MAX
+        || p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9'
+        || (p[3] != ' ' && p[3] != '-'))
+        return 0;
+    r->line_code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    r->line_more = p[3] == '-';
+    r->line_state = AT_TEXT;
+    r->line_len += 4;
+    return 1;
 }
 
 int reply_feed(struct reply *r, const char *buf, size_t len, size_t *used)
@@ -122,6 +178,10 @@ int reply_feed(struct reply *r, const char *buf, size_t len, size_t *used)
     int rc;
 
     for (i = 0; i < len; i++) {
+        if (reply_line_start(r, buf + i, len - i)) {
+            i += 3;             /* and the loop's one: past the separator */
+            continue;
+        }
         if (r->line_state == AT_TEXT && buf[i] != '\n') {
             lf = memchr(buf + i, '\n', len - i);
             run = (lf ? (size_t)(lf - buf) : len) - i;

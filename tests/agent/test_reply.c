@@ -109,6 +109,13 @@ static void test_reply_censors_nonprintable(void **state)
     (void)state;
     assert_int_equal(feed_all("250 a\001b\377c\r\n", 11, 100, codes, texts, 2), 1);
     assert_string_equal(texts[0], "a?b?c");
+    /* a CR inside the text is dropped, a tab kept, whatever the split */
+    for (size_t step = 1; step <= 12; step++) {
+        assert_int_equal(feed_all("250 a\rb\tc\r\r\n", 12, step, codes, texts, 2), 1);
+        assert_string_equal(texts[0], "ab\tc");
+        assert_int_equal(feed_all("250 a\001b\377c\r\n", 11, step, codes, texts, 2), 1);
+        assert_string_equal(texts[0], "a?b?c");
+    }
 }
 
 static void test_reply_rejects_malformed(void **state)

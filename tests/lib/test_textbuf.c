@@ -12,7 +12,7 @@
 
 static void test_textbuf_numbers_match_printf(void **state)
 {
-    const uint64_t values[] = { 0, 1, 9, 10, 15, 16, 255, 4096, 65535, 65536, 99999999,
+    const uint64_t values[] = { 0, 1, 9, 10, 15, 16, 99, 100, 101, 255, 999, 1000, 4096, 65535, 65536, 99999999,
                                 4294967295ULL, 18446744073709551615ULL };
     char got[64], want[64];
     struct textbuf b;
