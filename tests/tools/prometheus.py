@@ -124,7 +124,7 @@ def expr_names(expr):
 
 def for_prometheus(expr, coordinator_job, sink_job):
     """A dashboard expression with Grafana's variables filled in."""
-    return (expr.replace("$__rate_interval", "5s").replace("$campaign", ".*")
+    return (expr.replace("$__rate_interval", "1m").replace("$campaign", ".*")
             .replace("$coordinator_job", coordinator_job).replace("$sink_job", sink_job))
 
 
