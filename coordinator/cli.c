@@ -20,7 +20,7 @@
 enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
-    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_LINGER, OPT_DRAIN_QUIET,
+    OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_METRICS_LINGER, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_LINGER, OPT_DRAIN_QUIET,
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
@@ -67,6 +67,7 @@ static const struct option cli_long[] = {
     { "junit", required_argument, NULL, OPT_JUNIT },
     { "threshold", required_argument, NULL, OPT_THRESHOLD },
     { "metrics", required_argument, NULL, OPT_METRICS },
+    { "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
     { "web", required_argument, NULL, OPT_WEB },
     { "web-token", required_argument, NULL, OPT_WEB_TOKEN },
     { "web-linger", required_argument, NULL, OPT_WEB_LINGER },
@@ -200,6 +201,9 @@ void cli_usage_run(void *out)
           "                   (\"-\": standard output; default none)\n"
           "  --metrics ADDR:PORT  serve OpenMetrics at http://ADDR:PORT/metrics while\n"
           "                   running (default off)\n"
+          "  --metrics-linger DURATION  after the report, keep serving the final\n"
+          "                   /metrics this long, for a last scrape; Ctrl-C ends it\n"
+          "                   sooner (default 0: exit at once)\n"
           "  --web ADDR:PORT  serve the live page at http://ADDR:PORT/ (counters, rates,\n"
           "                   timeline, agents, sinks, thresholds, a Stop button) and its\n"
           "                   JSON at /api/live (default off); beyond loopback it needs\n"
@@ -498,6 +502,7 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
             return snprintf(err, errlen, "--web-token: 1 to %d characters", WEB_TOKEN_MAX), -EINVAL;
         return cli_string(&c->web_token, arg, err, errlen);
     case OPT_WEB_LINGER: return cli_seconds(arg, &c->web_linger_ms, "--web-linger", err, errlen);
+    case OPT_METRICS_LINGER: return cli_seconds(arg, &c->metrics_linger_ms, "--metrics-linger", err, errlen);
     case OPT_KEY: return cli_string(&c->key, arg, err, errlen);
     case OPT_AUTHORIZED_KEYS: return cli_string(&c->authorized_keys, arg, err, errlen);
     case OPT_INSECURE: c->insecure = 1; return 0;

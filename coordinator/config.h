@@ -129,6 +129,7 @@ struct run_config {
     char *json, *csv, *html;
     char *junit;                    /* --junit: the thresholds as JUnit XML */
     char *metrics;              /* --metrics ADDR:PORT */
+    uint64_t metrics_linger_ms; /* --metrics-linger: the final /metrics stays this long */
     char *web;                  /* --web ADDR:PORT: the live page */
     char *web_token;            /* --web-token: every request must carry it; NULL: none */
     uint64_t web_linger_ms;     /* --web-linger: the final page stays this long */

@@ -289,33 +289,53 @@ static void run_on_beat(struct ev_loop *loop, void *arg)
     (void)ev_timer_start(loop, &r->beat, RUN_BEAT_NS);
 }
 
-/* run_on_linger - every RUN_TICK_NS after the report: the final page stays
- * until --web-linger is over, a signal comes, or the page says Stop. */
+/* run_on_linger - every RUN_TICK_NS after the report: the final page and
+ * /metrics stay until the linger is over, a signal comes, or the page says
+ * Stop. */
 static void run_on_linger(struct ev_loop *loop, void *arg)
 {
     struct run *r = arg;
 
     if (clock_mono_ns() >= r->deadline_ns || interrupt_count() > r->linger_signals
-        || web_stops(r->web) > r->web_stops) {
+        || (r->web != NULL && web_stops(r->web) > r->web_stops)) {
         ev_stop(loop);
         return;
     }
     (void)ev_timer_start(loop, &r->tick, RUN_TICK_NS);
 }
 
-/* run_linger - --web: the campaign is over and reported; the agents and
- * sinks are let go, and the final page is served a little longer. */
+/* run_linger_ms - how long the servers stay after the report: the longer
+ * of --web-linger (with --web) and --metrics-linger (with --metrics). */
+static uint64_t run_linger_ms(const struct run *r)
+{
+    uint64_t web = r->web != NULL ? r->cfg->web_linger_ms : 0;
+    uint64_t metrics = r->metrics != NULL ? r->cfg->metrics_linger_ms : 0;
+
+    return web > metrics ? web : metrics;
+}
+
+/* run_linger - --web or --metrics: the campaign is over and reported; the
+ * final /metrics is published (the agents' last reports included), the
+ * agents and sinks are let go, and the final page and /metrics are served a
+ * little longer. */
 static void run_linger(struct run *r)
 {
-    if (r->web == NULL || r->cfg->web_linger_ms == 0)
+    uint64_t ms = run_linger_ms(r);
+
+    if (ms == 0)
         return;
+    live_publish_metrics(r, clock_mono_ns());
     local_stop(r->local);
     r->local = NULL;
-    r->web_stops = web_stops(r->web);
+    r->web_stops = r->web != NULL ? web_stops(r->web) : 0;
     r->linger_signals = interrupt_count();
-    r->deadline_ns = clock_mono_ns() + r->cfg->web_linger_ms * NS_PER_MS;
-    log_info("the final page stays at http://%s/ for %.0f s (Stop or Ctrl-C to quit now)", web_address(r->web),
-             (double)r->cfg->web_linger_ms / 1000);
+    r->deadline_ns = clock_mono_ns() + ms * NS_PER_MS;
+    if (r->web != NULL)
+        log_info("the final page stays at http://%s/ for %.0f s (Stop or Ctrl-C to quit now)", web_address(r->web),
+                 (double)ms / 1000);
+    if (r->metrics != NULL)
+        log_info("the final metrics stay at http://%s/metrics for %.0f s (Ctrl-C to quit now)",
+                 metrics_address(r->metrics), (double)ms / 1000);
     ev_timer_stop(r->loop, &r->beat);
     ev_timer_init(&r->tick, run_on_linger, r);
     (void)ev_timer_start(r->loop, &r->tick, RUN_TICK_NS);

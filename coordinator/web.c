@@ -1,10 +1,10 @@
 /* web.c - the --web server (see web.h): routes, the token, and the one
- * published document behind a mutex. */
+ * published document (lib/published). */
 #include "web.h"
 #include "metrics.h"
+#include "published.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +18,7 @@ extern const size_t web_page_len;
 struct web {
     struct MHD_Daemon *daemon;
     struct ev_loop *loop;           /* woken by a Stop */
-    pthread_mutex_t lock;           /* guards doc, len and stops */
-    char *doc;
-    size_t len;
-    unsigned stops;
+    struct published live;          /* /api/live's document; count: Stops */
     char token[WEB_TOKEN_MAX + 1];  /* "": none asked */
     char address[METRICS_ADDR_MAX];
 };
@@ -79,11 +76,13 @@ static enum MHD_Result web_reply(struct MHD_Connection *conn, unsigned status, c
 static enum MHD_Result web_live(struct web *w, struct MHD_Connection *conn)
 {
     enum MHD_Result rc;
+    size_t len;
+    char *doc = published_copy(&w->live, web_starting, sizeof(web_starting) - 1, &len);
 
-    pthread_mutex_lock(&w->lock);
-    rc = web_reply(conn, MHD_HTTP_OK, "application/json", w->doc ? w->doc : web_starting,
-                   w->doc ? w->len : sizeof(web_starting) - 1);
-    pthread_mutex_unlock(&w->lock);
+    if (doc == NULL)
+        return MHD_NO;
+    rc = web_reply(conn, MHD_HTTP_OK, "application/json", doc, len);
+    free(doc);
     return rc;
 }
 
@@ -92,9 +91,7 @@ static enum MHD_Result web_stop_asked(struct web *w, struct MHD_Connection *conn
 {
     static const char body[] = "{\"stopping\": true}\n";
 
-    pthread_mutex_lock(&w->lock);
-    w->stops++;
-    pthread_mutex_unlock(&w->lock);
+    published_bump(&w->live);
     ev_wake(w->loop);
     return web_reply(conn, MHD_HTTP_ACCEPTED, "application/json", body, sizeof(body) - 1);
 }
@@ -140,14 +137,14 @@ struct web *web_start(const char *spec, const char *token, struct ev_loop *loop,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    pthread_mutex_init(&w->lock, NULL);
+    published_init(&w->live);
     w->loop = loop;
     if (token != NULL)
         snprintf(w->token, sizeof(w->token), "%s", token);
     w->daemon = metrics_http_start(spec, "--web", web_answer, w, WEB_CONN_LIMIT, w->address, sizeof(w->address),
                                    err, errlen);
     if (w->daemon == NULL) {
-        pthread_mutex_destroy(&w->lock);
+        published_free(&w->live);
         free(w);
         return NULL;
     }
@@ -161,28 +158,12 @@ const char *web_address(const struct web *w)
 
 int web_publish(struct web *w, const char *doc, size_t len)
 {
-    char *copy = malloc(len + 1);
-
-    if (copy == NULL)
-        return -ENOMEM;
-    memcpy(copy, doc, len);
-    copy[len] = '\0';
-    pthread_mutex_lock(&w->lock);
-    free(w->doc);
-    w->doc = copy;
-    w->len = len;
-    pthread_mutex_unlock(&w->lock);
-    return 0;
+    return published_set(&w->live, doc, len);
 }
 
 unsigned web_stops(struct web *w)
 {
-    unsigned n;
-
-    pthread_mutex_lock(&w->lock);
-    n = w->stops;
-    pthread_mutex_unlock(&w->lock);
-    return n;
+    return (unsigned)published_count(&w->live);
 }
 
 void web_stop(struct web *w)
@@ -190,8 +171,7 @@ void web_stop(struct web *w)
     if (w == NULL)
         return;
     MHD_stop_daemon(w->daemon);
-    pthread_mutex_destroy(&w->lock);
+    published_free(&w->live);
     explicit_bzero(w->token, sizeof(w->token));
-    free(w->doc);
     free(w);
 }

@@ -1,7 +1,9 @@
 /* metrics.c - OpenMetrics text builders and the /metrics HTTP server on
  * libmicrohttpd's own thread (see metrics.h). The server holds one copy of
- * the last published text behind a mutex; the handler copies it out. */
+ * the last published text behind a mutex (lib/published); the handler
+ * copies it out. */
 #include "metrics.h"
+#include "published.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -304,10 +306,7 @@ void metrics_text_sinks(struct metrics_text *t, const struct metrics_sink *sinks
 
 struct metrics_server {
     struct MHD_Daemon *daemon;
-    pthread_mutex_t lock;           /* guards text, len and scrapes */
-    char *text;
-    size_t len;
-    uint64_t scrapes;
+    struct published text;          /* the last published document; count: scrapes */
     char address[METRICS_ADDR_MAX];
 };
 
@@ -379,14 +378,9 @@ static enum MHD_Result metrics_answer(void *cls, struct MHD_Connection *conn, co
         status = MHD_HTTP_NOT_FOUND;
         resp = MHD_create_response_from_buffer(sizeof(not_found) - 1, (void *)not_found, MHD_RESPMEM_PERSISTENT);
     } else {
-        pthread_mutex_lock(&m->lock);
-        len = m->text ? m->len : sizeof(metrics_empty) - 1;
-        if ((body = malloc(len + 1)) != NULL)
-            memcpy(body, m->text ? m->text : metrics_empty, len);
-        m->scrapes++;
-        pthread_mutex_unlock(&m->lock);
-        if (body == NULL)
+        if ((body = published_copy(&m->text, metrics_empty, sizeof(metrics_empty) - 1, &len)) == NULL)
             return MHD_NO;
+        published_bump(&m->text);
         resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     }
     if (resp == NULL) {
@@ -475,11 +469,11 @@ struct metrics_server *metrics_start(const char *spec, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    pthread_mutex_init(&m->lock, NULL);
+    published_init(&m->text);
     m->daemon = metrics_http_start(spec, "--metrics", metrics_answer, m, METRICS_CONN_LIMIT, m->address,
                                    sizeof(m->address), err, errlen);
     if (m->daemon == NULL) {
-        pthread_mutex_destroy(&m->lock);
+        published_free(&m->text);
         free(m);
         return NULL;
     }
@@ -493,30 +487,14 @@ const char *metrics_address(const struct metrics_server *m)
 
 int metrics_publish(struct metrics_server *m, const struct metrics_text *t)
 {
-    char *copy;
-
     if (t->failed)
         return -EINVAL;
-    if ((copy = malloc(t->len + 1)) == NULL)
-        return -ENOMEM;
-    memcpy(copy, t->buf ? t->buf : "", t->len);
-    copy[t->len] = '\0';
-    pthread_mutex_lock(&m->lock);
-    free(m->text);
-    m->text = copy;
-    m->len = t->len;
-    pthread_mutex_unlock(&m->lock);
-    return 0;
+    return published_set(&m->text, t->buf, t->len);
 }
 
 uint64_t metrics_scrapes(struct metrics_server *m)
 {
-    uint64_t n;
-
-    pthread_mutex_lock(&m->lock);
-    n = m->scrapes;
-    pthread_mutex_unlock(&m->lock);
-    return n;
+    return published_count(&m->text);
 }
 
 void metrics_stop(struct metrics_server *m)
@@ -524,7 +502,6 @@ void metrics_stop(struct metrics_server *m)
     if (m == NULL)
         return;
     MHD_stop_daemon(m->daemon);
-    pthread_mutex_destroy(&m->lock);
-    free(m->text);
+    published_free(&m->text);
     free(m);
 }

@@ -178,3 +178,18 @@ def container_addresses(env, name):
     return [ipaddress.ip_address(a) for n in nets.values()
             for a in (n.get("IPAddress"), n.get("GlobalIPv6Address")) if a]
 
+
+
+def compose_teardown(env, cenv, compose, project, state, network, keep=False):
+    """Remove what a compose test made, by its project name only: the
+    project's containers, its network, its state folder."""
+    if keep:
+        say(f"DEPLOY_TEST_KEEP=1: left project {project} and {state}")
+        return
+    run(compose + ["down", "-t", "2"], check=False, env=cenv, timeout=120)
+    ids = run(["podman", "ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={project}"],
+              check=False, env=env).stdout.split()
+    if ids:
+        run(["podman", "rm", "-f", "-t", "0"] + ids, check=False, env=env)
+    run(["podman", "network", "rm", network], check=False, env=env)
+    shutil.rmtree(state, ignore_errors=True)

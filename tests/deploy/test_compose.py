@@ -36,7 +36,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deploytest import (BENCH_NET, BUILD, DEPLOY, ULIMITS, base_image, build_image,  # noqa: E402
-                        container_addresses, create_network, ensure_tools, network_subnets,
+                        compose_teardown, container_addresses, create_network, ensure_tools, network_subnets,
                         podman_env, run, say, skip)
 
 IMAGE = os.environ.get("SMTPSTORM_IMAGE", "localhost/smtpstorm:deploy-test")
@@ -172,7 +172,7 @@ def main():
             raise SystemExit("FAIL: " + "; ".join(fails))
         ok = True
     finally:
-        teardown(env, cenv, compose, state, network, keep=not ok and os.environ.get("DEPLOY_TEST_KEEP") == "1")
+        compose_teardown(env, cenv, compose, PROJECT, state, network, keep=not ok and os.environ.get("DEPLOY_TEST_KEEP") == "1")
     t_end = time.time()
     say(f"timings: base image {t_base - t0:.0f}s, image {t_image - t_base:.0f}s, "
         f"compose up to the report {t_run - t_image:.0f}s, teardown {t_end - t_run:.0f}s, "
@@ -234,20 +234,6 @@ def check_report(report, reports):
         fails.append("no report.csv in the mounted reports folder")
     say(f"reports: {sorted(os.listdir(reports))}; campaign {report.get('campaign')}")
     return fails
-
-
-def teardown(env, cenv, compose, state, network, keep=False):
-    """Remove what this test made, by its project name only."""
-    if keep:
-        say(f"DEPLOY_TEST_KEEP=1: left project {PROJECT} and {state}")
-        return
-    run(compose + ["down", "-t", "2"], check=False, env=cenv, timeout=120)
-    ids = run(["podman", "ps", "-a", "-q", "--filter", f"label=io.podman.compose.project={PROJECT}"],
-              check=False, env=env).stdout.split()
-    if ids:
-        run(["podman", "rm", "-f", "-t", "0"] + ids, check=False, env=env)
-    run(["podman", "network", "rm", network], check=False, env=env)
-    shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":
