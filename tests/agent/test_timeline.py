@@ -12,14 +12,15 @@ time), with the real programs on loopback:
   back in its second;
 - through a relay written for the test that holds every message 2 s
   (tests/tools/holdrelay.py): delivery p50 is 2 s within 2%, and the
-  steady-state backlog is rate x 2 s within 3%."""
+  steady-state backlog is rate x 2 s within 3%; and the same with the
+  sink's wall clock 3 s ahead and an agent's 3 s behind."""
 
 import os
 import subprocess
 import sys
 
 import harness
-from clustertest import check, check_reconciled, coordinator, endpoints, start_agent, start_sink
+from clustertest import check, check_reconciled, coordinator, endpoints
 
 RELAY = os.path.join(os.path.dirname(harness.__file__), "holdrelay.py")
 # Sanitized builds run several times slower: a rate the machine keeps.
@@ -81,21 +82,40 @@ def test_clock_skew(tmp):
     check_straight(data, "skew")
 
 
-def test_relay_holding_two_seconds(tmp):
+def relay_campaign(tmp, name, sink_env=None, agent_env=(None, None)):
+    """2 agents through holdrelay (every message held 2 s) into one sink:
+    the report; a sink and agents' environments may shift their clocks."""
     rate, duration, hold = 200, 8, 2.0
     ctl, snk = endpoints()
     sink_port, relay_port = harness.free_port(), harness.free_port()
     with harness.Procs() as procs:
-        start_sink(procs, snk, "sink-1", sink_port)
+        start_sink_env(procs, snk, "sink-1", sink_port, sink_env)
         relay = procs.start([sys.executable, RELAY, str(relay_port), f"127.0.0.1:{sink_port}", str(hold)],
                             stdout=subprocess.PIPE)
         check(relay.stdout.readline().strip() == b"ready", "relay did not start")
         for i in range(2):
-            start_agent(procs, ctl, f"a{i + 1}")
-        done, data = coordinator(ctl, snk, 2, 1, tmp, "relay", "-s", "10", "-d", "--rate", str(rate),
+            procs.start([harness.program("smtpstorm-agent"), "--coordinator", ctl, "--id", f"a{i + 1}"],
+                        env=agent_env[i])
+        done, data = coordinator(ctl, snk, 2, 1, tmp, name, "-s", "10", "-d", "--rate", str(rate),
                                  "--duration", f"{duration}s", "--drain-quiet", "4s",
                                  f"127.0.0.1:{relay_port}")
-    check(done.returncode == 0, f"relay: exit {done.returncode}")
+    check(done.returncode == 0, f"{name}: exit {done.returncode}")
+    check_relay(data, rate, duration, hold)
+
+
+def test_relay_holding_two_seconds(tmp):
+    relay_campaign(tmp, "relay")
+
+
+def test_relay_with_clock_skew(tmp):
+    """The relay's results with the sink's clock 3 s ahead and one agent's
+    3 s behind: the measured offsets put every message back in its second."""
+    env = dict(os.environ)
+    relay_campaign(tmp, "relay-skew", sink_env=harness.shifted_clock(env, 3),
+                   agent_env=(None, harness.shifted_clock(env, -3)))
+
+
+def check_relay(data, rate, duration, hold):
     check_reconciled(data)
     p50 = data["latency_ms"]["delivery"]["p50"] / 1000
     check(abs(p50 - hold) <= 0.02 * hold, f"delivery p50 {p50} s, want {hold} s within 2%")
@@ -108,7 +128,8 @@ def test_relay_holding_two_seconds(tmp):
 
 
 def main():
-    harness.run_tests([test_straight_into_sinks, test_clock_skew, test_relay_holding_two_seconds],
+    harness.run_tests([test_straight_into_sinks, test_clock_skew, test_relay_holding_two_seconds,
+                       test_relay_with_clock_skew],
                       "timeline-")
 
 
