@@ -6,10 +6,12 @@
 #include "link.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -43,7 +45,8 @@ struct link {
     char campaign[TRACE_ID_MAX];
     struct job *job;
     struct job_phase phases[JOB_PHASES_MAX];
-    struct endpoint *targets;
+    struct endpoint *targets;   /* the workload's, mx: ones one per MX host */
+    size_t n_targets;
     struct message_payload payload;
     struct dist size_dist;      /* the workload's --size, when w.size_dist points here */
     struct dist rcpt_dist;      /* its --recipients, when w.rcpt_dist points here */
@@ -421,35 +424,85 @@ static int link_lookup(void *arg, const struct endpoint *ep, enum endpoint_famil
     return resolver_lookup(l->resolver, ep, family, out, max, err, errlen);
 }
 
+/* link_mx_target - "mx:DOMAIN[:port]" (spec past its prefix): one target
+ * for each address of the domain's most preferred MX hosts, each checked
+ * against the allow-list as a target of its own, into out (room for
+ * RESOLVER_ADDRS_MAX). Returns how many, -EINPROGRESS while the lookup is
+ * on its way, or -errno with why. STARTTLS to them names no host (SNI). */
+static int link_mx_target(struct link *l, const char *spec, int family, struct endpoint *out, char *why,
+                          size_t whylen)
+{
+    struct endpoint_addr addrs[RESOLVER_ADDRS_MAX];
+    struct endpoint ep, one;
+    char err[200], domain[ENDPOINT_HOST_MAX];
+    int n, i, rc;
+
+    if (endpoint_parse(spec, "25", &ep, err, sizeof(err)) != 0 || ep.is_unix) {
+        snprintf(why, whylen, "bad target %s%.*s: %s", RESOLVER_MX_PREFIX, 200, spec,
+                 ep.is_unix ? "not a domain" : err);
+        return -EINVAL;
+    }
+    snprintf(domain, sizeof(domain), "%s", ep.host);
+    snprintf(ep.host, sizeof(ep.host), "%s%.*s", RESOLVER_MX_PREFIX,
+             (int)(sizeof(ep.host) - sizeof(RESOLVER_MX_PREFIX)), domain);
+    n = resolver_lookup(l->resolver, &ep, (enum endpoint_family)family, addrs, RESOLVER_ADDRS_MAX, err,
+                        sizeof(err));
+    if (n <= 0) {
+        snprintf(why, whylen, "%s target %s%.*s: %s", n == -EINPROGRESS ? "looking up" : "cannot resolve",
+                 RESOLVER_MX_PREFIX, 200, domain, n < 0 ? err : "no address");
+        return n < 0 ? n : -ENOENT;
+    }
+    for (i = 0; i < n; i++) {
+        one = ep;
+        if (getnameinfo((const struct sockaddr *)&addrs[i].sa, addrs[i].len, one.host, sizeof(one.host),
+                        NULL, 0, NI_NUMERICHOST) != 0) {
+            snprintf(why, whylen, "cannot use an address of target %s%s", RESOLVER_MX_PREFIX, domain);
+            return -EINVAL;
+        }
+        if ((rc = guard_check_target(&l->o->guard, &one, family, link_lookup, l, &out[i], why, whylen)) != 0)
+            return rc;
+    }
+    return n;
+}
+
 /* link_targets - parse and check every target against the allow-list; a
  * name not looked up yet starts its lookup, and every target is checked
- * (so every lookup runs at once) before -EINPROGRESS is returned. */
+ * (so every lookup runs at once) before -EINPROGRESS is returned. An
+ * mx:DOMAIN target becomes one target per preferred MX host. */
 static int link_targets(struct link *l, const Smtpstorm__Workload *pw, int family, char *why, size_t whylen)
 {
+    size_t mx_prefix = strlen(RESOLVER_MX_PREFIX), i, cap = 0;
     struct endpoint ep;
     char err[512];
-    size_t i;
     int rc, pending = 0;
 
     if (pw->n_targets == 0) {
         snprintf(why, whylen, "the workload names no target");
         return -EINVAL;
     }
-    if ((l->targets = calloc(pw->n_targets, sizeof(*l->targets))) == NULL) {
+    for (i = 0; i < pw->n_targets; i++)
+        cap += strncasecmp(pw->targets[i], RESOLVER_MX_PREFIX, mx_prefix) == 0 ? RESOLVER_ADDRS_MAX : 1;
+    if ((l->targets = calloc(cap, sizeof(*l->targets))) == NULL) {
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
     }
+    l->n_targets = 0;
     for (i = 0; i < pw->n_targets; i++) {
-        if (endpoint_parse(pw->targets[i], "25", &ep, err, sizeof(err)) != 0) {
+        if (strncasecmp(pw->targets[i], RESOLVER_MX_PREFIX, mx_prefix) == 0) {
+            rc = link_mx_target(l, pw->targets[i] + mx_prefix, family, &l->targets[l->n_targets], err,
+                                sizeof(err));
+            if (rc > 0)
+                l->n_targets += (size_t)rc;
+        } else if (endpoint_parse(pw->targets[i], "25", &ep, err, sizeof(err)) != 0) {
             snprintf(why, whylen, "bad target %s: %s", pw->targets[i], err);
             return -EINVAL;
+        } else if ((rc = guard_check_target(&l->o->guard, &ep, family, link_lookup, l,
+                                            &l->targets[l->n_targets], err, sizeof(err))) == 0) {
+            l->n_targets++;
         }
-        rc = guard_check_target(&l->o->guard, &ep, family, link_lookup, l, &l->targets[i], err, sizeof(err));
-        if (rc == -EINPROGRESS && pending == 0)
+        if (rc == -EINPROGRESS && pending++ == 0)
             snprintf(why, whylen, "%s", err);
-        if (rc == -EINPROGRESS)
-            pending++;
-        else if (rc != 0) {
+        else if (rc < 0 && rc != -EINPROGRESS) {
             snprintf(why, whylen, "%s", err);
             return rc;
         }
@@ -595,7 +648,7 @@ static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, 
         || (rc = link_targets(l, pw, (int)spec.w.family, why, whylen)) != 0)
         goto refuse;
     spec.targets = l->targets;
-    spec.n_targets = pw->n_targets;
+    spec.n_targets = l->n_targets;
     spec.target_first = pw->target_first;
     spec.phases = l->phases;
     spec.n_phases = pw->n_phases;

@@ -666,6 +666,9 @@ int options_parse(int argc, char **argv, struct agent_options *o, FILE *out, cha
     if (argc - optind != 1)
         BAD(argc - optind < 1 ? "missing target address" : "too many arguments: %s", argv[argc - 1]);
     o->target_spec = argv[optind];
+    if (strncasecmp(o->target_spec, "mx:", 3) == 0)
+        BAD("%s: mx: targets are looked up by an agent in daemon mode (smtpstorm run); "
+            "give the mail host here", o->target_spec);
     if (endpoint_parse(o->target_spec, "25", &o->w.target, err, errlen) != 0)
         return -EINVAL;
     return options_finish(o, explicit_m, err, errlen);

@@ -4,6 +4,7 @@
 #include "resolver.h"
 
 #include <ares.h>
+#include <arpa/nameser.h>
 #include <assert.h>
 #include <errno.h>
 #include <netdb.h>
@@ -18,13 +19,15 @@
 #include "log.h"
 
 #define NS_PER_MS 1000000ull
+#define RESOLVER_MX_HOSTS_MAX 8         /* most preferred MX hosts looked up */
 
 enum resolver_state { RS_FREE, RS_PENDING, RS_DONE, RS_FAILED };
 
 struct resolver_entry {
     struct resolver *owner;
     enum resolver_state state;
-    char name[ENDPOINT_HOST_MAX];       /* a host name */
+    char name[ENDPOINT_HOST_MAX];       /* a host name, or mx:DOMAIN */
+    int one_each;                       /* mx: the first address of each host only */
     int family;                         /* AF_UNSPEC, AF_INET or AF_INET6 */
     int rc;                             /* RS_FAILED: -ENOENT or -EAGAIN */
     char err[ENDPOINT_HOST_MAX + 80];
@@ -153,7 +156,7 @@ static void resolver_settle(struct resolver *r, struct resolver_entry *e, int st
 
     assert(e->queries > 0);
     if (--e->queries > 0)
-        return;                         /* (one query an entry today) */
+        return;                         /* an MX host's addresses still to come */
     if (e->n == 0) {
         resolver_fail(e, e->ok ? ARES_SUCCESS : status, e->name);
         return;
@@ -180,6 +183,8 @@ static void resolver_take(struct resolver_entry *e, const struct ares_addrinfo *
         if (e->ttl_s == 0 || (node->ai_ttl > 0 && node->ai_ttl < e->ttl_s))
             e->ttl_s = node->ai_ttl;
         e->n++;
+        if (e->one_each)
+            break;                      /* an MX host: one address of it */
     }
 }
 
@@ -214,13 +219,56 @@ static void resolver_query_addrs(struct resolver_entry *e, const char *host)
     ares_getaddrinfo(e->owner->channel, host, NULL, &hints, resolver_on_addrinfo, e);
 }
 
+/* resolver_on_mx - a domain's MX records are in: its most preferred hosts
+ * (RFC 5321 5.1; equal preferences all kept, for sessions to spread over)
+ * are looked up for an address each; with no MX record, the domain itself
+ * (the implicit MX). The MX query stays counted until the hosts' queries
+ * have started, so that one answered at once cannot end the entry early. */
+static void resolver_on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+    struct resolver_entry *e = arg;
+    struct ares_mx_reply *mx = NULL, *m;
+    const char *domain = e->name + strlen(RESOLVER_MX_PREFIX);
+    int best = -1, hosts = 0;
+
+    (void)timeouts;
+    if (status == ARES_EDESTRUCTION || e->owner->closing)
+        return;
+    if (status == ARES_SUCCESS)
+        status = ares_parse_mx_reply(abuf, alen, &mx);
+    if (status == ARES_ENODATA) {
+        e->one_each = 0;
+        resolver_query_addrs(e, domain);
+    } else if (status == ARES_SUCCESS) {
+        for (m = mx; m; m = m->next)
+            if (best < 0 || m->priority < best)
+                best = m->priority;
+        for (m = mx; m && hosts < RESOLVER_MX_HOSTS_MAX; m = m->next)
+            if (m->priority == best && m->host[0] != '\0' && strcmp(m->host, ".") != 0) {
+                resolver_query_addrs(e, m->host);
+                hosts++;
+            }
+        if (hosts == 0)
+            status = ARES_ENODATA;      /* a null MX (RFC 7505): the domain takes no mail */
+    }
+    if (mx != NULL)
+        ares_free_data(mx);
+    resolver_settle(e->owner, e, status == ARES_SUCCESS ? ARES_ENODATA : status);
+}
+
 /* resolver_start - e (named, of a family) asks the name servers. */
 static void resolver_start(struct resolver *r, struct resolver_entry *e)
 {
     e->state = RS_PENDING;
     e->n = e->ok = e->ttl_s = e->queries = 0;
     e->err[0] = '\0';
-    resolver_query_addrs(e, e->name);
+    e->one_each = strncasecmp(e->name, RESOLVER_MX_PREFIX, strlen(RESOLVER_MX_PREFIX)) == 0;
+    if (e->one_each) {
+        e->queries++;                   /* the MX query */
+        ares_query(r->channel, e->name + strlen(RESOLVER_MX_PREFIX), ns_c_in, ns_t_mx, resolver_on_mx, e);
+    } else {
+        resolver_query_addrs(e, e->name);
+    }
     resolver_arm(r);
 }
 

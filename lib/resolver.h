@@ -4,7 +4,13 @@
  * (or never answers): a lookup either has its answer at hand or starts a
  * query and says "ask again"; the coordinator repeats its workload until
  * the agent answers, so the second ask finds the answer. The resolver
- * belongs to its loop's thread and is freed before the loop. */
+ * belongs to its loop's thread and is freed before the loop.
+ *
+ * A name may also be mx:DOMAIN: the domain's MX records, its most
+ * preferred hosts (RFC 5321 5.1; all of those of equal preference, up to
+ * 8), one address of each, in the order of the records; a domain without
+ * MX records is its own host (the implicit MX), and a null MX (RFC 7505)
+ * is no address. */
 #ifndef SMTPSTORM_RESOLVER_H
 #define SMTPSTORM_RESOLVER_H
 
@@ -13,6 +19,7 @@
 #include "endpoint.h"
 #include "ev.h"
 
+#define RESOLVER_MX_PREFIX "mx:"        /* a target naming a mail domain */
 #define RESOLVER_ADDRS_MAX 16           /* addresses kept per name */
 #define RESOLVER_CACHE_MAX 128          /* names kept at once */
 #define RESOLVER_TIMEOUT_MS 1000        /* first try's wait; c-ares doubles it each round */
@@ -31,7 +38,8 @@ struct resolver *resolver_new(struct ev_loop *loop, char *err, size_t errlen);
  * release r and its watches. NULL is harmless. */
 void resolver_free(struct resolver *r);
 
-/* resolver_lookup - the addresses of ep (host:port) within family, at most max of them into out, each with ep's
+/* resolver_lookup - the addresses of ep (host:port, host possibly
+ * mx:DOMAIN) within family, at most max of them into out, each with ep's
  * port. A numeric address or a unix: endpoint is answered at once. Returns
  * the count from the cache; -EINPROGRESS when a query is on its way (it was
  * started now or before: ask again later); or, once for a finished query

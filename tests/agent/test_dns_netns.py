@@ -16,6 +16,9 @@ on 127.0.0.1 and `smtpstorm run --local 1 --heartbeat-timeout 2` aims at:
   confirm its part), the agent answered every heartbeat meanwhile and said
   why it could not start;
 - nowhere.test (NXDOMAIN): refused at once with the reason;
+- mx:mail.test, whose MX records name two hosts of preference 10 and a
+  backup of 20: the sessions spread over the two preferred hosts' sinks,
+  the backup gets nothing, and the mail reconciles;
 - late.test, unanswered at first (dnsmasq forwards it to the silent
   server), then answered from dnsmasq's hosts file a few seconds into the
   campaign (a name server that recovers, as podman's aardvark-dns does
@@ -35,6 +38,7 @@ import tempfile
 import time
 
 import harness
+from clustertest import SinkCount
 
 TOOLS = os.path.dirname(os.path.abspath(harness.__file__))
 COORD = harness.program("smtpstorm")
@@ -45,6 +49,7 @@ DELAY = 6
 HEARTBEAT = 2
 PORT = 2525             # the namespace is new: nothing else listens there
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+MX_HOSTS = {"mx1": "127.0.0.2", "mx2": "127.0.0.3", "backup": "127.0.0.4"}   # mail.test's, in the namespace
 HOSTS = os.path.join(tempfile.gettempdir(), f"{NS}-hosts")     # dnsmasq's extra hosts file
 MASQ = None                                 # the dnsmasq process
 
@@ -83,6 +88,30 @@ def campaign(tmp, name, target):
                                              "--heartbeat-timeout", str(HEARTBEAT), "--json", report, target]),
                                       report, name, timeout=90)
     return done, data, done.stderr.decode(errors="replace")
+
+
+def test_mx_target(tmp):
+    """mx:mail.test:PORT: the most preferred MX hosts, one sink each."""
+    report = os.path.join(tmp, "mx.json")
+    with harness.Procs() as procs:
+        counts = {}
+        for host in MX_HOSTS:
+            p = procs.start(in_ns([SINK, "-u", "nobody", "-c", f"{MX_HOSTS[host]}:{PORT}", "64"]))
+            counts[host] = SinkCount(p)
+        for host in MX_HOSTS:
+            harness.wait_for(lambda h=host: harness.run(in_ns([sys.executable, "-c",
+                             f"import socket; socket.create_connection(('{MX_HOSTS[h]}', {PORT}), 1)"]),
+                             timeout=10).returncode == 0, what=f"{host}'s sink")
+        done, data = harness.run_campaign(in_ns([COORD, "run", "--local", "1", "-m", "200", "-s", "4",
+                                                 "--wait", "8", "--json", report, f"mx:mail.test:{PORT}"]),
+                                          report, "mx", timeout=90)
+        harness.wait_for(lambda: sum(c.messages for c in counts.values()) >= 200, timeout=10,
+                         what="the sinks' counts")
+    got = {h: c.messages for h, c in counts.items()}
+    harness.check(done.returncode == 0 and data["totals"]["messages_accepted"] == 200,
+                  f"mx: exit {done.returncode}, {data and data['totals']}")
+    harness.check(got["backup"] == 0 and got["mx1"] > 0 and got["mx2"] > 0 and got["mx1"] + got["mx2"] == 200,
+                  f"the preferred hosts share the mail, the backup none: {got}")
 
 
 def test_name_that_starts_answering(tmp):
@@ -162,7 +191,10 @@ def main():
                                       "--bind-interfaces", "--user=root", "--cache-size=0",
                                       "--host-record=fast.test,127.0.0.1", "--address=/nowhere.test/",
                                       "--server=/slow.test/127.0.0.2", "--server=/silent.test/127.0.0.2",
-                                      "--server=/late.test/127.0.0.2", f"--addn-hosts={HOSTS}"]))
+                                      "--server=/late.test/127.0.0.2", f"--addn-hosts={HOSTS}",
+                                      "--mx-host=mail.test,mx1.mail.test,10", "--mx-host=mail.test,mx2.mail.test,10",
+                                      "--mx-host=mail.test,backup.mail.test,20",
+                                      *[f"--host-record={h}.mail.test,{a}" for h, a in MX_HOSTS.items()]]))
             global MASQ
             MASQ = masq
             user = ["-u", "nobody"]
@@ -178,7 +210,7 @@ def main():
                 raise AssertionError(f"in {NS}: sink exit {sink.poll()}, dnsmasq exit {masq.poll()}, "
                                      f"slowdns exit {dns.poll()}: not ready")
             harness.run_tests([test_fast_name, test_slow_name_server, test_silent_name_server,
-                               test_unknown_name, test_name_that_starts_answering], "dns-netns.")
+                               test_unknown_name, test_mx_target, test_name_that_starts_answering], "dns-netns.")
     finally:
         teardown()
     return 0
