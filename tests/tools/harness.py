@@ -8,6 +8,7 @@ import datetime
 import glob
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,9 +40,31 @@ def postfix_tool(name):
     return path, env
 
 
+def _ephemeral_ports():
+    """The kernel's range of local ports for outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
+    """A TCP port on 127.0.0.1 that nothing uses right now, below the
+    kernel's ephemeral range: a port the kernel hands out (bind to 0) can be
+    taken by any process's outgoing connection before the test binds it
+    (seen: "cannot bind ...: Address already in use" with load running)."""
+    low, _ = _ephemeral_ports()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:                  # everything below taken: the kernel's pick
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
