@@ -596,6 +596,7 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->duration_ns = pw->duration_ms * NS_PER_MS;
     if (pw->timeout_ms)             /* validated by lib/wire.c; 0: smtp-source's default */
         w->timeout_ns = pw->timeout_ms * NS_PER_MS;
+    w->session_timeout_ns = pw->session_timeout_ms * NS_PER_MS;
     w->fixed_delay_s = (unsigned)((pw->fixed_wait_ms + 999) / 1000);     /* whole seconds, as -w */
     w->random_delay_s = (unsigned)((pw->random_wait_ms + 999) / 1000);
     w->lmtp = pw->lmtp;

@@ -25,7 +25,7 @@
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
     OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
-    OPT_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
+    OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_ENVELOPE_TRACE,
     OPT_QUIET, OPT_HELP, OPT_VERSION, OPT_COORDINATOR, OPT_ALLOW_TARGET,
@@ -48,6 +48,7 @@ static const struct option long_options[] = {
     { "id", required_argument, NULL, OPT_ID },
     { "no-trace", no_argument, NULL, OPT_NO_TRACE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT },
     { "mail-size", no_argument, NULL, OPT_MAIL_SIZE },
     { "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
     { "size", required_argument, NULL, OPT_SIZE },
@@ -115,6 +116,9 @@ static const char help_text[] =
     "  --timeout S      give up when a connect, TLS handshake, write or reply takes\n"
     "                   over S seconds (a reply counts from its command, however the\n"
     "                   server trickles it); a timeout error (default: 300)\n"
+    "  --session-timeout S  end a connection that has lasted S seconds, whatever it\n"
+    "                   is doing (a server answering each reply just in time); a\n"
+    "                   timeout error (default: none)\n"
     "  --pipelining     send MAIL, RCPT and DATA in one write when offered (RFC 2920)\n"
     "  --chunking       send BDAT instead of DATA when offered (RFC 3030)\n"
     "  --mail-size      send EHLO, and SIZE=octets on MAIL when the server offers SIZE\n"
@@ -352,6 +356,10 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
     case OPT_TIMEOUT:
         if (parse_seconds(arg, OPTIONS_SECONDS_MAX, &d)) BAD("bad timeout: %s", arg);
         w->timeout_ns = (uint64_t)(d * NS_PER_SEC);
+        break;
+    case OPT_SESSION_TIMEOUT:
+        if (parse_seconds(arg, OPTIONS_SECONDS_MAX, &d) || d <= 0) BAD("bad --session-timeout: %s", arg);
+        w->session_timeout_ns = (uint64_t)(d * NS_PER_SEC);
         break;
     case OPT_PIPELINING: w->pipelining = 1; w->mail_size = 1; break;
     case OPT_CHUNKING: w->chunking = 1; w->mail_size = 1; break;

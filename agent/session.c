@@ -78,7 +78,11 @@ static int session_watch(struct agent_session *s)
 
 static void session_arm_timeout(struct agent_session *s, uint64_t now)
 {
+    uint64_t cap = s->connect_ns + s->w->session_timeout_ns;    /* --session-timeout */
+
     s->deadline_ns = now + s->w->timeout_ns;
+    if (s->w->session_timeout_ns && cap < s->deadline_ns)
+        s->deadline_ns = cap;
     if (!ev_timer_armed(&s->timeout))
         ev_timer_start_at(s->loop, &s->timeout, s->deadline_ns);
 }
@@ -468,7 +472,11 @@ static void session_on_timeout(struct ev_loop *loop, void *arg)
         session_connect_failed(s, ETIMEDOUT);
         return;
     }
-    session_fail(s, ERROR_TIMEOUT, "timeout while %s", session_doing(s));
+    if (s->w->session_timeout_ns && now >= s->connect_ns + s->w->session_timeout_ns)
+        session_fail(s, ERROR_TIMEOUT, "session over --session-timeout (%.3g s) while %s",
+                     (double)s->w->session_timeout_ns / 1e9, session_doing(s));
+    else
+        session_fail(s, ERROR_TIMEOUT, "timeout while %s", session_doing(s));
 }
 
 static void session_on_delay(struct ev_loop *loop, void *arg)

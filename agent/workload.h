@@ -46,6 +46,7 @@ struct workload {
                                      * (a campaign's common start); 0: the run's start */
     unsigned fixed_delay_s;         /* -w */
     unsigned random_delay_s;        /* -R */
+    uint64_t session_timeout_ns;    /* --session-timeout: a connection ends after this long (0: no bound) */
     uint64_t timeout_ns;            /* --timeout: a connect, TLS handshake, write progress or
                                      * reply (from its command) takes at most this long */
 

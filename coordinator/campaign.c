@@ -60,6 +60,7 @@ static const struct key_def keys[] = {
     { "fixed_wait", K_SECONDS, W(fixed_wait_ms), -1, 0, 0 },
     { "warmup", K_SECONDS, W(warmup_ms), -1, 0, 0 },
     { "timeout", K_TIMEOUT, W(timeout_ms), -1, 0, 0 },
+    { "session_timeout", K_TIMEOUT, W(session_timeout_ms), -1, 0, 0 },
     { "size", K_SIZE, W(size), -1, 0, DIST_SIZE_MAX },
     { "seed", K_U64, W(seed), -1, 0, UINT64_MAX },
     { "source", K_SOURCE, W(source), -1, 0, 0 },

@@ -21,7 +21,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_METRICS_LINGER, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_LINGER, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
     OPT_SLO, OPT_START, OPT_MAX, OPT_STEP, OPT_SETTLE, OPT_RESOLUTION, OPT_FACTOR, OPT_MAX_SESSIONS,
@@ -46,6 +46,7 @@ static const struct option cli_long[] = {
     { "drain-quiet", required_argument, NULL, OPT_DRAIN_QUIET },
     { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT },
     { "size", required_argument, NULL, OPT_SIZE },
     { "seed", required_argument, NULL, OPT_SEED },
     { "recipients", required_argument, NULL, OPT_RECIPIENTS },
@@ -129,6 +130,9 @@ void cli_usage_run(void *out)
           "               (e.g. 30s, 500ms), else the session fails with a timeout\n"
           "               error (default 30s: a dead target ends the campaign within\n"
           "               a minute; the standalone agent's default is smtp-source's 300s)\n"
+          "  --session-timeout S  a connection lasting S ends with a timeout error,\n"
+          "               whatever it is doing (a server answering each reply just\n"
+          "               in time) (default none)\n"
           "  --size DIST  each body's length drawn from DIST, instead of -l: 5k,\n"
           "               1k-100k, lognormal:median=8k,sigma=1.2[,max=64m],\n"
           "               mix:2k=60,20k=30,2m=10 (k = 1024, m = 1024 * 1024; default:\n"
@@ -366,6 +370,11 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case OPT_TIMEOUT:
         if (config_parse_timeout(arg, &w->timeout_ms) != 0)
             return snprintf(err, errlen, "--timeout: '%s' is not a duration like 30s or 500ms, over 0 "
+                            "and at most a day", arg), -EINVAL;
+        return 0;
+    case OPT_SESSION_TIMEOUT:
+        if (config_parse_timeout(arg, &w->session_timeout_ms) != 0)
+            return snprintf(err, errlen, "--session-timeout: '%s' is not a duration like 10m or 90s, over 0 "
                             "and at most a day", arg), -EINVAL;
         return 0;
     case OPT_SIZE: return cli_dist("--size", arg, DIST_SIZES, 0, DIST_SIZE_MAX, &w->size, err, errlen);

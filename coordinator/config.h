@@ -71,6 +71,7 @@ struct workload_spec {
     int verbose;                /* -v */
     uint64_t fixed_wait_ms;     /* -w */
     uint64_t timeout_ms;        /* --timeout: each connect, write and reply of the agents */
+    uint64_t session_timeout_ms;    /* --session-timeout: a connection at most this long (0: none) */
     char *size;                 /* --size: body lengths drawn (lib/dist.h); NULL: -l */
     char *recipients_dist;      /* --recipients: recipients per message drawn; NULL: -r */
     char *source;               /* --source: the agents' local addresses; NULL: any */

@@ -125,6 +125,7 @@ static void send_fill_workload(struct run *r, const struct plan_part *pp, Smtpst
     w->verbose = (uint32_t)ws->verbose;
     w->fixed_wait_ms = ws->fixed_wait_ms;
     w->timeout_ms = ws->timeout_ms;
+    w->session_timeout_ms = ws->session_timeout_ms;
     w->size = ws->size ? ws->size : (char *)"";
     w->seed = ws->seed;
     w->recipients_dist = ws->recipients_dist ? ws->recipients_dist : (char *)"";

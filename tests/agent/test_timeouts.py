@@ -100,12 +100,42 @@ def test_hung_target_leaves_the_rest_of_the_mail(tmp):
     check(all(a["messages_accepted"] == 10 for a in data["agents"]), f"per agent: {data['agents']}")
 
 
+def test_session_timeout_ends_a_slow_session(tmp):
+    """A sink that answers each DATA after 1 s (-w 1) keeps every reply within
+    --timeout; --session-timeout 2.5s still ends each connection within its
+    third message, counted as a timeout; without it, none times out."""
+    port = harness.free_port()
+    with harness.Procs() as procs:
+        p = procs.start([harness.program("smtpstorm-sink"), "-u", "nobody", "-w", "1", f"127.0.0.1:{port}", "16"])
+        harness.wait_port(port, proc=p)
+        runs = {}
+        for name, extra in (("capped", ["--session-timeout", "2500ms"]), ("uncapped", [])):
+            report = os.path.join(tmp, f"{name}.json")
+            t0 = time.monotonic()
+            done, data = harness.run_campaign([COORD, "run", "--local", "1", "-s", "1", "-d", "-m", "6",
+                                               "--timeout", "5s", *extra, "--json", report,
+                                               f"127.0.0.1:{port}"], report, name, timeout=60)
+            runs[name] = (done, data, time.monotonic() - t0)
+    done, data, took = runs["capped"]
+    t = data["totals"]
+    check(done.returncode == 4 and data["errors_by_kind"].get("timeout", 0) >= 1,
+          f"capped: exit {done.returncode}, errors {data['errors_by_kind']}")
+    check(t["sessions"] >= 2 and t["messages_accepted"] >= 2, f"capped: {t}")
+    check(t["messages_attempted"] == t["messages_accepted"] + t["messages_rejected"] + t["messages_unfinished"],
+          f"capped: the identity: {t}")
+    check(b"session over --session-timeout" in done.stderr, f"capped: the reason: {done.stderr[-600:]!r}")
+    done, data, took = runs["uncapped"]
+    check(done.returncode == 0 and data["totals"]["messages_accepted"] == 6
+          and data["errors_by_kind"].get("timeout", 0) == 0, f"uncapped: exit {done.returncode} {data['totals']}")
+
+
 def test_bad_timeout_values(tmp):
-    for value in ("0", "abc", "-1s", "25h", "5 s", ""):
-        done = harness.run([COORD, "run", "--local", "1", "--timeout", value, "127.0.0.1:9"], timeout=20)
-        err = done.stderr.decode()
-        check(done.returncode == 2, f"--timeout {value!r}: exit {done.returncode}, want 2")
-        check("--timeout" in err and "duration" in err, f"--timeout {value!r}: {err!r}")
+    for opt in ("--timeout", "--session-timeout"):
+        for value in ("0", "abc", "-1s", "25h", "5 s", ""):
+            done = harness.run([COORD, "run", "--local", "1", opt, value, "127.0.0.1:9"], timeout=20)
+            err = done.stderr.decode()
+            check(done.returncode == 2, f"{opt} {value!r}: exit {done.returncode}, want 2")
+            check(opt in err and "duration" in err, f"{opt} {value!r}: {err!r}")
     path = os.path.join(tmp, "bad.yaml")
     with open(path, "w") as f:
         f.write("messages: 1\ntimeout: never\n")
@@ -116,7 +146,8 @@ def test_bad_timeout_values(tmp):
 
 def main():
     harness.run_tests([test_bad_timeout_values, test_no_banner, test_silent_after_data, test_campaign_file_timeout,
-                       test_default_timeout_ends_within_a_minute, test_hung_target_leaves_the_rest_of_the_mail], "timeouts-")
+                       test_default_timeout_ends_within_a_minute, test_hung_target_leaves_the_rest_of_the_mail,
+                       test_session_timeout_ends_a_slow_session], "timeouts-")
 
 
 if __name__ == "__main__":
