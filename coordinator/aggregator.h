@@ -18,6 +18,7 @@ struct agg_totals {
     uint64_t sessions, attempted, accepted, rejected, unfinished, errors, recipients, bytes;
     uint64_t received, duplicates, sink_bytes;     /* this campaign, from the sinks */
     uint64_t replies_4xx, replies_5xx;              /* transient and permanent failure replies */
+    uint64_t sink_deferred, sink_rejected;          /* the sinks' --behaviour 4xx and 5xx replies */
     uint32_t sessions_active;
 };
 

@@ -3,7 +3,8 @@
  * running totals they come from, the sessions open, and the whole
  * message's latency in that second (empty when none ended), and the
  * target's backlog then: accepted minus received, cumulative (empty when no
- * sinks are in the path). */
+ * sinks are in the path), the phase, and the 4xx and 5xx replies the
+ * sinks' --behaviour rules gave in that second (empty without sinks). */
 #include "result.h"
 #include "report_file.h"
 
@@ -34,7 +35,8 @@ static int csv_fill(FILE *f, const void *arg)
 
     fprintf(f, "t,accepted,received,errors,attempted,rejected,accepted_total,received_total,errors_total,"
             "replies_4xx,replies_5xx,sessions_active,message_count,message_p50_ms,message_p90_ms,"
-            "message_p99_ms,message_max_ms,backlog,delivery_p50_ms,delivery_p99_ms,phase\n");
+            "message_p99_ms,message_max_ms,backlog,delivery_p50_ms,delivery_p99_ms,phase,"
+            "sink_deferred,sink_rejected\n");
     for (i = 0; i < a->n; i++) {
         cur = &a->rows[i].cum;
         prev = i > 0 ? &a->rows[i - 1].cum : &zero;
@@ -60,7 +62,12 @@ static int csv_fill(FILE *f, const void *arg)
                     (double)a->rows[i].delivery.p99_us / 1000);
         else
             fputs(",,", f);
-        fprintf(f, ",%s\n", csv_phase_name(res, a->rows[i].t));
+        fprintf(f, ",%s", csv_phase_name(res, a->rows[i].t));
+        if (res->n_sinks > 0)
+            fprintf(f, ",%" PRIu64 ",%" PRIu64 "\n", cur->sink_deferred - prev->sink_deferred,
+                    cur->sink_rejected - prev->sink_rejected);
+        else
+            fputs(",,\n", f);
     }
     return 0;
 }

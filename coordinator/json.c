@@ -303,6 +303,12 @@ static void json_timeline_row(FILE *f, const struct run_result *res, const struc
         fprintf(f, ", \"backlog\": %" PRId64, (int64_t)cur->accepted - (int64_t)cur->received);
     else
         fputs(", \"backlog\": null", f);
+    if (res->n_sinks > 0)
+        fprintf(f, ", \"sink_deferred\": %" PRIu64 ", \"sink_rejected\": %" PRIu64,
+                cur->sink_deferred >= prev->sink_deferred ? cur->sink_deferred - prev->sink_deferred : 0,
+                cur->sink_rejected >= prev->sink_rejected ? cur->sink_rejected - prev->sink_rejected : 0);
+    else
+        fputs(", \"sink_deferred\": null, \"sink_rejected\": null", f);
     fputc('}', f);
 }
 

@@ -187,7 +187,7 @@ static void fold_latency(struct timeline *tl, uint32_t t, const Smtpstorm__Hist 
 static int counts_any(const struct stats_second *d)
 {
     return d->attempted || d->accepted || d->rejected || d->errors || d->replies_4xx
-        || d->replies_5xx || d->received || d->duplicates;
+        || d->replies_5xx || d->received || d->duplicates || d->sink_deferred || d->sink_rejected;
 }
 
 /* fold_row - add one reported second into the rows and the peer's sum. */
@@ -336,6 +336,8 @@ int timeline_rows(const struct timeline *tl, struct aggregator *out)
         cum.replies_5xx += n->replies_5xx;
         cum.received += n->received;
         cum.duplicates += n->duplicates;
+        cum.sink_deferred += n->sink_deferred;
+        cum.sink_rejected += n->sink_rejected;
         cum.sessions_active = n->sessions_active;
         out->rows[out->n].t = (uint32_t)t;
         out->rows[out->n].cum = cum;

@@ -55,6 +55,8 @@ void stats_second_add(struct stats_second *dst, const struct stats_second *src)
     dst->replies_5xx += src->replies_5xx;
     dst->received += src->received;
     dst->duplicates += src->duplicates;
+    dst->sink_deferred += src->sink_deferred;
+    dst->sink_rejected += src->sink_rejected;
 }
 
 void stats_second_sub(const struct stats_second *dst, const struct stats_second *src,
@@ -71,6 +73,8 @@ void stats_second_sub(const struct stats_second *dst, const struct stats_second 
     STATS_SUB(replies_5xx);
     STATS_SUB(received);
     STATS_SUB(duplicates);
+    STATS_SUB(sink_deferred);
+    STATS_SUB(sink_rejected);
 #undef STATS_SUB
 }
 

@@ -56,6 +56,7 @@ struct stats_second {
     uint32_t sessions_active;
     uint64_t attempted, accepted, rejected, errors, replies_4xx, replies_5xx;
     uint64_t received, duplicates;
+    uint64_t sink_deferred, sink_rejected;  /* sinks: 4xx and 5xx replies their --behaviour rules gave */
 };
 
 /* stats_second_add - add src's counts (not t, sessions_active included)

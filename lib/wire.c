@@ -457,6 +457,8 @@ static void wire_second_put(Smtpstorm__Second *pb, const struct stats_second *s)
     pb->sessions_active = s->sessions_active;
     pb->received = s->received;
     pb->duplicates = s->duplicates;
+    pb->sink_deferred = s->sink_deferred;
+    pb->sink_rejected = s->sink_rejected;
 }
 
 void wire_second_get(const Smtpstorm__Second *pb, struct stats_second *out)
@@ -471,6 +473,8 @@ void wire_second_get(const Smtpstorm__Second *pb, struct stats_second *out)
     out->sessions_active = pb->sessions_active;
     out->received = pb->received;
     out->duplicates = pb->duplicates;
+    out->sink_deferred = pb->sink_deferred;
+    out->sink_rejected = pb->sink_rejected;
 }
 
 Smtpstorm__Seconds *wire_seconds_fill(struct wire_seconds_store *st, const struct wire_seconds *src)

@@ -64,6 +64,8 @@ static Smtpstorm__Seconds *link_seconds(struct sink_link *l, const struct tally_
     src.last_ns = tc->last_ns;
     src.before.received = tc->received - (tc->duplicates < tc->received ? tc->duplicates : tc->received);
     src.before.duplicates = tc->duplicates;
+    src.before.sink_deferred = tc->outcomes[BEHAVIOUR_OUT_DEFERRED];   /* counted by second too */
+    src.before.sink_rejected = tc->outcomes[BEHAVIOUR_OUT_REJECTED];
     src.total = src.before;
     for (i = 0; i < tc->n_seconds; i++)
         if (tc->seconds[i].t >= src.closed)

@@ -33,6 +33,7 @@ struct tally_entry {
     /* by event time: slot k holds second sec_t[k] (UINT64_MAX while being
      * reset), written by the loop alone */
     _Atomic uint64_t sec_t[TALLY_SECONDS], sec_received[TALLY_SECONDS], sec_dups[TALLY_SECONDS];
+    _Atomic uint64_t sec_deferred[TALLY_SECONDS], sec_rejected[TALLY_SECONDS];  /* --behaviour 4xx, 5xx */
     _Atomic uint64_t last_rx_us, origin_us;     /* the last arrival, and its campaign's start */
     struct tally_sec_hists *_Atomic sech;      /* delivery latency by second; NULL until a
                                                  * message of a started campaign came */
@@ -554,6 +555,8 @@ static void entry_reset(struct tally *t, size_t i, const char *campaign)
         put(&e->sec_t[k], UINT64_MAX);
         put(&e->sec_received[k], 0);
         put(&e->sec_dups[k], 0);
+        put(&e->sec_deferred[k], 0);
+        put(&e->sec_rejected[k], 0);
     }
     put(&e->last_rx_us, 0);
     put(&e->origin_us, 0);
@@ -612,63 +615,98 @@ static struct tally_entry *entry_for(struct tally *t, const char *campaign, uint
     return e;
 }
 
-void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, uint64_t now_us)
+/* entry_slot - the slot of event-time second sec in e, emptied first when
+ * it held an older second (its counts, and its latency histogram h when
+ * given). */
+static size_t entry_slot(struct tally_entry *e, uint64_t sec, struct tally_sec_hists *h)
 {
-    struct seen_agent *a;
+    size_t k = sec % TALLY_SECONDS, i;
 
-    assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
-    bump(&entry_for(t, tr->campaign, now_us)->outcomes[outcome], 1);
-    if (t->seen && (a = seen_find(t->seen, tr->campaign, tr->agent, now_us)) != NULL) {
-        seen_mark(a, outcome, tr->seq);
-        seen_unpin(a);
+    if (get(&e->sec_t[k]) != sec) {         /* the slot's second is over: reuse it */
+        put(&e->sec_t[k], UINT64_MAX);
+        atomic_thread_fence(memory_order_release);
+        put(&e->sec_received[k], 0);
+        put(&e->sec_dups[k], 0);
+        put(&e->sec_deferred[k], 0);
+        put(&e->sec_rejected[k], 0);
+        for (i = 0; h != NULL && i < HIST_SLOTS; i++)
+            if (get(&h->slots[k][i]) != 0)
+                put(&h->slots[k][i], 0);
+        atomic_store_explicit(&e->sec_t[k], sec, memory_order_release);
     }
-}
-
-int tally_count_tag_outcome(struct tally *t, const struct trace_tag *tag, int outcome, uint64_t now_us)
-{
-    char campaign[TRACE_ID_MAX];
-    struct seen_agent *a;
-
-    assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
-    if (t->seen == NULL || (a = seen_find_key(t->seen, tag->key)) == NULL)
-        return -1;
-    seen_mark(a, outcome, tag->seq);
-    snprintf(campaign, sizeof(campaign), "%s", a->campaign);
-    seen_unpin(a);
-    bump(&entry_for(t, campaign, now_us)->outcomes[outcome], 1);
-    return 0;
-}
-
-void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
-{
-    tally_count_message(t, tr, now_us, 0);
+    return k;
 }
 
 /* entry_second - count one arrival, its delivery latency in histogram
  * slot lat_slot, in its event-time second. */
 static void entry_second(struct tally_entry *e, uint64_t now_us, uint64_t origin_us, int dup, size_t lat_slot)
 {
-    uint64_t sec = tally_second_of(now_us, origin_us);
-    size_t k = sec % TALLY_SECONDS, i;
     struct tally_sec_hists *h = atomic_load_explicit(&e->sech, memory_order_relaxed);
+    size_t k;
 
     if (h == NULL && origin_us != 0 && (h = calloc(1, sizeof(*h))) != NULL)
         atomic_store_explicit(&e->sech, h, memory_order_release);   /* once per entry */
-    if (get(&e->sec_t[k]) != sec) {         /* the slot's second is over: reuse it */
-        put(&e->sec_t[k], UINT64_MAX);
-        atomic_thread_fence(memory_order_release);
-        put(&e->sec_received[k], 0);
-        put(&e->sec_dups[k], 0);
-        for (i = 0; h != NULL && i < HIST_SLOTS; i++)
-            if (get(&h->slots[k][i]) != 0)
-                put(&h->slots[k][i], 0);
-        atomic_store_explicit(&e->sec_t[k], sec, memory_order_release);
-    }
+    k = entry_slot(e, tally_second_of(now_us, origin_us), h);
     bump(dup > 0 ? &e->sec_dups[k] : &e->sec_received[k], 1);
     if (h != NULL && dup <= 0)
         bump(&h->slots[k][lat_slot], 1);
     put(&e->last_rx_us, now_us);
     put(&e->origin_us, origin_us);
+}
+
+/* entry_outcome_second - a rule's 4xx or 5xx (outcome) in its event-time
+ * second, the campaign's start being origin_us on our clock (0: unknown,
+ * row 0). Other outcomes are not counted by second. */
+static void entry_outcome_second(struct tally_entry *e, int outcome, uint64_t now_us, uint64_t origin_us)
+{
+    size_t k;
+
+    if (outcome != BEHAVIOUR_OUT_DEFERRED && outcome != BEHAVIOUR_OUT_REJECTED)
+        return;
+    k = entry_slot(e, tally_second_of(now_us, origin_us),
+                   atomic_load_explicit(&e->sech, memory_order_relaxed));
+    bump(outcome == BEHAVIOUR_OUT_DEFERRED ? &e->sec_deferred[k] : &e->sec_rejected[k], 1);
+}
+
+void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, uint64_t now_us)
+{
+    struct tally_entry *e = entry_for(t, tr->campaign, now_us);
+    struct seen_agent *a;
+    uint64_t origin_us = 0;
+
+    assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
+    bump(&e->outcomes[outcome], 1);
+    if (t->seen && (a = seen_find(t->seen, tr->campaign, tr->agent, now_us)) != NULL) {
+        seen_mark(a, outcome, tr->seq);
+        origin_us = get(&a->origin_us);
+        seen_unpin(a);
+    }
+    entry_outcome_second(e, outcome, now_us, origin_us);
+}
+
+int tally_count_tag_outcome(struct tally *t, const struct trace_tag *tag, int outcome, uint64_t now_us)
+{
+    char campaign[TRACE_ID_MAX];
+    struct tally_entry *e;
+    struct seen_agent *a;
+    uint64_t origin_us;
+
+    assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
+    if (t->seen == NULL || (a = seen_find_key(t->seen, tag->key)) == NULL)
+        return -1;
+    seen_mark(a, outcome, tag->seq);
+    snprintf(campaign, sizeof(campaign), "%s", a->campaign);
+    origin_us = get(&a->origin_us);
+    seen_unpin(a);
+    e = entry_for(t, campaign, now_us);
+    bump(&e->outcomes[outcome], 1);
+    entry_outcome_second(e, outcome, now_us, origin_us);
+    return 0;
+}
+
+void tally_count(struct tally *t, const struct trace *tr, uint64_t now_us)
+{
+    tally_count_message(t, tr, now_us, 0);
 }
 
 void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_us, uint64_t bytes)
@@ -721,7 +759,7 @@ void tally_snapshot_init(struct tally_snapshot *s)
  * reset is skipped (the next snapshot has it). */
 static void entry_read_seconds(const struct tally_entry *e, struct tally_campaign *c)
 {
-    uint64_t t, r, d, last, origin;
+    uint64_t t, r, d, def, rej, last, origin;
     size_t k;
 
     c->n_seconds = 0;
@@ -730,13 +768,17 @@ static void entry_read_seconds(const struct tally_entry *e, struct tally_campaig
             continue;
         r = get(&e->sec_received[k]);
         d = get(&e->sec_dups[k]);
+        def = get(&e->sec_deferred[k]);
+        rej = get(&e->sec_rejected[k]);
         atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&e->sec_t[k], memory_order_relaxed) != t || (r == 0 && d == 0))
+        if (atomic_load_explicit(&e->sec_t[k], memory_order_relaxed) != t || (r == 0 && d == 0 && def == 0 && rej == 0))
             continue;
         memset(&c->seconds[c->n_seconds], 0, sizeof(c->seconds[0]));
         c->seconds[c->n_seconds].t = (uint32_t)t;
         c->seconds[c->n_seconds].received = r;
         c->seconds[c->n_seconds].duplicates = d;
+        c->seconds[c->n_seconds].sink_deferred = def;
+        c->seconds[c->n_seconds].sink_rejected = rej;
         c->n_seconds++;
     }
     last = get(&e->last_rx_us);

@@ -16,6 +16,7 @@ mail every second or two), `smtpstorm run` at its smtpd.
 Bounded: a few hundred messages, each test well under 2 minutes. Suite
 'mta'; root only; loopback only."""
 
+import csv
 import json
 import os
 import sys
@@ -58,11 +59,13 @@ def through_postfix(tmp, name, args, sinks=1, postconf=()):
     ctl = f"tcp://127.0.0.1:{harness.free_port()}"
     snk = f"tcp://127.0.0.1:{harness.free_port()}"
     report, page = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".html")
+    csv_path = os.path.join(tmp, name + ".csv")
     with harness.Procs() as procs:
         addrs = start_cluster(procs, ctl, snk, sinks)
         with mta.Instance(harness.free_port(), relays=addrs, extra=RETRY + tuple(postconf)) as pf:
             argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "2", "--sinks", str(sinks),
                     "--wait", "20s", "--drain", "60s", "--drain-quiet", "0", "--json", report, "--html", page,
+                    "--csv", csv_path,
                     *args, f"127.0.0.1:{pf.port}"]
             t0 = time.monotonic()
             done = harness.run(argv, timeout=110)
@@ -75,6 +78,8 @@ def through_postfix(tmp, name, args, sinks=1, postconf=()):
         data = json.load(f)
     with open(page) as f:
         html = f.read()
+    with open(csv_path, newline="") as f:
+        data["csv_rows"] = list(csv.DictReader(f))
     return done.returncode, data, out, html
 
 
@@ -102,6 +107,11 @@ def test_greylist_everything_5s(tmp):
     check(b.index(max(b)) < len(b) - 1, f"grey: the backlog never drained {b}")
     check("greylist_deferred" in out and "lost 0" in out, "grey: the summary shows no deferrals")
     check("rules: greylist_deferred" in html, "grey: the HTML shows no deferrals")
+    # the deferrals by second: the timeline's and the CSV's add up to the total
+    by_second = sum(r["sink_deferred"] for r in data["timeline"])
+    in_csv = sum(int(r["sink_deferred"]) for r in data["csv_rows"])
+    check(by_second == in_csv == s["deferred"] and max(r["sink_deferred"] for r in data["timeline"]) > 0,
+          f"grey: deferrals by second {by_second} (CSV {in_csv}), in total {s['deferred']}")
 
 
 CAMPAIGN = """name: defer-half
@@ -149,6 +159,10 @@ def test_reject_one_domain_for_good(tmp):
     check(code == 0, f"gone: exit {code} (rejections by the sinks are not losses)")
     check("rejected for good" in out, "gone: the summary does not explain the rejections")
     check('data-key="sink_rejected"' in html, "gone: the HTML has no sink rejected")
+    by_second = sum(r["sink_rejected"] for r in data["timeline"])
+    in_csv = sum(int(r["sink_rejected"]) for r in data["csv_rows"])
+    check(by_second == in_csv == t["behaviour"]["rejected"],
+          f"gone: rejections by second {by_second} (CSV {in_csv}), in total {t['behaviour']['rejected']}: {data['timeline']}")
 
 
 def main():
