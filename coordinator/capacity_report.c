@@ -25,6 +25,15 @@ static double capacity_ms(const struct hist *h, double pct)
     return h->count ? (double)hist_percentile(h, pct) / 1000 : NAN;
 }
 
+/* capacity_cell - percentile pct of h in ms as a table cell; "-" when empty. */
+static const char *capacity_cell(char *buf, size_t len, const struct hist *h, double pct)
+{
+    if (h->count == 0)
+        return "-";
+    snprintf(buf, len, "%.0f", capacity_ms(h, pct));
+    return buf;
+}
+
 /* capacity_headline - "capacity: 98.0 msgs/s, limited by ..." */
 static void capacity_headline(FILE *out, const struct capacity_result *res)
 {
@@ -62,15 +71,15 @@ static void capacity_print(FILE *out, const struct capacity_result *res)
             "begun/s", "p50 ms", "p99 ms", "dlv p99", "backlog/s", "errors", "lost", "verdict");
     for (i = 0; i < res->n; i++) {
         const struct capacity_step *s = &res->steps[i];
-        char lost[24] = "-", growth[24] = "-";
+        char lost[24] = "-", growth[24] = "-", p50[24], p99[24], dlv[24];
 
         if (s->lost >= 0)
             snprintf(lost, sizeof(lost), "%" PRId64, s->lost);
         if (s->with_sinks)
             snprintf(growth, sizeof(growth), "%.1f", s->backlog_growth);
-        fprintf(out, "%4zu %9.1f %8u %9.1f %9.1f %8.0f %8.0f %9.0f %10s %7" PRIu64 " %7s  %s%s%s%s%s%s%s\n", i + 1,
-                s->planned, s->sessions, s->window.rate, s->attempted_rate, capacity_ms(&s->message, 50),
-                capacity_ms(&s->message, 99), capacity_ms(&s->delivery, 99), growth, s->window.errors, lost,
+        fprintf(out, "%4zu %9.1f %8u %9.1f %9.1f %8s %8s %9s %10s %7" PRIu64 " %7s  %s%s%s%s%s%s%s\n", i + 1,
+                s->planned, s->sessions, s->window.rate, s->attempted_rate, capacity_cell(p50, sizeof(p50), &s->message, 50),
+                capacity_cell(p99, sizeof(p99), &s->message, 99), capacity_cell(dlv, sizeof(dlv), &s->delivery, 99), growth, s->window.errors, lost,
                 capacity_verdict_names[s->verdict], s->failed ? ": " : "", s->failed ? s->failed : "",
                 s->saturated ? " (an agent saturated)" : "", s->behind ? " (behind schedule)" : "",
                 s->capped ? " (sessions capped)" : "", s->drained ? "" : " (did not drain)");

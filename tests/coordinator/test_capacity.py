@@ -10,6 +10,9 @@ test relay), and its usage errors.
   second to a sink that counts for the coordinator: with
   'backlog_growth<20/s' the search finds 300 +- 10%, and every step's mail
   reconciles (lost == 0).
+- smtpstorm-sink -w 3 answers DATA 3 s late: with 'p99(message)<1s' even
+  the start rate fails, and the search ends at once with exit 8, no
+  capacity (end start_failed, rate null) and the failed objective named.
 - Bad objectives, --start above --max, no TARGET, no --slo: exit 2 with a
   message saying what is wrong.
 Generous bounds only: no timing is asserted beyond the capacity's +-10%.
@@ -62,6 +65,25 @@ def test_capacity_usage_errors(tmp):
     harness.check(done.returncode == 2 and "smtpstorm capacity" in done.stderr.decode(), "run took --slo")
 
 
+def test_capacity_none_when_the_start_rate_fails(tmp):
+    port = harness.free_port()
+    with harness.Procs() as procs:
+        sink = procs.start([SINK] + USER + ["-w", "3", f"127.0.0.1:{port}", "256"])
+        harness.wait_port(port, proc=sink)
+        done, data = capacity(tmp, "none", ["--local", "1", "--slo", "p99(message)<1s", "--start", "5", "--step", "1s",
+                                            "--settle", "0", f"127.0.0.1:{port}"], timeout=60)
+    cap = data["capacity"]
+    out = done.stdout.decode()
+    print(out)
+    harness.check(done.returncode == 8, f"exit {done.returncode}, not 8")
+    harness.check(cap["end"] == "start_failed" and cap["rate"] is None and len(cap["steps"]) == 1, f"{cap}")
+    step = cap["steps"][0]
+    harness.check(step["verdict"] == "fail" and step["failed"] == "p99(message)<1s"
+                  and step["message_p99_ms"] >= 3000, f"step {step}")
+    harness.check(data["exit_code"] == 8, f"exit_code {data['exit_code']} in the JSON")
+    harness.check("capacity: none: even the start rate 5.0/s failed p99(message)<1s" in out, f"headline: {out}")
+
+
 def test_capacity_of_a_sink_of_known_capacity(tmp):
     port = harness.free_port()
     with harness.Procs() as procs:
@@ -102,5 +124,6 @@ def test_capacity_of_a_relay_that_delivers_slowly(tmp):
 
 
 if __name__ == "__main__":
-    harness.run_tests([test_capacity_usage_errors, test_capacity_of_a_sink_of_known_capacity,
+    harness.run_tests([test_capacity_usage_errors, test_capacity_none_when_the_start_rate_fails,
+                       test_capacity_of_a_sink_of_known_capacity,
                        test_capacity_of_a_relay_that_delivers_slowly], "smtpstorm-capacity-")
