@@ -237,12 +237,12 @@ static void capacity_html_chart(FILE *f, const struct capacity_result *res)
     }
     lat[0] = (struct svg_series){ "p50(message)", "s-p50", p50, 0 };
     lat[1] = (struct svg_series){ "p99(message)", "s-p99", p99, 0 };
-    lat[2] = (struct svg_series){ "p99(delivery)", "s-received", dlv, 1 };
+    lat[2] = (struct svg_series){ "p99(delivery)", "s-backlog", dlv, 1 };     /* not p50's blue */
     back[0] = (struct svg_series){ "backlog growth", "s-backlog", bl, 0 };
     fputs("<h2>Latency and backlog against rate (x: planned messages/s)</h2>\n", f);
-    svg_time_chart(f, &(struct svg_chart){ "capacity-latency", "latency by rate", "ms", x, n, lat, 3, 900, 260, 0 });
+    svg_time_chart(f, &(struct svg_chart){ "capacity-latency", "latency by rate", "ms", x, n, lat, 3, 900, 260, 0, 1 });
     svg_time_chart(f, &(struct svg_chart){ "capacity-backlog", "backlog growth by rate", "msg/s", x, n, back, 1, 900,
-                                           200, 0 });
+                                           200, 0, 1 });
     free(x);
 }
 

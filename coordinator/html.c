@@ -411,7 +411,8 @@ static void html_series_free(struct html_series *s)
 static void html_chart(FILE *f, const char *id, const char *title, const char *unit, const double *x, size_t n,
                        const struct svg_series *series, size_t ns)
 {
-    struct svg_chart c = { id, title, unit, x, n, series, ns, HTML_CHART_W, HTML_CHART_H, strcmp(unit, "ms") != 0 };
+    struct svg_chart c = { id, title, unit, x, n, series, ns, HTML_CHART_W, HTML_CHART_H, strcmp(unit, "ms") != 0,
+                           0 };
 
     fputs("<div class=\"panel\">\n", f);
     svg_time_chart(f, &c);

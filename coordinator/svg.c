@@ -69,9 +69,14 @@ static double svg_nice_step(double range)
     return 10 * mag;
 }
 
-static void svg_time_label(double s, double span, char *out, size_t outlen)
+/* svg_x_label - an x tick: a rate ("250/s"), or a time ("90s", "3:00"). */
+static void svg_x_label(const struct svg_chart *c, double s, double span, char *out, size_t outlen)
 {
-    if (span >= 180)
+    char v[32];
+
+    if (c->rate_x)
+        snprintf(out, outlen, "%s/s", svg_format_value(s, v, sizeof(v)));
+    else if (span >= 180)
         snprintf(out, outlen, "%d:%02d", (int)s / 60, (int)s % 60);
     else
         snprintf(out, outlen, "%gs", s);
@@ -106,7 +111,7 @@ static void svg_axes(FILE *f, const struct svg_chart *c, const struct frame *fr)
     if (xstep < 1)
         xstep = 1;
     for (v = ceil(fr->x0 / xstep) * xstep; v <= fr->x1 + 1e-9; v += xstep) {
-        svg_time_label(v, fr->x1 - fr->x0, label, sizeof(label));
+        svg_x_label(c, v, fr->x1 - fr->x0, label, sizeof(label));
         fprintf(f, "<line class=\"tickmark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", fx(fr, v),
                 fx(fr, v), fr->py1, fr->py1 + 4);
         fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", fx(fr, v),
@@ -176,8 +181,9 @@ static void svg_tips(FILE *f, const struct svg_chart *c, const struct frame *fr)
         return;
     fputs("<g class=\"tips\">", f);
     for (i = 0; i < c->n; i++) {
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>t=%gs", fx(fr, c->x[i]) - w / 2,
-                fr->py0, w, fr->py1 - fr->py0, c->x[i]);
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%s%g%s",
+                fx(fr, c->x[i]) - w / 2, fr->py0, w, fr->py1 - fr->py0, c->rate_x ? "rate " : "t=", c->x[i],
+                c->rate_x ? "/s" : "s");
         for (j = 0; j < c->n_series; j++) {
             fputs("\n", f);
             svg_escape(f, c->series[j].name);

@@ -20,6 +20,7 @@ Generous bounds only: no timing is asserted beyond the capacity's +-10%.
 
 import json
 import os
+import re
 import sys
 
 import harness
@@ -120,6 +121,10 @@ def test_capacity_of_a_relay_that_delivers_slowly(tmp):
         harness.check(s["backlog_growth_per_s"] is not None, "no backlog growth")
     page = open(html).read()
     harness.check("capacity-latency" in page and "capacity-backlog" in page, "no chart in the HTML")
+    # the x axis is the planned rate: its ticks and tooltips read "300/s", never seconds
+    harness.check(re.search(r'class="tick"[^>]*>\d+/s</text>', page) and "<title>rate " in page
+                  and "<title>t=" not in page and not re.search(r'class="tick"[^>]*>\d+s</text>', page),
+                  "the capacity charts' x axis does not read as a rate")
     harness.check("<testcase" in open(junit).read(), "no testcase in the JUnit file")
 
 
