@@ -207,6 +207,7 @@ static void capacity_html_chart(FILE *f, const struct capacity_result *res)
 {
     double *x = calloc(res->n + 1, sizeof(double) * 5), *p50, *p99, *dlv, *bl;
     struct svg_series lat[3], back[1];
+    char mark[48];
     size_t i, j, n = res->n;
 
     if (x == NULL)
@@ -239,10 +240,13 @@ static void capacity_html_chart(FILE *f, const struct capacity_result *res)
     lat[1] = (struct svg_series){ "p99(message)", "s-p99", p99, 0 };
     lat[2] = (struct svg_series){ "p99(delivery)", "s-backlog", dlv, 1 };     /* not p50's blue */
     back[0] = (struct svg_series){ "backlog growth", "s-backlog", bl, 0 };
+    if (res->rate > 0)
+        snprintf(mark, sizeof(mark), "capacity %g/s", res->rate);
     fputs("<h2>Latency and backlog against rate (x: planned messages/s)</h2>\n", f);
-    svg_time_chart(f, &(struct svg_chart){ "capacity-latency", "latency by rate", "ms", x, n, lat, 3, 900, 260, 0, 1 });
+    svg_time_chart(f, &(struct svg_chart){ "capacity-latency", "latency by rate", "ms", x, n, lat, 3, 900, 260, 0, 1,
+                                           res->rate, res->rate > 0 ? mark : NULL });
     svg_time_chart(f, &(struct svg_chart){ "capacity-backlog", "backlog growth by rate", "msg/s", x, n, back, 1, 900,
-                                           200, 0, 1 });
+                                           200, 0, 1, res->rate, res->rate > 0 ? mark : NULL });
     free(x);
 }
 

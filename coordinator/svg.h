@@ -30,6 +30,8 @@ struct svg_chart {
     int width, height;          /* the viewBox; the page scales it */
     int counts;                 /* whole numbers: the y axis goes to SVG_TICKS at least */
     int rate_x;                 /* x is a rate: ticks and tooltips read "250/s", not seconds */
+    double mark;                /* a dashed vertical line at this x, labelled mark_label; */
+    const char *mark_label;     /* NULL: none */
 };
 
 /* svg_time_chart - write c as an <svg> element to f. */
