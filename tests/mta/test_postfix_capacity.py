@@ -10,7 +10,7 @@ too), one key overridden on the command line: it finds a capacity limited
 by 'backlog_growth<3/s' (Postfix keeping up with what it accepts), prints
 it with its table of steps, and every step's mail reconciles on its own
 (each step drained, lost 0 in each step of the JSON). Bounded: about ten
-steps of 2 s + 4 s at most, under 2 minutes. Suite 'mta'; root only;
+steps of 2 s + 4 s and their drains, about a minute. Suite 'mta'; root only;
 loopback only."""
 
 import json
@@ -33,7 +33,7 @@ size: 2k
 capacity:
   slo:
     - backlog_growth<3/s
-  start: 4
+  start: 8
   max: 1000
   factor: 2
   resolution: 20%
@@ -65,7 +65,7 @@ def test_capacity_through_postfix(tmp):
         cap = json.load(f)["capacity"]
     check(cap["end"] == "found" and cap["limited_by"] == "backlog_growth<3/s", f"{cap['end']} {cap['limited_by']}")
     check(cap["max"] == 64 and cap["resolution"] == 20 and cap["step_s"] == 4, f"the file and --max: {cap}")
-    check(4 <= cap["rate"] <= 2 * SINK_RATE, f"capacity {cap['rate']}/s, the sinks take {SINK_RATE}/s")
+    check(SINK_RATE / 2 <= cap["rate"] <= 2 * SINK_RATE, f"capacity {cap['rate']}/s, the sinks take {SINK_RATE}/s")
     check(f"capacity: {cap['rate']:.1f}" in out and "planned/s" in out, "no capacity and table of steps printed")
     check(len(cap["steps"]) >= 3, f"{len(cap['steps'])} steps")
     for s in cap["steps"]:
