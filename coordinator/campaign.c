@@ -159,17 +159,25 @@ static int walk_target(struct walk *k, yaml_node_t *node)
     return 0;
 }
 
-static int walk_threshold(struct walk *k, yaml_node_t *node)
+/* walk_condition - one expression of a list of thresholds: "threshold"
+ * (thresholds:) or "slo" (capacity: slo:), both kept in c->thresholds. */
+static int walk_condition(struct walk *k, yaml_node_t *node, const char *what)
 {
     const char *s = scalar_of(node);
     char why[256];
 
     if (s == NULL || *s == '\0')
-        return walk_fail(k, node, "a threshold must be an expression like \"p99(message)<500ms\"");
+        return walk_fail(k, node, "a%s %s must be an expression like \"p99(message)<500ms\"",
+                         what[0] == 's' ? "n" : "", what[0] == 's' ? "objective" : what);
     if (config_add_threshold(k->c, s, why, sizeof(why)) != 0)
-        return walk_fail(k, node, "threshold: %s", why);
+        return walk_fail(k, node, "%s: %s", what, why);
     k->c->thresholds_from_file = 1;
     return 0;
+}
+
+static int walk_threshold(struct walk *k, yaml_node_t *node)
+{
+    return walk_condition(k, node, "threshold");
 }
 
 /* byte_offset - the octet where character chars of text[0..len) begins
@@ -311,17 +319,15 @@ static int walk_phases(struct walk *k, yaml_node_t *node)
 /* walk_slo - one objective of capacity: slo:, judged on every step's window. */
 static int walk_slo(struct walk *k, yaml_node_t *node)
 {
-    const char *s = scalar_of(node);
-    char why[256];
+    const struct threshold *t;
+    int rc;
 
-    if (s == NULL || *s == '\0')
-        return walk_fail(k, node, "an objective must be an expression like \"p99(message)<2s\"");
-    if (config_add_threshold(k->c, s, why, sizeof(why)) != 0)
-        return walk_fail(k, node, "slo: %s", why);
-    k->c->thresholds_from_file = 1;
-    if (k->c->thresholds[k->c->n_thresholds - 1].scope[0])
+    if ((rc = walk_condition(k, node, "slo")) != 0)
+        return rc;
+    t = &k->c->thresholds[k->c->n_thresholds - 1];
+    if (t->scope[0])
         return walk_fail(k, node, "slo \"%s\": objectives are judged on every step's measured window; drop "
-                         "the '%s:' scope", s, k->c->thresholds[k->c->n_thresholds - 1].scope);
+                         "the '%s:' scope", t->text, t->scope);
     return 0;
 }
 

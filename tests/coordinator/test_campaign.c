@@ -185,6 +185,7 @@ static void test_campaign_capacity_errors_name_the_line(void **state)
     expect_error_for(1, "capacity:\n  slo:\n    - lost==0\n    - p99(mesage)<1s\n", 4, "slo: ");
     expect_error_for(1, "capacity:\n  slo:\n    - steady:lost==0\n", 3, "drop the 'steady:' scope");
     expect_error_for(1, "capacity:\n  slo: {lost: 0}\n", 2, "'slo' must be a list of objectives");
+    expect_error_for(1, "capacity:\n  slo:\n    - [lost, 0]\n", 3, "an objective must be an expression");
     expect_error_for(1, "capacity:\n  slo: [+5%]\n", 2, "slo: ");
     expect_error_for(1, "capacity:\n  start: 50\n  max: 20\n", 3, "start 50 is above max 20");
     expect_error_for(1, "targets: [a]\n\nphases:\n  - {kind: steady, duration: 5s}\n", 3,
