@@ -171,10 +171,12 @@ static void svg_line(FILE *f, const struct svg_chart *c, const struct svg_series
     fputs("</g>\n", f);
 }
 
-/* A transparent column per second whose <title> lists every series' value. */
+/* A transparent column per point (a second, or a step's rate) whose
+ * <title> lists every series' value; each reaches halfway to its
+ * neighbours, so that unevenly spaced points (rates) do not overlap. */
 static void svg_tips(FILE *f, const struct svg_chart *c, const struct frame *fr)
 {
-    double w = c->n > 1 ? (fr->px1 - fr->px0) / (double)(c->n - 1) : fr->px1 - fr->px0;
+    double w = c->n > 1 ? (fr->px1 - fr->px0) / (double)(c->n - 1) : fr->px1 - fr->px0, l, r;
     char v[32];
     size_t i, j;
 
@@ -182,9 +184,12 @@ static void svg_tips(FILE *f, const struct svg_chart *c, const struct frame *fr)
         return;
     fputs("<g class=\"tips\">", f);
     for (i = 0; i < c->n; i++) {
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%s%g%s",
-                fx(fr, c->x[i]) - w / 2, fr->py0, w, fr->py1 - fr->py0, c->rate_x ? "rate " : "t=", c->x[i],
-                c->rate_x ? "/s" : "s");
+        l = i > 0 ? (fx(fr, c->x[i - 1]) + fx(fr, c->x[i])) / 2 : fx(fr, c->x[i]) - w / 2;
+        r = i + 1 < c->n ? (fx(fr, c->x[i]) + fx(fr, c->x[i + 1])) / 2 : fx(fr, c->x[i]) + w / 2;
+        l = l < fr->px0 ? fr->px0 : l;         /* the ends stop at the plot's edges */
+        r = r > fr->px1 ? fr->px1 : r;
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%s%g%s", l, fr->py0,
+                r - l, fr->py1 - fr->py0, c->rate_x ? "rate " : "t=", c->x[i], c->rate_x ? "/s" : "s");
         for (j = 0; j < c->n_series; j++) {
             fputs("\n", f);
             svg_escape(f, c->series[j].name);
