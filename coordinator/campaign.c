@@ -18,7 +18,7 @@
 #include <yaml.h>
 
 enum key_type { K_BOOL, K_U64, K_U32, K_RATE, K_SECONDS, K_TIMEOUT, K_SIZE, K_COUNTS, K_RECIPIENTS, K_SOURCE, K_ZIPF, K_STRING, K_TARGETS, K_PHASES,
-                K_FAMILY, K_THRESHOLDS, K_BEHAVIOUR };
+                K_FAMILY, K_THRESHOLDS, K_BEHAVIOUR, K_CAPACITY };
 
 struct key_def {
     const char *name;
@@ -77,7 +77,11 @@ static const struct key_def keys[] = {
     { "sink_behaviour", K_BEHAVIOUR, W(sink_behaviour), -1, 0, 0 },
     { "phases", K_PHASES, 0, -1, 0, 0 },
     { "thresholds", K_THRESHOLDS, 0, -1, 0, 0 },
+    { "capacity", K_CAPACITY, 0, -1, 0, 0 },
 };
+
+/* What smtpstorm capacity decides for each step itself (cli.c says the same of the options). */
+static const char *const searched[] = { "messages", "sessions", "rate", "duration", "warmup", "phases" };
 #undef W
 
 struct walk {
@@ -156,17 +160,25 @@ static int walk_target(struct walk *k, yaml_node_t *node)
     return 0;
 }
 
-static int walk_threshold(struct walk *k, yaml_node_t *node)
+/* walk_condition - one expression of a list of thresholds: "threshold"
+ * (thresholds:) or "slo" (capacity: slo:), both kept in c->thresholds. */
+static int walk_condition(struct walk *k, yaml_node_t *node, const char *what)
 {
     const char *s = scalar_of(node);
     char why[256];
 
     if (s == NULL || *s == '\0')
-        return walk_fail(k, node, "a threshold must be an expression like \"p99(message)<500ms\"");
+        return walk_fail(k, node, "a%s %s must be an expression like \"p99(message)<500ms\"",
+                         what[0] == 's' ? "n" : "", what[0] == 's' ? "objective" : what);
     if (config_add_threshold(k->c, s, why, sizeof(why)) != 0)
-        return walk_fail(k, node, "threshold: %s", why);
+        return walk_fail(k, node, "%s: %s", what, why);
     k->c->thresholds_from_file = 1;
     return 0;
+}
+
+static int walk_threshold(struct walk *k, yaml_node_t *node)
+{
+    return walk_condition(k, node, "threshold");
 }
 
 /* byte_offset - the octet where character chars of text[0..len) begins
@@ -305,6 +317,87 @@ static int walk_phases(struct walk *k, yaml_node_t *node)
     return 0;
 }
 
+/* walk_slo - one objective of capacity: slo:, judged on every step's window. */
+static int walk_slo(struct walk *k, yaml_node_t *node)
+{
+    const struct threshold *t;
+    int rc;
+
+    if ((rc = walk_condition(k, node, "slo")) != 0)
+        return rc;
+    t = &k->c->thresholds[k->c->n_thresholds - 1];
+    if (t->scope[0])
+        return walk_fail(k, node, "slo \"%s\": objectives are judged on every step's measured window; drop "
+                         "the '%s:' scope", t->text, t->scope);
+    return 0;
+}
+
+/* walk_capacity - the capacity: section, smtpstorm capacity's search:
+ * slo (a list) and config_capacity_set's keys. */
+static int walk_capacity(struct walk *k, yaml_node_t *node)
+{
+    static const char *const names[] = { "slo", "start", "max", "factor", "resolution", "step", "settle",
+                                         "max_sessions" };
+    yaml_node_t *given[sizeof(names) / sizeof(names[0])] = { NULL };
+    yaml_node_pair_t *pair;
+    char why[256];
+    size_t i;
+    int rc;
+
+    if (node->type != YAML_MAPPING_NODE)
+        return walk_fail(k, node, "'capacity' must be a mapping of slo, start, max, factor, resolution, step, "
+                         "settle and max_sessions");
+    for (pair = node->data.mapping.pairs.start; pair < node->data.mapping.pairs.top; pair++) {
+        yaml_node_t *key = yaml_document_get_node(k->doc, pair->key);
+        yaml_node_t *val = yaml_document_get_node(k->doc, pair->value);
+        const char *name = scalar_of(key), *s = scalar_of(val);
+
+        for (i = 0; name != NULL && i < sizeof(names) / sizeof(names[0]) && strcmp(names[i], name) != 0; i++)
+            ;
+        if (name == NULL || i == sizeof(names) / sizeof(names[0]))
+            return walk_fail(k, key, "unknown capacity key '%s' (expected slo, start, max, factor, resolution, "
+                             "step, settle, max_sessions)", name ? name : "");
+        if (given[i] != NULL)
+            return walk_fail(k, key, "capacity '%s' is given twice", name);
+        given[i] = val;
+        if (i == 0) {
+            if ((rc = walk_list(k, val, "'slo' must be a list of objectives like \"p99(message)<2s\"",
+                                walk_slo)) != 0)
+                return rc;
+            continue;
+        }
+        if (s == NULL)
+            return walk_fail(k, val, "capacity '%s' needs a plain value, not a list or mapping", name);
+        if (config_capacity_set(&k->c->cap, name, s, why, sizeof(why)) != 0)
+            return walk_fail(k, val, "capacity '%s': %s", name, why);
+    }
+    if (k->c->cap.start > k->c->cap.max)
+        return walk_fail(k, given[2] ? given[2] : given[1], "capacity start %g is above max %g: the search "
+                         "would have nowhere to go", k->c->cap.start, k->c->cap.max);
+    return 0;
+}
+
+/* walk_for_command - a key the command does not take: capacity: is
+ * smtpstorm capacity's, and it decides each step's workload shape and
+ * judges slo:, not thresholds:. */
+static int walk_for_command(struct walk *k, const struct key_def *d, yaml_node_t *key)
+{
+    size_t i;
+
+    if (d->type == K_CAPACITY && !k->c->cap.on)
+        return walk_fail(k, key, "the 'capacity' section is for smtpstorm capacity --campaign FILE, not run");
+    if (!k->c->cap.on)
+        return 0;
+    if (d->type == K_THRESHOLDS)
+        return walk_fail(k, key, "'thresholds' are smtpstorm run's: a capacity search's objectives are "
+                         "its capacity: slo: list");
+    for (i = 0; i < sizeof(searched) / sizeof(searched[0]); i++)
+        if (strcmp(d->name, searched[i]) == 0)
+            return walk_fail(k, key, "'%s': the capacity search decides each step's rate, sessions and "
+                             "length; drop messages, sessions, rate, duration, warmup and phases", d->name);
+    return 0;
+}
+
 static int walk_scalar_key(struct walk *k, const struct key_def *d, yaml_node_t *val, const char *s)
 {
     char *base = (char *)&k->c->w;
@@ -403,6 +496,7 @@ static int walk_pair(struct walk *k, yaml_node_t *key, yaml_node_t *val, unsigne
 {
     const struct key_def *d;
     const char *name = scalar_of(key), *s;
+    int rc;
 
     if (name == NULL)
         return walk_fail(k, key, "a key must be a plain word");
@@ -410,6 +504,10 @@ static int walk_pair(struct walk *k, yaml_node_t *key, yaml_node_t *val, unsigne
         return walk_fail(k, key, "unknown key '%s' (see docs/campaign.md for the keys)", name);
     if (seen[d - keys]++)
         return walk_fail(k, key, "'%s' is given twice", name);
+    if ((rc = walk_for_command(k, d, key)) != 0)
+        return rc;
+    if (d->type == K_CAPACITY)
+        return walk_capacity(k, val);
     if (d->type == K_TARGETS)
         return walk_list(k, val, "'targets' must be a list of addresses like 127.0.0.1:25", walk_target);
     if (d->type == K_PHASES)

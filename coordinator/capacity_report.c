@@ -25,6 +25,15 @@ static double capacity_ms(const struct hist *h, double pct)
     return h->count ? (double)hist_percentile(h, pct) / 1000 : NAN;
 }
 
+/* capacity_cell - percentile pct of h in ms as a table cell; "-" when empty. */
+static const char *capacity_cell(char *buf, size_t len, const struct hist *h, double pct)
+{
+    if (h->count == 0)
+        return "-";
+    snprintf(buf, len, "%.0f", capacity_ms(h, pct));
+    return buf;
+}
+
 /* capacity_headline - "capacity: 98.0 msgs/s, limited by ..." */
 static void capacity_headline(FILE *out, const struct capacity_result *res)
 {
@@ -62,15 +71,15 @@ static void capacity_print(FILE *out, const struct capacity_result *res)
             "begun/s", "p50 ms", "p99 ms", "dlv p99", "backlog/s", "errors", "lost", "verdict");
     for (i = 0; i < res->n; i++) {
         const struct capacity_step *s = &res->steps[i];
-        char lost[24] = "-", growth[24] = "-";
+        char lost[24] = "-", growth[24] = "-", p50[24], p99[24], dlv[24];
 
         if (s->lost >= 0)
             snprintf(lost, sizeof(lost), "%" PRId64, s->lost);
         if (s->with_sinks)
             snprintf(growth, sizeof(growth), "%.1f", s->backlog_growth);
-        fprintf(out, "%4zu %9.1f %8u %9.1f %9.1f %8.0f %8.0f %9.0f %10s %7" PRIu64 " %7s  %s%s%s%s%s%s%s\n", i + 1,
-                s->planned, s->sessions, s->window.rate, s->attempted_rate, capacity_ms(&s->message, 50),
-                capacity_ms(&s->message, 99), capacity_ms(&s->delivery, 99), growth, s->window.errors, lost,
+        fprintf(out, "%4zu %9.1f %8u %9.1f %9.1f %8s %8s %9s %10s %7" PRIu64 " %7s  %s%s%s%s%s%s%s\n", i + 1,
+                s->planned, s->sessions, s->window.rate, s->attempted_rate, capacity_cell(p50, sizeof(p50), &s->message, 50),
+                capacity_cell(p99, sizeof(p99), &s->message, 99), capacity_cell(dlv, sizeof(dlv), &s->delivery, 99), growth, s->window.errors, lost,
                 capacity_verdict_names[s->verdict], s->failed ? ": " : "", s->failed ? s->failed : "",
                 s->saturated ? " (an agent saturated)" : "", s->behind ? " (behind schedule)" : "",
                 s->capped ? " (sessions capped)" : "", s->drained ? "" : " (did not drain)");
@@ -198,6 +207,7 @@ static void capacity_html_chart(FILE *f, const struct capacity_result *res)
 {
     double *x = calloc(res->n + 1, sizeof(double) * 5), *p50, *p99, *dlv, *bl;
     struct svg_series lat[3], back[1];
+    char mark[48];
     size_t i, j, n = res->n;
 
     if (x == NULL)
@@ -228,12 +238,15 @@ static void capacity_html_chart(FILE *f, const struct capacity_result *res)
     }
     lat[0] = (struct svg_series){ "p50(message)", "s-p50", p50, 0 };
     lat[1] = (struct svg_series){ "p99(message)", "s-p99", p99, 0 };
-    lat[2] = (struct svg_series){ "p99(delivery)", "s-received", dlv, 1 };
+    lat[2] = (struct svg_series){ "p99(delivery)", "s-backlog", dlv, 1 };     /* not p50's blue */
     back[0] = (struct svg_series){ "backlog growth", "s-backlog", bl, 0 };
+    if (res->rate > 0)
+        snprintf(mark, sizeof(mark), "capacity %g/s", res->rate);
     fputs("<h2>Latency and backlog against rate (x: planned messages/s)</h2>\n", f);
-    svg_time_chart(f, &(struct svg_chart){ "capacity-latency", "latency by rate", "ms", x, n, lat, 3, 900, 260, 0 });
+    svg_time_chart(f, &(struct svg_chart){ "capacity-latency", "latency by rate", "ms", x, n, lat, 3, 900, 260, 0, 1,
+                                           res->rate, res->rate > 0 ? mark : NULL });
     svg_time_chart(f, &(struct svg_chart){ "capacity-backlog", "backlog growth by rate", "msg/s", x, n, back, 1, 900,
-                                           200, 0 });
+                                           200, 0, 1, res->rate, res->rate > 0 ? mark : NULL });
     free(x);
 }
 

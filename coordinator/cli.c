@@ -236,6 +236,10 @@ void cli_usage_capacity(void *out)
           "and sinks, reconciled on its own; the sinks drain (--drain) before the next.\n"
           "\n"
           "search:\n"
+          "  --campaign FILE  YAML: the workload and targets as run takes them, and a\n"
+          "                   capacity: section of slo (a list), start, max, factor,\n"
+          "                   resolution, step, settle, max_sessions (smtpstorm-campaign(5));\n"
+          "                   the options below override its keys, --slo its slo list\n"
           "  --slo EXPR       an objective, repeatable (at least one required): run's\n"
           "                   --threshold grammar, judged on each step's measured window:\n"
           "                   'p99(message)<2s' 'p99(delivery)<5s' 'errors<0.1%'\n"
@@ -420,36 +424,31 @@ static int cli_metrics(struct run_config *c, const char *arg, char *err, size_t 
     return cli_string(&c->metrics, arg, err, errlen);
 }
 
-/* cli_capacity - smtpstorm capacity's own options. */
+/* cli_capacity - smtpstorm capacity's own options; each --slo replaces
+ * a --campaign file's list, the others its capacity: key of that name. */
 static int cli_capacity(int opt, const char *arg, struct run_config *c, char *err, size_t errlen)
 {
-    struct capacity_spec *k = &c->cap;
-    double v;
-    char *end;
+    static const struct { int opt; const char *key, *name; } opts[] = {
+        { OPT_START, "start", "--start" }, { OPT_MAX, "max", "--max" }, { OPT_FACTOR, "factor", "--factor" },
+        { OPT_RESOLUTION, "resolution", "--resolution" }, { OPT_STEP, "step", "--step" },
+        { OPT_SETTLE, "settle", "--settle" }, { OPT_MAX_SESSIONS, "max_sessions", "--max-sessions" },
+    };
+    char why[256];
+    size_t i;
 
-    switch (opt) {
-    case OPT_SLO: return config_add_threshold(c, arg, err, errlen);
-    case OPT_START: case OPT_MAX:
-        if (config_parse_rate(arg, opt == OPT_START ? &k->start : &k->max) != 0
-            || (opt == OPT_START ? k->start : k->max) <= 0)
-            return snprintf(err, errlen, "%s: '%s' is not messages per second above 0",
-                            opt == OPT_START ? "--start" : "--max", arg), -EINVAL;
+    if (opt == OPT_SLO) {
+        if (c->thresholds_from_file) {
+            c->n_thresholds = 0;
+            c->thresholds_from_file = 0;
+        }
+        return config_add_threshold(c, arg, err, errlen);
+    }
+    for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        if (opts[i].opt != opt)
+            continue;
+        if (config_capacity_set(&c->cap, opts[i].key, arg, why, sizeof(why)) != 0)
+            return snprintf(err, errlen, "%s: %s", opts[i].name, why), -EINVAL;
         return 0;
-    case OPT_STEP:
-        if (cli_seconds(arg, &k->step_ms, "--step", err, errlen) != 0 || k->step_ms < 1000)
-            return snprintf(err, errlen, "--step: '%s' is not a duration of a second or more", arg), -EINVAL;
-        return 0;
-    case OPT_SETTLE: return cli_seconds(arg, &k->settle_ms, "--settle", err, errlen);
-    case OPT_RESOLUTION: case OPT_FACTOR:
-        v = strtod(arg, &end);
-        if (opt == OPT_RESOLUTION && *end == '%')
-            end++;
-        if (end == arg || *end != '\0' || (opt == OPT_RESOLUTION ? !(v > 0 && v < 100) : !(v > 1 && v <= 100)))
-            return snprintf(err, errlen, opt == OPT_RESOLUTION ? "--resolution: '%s' is not a percent above 0, "
-                            "under 100" : "--factor: '%s' is not a number above 1, at most 100", arg), -EINVAL;
-        *(opt == OPT_RESOLUTION ? &k->resolution_pct : &k->factor) = v;
-        return 0;
-    case OPT_MAX_SESSIONS: return cli_u32(arg, 1, 1000000, &k->max_sessions, "--max-sessions", err, errlen);
     }
     return -EINVAL;
 }
@@ -626,7 +625,8 @@ static int cli_check_capacity(const struct run_config *c, char *err, size_t errl
     size_t i;
 
     if (c->n_thresholds == 0)
-        return snprintf(err, errlen, "no objective: give at least one --slo EXPR, e.g. --slo 'p99(message)<2s'"), -EINVAL;
+        return snprintf(err, errlen, "no objective: give at least one --slo EXPR, e.g. --slo 'p99(message)<2s', or a "
+                        "campaign file's capacity: slo: list"), -EINVAL;
     for (i = 0; i < c->n_thresholds; i++) {
         if (c->thresholds[i].scope[0])
             return snprintf(err, errlen, "--slo \"%s\": objectives are judged on every step's measured window; "

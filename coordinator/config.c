@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dist.h"
+#include "number.h"
 #include "sources.h"
 #include "spread.h"
 
@@ -110,6 +111,52 @@ int config_add_threshold(struct run_config *c, const char *expr, char *err, size
     }
     c->thresholds = grown;
     c->thresholds[c->n_thresholds++] = t;
+    return 0;
+}
+
+/* config_capacity_number - a factor (above 1, at most 100) or a resolution
+ * (a percent above 0, under 100, its '%' optional). */
+static int config_capacity_number(const char *value, int percent, double *out)
+{
+    char *end;
+    double v = strtod(value, &end);
+
+    if (percent && end != value && *end == '%')
+        end++;
+    if (end == value || *end != '\0' || (percent ? !(v > 0 && v < 100) : !(v > 1 && v <= 100)))
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+int config_capacity_set(struct capacity_spec *k, const char *key, const char *value, char *err, size_t errlen)
+{
+    uint64_t u;
+    double v;
+
+    if (strcmp(key, "start") == 0 || strcmp(key, "max") == 0) {
+        if (config_parse_rate(value, &v) != 0 || v <= 0)
+            return snprintf(err, errlen, "'%s' is not messages per second above 0", value), -EINVAL;
+        *(key[0] == 's' ? &k->start : &k->max) = v;
+    } else if (strcmp(key, "factor") == 0 || strcmp(key, "resolution") == 0) {
+        if (config_capacity_number(value, key[0] == 'r', key[0] == 'r' ? &k->resolution_pct : &k->factor) != 0)
+            return snprintf(err, errlen, key[0] == 'r' ? "'%s' is not a percent above 0, under 100"
+                            : "'%s' is not a number above 1, at most 100", value), -EINVAL;
+    } else if (strcmp(key, "step") == 0) {
+        if (config_parse_duration(value, 1000, &u) != 0 || u < 1000)
+            return snprintf(err, errlen, "'%s' is not a duration of a second or more, like 10s", value), -EINVAL;
+        k->step_ms = u;
+    } else if (strcmp(key, "settle") == 0) {
+        if (config_parse_duration(value, 1000, &u) != 0)
+            return snprintf(err, errlen, "'%s' is not a duration like 3s, 3 or 500ms", value), -EINVAL;
+        k->settle_ms = u;
+    } else if (strcmp(key, "max_sessions") == 0) {
+        if (number_parse_u64(value, 1, 1000000, &u) != 0)
+            return snprintf(err, errlen, "'%s' is not a whole number from 1 to 1000000", value), -EINVAL;
+        k->max_sessions = (uint32_t)u;
+    } else {
+        return -ENOENT;
+    }
     return 0;
 }
 

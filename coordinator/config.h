@@ -177,6 +177,14 @@ int config_set_string(char **slot, const char *value);
  * problem pointed at in err, -E2BIG past CONFIG_THRESHOLDS_MAX, -ENOMEM. */
 int config_add_threshold(struct run_config *c, const char *expr, char *err, size_t errlen);
 
+/* config_capacity_set - one of smtpstorm capacity's search settings, by
+ * its campaign-file key ("start", "max", "factor", "resolution", "step",
+ * "settle", "max_sessions"; the options are --KEY, with a dash for the
+ * underscore) from its text value. 0; -ENOENT for another key; -EINVAL
+ * with "'VALUE' is not ..." in err (the caller says which key), k
+ * unchanged. */
+int config_capacity_set(struct capacity_spec *k, const char *key, const char *value, char *err, size_t errlen);
+
 /* config_parse_rate - a non-negative number of messages per second (at most
  * 1e9); 0 or -EINVAL. */
 int config_parse_rate(const char *s, double *out);

@@ -50,6 +50,7 @@ static const char html_css[] =
     "svg .grid{stroke:#edf0f4}svg .grid.minor{stroke:#f5f6f8}svg .axis,svg .tickmark{stroke:#9aa3b2}\n"
     "svg .series polyline{fill:none;stroke-width:2.2;stroke-linejoin:round}\n"
     "svg .legend line{stroke-width:3}\n"
+    "svg .mark line{stroke:#1a7f37;stroke-width:1.5;stroke-dasharray:4 3}svg .mark text{fill:#1a7f37;font-size:12px}\n"
     "svg .tips rect{fill:transparent}svg .tips rect:hover{fill:rgba(60,80,120,.08)}\n"
     ".s-attempted{stroke:#9aa6b8;fill:#9aa6b8}.s-accepted{stroke:#1a7f37;fill:#1a7f37}"
     ".s-received{stroke:#2b6cd4;fill:#2b6cd4}.s-p50{stroke:#2b6cd4;fill:#2b6cd4}"
@@ -411,7 +412,8 @@ static void html_series_free(struct html_series *s)
 static void html_chart(FILE *f, const char *id, const char *title, const char *unit, const double *x, size_t n,
                        const struct svg_series *series, size_t ns)
 {
-    struct svg_chart c = { id, title, unit, x, n, series, ns, HTML_CHART_W, HTML_CHART_H, strcmp(unit, "ms") != 0 };
+    struct svg_chart c = { id, title, unit, x, n, series, ns, HTML_CHART_W, HTML_CHART_H, strcmp(unit, "ms") != 0,
+                           0, 0, NULL };
 
     fputs("<div class=\"panel\">\n", f);
     svg_time_chart(f, &c);

@@ -69,16 +69,22 @@ static double svg_nice_step(double range)
     return 10 * mag;
 }
 
-static void svg_time_label(double s, double span, char *out, size_t outlen)
+/* svg_x_label - an x tick: a rate ("250/s"), or a time ("90s", "3:00"). */
+static void svg_x_label(const struct svg_chart *c, double s, double span, char *out, size_t outlen)
 {
-    if (span >= 180)
+    char v[32];
+
+    if (c->rate_x)
+        snprintf(out, outlen, "%s/s", svg_format_value(s, v, sizeof(v)));
+    else if (span >= 180)
         snprintf(out, outlen, "%d:%02d", (int)s / 60, (int)s % 60);
     else
         snprintf(out, outlen, "%gs", s);
 }
 
 struct frame {
-    double x0, x1, y1;          /* data ranges (y from 0) */
+    double x0, x1, y1;          /* data ranges (y from 0, or from y0 when a value is negative) */
+    double y0;                  /* 0, or a tick under the lowest value */
     double px0, px1, py0, py1;  /* plot area in pixels */
 };
 
@@ -89,15 +95,15 @@ static double fx(const struct frame *fr, double x)
 
 static double fy(const struct frame *fr, double y)
 {
-    return fr->py1 - y / fr->y1 * (fr->py1 - fr->py0);
+    return fr->py1 - (y - fr->y0) / (fr->y1 - fr->y0) * (fr->py1 - fr->py0);
 }
 
 static void svg_axes(FILE *f, const struct svg_chart *c, const struct frame *fr)
 {
-    double step = svg_nice_step(fr->y1), v, xstep = svg_nice_step(fr->x1 - fr->x0);
+    double step = svg_nice_step(fr->y1 - fr->y0), v, xstep = svg_nice_step(fr->x1 - fr->x0);
     char label[32];
 
-    for (v = 0; v <= fr->y1 * 1.0001; v += step) {
+    for (v = ceil(fr->y0 / step) * step; v <= fr->y1 * 1.0001; v += step) {
         fprintf(f, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", fr->px0, fr->px1,
                 fy(fr, v), fy(fr, v));
         fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", fr->px0 - 6,
@@ -106,7 +112,7 @@ static void svg_axes(FILE *f, const struct svg_chart *c, const struct frame *fr)
     if (xstep < 1)
         xstep = 1;
     for (v = ceil(fr->x0 / xstep) * xstep; v <= fr->x1 + 1e-9; v += xstep) {
-        svg_time_label(v, fr->x1 - fr->x0, label, sizeof(label));
+        svg_x_label(c, v, fr->x1 - fr->x0, label, sizeof(label));
         fprintf(f, "<line class=\"tickmark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", fx(fr, v),
                 fx(fr, v), fr->py1, fr->py1 + 4);
         fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", fx(fr, v),
@@ -165,10 +171,12 @@ static void svg_line(FILE *f, const struct svg_chart *c, const struct svg_series
     fputs("</g>\n", f);
 }
 
-/* A transparent column per second whose <title> lists every series' value. */
+/* A transparent column per point (a second, or a step's rate) whose
+ * <title> lists every series' value; each reaches halfway to its
+ * neighbours, so that unevenly spaced points (rates) do not overlap. */
 static void svg_tips(FILE *f, const struct svg_chart *c, const struct frame *fr)
 {
-    double w = c->n > 1 ? (fr->px1 - fr->px0) / (double)(c->n - 1) : fr->px1 - fr->px0;
+    double w = c->n > 1 ? (fr->px1 - fr->px0) / (double)(c->n - 1) : fr->px1 - fr->px0, l, r;
     char v[32];
     size_t i, j;
 
@@ -176,8 +184,12 @@ static void svg_tips(FILE *f, const struct svg_chart *c, const struct frame *fr)
         return;
     fputs("<g class=\"tips\">", f);
     for (i = 0; i < c->n; i++) {
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>t=%gs", fx(fr, c->x[i]) - w / 2,
-                fr->py0, w, fr->py1 - fr->py0, c->x[i]);
+        l = i > 0 ? (fx(fr, c->x[i - 1]) + fx(fr, c->x[i])) / 2 : fx(fr, c->x[i]) - w / 2;
+        r = i + 1 < c->n ? (fx(fr, c->x[i]) + fx(fr, c->x[i + 1])) / 2 : fx(fr, c->x[i]) + w / 2;
+        l = l < fr->px0 ? fr->px0 : l;         /* the ends stop at the plot's edges */
+        r = r > fr->px1 ? fr->px1 : r;
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%s%g%s", l, fr->py0,
+                r - l, fr->py1 - fr->py0, c->rate_x ? "rate " : "t=", c->x[i], c->rate_x ? "/s" : "s");
         for (j = 0; j < c->n_series; j++) {
             fputs("\n", f);
             svg_escape(f, c->series[j].name);
@@ -190,7 +202,7 @@ static void svg_tips(FILE *f, const struct svg_chart *c, const struct frame *fr)
 
 void svg_time_chart(FILE *f, const struct svg_chart *c)
 {
-    struct frame fr = { 0, 1, 0, SVG_LEFT, c->width - SVG_RIGHT, SVG_TOP, c->height - SVG_BOTTOM };
+    struct frame fr = { 0, 1, 0, 0, SVG_LEFT, c->width - SVG_RIGHT, SVG_TOP, c->height - SVG_BOTTOM };
     size_t i, j;
 
     for (i = 0; i < c->n; i++) {
@@ -198,6 +210,8 @@ void svg_time_chart(FILE *f, const struct svg_chart *c)
         for (j = 0; j < c->n_series; j++)
             if (!isnan(c->series[j].y[i]) && c->series[j].y[i] > fr.y1)
                 fr.y1 = c->series[j].y[i];
+            else if (!isnan(c->series[j].y[i]) && c->series[j].y[i] < fr.y0)
+                fr.y0 = c->series[j].y[i];     /* a backlog shrinking: below the zero line */
     }
     fr.x0 = c->n > 0 ? c->x[0] : 0;
     if (fr.x1 <= fr.x0)
@@ -205,12 +219,22 @@ void svg_time_chart(FILE *f, const struct svg_chart *c)
     if (c->counts && fr.y1 < SVG_TICKS)
         fr.y1 = SVG_TICKS;      /* whole numbers: no ticks at 0.2 */
     fr.y1 = fr.y1 > 0 ? svg_nice_step(fr.y1 * 1.08) * ceil(fr.y1 * 1.08 / svg_nice_step(fr.y1 * 1.08)) : 1;
+    if (fr.y0 < 0)              /* down to a tick of the step the axis will use */
+        fr.y0 = -svg_nice_step(fr.y1 - fr.y0) * ceil(-fr.y0 / svg_nice_step(fr.y1 - fr.y0));
     fprintf(f, "<svg id=\"%s\" class=\"chart\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", c->id,
             c->width, c->height);
     svg_escape(f, c->title);
     fputs("\" xmlns=\"http://www.w3.org/2000/svg\">\n", f);
     svg_legend(f, c);
     svg_axes(f, c, &fr);
+    if (c->mark_label != NULL && c->mark >= fr.x0 && c->mark <= fr.x1) {
+        fprintf(f, "<g class=\"mark\"><line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", fx(&fr, c->mark), fx(&fr, c->mark), fr.py0,
+                fr.py1, fx(&fr, c->mark) + (fx(&fr, c->mark) > (fr.px0 + fr.px1) / 2 ? -4 : 4), fr.py0 + 12,
+                fx(&fr, c->mark) > (fr.px0 + fr.px1) / 2 ? "end" : "start");
+        svg_escape(f, c->mark_label);
+        fputs("</text></g>\n", f);
+    }
     for (j = 0; j < c->n_series; j++)
         svg_line(f, c, &c->series[j], &fr);
     if (c->n == 0)

@@ -23,12 +23,15 @@ struct svg_chart {
     const char *id;             /* the <svg> element's id */
     const char *title;
     const char *unit;           /* of the y axis: "msg/s", "ms", ... */
-    const double *x;            /* seconds since the start, increasing */
+    const double *x;            /* seconds since the start (rate_x: messages/s), increasing */
     size_t n;
     const struct svg_series *series;
     size_t n_series;
     int width, height;          /* the viewBox; the page scales it */
     int counts;                 /* whole numbers: the y axis goes to SVG_TICKS at least */
+    int rate_x;                 /* x is a rate: ticks and tooltips read "250/s", not seconds */
+    double mark;                /* a dashed vertical line at this x, labelled mark_label; */
+    const char *mark_label;     /* NULL: none */
 };
 
 /* svg_time_chart - write c as an <svg> element to f. */

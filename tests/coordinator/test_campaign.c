@@ -6,10 +6,13 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "campaign.h"
+#include "cli.h"
 
 static const char good[] =
     "# nightly soak\n"
@@ -71,18 +74,25 @@ static void test_campaign_reads_every_kind_of_key(void **state)
     config_free(&c);
 }
 
-/* Parse text and expect an error that starts with "t.yaml:LINE: " and says what. */
-static void expect_error(const char *text, int line, const char *what)
+/* Parse text for run (or, capacity set, for smtpstorm capacity) and
+ * expect an error that starts with "t.yaml:LINE: " and says what. */
+static void expect_error_for(int capacity, const char *text, int line, const char *what)
 {
     struct run_config c;
     char err[256], prefix[32];
 
     config_init(&c);
+    c.cap.on = capacity;
     assert_int_equal(campaign_parse(text, strlen(text), "t.yaml", &c, err, sizeof(err)), -EINVAL);
     snprintf(prefix, sizeof(prefix), "t.yaml:%d: ", line);
     if (strncmp(err, prefix, strlen(prefix)) != 0 || strstr(err, what) == NULL)
         fail_msg("expected '%s...%s', got '%s'", prefix, what, err);
     config_free(&c);
+}
+
+static void expect_error(const char *text, int line, const char *what)
+{
+    expect_error_for(0, text, line, what);
 }
 
 static void test_campaign_errors_name_the_line(void **state)
@@ -113,6 +123,110 @@ static void test_campaign_errors_name_the_line(void **state)
                  "threshold: ");
     expect_error("thresholds: {lost: 0}\n", 1, "'thresholds' must be a list");
     expect_error("thresholds:\n  - [lost, 0]\n", 2, "a threshold must be an expression");
+    expect_error("messages: 5\ncapacity:\n  slo: [lost==0]\n", 2, "for smtpstorm capacity --campaign");
+}
+
+static const char capacity_file[] =
+    "name: mx-capacity\n"
+    "targets: [127.0.0.1:2525]\n"
+    "pipelining: yes\n"
+    "size: 4k\n"
+    "capacity:\n"
+    "  slo:\n"
+    "    - p99(message) < 2s\n"
+    "    - backlog_growth<50/s\n"
+    "  start: 40\n"
+    "  max: 400\n"
+    "  factor: 1.5\n"
+    "  resolution: 8%\n"
+    "  step: 5s\n"
+    "  settle: 1500ms\n"
+    "  max_sessions: 300\n";
+
+static void test_campaign_reads_the_capacity_section(void **state)
+{
+    struct run_config c;
+    char err[256];
+
+    (void)state;
+    config_init(&c);
+    c.cap.on = 1;
+    if (campaign_parse(capacity_file, strlen(capacity_file), "cap.yaml", &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(c.w.name, "mx-capacity");
+    assert_true(c.w.n_targets == 1 && c.w.pipelining);
+    assert_true(c.n_thresholds == 2 && c.thresholds_from_file);
+    assert_string_equal(c.thresholds[1].text, "backlog_growth<50/s");
+    assert_true(c.cap.start == 40 && c.cap.max == 400 && c.cap.factor == 1.5 && c.cap.resolution_pct == 8);
+    assert_true(c.cap.step_ms == 5000 && c.cap.settle_ms == 1500 && c.cap.max_sessions == 300);
+    config_free(&c);
+    config_init(&c);        /* a section without some keys keeps their defaults */
+    c.cap.on = 1;
+    assert_int_equal(campaign_parse("capacity: {slo: lost==0, start: 20}\n", 35, "c.yaml", &c, err, sizeof(err)), 0);
+    assert_true(c.n_thresholds == 1 && c.cap.start == 20 && c.cap.max == CAPACITY_MAX_DEFAULT
+                && c.cap.step_ms == CAPACITY_STEP_DEFAULT_MS);
+    config_free(&c);
+}
+
+static void test_campaign_capacity_errors_name_the_line(void **state)
+{
+    (void)state;
+    expect_error_for(1, "targets: [a]\ncapacity: 5\n", 2, "'capacity' must be a mapping");
+    expect_error_for(1, "capacity:\n  slo: [lost==0]\n  colour: red\n", 3, "unknown capacity key 'colour'");
+    expect_error_for(1, "capacity:\n  start: 10\n  start: 20\n", 3, "capacity 'start' is given twice");
+    expect_error_for(1, "capacity:\n  start: fast\n", 2, "capacity 'start': 'fast' is not messages per second");
+    expect_error_for(1, "capacity:\n  max: 0\n", 2, "capacity 'max': '0' is not messages per second above 0");
+    expect_error_for(1, "capacity:\n  factor: 1\n", 2, "capacity 'factor': '1' is not a number above 1");
+    expect_error_for(1, "capacity:\n  resolution: 100%\n", 2, "capacity 'resolution': '100%' is not a percent");
+    expect_error_for(1, "capacity:\n  step: 500ms\n", 2, "capacity 'step': '500ms' is not a duration of a second");
+    expect_error_for(1, "capacity:\n  settle: later\n", 2, "capacity 'settle': 'later' is not a duration");
+    expect_error_for(1, "capacity:\n  max_sessions: 0\n", 2, "capacity 'max_sessions': '0' is not a whole");
+    expect_error_for(1, "capacity:\n  step: [5s]\n", 2, "capacity 'step' needs a plain value");
+    expect_error_for(1, "capacity:\n  slo:\n    - lost==0\n    - p99(mesage)<1s\n", 4, "slo: ");
+    expect_error_for(1, "capacity:\n  slo:\n    - steady:lost==0\n", 3, "drop the 'steady:' scope");
+    expect_error_for(1, "capacity:\n  slo: {lost: 0}\n", 2, "'slo' must be a list of objectives");
+    expect_error_for(1, "capacity:\n  slo:\n    - [lost, 0]\n", 3, "an objective must be an expression");
+    expect_error_for(1, "capacity:\n  slo: [+5%]\n", 2, "slo: ");
+    expect_error_for(1, "capacity:\n  start: 50\n  max: 20\n", 3, "start 50 is above max 20");
+    expect_error_for(1, "targets: [a]\n\nphases:\n  - {kind: steady, duration: 5s}\n", 3,
+                     "'phases': the capacity search decides");
+    expect_error_for(1, "rate: 100\n", 1, "'rate': the capacity search decides");
+    expect_error_for(1, "messages: 100\n", 1, "'messages': the capacity search decides");
+    expect_error_for(1, "sessions: 10\n", 1, "'sessions': the capacity search decides");
+    expect_error_for(1, "duration: 10s\n", 1, "'duration': the capacity search decides");
+    expect_error_for(1, "warmup: 10s\n", 1, "'warmup': the capacity search decides");
+    expect_error_for(1, "thresholds: [lost==0]\n", 1, "its capacity: slo: list");
+}
+
+/* smtpstorm capacity --campaign FILE: every option on the command line
+ * overrides the file's key, --slo replaces its whole list, TARGETs its targets. */
+static void test_capacity_command_line_overrides_the_file(void **state)
+{
+    char path[] = "/tmp/test_campaign_XXXXXX", err[256];
+    char *argv[] = { "capacity", "--campaign", path, "--start", "80", "--step", "2s", "--slo", "lost==0",
+                     "--resolution", "3", "127.0.0.1:2600", NULL };
+    struct run_config c;
+    int fd;
+
+    (void)state;
+    assert_true((fd = mkstemp(path)) >= 0);
+    assert_int_equal(write(fd, capacity_file, strlen(capacity_file)), (ssize_t)strlen(capacity_file));
+    close(fd);
+    config_init(&c);
+    if (cli_parse_capacity(12, argv, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_true(c.cap.start == 80 && c.cap.step_ms == 2000 && c.cap.resolution_pct == 3);
+    assert_true(c.cap.max == 400 && c.cap.factor == 1.5 && c.cap.settle_ms == 1500 && c.cap.max_sessions == 300);
+    assert_true(c.n_thresholds == 1 && c.w.n_targets == 1 && c.w.pipelining);
+    assert_string_equal(c.thresholds[0].text, "lost==0");
+    assert_string_equal(c.w.targets[0], "127.0.0.1:2600");
+    config_free(&c);
+    config_init(&c);        /* without --slo, the file's objectives */
+    if (cli_parse_capacity(5, argv, &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_true(c.n_thresholds == 2 && c.cap.start == 80 && c.w.n_targets == 1);
+    config_free(&c);
+    unlink(path);
 }
 
 static void test_campaign_yaml_syntax_error_names_the_line(void **state)
@@ -226,6 +340,9 @@ int main(void)
         cmocka_unit_test(test_config_parses_durations),
         cmocka_unit_test(test_config_timeout_defaults_to_30s_and_is_bounded),
         cmocka_unit_test(test_campaign_sink_behaviour_inline_and_per_phase),
+        cmocka_unit_test(test_campaign_reads_the_capacity_section),
+        cmocka_unit_test(test_campaign_capacity_errors_name_the_line),
+        cmocka_unit_test(test_capacity_command_line_overrides_the_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
