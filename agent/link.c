@@ -604,6 +604,7 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->send_helo = w->send_headers = !pw->old_mode;
     w->allow_reject = pw->no_abort;
     w->pipelining = pw->pipelining;
+    w->smtputf8 = pw->smtputf8;
     w->chunking = pw->chunking;
     w->starttls = pw->starttls;
     w->mail_size = 1;               /* campaigns say SIZE= whenever the server offers SIZE */

@@ -37,6 +37,7 @@ static const struct key_def keys[] = {
     { "rate", K_RATE, W(rate), -1, 0, 0 },
     { "duration", K_SECONDS, W(duration_ms), -1, 0, 0 },
     { "pipelining", K_BOOL, W(pipelining), -1, 0, 0 },
+    { "smtputf8", K_BOOL, W(smtputf8), -1, 0, 0 },
     { "chunking", K_BOOL, W(chunking), -1, 0, 0 },
     { "starttls", K_BOOL, W(starttls), -1, 0, 0 },
     { "auth", K_STRING, W(auth), -1, 0, 0 },

@@ -21,7 +21,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_METRICS_LINGER, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_LINGER, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
+    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
     OPT_SLO, OPT_START, OPT_MAX, OPT_STEP, OPT_SETTLE, OPT_RESOLUTION, OPT_FACTOR, OPT_MAX_SESSIONS,
@@ -32,6 +32,7 @@ static const struct option cli_long[] = {
     { "duration", required_argument, NULL, OPT_DURATION },
     { "warmup", required_argument, NULL, OPT_WARMUP },
     { "pipelining", no_argument, NULL, OPT_PIPELINING },
+    { "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
     { "chunking", no_argument, NULL, OPT_CHUNKING },
     { "starttls", no_argument, NULL, OPT_STARTTLS },
     { "auth", required_argument, NULL, OPT_AUTH },
@@ -126,6 +127,8 @@ void cli_usage_run(void *out)
           "               (default 0)\n"
           "  --pipelining --chunking --starttls   SMTP extensions (default off)\n"
           "  --auth USER:PASS   AUTH PLAIN after EHLO (default none)\n"
+          "  --smtputf8   MAIL FROM:<...> SMTPUTF8 (RFC 6531): -f and -t may be UTF-8;\n"
+          "               a server without SMTPUTF8 gets nothing (default off)\n"
           "  --timeout S  each connect, write and reply of a session takes at most S\n"
           "               (e.g. 30s, 500ms), else the session fails with a timeout\n"
           "               error (default 30s: a dead target ends the campaign within\n"
@@ -368,6 +371,7 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case OPT_DURATION: return cli_seconds(arg, &w->duration_ms, "--duration", err, errlen);
     case OPT_WARMUP: return cli_seconds(arg, &w->warmup_ms, "--warmup", err, errlen);
     case OPT_PIPELINING: w->pipelining = 1; return 0;
+    case OPT_SMTPUTF8: w->smtputf8 = 1; return 0;
     case OPT_CHUNKING: w->chunking = 1; return 0;
     case OPT_STARTTLS: w->starttls = 1; return 0;
     case OPT_AUTH: return cli_string(&w->auth, arg, err, errlen);

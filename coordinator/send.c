@@ -101,6 +101,7 @@ static void send_fill_workload(struct run *r, const struct plan_part *pp, Smtpst
     w->rate_milli = pp->rate_milli;
     w->duration_ms = config_total_duration_ms(ws);
     w->pipelining = ws->pipelining;
+    w->smtputf8 = ws->smtputf8;
     w->chunking = ws->chunking;
     w->starttls = ws->starttls;
     w->auth = ws->auth ? ws->auth : (char *)"";

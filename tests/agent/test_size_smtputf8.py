@@ -152,10 +152,37 @@ def test_smtputf8_smtpstorm_sink(tmp):
         check(want.encode() in text, f"{want!r} not in the dump:\n{text[:600]!r}")
 
 
+def test_smtputf8_campaign(tmp):
+    """smtpstorm run --smtputf8 with UTF-8 -f and -t: the agents' MAIL carries
+    SMTPUTF8 and smtpstorm-sink's dumps hold both addresses byte for byte."""
+    folder = os.path.join(tmp, "campaign-dumps")
+    os.makedirs(folder)
+    os.chmod(folder, 0o777)
+    port = harness.free_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    with harness.Procs() as procs:
+        p = procs.start([harness.program("smtpstorm-sink")] + user
+                        + ["-d", os.path.join(folder, "m."), f"127.0.0.1:{port}", "100"])
+        harness.wait_port(port, proc=p)
+        report = os.path.join(tmp, "utf8-campaign.json")
+        done, data = harness.run_campaign([harness.program("smtpstorm"), "run", "--local", "1", "-m", "2",
+                                           "--smtputf8", "-f", SENDER, "-t", RCPT, "--json", report,
+                                           f"127.0.0.1:{port}"], report, "utf8-campaign")
+        check(done.returncode == 0 and data["totals"]["messages_accepted"] == 2, f"campaign: exit {done.returncode}")
+        harness.wait_for(lambda: len(glob.glob(os.path.join(folder, "m.*"))) == 2, what="the dumps")
+        for path in glob.glob(os.path.join(folder, "m.*")):
+            with open(path, "rb") as f:
+                text = f.read()
+            mail = re.search(rb"\nX-Mail-Args: ([^\n]*)\n", text)      # a daemon agent adds SIZE=
+            check(mail is not None and mail.group(1).startswith(f"<{SENDER}> ".encode())
+                  and b" SMTPUTF8" in mail.group(1), f"MAIL's arguments in the dump:\n{text[:600]!r}")
+            check(f"\nX-Rcpt-Args: <{RCPT}>\n".encode() in text, f"RCPT's in the dump:\n{text[:600]!r}")
+
+
 def main():
     harness.run_tests([test_over_the_limit_is_not_sent, test_under_the_limit_size_on_mail_by_the_rule,
                        test_campaign_sends_size_and_counts_too_big, test_smtputf8_aiosmtpd,
-                       test_smtputf8_smtpstorm_sink], "size-smtputf8-")
+                       test_smtputf8_smtpstorm_sink, test_smtputf8_campaign], "size-smtputf8-")
 
 
 if __name__ == "__main__":
