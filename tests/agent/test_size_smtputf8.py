@@ -131,17 +131,23 @@ def test_smtputf8_aiosmtpd(tmp):
         check("does not offer SMTPUTF8 (--smtputf8)" in proc.stderr, proc.stderr)
 
 
-def test_smtputf8_smtpstorm_sink(tmp):
-    folder = os.path.join(tmp, "dumps")
+def start_dumping_sink(procs, tmp, name):
+    """smtpstorm-sink dumping every message (-d) into tmp/name: (port, folder)."""
+    folder = os.path.join(tmp, name)
     os.makedirs(folder)
     os.chmod(tmp, 0o777)                    # the sink runs as nobody under root
     os.chmod(folder, 0o777)
     port = harness.free_port()
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    p = procs.start([harness.program("smtpstorm-sink")] + user
+                    + ["-d", os.path.join(folder, "m."), f"127.0.0.1:{port}", "100"])
+    harness.wait_port(port, proc=p)
+    return port, folder
+
+
+def test_smtputf8_smtpstorm_sink(tmp):
     with harness.Procs() as procs:
-        p = procs.start([harness.program("smtpstorm-sink")] + user
-                        + ["-d", os.path.join(folder, "m."), f"127.0.0.1:{port}", "100"])
-        harness.wait_port(port, proc=p)
+        port, folder = start_dumping_sink(procs, tmp, "dumps")
         proc, rep = run_agent_json(["-m", "1", "--smtputf8", "-f", SENDER, "-t", RCPT, f"127.0.0.1:{port}"])
         check(proc.returncode == 0, f"to smtpstorm-sink: {proc.stderr}")
         harness.wait_for(lambda: len(glob.glob(os.path.join(folder, "m.*"))) == 1, what="the dump")
@@ -155,15 +161,8 @@ def test_smtputf8_smtpstorm_sink(tmp):
 def test_smtputf8_campaign(tmp):
     """smtpstorm run --smtputf8 with UTF-8 -f and -t: the agents' MAIL carries
     SMTPUTF8 and smtpstorm-sink's dumps hold both addresses byte for byte."""
-    folder = os.path.join(tmp, "campaign-dumps")
-    os.makedirs(folder)
-    os.chmod(folder, 0o777)
-    port = harness.free_port()
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
     with harness.Procs() as procs:
-        p = procs.start([harness.program("smtpstorm-sink")] + user
-                        + ["-d", os.path.join(folder, "m."), f"127.0.0.1:{port}", "100"])
-        harness.wait_port(port, proc=p)
+        port, folder = start_dumping_sink(procs, tmp, "campaign-dumps")
         report = os.path.join(tmp, "utf8-campaign.json")
         done, data = harness.run_campaign([harness.program("smtpstorm"), "run", "--local", "1", "-m", "2",
                                            "--smtputf8", "-f", SENDER, "-t", RCPT, "--json", report,
