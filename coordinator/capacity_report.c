@@ -143,11 +143,15 @@ static int capacity_json_fill(FILE *f, const void *arg)
 {
     const struct capacity_result *res = arg;
     struct phase_result *ph = calloc(res->n ? res->n : 1, sizeof(*ph));
+    char (*names)[32] = calloc(res->n ? res->n : 1, sizeof(*names));     /* "stepN", each phase's */
     size_t i;
     int with_sinks = 0;
 
-    if (ph == NULL)
+    if (ph == NULL || names == NULL) {
+        free(ph);
+        free(names);
         return -1;
+    }
     fprintf(f, "{\n  \"version\": %d,\n  \"generator\": \"smtpstorm %s\",\n  \"command\": \"capacity\",\n"
             "  \"started_at\": ", CAPACITY_JSON_VERSION, SMTPSTORM_VERSION);
     json_write_time(f, res->started_at_ns);
@@ -177,12 +181,11 @@ static int capacity_json_fill(FILE *f, const void *arg)
     }
     fputs(res->n ? "\n    ]},\n" : "]},\n", f);
     for (i = 0; i < res->n; i++) {     /* every step a per-phase result, named for its index */
-        static char names[CAPACITY_STEPS_MAX][32];
-
         snprintf(names[i], sizeof(names[i]), "step%zu", i + 1);
         ph[i].name = names[i];
     }
     json_write_phases(f, ph, res->n, with_sinks, with_sinks);
+    free(names);
     free(ph);
     fputs("  \"thresholds\": [", f);
     for (i = 0; res->final && i < res->final->n_verdicts; i++) {
