@@ -267,17 +267,57 @@ static int guard_unix_allows(const struct guard *g, const char *path)
     return 0;
 }
 
+int guard_check_addrs(const struct guard *g, const struct endpoint *target, const struct endpoint_addr *addrs,
+                      int n, guard_lookup_fn *lookup, void *arg, struct endpoint *pinned, int npinned, char *why,
+                      size_t whylen)
+{
+    char name[ENDPOINT_HOST_MAX + 40], list[512], numeric[NI_MAXHOST];
+    int i, host_ok;
+
+    endpoint_format(target, name, sizeof(name));
+    for (i = 0; i < n; i++) {
+        const struct sockaddr *sa = (const struct sockaddr *)&addrs[i].sa;
+
+        if (guard_allows_addr(g, sa))
+            continue;
+        if ((host_ok = guard_host_allows(g, target->host, sa, lookup ? lookup : guard_resolve_blocking,
+                                         arg)) == -EINPROGRESS) {
+            snprintf(why, whylen, "looking up the --allow-target names for target %s", name);
+            return host_ok;
+        }
+        if (host_ok)
+            continue;
+        if (getnameinfo(sa, addrs[i].len, numeric, sizeof(numeric), NULL, 0, NI_NUMERICHOST) != 0)
+            snprintf(numeric, sizeof(numeric), "?");
+        guard_describe(g, list, sizeof(list));
+        snprintf(why, whylen, "target %s (%s) is not in its --allow-target list (%s)", name, numeric, list);
+        return -EACCES;
+    }
+    for (i = 0; i < n && i < npinned; i++) {
+        if (getnameinfo((const struct sockaddr *)&addrs[i].sa, addrs[i].len, numeric, sizeof(numeric),
+                        NULL, 0, NI_NUMERICHOST) != 0) {
+            snprintf(why, whylen, "cannot use the address of target %s", name);
+            return -EINVAL;
+        }
+        pinned[i] = *target;
+        if (strcmp(target->host, numeric) != 0)
+            memcpy(pinned[i].name, target->host, sizeof(pinned[i].name));
+        snprintf(pinned[i].host, sizeof(pinned[i].host), "%.*s", (int)sizeof(pinned[i].host) - 1, numeric);
+    }
+    return 0;
+}
+
 int guard_check_target(const struct guard *g, const struct endpoint *target, int family,
                        guard_lookup_fn *lookup, void *arg, struct endpoint *pinned, char *why, size_t whylen)
 {
     struct endpoint_addr addrs[GUARD_RESOLVE_MAX];
-    char name[ENDPOINT_HOST_MAX + 40], list[512], numeric[NI_MAXHOST], err[256];
-    int n, i, host_ok;
+    char name[ENDPOINT_HOST_MAX + 40], list[512], err[256];
+    int n;
 
     endpoint_format(target, name, sizeof(name));
-    guard_describe(g, list, sizeof(list));
     if (target->is_unix) {
         if (!guard_unix_allows(g, target->path)) {
+            guard_describe(g, list, sizeof(list));
             snprintf(why, whylen, "target %s is not in its --allow-target list (%s)", name, list);
             return -EACCES;
         }
@@ -295,32 +335,7 @@ int guard_check_target(const struct guard *g, const struct endpoint *target, int
         snprintf(why, whylen, "cannot resolve target %s: %s", name, n < 0 ? err : "no address");
         return n < 0 ? n : -ENOENT;
     }
-    for (i = 0; i < n; i++) {
-        const struct sockaddr *sa = (const struct sockaddr *)&addrs[i].sa;
-
-        if (guard_allows_addr(g, sa))
-            continue;
-        if ((host_ok = guard_host_allows(g, target->host, sa, lookup, arg)) == -EINPROGRESS) {
-            snprintf(why, whylen, "looking up the --allow-target names for target %s", name);
-            return host_ok;
-        }
-        if (host_ok)
-            continue;
-        if (getnameinfo(sa, addrs[i].len, numeric, sizeof(numeric), NULL, 0, NI_NUMERICHOST) != 0)
-            snprintf(numeric, sizeof(numeric), "?");
-        snprintf(why, whylen, "target %s (%s) is not in its --allow-target list (%s)", name, numeric, list);
-        return -EACCES;
-    }
-    if (getnameinfo((const struct sockaddr *)&addrs[0].sa, addrs[0].len, numeric, sizeof(numeric),
-                    NULL, 0, NI_NUMERICHOST) != 0) {
-        snprintf(why, whylen, "cannot use the address of target %s", name);
-        return -EINVAL;
-    }
-    *pinned = *target;
-    if (strcmp(target->host, numeric) != 0)
-        memcpy(pinned->name, target->host, sizeof(pinned->name));
-    snprintf(pinned->host, sizeof(pinned->host), "%.*s", (int)sizeof(pinned->host) - 1, numeric);
-    return 0;
+    return guard_check_addrs(g, target, addrs, n, lookup, arg, pinned, 1, why, whylen);
 }
 
 int guard_clamp(const struct guard *g, double *rate, uint32_t *sessions)

@@ -63,6 +63,16 @@ typedef int guard_lookup_fn(void *arg, const struct endpoint *ep, enum endpoint_
 int guard_check_target(const struct guard *g, const struct endpoint *target, int family,
                        guard_lookup_fn *lookup, void *arg, struct endpoint *pinned, char *why, size_t whylen);
 
+/* guard_check_addrs - check that each of the n addresses target resolved
+ * to is allowed (HOST entries looked up through lookup(arg), NULL:
+ * endpoint_resolve); on success write the first npinned of them into
+ * pinned as target with that address in numeric form (the name kept for
+ * SNI). Returns 0, -EACCES, -EINPROGRESS (a HOST entry's lookup is on its
+ * way) or -EINVAL, with a sentence in why. */
+int guard_check_addrs(const struct guard *g, const struct endpoint *target, const struct endpoint_addr *addrs,
+                      int n, guard_lookup_fn *lookup, void *arg, struct endpoint *pinned, int npinned, char *why,
+                      size_t whylen);
+
 /* guard_clamp - apply the ceilings to one rate (messages a second, 0:
  * unlimited) and session count in place. Returns a bit mask of what was
  * lowered: GUARD_CLAMPED_RATE, GUARD_CLAMPED_SESSIONS (0: nothing). */

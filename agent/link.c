@@ -6,7 +6,6 @@
 #include "link.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,15 +424,16 @@ static int link_lookup(void *arg, const struct endpoint *ep, enum endpoint_famil
 }
 
 /* link_mx_target - "mx:DOMAIN[:port]" (spec past its prefix): one target
- * for each address of the domain's most preferred MX hosts, each checked
- * against the allow-list as a target of its own, into out (room for
- * RESOLVER_ADDRS_MAX). Returns how many, -EINPROGRESS while the lookup is
- * on its way, or -errno with why. STARTTLS to them names no host (SNI). */
+ * for each address of the domain's most preferred MX hosts, all checked
+ * against the allow-list, into out (room for RESOLVER_ADDRS_MAX). Returns
+ * how many, -EINPROGRESS while the lookup is on its way, or -errno with
+ * why. STARTTLS to them names no host (no SNI): which MX host an address
+ * belongs to is not kept. */
 static int link_mx_target(struct link *l, const char *spec, int family, struct endpoint *out, char *why,
                           size_t whylen)
 {
     struct endpoint_addr addrs[RESOLVER_ADDRS_MAX];
-    struct endpoint ep, one;
+    struct endpoint ep;
     char err[200], domain[ENDPOINT_HOST_MAX];
     int n, i, rc;
 
@@ -452,16 +452,10 @@ static int link_mx_target(struct link *l, const char *spec, int family, struct e
                  RESOLVER_MX_PREFIX, 200, domain, n < 0 ? err : "no address");
         return n < 0 ? n : -ENOENT;
     }
-    for (i = 0; i < n; i++) {
-        one = ep;
-        if (getnameinfo((const struct sockaddr *)&addrs[i].sa, addrs[i].len, one.host, sizeof(one.host),
-                        NULL, 0, NI_NUMERICHOST) != 0) {
-            snprintf(why, whylen, "cannot use an address of target %s%s", RESOLVER_MX_PREFIX, domain);
-            return -EINVAL;
-        }
-        if ((rc = guard_check_target(&l->o->guard, &one, family, link_lookup, l, &out[i], why, whylen)) != 0)
-            return rc;
-    }
+    if ((rc = guard_check_addrs(&l->o->guard, &ep, addrs, n, link_lookup, l, out, n, why, whylen)) != 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        out[i].name[0] = '\0';
     return n;
 }
 

@@ -110,8 +110,9 @@ static void exporter_control(struct metrics_text *t, const struct exporter_view 
 {
     static const char *const kinds[] = { "dropped", "wrong_version", "unauthorized_key", "impostor",
                                          "handshake_failed", "oversize" };
-    uint64_t counts[] = { v->dropped, v->wrong_version, v->unauthorized, v->impostors, v->handshakes_failed,
-                          v->oversize };
+    const struct control_counts *c = &v->control;
+    uint64_t counts[] = { c->dropped, c->refused, c->unauthorized, c->impostors, c->handshakes_failed,
+                          c->oversize };
     size_t i;
 
     metrics_text_family(t, "smtpstorm_control_refused", METRICS_COUNTER, NULL,

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "control.h"
 #include "metrics.h"
 #include "registry.h"
 
@@ -21,13 +22,7 @@ struct exporter_view {
     size_t na;
     struct peer *const *sinks;      /* present at the start */
     size_t ns;
-    /* the control plane's refusals since the coordinator started, by kind */
-    uint64_t dropped;               /* undecodable, malformed or misdirected messages */
-    uint64_t wrong_version;         /* peers refused for another wire version */
-    uint64_t unauthorized;          /* distinct keys not in --authorized-keys */
-    uint64_t impostors;             /* messages from a key speaking for an id not its own */
-    uint64_t handshakes_failed;     /* connections whose handshake failed (garbage, bad CURVE) */
-    uint64_t oversize;              /* frames over the wire's size limit */
+    struct control_counts control;  /* the control plane's refusals since the start */
 };
 
 /* exporter_build - append the document for v to t (ending it with # EOF).

@@ -798,7 +798,7 @@ static void html_footer(FILE *f, const struct run_result *res)
     fprintf(f, "<footer>Written by smtpstorm %s. Timeline rows are seconds since the common start, by the "
             "coordinator's clock; latency over time is that of the transactions that ended in each second. "
             "Control plane: %" PRIu64 " messages dropped, %" PRIu64 " peers refused.</footer>\n"
-            "</main>\n</body>\n</html>\n", SMTPSTORM_VERSION, res->dropped, res->refused);
+            "</main>\n</body>\n</html>\n", SMTPSTORM_VERSION, res->control.dropped, res->control.refused);
 }
 
 /* html_fill - the whole page into f (a report_file_fill_fn: arg is the result). */

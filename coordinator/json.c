@@ -419,8 +419,8 @@ static int json_fill(FILE *f, const void *arg)
     json_thresholds(f, res);
     fprintf(f, "  \"control\": {\"dropped\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"unauthorized\": %"
             PRIu64 ", \"impostors\": %" PRIu64 ", \"handshakes_failed\": %" PRIu64 ", \"oversize\": %"
-            PRIu64 ", \"disconnects\": %" PRIu64 "},\n", res->dropped, res->refused, res->unauthorized,
-            res->impostors, res->handshakes_failed, res->oversize, res->disconnects);
+            PRIu64 ", \"disconnects\": %" PRIu64 "},\n", res->control.dropped, res->control.refused, res->control.unauthorized,
+            res->control.impostors, res->control.handshakes_failed, res->control.oversize, res->control.disconnects);
     fprintf(f, "  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,
             reconcile_exit_text(res->exit_code));
     return 0;

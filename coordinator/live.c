@@ -67,12 +67,7 @@ void live_publish_metrics(struct run *r, uint64_t now)
     v.na = r->na;
     v.sinks = r->sinks;
     v.ns = r->ns;
-    v.dropped = r->dropped + zlink_malformed(r->ctl) + zlink_malformed(r->snk);
-    v.wrong_version = r->refused;
-    v.unauthorized = zap_refused_keys(r->zap);
-    v.impostors = r->impostors;
-    v.handshakes_failed = zlink_handshakes_failed(r->ctl) + zlink_handshakes_failed(r->snk);
-    v.oversize = zlink_oversize(r->ctl) + zlink_oversize(r->snk);
+    run_control_counts(r, &v.control);
     metrics_text_reset(&r->metrics_text);
     if (exporter_build(&r->metrics_text, &v) != 0 || metrics_publish(r->metrics, &r->metrics_text) != 0)
         log_debug("metrics: out of memory; the last document stays");

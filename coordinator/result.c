@@ -179,17 +179,22 @@ static int result_peers(struct run *r, struct run_result *res)
     return 0;
 }
 
+void run_control_counts(const struct run *r, struct control_counts *out)
+{
+    out->dropped = r->dropped + zlink_malformed(r->ctl) + zlink_malformed(r->snk);
+    out->refused = r->refused;
+    out->unauthorized = zap_refused_keys(r->zap);
+    out->impostors = r->impostors;
+    out->handshakes_failed = zlink_handshakes_failed(r->ctl) + zlink_handshakes_failed(r->snk);
+    out->oversize = zlink_oversize(r->ctl) + zlink_oversize(r->snk);
+    out->disconnects = zlink_disconnects(r->ctl) + zlink_disconnects(r->snk);
+}
+
 /* result_judge - the control plane's counts, the thresholds' verdicts and
  * the exit code; 0, or -1 out of memory. */
 static int result_judge(struct run *r, struct run_result *res)
 {
-    res->dropped = r->dropped + zlink_malformed(r->ctl) + zlink_malformed(r->snk);
-    res->refused = r->refused;
-    res->unauthorized = zap_refused_keys(r->zap);
-    res->impostors = r->impostors;
-    res->handshakes_failed = zlink_handshakes_failed(r->ctl) + zlink_handshakes_failed(r->snk);
-    res->disconnects = zlink_disconnects(r->ctl) + zlink_disconnects(r->snk);
-    res->oversize = zlink_oversize(r->ctl) + zlink_oversize(r->snk);
+    run_control_counts(r, &res->control);
     res->outcome.ran = r->ran;
     res->outcome.agents_missing = r->agents_missing;
     res->outcome.sinks_missing = r->sinks_missing;

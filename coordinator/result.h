@@ -11,6 +11,7 @@
 
 #include "aggregator.h"
 #include "config.h"
+#include "control.h"
 #include "phases.h"
 #include "reconcile.h"
 #include "registry.h"
@@ -63,13 +64,7 @@ struct run_result {
     uint64_t warmup_accepted, warmup_received;  /* what they held */
     double inject_end_s;            /* the last message accepted, s after the start; 0: none */
     double deliver_end_s;           /* the last message received by a sink; 0: none */
-    uint64_t dropped;               /* control messages undecodable or malformed */
-    uint64_t refused;               /* peers refused for another wire version */
-    uint64_t unauthorized;          /* distinct keys refused: not in --authorized-keys */
-    uint64_t impostors;             /* messages refused: an id its key may not speak for */
-    uint64_t handshakes_failed;     /* connections whose ZMTP or CURVE handshake failed */
-    uint64_t disconnects;           /* connections closed (peers leaving, frames far over the limit) */
-    uint64_t oversize;              /* frames over the wire's limit, dropped */
+    struct control_counts control;  /* what the control plane refused */
     struct threshold_verdict *verdicts; /* one per config->thresholds, owned (free()) */
     size_t n_verdicts;
     int thresholds_failed;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control.h"
 #include "aggregator.h"
 #include "clock.h"
 #include "config.h"
@@ -171,6 +172,9 @@ zlink_recv_fn receive_on_ctl, receive_on_snk;
  * for): register it, welcome it, and notice restarts and reconnections. */
 void peers_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t len,
                  const Smtpstorm__Hello *h, enum peerlink_role want);
+
+/* run_control_counts - what the control plane refused so far, by kind (result.c). */
+void run_control_counts(const struct run *r, struct control_counts *out);
 
 /* peers_impostor - nonzero (answered, logged, counted) when the key that
  * authenticated the sender on z (CURVE's ZAP user id) may not speak as id:

@@ -244,20 +244,20 @@ void summary_print(FILE *out, const struct run_result *res)
     summary_sinks(out, res);
     summary_reconcile(out, res);
     summary_thresholds(out, res);
-    if (res->dropped > 0 || res->refused > 0)
+    if (res->control.dropped > 0 || res->control.refused > 0)
         fprintf(out, "control plane: %" PRIu64 " undecodable or malformed messages dropped, %" PRIu64
-                " peers refused for another wire version\n", res->dropped, res->refused);
-    if (res->unauthorized > 0)
+                " peers refused for another wire version\n", res->control.dropped, res->control.refused);
+    if (res->control.unauthorized > 0)
         fprintf(out, "control plane: peer keys refused, not in --authorized-keys: %" PRIu64 "\n",
-                res->unauthorized);
-    if (res->handshakes_failed > 0)
+                res->control.unauthorized);
+    if (res->control.handshakes_failed > 0)
         fprintf(out, "control plane: connections whose handshake failed (not ZeroMQ, or a wrong key): %"
-                PRIu64 "\n", res->handshakes_failed);
-    if (res->oversize > 0)
-        fprintf(out, "control plane: frames over the wire's size limit dropped: %" PRIu64 "\n", res->oversize);
-    if (res->impostors > 0)
+                PRIu64 "\n", res->control.handshakes_failed);
+    if (res->control.oversize > 0)
+        fprintf(out, "control plane: frames over the wire's size limit dropped: %" PRIu64 "\n", res->control.oversize);
+    if (res->control.impostors > 0)
         fprintf(out, "control plane: messages refused from a key speaking for an id not its own: %" PRIu64
-                "\n", res->impostors);
+                "\n", res->control.impostors);
     fprintf(out, "result: %s (exit %d)\n", reconcile_exit_text(res->exit_code), (int)res->exit_code);
     fflush(out);
 }

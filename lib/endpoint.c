@@ -87,7 +87,7 @@ void endpoint_format(const struct endpoint *ep, char *out, size_t outlen)
         snprintf(out, outlen, "%s:%s", ep->host, ep->port);
 }
 
-static int family_of(enum endpoint_family family)
+int endpoint_af(enum endpoint_family family)
 {
     return family == ENDPOINT_IPV4 ? AF_INET : family == ENDPOINT_IPV6 ? AF_INET6 : AF_UNSPEC;
 }
@@ -150,7 +150,7 @@ int endpoint_listen(const struct endpoint *ep, const struct endpoint_listen_opts
 
     if (ep->is_unix)
         return max > 0 ? listen_unix(ep, opts, fds, err, errlen) : -EINVAL;
-    hints.ai_family = family_of(opts->family);
+    hints.ai_family = endpoint_af(opts->family);
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
     gai = getaddrinfo(ep->host[0] ? ep->host : NULL, ep->port, &hints, &res);
@@ -175,8 +175,10 @@ int endpoint_listen(const struct endpoint *ep, const struct endpoint_listen_opts
     return n;
 }
 
-int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
-                     struct endpoint_addr *out, int max, char *err, size_t errlen)
+/* endpoint_lookup - endpoint_resolve, or with numeric_only its numeric
+ * case (0 for a host name). */
+static int endpoint_lookup(const struct endpoint *ep, enum endpoint_family family, int numeric_only,
+                           struct endpoint_addr *out, int max, char *err, size_t errlen)
 {
     struct addrinfo hints = { 0 }, *res, *ai;
     struct sockaddr_un *sun;
@@ -192,9 +194,12 @@ int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
         out->len = sizeof(*sun);
         return 1;
     }
-    hints.ai_family = family_of(family);
+    hints.ai_family = endpoint_af(family);
     hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = numeric_only ? AI_NUMERICHOST : 0;
     gai = getaddrinfo(ep->host[0] ? ep->host : "localhost", ep->port, &hints, &res);
+    if (gai == EAI_NONAME && numeric_only)
+        return 0;                           /* a name: for the caller's name server */
     if (gai != 0) {
         snprintf(err, errlen, "%s:%s: %s", ep->host, ep->port, gai_strerror(gai));
         return gai == EAI_AGAIN ? -EAGAIN : -EINVAL;
@@ -212,6 +217,18 @@ int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
         return -EADDRNOTAVAIL;
     }
     return n;
+}
+
+int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
+                     struct endpoint_addr *out, int max, char *err, size_t errlen)
+{
+    return endpoint_lookup(ep, family, 0, out, max, err, errlen);
+}
+
+int endpoint_resolve_numeric(const struct endpoint *ep, enum endpoint_family family,
+                             struct endpoint_addr *out, int max, char *err, size_t errlen)
+{
+    return endpoint_lookup(ep, family, 1, out, max, err, errlen);
 }
 
 int endpoint_connect(const struct endpoint_addr *addr, const struct endpoint_addr *source, int sndbuf)

@@ -60,6 +60,15 @@ struct endpoint_addr {
 int endpoint_resolve(const struct endpoint *ep, enum endpoint_family family,
                      struct endpoint_addr *out, int max, char *err, size_t errlen);
 
+/* endpoint_resolve_numeric - endpoint_resolve for an address given as such
+ * (or a unix: path), which asks no name server: 0 when ep's host is a
+ * name (the caller looks it up its own way). */
+int endpoint_resolve_numeric(const struct endpoint *ep, enum endpoint_family family,
+                             struct endpoint_addr *out, int max, char *err, size_t errlen);
+
+/* endpoint_af - the AF_ value of family (AF_UNSPEC for ENDPOINT_ANY). */
+int endpoint_af(enum endpoint_family family);
+
 /* endpoint_connect - start a non-blocking connect to addr, from source
  * when not NULL (its port 0: any); the caller owns the descriptor
  * returned. sndbuf > 0 sets SO_SNDBUF (smtp-source -T). Returns the fd

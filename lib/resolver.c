@@ -100,11 +100,6 @@ static void resolver_on_sock_state(void *data, ares_socket_t fd, int readable, i
 
 /* ---- entries ---- */
 
-static int resolver_family(enum endpoint_family f)
-{
-    return f == ENDPOINT_IPV4 ? AF_INET : f == ENDPOINT_IPV6 ? AF_INET6 : AF_UNSPEC;
-}
-
 static struct resolver_entry *resolver_find(struct resolver *r, const char *name, int family)
 {
     size_t i;
@@ -392,35 +387,16 @@ static int resolver_copy(const struct resolver_entry *e, uint16_t port, struct e
     return i;
 }
 
-/* resolver_numeric - an address given as such, answered without a name
- * server: its count (1), 0 when host is a name, or -errno. */
-static int resolver_numeric(const struct endpoint *ep, enum endpoint_family family,
-                            struct endpoint_addr *out, int max, char *err, size_t errlen)
-{
-    struct addrinfo hints, *res;
-
-    if (ep->is_unix)
-        return endpoint_resolve(ep, family, out, max, err, errlen);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = resolver_family(family);
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST;
-    if (ep->host[0] == '\0' || getaddrinfo(ep->host, NULL, &hints, &res) != 0)
-        return 0;
-    freeaddrinfo(res);
-    return endpoint_resolve(ep, family, out, max, err, errlen);     /* numeric: no lookup */
-}
-
 int resolver_lookup(struct resolver *r, const struct endpoint *ep, enum endpoint_family family,
                     struct endpoint_addr *out, int max, char *err, size_t errlen)
 {
     const char *name = ep->host[0] ? ep->host : "localhost";
-    int fam = resolver_family(family), rc;
+    int fam = endpoint_af(family), rc;
     struct resolver_entry *e;
     uint16_t port;
 
     assert(max > 0);
-    if ((rc = resolver_numeric(ep, family, out, max, err, errlen)) != 0)
+    if ((rc = endpoint_resolve_numeric(ep, family, out, max, err, errlen)) != 0)
         return rc;
     if ((rc = resolver_port(ep, &port, err, errlen)) != 0)
         return rc;
