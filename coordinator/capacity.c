@@ -70,7 +70,6 @@ static int capacity_take(struct capacity_ctx *c, struct capacity_step *s, struct
     s->window.name = "step";
     len = w->end_s - w->start_s;
     s->attempted_rate = len > 0 ? (double)w->attempted_span / len : 0;
-    s->window.rate = len > 0 ? (double)w->accepted_span / len : 0;    /* not the drain's tail */
     s->with_sinks = res->n_sinks > 0;
     s->backlog_growth = s->with_sinks ? phases_backlog_growth(w) : 0;
     s->accepted = res->totals.accepted;

@@ -10,6 +10,7 @@
 #include "result.h"
 #include "svg.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -25,13 +26,13 @@ static double capacity_ms(const struct hist *h, double pct)
     return h->count ? (double)hist_percentile(h, pct) / 1000 : NAN;
 }
 
-/* capacity_cell - percentile pct of h in ms as a table cell; "-" when empty. */
-static const char *capacity_cell(char *buf, size_t len, const struct hist *h, double pct)
+/* capacity_cell - percentile pct of h in ms as a table cell into buf; "-" when empty. */
+static void capacity_cell(char *buf, size_t len, const struct hist *h, double pct)
 {
     if (h->count == 0)
-        return "-";
-    snprintf(buf, len, "%.0f", capacity_ms(h, pct));
-    return buf;
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.0f", capacity_ms(h, pct));
 }
 
 /* capacity_headline - "capacity: 98.0 msgs/s, limited by ..." */
@@ -62,6 +63,25 @@ static void capacity_headline(FILE *out, const struct capacity_result *res)
     }
 }
 
+/* The cells of a step that may be empty ("-"): the terminal's and the
+ * HTML's table both print these. */
+struct capacity_cells {
+    char p50[24], p99[24], dlv[24], growth[24], lost[24];
+};
+
+static void capacity_step_cells(const struct capacity_step *s, struct capacity_cells *c)
+{
+    capacity_cell(c->p50, sizeof(c->p50), &s->message, 50);
+    capacity_cell(c->p99, sizeof(c->p99), &s->message, 99);
+    capacity_cell(c->dlv, sizeof(c->dlv), &s->delivery, 99);
+    snprintf(c->growth, sizeof(c->growth), "-");
+    snprintf(c->lost, sizeof(c->lost), "-");
+    if (s->with_sinks)
+        snprintf(c->growth, sizeof(c->growth), "%.1f", s->backlog_growth);
+    if (s->lost >= 0)
+        snprintf(c->lost, sizeof(c->lost), "%" PRId64, s->lost);
+}
+
 /* capacity_print - the table of steps and the headline. */
 static void capacity_print(FILE *out, const struct capacity_result *res)
 {
@@ -71,15 +91,12 @@ static void capacity_print(FILE *out, const struct capacity_result *res)
             "begun/s", "p50 ms", "p99 ms", "dlv p99", "backlog/s", "errors", "lost", "verdict");
     for (i = 0; i < res->n; i++) {
         const struct capacity_step *s = &res->steps[i];
-        char lost[24] = "-", growth[24] = "-", p50[24], p99[24], dlv[24];
+        struct capacity_cells c;
 
-        if (s->lost >= 0)
-            snprintf(lost, sizeof(lost), "%" PRId64, s->lost);
-        if (s->with_sinks)
-            snprintf(growth, sizeof(growth), "%.1f", s->backlog_growth);
+        capacity_step_cells(s, &c);
         fprintf(out, "%4zu %9.1f %8u %9.1f %9.1f %8s %8s %9s %10s %7" PRIu64 " %7s  %s%s%s%s%s%s%s\n", i + 1,
-                s->planned, s->sessions, s->window.rate, s->attempted_rate, capacity_cell(p50, sizeof(p50), &s->message, 50),
-                capacity_cell(p99, sizeof(p99), &s->message, 99), capacity_cell(dlv, sizeof(dlv), &s->delivery, 99), growth, s->window.errors, lost,
+                s->planned, s->sessions, s->window.rate, s->attempted_rate, c.p50, c.p99, c.dlv, c.growth,
+                s->window.errors, c.lost,
                 capacity_verdict_names[s->verdict], s->failed ? ": " : "", s->failed ? s->failed : "",
                 s->saturated ? " (an agent saturated)" : "", s->behind ? " (behind schedule)" : "",
                 s->capped ? " (sessions capped)" : "", s->drained ? "" : " (did not drain)");
@@ -150,7 +167,7 @@ static int capacity_json_fill(FILE *f, const void *arg)
     if (ph == NULL || names == NULL) {
         free(ph);
         free(names);
-        return -1;
+        return -ENOMEM;
     }
     fprintf(f, "{\n  \"version\": %d,\n  \"generator\": \"smtpstorm %s\",\n  \"command\": \"capacity\",\n"
             "  \"started_at\": ", CAPACITY_JSON_VERSION, SMTPSTORM_VERSION);
@@ -280,11 +297,12 @@ static int capacity_html_fill(FILE *f, const void *arg)
           "<th>errors</th><th>lost</th><th>drained</th><th>verdict</th></tr>\n", f);
     for (i = 0; i < res->n; i++) {
         const struct capacity_step *s = &res->steps[i];
+        struct capacity_cells c;
 
-        fprintf(f, "<tr><td>%zu</td><td>%.1f</td><td>%u</td><td>%.1f</td><td>%.0f</td><td>%.0f</td><td>%.0f</td>"
-                "<td>%.1f</td><td>%" PRIu64 "</td><td>%" PRId64 "</td><td>%s</td><td>%s ", i + 1, s->planned,
-                s->sessions, s->window.rate, capacity_ms(&s->message, 50), capacity_ms(&s->message, 99),
-                capacity_ms(&s->delivery, 99), s->backlog_growth, s->window.errors, s->lost,
+        capacity_step_cells(s, &c);
+        fprintf(f, "<tr><td>%zu</td><td>%.1f</td><td>%u</td><td>%.1f</td><td>%s</td><td>%s</td><td>%s</td>"
+                "<td>%s</td><td>%" PRIu64 "</td><td>%s</td><td>%s</td><td>%s ", i + 1, s->planned,
+                s->sessions, s->window.rate, c.p50, c.p99, c.dlv, c.growth, s->window.errors, c.lost,
                 s->drained ? "yes" : "no", capacity_verdict_names[s->verdict]);
         svg_escape(f, s->failed ? s->failed : "");
         fputs("</td></tr>\n", f);

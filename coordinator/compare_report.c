@@ -154,8 +154,9 @@ static int compare_counter(void *ctx, const char *name, double *out)
     const struct compare_scope *s = ctx;
     size_t i;
 
-    if (s->phase != NULL)   /* a campaign phase's keys are the counters' names */
-        return jsonread_number(jsonread_get(s->phase, name), out);
+    if (s->phase != NULL)   /* a campaign phase's keys are the counters' names, but one */
+        return jsonread_number(jsonread_get(s->phase, strcmp(name, "backlog_growth") == 0
+                                                      ? "backlog_growth_per_s" : name), out);
     for (i = 0; i < sizeof(totals) / sizeof(totals[0]); i++)
         if (strcmp(name, totals[i][0]) == 0)
             return jsonread_number(jsonread_get(s->r->totals, totals[i][1]), out);

@@ -72,13 +72,12 @@ int phases_build(const struct workload_spec *w, const struct timeline *tl, struc
         ph[i].message = &tl->phases[i].message;
         ph[i].delivery = &tl->phases[i].delivery;
         span_last[i] = (uint32_t)((to + 500) / 1000);
-        ph[i].backlog_start = -1;
         prev = p->rate;
     }
     for (t = 0; t < tl->n; t++) {
         k = timeline_phase_of(tl, t);
         c = &tl->rows[t].n;
-        if (ph[k].backlog_start < 0)
+        if (t == 0 || k != timeline_phase_of(tl, t - 1))       /* the phase's first row */
             ph[k].backlog_start = (int64_t)cum_accepted - (int64_t)cum_received;
         ph[k].attempted += c->attempted;
         ph[k].accepted += c->accepted;
@@ -96,12 +95,9 @@ int phases_build(const struct workload_spec *w, const struct timeline *tl, struc
         }
     }
     free(span_last);
-    for (i = 0; i < tl->nphases; i++) {
-        if (ph[i].backlog_start < 0)
-            ph[i].backlog_start = 0;
+    for (i = 0; i < tl->nphases; i++)        /* within its span: not the last one's drain tail */
         if (ph[i].end_s > ph[i].start_s)
-            ph[i].rate = (double)ph[i].accepted / (ph[i].end_s - ph[i].start_s);
-    }
+            ph[i].rate = (double)ph[i].accepted_span / (ph[i].end_s - ph[i].start_s);
     *out = ph;
     *n = tl->nphases;
     return 0;

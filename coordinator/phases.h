@@ -19,7 +19,7 @@ struct phase_result {
     uint32_t last_row;              /* its last timeline row (timeline_phase_of's bound) */
     double planned_rate;            /* messages/s asked for on average (a ramp: the mean of its
                                      * two ends); 0: as fast as the sessions go */
-    double rate;                    /* accepted per second of it */
+    double rate;                    /* accepted within its span, per second of it */
     uint64_t attempted, accepted, rejected, errors, received, duplicates;
     const struct hist *message;     /* whole-message latency; the timeline's */
     const struct hist *delivery;    /* by the second the sinks received it; the timeline's */

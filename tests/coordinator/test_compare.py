@@ -150,6 +150,19 @@ def test_bad_input_exits_2(tmp, data, base):
     harness.check(done.returncode == 7, f"a phase without values: not measured, exit {done.returncode}")
 
 
+def test_phase_backlog_growth(tmp, data):
+    """A phase's backlog_growth is read from the report's backlog_growth_per_s."""
+    def with_growth(growth):
+        return dict(data, phases=[{"index": 0, "name": "steady", "backlog_growth_per_s": growth}])
+    base, worse = write(tmp, "growth-1", with_growth(1.0)), write(tmp, "growth-5", with_growth(5.0))
+    for args, want in ((("--threshold", "steady:backlog_growth<+10%", base, worse), 7),
+                       (("--threshold", "steady:backlog_growth<+10%", worse, base), 0),
+                       (("--threshold", "steady:backlog_growth<2/s", worse, base), 0),
+                       (("--threshold", "steady:backlog_growth<2/s", base, worse), 7)):
+        done = compare(*args)
+        harness.check(done.returncode == want, f"compare {args}: exit {done.returncode}, expected {want}")
+
+
 def test_html_self_contained_and_escaped(tmp, data, slow_data):
     new = write(tmp, "hostile-new", dict(slow_data, phases=[], campaign="new" + HOSTILE))
     base = write(tmp, "hostile-base", dict(data, phases=[], campaign=HOSTILE))
@@ -182,6 +195,7 @@ def main():
                            ("test_improvement_exits_0", lambda: test_improvement_exits_0(tmp, base, slow)),
                            ("test_two_real_campaigns", lambda: test_two_real_campaigns(tmp, base, other_run[2])),
                            ("test_bad_input_exits_2", lambda: test_bad_input_exits_2(tmp, data, base)),
+                           ("test_phase_backlog_growth", lambda: test_phase_backlog_growth(tmp, data)),
                            ("test_html_self_contained_and_escaped",
                             lambda: test_html_self_contained_and_escaped(tmp, data, slow_data))):
             sys.stdout.write(f"=== {name}\n")

@@ -34,11 +34,15 @@ def env():
     return dict(os.environ)
 
 
-def get(url, token=None, method="GET"):
-    """(status, body) of one request."""
+def get(url, token=None, method="GET", headers=None):
+    """(status, body) of one request; a POST carries the page's Stop header
+    unless headers say otherwise."""
     req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
     if token:
         req.add_header("Authorization", "Bearer " + token)
+    for name, value in (headers if headers is not None else
+                        {"X-Smtpstorm-Stop": "1"} if method == "POST" else {}).items():
+        req.add_header(name, value)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, r.read().decode()
@@ -144,6 +148,12 @@ def test_stop(tmp):
     with harness.Procs() as procs:
         p, report = start(procs, tmp, "stop", port, "--duration", "120s", "--web-linger", "0s")
         wait_accepting(port)
+        # another site's page: a plain cross-site POST (no Stop header), a rebound name
+        status, _ = get(f"http://127.0.0.1:{port}/api/stop", method="POST", headers={})
+        harness.check(status == 403, f"POST /api/stop without the page's header: {status}")
+        status, _ = get(f"http://127.0.0.1:{port}/api/live", headers={"Host": f"attacker.example:{port}"})
+        harness.check(status == 403, f"a request naming another host: {status}")
+        harness.check(p.poll() is None, "the campaign stopped on a refused request")
         status, body = get(f"http://127.0.0.1:{port}/api/stop", method="POST")
         harness.check(status == 202, f"POST /api/stop: {status} {body}")
         began = time.monotonic()
