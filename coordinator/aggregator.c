@@ -6,6 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+double agg_cpu_pct(const struct peer *agent)
+{
+    const Smtpstorm__Progress *pr = agg_progress_of(agent);
+
+    if (pr == NULL || pr->elapsed_ns == 0)
+        return 0;
+    return 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns / (double)(agent->cores ? agent->cores : 1);
+}
+
 const Smtpstorm__Progress *agg_progress_of(const struct peer *agent)
 {
     const Smtpstorm__Envelope *env = agent->latest;

@@ -42,6 +42,12 @@ struct aggregator {
     size_t n, cap;
 };
 
+#define AGG_SATURATED_PCT 90.0       /* an agent busier than this measured itself */
+
+/* agg_cpu_pct - an agent's CPU use over its workload so far, in percent of
+ * its cores; 0 before its first report. */
+double agg_cpu_pct(const struct peer *agent);
+
 /* agg_progress_of - an agent's last Progress (or its Done's final), NULL if none. */
 const Smtpstorm__Progress *agg_progress_of(const struct peer *agent);
 

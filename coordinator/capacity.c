@@ -80,7 +80,7 @@ static int capacity_take(struct capacity_ctx *c, struct capacity_step *s, struct
         if (res->agents[i].cpu_pct > s->cpu_pct)
             s->cpu_pct = res->agents[i].cpu_pct;
     }
-    s->saturated = s->cpu_pct > CAPACITY_SATURATED_PCT;
+    s->saturated = s->cpu_pct > AGG_SATURATED_PCT;
     s->behind = s->attempted_rate < s->planned * CAPACITY_BEHIND_RATIO;
     s->verdicts = res->verdicts;            /* taken from res */
     s->n_verdicts = res->n_verdicts;
@@ -111,7 +111,6 @@ static int capacity_one(struct capacity_ctx *c, double rate)
     struct capacity_step *s = &c->res.steps[c->res.n];
     struct run_result res;
     uint32_t floor = CAPACITY_SESSIONS_FLOOR;
-    int rc;
 
     memset(s, 0, sizeof(*s));
     if ((uint32_t)c->r.want_agents > floor)
@@ -145,8 +144,7 @@ static int capacity_one(struct capacity_ctx *c, double rate)
             c->latency_s = CAPACITY_LATENCY_MIN_S;
     }
     capacity_search_record(&c->res.search, rate, s->verdict);
-    rc = 0;
-    return rc;
+    return 0;
 }
 
 /* capacity_conclude - the capacity, what limited it, the final verdict and the exit code. */
@@ -214,7 +212,6 @@ enum run_exit capacity_run(const struct run_config *cfg)
         goto out;
     }
     c->latency_s = CAPACITY_LATENCY0_S;
-    c->res.cfg = cfg;
     c->res.started_at_ns = clock_wall_ns();
     t0 = clock_mono_ns();
     if ((rc = run_open(&c->r, cfg, &c->mine)) != 0) {

@@ -19,7 +19,6 @@
 #include "trace.h"
 
 #define CAPACITY_STEPS_MAX 64       /* a search of more steps stops there */
-#define CAPACITY_SATURATED_PCT 90.0 /* an agent busier than this measured itself (summary.c's) */
 
 /* One step: a campaign at one rate, what its measured window showed. */
 struct capacity_step {

@@ -17,7 +17,6 @@ int capacity_search_init(struct capacity_search *s, double start, double max, do
     s->good = s->bad = 0;
     s->next = start;
     s->retried = 0;
-    s->steps = 0;
     s->end = CAPACITY_SEARCHING;
     return 0;
 }
@@ -41,7 +40,6 @@ void capacity_search_record(struct capacity_search *s, double rate, enum capacit
 {
     if (s->end != CAPACITY_SEARCHING)
         return;
-    s->steps++;
     if (v == CAPACITY_GENERATOR) {
         if (s->retried)
             s->end = CAPACITY_GENERATOR_LIMIT;

@@ -38,7 +38,6 @@ struct capacity_search {
     double bad;                 /* the lowest rate that failed; 0: none yet */
     double next;                /* the rate to try next (SEARCHING) */
     int retried;                /* next is a retry after a generator-limited step */
-    int steps;                  /* verdicts recorded */
     enum capacity_end end;
 };
 

@@ -635,9 +635,6 @@ static int cli_check_capacity(const struct run_config *c, char *err, size_t errl
         if (c->thresholds[i].scope[0])
             return snprintf(err, errlen, "--slo \"%s\": objectives are judged on every step's measured window; "
                             "drop the '%s:' scope", c->thresholds[i].text, c->thresholds[i].scope), -EINVAL;
-        if (c->thresholds[i].change)
-            return snprintf(err, errlen, "--slo \"%s\": a change (+N%%) compares two reports (smtpstorm "
-                            "compare); give a limit", c->thresholds[i].text), -EINVAL;
     }
     if (c->cap.start > c->cap.max)
         return snprintf(err, errlen, "--start %g is above --max %g: the search would have nowhere to go",

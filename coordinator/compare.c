@@ -68,8 +68,8 @@ static int compare_args(int argc, char **argv, struct compare *c, const char **h
             *junit = optarg;
         else if (opt != COMPARE_OPT_THRESHOLD)
             return snprintf(err, errlen, "bad option %s: see smtpstorm compare --help", argv[optind - 1]), -EINVAL;
-        else if (c->n_thresholds >= COMPARE_THRESHOLDS_MAX)
-            return snprintf(err, errlen, "too many --threshold (at most %d)", COMPARE_THRESHOLDS_MAX), -EINVAL;
+        else if (c->n_thresholds >= CONFIG_THRESHOLDS_MAX)
+            return snprintf(err, errlen, "too many --threshold (at most %d)", CONFIG_THRESHOLDS_MAX), -EINVAL;
         else if (threshold_parse(optarg, &c->thresholds[c->n_thresholds++], err, errlen) != 0)
             return -EINVAL;
     }

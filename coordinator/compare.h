@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "jsonread.h"
 #include "junit.h"
 #include "threshold.h"
 
-#define COMPARE_THRESHOLDS_MAX 64   /* = config.h CONFIG_THRESHOLDS_MAX */
 
 /* One report as read: the tree and the parts every comparison needs. */
 struct compare_report {
@@ -42,9 +42,9 @@ struct compare {
     size_t n_phases;
     struct compare_row *rows;               /* owned */
     size_t n_rows, cap_rows;
-    struct threshold thresholds[COMPARE_THRESHOLDS_MAX];
+    struct threshold thresholds[CONFIG_THRESHOLDS_MAX];
     size_t n_thresholds;
-    struct threshold_verdict verdicts[COMPARE_THRESHOLDS_MAX];    /* one per threshold, after compare_judge */
+    struct threshold_verdict verdicts[CONFIG_THRESHOLDS_MAX];    /* one per threshold, after compare_judge */
     size_t failed;                          /* verdicts that did not hold */
 };
 

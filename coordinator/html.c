@@ -18,7 +18,6 @@
 
 #define HTML_CHART_W      1200
 #define HTML_CHART_H      280
-#define HTML_SATURATED_PCT 90.0     /* = summary.c: busier than this measured itself */
 
 static const char html_css[] =
     ":root{--fg:#1d2430;--muted:#5b6575;--line:#e3e7ee;--bg:#f6f7f9;--card:#fff;--ok:#1a7f37;--bad:#c62828;"
@@ -567,7 +566,7 @@ static void html_agent_row(FILE *f, const struct run_result *res, const struct a
     }
     fprintf(f, "<td>%s</td><td class=\"%s\">%.0f%%</td>",
             svg_format_value(a->elapsed_s > 0 ? (double)a->accepted / a->elapsed_s : 0, rate, sizeof(rate)),
-            a->cpu_pct > HTML_SATURATED_PCT ? "bad" : "", a->cpu_pct);
+            a->cpu_pct > AGG_SATURATED_PCT ? "bad" : "", a->cpu_pct);
     html_td_text(f, a->status[0] ? a->status : (a->missing ? "missing" : "ok"));
     fputs("</tr>\n", f);
 }

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #define JSON_REPORT_VERSION 1       /* = lib/report.h REPORT_VERSION */
-#define JSON_SATURATED_PCT  90.0    /* = summary.c: busier than this measured itself */
 
 void json_write_string(FILE *f, const char *s)
 {
@@ -203,7 +202,7 @@ static void json_agents(FILE *f, const struct run_result *res)
                 ", \"cpu_s\": %.3f, \"threads\": null, \"saturated\": %s, \"cores\": %u"
                 ", \"messages_planned\": %" PRIu64 ", \"cpu_pct\": %.1f, \"elapsed_s\": %.3f",
                 a->sessions, a->attempted, a->accepted, a->rejected, a->errors, a->recipients, a->bytes,
-                a->cpu_s, a->cpu_pct > JSON_SATURATED_PCT ? "true" : "false", a->peer->cores, a->planned,
+                a->cpu_s, a->cpu_pct > AGG_SATURATED_PCT ? "true" : "false", a->peer->cores, a->planned,
                 a->cpu_pct, a->elapsed_s);
         fprintf(f, ", \"messages_unfinished\": %" PRIu64, a->unfinished);
         if (res->sinks_in_path)

@@ -31,8 +31,7 @@ static void result_agent(struct run *r, struct peer *p, struct agent_result *a)
         a->bytes = pr->bytes;
         a->cpu_s = (double)pr->cpu_ns / 1e9;
         a->elapsed_s = (double)pr->elapsed_ns / 1e9;
-        if (pr->elapsed_ns > 0)
-            a->cpu_pct = 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns / (double)(p->cores ? p->cores : 1);
+        a->cpu_pct = agg_cpu_pct(p);
     }
     agg_sink_for_agent(r->sinks, r->ns, r->campaign, p->id, &sc);
     a->received = sc.received;

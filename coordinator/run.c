@@ -441,8 +441,10 @@ int run_open(struct run *r, const struct run_config *cfg, struct run_config *min
         return EXIT_RUN_USAGE;
     }
     for (size_t i = 0; i < cfg->w.n_targets; i++)
-        if (config_add_target(&mine->w, cfg->w.targets[i]) != 0)
+        if (config_add_target(&mine->w, cfg->w.targets[i]) != 0) {
+            log_error("out of memory for the targets");
             return EXIT_RUN_FAILED;
+        }
     if (launch_read_content(r) != 0 || (r->loop = ev_loop_new()) == NULL || (r->zctx = zmq_ctx_new()) == NULL)
         return EXIT_RUN_FAILED;
     interrupt_catch(r->loop, &r->saved);

@@ -5,7 +5,6 @@
 
 #include <inttypes.h>
 
-#define SUMMARY_SATURATED_PCT 90.0  /* an agent busier than this measured itself */
 
 static void summary_totals(FILE *out, const struct run_result *res)
 {
@@ -121,7 +120,7 @@ static void summary_agents(FILE *out, const struct run_result *res)
                 a->status[0] ? a->status : (a->missing ? "missing" : "ok"));
     }
     for (i = 0; i < res->n_agents; i++)
-        if (res->agents[i].cpu_pct > SUMMARY_SATURATED_PCT)
+        if (res->agents[i].cpu_pct > AGG_SATURATED_PCT)
             fprintf(out, "warning: agent %s was saturated (%.0f%% CPU): its latencies partly measure itself\n",
                     res->agents[i].peer->id, res->agents[i].cpu_pct);
 }

@@ -17,24 +17,17 @@
 #include <string.h>
 
 #define WEBJSON_ROWS_MAX   3600     /* the timeline's last hour: a page polled every second stays small */
-#define WEBJSON_SATURATED  90.0     /* = summary.c: an agent busier than this measured itself */
 
 static const char *const webjson_states[] = { "wait", "ready", "running", "drain", "done" };
 
 /* webjson_status - a peer's word on the page: ok, missing, saturated, restarted. */
 static const char *webjson_status(const struct peer *p)
 {
-    const Smtpstorm__Progress *pr;
-
     if (p->lost || !p->alive)
         return "missing";
     if (p->role == PEERLINK_SINK)
         return p->restarts > 0 ? "restarted" : "ok";
-    pr = agg_progress_of(p);
-    if (pr != NULL && pr->elapsed_ns > 0
-        && 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns / (double)(p->cores ? p->cores : 1) > WEBJSON_SATURATED)
-        return "saturated";
-    return "ok";
+    return agg_cpu_pct(p) > AGG_SATURATED_PCT ? "saturated" : "ok";
 }
 
 static void webjson_peers(FILE *f, const struct run *r)
@@ -53,8 +46,7 @@ static void webjson_peers(FILE *f, const struct run *r)
         json_write_string(f, p->host);
         fprintf(f, ", \"status\": \"%s\", \"messages_accepted\": %" PRIu64 ", \"errors\": %" PRIu64
                 ", \"cpu_pct\": %.1f, \"detail\": ", webjson_status(p), pr ? pr->messages_accepted : 0,
-                pr ? pr->errors : 0, pr && pr->elapsed_ns ? 100.0 * (double)pr->cpu_ns / (double)pr->elapsed_ns
-                / (double)(p->cores ? p->cores : 1) : 0.0);
+                pr ? pr->errors : 0, agg_cpu_pct(p));
         json_write_string(f, p->status);
         fputc('}', f);
     }
