@@ -7,6 +7,7 @@
 #include "junit.h"
 #include "log.h"
 #include "report_file.h"
+#include "report.h"
 #include "result.h"
 #include "svg.h"
 
@@ -141,10 +142,7 @@ static void capacity_json_step(FILE *f, const struct capacity_step *s, size_t i)
     fprintf(f, ", \"drained\": %s, \"saturated\": %s, \"behind\": %s, \"cpu_pct\": %.1f, \"verdict\": \"%s\", "
             "\"failed\": ", s->drained ? "true" : "false", s->saturated ? "true" : "false",
             s->behind ? "true" : "false", s->cpu_pct, capacity_verdict_names[s->verdict]);
-    if (s->failed)
-        json_write_string(f, s->failed);
-    else
-        fputs("null", f);
+    report_json_string(f, s->failed);
     fputs(", \"objectives\": [", f);
     for (k = 0; k < s->n_verdicts; k++) {
         fputs(k ? ", {\"expr\": " : "{\"expr\": ", f);
@@ -178,10 +176,7 @@ static int capacity_json_fill(FILE *f, const void *arg)
     else
         fprintf(f, "%.3f", res->rate);
     fputs(", \"limited_by\": ", f);
-    if (res->limited_by)
-        json_write_string(f, res->limited_by);
-    else
-        fputs("null", f);
+    report_json_string(f, res->limited_by);
     fprintf(f, ", \"resolution\": %g, \"end\": \"%s\", \"start\": %.3f, \"max\": %.3f, \"factor\": %g"
             ", \"step_s\": %.3f, \"settle_s\": %.3f, \"first_bad\": ", res->search.resolution_pct,
             capacity_search_end_name(res->search.end), res->search.start, res->search.max, res->search.factor,

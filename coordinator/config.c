@@ -118,12 +118,17 @@ int config_add_threshold(struct run_config *c, const char *expr, char *err, size
  * (a percent above 0, under 100, its '%' optional). */
 static int config_capacity_number(const char *value, int percent, double *out)
 {
-    char *end;
-    double v = strtod(value, &end);
+    char text[64];
+    size_t n = strlen(value);
+    double v;
 
-    if (percent && end != value && *end == '%')
-        end++;
-    if (end == value || *end != '\0' || (percent ? !(v > 0 && v < 100) : !(v > 1 && v <= 100)))
+    if (percent && n > 0 && value[n - 1] == '%')
+        n--;
+    if (n == 0 || n >= sizeof(text))
+        return -EINVAL;
+    memcpy(text, value, n);
+    text[n] = '\0';
+    if (number_parse_double(text, 0, 100, &v) != 0 || (percent ? !(v > 0 && v < 100) : !(v > 1)))
         return -EINVAL;
     *out = v;
     return 0;

@@ -2,6 +2,7 @@
  * contract"; key names are fixed). Text from peers (hosts, statuses) is
  * escaped; it is never trusted. Written by the coordinator until a shared
  * lib/report exists. */
+#include "report.h"
 #include "result.h"
 #include "report_file.h"
 
@@ -13,18 +14,7 @@
 
 void json_write_string(FILE *f, const char *s)
 {
-    const unsigned char *p;
-
-    fputc('"', f);
-    for (p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
+    report_json_string(f, s ? s : "");      /* lib/report's escaping; "" where the report has no null */
 }
 
 void json_write_time(FILE *f, uint64_t wall_ns)
@@ -135,10 +125,7 @@ static void json_latency_replies(FILE *f, const struct run_result *res)
 static void json_opt_string(FILE *f, const char *key, const char *s)
 {
     fprintf(f, ", \"%s\": ", key);
-    if (s)
-        json_write_string(f, s);
-    else
-        fputs("null", f);
+    report_json_string(f, s);
 }
 
 /* json_traffic - what the campaign sent (issue 15): the options that

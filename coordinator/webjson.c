@@ -7,6 +7,7 @@
 #include "run_private.h"
 #include "behaviours.h"
 #include "log.h"
+#include "report.h"
 #include "result.h"
 #include "threshold.h"
 #include "web.h"
@@ -124,10 +125,7 @@ static void webjson_head(FILE *f, const struct run *r, uint64_t now, int final)
         json_write_string(f, w->targets[i]);
     }
     fputs("], \"subject\": ", f);
-    if (w->subject)
-        json_write_string(f, w->subject);
-    else
-        fputs("null", f);
+    report_json_string(f, w->subject);
     fprintf(f, ", \"elapsed_s\": %.3f, \"duration_s\": %.3f, \"planned_messages\": %" PRIu64,
             r->ran && now > r->start_ns ? (double)(now - r->start_ns) / 1e9 : 0.0,
             (double)config_total_duration_ms(w) / 1000.0, w->messages_set ? w->messages : 0);

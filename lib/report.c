@@ -44,7 +44,7 @@ void report_init(struct report *r)
 
 /* JSON values. */
 
-static void json_string(FILE *f, const char *s)
+void report_json_string(FILE *f, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
 
@@ -186,9 +186,9 @@ static void report_agents(FILE *f, const struct report *r)
     for (i = 0; i < r->agent_count; i++) {
         a = &r->agents[i];
         fprintf(f, "%s{\"id\":", i ? "," : "");
-        json_string(f, a->id);
+        report_json_string(f, a->id);
         fputs(",\"host\":", f);
-        json_string(f, a->host);
+        report_json_string(f, a->host);
         fprintf(f, ",\"sessions\":%" PRIu64 ",\"messages_attempted\":%" PRIu64
                 ",\"messages_accepted\":%" PRIu64 ",\"messages_rejected\":%" PRIu64
                 ",\"errors\":%" PRIu64 ",\"recipients\":%" PRIu64 ",\"bytes\":%" PRIu64
@@ -214,9 +214,9 @@ static void report_sinks(FILE *f, const struct report *r)
     for (i = 0; i < r->sink_count; i++) {
         s = &r->sinks[i];
         fprintf(f, "%s{\"id\":", i ? "," : "");
-        json_string(f, s->id);
+        report_json_string(f, s->id);
         fputs(",\"host\":", f);
-        json_string(f, s->host);
+        report_json_string(f, s->host);
         fputs(",\"received\":", f);
         json_i64(f, s->received);
         fputs(",\"duplicates\":", f);
@@ -254,11 +254,11 @@ int report_write(FILE *f, const struct report *r)
     fprintf(f, "{\"version\":%d,", REPORT_VERSION);
     if (r->generator) {
         fputs("\"generator\":", f);
-        json_string(f, r->generator);
+        report_json_string(f, r->generator);
         fputc(',', f);
     }
     fputs("\"campaign\":", f);
-    json_string(f, r->campaign);
+    report_json_string(f, r->campaign);
     fputs(",\"started_at\":", f);
     json_time(f, r->started_at_ns);
     fputs(",\"duration_s\":", f);

@@ -81,6 +81,9 @@ struct report {
 /* report_init - r with every unknown set to null and nothing borrowed. */
 void report_init(struct report *r);
 
+/* report_json_string - s as a JSON string (escaped), or null for NULL. */
+void report_json_string(FILE *f, const char *s);
+
 /* report_write - write r as one JSON object (and a newline) to f. Keys:
  * version, generator, campaign, started_at, duration_s, totals{sessions,
  * messages_attempted, messages_accepted, messages_rejected, errors,
