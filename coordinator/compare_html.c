@@ -5,23 +5,11 @@
  * direction is known. Every text from the reports or the command line is
  * escaped (svg_escape). Values carry data-key/data-base/data-new. */
 #include "compare.h"
+#include "result.h"
 #include "report_file.h"
 #include "svg.h"
 
 #include <string.h>
-
-static const char compare_html_css[] =
-    "body{margin:0;background:#f6f7f9;color:#1d2430;font:15px/1.45 system-ui,'DejaVu Sans',sans-serif}\n"
-    "main{max-width:1100px;margin:0 auto;padding:24px 20px 48px}h1{font-size:24px;margin:0 0 6px}\n"
-    "h2{font-size:17px;margin:28px 0 8px}.sub{color:#5b6575;margin:0 0 16px}\n"
-    ".verdict{border-radius:10px;padding:12px 16px;font-size:19px;font-weight:700;margin:0 0 16px}\n"
-    ".verdict.pass{background:#e6f4ea;color:#1a7f37}.verdict.fail{background:#fdecea;color:#c62828}\n"
-    "table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e3e7ee}\n"
-    "th,td{padding:6px 10px;border-bottom:1px solid #e3e7ee;text-align:right;white-space:nowrap;"
-    "font-variant-numeric:tabular-nums}th{background:#eef1f5;font-size:13px}\n"
-    "th:first-child,td:first-child{text-align:left}td.worse{color:#c62828;font-weight:600}"
-    "td.better{color:#1a7f37;font-weight:600}td.bad{color:#c62828;font-weight:600}td.ok{color:#1a7f37}\n"
-    "code{font-family:ui-monospace,'DejaVu Sans Mono',monospace}\n";
 
 /* compare_html_direction - "worse", "better" or "" for row's change: more
  * latency, errors, rejections or losses is worse; a higher rate is better. */
@@ -124,8 +112,9 @@ static int compare_html_fill(FILE *f, const void *arg)
     svg_escape(f, c->base.campaign);
     fputs(" → ", f);
     svg_escape(f, c->new_.campaign);
-    fprintf(f, "</title>\n<style>%s</style></head>\n<body><main>\n<h1>smtpstorm compare</h1>\n<p class=\"sub\">",
-            compare_html_css);
+    fputs("</title>\n", f);
+    html_write_style(f);                    /* the report page's CSS */
+    fputs("</head>\n<body><main>\n<h1>smtpstorm compare</h1>\n<p class=\"sub\">", f);
     compare_html_side(f, "base", &c->base);
     fputs("<br>", f);
     compare_html_side(f, "new", &c->new_);

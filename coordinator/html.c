@@ -70,6 +70,7 @@ static const char html_css[] =
     "td.text{white-space:normal;word-break:break-word}\n"
     "tr:last-child td{border-bottom:0}tr.bad td{background:#fdf1f1}td.bad{color:var(--bad);font-weight:600}"
     "td.ok{color:var(--ok);font-weight:600}td.zero{color:#a4acb9}\n"
+    "td.worse{color:var(--bad);font-weight:600}td.better{color:var(--ok);font-weight:600}\n"
     ".two{display:grid;grid-template-columns:1fr 1fr;gap:14px}\n"
     "code{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:13.5px}\n"
     "footer{color:var(--muted);font-size:13px;margin-top:36px}\n"
