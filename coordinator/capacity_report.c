@@ -116,8 +116,6 @@ static void capacity_json_num(FILE *f, const char *key, double v)
 
 static void capacity_json_step(FILE *f, const struct capacity_step *s, size_t i)
 {
-    size_t k;
-
     fprintf(f, "%s{\"index\": %zu, \"campaign\": ", i ? ",\n      " : "\n      ", i);
     json_write_string(f, s->campaign);
     fprintf(f, ", \"planned_rate\": %.3f, \"achieved_rate\": %.3f, \"attempted_rate\": %.3f, \"sessions\": %u"
@@ -143,15 +141,9 @@ static void capacity_json_step(FILE *f, const struct capacity_step *s, size_t i)
             "\"failed\": ", s->drained ? "true" : "false", s->saturated ? "true" : "false",
             s->behind ? "true" : "false", s->cpu_pct, capacity_verdict_names[s->verdict]);
     report_json_string(f, s->failed);
-    fputs(", \"objectives\": [", f);
-    for (k = 0; k < s->n_verdicts; k++) {
-        fputs(k ? ", {\"expr\": " : "{\"expr\": ", f);
-        json_write_string(f, s->verdicts[k].t->text);
-        fprintf(f, ", \"ok\": %s", s->verdicts[k].held == 1 ? "true" : "false");
-        capacity_json_num(f, "value", s->verdicts[k].held >= 0 ? s->verdicts[k].value : NAN);
-        fputc('}', f);
-    }
-    fputs("]}", f);
+    fputs(", \"objectives\": ", f);
+    json_write_verdicts(f, s->verdicts, s->n_verdicts, 0);
+    fputc('}', f);
 }
 
 static int capacity_json_fill(FILE *f, const void *arg)
@@ -199,19 +191,9 @@ static int capacity_json_fill(FILE *f, const void *arg)
     json_write_phases(f, ph, res->n, with_sinks, with_sinks);
     free(names);
     free(ph);
-    fputs("  \"thresholds\": [", f);
-    for (i = 0; res->final && i < res->final->n_verdicts; i++) {
-        const struct threshold_verdict *v = &res->final->verdicts[i];
-
-        fputs(i ? ", {\"expr\": " : "{\"expr\": ", f);
-        json_write_string(f, v->t->text);
-        fprintf(f, ", \"ok\": %s", v->held == 1 ? "true" : "false");
-        capacity_json_num(f, "value", v->held >= 0 ? v->value : NAN);
-        fputs(", \"unit\": ", f);
-        json_write_string(f, threshold_unit_text(v->t));
-        fputc('}', f);
-    }
-    fprintf(f, "],\n  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,
+    fputs("  \"thresholds\": ", f);
+    json_write_verdicts(f, res->final ? res->final->verdicts : NULL, res->final ? res->final->n_verdicts : 0, 0);
+    fprintf(f, ",\n  \"exit_code\": %d,\n  \"result\": \"%s\"\n}\n", (int)res->exit_code,
             reconcile_exit_text(res->exit_code));
     return 0;
 }

@@ -360,26 +360,32 @@ static void json_timeline(FILE *f, const struct run_result *res)
     fputs(a->n ? "\n  ],\n" : "],\n", f);
 }
 
-static void json_thresholds(FILE *f, const struct run_result *res)
+void json_write_verdicts(FILE *f, const struct threshold_verdict *v, size_t n, int unknown_null)
 {
     size_t i;
 
-    fputs("  \"thresholds\": [", f);
-    for (i = 0; i < res->n_verdicts; i++) {
-        const struct threshold_verdict *v = &res->verdicts[i];
-
+    fputc('[', f);
+    for (i = 0; i < n; i++) {
         fputs(i ? ",\n    {\"expr\": " : "\n    {\"expr\": ", f);
-        json_write_string(f, v->t->text);
-        fprintf(f, ", \"ok\": %s, \"value\": ", v->held == 1 ? "true" : "false");
-        if (v->held >= 0)
-            fprintf(f, "%.6g", v->value);
+        json_write_string(f, v[i].t->text);
+        fprintf(f, ", \"ok\": %s, \"value\": ", v[i].held == 1 ? "true"
+                : v[i].held == -1 && unknown_null ? "null" : "false");
+        if (v[i].held >= 0)
+            fprintf(f, "%.6g", v[i].value);
         else
             fputs("null", f);
         fputs(", \"unit\": ", f);
-        json_write_string(f, threshold_unit_text(v->t));
+        json_write_string(f, threshold_unit_text(v[i].t));
         fputc('}', f);
     }
-    fputs(res->n_verdicts ? "\n  ],\n" : "],\n", f);
+    fputs(n ? "\n  ]" : "]", f);
+}
+
+static void json_thresholds(FILE *f, const struct run_result *res)
+{
+    fputs("  \"thresholds\": ", f);
+    json_write_verdicts(f, res->verdicts, res->n_verdicts, 0);
+    fputs(",\n", f);
 }
 
 /* json_fill - the whole report into f (a report_file_fill_fn: arg is the result). */

@@ -107,6 +107,11 @@ int json_write_report(const char *path, const struct run_result *res, char *err,
  * characters escaped (peers' and users' text is never trusted). */
 void json_write_string(FILE *f, const char *s);
 
+/* json_write_verdicts - the verdicts as a JSON array of {expr, ok, value,
+ * unit}: a threshold not measured has value null and ok false, or ok null
+ * with unknown_null (the live page: not yet). */
+void json_write_verdicts(FILE *f, const struct threshold_verdict *v, size_t n, int unknown_null);
+
 /* html_write_style - the report page's <style> element (its CSS: the
  * svg.c charts' classes too), for another page of the same look. */
 void html_write_style(FILE *f);

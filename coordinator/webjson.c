@@ -91,22 +91,8 @@ static void webjson_timeline(FILE *f, const struct timeline *tl)
 
 static void webjson_thresholds(FILE *f, const struct threshold_verdict *v, size_t n)
 {
-    size_t i;
-
-    fputs(",\n\"thresholds\": [", f);
-    for (i = 0; i < n; i++) {
-        fprintf(f, "%s\n {\"expr\": ", i ? "," : "");
-        json_write_string(f, v[i].t->text);
-        fprintf(f, ", \"ok\": %s, \"value\": ", v[i].held == 1 ? "true" : v[i].held == 0 ? "false" : "null");
-        if (v[i].held == -1)
-            fputs("null", f);
-        else
-            fprintf(f, "%.3f", v[i].value);
-        fputs(", \"unit\": ", f);
-        json_write_string(f, threshold_unit_text(v[i].t));
-        fputc('}', f);
-    }
-    fputs("]", f);
+    fputs(",\n\"thresholds\": ", f);
+    json_write_verdicts(f, v, n, 1);        /* not measured yet: ok null */
 }
 
 /* webjson_head - what the campaign is and where it stands. */
