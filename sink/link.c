@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -23,6 +24,8 @@
 #include "trace.h"
 
 #define LINK_TICK_NS NS_PER_SEC     /* how often counters are read (and, by default, sent) */
+#define LINK_READS_MAX 8            /* readings of the tallies while messages are being counted */
+#define LINK_REREAD_NS 50000        /* ... this far apart */
 
 struct sink_link {
     struct sink_server *srv;
@@ -82,11 +85,15 @@ static Smtpstorm__Seconds *link_seconds(struct sink_link *l, const struct tally_
     return wire_seconds_fill(l->seconds, &src);
 }
 
-/* link_send - one SinkCounters with everything counted so far. */
-static void link_send(struct sink_link *l, const struct sink_counters *c)
+/* link_read_campaigns - the loops' tallies and each campaign's agents into
+ * l->snap, l->agents and l->pcamps (the agents of campaign i from
+ * l->pcamps[i].agents); returns 0 when no message or outcome was counted
+ * meanwhile, so that a campaign's total and its agents' lines agree. */
+static int link_read_campaigns(struct sink_link *l)
 {
-    struct peerlink_sink_counters pc = { 0 };
+    uint64_t before, after;
     size_t i, j, used = 0, n;
+    int busy = sink_server_counting(l->srv, &before);
 
     sink_tally_snapshot(l->srv, l->snap);
     for (i = 0; i < l->snap->count; i++) {
@@ -102,9 +109,27 @@ static void link_send(struct sink_link *l, const struct sink_counters *c)
         l->pcamps[i] = (struct peerlink_sink_campaign){
             tc->campaign, tc->received - (tc->duplicates < tc->received ? tc->duplicates : tc->received),
             tc->duplicates, tc->bytes, tc->latency_us.count ? &tc->latency_us : NULL,
-            l->pagents + used, n, link_seconds(l, tc), tc->outcomes, TALLY_OUTCOMES };
+            l->pagents + used, n, NULL, tc->outcomes, TALLY_OUTCOMES };
         used += n;
     }
+    return busy || sink_server_counting(l->srv, &after) || after != before ? -1 : 0;
+}
+
+/* link_send - one SinkCounters with everything counted so far: read again
+ * (a few times, microseconds apart) while messages were being counted, so
+ * that the report the coordinator ends a drain on adds up; under steady
+ * load the last reading goes, and the next report catches up. */
+static void link_send(struct sink_link *l, const struct sink_counters *c)
+{
+    struct peerlink_sink_counters pc = { 0 };
+    const struct timespec pause = { 0, LINK_REREAD_NS };
+    size_t i;
+    int tries;
+
+    for (tries = 1; link_read_campaigns(l) != 0 && tries < LINK_READS_MAX; tries++)
+        nanosleep(&pause, NULL);
+    for (i = 0; i < l->snap->count; i++)
+        l->pcamps[i].seconds = link_seconds(l, &l->snap->campaigns[i]);
     pc.sessions = c->sessions;
     pc.messages = c->messages;
     pc.untraced = l->snap->untraced;

@@ -79,6 +79,22 @@ void sink_tally_snapshot(const struct sink_server *srv, struct tally_snapshot *o
             tally_snapshot_add(out, srv->loops[i].tally);
 }
 
+int sink_server_counting(const struct sink_server *srv, uint64_t *mark)
+{
+    uint64_t v;
+    int i, busy = 0;
+
+    *mark = 0;
+    for (i = 0; i < srv->nloops; i++) {
+        if (srv->loops[i].tally == NULL)
+            continue;
+        v = tally_counting(srv->loops[i].tally);
+        busy |= (int)(v & 1);
+        *mark += v;
+    }
+    return busy;
+}
+
 void sink_server_second_delivery(const struct sink_server *srv, const char *campaign, uint32_t sec,
                                  struct hist *out)
 {

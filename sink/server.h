@@ -77,6 +77,12 @@ void sink_server_second_delivery(const struct sink_server *srv, const char *camp
 int sink_server_set_offset(struct sink_server *srv, const char *campaign, const char *agent,
                            int64_t offset_ns, uint64_t origin_us);
 
+/* sink_server_counting - the sum of every loop's tally_counting into
+ * *mark; returns nonzero when a loop is counting right now. A snapshot
+ * between two equal marks, the first not busy, saw every count or none of
+ * it (totals and agents agree). Any thread. */
+int sink_server_counting(const struct sink_server *srv, uint64_t *mark);
+
 /* sink_agents_snapshot - campaign's per-agent received and duplicate
  * counts into out[0..max) (caller-owned); returns how many. Any thread. */
 size_t sink_agents_snapshot(const struct sink_server *srv, const char *campaign, struct tally_agent *out,

@@ -46,6 +46,7 @@ struct tally_sec_hists {
 
 struct tally {
     struct tally_seen *seen;
+    _Atomic uint64_t counting;          /* odd while the loop counts a message or an outcome */
     _Atomic size_t count;               /* published entries */
     _Atomic uint64_t untraced, overflow, evicted;
     char names[TALLY_CAMPAIGNS_MAX][TRACE_ID_MAX];     /* the writer's copy, for lookups */
@@ -488,6 +489,25 @@ size_t tally_seen_agents(const struct tally_seen *seen, const char *campaign, st
 
 /* ---- one loop's campaigns ---- */
 
+/* count_begin, count_end - bracket one count (a sequence count): a reader
+ * whose tally_counting marks match and are even saw all of it or none. */
+static void count_begin(struct tally *t)
+{
+    put(&t->counting, get(&t->counting) + 1);
+    atomic_thread_fence(memory_order_release);
+}
+
+static void count_end(struct tally *t)
+{
+    atomic_store_explicit(&t->counting, get(&t->counting) + 1, memory_order_release);
+}
+
+uint64_t tally_counting(const struct tally *t)
+{
+    atomic_thread_fence(memory_order_acquire);     /* a snapshot's loads before this one */
+    return atomic_load_explicit(&t->counting, memory_order_acquire);
+}
+
 struct tally *tally_new(struct tally_seen *seen)
 {
     struct tally *t = calloc(1, sizeof(*t));
@@ -675,6 +695,7 @@ void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, u
     uint64_t origin_us = 0;
 
     assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
+    count_begin(t);
     bump(&e->outcomes[outcome], 1);
     if (t->seen && (a = seen_find(t->seen, tr->campaign, tr->agent, now_us)) != NULL) {
         seen_mark(a, outcome, tr->seq);
@@ -682,6 +703,7 @@ void tally_count_outcome(struct tally *t, const struct trace *tr, int outcome, u
         seen_unpin(a);
     }
     entry_outcome_second(e, outcome, now_us, origin_us);
+    count_end(t);
 }
 
 int tally_count_tag_outcome(struct tally *t, const struct trace_tag *tag, int outcome, uint64_t now_us)
@@ -694,6 +716,7 @@ int tally_count_tag_outcome(struct tally *t, const struct trace_tag *tag, int ou
     assert(outcome >= 0 && outcome < TALLY_OUTCOMES);
     if (t->seen == NULL || (a = seen_find_key(t->seen, tag->key)) == NULL)
         return -1;
+    count_begin(t);
     seen_mark(a, outcome, tag->seq);
     snprintf(campaign, sizeof(campaign), "%s", a->campaign);
     origin_us = get(&a->origin_us);
@@ -701,6 +724,7 @@ int tally_count_tag_outcome(struct tally *t, const struct trace_tag *tag, int ou
     e = entry_for(t, campaign, now_us);
     bump(&e->outcomes[outcome], 1);
     entry_outcome_second(e, outcome, now_us, origin_us);
+    count_end(t);
     return 0;
 }
 
@@ -717,6 +741,7 @@ void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_u
     size_t slot;
     int dup;
 
+    count_begin(t);
     bump(&e->received, 1);
     bump(&e->bytes, bytes);
     dup = t->seen ? seen_count(t->seen, tr, now_us, &offset_us, &origin_us) : -1;
@@ -736,6 +761,7 @@ void tally_count_message(struct tally *t, const struct trace *tr, uint64_t now_u
         atomic_store_explicit(&e->lat_min, lat, memory_order_relaxed);
     if (lat > get(&e->lat_max))
         atomic_store_explicit(&e->lat_max, lat, memory_order_relaxed);
+    count_end(t);
 }
 
 void tally_count_untraced(struct tally *t)

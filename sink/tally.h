@@ -153,6 +153,11 @@ void tally_count_untraced(struct tally *t);
  * those of the slots' bounds. Any thread. */
 void tally_second_delivery(const struct tally *t, const char *campaign, uint32_t sec, struct hist *out);
 
+/* tally_counting - t's sequence count: odd while its loop is counting a
+ * message or an outcome; it moves with every count. Equal even values
+ * before and after a read mean no count happened in between. Any thread. */
+uint64_t tally_counting(const struct tally *t);
+
 /* tally_snapshot_init - make s empty. */
 void tally_snapshot_init(struct tally_snapshot *s);
 

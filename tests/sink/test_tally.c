@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,77 @@ static void test_tally_eviction_with_concurrent_readers(void **state)
     tally_seen_free(seen);
 }
 
+#define STEADY_COUNTS 300000
+
+struct counter {
+    struct tally *t;
+    const char *agent;
+    atomic_int done;
+};
+
+static void *count_loop(void *arg)
+{
+    struct counter *c = arg;
+    struct trace t;
+    uint64_t i;
+
+    for (i = 0; i < STEADY_COUNTS; i++) {
+        t = tr("steady", c->agent, i % (STEADY_COUNTS * 2 / 3), 0);    /* the last third are duplicates */
+        tally_count(c->t, &t, 1000 + i);
+    }
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+/* reading_agrees - one reading of both loops and the pairs between two
+ * tally_counting marks: -1 when a count ran meanwhile, else whether the
+ * campaign's total is what its agents' lines add up to. */
+static int reading_agrees(struct tally *a, struct tally *b, struct tally_seen *seen, struct tally_snapshot *s)
+{
+    struct tally_agent ag[4];
+    uint64_t before = tally_counting(a) + tally_counting(b), agents = 0;
+    int busy = (int)((tally_counting(a) | tally_counting(b)) & 1);
+    size_t i, n;
+
+    tally_snapshot_init(s);
+    tally_snapshot_add(s, a);
+    tally_snapshot_add(s, b);
+    n = tally_seen_agents(seen, "steady", ag, 4);
+    if (busy || tally_counting(a) + tally_counting(b) != before)
+        return -1;
+    for (i = 0; i < n; i++)
+        agents += ag[i].received + ag[i].duplicates;
+    return s->count == 0 ? agents == 0 : s->campaigns[0].received == agents;
+}
+
+/* Two loops counting while a reader reads: a reading no count ran during
+ * adds up (the campaign's total is its agents' sum), and so does the one
+ * after the load, which is what a drain ends on. */
+static void test_tally_quiet_reading_adds_up(void **state)
+{
+    struct tally_seen *seen = tally_seen_new();
+    struct counter c[2] = { { tally_new(seen), "ag0", 0 }, { tally_new(seen), "ag1", 0 } };
+    struct tally_snapshot *s = malloc(sizeof(*s));
+    pthread_t th[2];
+    int r, rc;
+
+    (void)state;
+    for (r = 0; r < 2; r++)
+        assert_int_equal(pthread_create(&th[r], NULL, count_loop, &c[r]), 0);
+    while (!atomic_load(&c[0].done) || !atomic_load(&c[1].done))
+        if ((rc = reading_agrees(c[0].t, c[1].t, seen, s)) >= 0)
+            assert_int_equal(rc, 1);
+    for (r = 0; r < 2; r++)
+        pthread_join(th[r], NULL);
+    assert_int_equal(reading_agrees(c[0].t, c[1].t, seen, s), 1);
+    assert_true(s->campaigns[0].received == 2 * STEADY_COUNTS && s->campaigns[0].duplicates == 2 * STEADY_COUNTS / 3);
+    assert_true(tally_counting(c[0].t) == 2 * STEADY_COUNTS);   /* two steps a count */
+    free(s);
+    tally_free(c[0].t);
+    tally_free(c[1].t);
+    tally_seen_free(seen);
+}
+
 /* What rules did, by seq, until the messages came: deferred twice then
  * received is neither; rejected for good stays rejected; deferred and
  * never seen again stays deferred; a tag of an unknown pair is refused. */
@@ -299,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_tally_full_table_evicts_least_recent),
         cmocka_unit_test(test_tally_hundred_campaigns_in_sequence),
         cmocka_unit_test(test_tally_eviction_with_concurrent_readers),
+        cmocka_unit_test(test_tally_quiet_reading_adds_up),
         cmocka_unit_test(test_tally_outcomes_by_seq_until_received),
     };
 
