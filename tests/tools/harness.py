@@ -4,6 +4,7 @@ without bare sleeps, and Postfix's unpacked tools.
 
 Tests import it with sys.path set by meson (PYTHONPATH=tests/tools)."""
 
+import atexit
 import datetime
 import glob
 import json
@@ -50,11 +51,53 @@ def _ephemeral_ports():
         return 32768, 60999
 
 
+PORTS_DIR = os.path.join(tempfile.gettempdir(), "smtpstorm-test-ports")
+_reserved = []
+
+
+def _release_ports():
+    for path in _reserved:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+atexit.register(_release_ports)
+
+
+def _reserve(port):
+    """Claim port for this process among concurrent tests (a file named
+    after it holding our pid; a dead holder's claim is taken over)."""
+    os.makedirs(PORTS_DIR, exist_ok=True)
+    path = os.path.join(PORTS_DIR, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    os.kill(int(f.read().strip() or "0"), 0)
+                return False                    # held by a live test
+            except (OSError, ValueError):
+                try:
+                    os.unlink(path)             # its test is gone
+                except OSError:
+                    pass
+                continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        _reserved.append(path)
+        return True
+    return False
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing uses right now, below the
-    kernel's ephemeral range: a port the kernel hands out (bind to 0) can be
-    taken by any process's outgoing connection before the test binds it
-    (seen: "cannot bind ...: Address already in use" with load running)."""
+    """A TCP port on 127.0.0.1 that nothing uses right now and no other
+    test process was given, below the kernel's ephemeral range: a port the
+    kernel hands out (bind to 0) can be taken by any process's outgoing
+    connection before the test binds it (seen: "cannot bind ...: Address
+    already in use" with load running)."""
     low, _ = _ephemeral_ports()
     for _ in range(200):
         port = random.randrange(max(1024, low - 12000), low)
@@ -63,6 +106,7 @@ def free_port():
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        if _reserve(port):
             return port
     with socket.socket() as s:                  # everything below taken: the kernel's pick
         s.bind(("127.0.0.1", 0))
