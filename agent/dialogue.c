@@ -276,7 +276,6 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
 {
     const struct workload *w = d->w;
     struct message_header_vars v;
-    struct trace tr;
     uint64_t wall_us = 0;
     const char *date = NULL;
     int n = 0, m;
@@ -284,15 +283,8 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
     if (w->trace || w->send_headers || w->mime)
         date = d->hooks->wall_clock(d->arg, &wall_us);
     d->msg_date = date;
-    if (w->trace) {
-        memset(&tr, 0, sizeof(tr));
-        memcpy(tr.campaign, w->campaign, sizeof(tr.campaign));
-        memcpy(tr.agent, w->agent_id, sizeof(tr.agent));
-        tr.seq = d->txn[t].job.seq;
-        tr.sent_us = wall_us;
-        if ((n = trace_format(&tr, at, cap)) < 0)
-            return -1;
-    }
+    if (w->trace && (n = trace_format_seq(&w->trace_head, d->txn[t].job.seq, wall_us, at, cap)) < 0)
+        return -1;
     if (w->send_headers) {
         v = (struct message_header_vars){ d->txn[t].sender, w->recipient, date, w->myhostname,
                                           w->subject, d->pid, (unsigned)d->fd,

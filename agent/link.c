@@ -615,7 +615,10 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->seq_first = pw->seq_first;
     w->seq_stride = pw->seq_stride ? pw->seq_stride : 1;
     w->envelope_trace = w->trace && pw->envelope_trace;
-    w->pair_key = trace_pair_key(w->campaign, w->agent_id);
+    if (workload_set_pair(w) != 0 && w->trace) {
+        snprintf(why, whylen, "bad campaign id for the trace: %s", w->campaign);
+        return -EINVAL;
+    }
     link_phases(l, pw);
     link_ceilings(l, w, pw->n_phases);
     if (link_strings(l, pw, w, why, whylen) != 0 || link_spreads(l, pw, w, why, whylen) != 0)

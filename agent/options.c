@@ -574,7 +574,8 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
         options_id(w->agent_id, w->myhostname[0] == '[' ? "agent" : w->myhostname);
     if (w->envelope_trace && !w->trace)
         BAD("--envelope-trace needs the trace (not with --no-trace or -o)");
-    w->pair_key = trace_pair_key(w->campaign, w->agent_id);
+    if (workload_set_pair(w) != 0 && w->trace)
+        BAD("bad campaign or agent id for the trace: %s %s", w->campaign, w->agent_id);
     return 0;
 }
 

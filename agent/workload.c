@@ -33,6 +33,12 @@ static uint64_t share(uint64_t total, int parts, int part)
     return total / (uint64_t)parts + ((uint64_t)part < total % (uint64_t)parts);
 }
 
+int workload_set_pair(struct workload *w)
+{
+    w->pair_key = trace_pair_key(w->campaign, w->agent_id);
+    return trace_head_init(&w->trace_head, w->campaign, w->agent_id);
+}
+
 int workload_split(const struct workload *w, int parts, int part, struct workload *out)
 {
     if (parts < 1 || part < 0 || part >= parts || w->sessions < parts)

@@ -107,12 +107,18 @@ struct workload {
     uint64_t seq_stride;
     int envelope_trace;             /* --envelope-trace: tag each sender (trace.h) */
     uint64_t pair_key;              /* with it: trace_pair_key(campaign, agent_id) */
+    struct trace_head trace_head;   /* the header's constant start (workload_set_pair) */
 };
 
 /* workload_defaults - smtp-source's defaults: one session, one message,
  * one recipient, disconnect after each message, HELO and headers, 300 s
  * timeout, numbering from 1. Strings are left NULL for the caller. */
 void workload_defaults(struct workload *w);
+
+/* workload_set_pair - what w's campaign and agent_id give every message:
+ * the envelope tag's pair key and the trace header's start. -1 when an id
+ * is not a valid trace id. */
+int workload_set_pair(struct workload *w);
 
 /* workload_split - the share part (0 <= part < parts) of w into out:
  * sessions, messages and rate divided so that the parts sum exactly to w;

@@ -38,25 +38,49 @@ int trace_id_valid(const char *id)
     return n > 0;
 }
 
-/* Formatted per message: textbuf, not snprintf. NUL-terminated as
- * snprintf would. */
-int trace_format(const struct trace *t, char *out, size_t outlen)
+int trace_head_init(struct trace_head *h, const char *campaign, const char *agent)
 {
     struct textbuf b;
 
-    if (!trace_id_valid(t->campaign) || !trace_id_valid(t->agent))
+    h->len = 0;
+    if (!trace_id_valid(campaign) || !trace_id_valid(agent))
+        return -1;
+    textbuf_init(&b, h->text, sizeof(h->text));
+    TEXTBUF_LIT(&b, TRACE_HEADER ": ");
+    textbuf_str(&b, campaign);
+    TEXTBUF_LIT(&b, " ");
+    textbuf_str(&b, agent);
+    TEXTBUF_LIT(&b, " ");
+    if (b.overflow)
+        return -1;
+    h->len = b.len;
+    return 0;
+}
+
+/* Formatted per message: the pair's part copied, the numbers by textbuf,
+ * not snprintf. NUL-terminated as snprintf would. */
+int trace_format_seq(const struct trace_head *h, uint64_t seq, uint64_t sent_us, char *out, size_t outlen)
+{
+    struct textbuf b;
+
+    if (h->len == 0)
         return -1;
     textbuf_init(&b, out, outlen);
-    TEXTBUF_LIT(&b, TRACE_HEADER ": ");
-    textbuf_str(&b, t->campaign);
+    textbuf_put(&b, h->text, h->len);
+    textbuf_u64(&b, seq);
     TEXTBUF_LIT(&b, " ");
-    textbuf_str(&b, t->agent);
-    TEXTBUF_LIT(&b, " ");
-    textbuf_u64(&b, t->seq);
-    TEXTBUF_LIT(&b, " ");
-    textbuf_u64(&b, t->sent_us);
+    textbuf_u64(&b, sent_us);
     textbuf_put(&b, "\r\n", 3);
     return b.overflow ? -1 : (int)b.len - 1;
+}
+
+int trace_format(const struct trace *t, char *out, size_t outlen)
+{
+    struct trace_head h;
+
+    if (trace_head_init(&h, t->campaign, t->agent) != 0)
+        return -1;
+    return trace_format_seq(&h, t->seq, t->sent_us, out, outlen);
 }
 
 static int parse_id(const char **p, const char *end, char *out)

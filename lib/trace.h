@@ -25,6 +25,21 @@ int trace_id_valid(const char *id);
  * Returns its length, or -1 if it does not fit or an id is invalid. */
 int trace_format(const struct trace *t, char *out, size_t outlen);
 
+/* A (campaign, agent) pair's lines up to the seq, "X-Smtpstorm-Trace:
+ * CAMPAIGN AGENT ", formatted once for the messages of a workload. */
+struct trace_head {
+    size_t len;                 /* 0: the ids were not valid */
+    char text[sizeof(TRACE_HEADER) + 2 * TRACE_ID_MAX + 2];
+};
+
+/* trace_head_init - h for campaign and agent; -1 (and h->len 0) when an
+ * id is not valid. */
+int trace_head_init(struct trace_head *h, const char *campaign, const char *agent);
+
+/* trace_format_seq - trace_format for h's pair: the line of message seq
+ * sent at sent_us into out. Its length, or -1 as trace_format. */
+int trace_format_seq(const struct trace_head *h, uint64_t seq, uint64_t sent_us, char *out, size_t outlen);
+
 /* trace_parse - parse one header line (with or without the field name, with
  * or without line ending) of len octets. Returns 0, or -1 if it is not a
  * well-formed trace. Never reads past len. */

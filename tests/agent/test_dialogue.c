@@ -208,6 +208,7 @@ static void run_lockstep(size_t split)
     f.w.trace = 1;
     strcpy(f.w.campaign, "c1");
     strcpy(f.w.agent_id, "a1");
+    assert_int_equal(workload_set_pair(&f.w), 0);
     fixture_start(&f);
     assert_int_equal(dialogue_run(&f.d, &job, f.now), DIALOGUE_MORE);   /* waits for the greeting */
     expect_output(&f, "");
