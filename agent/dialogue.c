@@ -890,7 +890,7 @@ static void on_reply(struct dialogue *d, size_t leftover)
     switch (e.cmd) {
     case DIALOGUE_BANNER: record(d, PHASE_BANNER, e.sent_ns); on_banner(d); break;
     case DIALOGUE_HELO: record(d, PHASE_HELO, e.sent_ns); on_helo(d); break;
-    case DIALOGUE_STARTTLS_CMD: on_starttls(d, leftover); break;
+    case DIALOGUE_STARTTLS_CMD: d->starttls_sent_ns = e.sent_ns; on_starttls(d, leftover); break;
     case DIALOGUE_AUTH:
     case DIALOGUE_AUTH_USER:
     case DIALOGUE_AUTH_PASS: on_auth(d, e.cmd); break;
@@ -1024,6 +1024,7 @@ enum dialogue_status dialogue_finish(struct dialogue *d, uint64_t now)
 enum dialogue_status dialogue_tls_started(struct dialogue *d, uint64_t now)
 {
     begin(d, now);
+    record(d, PHASE_STARTTLS, d->starttls_sent_ns);
     d->tls_done = 1;
     d->caps = 0;
     reply_reset(&d->reply);

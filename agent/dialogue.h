@@ -117,6 +117,7 @@ struct dialogue {
     enum dialogue_status status;    /* what the call in progress will return */
     /* the connection */
     int connected, greeted, tls_done, authed, finishing;
+    uint64_t starttls_sent_ns;  /* when STARTTLS went: its phase ends with the handshake */
     unsigned caps;              /* DIALOGUE_CAP_* of the last EHLO/LHLO reply */
     uint64_t size_limit;        /* the server's SIZE (RFC 1870), 0: none announced */
     enum auth_mech mech;

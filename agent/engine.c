@@ -46,6 +46,7 @@ struct engine {
     int ctl_fd;                 /* eventfd: engine_stop from other threads */
 
     struct meter meter;         /* every count, by this loop alone */
+    struct transport_resume resume;     /* --tls-resume: the last TLS session a server gave */
     struct ev_timer second_timer;
 
     uint64_t rcpt_numbers;      /* -N numbers handed out */
@@ -111,6 +112,15 @@ static const char *engine_wall_clock(void *arg, uint64_t *wall_us)
         e->date_sec = now;
     }
     return e->date;
+}
+
+/* engine_tls_resume - the loop's TLS session to offer, or NULL without
+ * --tls-resume. */
+static struct transport_resume *engine_tls_resume(void *arg)
+{
+    struct engine *e = arg;
+
+    return e->w->tls_resume ? &e->resume : NULL;
 }
 
 /* engine_source - the next --source address for a connection, or NULL. */
@@ -349,6 +359,7 @@ static const struct agent_session_hooks engine_session_hooks = {
     .closed = engine_session_closed,
     .abort_run = engine_abort_run,
     .source = engine_source,
+    .tls_resume = engine_tls_resume,
 };
 
 struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
@@ -447,5 +458,6 @@ void engine_free(struct engine *e)
         close(e->ctl_fd);
     }
     meter_destroy(&e->meter);
+    transport_resume_free(&e->resume);
     free(e);
 }

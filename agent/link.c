@@ -367,7 +367,8 @@ static int link_message(struct link *l, const Smtpstorm__Workload *pw, struct wo
             return rc;
     }
     if (w->starttls) {
-        if ((rc = transport_client_ctx_new(&l->tls_ctx, 0, NULL, why, whylen)) != 0)
+        if ((rc = transport_client_ctx_new(&l->tls_ctx, 0, NULL, why, whylen)) != 0
+            || (w->tls_resume && (rc = transport_client_ctx_resume(l->tls_ctx, why, whylen)) != 0))
             return rc;
         w->tls_ctx = l->tls_ctx;
     }
@@ -599,6 +600,7 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->allow_reject = pw->no_abort;
     w->pipelining = pw->pipelining;
     w->smtputf8 = pw->smtputf8;
+    w->tls_resume = pw->starttls && pw->tls_resume;
     w->chunking = pw->chunking;
     w->starttls = pw->starttls;
     w->mail_size = 1;               /* campaigns say SIZE= whenever the server offers SIZE */

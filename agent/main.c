@@ -154,7 +154,8 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
     if (w->sources && (rc = source_pool_check(w->sources, err, errlen)) != 0)
         return rc;
     if (w->starttls) {
-        if ((rc = transport_client_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0)
+        if ((rc = transport_client_ctx_new(&a->tls_ctx, a->opt.tls_verify, a->opt.tls_ca, err, errlen)) != 0
+            || (w->tls_resume && (rc = transport_client_ctx_resume(a->tls_ctx, err, errlen)) != 0))
             return rc;
         w->tls_ctx = a->tls_ctx;
     }

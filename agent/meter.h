@@ -100,6 +100,9 @@ static inline void meter_unfinished(struct meter *m) { m->live.messages_unfinish
 /* meter_recipient - a recipient was accepted. */
 static inline void meter_recipient(struct meter *m) { m->live.recipients++; }
 
+/* meter_tls_resumed - a TLS handshake resumed a session. */
+static inline void meter_tls_resumed(struct meter *m) { m->live.tls_resumed++; }
+
 /* meter_bytes - n octets written to the server. */
 static inline void meter_bytes(struct meter *m, uint64_t n) { m->live.bytes += n; }
 

@@ -24,7 +24,7 @@
 
 enum {
     OPT_THREADS = 256, OPT_RATE, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS,
-    OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
+    OPT_TLS_RESUME, OPT_TLS_VERIFY, OPT_TLS_CA, OPT_AUTH, OPT_JSON, OPT_CAMPAIGN, OPT_ID, OPT_NO_TRACE,
     OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_MAIL_SIZE, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_ENVELOPE_TRACE,
@@ -40,6 +40,7 @@ static const struct option long_options[] = {
     { "pipelining", no_argument, NULL, OPT_PIPELINING },
     { "chunking", no_argument, NULL, OPT_CHUNKING },
     { "starttls", no_argument, NULL, OPT_STARTTLS },
+    { "tls-resume", no_argument, NULL, OPT_TLS_RESUME },
     { "tls-verify", no_argument, NULL, OPT_TLS_VERIFY },
     { "tls-ca", required_argument, NULL, OPT_TLS_CA },
     { "auth", required_argument, NULL, OPT_AUTH },
@@ -153,6 +154,8 @@ static const char help_text[] =
     "                   UTF-8; a server that does not offer SMTPUTF8 gets no message\n"
     "                   (a no_smtputf8 error each)\n"
     "  --starttls       use STARTTLS (RFC 3207); certificates are not checked\n"
+    "  --tls-resume     offer each new connection the TLS session (ticket) the server\n"
+    "                   gave the last one, to resume instead of a full handshake\n"
     "  --tls-verify     check the server certificate and name (default: off)\n"
     "  --tls-ca FILE    trusted CA certificates for --tls-verify (default: system store)\n"
     "  --auth USER:PASS authenticate with AUTH PLAIN or LOGIN (RFC 4954)\n"
@@ -194,7 +197,7 @@ void options_usage(FILE *f, const char *prog)
     fprintf(f, "usage: %s [-46AcdLNov] [-C count] [-f from] [-F file] [-l length] [-m count]\n"
             "       [-M myhostname] [-r count] [-R interval] [-s count] [-S subject] [-t to]\n"
             "       [-T windowsize] [-w interval] [--threads N] [--rate R] [--duration S]\n"
-            "       [--pipelining] [--chunking] [--starttls] [--auth USER:PASS] [--mail-size]\n"
+            "       [--pipelining] [--chunking] [--starttls] [--tls-resume] [--auth USER:PASS] [--mail-size]\n"
             "       [--smtputf8] [--size DIST] [--recipients DIST] [--seed N]\n"
             "       [--source LIST] [--mime] [--attach DIST] [--attachments DIST]\n"
             "       [--corpus PATH [--corpus-shuffle]]\n"
@@ -410,6 +413,7 @@ static int options_long(struct agent_options *o, int ch, const char *arg, char *
         if (number_parse_u64(arg, 0, UINT64_MAX, &w->seed)) BAD("bad --seed: %s (a whole number)", arg);
         break;
     case OPT_STARTTLS: w->starttls = 1; break;
+    case OPT_TLS_RESUME: w->tls_resume = 1; break;
     case OPT_TLS_VERIFY: o->tls_verify = 1; break;
     case OPT_TLS_CA: o->tls_ca = arg; break;
     case OPT_AUTH:
@@ -545,6 +549,8 @@ static int options_finish(struct agent_options *o, int explicit_m, char *err, si
     }
     if (o->tls_verify && !w->starttls)
         BAD("--tls-verify needs --starttls");
+    if (w->tls_resume && !w->starttls)
+        BAD("--tls-resume needs --starttls");
     if (o->tls_ca && !o->tls_verify)
         BAD("--tls-ca needs --tls-verify");
     if (w->myhostname == NULL) {

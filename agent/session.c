@@ -412,6 +412,8 @@ static void session_handshake(struct agent_session *s, uint64_t now)
         return;
     }
     s->handshaking = 0;
+    if (transport_tls_resumed(&s->transport))
+        meter_tls_resumed(s->meter);
     session_act(s, dialogue_tls_started(&s->dlg, now), now, 0);
     if (s->transport.fd >= 0)
         session_send(s, now);
@@ -420,13 +422,16 @@ static void session_handshake(struct agent_session *s, uint64_t now)
 static void session_start_tls(struct agent_session *s, uint64_t now)
 {
     const struct workload *w = s->w;
+    struct transport_resume *resume;
     const char *tls_name;
     char err[256];
 
     /* SNI and the --tls-verify name: the target's host as given (in daemon
      * mode each target's share has its own, pinned by the guard). */
     tls_name = w->target.is_unix ? NULL : w->target.name[0] ? w->target.name : w->target.host;
-    if (transport_tls_connect(&s->transport, w->tls_ctx, tls_name, err, sizeof(err)) != 0) {
+    if (transport_tls_connect(&s->transport, w->tls_ctx, tls_name, err, sizeof(err)) != 0
+        || ((resume = s->hooks->tls_resume(s->arg)) != NULL
+            && transport_tls_offer(&s->transport, resume, err, sizeof(err)) != 0)) {
         session_fail(s, ERROR_TLS, "TLS: %s", err);
         return;
     }
@@ -501,7 +506,7 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
 {
     struct agent_session *s = calloc(1, sizeof(*s));
 
-    assert(hooks->ready && hooks->closed && hooks->abort_run && hooks->source);
+    assert(hooks->ready && hooks->closed && hooks->abort_run && hooks->source && hooks->tls_resume);
     if (s == NULL)
         return NULL;
     if (dialogue_init(&s->dlg, w, &hooks->dialogue, arg, meter, index) != 0) {

@@ -13,6 +13,7 @@
 #include "endpoint.h"
 #include "ev.h"
 #include "meter.h"
+#include "transport.h"
 #include "workload.h"
 
 struct agent_session;
@@ -31,6 +32,9 @@ struct agent_session_hooks {
     /* the local address a new connection binds to (--source), valid
      * while the workload is; NULL: the system's choice */
     const struct endpoint_addr *(*source)(void *arg);
+    /* --tls-resume: the TLS session a new connection offers and the next
+     * one's is kept in, shared by the loop's sessions */
+    struct transport_resume *(*tls_resume)(void *arg);
 };
 
 /* agent_session_new - a session that is not connected yet, to addr (the

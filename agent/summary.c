@@ -15,14 +15,17 @@ void summary_print(FILE *f, const struct load_stats *st, double elapsed_s, doubl
     fprintf(f, "sessions: %" PRIu64 ", recipients accepted: %" PRIu64 ", bytes sent: %" PRIu64
             ", cpu: %.3f s (%.1f us/msg)\n", st->sessions, st->recipients, st->bytes, cpu_s,
             st->messages_attempted ? cpu_s * 1e6 / (double)st->messages_attempted : 0.0);
+    if (st->latency[PHASE_STARTTLS].count > 0)
+        fprintf(f, "tls: %" PRIu64 " handshakes, %" PRIu64 " resumed\n", st->latency[PHASE_STARTTLS].count,
+                st->tls_resumed);
     fprintf(f, "latency ms %10s %10s %10s %10s %10s %10s\n", "p50", "p90", "p99", "p99.9", "max",
             "count");
     for (i = 0; i < PHASE_COUNT; i++) {
-        h = &st->latency[i];
+        h = &st->latency[stats_phases_shown[i]];
         if (h->count == 0)
             continue;
         fprintf(f, "  %-8s %10.3f %10.3f %10.3f %10.3f %10.3f %10" PRIu64 "\n",
-                stats_phase_name((enum stats_phase)i), hist_percentile(h, 50) / 1e3,
+                stats_phase_name(stats_phases_shown[i]), hist_percentile(h, 50) / 1e3,
                 hist_percentile(h, 90) / 1e3, hist_percentile(h, 99) / 1e3,
                 hist_percentile(h, 99.9) / 1e3, h->max / 1e3, h->count);
     }

@@ -59,6 +59,7 @@ struct workload {
     int pipelining;                 /* --pipelining */
     int chunking;                   /* --chunking */
     int starttls;                   /* --starttls */
+    int tls_resume;                 /* --tls-resume: each loop offers its last TLS session */
     void *tls_ctx;                  /* an SSL_CTX from transport_client_ctx_new when starttls; not owned */
     const char *auth_user;          /* --auth USER:PASS; NULL: no AUTH */
     const char *auth_pass;

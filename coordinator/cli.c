@@ -18,7 +18,7 @@
 #define CLI_SHORT "46AcC:df:F:l:Lm:M:Nor:R:s:S:t:T:vw:"
 
 enum {
-    OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_AUTH,
+    OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_TLS_RESUME, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_METRICS_LINGER, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_LINGER, OPT_DRAIN_QUIET,
     OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
@@ -35,6 +35,7 @@ static const struct option cli_long[] = {
     { "smtputf8", no_argument, NULL, OPT_SMTPUTF8 },
     { "chunking", no_argument, NULL, OPT_CHUNKING },
     { "starttls", no_argument, NULL, OPT_STARTTLS },
+    { "tls-resume", no_argument, NULL, OPT_TLS_RESUME },
     { "auth", required_argument, NULL, OPT_AUTH },
     { "campaign", required_argument, NULL, OPT_CAMPAIGN },
     { "local", required_argument, NULL, OPT_LOCAL },
@@ -126,6 +127,8 @@ void cli_usage_run(void *out)
           "               not in the message and delivery percentiles and the rates\n"
           "               (default 0)\n"
           "  --pipelining --chunking --starttls   SMTP extensions (default off)\n"
+          "  --tls-resume each agent loop offers a new connection the TLS session the\n"
+          "               server gave the last (needs --starttls; default off)\n"
           "  --auth USER:PASS   AUTH PLAIN after EHLO (default none)\n"
           "  --smtputf8   MAIL FROM:<...> SMTPUTF8 (RFC 6531): -f and -t may be UTF-8;\n"
           "               a server without SMTPUTF8 gets nothing (default off)\n"
@@ -374,6 +377,7 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case OPT_SMTPUTF8: w->smtputf8 = 1; return 0;
     case OPT_CHUNKING: w->chunking = 1; return 0;
     case OPT_STARTTLS: w->starttls = 1; return 0;
+    case OPT_TLS_RESUME: w->tls_resume = 1; return 0;
     case OPT_AUTH: return cli_string(&w->auth, arg, err, errlen);
     case OPT_TIMEOUT:
         if (config_parse_timeout(arg, &w->timeout_ms) != 0)
@@ -618,6 +622,8 @@ static int cli_check(struct run_config *c, char *err, size_t errlen)
         return snprintf(err, errlen, "campaign name '%s': use 1 to 32 of A-Z a-z 0-9 . _ : -", c->w.name), -EINVAL;
     if (c->local && c->agents)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
+    if (c->w.tls_resume && !c->w.starttls)
+        return snprintf(err, errlen, "--tls-resume needs --starttls"), -EINVAL;
     if ((!c->cap.on && (rc = cli_check_scopes(c, err, errlen)) != 0) || (rc = cli_check_web(c, err, errlen)) != 0)
         return rc;
     return cli_check_security(c, err, errlen);

@@ -5,6 +5,7 @@
 #include "compare.h"
 #include "log.h"
 #include "reconcile.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -20,11 +21,6 @@ static const struct option compare_long[] = {
     { "junit", required_argument, NULL, COMPARE_OPT_JUNIT },
     { "help", no_argument, NULL, COMPARE_OPT_HELP },
     { NULL, 0, NULL, 0 },
-};
-
-/* The latency phases a report keeps, in the order of a transaction. */
-static const char *const compare_latency_phases[] = {
-    "connect", "banner", "helo", "mail", "rcpt", "data", "dot", "quit", "message", "delivery",
 };
 
 static void compare_usage(FILE *out)
@@ -140,13 +136,13 @@ static int compare_rows_latency(struct compare *c)
     size_t i, k;
     int rc = 0;
 
-    for (i = 0; i < sizeof(compare_latency_phases) / sizeof(compare_latency_phases[0]) && rc == 0; i++) {
-        b = jsonread_get(c->base.latency, compare_latency_phases[i]);
-        n = jsonread_get(c->new_.latency, compare_latency_phases[i]);
+    for (i = 0; i < PHASE_COUNT && rc == 0; i++) {
+        b = jsonread_get(c->base.latency, stats_phase_name(stats_phases_shown[i]));
+        n = jsonread_get(c->new_.latency, stats_phase_name(stats_phases_shown[i]));
         if ((b == NULL || b->type != JSONREAD_OBJECT) && (n == NULL || n->type != JSONREAD_OBJECT))
             continue;       /* measured in neither */
         for (k = 0; k < sizeof(pcts) / sizeof(pcts[0]) && rc == 0; k++) {
-            snprintf(label, sizeof(label), "%s %s", compare_latency_phases[i], pcts[k]);
+            snprintf(label, sizeof(label), "%s %s", stats_phase_name(stats_phases_shown[i]), pcts[k]);
             rc = compare_row_add(c, "latency_ms", label, "ms", b, n, pcts[k]);
         }
     }

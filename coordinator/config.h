@@ -50,6 +50,7 @@ struct workload_spec {
     uint64_t duration_ms;       /* --duration */
     uint64_t warmup_ms;         /* --warmup: out of the headline percentiles and rates */
     int pipelining, chunking, starttls;
+    int tls_resume;             /* --tls-resume: agents offer their last TLS session */
     int smtputf8;               /* --smtputf8: MAIL ... SMTPUTF8, UTF-8 in -f and -t */
     char *auth;                 /* --auth USER:PASS */
     int family;                 /* -4 / -6 */

@@ -468,11 +468,6 @@ static void html_latency_row(FILE *f, const char *name, const struct hist *h)
     fputs("</tr>\n", f);
 }
 
-static const struct hist *html_phase_hist(const struct run_result *res, int i)
-{
-    return i == PHASE_DELIVERY ? &res->delivery : &res->stats->latency[i];
-}
-
 static void html_phases(FILE *f, const struct run_result *res)
 {
     struct svg_range rows[PHASE_COUNT];
@@ -481,9 +476,9 @@ static void html_phases(FILE *f, const struct run_result *res)
     int i;
 
     for (i = 0; i < PHASE_COUNT; i++) {
-        if ((h = html_phase_hist(res, i))->count == 0)
+        if ((h = result_phase_hist(res, stats_phases_shown[i]))->count == 0)
             continue;
-        rows[n].label = stats_phase_name((enum stats_phase)i);
+        rows[n].label = stats_phase_name(stats_phases_shown[i]);
         rows[n].p50 = (double)hist_percentile(h, 50) / 1000;
         rows[n].p90 = (double)hist_percentile(h, 90) / 1000;
         rows[n].p99 = (double)hist_percentile(h, 99) / 1000;
@@ -496,8 +491,8 @@ static void html_phases(FILE *f, const struct run_result *res)
     fputs("</div>\n<table id=\"latency\"><tr><th>phase</th><th>count</th><th>p50 ms</th><th>p90 ms</th>"
           "<th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n", f);
     for (i = 0; i < PHASE_COUNT; i++)
-        if (html_phase_hist(res, i)->count > 0)
-            html_latency_row(f, stats_phase_name((enum stats_phase)i), html_phase_hist(res, i));
+        if ((h = result_phase_hist(res, stats_phases_shown[i]))->count > 0)
+            html_latency_row(f, stats_phase_name(stats_phases_shown[i]), h);
     fputs("</table>\n", f);
 }
 

@@ -54,6 +54,8 @@ void json_write_totals(FILE *f, const struct run_result *res)
             PRIu64 ", \"recipients\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"rate_msgs_per_s\": %.3f",
             t->sessions, t->attempted, t->accepted, t->rejected, t->errors, t->recipients, t->bytes, res->rate);
     fprintf(f, ", \"messages_unfinished\": %" PRIu64, t->unfinished);
+    fprintf(f, ", \"tls_handshakes\": %" PRIu64 ", \"tls_resumed\": %" PRIu64,
+            res->stats->latency[PHASE_STARTTLS].count, res->stats->tls_resumed);
     if (res->n_sinks > 0)
         fprintf(f, ", \"sink_received\": %" PRIu64 ", \"duplicates\": %" PRIu64, t->received, t->duplicates);
     else
@@ -98,9 +100,7 @@ static void json_latency_replies(FILE *f, const struct run_result *res)
 
     fputs("  \"latency_ms\": {", f);
     for (i = 0; i < PHASE_COUNT; i++)
-        if (i != PHASE_DELIVERY)
-            json_hist(f, stats_phase_name((enum stats_phase)i), &res->stats->latency[i], &first);
-    json_hist(f, "delivery", &res->delivery, &first);
+        json_hist(f, stats_phase_name(stats_phases_shown[i]), result_phase_hist(res, stats_phases_shown[i]), &first);
     fputs(first ? "},\n" : "\n  },\n", f);
     fputs("  \"replies\": {", f);
     for (i = 0, first = 1; i < STATS_REPLY_CODES; i++) {

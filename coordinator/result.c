@@ -267,3 +267,8 @@ enum run_exit result_report(struct run *r)
     result_free(&res);
     return code;
 }
+
+const struct hist *result_phase_hist(const struct run_result *res, enum stats_phase phase)
+{
+    return phase == PHASE_DELIVERY ? &res->delivery : &res->stats->latency[phase];
+}

@@ -83,6 +83,10 @@ int verdict_judge(struct run_result *res);
  * the rates are over what came after it. */
 void result_flow(const struct run_result *res, struct agg_flow *out);
 
+/* result_phase_hist - res's latency of phase: the agents' merged, or
+ * for delivery the sinks'; owned by res. */
+const struct hist *result_phase_hist(const struct run_result *res, enum stats_phase phase);
+
 /* result_sink_outcome_name - the report's name of outcome i (deferred,
  * rejected, disconnected, delayed, greylist_deferred, greylist_passed);
  * static. */

@@ -104,6 +104,7 @@ static void send_fill_workload(struct run *r, const struct plan_part *pp, Smtpst
     w->smtputf8 = ws->smtputf8;
     w->chunking = ws->chunking;
     w->starttls = ws->starttls;
+    w->tls_resume = ws->tls_resume;
     w->auth = ws->auth ? ws->auth : (char *)"";
     w->family = (uint32_t)ws->family;
     w->no_abort = ws->no_abort;

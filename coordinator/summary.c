@@ -21,6 +21,9 @@ static void summary_totals(FILE *out, const struct run_result *res)
         fprintf(out, "  bodies drawn (--size): p50 %" PRIu64 "  p99 %" PRIu64 "  max %" PRIu64 "  octets %" PRIu64
                 "\n", hist_percentile(&res->stats->body_sizes, 50), hist_percentile(&res->stats->body_sizes, 99),
                 res->stats->body_sizes.max, res->stats->body_sizes.sum);
+    if (res->stats->latency[PHASE_STARTTLS].count > 0)
+        fprintf(out, "  tls handshakes %" PRIu64 "  resumed %" PRIu64 "\n", res->stats->latency[PHASE_STARTTLS].count,
+                res->stats->tls_resumed);
 }
 
 static double summary_ms(const struct hist *h, double pct)
@@ -75,9 +78,7 @@ static void summary_latency(FILE *out, const struct run_result *res)
 
     fprintf(out, "\nlatency (ms)      p50       p90       p99     p99.9       max      count\n");
     for (i = 0; i < PHASE_COUNT; i++)
-        if (i != PHASE_DELIVERY)
-            summary_latency_row(out, stats_phase_name((enum stats_phase)i), &res->stats->latency[i]);
-    summary_latency_row(out, "delivery", &res->delivery);
+        summary_latency_row(out, stats_phase_name(stats_phases_shown[i]), result_phase_hist(res, stats_phases_shown[i]));
 }
 
 static void summary_replies(FILE *out, const struct run_result *res)

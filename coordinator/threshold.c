@@ -9,6 +9,7 @@
  *           unit   := ms | s | us   (latency)   /s (rate)   % (counter ratio)
  * rate alone is rate(accepted). */
 #include "threshold.h"
+#include "stats.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -21,10 +22,16 @@ static const char *const counter_names[] = {
     "sessions", "recipients", NULL,
 };
 
-static const char *const phase_names[] = {
-    "connect", "banner", "helo", "mail", "rcpt", "data", "dot", "quit", "message",
-    "delivery", NULL,
-};
+/* is_phase - word names a latency phase (stats.h). */
+static int is_phase(const char *word)
+{
+    int i;
+
+    for (i = 0; i < PHASE_COUNT; i++)
+        if (strcmp(word, stats_phase_name((enum stats_phase)i)) == 0)
+            return 1;
+    return 0;
+}
 
 static int in_list(const char *word, const char *const *list)
 {
@@ -121,8 +128,9 @@ static int parse_lhs(const char *expr, size_t *at, struct threshold *t, char *er
             return fail(err, errlen, expr, *at, "rate() takes a counter: accepted, attempted, rejected, errors, received");
         t->metric = METRIC_RATE;
     } else if (parse_percentile_name(t->name, &t->percentile) == 0) {
-        if (!in_list(t->arg, phase_names))
-            return fail(err, errlen, expr, *at, "unknown phase (connect, banner, helo, mail, rcpt, data, dot, quit, message, delivery)");
+        if (!is_phase(t->arg))
+            return fail(err, errlen, expr, *at,
+                        "unknown phase (connect, banner, helo, starttls, mail, rcpt, data, dot, quit, message, delivery)");
         t->metric = METRIC_PERCENTILE;
     } else {
         return fail(err, errlen, expr, *at - 1 - strlen(t->name), "unknown function (pNN, max, rate)");

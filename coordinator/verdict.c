@@ -21,11 +21,9 @@ static const struct hist *verdict_hist(const struct verdict_ctx *c, const char *
     if (c->ph != NULL)      /* a campaign phase keeps these two */
         return strcmp(phase, "message") == 0 ? c->ph->message
             : strcmp(phase, "delivery") == 0 ? c->ph->delivery : NULL;
-    if (strcmp(phase, "delivery") == 0)
-        return &res->delivery;
     for (i = 0; i < PHASE_COUNT; i++)
-        if (i != PHASE_DELIVERY && strcmp(stats_phase_name((enum stats_phase)i), phase) == 0)
-            return &res->stats->latency[i];
+        if (strcmp(stats_phase_name((enum stats_phase)i), phase) == 0)
+            return result_phase_hist(res, (enum stats_phase)i);
     return NULL;
 }
 

@@ -110,6 +110,8 @@ static void report_totals(FILE *f, const struct report *r, const struct load_sta
             t->messages_rejected, t->errors, t->recipients, t->bytes);
     json_double(f, rate, 3);
     fprintf(f, ",\"messages_unfinished\":%" PRIu64, t->messages_unfinished);
+    fprintf(f, ",\"tls_handshakes\":%" PRIu64 ",\"tls_resumed\":%" PRIu64, t->latency[PHASE_STARTTLS].count,
+            t->tls_resumed);
     fputs(",\"sink_received\":", f);
     json_i64(f, r->sink_received);
     fputs(",\"duplicates\":", f);
@@ -130,8 +132,8 @@ static void report_latency(FILE *f, const struct load_stats *t)
 
     fputs("\"latency_ms\":{", f);
     for (i = 0; i < PHASE_COUNT; i++) {
-        h = &t->latency[i];
-        fprintf(f, "%s\"%s\":", i ? "," : "", stats_phase_name((enum stats_phase)i));
+        h = &t->latency[stats_phases_shown[i]];
+        fprintf(f, "%s\"%s\":", i ? "," : "", stats_phase_name(stats_phases_shown[i]));
         if (h->count == 0) {
             fputs("null", f);
             continue;

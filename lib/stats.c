@@ -5,7 +5,12 @@
 
 static const char *const phase_names[PHASE_COUNT] = {
     "connect", "banner", "helo", "mail", "rcpt", "data", "dot", "quit",
-    "message", "delivery",
+    "message", "delivery", "starttls",
+};
+
+const enum stats_phase stats_phases_shown[PHASE_COUNT] = {
+    PHASE_CONNECT, PHASE_BANNER, PHASE_HELO, PHASE_STARTTLS, PHASE_MAIL, PHASE_RCPT,
+    PHASE_DATA, PHASE_DOT, PHASE_QUIT, PHASE_MESSAGE, PHASE_DELIVERY,
 };
 
 static const char *const error_names[ERROR_KIND_COUNT] = {
@@ -34,6 +39,7 @@ void stats_merge(struct load_stats *dst, const struct load_stats *src)
     dst->messages_unfinished += src->messages_unfinished;
     dst->errors += src->errors;
     dst->recipients += src->recipients;
+    dst->tls_resumed += src->tls_resumed;
     dst->bytes += src->bytes;
     for (i = 0; i < ERROR_KIND_COUNT; i++)
         dst->errors_by_kind[i] += src->errors_by_kind[i];

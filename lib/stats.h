@@ -9,12 +9,18 @@
 
 #include "hist.h"
 
-/* Latency phases of the report contract (design.md, latency_ms). */
+/* Latency phases of the report contract (design.md, latency_ms). The
+ * order is the wire's (Hist.phase): new phases go last; reports show them
+ * in stats_phases_shown's order. */
 enum stats_phase {
     PHASE_CONNECT, PHASE_BANNER, PHASE_HELO, PHASE_MAIL, PHASE_RCPT,
     PHASE_DATA, PHASE_DOT, PHASE_QUIT, PHASE_MESSAGE, PHASE_DELIVERY,
+    PHASE_STARTTLS,             /* STARTTLS sent to the TLS handshake done (RFC 3207) */
     PHASE_COUNT
 };
+
+/* Every phase in the order a session goes through them, for reports. */
+extern const enum stats_phase stats_phases_shown[PHASE_COUNT];
 
 /* Error kinds an agent tells apart. The order is the wire's (Progress's
  * errors_by_kind is indexed by it): new kinds go last. */
@@ -39,6 +45,8 @@ struct load_stats {
     uint64_t errors;                /* sum of errors_by_kind */
     uint64_t recipients;            /* RCPT accepted */
     uint64_t bytes;                 /* octets written to the server */
+    uint64_t tls_resumed;           /* TLS handshakes that resumed a session (the starttls
+                                     * phase counts them all) */
     uint64_t errors_by_kind[ERROR_KIND_COUNT];
     uint64_t replies[STATS_REPLY_CODES];    /* replies by code; [0] counts codes out of range */
     struct hist latency[PHASE_COUNT];       /* microseconds */

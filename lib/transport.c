@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -117,6 +118,62 @@ fail_ssl:
 fail:
     transport_tls_error(err, errlen);
     return TRANSPORT_ETLS;
+}
+
+/* The SSL ex_data slot that holds a connection's transport_resume. */
+static int resume_index = -1;
+static pthread_once_t resume_once = PTHREAD_ONCE_INIT;
+
+static void resume_index_new(void)
+{
+    resume_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* resume_on_session - OpenSSL's new-session callback: the server gave a
+ * session (in TLS 1.3 a ticket after the handshake): keep the latest in
+ * the connection's transport_resume. Returns 1: we own sess. */
+static int resume_on_session(SSL *ssl, SSL_SESSION *sess)
+{
+    struct transport_resume *r = resume_index >= 0 ? SSL_get_ex_data(ssl, resume_index) : NULL;
+
+    if (r == NULL || !SSL_SESSION_is_resumable(sess))
+        return 0;
+    SSL_SESSION_free(r->session);
+    r->session = sess;
+    return 1;
+}
+
+int transport_client_ctx_resume(void *ctx, char *err, size_t errlen)
+{
+    if (pthread_once(&resume_once, resume_index_new) != 0 || resume_index < 0) {
+        snprintf(err, errlen, "no TLS session slot");
+        return TRANSPORT_ETLS;
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, resume_on_session);
+    return 0;
+}
+
+int transport_tls_offer(struct transport *t, struct transport_resume *r, char *err, size_t errlen)
+{
+    assert(t->ssl != NULL && resume_index >= 0);
+    if (SSL_set_ex_data(t->ssl, resume_index, r) != 1
+        || (r->session != NULL && SSL_set_session(t->ssl, r->session) != 1)) {
+        transport_tls_error(err, errlen);
+        return TRANSPORT_ETLS;
+    }
+    return 0;
+}
+
+int transport_tls_resumed(const struct transport *t)
+{
+    return t->ssl != NULL && SSL_session_reused(t->ssl);
+}
+
+void transport_resume_free(struct transport_resume *r)
+{
+    SSL_SESSION_free(r->session);
+    r->session = NULL;
 }
 
 /* transport_tls_result - turn an SSL_* return into -EAGAIN (retry when
@@ -256,6 +313,12 @@ ssize_t transport_write(struct transport *t, const void *buf, size_t len, int mo
 void transport_close(struct transport *t)
 {
     if (t->ssl) {
+        /* No close_notify (the SMTP dialogue ends the session), but a
+         * finished handshake's session stays good to resume: OpenSSL
+         * marks a session not resumable when its SSL is freed neither
+         * shut down nor in a handshake. */
+        if (SSL_is_init_finished(t->ssl))
+            SSL_set_shutdown(t->ssl, SSL_SENT_SHUTDOWN);
         SSL_free(t->ssl);
         t->ssl = NULL;
     }

@@ -40,6 +40,30 @@ void transport_init(struct transport *t, int fd);
  * Returns 0 or TRANSPORT_ETLS (err says why). */
 int transport_tls_connect(struct transport *t, void *ctx, const char *host, char *err, size_t errlen);
 
+/* A client's latest TLS session with a server (its ticket), offered again
+ * on the next connection: --tls-resume. Used by one thread at a time;
+ * starts zeroed, ends with transport_resume_free. */
+struct transport_resume {
+    void *session;              /* SSL_SESSION *, or NULL: none yet */
+};
+
+/* transport_client_ctx_resume - let ctx's connections keep the sessions
+ * the servers give them (in the transport_resume each was offered with).
+ * Returns 0, or TRANSPORT_ETLS (err says why). */
+int transport_client_ctx_resume(void *ctx, char *err, size_t errlen);
+
+/* transport_tls_offer - after transport_tls_connect, before the handshake:
+ * offer r's session to the server, and keep what the server gives in r.
+ * r must outlive the connection's TLS. Returns 0 or TRANSPORT_ETLS. */
+int transport_tls_offer(struct transport *t, struct transport_resume *r, char *err, size_t errlen);
+
+/* transport_tls_resumed - nonzero when t's finished handshake resumed a
+ * session instead of a full handshake. */
+int transport_tls_resumed(const struct transport *t);
+
+/* transport_resume_free - release r's session. */
+void transport_resume_free(struct transport_resume *r);
+
 /* transport_tls_accept - begin a TLS server handshake over t (open, not
  * yet TLS) with the server SSL_CTX ctx (certificate and key loaded).
  * Returns 0 or TRANSPORT_ETLS (err says why). */

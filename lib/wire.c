@@ -398,6 +398,7 @@ Smtpstorm__Progress *wire_progress_fill(struct wire_progress_store *st, const st
     p->messages_unfinished = s->messages_unfinished;
     p->errors = s->errors;
     p->recipients = s->recipients;
+    p->tls_resumed = s->tls_resumed;
     p->bytes = s->bytes;
     memcpy(st->errors, s->errors_by_kind, sizeof(st->errors));
     p->errors_by_kind = st->errors;
@@ -516,6 +517,7 @@ int wire_progress_merge(struct load_stats *dst, const Smtpstorm__Progress *p)
     dst->messages_unfinished += p->messages_unfinished;
     dst->errors += p->errors;
     dst->recipients += p->recipients;
+    dst->tls_resumed += p->tls_resumed;
     dst->bytes += p->bytes;
     for (i = 0; i < p->n_errors_by_kind && i < ERROR_KIND_COUNT; i++)
         dst->errors_by_kind[i] += p->errors_by_kind[i];

@@ -73,6 +73,9 @@ static void exporter_process(struct metrics_text *t, const char *id, const struc
                          c->tls_handshakes);
     metrics_text_counter(t, "smtpstorm_sink_tls_handshakes", (const char *[]){ "sink", id, "result", "failed",
                          NULL }, c->tls_failures);
+    metrics_text_family(t, "smtpstorm_sink_tls_resumed", METRICS_COUNTER, NULL,
+                        "STARTTLS handshakes that resumed a session (a ticket) instead of a full one");
+    metrics_text_counter(t, "smtpstorm_sink_tls_resumed", (const char *[]){ "sink", id, NULL }, c->tls_resumed);
     metrics_text_family(t, "smtpstorm_sink_auth", METRICS_COUNTER, NULL,
                         "AUTH exchanges, by result: ok (235), failed (535, 501)");
     metrics_text_counter(t, "smtpstorm_sink_auth", (const char *[]){ "sink", id, "result", "ok", NULL },

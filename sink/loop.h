@@ -22,7 +22,7 @@ struct tls_server;
 
 struct loop_counters {
     _Atomic uint64_t sessions, quits, messages, active, accepted, bytes;
-    _Atomic uint64_t dump_errors, timeouts, tls_handshakes, tls_failures;
+    _Atomic uint64_t dump_errors, timeouts, tls_handshakes, tls_failures, tls_resumed;
     _Atomic uint64_t auth_successes, auth_failures;
     _Atomic uint64_t behaviour[BEHAVIOUR_OUT_COUNT];   /* what the rules did */
 };

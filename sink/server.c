@@ -61,6 +61,7 @@ void sink_counters_snapshot(const struct sink_server *srv, struct sink_counters 
         out->timeouts += get(&c->timeouts);
         out->tls_handshakes += get(&c->tls_handshakes);
         out->tls_failures += get(&c->tls_failures);
+        out->tls_resumed += get(&c->tls_resumed);
         out->auth_successes += get(&c->auth_successes);
         out->auth_failures += get(&c->auth_failures);
         for (k = 0; k < BEHAVIOUR_OUT_COUNT; k++)

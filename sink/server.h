@@ -27,6 +27,7 @@ struct sink_counters {
     uint64_t timeouts;          /* sessions ended by the -t time limit */
     uint64_t tls_handshakes;    /* STARTTLS handshakes completed */
     uint64_t tls_failures;      /* STARTTLS handshakes failed */
+    uint64_t tls_resumed;       /* ... completed by resuming a session (a ticket) */
     uint64_t auth_successes;    /* AUTH exchanges answered 235 */
     uint64_t auth_failures;     /* AUTH exchanges ended with 535 or 501 */
     uint64_t behaviour[BEHAVIOUR_OUT_COUNT];    /* --behaviour: what the rules did (BEHAVIOUR_OUT_*) */

@@ -1,6 +1,6 @@
 """Python's aiosmtpd receives exactly the messages smtpstorm-agent sends:
 plain, --pipelining (aiosmtpd advertising PIPELINING), --starttls (with
-and without --tls-verify) and --auth."""
+and without --tls-verify, and resumed with --tls-resume) and --auth."""
 
 import os
 import re
@@ -60,10 +60,19 @@ def main():
         proc, rep = run_agent_json(["-s", "2", "-m", "10", "--starttls", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"starttls: {proc.stderr}")
         check_messages(aiosmtpd_received(out), 10, [f"foo@{os.uname().nodename}"])
+        tls = rep["latency_ms"]["starttls"]
+        harness.check(tls is not None and tls["count"] == 10 and tls["p50"] > 0,
+                      f"a starttls latency for each of the 10 sessions: {tls}")
+        # --tls-resume: Python's ssl server (OpenSSL's tickets) resumes
+        # every session after the first of one loop's one-at-a-time sessions.
+        proc, rep = run_agent_json(["-s", "1", "-m", "6", "--starttls", "--tls-resume", f"127.0.0.1:{port}"])
+        harness.check(proc.returncode == 0 and rep["totals"]["tls_handshakes"] == 6
+                      and rep["totals"]["tls_resumed"] == 5, f"--tls-resume into aiosmtpd: {rep['totals']}")
+        harness.check(len(aiosmtpd_received(out)) == 16, "resumed sessions delivered 6 more")
         proc, rep = run_agent_json(["-m", "4", "-d", "--starttls", "--tls-verify", "--tls-ca", cert,
                                     f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 0, f"starttls --tls-verify: {proc.stderr}")
-        harness.check(len(aiosmtpd_received(out)) == 14, "verified TLS delivered 4 more")
+        harness.check(len(aiosmtpd_received(out)) == 20, "verified TLS delivered 4 more")
         proc, rep = run_agent_json(["-m", "2", "--starttls", "--tls-verify", f"127.0.0.1:{port}"])
         harness.check(proc.returncode == 1 and rep["errors_by_kind"]["tls"] == 2,
                       f"an untrusted certificate is a TLS error: {proc.returncode} {rep['errors_by_kind']}")
@@ -82,6 +91,8 @@ def main():
              "--json", report, f"localhost:{port}"], report, "SNI in daemon mode")
         harness.check(done.returncode == 0 and data["totals"]["messages_accepted"] == 3,
                       f"campaign over STARTTLS: exit {done.returncode}")
+        harness.check(data["latency_ms"]["starttls"]["count"] == 3, f"campaign's starttls: {data['latency_ms']}")
+        harness.check("\n  starttls " in done.stdout.decode(), "no starttls row in the summary")
         harness.check(names(sni) == ["localhost"] * 5, f"daemon-mode SNI: {names(sni)}")
 
         port, out = start_aiosmtpd(procs, tmp, "--auth", "alice:s3cret")
