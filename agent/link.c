@@ -428,8 +428,7 @@ static int link_lookup(void *arg, const struct endpoint *ep, enum endpoint_famil
  * for each address of the domain's most preferred MX hosts, all checked
  * against the allow-list, into out (room for RESOLVER_ADDRS_MAX). Returns
  * how many, -EINPROGRESS while the lookup is on its way, or -errno with
- * why. STARTTLS to them names no host (no SNI): which MX host an address
- * belongs to is not kept. */
+ * why. STARTTLS to an address names its MX host (SNI), as an MTA would. */
 static int link_mx_target(struct link *l, const char *spec, int family, struct endpoint *out, char *why,
                           size_t whylen)
 {
@@ -456,7 +455,8 @@ static int link_mx_target(struct link *l, const char *spec, int family, struct e
     if ((rc = guard_check_addrs(&l->o->guard, &ep, addrs, n, link_lookup, l, out, n, why, whylen)) != 0)
         return rc;
     for (i = 0; i < n; i++)
-        out[i].name[0] = '\0';
+        snprintf(out[i].name, sizeof(out[i].name), "%s",
+                 resolver_mx_host(l->resolver, &ep, (enum endpoint_family)family, i));
     return n;
 }
 

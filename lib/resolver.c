@@ -34,6 +34,9 @@ struct resolver_entry {
     struct sockaddr_storage addrs[RESOLVER_ADDRS_MAX];
     socklen_t lens[RESOLVER_ADDRS_MAX];
     int n;
+    char mx_hosts[RESOLVER_MX_HOSTS_MAX][ENDPOINT_HOST_MAX];   /* mx: the hosts looked up */
+    int n_mx_hosts;
+    signed char addr_host[RESOLVER_ADDRS_MAX];  /* mx: the index of each address's host; -1 none */
     int queries;                        /* c-ares queries still on their way */
     int ok;                             /* of those finished, how many answered */
     int ttl_s;                          /* the smallest TTL among the answers */
@@ -163,10 +166,22 @@ static void resolver_settle(struct resolver *r, struct resolver_entry *e, int st
     e->state = RS_DONE;
 }
 
+/* resolver_host_index - which of e's MX hosts res answers for; -1 none. */
+static int resolver_host_index(const struct resolver_entry *e, const struct ares_addrinfo *res)
+{
+    int i;
+
+    for (i = 0; res->name != NULL && i < e->n_mx_hosts; i++)
+        if (strcasecmp(e->mx_hosts[i], res->name) == 0)
+            return i;
+    return -1;
+}
+
 /* resolver_take - keep the addresses of res that e wants (its family). */
 static void resolver_take(struct resolver_entry *e, const struct ares_addrinfo *res)
 {
     const struct ares_addrinfo_node *node;
+    int host = resolver_host_index(e, res);
 
     for (node = res->nodes; node && e->n < RESOLVER_ADDRS_MAX; node = node->ai_next) {
         if (node->ai_addrlen <= 0 || (size_t)node->ai_addrlen > sizeof(e->addrs[0]))
@@ -175,6 +190,7 @@ static void resolver_take(struct resolver_entry *e, const struct ares_addrinfo *
             continue;
         memcpy(&e->addrs[e->n], node->ai_addr, (size_t)node->ai_addrlen);
         e->lens[e->n] = (socklen_t)node->ai_addrlen;
+        e->addr_host[e->n] = (signed char)host;
         if (e->ttl_s == 0 || (node->ai_ttl > 0 && node->ai_ttl < e->ttl_s))
             e->ttl_s = node->ai_ttl;
         e->n++;
@@ -240,6 +256,7 @@ static void resolver_on_mx(void *arg, int status, int timeouts, unsigned char *a
                 best = m->priority;
         for (m = mx; m && hosts < RESOLVER_MX_HOSTS_MAX; m = m->next)
             if (m->priority == best && m->host[0] != '\0' && strcmp(m->host, ".") != 0) {
+                snprintf(e->mx_hosts[e->n_mx_hosts++], sizeof(e->mx_hosts[0]), "%s", m->host);
                 resolver_query_addrs(e, m->host);
                 hosts++;
             }
@@ -255,7 +272,7 @@ static void resolver_on_mx(void *arg, int status, int timeouts, unsigned char *a
 static void resolver_start(struct resolver *r, struct resolver_entry *e)
 {
     e->state = RS_PENDING;
-    e->n = e->ok = e->ttl_s = e->queries = 0;
+    e->n = e->ok = e->ttl_s = e->queries = e->n_mx_hosts = 0;
     e->err[0] = '\0';
     e->one_each = strncasecmp(e->name, RESOLVER_MX_PREFIX, strlen(RESOLVER_MX_PREFIX)) == 0;
     if (e->one_each) {
@@ -385,6 +402,16 @@ static int resolver_copy(const struct resolver_entry *e, uint16_t port, struct e
             ((struct sockaddr_in6 *)&out[i].sa)->sin6_port = htons(port);
     }
     return i;
+}
+
+const char *resolver_mx_host(const struct resolver *r, const struct endpoint *ep, enum endpoint_family family,
+                             int i)
+{
+    const struct resolver_entry *e = resolver_find((struct resolver *)r, ep->host, endpoint_af(family));
+
+    if (e == NULL || e->state != RS_DONE || i < 0 || i >= e->n || e->addr_host[i] < 0)
+        return "";
+    return e->mx_hosts[(int)e->addr_host[i]];
 }
 
 int resolver_lookup(struct resolver *r, const struct endpoint *ep, enum endpoint_family family,

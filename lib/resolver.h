@@ -49,6 +49,13 @@ void resolver_free(struct resolver *r);
 int resolver_lookup(struct resolver *r, const struct endpoint *ep, enum endpoint_family family,
                     struct endpoint_addr *out, int max, char *err, size_t errlen);
 
+/* resolver_mx_host - after resolver_lookup of an mx:DOMAIN endpoint
+ * answered: the MX host name address i of the answer (in its order)
+ * belongs to, for SNI; "" when not known. Owned by r, valid until the
+ * next lookup. */
+const char *resolver_mx_host(const struct resolver *r, const struct endpoint *ep, enum endpoint_family family,
+                             int i);
+
 /* resolver_pending - how many queries are on their way. */
 int resolver_pending(const struct resolver *r);
 

@@ -40,6 +40,7 @@ class Recorder:
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--pipelining", action="store_true")
@@ -70,7 +71,7 @@ def main():
         kw.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
     if a.smtputf8 or a.no_smtputf8:
         kw.update(enable_SMTPUTF8=a.smtputf8)
-    ctl = Controller(Recorder(a.out, a.pipelining), hostname="127.0.0.1", port=a.port,
+    ctl = Controller(Recorder(a.out, a.pipelining), hostname=a.host, port=a.port,
                      decode_data=False, **kw)
     ctl.start()
     done = threading.Event()

@@ -18,7 +18,8 @@ on 127.0.0.1 and `smtpstorm run --local 1 --heartbeat-timeout 2` aims at:
 - nowhere.test (NXDOMAIN): refused at once with the reason;
 - mx:mail.test, whose MX records name two hosts of preference 10 and a
   backup of 20: the sessions spread over the two preferred hosts' sinks,
-  the backup gets nothing, and the mail reconciles;
+  the backup gets nothing, and the mail reconciles; with --starttls,
+  each handshake names its MX host (SNI, seen by Python's aiosmtpd);
 - late.test, unanswered at first (dnsmasq forwards it to the silent
   server), then answered from dnsmasq's hosts file a few seconds into the
   campaign (a name server that recovers, as podman's aardvark-dns does
@@ -41,6 +42,7 @@ import harness
 from clustertest import SinkCount
 
 TOOLS = os.path.dirname(os.path.abspath(harness.__file__))
+AGENT_TESTS = os.path.dirname(os.path.abspath(__file__))
 COORD = harness.program("smtpstorm")
 SINK = harness.program("smtpstorm-sink")
 NS = f"ssdns{os.getpid()}"
@@ -112,6 +114,33 @@ def test_mx_target(tmp):
                   f"mx: exit {done.returncode}, {data and data['totals']}")
     harness.check(got["backup"] == 0 and got["mx1"] > 0 and got["mx2"] > 0 and got["mx1"] + got["mx2"] == 200,
                   f"the preferred hosts share the mail, the backup none: {got}")
+
+
+def test_mx_starttls_names_each_host(tmp):
+    """mx:mail.test with --starttls: each session's TLS handshake names
+    the MX host its address belongs to (SNI), as an MTA would; Python's
+    aiosmtpd on each preferred host's address records what it was asked."""
+    report = os.path.join(tmp, "mx-tls.json")
+    cert, key = harness.make_cert(tmp)
+    sni = {h: os.path.join(tmp, f"sni-{h}.txt") for h in ("mx1", "mx2")}
+    with harness.Procs() as procs:
+        for host, path in sni.items():
+            procs.start(in_ns([sys.executable, os.path.join(AGENT_TESTS, "aiosmtpd_server.py"), "--host",
+                               MX_HOSTS[host], "--port", str(PORT), "--out", os.path.join(tmp, f"mail-{host}"),
+                               "--tls", cert, key, "--sni-out", path]))
+        for host in sni:
+            harness.wait_for(lambda h=host: harness.run(in_ns([sys.executable, "-c",
+                             f"import socket; socket.create_connection(('{MX_HOSTS[h]}', {PORT}), 1)"]),
+                             timeout=10).returncode == 0, what=f"{host}'s server")
+        done, data = harness.run_campaign(in_ns([COORD, "run", "--local", "1", "-m", "12", "-s", "4", "--starttls",
+                                                 "--wait", "8", "--json", report, f"mx:mail.test:{PORT}"]),
+                                          report, "mx-tls", timeout=90)
+    harness.check(done.returncode == 0 and data["totals"]["messages_accepted"] == 12,
+                  f"mx over STARTTLS: exit {done.returncode}, {data and data['totals']}")
+    names = {h: open(p).read().split() if os.path.exists(p) else [] for h, p in sni.items()}
+    harness.check(names["mx1"] and names["mx2"] and set(names["mx1"]) == {"mx1.mail.test"}
+                  and set(names["mx2"]) == {"mx2.mail.test"} and len(names["mx1"]) + len(names["mx2"]) == 12,
+                  f"each handshake names its MX host: {names}")
 
 
 def test_name_that_starts_answering(tmp):
@@ -210,7 +239,8 @@ def main():
                 raise AssertionError(f"in {NS}: sink exit {sink.poll()}, dnsmasq exit {masq.poll()}, "
                                      f"slowdns exit {dns.poll()}: not ready")
             harness.run_tests([test_fast_name, test_slow_name_server, test_silent_name_server,
-                               test_unknown_name, test_mx_target, test_name_that_starts_answering], "dns-netns.")
+                               test_unknown_name, test_mx_target, test_mx_starttls_names_each_host,
+                               test_name_that_starts_answering], "dns-netns.")
     finally:
         teardown()
     return 0
