@@ -169,6 +169,65 @@ static void test_transport_tls_handshake_and_records(void **state)
     tls_pair_free(&p);
 }
 
+/* resume_round - one connection of cctx to sctx, offering r: handshake,
+ * the server's first reply read (TLS 1.3's tickets come with it), closed.
+ * Returns whether the client's and the server's handshakes resumed, as
+ * two bits. */
+static int resume_round(void *cctx, SSL_CTX *sctx, struct transport_resume *r)
+{
+    struct transport c, s;
+    char err[256], buf[64];
+    int sv[2], crc = 0, src = 0, i, resumed;
+
+    pair(sv);
+    transport_init(&c, sv[0]);
+    transport_init(&s, sv[1]);
+    assert_int_equal(transport_tls_connect(&c, cctx, "localhost", err, sizeof(err)), 0);
+    assert_int_equal(transport_tls_offer(&c, r, err, sizeof(err)), 0);
+    assert_int_equal(transport_tls_accept(&s, sctx, err, sizeof(err)), 0);
+    for (i = 0; i < HANDSHAKE_ROUNDS && (crc == 0 || src == 0); i++) {
+        if (crc == 0)
+            crc = transport_tls_handshake(&c, err, sizeof(err));
+        if (src == 0)
+            src = transport_tls_handshake(&s, err, sizeof(err));
+    }
+    assert_int_equal(crc, 1);
+    assert_int_equal(src, 1);
+    assert_int_equal(transport_write(&s, "250 ok\r\n", 8, 0), 8);
+    for (i = 0; i < HANDSHAKE_ROUNDS && transport_read(&c, buf, sizeof(buf)) == -EAGAIN; i++)
+        ;
+    resumed = transport_tls_resumed(&c) | transport_tls_resumed(&s) << 1;
+    transport_close(&c);
+    transport_close(&s);
+    return resumed;
+}
+
+/* --tls-resume: the first connection keeps the server's ticket, the next
+ * ones offer it and both sides resume; a client not offering it does a
+ * full handshake; a connection closed without close_notify (as every
+ * SMTP session ends) leaves the session good. */
+static void test_transport_tls_resume_offers_the_last_ticket(void **state)
+{
+    struct transport_resume r = { 0 }, none = { 0 };
+    SSL_CTX *sctx = server_ctx();
+    void *cctx;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(transport_client_ctx_new(&cctx, 0, NULL, err, sizeof(err)), 0);
+    assert_int_equal(transport_client_ctx_resume(cctx, err, sizeof(err)), 0);
+    assert_int_equal(resume_round(cctx, sctx, &r), 0);
+    assert_non_null(r.session);
+    assert_int_equal(resume_round(cctx, sctx, &r), 3);
+    assert_int_equal(resume_round(cctx, sctx, &r), 3);
+    assert_int_equal(resume_round(cctx, sctx, &none), 0);
+    transport_resume_free(&r);
+    transport_resume_free(&none);
+    assert_null(r.session);
+    transport_ctx_free(cctx);
+    SSL_CTX_free(sctx);
+}
+
 static void test_transport_tls_verify_rejects_self_signed(void **state)
 {
     struct tls_pair p;
@@ -211,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_transport_plain_full_socket_is_eagain),
         cmocka_unit_test(test_transport_tls_handshake_and_records),
         cmocka_unit_test(test_transport_tls_verify_rejects_self_signed),
+        cmocka_unit_test(test_transport_tls_resume_offers_the_last_ticket),
         cmocka_unit_test(test_transport_tls_garbage_fails_handshake),
     };
 
