@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "endpoint.h"
 #include "ev.h"
+#include "fdlimit.h"
 #include "keys.h"
 #include "log.h"
 #include "peerlink.h"
@@ -37,9 +38,13 @@
 
 #define SIM_TICK_NS      (10 * NS_PER_MS)
 #define SIM_BATCH        2000           /* messages per tick at most */
-#define SIM_AGENTS_MAX   2000
+#define SIM_AGENTS_MAX   WIRE_AGENTS_MAX  /* as many as smtpstorm run --agents takes */
 #define SIM_CAMPAIGNS    16
-#define SIM_SINK_AGENTS  4096
+#define SIM_SINK_AGENTS  WIRE_AGENTS_MAX
+/* Descriptors: each simulated agent's DEALER holds a mailbox (an eventfd)
+ * and its TCP connection; the context's threads and the sink a few more. */
+#define SIM_FDS_PER_AGENT 2
+#define SIM_FDS_SPARE    64
 
 struct sim_opts {
     const char *role, *coordinator, *id, *listen;
@@ -743,8 +748,12 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
         default: usage();
         }
     }
-    if (!o->role || !o->coordinator || !o->id || o->count < 1 || o->count > SIM_AGENTS_MAX)
+    if (!o->role || !o->coordinator || !o->id)
         usage();
+    if (o->count < 1 || o->count > SIM_AGENTS_MAX) {
+        fprintf(stderr, "simpeer: --count %u: from 1 to %u\n", o->count, (unsigned)SIM_AGENTS_MAX);
+        exit(2);
+    }
     if (strcmp(o->role, "sink") == 0) {
         if (optind >= argc)
             usage();
@@ -813,11 +822,20 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof(s));
     s.udp4 = s.udp6 = s.unixfd = s.listen_fd = -1;
     sim_parse(argc, argv, &s.o);
+    if (fdlimit_ensure((uint64_t)s.o.count * SIM_FDS_PER_AGENT + SIM_FDS_SPARE, NULL, err, sizeof(err)) != 0) {
+        fprintf(stderr, "simpeer: %u agents: %s\n", s.o.count, err);
+        return 1;
+    }
     s.loop = ev_loop_new();
     s.zctx = zmq_ctx_new();
     if (s.loop == NULL || s.zctx == NULL)
         return 1;
-    (void)zmq_ctx_set(s.zctx, ZMQ_MAX_SOCKETS, 4 * SIM_AGENTS_MAX);
+    /* libzmq's default is 1023 sockets a context: one per agent, and spares */
+    if (zmq_ctx_set(s.zctx, ZMQ_MAX_SOCKETS, (int)s.o.count + SIM_FDS_SPARE) != 0) {
+        fprintf(stderr, "simpeer: %u sockets in one ZeroMQ context: %s\n", s.o.count + SIM_FDS_SPARE,
+                zmq_strerror(errno));
+        return 1;
+    }
     sim_loop = s.loop;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
