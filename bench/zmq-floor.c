@@ -25,21 +25,28 @@
 #define FLOOR_ROUTE_MAX  256        /* ZeroMQ routing ids are 1..255 octets */
 #define FLOOR_BEAT_OCTETS 40        /* about a Heartbeat envelope's size */
 #define FLOOR_TICK_MS    10
+#define FLOOR_PER_IO_THREAD 256     /* the load's peers a ZeroMQ I/O thread carries */
 
 struct route {
     uint8_t id[FLOOR_ROUTE_MAX];
     size_t len;
 };
 
-/* ZMTP heartbeats as lib/zlink sets them on both ends (every second,
- * 3 s timeout): libzmq's own keepalive traffic is part of the floor. */
-static int floor_beats(void *sock)
-{
-    int ivl = 1000, timeout = 3000;
+/* ZMTP heartbeats as lib/zlink sets them: the DEALERs ping every second
+ * (3 s timeout, no TTL), the ROUTER never pings. FLOOR_ZMTP_BEATS=both in
+ * the environment sets what zlink set before: both ends pinging, with a
+ * 3 s TTL, which costs the ROUTER a linear scan of its timers a message. */
+static int floor_both_beat;
 
+static int floor_beats(void *sock, int router)
+{
+    int ivl = 1000, timeout = 3000, ttl = floor_both_beat ? 3000 : 0;
+
+    if (router && !floor_both_beat)
+        return zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &(int){ 0 }, sizeof(int)) != 0 ? -1 : 0;
     return zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) != 0
         || zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof(timeout)) != 0
-        || zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &timeout, sizeof(timeout)) != 0 ? -1 : 0;
+        || zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) != 0 ? -1 : 0;
 }
 
 static double now_s(void)
@@ -91,7 +98,7 @@ static int router(const char *ep, double seconds)
     size_t ml;
 
     if (table == NULL || sock == NULL || zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof(hwm)) != 0
-        || zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 || floor_beats(sock) != 0
+        || zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof(hwm)) != 0 || floor_beats(sock, 1) != 0
         || zmq_bind(sock, ep) != 0) {
         fprintf(stderr, "zmq-floor: router on %s: %s\n", ep, zmq_strerror(errno));
         return 1;
@@ -134,7 +141,9 @@ static int router(const char *ep, double seconds)
     }
     printf("router: %zu peers, %llu messages, %llu octets in %.1f s: CPU %.3f s\n", n,
            (unsigned long long)msgs, (unsigned long long)octets, now_s() - t0, cpu_s() - c0);
+    fflush(stdout);
     free(table);
+    (void)zmq_setsockopt(sock, ZMQ_LINGER, &(int){ 0 }, sizeof(int));     /* beats to peers gone */
     zmq_close(sock);
     zmq_ctx_term(ctx);
     return 0;
@@ -157,9 +166,10 @@ static int load(const char *ep, size_t peers, double per_peer, size_t octets, do
         return 1;
     }
     (void)zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)peers + 16);
+    (void)zmq_ctx_set(ctx, ZMQ_IO_THREADS, (int)(peers / FLOOR_PER_IO_THREAD + 1));   /* as simpeer */
     for (i = 0; i < peers; i++) {
         if ((socks[i] = zmq_socket(ctx, ZMQ_DEALER)) == NULL
-            || zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof(zero)) != 0 || floor_beats(socks[i]) != 0
+            || zmq_setsockopt(socks[i], ZMQ_LINGER, &zero, sizeof(zero)) != 0 || floor_beats(socks[i], 0) != 0
             || zmq_connect(socks[i], ep) != 0) {
             fprintf(stderr, "zmq-floor: peer %zu: %s\n", i, zmq_strerror(errno));
             return 1;
@@ -187,6 +197,9 @@ static int load(const char *ep, size_t peers, double per_peer, size_t octets, do
 
 int main(int argc, char **argv)
 {
+    const char *beats = getenv("FLOOR_ZMTP_BEATS");
+
+    floor_both_beat = beats != NULL && strcmp(beats, "both") == 0;
     if (argc == 4 && strcmp(argv[1], "router") == 0)
         return router(argv[2], atof(argv[3]));
     if (argc == 7 && strcmp(argv[1], "load") == 0) {
