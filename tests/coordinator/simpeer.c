@@ -36,7 +36,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define SIM_TICK_NS      (10 * NS_PER_MS)
+#define SIM_TICK_NS      (10 * NS_PER_MS)   /* closed loop, or a fast rate: send every 10 ms */
+#define SIM_TICK_MAX_NS  (100 * NS_PER_MS)  /* a slow rate: every message's time, up to this */
 #define SIM_BATCH        2000           /* messages per tick at most */
 #define SIM_AGENTS_MAX   WIRE_AGENTS_MAX  /* as many as smtpstorm run --agents takes */
 #define SIM_CAMPAIGNS    16
@@ -45,6 +46,7 @@
  * and its TCP connection; the context's threads and the sink a few more. */
 #define SIM_FDS_PER_AGENT 2
 #define SIM_FDS_SPARE    64
+#define SIM_PER_IO_THREAD 256           /* agents whose connections one ZeroMQ I/O thread carries */
 
 struct sim_opts {
     const char *role, *coordinator, *id, *listen;
@@ -377,6 +379,19 @@ static int sim_send_one(struct sim_agent *a)
     return 0;
 }
 
+/* sim_tick_ns - how often an agent sends: every 10 ms, or at a slow rate
+ * once a message (a thousand agents at a few messages a second each must
+ * not cost the simulator 100 wakeups a second each). */
+static uint64_t sim_tick_ns(const struct sim_agent *a)
+{
+    uint64_t every;
+
+    if (a->rate_milli == 0)
+        return SIM_TICK_NS;
+    every = (uint64_t)(1e12 / (double)a->rate_milli);
+    return every < SIM_TICK_NS ? SIM_TICK_NS : every > SIM_TICK_MAX_NS ? SIM_TICK_MAX_NS : every;
+}
+
 static void sim_on_run(struct ev_loop *loop, void *arg)
 {
     struct sim_agent *a = arg;
@@ -396,7 +411,9 @@ static void sim_on_run(struct ev_loop *loop, void *arg)
         sim_agent_finish(a, "");
         return;
     }
-    ev_timer_start(loop, &a->run_timer, SIM_TICK_NS);
+    /* behind (the target's queue was full: a unix datagram socket holds
+     * net.unix.max_dgram_qlen, 10 by default): try again soon */
+    ev_timer_start(loop, &a->run_timer, a->k < due ? SIM_TICK_NS : sim_tick_ns(a));
 }
 
 static void sim_on_report(struct ev_loop *loop, void *arg)
@@ -830,8 +847,12 @@ int main(int argc, char **argv)
     s.zctx = zmq_ctx_new();
     if (s.loop == NULL || s.zctx == NULL)
         return 1;
-    /* libzmq's default is 1023 sockets a context: one per agent, and spares */
-    if (zmq_ctx_set(s.zctx, ZMQ_MAX_SOCKETS, (int)s.o.count + SIM_FDS_SPARE) != 0) {
+    /* libzmq's default is 1023 sockets a context: one per agent, and
+     * spares; and one I/O thread for SIM_PER_IO_THREAD agents, as a real
+     * agent has one for its single connection: an I/O thread cancels a
+     * ZMTP heartbeat timer on every message by a scan of all of its own */
+    if (zmq_ctx_set(s.zctx, ZMQ_MAX_SOCKETS, (int)s.o.count + SIM_FDS_SPARE) != 0
+        || zmq_ctx_set(s.zctx, ZMQ_IO_THREADS, (int)((s.o.count + SIM_PER_IO_THREAD - 1) / SIM_PER_IO_THREAD)) != 0) {
         fprintf(stderr, "simpeer: %u sockets in one ZeroMQ context: %s\n", s.o.count + SIM_FDS_SPARE,
                 zmq_strerror(errno));
         return 1;
