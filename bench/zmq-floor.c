@@ -155,14 +155,14 @@ static int load(const char *ep, size_t peers, double per_peer, size_t octets, do
     uint8_t *frame = calloc(1, octets ? octets : 1), sink[64];
     double t0, end, rate = per_peer * (double)peers;
     uint64_t sent = 0, due;
-    char err[256];
+    char err[512];
     int zero = 0;
     size_t i, k;
 
     if (ctx == NULL || socks == NULL || frame == NULL)
         return 1;
-    if (fdlimit_ensure(2 * (uint64_t)peers + 64, NULL, err, sizeof(err)) != 0) {
-        fprintf(stderr, "zmq-floor: %zu peers: %s\n", peers, err);
+    if (fdlimit_raise(2 * (uint64_t)peers + FDLIMIT_SPARE, "the load's peers", err, sizeof(err)) != 0) {
+        fprintf(stderr, "zmq-floor: %s\n", err);
         return 1;
     }
     (void)zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)peers + 16);

@@ -351,11 +351,12 @@ static void run_linger(struct run *r)
 static int run_fd_limit(const struct run *r)
 {
     uint64_t need = (uint64_t)r->want_agents + (uint64_t)r->want_sinks + RUN_FDS_SPARE;
-    char err[256];
+    char why[64], err[512];
 
-    if (fdlimit_ensure(need, NULL, err, sizeof(err)) == 0)
+    snprintf(why, sizeof(why), "%d agents and %d sinks", r->want_agents, r->want_sinks);
+    if (fdlimit_raise(need, why, err, sizeof(err)) == 0)
         return 0;
-    log_error("%d agents and %d sinks: %s", r->want_agents, r->want_sinks, err);
+    log_error("%s", err);
     return -1;
 }
 

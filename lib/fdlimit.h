@@ -1,19 +1,25 @@
-/* fdlimit.h - a program's own descriptor limit: raised (soft, within the
- * hard limit) to what it is about to need, or a clear error naming both
- * numbers, before it starts something that would fail one accept() at a
- * time (the coordinator with thousands of agents, the scale simulator). */
+/* fdlimit.h - the descriptor limit the agent and the sink set themselves:
+ * at start (or when a workload arrives) each raises its soft
+ * RLIMIT_NOFILE to what its sessions need, within the hard limit it was
+ * given, and says clearly, with the numbers, when the hard limit is too
+ * low. */
 #ifndef SMTPSTORM_FDLIMIT_H
 #define SMTPSTORM_FDLIMIT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* fdlimit_ensure - make the soft RLIMIT_NOFILE at least need, raising it
- * no further than the hard limit. Returns 0 (the limit is now at least
- * need; *now, when not NULL, holds it), or -EMFILE when the hard limit is
- * below need (the soft limit is then raised to the hard one, and err says
- * "need N descriptors, the hard limit is H"), or -errno when the limits
- * cannot be read or set. */
-int fdlimit_ensure(uint64_t need, uint64_t *now, char *err, size_t errlen);
+/* Descriptors beyond the sessions' own: standard streams, listeners,
+ * each loop's epoll and event descriptors, the control link's and the
+ * metrics server's sockets, log, dump and report files. */
+#define FDLIMIT_SPARE 64
+
+/* fdlimit_raise - make this process's soft RLIMIT_NOFILE at least need,
+ * never above its hard limit and never lower than it was. why names what
+ * needs them, for the message ("-s 100000 sessions"). Returns 0; or
+ * -EMFILE when the hard limit is below need, with err naming both numbers
+ * and how to raise it (nothing changed); or -errno of getrlimit or
+ * setrlimit, with err. */
+int fdlimit_raise(uint64_t need, const char *why, char *err, size_t errlen);
 
 #endif

@@ -832,15 +832,16 @@ int main(int argc, char **argv)
 {
     struct sim s;
     struct sigaction sa = { .sa_handler = sim_on_signal };
-    char err[256];
+    char err[512], why[64];
     size_t i;
 
     log_init("simpeer");
     memset(&s, 0, sizeof(s));
     s.udp4 = s.udp6 = s.unixfd = s.listen_fd = -1;
     sim_parse(argc, argv, &s.o);
-    if (fdlimit_ensure((uint64_t)s.o.count * SIM_FDS_PER_AGENT + SIM_FDS_SPARE, NULL, err, sizeof(err)) != 0) {
-        fprintf(stderr, "simpeer: %u agents: %s\n", s.o.count, err);
+    snprintf(why, sizeof(why), "%u simulated agents", s.o.count);
+    if (fdlimit_raise((uint64_t)s.o.count * SIM_FDS_PER_AGENT + SIM_FDS_SPARE, why, err, sizeof(err)) != 0) {
+        fprintf(stderr, "simpeer: %s\n", err);
         return 1;
     }
     s.loop = ev_loop_new();

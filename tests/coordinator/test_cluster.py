@@ -270,8 +270,8 @@ def test_descriptor_limit(tmp):
     done = harness.run([COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "5000", "--sinks", "1",
                         "--wait", "60s", "-m", "10", "unix:" + sock], timeout=30, preexec_fn=limit_fds(1024, 1024))
     err = done.stderr.decode()
-    harness.check(done.returncode == 1 and "5000 agents and 1 sinks: need 5257 descriptors, the hard limit is 1024"
-                  in err, f"hard limit 1024 for 5000 agents: exit {done.returncode}: {err!r}")
+    harness.check(done.returncode == 1 and "5000 agents and 1 sinks need 5257 file descriptors, but the hard limit "
+                  "is 1024" in err, f"hard limit 1024 for 5000 agents: exit {done.returncode}: {err!r}")
     harness.check(time.monotonic() - t0 < 10, "the error comes at once, not after --wait")
 
 

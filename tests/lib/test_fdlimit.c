@@ -1,85 +1,58 @@
-/* test_fdlimit.c - the descriptor limit raised within the hard limit, and
- * a clear error when the hard limit is too low. Each test lowers the
- * limits of this test process only (the hard one cannot be raised back,
- * so the test that lowers it runs last). */
+/* test_fdlimit.c - the descriptor limit the programs set themselves: the
+ * soft limit raised to what is needed, never above the hard limit and
+ * never lowered, and a message naming both numbers when the hard limit is
+ * too low. Lowers this test process's own hard limit. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <cmocka.h>
 
 #include "fdlimit.h"
 
-static void set_soft(rlim_t soft)
+static void test_fdlimit_raises_soft_within_hard_never_lowers(void **state)
 {
-    struct rlimit rl;
-
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    rl.rlim_cur = soft;
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
-}
-
-static rlim_t soft_now(void)
-{
-    struct rlimit rl;
-
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    return rl.rlim_cur;
-}
-
-static void test_fdlimit_raises_soft_to_need(void **state)
-{
-    struct rlimit rl;
-    uint64_t now = 0;
-    char err[256] = "";
-
-    (void)state;
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 200)
-        skip();
-    set_soft(64);
-    assert_int_equal(fdlimit_ensure(200, &now, err, sizeof(err)), 0);
-    assert_int_equal(now, 200);
-    assert_int_equal(soft_now(), 200);
-}
-
-static void test_fdlimit_leaves_a_higher_limit_alone(void **state)
-{
-    uint64_t now = 0;
-    char err[256] = "";
-
-    (void)state;
-    set_soft(150);
-    assert_int_equal(fdlimit_ensure(100, &now, err, sizeof(err)), 0);
-    assert_int_equal(now, 150);
-    assert_int_equal(soft_now(), 150);
-}
-
-static void test_fdlimit_hard_limit_too_low_says_both_numbers(void **state)
-{
-    struct rlimit rl = { 90, 120 };
-    uint64_t now = 0;
-    char err[256] = "";
+    struct rlimit rl = { 64, 300 };
+    char err[512] = "";
 
     (void)state;
     assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
-    assert_int_equal(fdlimit_ensure(5000, &now, err, sizeof(err)), -EMFILE);
-    assert_int_equal(now, 120);
-    assert_int_equal(soft_now(), 120);          /* raised as far as it goes */
-    assert_non_null(strstr(err, "need 5000 descriptors"));
-    assert_non_null(strstr(err, "hard limit is 120"));
+    assert_int_equal(fdlimit_raise(200, "200 sessions", err, sizeof(err)), 0);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 200);
+    assert_int_equal(rl.rlim_max, 300);
+    assert_int_equal(fdlimit_raise(100, "100 sessions", err, sizeof(err)), 0);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 200);             /* never lowered */
+    assert_int_equal(fdlimit_raise(300, "300 sessions", err, sizeof(err)), 0);
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(rl.rlim_cur, 300);             /* the hard limit itself is fine */
+}
+
+static void test_fdlimit_hard_too_low_names_the_numbers(void **state)
+{
+    struct rlimit rl = { 64, 300 }, now;
+    char err[512] = "";
+
+    (void)state;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_int_equal(fdlimit_raise(1066, "-s 1000 sessions", err, sizeof(err)), -EMFILE);
+    assert_non_null(strstr(err, "-s 1000 sessions need 1066 file descriptors, but the hard limit is 300"));
+    assert_non_null(strstr(err, "--nofile=1066:1066"));
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &now), 0);
+    assert_int_equal(now.rlim_cur, 64);             /* nothing changed */
+    assert_int_equal(now.rlim_max, 300);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fdlimit_raises_soft_to_need),
-        cmocka_unit_test(test_fdlimit_leaves_a_higher_limit_alone),
-        cmocka_unit_test(test_fdlimit_hard_limit_too_low_says_both_numbers),   /* last: lowers the hard limit */
+        cmocka_unit_test(test_fdlimit_raises_soft_within_hard_never_lowers),
+        cmocka_unit_test(test_fdlimit_hard_too_low_names_the_numbers),
     };
+
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
