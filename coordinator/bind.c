@@ -46,7 +46,8 @@ static struct zlink *bind_one(struct run *r, struct zlink_opts *o, const char *e
 
 int bind_endpoints(struct run *r, const char **ctl_ep, const char **snk_ep)
 {
-    struct zlink_opts o = { .type = ZLINK_ROUTER, .bind = 1, .linger_ms = 1000, .hwm = 10000 };
+    struct zlink_opts o = { .type = ZLINK_ROUTER, .bind = 1, .linger_ms = 1000, .hwm = 10000,
+                            .gather_ms = RUN_GATHER_MS };
 
     assert(r->ctl == NULL && r->snk == NULL);
     if (security_setup(r, &o) != 0)

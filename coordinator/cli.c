@@ -473,7 +473,7 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
         c->local = (int)u;
         return 0;
     case OPT_AGENTS:
-        if (cli_u32(arg, 1, 10000, &u, "--agents", err, errlen) != 0)
+        if (cli_u32(arg, 1, WIRE_AGENTS_MAX, &u, "--agents", err, errlen) != 0)
             return -EINVAL;
         c->agents = (int)u;
         return 0;

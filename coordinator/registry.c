@@ -2,6 +2,8 @@
 #include "registry.h"
 #include "clock.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +25,86 @@ void registry_free(struct registry *r)
         free(r->peers[i]);
     }
     free(r->peers);
+    free(r->routes);
     memset(r, 0, sizeof(*r));
+}
+
+/* route_hash - FNV-1a of the routing id, seeded with the socket. */
+static size_t route_hash(const struct zlink *z, const uint8_t *route, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL ^ (uint64_t)(uintptr_t)z;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        h ^= route[i];
+        h *= 1099511628211ULL;
+    }
+    return (size_t)(h ^ (h >> 32));
+}
+
+static int route_is(const struct peer *p, const struct zlink *z, const uint8_t *route, size_t len)
+{
+    return p->z == z && p->route_len == len && memcmp(p->route, route, len) == 0;
+}
+
+/* route_slot - the slot of p (indexed) or where it goes. */
+static size_t route_slot(const struct registry *r, const struct zlink *z, const uint8_t *route, size_t len)
+{
+    size_t mask = r->routes_cap - 1, i = route_hash(z, route, len) & mask;
+
+    while (r->routes[i] != NULL && !route_is(r->routes[i], z, route, len))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* route_grow - room for want peers at half load; the index rebuilt. */
+static int route_grow(struct registry *r, size_t want)
+{
+    struct peer **old = r->routes;
+    size_t cap = r->routes_cap ? r->routes_cap : 64, i;
+
+    if (2 * want <= r->routes_cap)
+        return 0;
+    while (cap < 2 * want)
+        cap *= 2;
+    if ((r->routes = calloc(cap, sizeof(*r->routes))) == NULL) {
+        r->routes = old;
+        return -ENOMEM;
+    }
+    r->routes_cap = cap;
+    for (i = 0; i < r->n; i++)
+        if (r->peers[i]->route_len > 0)
+            r->routes[route_slot(r, r->peers[i]->z, r->peers[i]->route, r->peers[i]->route_len)] = r->peers[i];
+    free(old);
+    return 0;
+}
+
+/* route_unindex - p leaves the index (it has a route; linear probing's
+ * deletion: later entries of the run move back into the hole). */
+static void route_unindex(struct registry *r, struct peer *p)
+{
+    size_t mask = r->routes_cap - 1, i = route_slot(r, p->z, p->route, p->route_len), j = i, k;
+
+    assert(r->routes[i] == p);
+    for (;;) {
+        j = (j + 1) & mask;
+        if (r->routes[j] == NULL)
+            break;
+        k = route_hash(r->routes[j]->z, r->routes[j]->route, r->routes[j]->route_len) & mask;
+        if (i <= j ? (k <= i || k > j) : (k <= i && k > j)) {
+            r->routes[i] = r->routes[j];
+            i = j;
+        }
+    }
+    r->routes[i] = NULL;
 }
 
 struct peer *registry_by_route(const struct registry *r, const struct zlink *z,
                                const uint8_t *route, size_t len)
 {
-    size_t i;
-
-    for (i = 0; i < r->n; i++) {
-        const struct peer *p = r->peers[i];
-
-        if (p->z == z && p->route_len == len && memcmp(p->route, route, len) == 0)
-            return r->peers[i];
-    }
-    return NULL;
+    if (r->routes_cap == 0 || len == 0)
+        return NULL;
+    return r->routes[route_slot(r, z, route, len)];
 }
 
 struct peer *registry_by_id(const struct registry *r, enum peerlink_role role, const char *id)
@@ -55,7 +122,7 @@ static struct peer *registry_add(struct registry *r)
     struct peer **grown, *p;
     size_t cap;
 
-    if (r->n >= REGISTRY_PEERS_MAX)
+    if (r->n >= REGISTRY_PEERS_MAX || route_grow(r, r->n + 1) != 0)
         return NULL;
     if (r->n == r->cap) {
         cap = r->cap ? 2 * r->cap : 16;
@@ -80,8 +147,10 @@ struct peer *registry_hello(struct registry *r, struct zlink *z, const uint8_t *
     if (len == 0 || len >= ZLINK_PEER_MAX)
         return NULL;
     /* A routing id now names this peer only. */
-    if ((other = registry_by_route(r, z, route, len)) != NULL && other != p)
+    if ((other = registry_by_route(r, z, route, len)) != NULL && other != p) {
+        route_unindex(r, other);
         other->route_len = 0;
+    }
     if (p == NULL && (p = registry_add(r)) == NULL)
         return NULL;
     snprintf(p->id, sizeof(p->id), "%s", hello->id);
@@ -94,9 +163,14 @@ struct peer *registry_hello(struct registry *r, struct zlink *z, const uint8_t *
         memset(&p->beat, 0, sizeof(p->beat));   /* a new connection, maybe a new process */
         p->have_offset = 0;
     }
-    p->z = z;
-    memcpy(p->route, route, len);
-    p->route_len = len;
+    if (p->route_len > 0 && !route_is(p, z, route, len))
+        route_unindex(r, p);
+    if (p->route_len == 0 || !route_is(p, z, route, len)) {
+        p->z = z;
+        memcpy(p->route, route, len);
+        p->route_len = len;
+        r->routes[route_slot(r, z, route, len)] = p;
+    }
     registry_heard(p, now_ns);
     return p;
 }

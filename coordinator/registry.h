@@ -61,6 +61,9 @@ struct peer {
 struct registry {
     struct peer **peers;
     size_t n, cap;
+    struct peer **routes;           /* by (socket, routing id): open addressing, NULL empty;
+                                     * holds exactly the peers with a route (route_len > 0) */
+    size_t routes_cap;              /* a power of two, at least twice n; 0: none yet */
     uint64_t dead_ns;               /* silence after which a peer is not alive */
 };
 
@@ -70,7 +73,8 @@ void registry_init(struct registry *r, uint64_t dead_ms);
 /* registry_free - release every peer and what it holds. */
 void registry_free(struct registry *r);
 
-/* registry_by_route - the peer speaking on z with that routing id, or NULL. */
+/* registry_by_route - the peer speaking on z with that routing id, or NULL
+ * (a hash lookup: every message from a peer begins with it). */
 struct peer *registry_by_route(const struct registry *r, const struct zlink *z,
                                const uint8_t *route, size_t len);
 

@@ -6,6 +6,7 @@
 #include "run.h"
 #include "run_private.h"
 #include "behaviours.h"
+#include "fdlimit.h"
 #include "interrupt.h"
 #include "log.h"
 #include "web.h"
@@ -342,6 +343,23 @@ static void run_linger(struct run *r)
     (void)ev_run(r->loop);
 }
 
+/* run_fd_limit - room for a connection from every agent and sink waited
+ * for, and the coordinator's own: the soft descriptor limit raised to that,
+ * or -1 with the reason logged. Out of descriptors, libzmq would refuse
+ * each connection past the limit in silence and the agents would never say
+ * hello. */
+static int run_fd_limit(const struct run *r)
+{
+    uint64_t need = (uint64_t)r->want_agents + (uint64_t)r->want_sinks + RUN_FDS_SPARE;
+    char why[64], err[512];
+
+    snprintf(why, sizeof(why), "%d agents and %d sinks", r->want_agents, r->want_sinks);
+    if (fdlimit_raise(need, why, err, sizeof(err)) == 0)
+        return 0;
+    log_error("%s", err);
+    return -1;
+}
+
 /* run_setup - the endpoints, --metrics and --local's children (whose sink,
  * with no TARGET, becomes cfg_local's target). 0, or -1 with the reason logged. */
 static int run_setup(struct run *r, struct run_config *cfg_local)
@@ -350,7 +368,7 @@ static int run_setup(struct run *r, struct run_config *cfg_local)
     char err[256], target[64];
     int with_sink;
 
-    if (bind_endpoints(r, &ctl_ep, &snk_ep) != 0)
+    if (run_fd_limit(r) != 0 || bind_endpoints(r, &ctl_ep, &snk_ep) != 0)
         return -1;
     if (r->cfg->metrics != NULL) {
         if ((r->metrics = metrics_start(r->cfg->metrics, err, sizeof(err))) == NULL) {

@@ -43,6 +43,10 @@
 #define RUN_OVERTIME_NS     (5 * NS_PER_SEC)    /* a timed campaign may run this much longer */
 #define RUN_REFUSED_LOG     16                  /* wrong-version peers named once each */
 #define RUN_ENDPOINT_MAX    128                 /* --local's ipc:// endpoints */
+#define RUN_GATHER_MS       2                   /* read the sockets this long after a signal:
+                                                 * one pass for many agents' messages */
+#define RUN_FDS_SPARE       256                 /* descriptors beyond one a peer: ZeroMQ's
+                                                 * threads, --web, --metrics, files, --local */
 
 /* The states of a campaign, in order (a later one compares greater). */
 enum run_state {

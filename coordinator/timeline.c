@@ -8,6 +8,7 @@
 void timeline_init(struct timeline *tl)
 {
     memset(tl, 0, sizeof(*tl));
+    tl->least = UINT32_MAX;
 }
 
 void timeline_free(struct timeline *tl)
@@ -17,19 +18,78 @@ void timeline_free(struct timeline *tl)
     free(tl->phases);
     free(tl->steady);
     free(tl->folds);
+    free(tl->fold_index);
     memset(tl, 0, sizeof(*tl));
+    tl->least = UINT32_MAX;
+}
+
+/* fold_slot - peer's slot in the index: where its fold number is, or the
+ * empty one where it goes. */
+static size_t fold_slot(const struct timeline *tl, const void *peer)
+{
+    uint64_t h = (uint64_t)(uintptr_t)peer * 0x9E3779B97F4A7C15ULL;
+    size_t mask = tl->fold_index_cap - 1, i = (size_t)(h >> 32) & mask;
+
+    while (tl->fold_index[i] != 0 && tl->folds[tl->fold_index[i] - 1].peer != peer)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* fold_index_grow - room in the index for want folds at half load. */
+static int fold_index_grow(struct timeline *tl, size_t want)
+{
+    size_t *old = tl->fold_index, cap = tl->fold_index_cap ? tl->fold_index_cap : 64, i;
+
+    if (2 * want <= tl->fold_index_cap)
+        return 0;
+    while (cap < 2 * want)
+        cap *= 2;
+    if ((tl->fold_index = calloc(cap, sizeof(*tl->fold_index))) == NULL) {
+        tl->fold_index = old;
+        return -ENOMEM;
+    }
+    tl->fold_index_cap = cap;
+    for (i = 0; i < tl->nfolds; i++)
+        tl->fold_index[fold_slot(tl, tl->folds[i].peer)] = i + 1;
+    free(old);
+    return 0;
+}
+
+/* least_recount - the least folded second of the live folds, counted anew. */
+static void least_recount(struct timeline *tl)
+{
+    size_t i;
+
+    tl->least = UINT32_MAX;
+    tl->at_least = 0;
+    for (i = 0; i < tl->nfolds; i++) {
+        if (!tl->folds[i].live || tl->folds[i].folded > tl->least)
+            continue;
+        if (tl->folds[i].folded < tl->least) {
+            tl->least = tl->folds[i].folded;
+            tl->at_least = 0;
+        }
+        tl->at_least++;
+    }
+}
+
+/* least_leave - a fold was live at second folded and is no more (it moved
+ * past it, or retired): already updated, so a recount sees it as it is. */
+static void least_leave(struct timeline *tl, uint32_t folded)
+{
+    if (folded == tl->least && --tl->at_least == 0)
+        least_recount(tl);
 }
 
 /* fold_of - peer's fold, added (live) when new and create is set. */
 static struct timeline_fold *fold_of(struct timeline *tl, const void *peer, int create)
 {
     struct timeline_fold *grown;
-    size_t i, cap;
+    size_t cap;
 
-    for (i = 0; i < tl->nfolds; i++)
-        if (tl->folds[i].peer == peer)
-            return &tl->folds[i];
-    if (!create)
+    if (tl->fold_index_cap > 0 && tl->fold_index[fold_slot(tl, peer)] != 0)
+        return &tl->folds[tl->fold_index[fold_slot(tl, peer)] - 1];
+    if (!create || fold_index_grow(tl, tl->nfolds + 1) != 0)
         return NULL;
     if (tl->nfolds == tl->capfolds) {
         cap = tl->capfolds ? 2 * tl->capfolds : 16;
@@ -41,6 +101,11 @@ static struct timeline_fold *fold_of(struct timeline *tl, const void *peer, int 
     memset(&tl->folds[tl->nfolds], 0, sizeof(tl->folds[0]));
     tl->folds[tl->nfolds].peer = peer;
     tl->folds[tl->nfolds].live = 1;
+    tl->fold_index[fold_slot(tl, peer)] = tl->nfolds + 1;
+    if (tl->least > 0)
+        tl->at_least = 0;
+    tl->least = 0;                  /* a new fold has folded nothing */
+    tl->at_least++;
     return &tl->folds[tl->nfolds++];
 }
 
@@ -143,14 +208,8 @@ static void finalize_before(struct timeline *tl, uint32_t t)
 /* advance_final - rows before every live peer's folded second are final. */
 static void advance_final(struct timeline *tl)
 {
-    uint32_t least = UINT32_MAX;
-    size_t i;
-
-    for (i = 0; i < tl->nfolds; i++)
-        if (tl->folds[i].live && tl->folds[i].folded < least)
-            least = tl->folds[i].folded;
-    if (least != UINT32_MAX)
-        finalize_before(tl, least);
+    if (tl->least != UINT32_MAX)
+        finalize_before(tl, tl->least);
 }
 
 /* pending_for - the histogram second t's message (or delivery) latency
@@ -212,7 +271,7 @@ int timeline_take(struct timeline *tl, const void *peer, const Smtpstorm__Second
 {
     struct timeline_fold *f;
     struct stats_second before, missing;
-    uint32_t first_new = UINT32_MAX, target;
+    uint32_t first_new = UINT32_MAX, target, old;
     size_t i;
 
     if (sc == NULL)
@@ -240,7 +299,10 @@ int timeline_take(struct timeline *tl, const void *peer, const Smtpstorm__Second
      * (then it goes to the next second of this peer's) */
     if (sc->closed > f->folded) {
         target = first_new != UINT32_MAX && first_new > f->folded ? first_new - 1 : sc->closed - 1;
+        old = f->folded;
         f->folded = sc->closed;
+        if (f->live)
+            least_leave(tl, old);
     } else {
         target = f->folded;
     }
@@ -271,8 +333,10 @@ void timeline_retire(struct timeline *tl, const void *peer)
 {
     struct timeline_fold *f = fold_of(tl, peer, 0);
 
-    if (f != NULL)
+    if (f != NULL && f->live) {
         f->live = 0;
+        least_leave(tl, f->folded);
+    }
     advance_final(tl);
 }
 

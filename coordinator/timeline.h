@@ -60,6 +60,10 @@ struct timeline {
     uint64_t late_latencies;        /* latency samples that came after their row was final */
     struct timeline_fold *folds;
     size_t nfolds, capfolds;
+    size_t *fold_index;             /* by peer pointer: open addressing, fold number + 1, 0 empty */
+    size_t fold_index_cap;          /* a power of two, at least twice nfolds; 0: none yet */
+    uint32_t least;                 /* the least folded second of the live folds (UINT32_MAX: none) */
+    size_t at_least;                /* how many live folds are at it */
 };
 
 /* timeline_init - an empty timeline. */

@@ -437,7 +437,10 @@ struct MHD_Daemon *metrics_http_start(const char *spec, const char *what, MHD_Ac
     struct MHD_Daemon *daemon;
     sigset_t all, old;
     socklen_t sslen;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+    /* epoll (MHD_USE_AUTO), not select(): with thousands of agents
+     * connected, every scrape's socket is past FD_SETSIZE, and select-based
+     * MHD closes those at once */
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
 
     if (metrics_resolve(spec, &ss, &sslen, err, errlen) != 0)
         return NULL;

@@ -130,7 +130,7 @@ static int check_sink_counters(const Smtpstorm__SinkCounters *sc)
         return -EBADMSG;
     for (i = 0; i < sc->n_campaigns; i++) {
         c = sc->campaigns[i];
-        if (c == NULL || !id_ok(c->campaign, 1) || c->n_agents > WIRE_LIST_MAX || c->n_outcomes > 64
+        if (c == NULL || !id_ok(c->campaign, 1) || c->n_agents > WIRE_AGENTS_MAX || c->n_outcomes > 64
             || (c->delivery != NULL && wire_hist_check(c->delivery) != 0)
             || check_seconds(c->seconds) != 0)
             return -EBADMSG;
@@ -145,7 +145,7 @@ static int check_start(const Smtpstorm__Start *s)
 {
     size_t i;
 
-    if (!id_ok(s->campaign, 1) || s->n_agents > WIRE_LIST_MAX)
+    if (!id_ok(s->campaign, 1) || s->n_agents > WIRE_AGENTS_MAX)
         return -EBADMSG;
     for (i = 0; i < s->n_agents; i++)
         if (s->agents[i] == NULL || !id_ok(s->agents[i]->id, 1))

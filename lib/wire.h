@@ -19,6 +19,8 @@
 #define WIRE_PHASES_MAX     64              /* phases per workload */
 #define WIRE_TEXT_MAX       1024            /* any other string field */
 #define WIRE_LIST_MAX       4096            /* repeated fields not bounded otherwise */
+#define WIRE_AGENTS_MAX     10000           /* agents in one campaign: a Start's offsets, a sink's
+                                             * counts by agent (smtpstorm run --agents's ceiling) */
 #define WIRE_SECONDS_MAX    16              /* event-time rows in one report */
 #define WIRE_TIMEOUT_MAX_MS (86400u * 1000) /* Workload.timeout_ms: a day */
 

@@ -19,6 +19,8 @@ struct zlink {
     enum zlink_type type;
     struct ev_loop *loop;
     struct ev_timer recheck;    /* zero-delay: drain again after a send or a full batch */
+    uint64_t gather_ns;         /* zlink_opts.gather_ms */
+    int gathering;              /* the fd is not watched until the pending read drains */
     zlink_recv_fn *fn;
     void *arg;
     uint64_t malformed;
@@ -58,13 +60,40 @@ static int zlink_curve(struct zlink *z, const struct zlink_opts *o)
         || zmq_setsockopt(z->sock, ZMQ_CURVE_SECRETKEY, k->secret_key, KEYS_BYTES) != 0 ? -errno : 0;
 }
 
+/* ZMTP heartbeats: a DEALER pings every second and reconnects when its
+ * server is silent for the timeout; a ROUTER never pings, and a DEALER asks
+ * for no TTL. libzmq arms a timer on the server's connection for either,
+ * and cancels it on every message received there by a linear scan of all
+ * its I/O thread's timers (poller_base_t::cancel_timer in libzmq 4.3): with
+ * 5,000 agents each message cost a scan of some 10,000 timers
+ * (bench/zmq-floor, 5,000 peers: 99% of a core with them, 20% without).
+ * A ROUTER's dead connections are the kernel's to find (TCP keepalive);
+ * whether a peer is alive is the application heartbeats' to say. */
+#define ZLINK_KEEPALIVE_IDLE_S  10
+#define ZLINK_KEEPALIVE_INTVL_S 2
+#define ZLINK_KEEPALIVE_CNT     3
+
+static int zlink_heartbeats(struct zlink *z, const struct zlink_opts *o)
+{
+    int hb = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
+    int hb_timeout = o->heartbeat_timeout_ms > 0 ? o->heartbeat_timeout_ms : 3 * hb;
+
+    if (z->type == ZLINK_ROUTER)
+        return zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_IVL, 0) != 0
+            || zlink_setopt_int(z->sock, ZMQ_TCP_KEEPALIVE, 1) != 0
+            || zlink_setopt_int(z->sock, ZMQ_TCP_KEEPALIVE_IDLE, ZLINK_KEEPALIVE_IDLE_S) != 0
+            || zlink_setopt_int(z->sock, ZMQ_TCP_KEEPALIVE_INTVL, ZLINK_KEEPALIVE_INTVL_S) != 0
+            || zlink_setopt_int(z->sock, ZMQ_TCP_KEEPALIVE_CNT, ZLINK_KEEPALIVE_CNT) != 0 ? -errno : 0;
+    return zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_IVL, hb) != 0
+        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_TIMEOUT, hb_timeout) != 0
+        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_TTL, 0) != 0 ? -errno : 0;
+}
+
 static int zlink_configure(struct zlink *z, const struct zlink_opts *o)
 {
     /* a ROUTER reads frames up to twice the limit, to count and drop those
      * over it (zlink_oversize); libzmq hangs up on larger ones */
     int64_t maxmsg = z->type == ZLINK_ROUTER ? 2 * (int64_t)WIRE_MSG_MAX : WIRE_MSG_MAX;
-    int hb = o->heartbeat_ms > 0 ? o->heartbeat_ms : 1000;
-    int hb_timeout = o->heartbeat_timeout_ms > 0 ? o->heartbeat_timeout_ms : 3 * hb;
     int hwm = o->hwm > 0 ? o->hwm : 1000;
 
     if (zmq_setsockopt(z->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) != 0
@@ -72,9 +101,7 @@ static int zlink_configure(struct zlink *z, const struct zlink_opts *o)
         || zlink_setopt_int(z->sock, ZMQ_SNDHWM, hwm) != 0
         || zlink_setopt_int(z->sock, ZMQ_RCVHWM, hwm) != 0
         || zlink_setopt_int(z->sock, ZMQ_IPV6, 1) != 0
-        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_IVL, hb) != 0
-        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_TIMEOUT, hb_timeout) != 0
-        || zlink_setopt_int(z->sock, ZMQ_HEARTBEAT_TTL, hb_timeout) != 0
+        || zlink_heartbeats(z, o) != 0
         || zlink_setopt_int(z->sock, ZMQ_RECONNECT_IVL, 100) != 0
         || zlink_setopt_int(z->sock, ZMQ_RECONNECT_IVL_MAX, 2000) != 0)
         return -errno;
@@ -196,6 +223,17 @@ static void zlink_monitor_pump(struct zlink *z)
     }
 }
 
+static void zlink_on_fd(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+/* zlink_drained - nothing more to read: watch the fd again if gathering. */
+static void zlink_drained(struct zlink *z)
+{
+    if (z->gathering) {
+        z->gathering = 0;
+        (void)ev_io_set(z->loop, z->fd, EV_READ, zlink_on_fd, z);   /* same fd, registered: a MOD */
+    }
+}
+
 static void zlink_pump(struct zlink *z)
 {
     zmq_msg_t msgs[2];
@@ -205,11 +243,15 @@ static void zlink_pump(struct zlink *z)
     zlink_monitor_pump(z);
     for (n = 0; n < ZLINK_BATCH; n++) {
         len = sizeof(events);
-        if (zmq_getsockopt(z->sock, ZMQ_EVENTS, &events, &len) != 0 || !(events & ZMQ_POLLIN))
+        if (zmq_getsockopt(z->sock, ZMQ_EVENTS, &events, &len) != 0 || !(events & ZMQ_POLLIN)) {
+            zlink_drained(z);
             return;
+        }
         parts = zlink_recv_parts(z, msgs);
-        if (parts <= 0)
+        if (parts <= 0) {
+            zlink_drained(z);
             return;
+        }
         zlink_deliver(z, msgs, parts);
         for (i = 0; i < parts && i < 2; i++)
             zmq_msg_close(&msgs[i]);
@@ -217,12 +259,25 @@ static void zlink_pump(struct zlink *z)
     ev_timer_start(z->loop, &z->recheck, 0);
 }
 
+/* zlink_on_fd - input may wait. Gathering, the fd is left alone (not
+ * watched, not read: libzmq's I/O thread then signals no more) and read
+ * once gather_ns later, when many peers' messages wait: one wake-up for
+ * them all instead of one each. */
 static void zlink_on_fd(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-    (void)loop;
+    struct zlink *z = arg;
+
     (void)fd;
     (void)events;
-    zlink_pump(arg);
+    if (z->gather_ns == 0) {
+        zlink_pump(z);
+        return;
+    }
+    if (!z->gathering) {
+        z->gathering = 1;
+        (void)ev_io_set(loop, z->fd, 0, zlink_on_fd, z);
+        ev_timer_start(loop, &z->recheck, z->gather_ns);
+    }
 }
 
 static void zlink_on_recheck(struct ev_loop *loop, void *arg)
@@ -366,6 +421,7 @@ struct zlink *zlink_open(void *ctx, struct ev_loop *loop, const struct zlink_opt
     z->arg = arg;
     z->fd = -1;
     z->mon_fd = -1;
+    z->gather_ns = opts->gather_ms > 0 ? (uint64_t)opts->gather_ms * 1000000u : 0;
     ev_timer_init(&z->recheck, zlink_on_recheck, z);
     z->sock = zmq_socket(ctx, opts->type == ZLINK_ROUTER ? ZMQ_ROUTER : ZMQ_DEALER);
     if (z->sock == NULL) {

@@ -28,11 +28,14 @@ struct zlink_opts {
     enum zlink_type type;
     const char *endpoint;           /* tcp://127.0.0.1:7400, tcp://[::1]:7400, ipc:///path */
     int bind;                       /* 1: bind (coordinator), 0: connect */
-    int heartbeat_ms;               /* ZMTP PING interval; 0: 1000 */
-    int heartbeat_timeout_ms;       /* drop a silent connection after; 0: 3 * heartbeat_ms */
+    int heartbeat_ms;               /* DEALER: ZMTP PING interval; 0: 1000 (a ROUTER never pings) */
+    int heartbeat_timeout_ms;       /* DEALER: drop a silent connection after; 0: 3 * heartbeat_ms */
     int hwm;                        /* send and receive high-water marks; 0: 1000 */
     int linger_ms;                  /* how long close waits for unsent messages; -1: 0 */
     int immediate;                  /* DEALER: queue only on live connections */
+    int gather_ms;                  /* wait this long after input is signalled before reading
+                                     * it, so that one pass reads what many peers sent (a
+                                     * coordinator's thousands of agents); 0: read at once */
     /* CURVE (RFC 26). All NULL: no CURVE, and then an endpoint that is not
      * loopback (zlink_endpoint_loopback) is refused unless insecure. */
     const struct keys_secret *curve_key;    /* own key pair; ROUTER: the CURVE server */

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "endpoint.h"
 #include "ev.h"
+#include "fdlimit.h"
 #include "keys.h"
 #include "log.h"
 #include "peerlink.h"
@@ -35,11 +36,17 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define SIM_TICK_NS      (10 * NS_PER_MS)
+#define SIM_TICK_NS      (10 * NS_PER_MS)   /* closed loop, or a fast rate: send every 10 ms */
+#define SIM_TICK_MAX_NS  (100 * NS_PER_MS)  /* a slow rate: every message's time, up to this */
 #define SIM_BATCH        2000           /* messages per tick at most */
-#define SIM_AGENTS_MAX   2000
+#define SIM_AGENTS_MAX   WIRE_AGENTS_MAX  /* as many as smtpstorm run --agents takes */
 #define SIM_CAMPAIGNS    16
-#define SIM_SINK_AGENTS  4096
+#define SIM_SINK_AGENTS  WIRE_AGENTS_MAX
+/* Descriptors: each simulated agent's DEALER holds a mailbox (an eventfd)
+ * and its TCP connection; the context's threads and the sink a few more. */
+#define SIM_FDS_PER_AGENT 2
+#define SIM_FDS_SPARE    64
+#define SIM_PER_IO_THREAD 256           /* agents whose connections one ZeroMQ I/O thread carries */
 
 struct sim_opts {
     const char *role, *coordinator, *id, *listen;
@@ -372,6 +379,19 @@ static int sim_send_one(struct sim_agent *a)
     return 0;
 }
 
+/* sim_tick_ns - how often an agent sends: every 10 ms, or at a slow rate
+ * once a message (a thousand agents at a few messages a second each must
+ * not cost the simulator 100 wakeups a second each). */
+static uint64_t sim_tick_ns(const struct sim_agent *a)
+{
+    uint64_t every;
+
+    if (a->rate_milli == 0)
+        return SIM_TICK_NS;
+    every = (uint64_t)(1e12 / (double)a->rate_milli);
+    return every < SIM_TICK_NS ? SIM_TICK_NS : every > SIM_TICK_MAX_NS ? SIM_TICK_MAX_NS : every;
+}
+
 static void sim_on_run(struct ev_loop *loop, void *arg)
 {
     struct sim_agent *a = arg;
@@ -391,7 +411,9 @@ static void sim_on_run(struct ev_loop *loop, void *arg)
         sim_agent_finish(a, "");
         return;
     }
-    ev_timer_start(loop, &a->run_timer, SIM_TICK_NS);
+    /* behind (the target's queue was full: a unix datagram socket holds
+     * net.unix.max_dgram_qlen, 10 by default): try again soon */
+    ev_timer_start(loop, &a->run_timer, a->k < due ? SIM_TICK_NS : sim_tick_ns(a));
 }
 
 static void sim_on_report(struct ev_loop *loop, void *arg)
@@ -743,8 +765,12 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
         default: usage();
         }
     }
-    if (!o->role || !o->coordinator || !o->id || o->count < 1 || o->count > SIM_AGENTS_MAX)
+    if (!o->role || !o->coordinator || !o->id)
         usage();
+    if (o->count < 1 || o->count > SIM_AGENTS_MAX) {
+        fprintf(stderr, "simpeer: --count %u: from 1 to %u\n", o->count, (unsigned)SIM_AGENTS_MAX);
+        exit(2);
+    }
     if (strcmp(o->role, "sink") == 0) {
         if (optind >= argc)
             usage();
@@ -806,18 +832,32 @@ int main(int argc, char **argv)
 {
     struct sim s;
     struct sigaction sa = { .sa_handler = sim_on_signal };
-    char err[256];
+    char err[512], why[64];
     size_t i;
 
     log_init("simpeer");
     memset(&s, 0, sizeof(s));
     s.udp4 = s.udp6 = s.unixfd = s.listen_fd = -1;
     sim_parse(argc, argv, &s.o);
+    snprintf(why, sizeof(why), "%u simulated agents", s.o.count);
+    if (fdlimit_raise((uint64_t)s.o.count * SIM_FDS_PER_AGENT + SIM_FDS_SPARE, why, err, sizeof(err)) != 0) {
+        fprintf(stderr, "simpeer: %s\n", err);
+        return 1;
+    }
     s.loop = ev_loop_new();
     s.zctx = zmq_ctx_new();
     if (s.loop == NULL || s.zctx == NULL)
         return 1;
-    (void)zmq_ctx_set(s.zctx, ZMQ_MAX_SOCKETS, 4 * SIM_AGENTS_MAX);
+    /* libzmq's default is 1023 sockets a context: one per agent, and
+     * spares; and one I/O thread for SIM_PER_IO_THREAD agents, as a real
+     * agent has one for its single connection: an I/O thread cancels a
+     * ZMTP heartbeat timer on every message by a scan of all of its own */
+    if (zmq_ctx_set(s.zctx, ZMQ_MAX_SOCKETS, (int)s.o.count + SIM_FDS_SPARE) != 0
+        || zmq_ctx_set(s.zctx, ZMQ_IO_THREADS, (int)((s.o.count + SIM_PER_IO_THREAD - 1) / SIM_PER_IO_THREAD)) != 0) {
+        fprintf(stderr, "simpeer: %u sockets in one ZeroMQ context: %s\n", s.o.count + SIM_FDS_SPARE,
+                zmq_strerror(errno));
+        return 1;
+    }
     sim_loop = s.loop;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);

@@ -10,12 +10,17 @@ separate processes on loopback, started before the coordinator:
 - too few agents: exit 3 naming who came; an agent dying mid-campaign:
   exit 3, named missing; a sink losing messages: exit 5; target
   rejections: exit 4;
-- --local N with the simulator standing in for smtpstorm-agent/-sink.
+- --local N with the simulator standing in for smtpstorm-agent/-sink;
+- the descriptor limit: the coordinator raises its soft limit to one
+  descriptor per agent and sink (200 agents with a soft limit of 128
+  reconcile), and a hard limit too low is an error naming both numbers,
+  at once, not a wait for agents that can never connect.
 """
 
 import csv
 import json
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -234,12 +239,49 @@ def test_campaign_file_thresholds(tmp):
                   and b"unknown phase" in done.stderr, f"bad threshold in the file: {done.stderr!r}")
 
 
+def limit_fds(soft, hard=None):
+    """A preexec_fn: the child's descriptor limits (hard: unchanged when None)."""
+    def apply():
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (soft, hard if hard is not None else resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    return apply
+
+
+def test_descriptor_limit(tmp):
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        print("skipped: the hard descriptor limit is under 1024")
+        return
+    ctl, snk = endpoints()
+    sock = os.path.join(tmp, "many.sock")
+    with harness.Procs() as procs:
+        start_sink(procs, snk, "sink", "unix:" + sock)
+        procs.start([SIM, "--role", "agent", "--count", "200", "--coordinator", ctl, "--id", "many"])
+        harness.wait_for(lambda: os.path.exists(sock), what="sink listening")
+        report = os.path.join(tmp, "many.json")
+        done = harness.run([COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "200", "--sinks", "1",
+                            "--wait", "40s", "--drain", "5s", "--json", report, "-m", "2000", "-s", "200",
+                            "unix:" + sock], timeout=90, preexec_fn=limit_fds(128))
+        harness.check(done.returncode == 0, f"200 agents, soft limit 128: exit {done.returncode}: "
+                      f"{done.stderr.decode()[-600:]}")
+        with open(report) as f:
+            check_reconciled(json.load(f), 2000)
+    t0 = time.monotonic()
+    done = harness.run([COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "5000", "--sinks", "1",
+                        "--wait", "60s", "-m", "10", "unix:" + sock], timeout=30, preexec_fn=limit_fds(1024, 1024))
+    err = done.stderr.decode()
+    harness.check(done.returncode == 1 and "5000 agents and 1 sinks need 5257 file descriptors, but the hard limit "
+                  "is 1024" in err, f"hard limit 1024 for 5000 agents: exit {done.returncode}: {err!r}")
+    harness.check(time.monotonic() - t0 < 10, "the error comes at once, not after --wait")
+
+
 def main():
     harness.check(os.access(SIM, os.X_OK), f"{SIM} not built")
     for test in (test_two_campaigns_on_three_agents_and_two_sinks,
                  test_lost_agent_lost_messages_and_rejections,
                  test_local_runs_agents_and_a_sink,
-                 test_campaign_file_thresholds):
+                 test_campaign_file_thresholds,
+                 test_descriptor_limit):
         with tempfile.TemporaryDirectory(prefix="smtpstorm-cluster-") as tmp:
             print(f"=== {test.__name__}", flush=True)
             test(tmp)

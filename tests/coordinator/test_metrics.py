@@ -8,6 +8,8 @@ ending with # EOF; the campaign's counters grow between scrapes and never
 exceed the final JSON report's; the server listens on exactly the address
 given (127.0.0.1, not every interface); other paths are 404, POST is 405.
 A bad or busy --metrics address is a usage error (2) or a failure (1).
+The server answers when its sockets are past select()'s FD_SETSIZE (1024),
+as every scrape's is with a thousand agents connected.
 """
 
 import json
@@ -119,9 +121,34 @@ def test_bad_and_busy_addresses(tmp):
         harness.check(done.returncode == 1 and b"cannot listen" in done.stderr, f"busy port: {done.stderr!r}")
 
 
+def test_scrapes_past_fd_setsize(tmp):
+    """The coordinator starts holding 1100 descriptors (inherited), as it
+    does with a thousand agents connected: its server's sockets are all
+    numbered past 1024."""
+    port = harness.free_port()
+    env = dict(os.environ, SMTPSTORM_AGENT_PROGRAM=f"{SIM} --role agent",
+               SMTPSTORM_SINK_PROGRAM=f"{SIM} --role sink")
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with harness.Procs() as procs:
+            coord = procs.start([COORD, "run", "--local", "1", "--rate", "100", "--duration", "3s",
+                                 "--metrics", f"127.0.0.1:{port}", "--wait", "20s"], env=env, pass_fds=held)
+            for fd in held:
+                os.close(fd)
+            held = []
+            harness.wait_port(port, proc=coord)
+            for _ in range(3):
+                status, _, body = curl(f"http://127.0.0.1:{port}/metrics")
+                harness.check(status == 200 and body.endswith("# EOF\n"), f"scrape past FD_SETSIZE: {status}")
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
 def main():
     harness.check(os.access(SIM, os.X_OK), f"{SIM} not built")
-    harness.run_tests([test_scrapes_during_a_campaign, test_bad_and_busy_addresses], "smtpstorm-metrics-")
+    harness.run_tests([test_scrapes_during_a_campaign, test_bad_and_busy_addresses, test_scrapes_past_fd_setsize],
+                      "smtpstorm-metrics-")
 
 
 if __name__ == "__main__":

@@ -131,6 +131,67 @@ static void test_timeline_finish_adds_the_open_second(void **state)
     wire_seconds_store_free(st);
 }
 
+/* Thousands of peers reporting in a random order, some retiring, some new
+ * ones joining late: after every report the final row is where the
+ * slowest live peer is (never moving back), and every count is there. */
+static void test_timeline_final_follows_the_slowest_of_thousands(void **state)
+{
+    enum { PEERS = 3000, REPORTS = 60000 };
+    struct wire_seconds_store *st = wire_seconds_store_new(0);
+    static char peers[PEERS];
+    static uint32_t closed[PEERS];
+    static int live[PEERS], known[PEERS];
+    uint64_t sent = 0;
+    uint32_t want = 0;
+    unsigned seed = 11;
+    struct timeline tl;
+    size_t i, k;
+
+    (void)state;
+    timeline_init(&tl);
+    for (i = 0; i < PEERS / 2; i++) {
+        assert_int_equal(timeline_expect(&tl, &peers[i]), 0);
+        known[i] = live[i] = 1;
+    }
+    for (k = 0; k < REPORTS; k++) {
+        uint32_t least = UINT32_MAX;
+
+        seed = seed * 1103515245u + 12345u;
+        i = (seed >> 8) % PEERS;
+        if (!known[i]) {
+            known[i] = live[i] = 1;             /* a late peer: folded nothing yet */
+        } else if ((seed >> 24) % 500 == 0) {
+            timeline_retire(&tl, &peers[i]);
+            live[i] = 0;
+        }
+        if (live[i] && closed[i] < 200) {
+            uint32_t first = closed[i] ? closed[i] : 1, next = first + 1 + (seed >> 4) % 3;
+
+            assert_int_equal(timeline_take(&tl, &peers[i], report(st, 0, first, next, 2, 0, NULL)), 0);
+            sent += 2 * (uint64_t)(next - first);
+            closed[i] = next;
+        } else if (live[i] && closed[i] == 0) {
+            assert_int_equal(timeline_expect(&tl, &peers[i]), 0);
+        }
+        for (size_t j = 0; j < PEERS; j++)
+            if (live[j] && known[j] && closed[j] < least)
+                least = closed[j];
+        if (least != UINT32_MAX && least > want)
+            want = least;
+        assert_int_equal(tl.final, want);
+    }
+    timeline_finish(&tl);
+    {
+        uint64_t got = 0;
+
+        for (i = 0; i < tl.n; i++)
+            got += tl.rows[i].n.accepted;
+        assert_int_equal(got, sent);
+    }
+    timeline_free(&tl);
+    wire_seconds_store_free(st);
+}
+
 static void test_timeline_restarted_peer_counts_again_from_zero(void **state)
 {
     struct wire_seconds_store *st = wire_seconds_store_new(0);
@@ -248,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_timeline_lost_report_loses_no_count_and_keeps_final_rows),
         cmocka_unit_test(test_timeline_finish_adds_the_open_second),
         cmocka_unit_test(test_timeline_restarted_peer_counts_again_from_zero),
+        cmocka_unit_test(test_timeline_final_follows_the_slowest_of_thousands),
         cmocka_unit_test(test_timeline_latency_of_a_second_merges_every_agent),
         cmocka_unit_test(test_timeline_refuses_a_second_past_a_week),
         cmocka_unit_test(test_timeline_a_day_stays_bounded),

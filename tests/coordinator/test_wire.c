@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -132,6 +133,62 @@ static void test_wire_workload_timeout_over_a_day_is_refused(void **state)
     assert_int_equal(decode_rc(&env), 0);
     w.timeout_ms = WIRE_TIMEOUT_MAX_MS + 1;
     assert_int_equal(decode_rc(&env), -EBADMSG);
+}
+
+/* A campaign of WIRE_AGENTS_MAX agents (more than WIRE_LIST_MAX): the
+ * sinks' Start lists every agent's offset and a sink's counters name every
+ * agent; one more is refused. */
+static void test_wire_start_and_sink_counters_take_every_agent_of_a_campaign(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Start st = SMTPSTORM__START__INIT;
+    Smtpstorm__SinkCounters sc = SMTPSTORM__SINK_COUNTERS__INIT;
+    Smtpstorm__CampaignCounters cc = SMTPSTORM__CAMPAIGN_COUNTERS__INIT, *ccp = &cc;
+    Smtpstorm__PeerOffset *offs = calloc(WIRE_AGENTS_MAX + 1, sizeof(*offs)), **op;
+    Smtpstorm__AgentReceived *ars = calloc(WIRE_AGENTS_MAX + 1, sizeof(*ars)), **ap;
+    char (*ids)[16] = calloc(WIRE_AGENTS_MAX + 1, sizeof(*ids));
+    size_t i;
+
+    (void)state;
+    op = calloc(WIRE_AGENTS_MAX + 1, sizeof(*op));
+    ap = calloc(WIRE_AGENTS_MAX + 1, sizeof(*ap));
+    assert_true(offs && ars && ids && op && ap);
+    assert_true(WIRE_AGENTS_MAX > WIRE_LIST_MAX);
+    for (i = 0; i <= WIRE_AGENTS_MAX; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "sim-%zu", i + 1);
+        smtpstorm__peer_offset__init(&offs[i]);
+        offs[i].id = ids[i];
+        offs[i].offset_ns = (int64_t)i;
+        op[i] = &offs[i];
+        smtpstorm__agent_received__init(&ars[i]);
+        ars[i].agent = ids[i];
+        ars[i].received = i;
+        ap[i] = &ars[i];
+    }
+    st.campaign = "c-1";
+    st.agents = op;
+    st.n_agents = WIRE_AGENTS_MAX;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_START;
+    env.start = &st;
+    assert_int_equal(decode_rc(&env), 0);
+    st.n_agents = WIRE_AGENTS_MAX + 1;
+    assert_int_equal(decode_rc(&env), -EBADMSG);
+
+    cc.campaign = "c-1";
+    cc.agents = ap;
+    cc.n_agents = WIRE_AGENTS_MAX;
+    sc.campaigns = &ccp;
+    sc.n_campaigns = 1;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS;
+    env.sink_counters = &sc;
+    assert_int_equal(decode_rc(&env), 0);
+    cc.n_agents = WIRE_AGENTS_MAX + 1;
+    assert_int_equal(decode_rc(&env), -EBADMSG);
+    free(ap);
+    free(op);
+    free(ids);
+    free(ars);
+    free(offs);
 }
 
 static void test_wire_garbage_is_rejected(void **state)
@@ -376,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_wire_empty_stats_round_trip),
         cmocka_unit_test(test_wire_hist_check_refuses_inconsistent),
         cmocka_unit_test(test_wire_beat_estimates_offset_and_rtt),
+        cmocka_unit_test(test_wire_start_and_sink_counters_take_every_agent_of_a_campaign),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
