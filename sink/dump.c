@@ -134,7 +134,7 @@ static void dump_fail(struct dump *d, int e, const char *what, const char *path)
 {
     if (d->error == 0) {
         d->error = e;
-        log_warn("%s %s: %s; this message is not captured", what, path, strerror(e));
+        log_warn("%s %s: %s; this message is not captured", what, path ? path : "(no name)", strerror(e));
     }
 }
 
@@ -243,8 +243,26 @@ void dump_release(struct dump *d)
 {
     dump_abort(d);
     free(d->buf);
-    d->buf = NULL;
-    d->cap = 0;
+    free(d->path);
+    d->buf = d->path = NULL;
+    d->cap = d->path_cap = 0;
+}
+
+/* path_reserve - room for a -d file name of n octets with its NUL, kept
+ * for the next messages; 0, -ENAMETOOLONG or -ENOMEM. */
+static int path_reserve(struct dump *d, size_t n)
+{
+    char *grown;
+
+    if (n > DUMP_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (n <= d->path_cap)
+        return 0;
+    if ((grown = realloc(d->path, n)) == NULL)
+        return -ENOMEM;
+    d->path = grown;
+    d->path_cap = n;
+    return 0;
 }
 
 /* create_single - -d: a new file named template + 8 hex digits. */
@@ -256,8 +274,8 @@ static int create_single(struct dump *d)
 
     for (tries = 0; tries < DUMP_TRIES; tries++) {
         d->id = dump_random(d->w);
-        if (len + 9 > sizeof(d->path))
-            return -ENAMETOOLONG;
+        if ((fd = path_reserve(d, len + 9)) != 0)
+            return fd;
         memcpy(d->path, base, len);
         snprintf(d->path + len, 9, "%08x", (unsigned)d->id);
         fd = open_path(d->path, O_WRONLY | O_CREAT | O_EXCL);

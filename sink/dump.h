@@ -37,7 +37,8 @@ struct dump {
     int utf8;                   /* SMTPUTF8: records keep octets >= 0x80 */
     char *buf;                  /* pending bytes (owned, reused) */
     size_t len, cap;
-    char path[DUMP_PATH_MAX];   /* -d file name */
+    char *path;                 /* -d file name (owned, reused; NULL before the first) */
+    size_t path_cap;
 };
 
 /* dump_writer_new - state for one event loop; NULL unless -d or -D was

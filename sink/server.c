@@ -372,7 +372,8 @@ static int loop_init(struct sink_server *srv, struct sink_loop *loop, int index,
     if ((loop->ev = ev_loop_new()) == NULL || (loop->tally = tally_new(srv->seen)) == NULL)
         goto nomem;
     loop->dump = dump_writer_new(cfg, loop->rng ^ 0x5bd1e995, &e);
-    if (e != 0)
+    if (e != 0 || sink_session_common_init(&loop->common, cfg, loop->dump) != 0
+        || sink_conn_pool_init(loop) != 0)
         goto nomem;
     return 0;
 
@@ -527,6 +528,7 @@ void sink_server_free(struct sink_server *srv)
             sink_conn_pool_free(loop);
         for (j = 0; j < loop->nfds && !(srv->shared_listener && i > 0); j++)
             close(loop->fds[j]);
+        sink_session_common_release(&loop->common);
         dump_writer_free(loop->dump);
         tally_free(loop->tally);
         ev_loop_free(loop->ev);
