@@ -117,9 +117,31 @@ def test_max_clients_queue(tmp):
         b.close()
 
 
+def test_descriptor_limit():
+    """-m sessions need descriptors: the sink raises its own soft limit
+    within the hard one, or says it cannot, with the numbers, and exits 1."""
+    r = harness.run([SINK] + USER + ["-m", "1000", "127.0.0.1:1", "10"], timeout=10,
+                    preexec_fn=harness.nofile_limits(64, 300))
+    check(r.returncode == 1, f"hard limit 300 for -m 1000: exit {r.returncode}")
+    check(b"fatal: -m 1000 sessions need 1073 file descriptors, but the hard limit is 300 (ulimit -Hn)"
+          in r.stderr, f"hard limit 300 for -m 1000: {r.stderr!r}")
+    with harness.Procs() as procs:
+        port = harness.free_port()
+        p = procs.start([SINK] + USER + ["-m", "200", f"127.0.0.1:{port}", "300"],
+                        preexec_fn=harness.nofile_limits(64, 4096))
+        harness.wait_port(port, proc=p)
+        check(harness.soft_nofile(p.pid) == 200 + 64 + 9, f"soft limit {harness.soft_nofile(p.pid)}")
+        clients = [Client(port) for _ in range(150)]     # beyond the soft limit it was given
+        for c in clients:
+            check(c.reply().startswith("220"), "greeted beyond the original soft limit")
+        for c in clients:
+            c.close()
+
+
 def main():
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
+        test_descriptor_limit()
         test_bad_values_exit_1()
         test_conversation_options()
         test_ends_after_messages_and_quits(tmp)
