@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bufpool.h"
 #include "log.h"
 #include "maildate.h"
 
@@ -35,6 +36,7 @@ struct dump_writer {
     int shared_fd;              /* -D file for shared_path */
     int shared_dir_synced;      /* --fsync: its directory entry is on disk */
     char shared_path[DUMP_PATH_MAX];
+    struct bufpool pool;        /* capture buffers, taken from MAIL to the end of the message */
 };
 
 /* Appends to one shared file from several loops stay whole messages. */
@@ -58,6 +60,13 @@ struct dump_writer *dump_writer_new(const struct sink_config *cfg, uint64_t seed
     w->exp_time = (time_t)-1;
     w->date_time = (time_t)-1;
     w->shared_fd = -1;
+    /* A buffer holds what flush() keeps: below DUMP_FLUSH (-d) or
+     * DUMP_SPILL (-D), plus one read appended to it. */
+    if (bufpool_init(&w->pool, (w->shared ? DUMP_SPILL : DUMP_FLUSH) + DUMP_FLUSH, DUMP_POOL_KEEP) != 0) {
+        free(w);
+        *err = -ENOMEM;
+        return NULL;
+    }
     return w;
 }
 
@@ -67,6 +76,7 @@ void dump_writer_free(struct dump_writer *w)
         return;
     if (w->shared_fd >= 0)
         close(w->shared_fd);
+    bufpool_destroy(&w->pool);
     free(w);
 }
 
@@ -138,19 +148,43 @@ static void dump_fail(struct dump *d, int e, const char *what, const char *path)
     }
 }
 
+/* buf_give_back - the capture ended: its buffer goes back to the loop's
+ * pool (or, grown past it, to malloc), so that an idle session holds none. */
+static void buf_give_back(struct dump *d)
+{
+    if (d->buf == NULL)
+        return;
+    if (d->cap == d->w->pool.size)
+        bufpool_put(&d->w->pool, d->buf);
+    else
+        free(d->buf);
+    d->buf = NULL;
+    d->cap = d->len = 0;
+}
+
+/* reserve - room for more octets: a pool buffer, moved to a malloc'd one
+ * in the rare case it is outgrown. 0 or -ENOMEM. */
 static int reserve(struct dump *d, size_t more)
 {
-    size_t cap = d->cap ? d->cap : 8192;
+    size_t cap, len = d->len;
     char *grown;
 
+    if (d->buf == NULL) {
+        if ((d->buf = bufpool_get(&d->w->pool)) == NULL)
+            return -ENOMEM;
+        d->cap = d->w->pool.size;
+    }
     if (d->len + more <= d->cap)
         return 0;
-    while (cap < d->len + more)
-        cap *= 2;
-    if ((grown = realloc(d->buf, cap)) == NULL)
+    for (cap = d->cap * 2; cap < d->len + more; cap *= 2)
+        ;
+    if ((grown = malloc(cap)) == NULL)
         return -ENOMEM;
+    memcpy(grown, d->buf, d->len);
+    buf_give_back(d);
     d->buf = grown;
     d->cap = cap;
+    d->len = len;
     return 0;
 }
 
@@ -242,10 +276,10 @@ void dump_init(struct dump *d, struct dump_writer *w)
 void dump_release(struct dump *d)
 {
     dump_abort(d);
-    free(d->buf);
+    buf_give_back(d);
     free(d->path);
-    d->buf = d->path = NULL;
-    d->cap = d->path_cap = 0;
+    d->path = NULL;
+    d->path_cap = 0;
 }
 
 /* path_reserve - room for a -d file name of n octets with its NUL, kept
@@ -549,7 +583,7 @@ int dump_finish(struct dump *d)
         dump_fail(d, -e, "fsync directory of", d->path);
     d->fd = -1;
     d->active = 0;
-    d->len = 0;
+    buf_give_back(d);
     e = d->error;
     d->error = 0;
     return -e;
@@ -566,6 +600,6 @@ void dump_abort(struct dump *d)
     }
     d->fd = -1;
     d->active = 0;
-    d->len = 0;
+    buf_give_back(d);
     d->error = 0;
 }
