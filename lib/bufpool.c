@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -134,4 +135,40 @@ void bufpool_put(struct bufpool *p, void *buf)
      * in flight. The cold stack has room for every buffer made (grow). */
     (void)madvise(buf, p->stride, MADV_DONTNEED);
     p->cold[p->ncold++] = buf;
+}
+
+int poolbuf_reserve(struct bufpool *pool, struct poolbuf *b, size_t more)
+{
+    size_t cap;
+    char *grown;
+
+    if (b->p == NULL) {
+        if ((b->p = bufpool_get(pool)) == NULL)
+            return -ENOMEM;
+        b->cap = pool->size;
+    }
+    if (more <= b->cap - b->len)
+        return 0;
+    for (cap = b->cap * 2; cap - b->len < more; cap *= 2)
+        ;
+    if ((grown = malloc(cap)) == NULL)
+        return -ENOMEM;
+    memcpy(grown, b->p, b->len);
+    if (b->cap == pool->size)
+        bufpool_put(pool, b->p);
+    else
+        free(b->p);
+    b->p = grown;
+    b->cap = cap;
+    return 0;
+}
+
+void poolbuf_release(struct bufpool *pool, struct poolbuf *b)
+{
+    if (b->cap == pool->size)
+        bufpool_put(pool, b->p);
+    else
+        free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
 }

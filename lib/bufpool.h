@@ -42,4 +42,20 @@ void *bufpool_get(struct bufpool *p);
 /* bufpool_put - give back buf, taken from p; NULL is ignored. */
 void bufpool_put(struct bufpool *p, void *buf);
 
+/* A growing buffer that lives in a pool buffer while it fits, in malloc'd
+ * memory in the rare case it outgrows it; NULL (all zero) while unused. */
+struct poolbuf {
+    char *p;
+    size_t len, cap;
+};
+
+/* poolbuf_reserve - room for more octets after b->len: a buffer of pool
+ * taken at the first call, moved to a malloc'd one twice as large (or
+ * more) when outgrown. Returns 0 or -ENOMEM (b keeps its octets). */
+int poolbuf_reserve(struct bufpool *pool, struct poolbuf *b, size_t more);
+
+/* poolbuf_release - back to pool (or freed, when it was outgrown); b is
+ * unused afterwards. */
+void poolbuf_release(struct bufpool *pool, struct poolbuf *b);
+
 #endif

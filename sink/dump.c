@@ -149,43 +149,11 @@ static void dump_fail(struct dump *d, int e, const char *what, const char *path)
 }
 
 /* buf_give_back - the capture ended: its buffer goes back to the loop's
- * pool (or, grown past it, to malloc), so that an idle session holds none. */
+ * pool, so that an idle session holds none. */
 static void buf_give_back(struct dump *d)
 {
-    if (d->buf == NULL)
-        return;
-    if (d->cap == d->w->pool.size)
-        bufpool_put(&d->w->pool, d->buf);
-    else
-        free(d->buf);
-    d->buf = NULL;
-    d->cap = d->len = 0;
-}
-
-/* reserve - room for more octets: a pool buffer, moved to a malloc'd one
- * in the rare case it is outgrown. 0 or -ENOMEM. */
-static int reserve(struct dump *d, size_t more)
-{
-    size_t cap, len = d->len;
-    char *grown;
-
-    if (d->buf == NULL) {
-        if ((d->buf = bufpool_get(&d->w->pool)) == NULL)
-            return -ENOMEM;
-        d->cap = d->w->pool.size;
-    }
-    if (d->len + more <= d->cap)
-        return 0;
-    for (cap = d->cap * 2; cap < d->len + more; cap *= 2)
-        ;
-    if ((grown = malloc(cap)) == NULL)
-        return -ENOMEM;
-    memcpy(grown, d->buf, d->len);
-    buf_give_back(d);
-    d->buf = grown;
-    d->cap = cap;
-    d->len = len;
-    return 0;
+    if (d->buf.p != NULL)
+        poolbuf_release(&d->w->pool, &d->buf);
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -227,7 +195,7 @@ static int spill(struct dump *d)
         if ((d->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
             return -errno;
     }
-    return write_all(d->fd, d->buf, d->len);
+    return write_all(d->fd, d->buf.p, d->buf.len);
 }
 
 /* flush - write what is buffered when it is large (or at the end). */
@@ -235,35 +203,35 @@ static void flush(struct dump *d, int final)
 {
     int e;
 
-    if (d->error || d->len == 0)
+    if (d->error || d->buf.len == 0)
         return;
     if (d->w->shared) {
-        if (!final && d->len < DUMP_SPILL)
+        if (!final && d->buf.len < DUMP_SPILL)
             return;
         if (!final || d->fd >= 0) {
             if ((e = spill(d)) != 0)
                 dump_fail(d, -e, "spill", d->w->shared_path);
-            d->len = 0;
+            d->buf.len = 0;
         }
         return;
     }
-    if (!final && d->len < DUMP_FLUSH)
+    if (!final && d->buf.len < DUMP_FLUSH)
         return;
-    if ((e = write_all(d->fd, d->buf, d->len)) != 0)
+    if ((e = write_all(d->fd, d->buf.p, d->buf.len)) != 0)
         dump_fail(d, -e, "append file", d->path);
-    d->len = 0;
+    d->buf.len = 0;
 }
 
 static void append(struct dump *d, const char *p, size_t len)
 {
     if (d->error)
         return;
-    if (reserve(d, len) != 0) {
+    if (poolbuf_reserve(&d->w->pool, &d->buf, len) != 0) {
         dump_fail(d, ENOMEM, "buffer", d->path);
         return;
     }
-    memcpy(d->buf + d->len, p, len);
-    d->len += len;
+    memcpy(d->buf.p + d->buf.len, p, len);
+    d->buf.len += len;
 }
 
 void dump_init(struct dump *d, struct dump_writer *w)
@@ -336,7 +304,7 @@ int dump_open(struct dump *d, const char *addr, const char *proto, const char *h
     cfg = d->w->cfg;
     d->active = 1;
     d->error = 0;
-    d->len = 0;
+    d->buf.len = 0;
     d->start = now;
     d->body_state = BODY_BOL;
     d->utf8 = utf8;
@@ -357,14 +325,14 @@ int dump_open(struct dump *d, const char *addr, const char *proto, const char *h
  * the transaction is SMTPUTF8 (smtp-sink's printable() without UTF-8). */
 static void append_text(struct dump *d, const char *p, size_t len)
 {
-    size_t from = d->len, i;
+    size_t from = d->buf.len, i;
 
     append(d, p, len);
     if (d->utf8 || d->error)
         return;
-    for (i = from; i < d->len; i++)
-        if ((unsigned char)d->buf[i] >= 0x80)
-            d->buf[i] = '?';
+    for (i = from; i < d->buf.len; i++)
+        if ((unsigned char)d->buf.p[i] >= 0x80)
+            d->buf.p[i] = '?';
 }
 
 void dump_record(struct dump *d, const char *name, const char *value, size_t len)
@@ -406,11 +374,11 @@ void dump_received(struct dump *d, const char *helo, const char *addr, const cha
  * never outputs more than it reads), or NULL with the capture failed. */
 static char *body_room(struct dump *d, size_t n)
 {
-    if (reserve(d, n) != 0) {
+    if (poolbuf_reserve(&d->w->pool, &d->buf, n) != 0) {
         dump_fail(d, ENOMEM, "buffer", d->path);
         return NULL;
     }
-    return d->buf + d->len;
+    return d->buf.p + d->buf.len;
 }
 
 /* body_data - DATA bytes: CR dropped everywhere, a dot after CRLF dropped
@@ -449,7 +417,7 @@ static void body_data(struct dump *d, const char *p, const char *end)
                 d->body_state = BODY_CR;
         }
     }
-    d->len = (size_t)(o - d->buf);
+    d->buf.len = (size_t)(o - d->buf.p);
 }
 
 /* body_bdat - chunk bytes: CR dropped, nothing else. */
@@ -467,7 +435,7 @@ static void body_bdat(struct dump *d, const char *p, const char *end)
         o += q - p;
         p = q < end ? q + 1 : end;
     }
-    d->len = (size_t)(o - d->buf);
+    d->buf.len = (size_t)(o - d->buf.p);
 }
 
 void dump_body(struct dump *d, const char *p, size_t len, enum dump_body_mode mode)
@@ -552,7 +520,7 @@ static int finish_shared(struct dump *d)
     else if (d->fd >= 0)
         e = copy_spill(d, fd);
     else
-        e = write_all(fd, d->buf, d->len);
+        e = write_all(fd, d->buf.p, d->buf.len);
     if (e == 0 && d->w->cfg->fsync && fsync(fd) != 0)
         e = -errno;
     if (e == 0 && d->w->cfg->fsync && !d->w->shared_dir_synced

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bufpool.h"
 #include "config.h"
 
 #define DUMP_PATH_MAX   4096            /* expanded template + 8 hex digits */
@@ -36,8 +37,7 @@ struct dump {
     time_t start;               /* MAIL time, for the Received date */
     int body_state;             /* unstuffing state across reads */
     int utf8;                   /* SMTPUTF8: records keep octets >= 0x80 */
-    char *buf;                  /* pending bytes: from the writer's pool during a capture, else NULL */
-    size_t len, cap;
+    struct poolbuf buf;         /* pending bytes: from the writer's pool during a capture */
     char *path;                 /* -d file name (owned, reused; NULL before the first) */
     size_t path_cap;
 };

@@ -29,48 +29,21 @@ static const char eod_pattern[] = "\r\n.\r\n";
 
 /* ---- buffers taken while data is in flight ---- */
 
-/* out_give_back - every reply is sent: the buffer goes back to the pool
- * (or, grown past it, to malloc). */
+/* out_give_back - every reply is sent: the buffer goes back to the pool. */
 static void out_give_back(struct sink_session *s)
 {
-    if (s->out_cap == s->common->out_pool.size)
-        bufpool_put(&s->common->out_pool, s->out);
-    else
-        free(s->out);
-    s->out = NULL;
-    s->out_cap = s->out_len = 0;
+    poolbuf_release(&s->common->out_pool, &s->out);
 }
 
-/* out_add - queue reply octets: in a pool buffer, moved to a malloc'd one
- * when they outgrow it (many pipelined replies, LMTP's per recipient). */
+/* out_add - queue reply octets. */
 static void out_add(struct sink_session *s, const char *p, size_t len)
 {
-    size_t cap, kept;
-    char *grown;
-
-    if (s->out == NULL) {
-        if ((s->out = bufpool_get(&s->common->out_pool)) == NULL) {
-            s->closing = 1;     /* out of memory: end this session only */
-            return;
-        }
-        s->out_cap = s->common->out_pool.size;
+    if (poolbuf_reserve(&s->common->out_pool, &s->out, len) != 0) {
+        s->closing = 1;         /* out of memory: end this session only */
+        return;
     }
-    if (s->out_len + len > s->out_cap) {
-        for (cap = s->out_cap * 2; cap < s->out_len + len; cap *= 2)
-            ;
-        if ((grown = malloc(cap)) == NULL) {
-            s->closing = 1;
-            return;
-        }
-        memcpy(grown, s->out, s->out_len);
-        kept = s->out_len;
-        out_give_back(s);
-        s->out = grown;
-        s->out_cap = cap;
-        s->out_len = kept;
-    }
-    memcpy(s->out + s->out_len, p, len);
-    s->out_len += len;
+    memcpy(s->out.p + s->out.len, p, len);
+    s->out.len += len;
 }
 
 /* reply - one reply line; CRLF added. */
@@ -82,13 +55,13 @@ static void reply(struct sink_session *s, const char *text)
 
 void sink_session_output_consume(struct sink_session *s, size_t n)
 {
-    assert(n <= s->out_len);        /* no more sent than sink_session_output gave */
-    if (n >= s->out_len) {
+    assert(n <= s->out.len);        /* no more sent than sink_session_output gave */
+    if (n >= s->out.len) {
         out_give_back(s);
         return;
     }
-    memmove(s->out, s->out + n, s->out_len - n);
-    s->out_len -= n;
+    memmove(s->out.p, s->out.p + n, s->out.len - n);
+    s->out.len -= n;
 }
 
 /* work_take - the work area, from the pool unless held already; NULL when
@@ -848,7 +821,7 @@ static void respond_final(struct sink_session *s, int cmd, const char *args)
 {
     const char *text = s->beh_reply;
     int eod = cmd == SINK_CMD_DOT || (cmd == SINK_CMD_BDAT && s->bdat_last && s->bdat_ok);
-    size_t saved = s->out_len;
+    size_t saved = s->out.len;
     long rcpts = s->rcpts;
 
     s->beh_reply = NULL;
@@ -872,7 +845,7 @@ static void respond_final(struct sink_session *s, int cmd, const char *args)
     }
     respond(s, cmd, args);
     if (text) {
-        s->out_len = saved;
+        s->out.len = saved;
         if (eod)
             s->rcpts = rcpts;
         eod ? reply_dot(s, text) : reply(s, text);
@@ -1241,7 +1214,7 @@ size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
     assert(in != NULL || len == 0);
     if (s->bandwidth)
         len = bw_allow(s, len);
-    while (pos < len && !s->paused && !s->closing && s->out_len < SINK_SESSION_OUT_HIGH) {
+    while (pos < len && !s->paused && !s->closing && s->out.len < SINK_SESSION_OUT_HIGH) {
         switch (s->state) {
         case SINK_ST_CMD: pos += feed_command(s, in + pos, len - pos); break;
         case SINK_ST_DATA: pos += feed_data(s, in + pos, len - pos); break;

@@ -147,9 +147,7 @@ struct sink_session {
     uint64_t tarpit_ms;             /* added to every reply's delay */
     uint64_t bandwidth;             /* octets per second read, 0: any */
     uint64_t bw_start_ms, bw_octets;
-    /* output: a pool buffer while replies wait, NULL when all are sent */
-    char *out;
-    size_t out_len, out_cap;
+    struct poolbuf out;             /* replies not yet sent (none: no buffer) */
     /* capture */
     struct dump dump;
 };
@@ -207,15 +205,15 @@ void sink_session_end(struct sink_session *s);
  * consume may move them). */
 static inline const char *sink_session_output(const struct sink_session *s, size_t *len)
 {
-    *len = s->out_len;
-    return s->out ? s->out : "";
+    *len = s->out.len;
+    return s->out.p ? s->out.p : "";
 }
 
 /* sink_session_holds_buffers - nonzero while s holds a buffer of its
  * loop's pools (replies not yet sent, a half line, a delayed reply). */
 static inline int sink_session_holds_buffers(const struct sink_session *s)
 {
-    return s->out != NULL || s->work != NULL;
+    return s->out.p != NULL || s->work != NULL;
 }
 
 /* sink_session_mid_input - part of a command line, of a DATA body or of a BDAT

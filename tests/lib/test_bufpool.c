@@ -1,6 +1,7 @@
 /* test_bufpool.c - the sessions' on-demand buffers: a buffer given back is
  * the next one taken, buffers beyond keep leave no resident pages, and
- * every buffer made fits back on the free lists, however many slabs. */
+ * every buffer made fits back on the free lists, however many slabs; a
+ * growing buffer moves out of the pool when it outgrows it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,6 +117,34 @@ static void test_bufpool_many_slabs_all_fit_back(void **state)
     free(b);
 }
 
+static void test_poolbuf_outgrows_the_pool_and_keeps_its_octets(void **state)
+{
+    struct bufpool p;
+    struct poolbuf b = { NULL, 0, 0 };
+    size_t i;
+
+    (void)state;
+    assert_int_equal(bufpool_init(&p, 4096, 2), 0);
+    assert_int_equal(poolbuf_reserve(&p, &b, 100), 0);
+    assert_int_equal(p.taken, 1);
+    assert_int_equal(b.cap, 4096);
+    for (i = 0; i < 10000; i++) {
+        assert_int_equal(poolbuf_reserve(&p, &b, 1), 0);
+        b.p[b.len++] = (char)(i % 251);
+    }
+    assert_int_equal(p.taken, 0);       /* moved to malloc: the pool's is back */
+    assert_true(b.cap >= 10000);
+    for (i = 0; i < 10000; i++)
+        assert_int_equal(b.p[i], (char)(i % 251));
+    poolbuf_release(&p, &b);
+    assert_null(b.p);
+    assert_int_equal(b.len + b.cap, 0);
+    assert_int_equal(poolbuf_reserve(&p, &b, 10), 0);
+    poolbuf_release(&p, &b);
+    assert_int_equal(p.taken, 0);
+    bufpool_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_bufpool_given_back_is_taken_next),
         cmocka_unit_test(test_bufpool_beyond_keep_pages_go_back),
         cmocka_unit_test(test_bufpool_many_slabs_all_fit_back),
+        cmocka_unit_test(test_poolbuf_outgrows_the_pool_and_keeps_its_octets),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
