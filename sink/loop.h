@@ -37,8 +37,6 @@ struct sink_loop {
     int index;
     int fds[LOOP_LISTEN_MAX];       /* listeners this loop accepts on */
     int nfds;
-    int quota;                      /* its share of -m */
-    int clients;                    /* sessions open on this loop */
     int accepting;                  /* listeners are watched */
     struct dump_writer *dump;
     struct tally *tally;

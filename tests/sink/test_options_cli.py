@@ -117,6 +117,34 @@ def test_max_clients_queue(tmp):
         b.close()
 
 
+def test_max_clients_shared_by_threads(tmp):
+    """-m is one count for all --threads loops: the kernel spreads
+    connections over their listeners unevenly, and a fixed share a loop
+    left some waiting while fewer than -m were open. The one over -m waits
+    until a session ends, on whichever loop."""
+    with harness.Procs() as procs:
+        p, port = start_sink(procs, ["--threads", "2", "-m", "40"])
+        clients = [Client(port) for _ in range(40)]
+        for i, c in enumerate(clients):
+            check(c.reply().startswith("220"), f"client {i} of -m 40 greeted")
+        extra = [Client(port, timeout=0.5) for _ in range(4)]
+        for c in extra:             # queued in a listen backlog: no greeting yet
+            try:
+                c.reply()
+                raise AssertionError("a client served beyond -m 40")
+            except OSError:
+                pass
+            c.s.settimeout(20)
+        for c in clients[:4]:
+            c.send(b"QUIT\r\n")
+            c.reply()
+            c.close()
+        for c in extra:
+            check(c.reply().startswith("220"), "a queued client served once sessions ended")
+        for c in clients[4:] + extra:
+            c.close()
+
+
 def test_descriptor_limit():
     """-m sessions need descriptors: the sink raises its own soft limit
     within the hard one, or says it cannot, with the numbers, and exits 1."""
@@ -146,6 +174,7 @@ def main():
         test_conversation_options()
         test_ends_after_messages_and_quits(tmp)
         test_max_clients_queue(tmp)
+        test_max_clients_shared_by_threads(tmp)
     print("ok")
 
 
