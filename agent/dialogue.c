@@ -83,6 +83,15 @@ static void nobufs(struct dialogue *d)
     fail(d, ERROR_OTHER, "internal error: command buffer full while %s", dialogue_doing(d));
 }
 
+/* abort_run - DIALOGUE_ABORT, saying msg: kept in a buffer allocated at
+ * the first abort (the run ends with it; none is held before). */
+static void abort_run(struct dialogue *d, const char *msg)
+{
+    if (d->error != NULL || (d->error = malloc(DIALOGUE_MSG_MAX)) != NULL)
+        snprintf(d->error, DIALOGUE_MSG_MAX, "%s", msg);
+    d->status = DIALOGUE_ABORT;
+}
+
 /* unexpected - a reply other than the one hoped for: abort the run
  * (returns -1) or, with -A, warn and count (returns 0). */
 static int unexpected(struct dialogue *d, const char *what)
@@ -92,8 +101,7 @@ static int unexpected(struct dialogue *d, const char *what)
     snprintf(msg, sizeof(msg), "%s: %d %s", what, d->reply.code, d->reply.text);
     meter_error(d->meter, ERROR_UNEXPECTED_REPLY);
     if (!d->w->allow_reject) {
-        memcpy(d->error, msg, sizeof(d->error));
-        d->status = DIALOGUE_ABORT;
+        abort_run(d, msg);
         return -1;
     }
     d->hooks->warn(d->arg, msg);
@@ -583,8 +591,7 @@ static int send_starttls(struct dialogue *d)
 {
     if (!(d->caps & DIALOGUE_CAP_STARTTLS)) {
         if (!d->w->allow_reject) {
-            snprintf(d->error, sizeof(d->error), "server does not offer STARTTLS (--starttls)");
-            d->status = DIALOGUE_ABORT;
+            abort_run(d, "server does not offer STARTTLS (--starttls)");
             return -1;
         }
         fail(d, ERROR_TLS, "server does not offer STARTTLS");
@@ -601,8 +608,7 @@ static int send_auth(struct dialogue *d)
 
     if (d->mech == AUTH_NONE) {
         if (!w->allow_reject) {
-            snprintf(d->error, sizeof(d->error), "server does not offer AUTH PLAIN or LOGIN (--auth)");
-            d->status = DIALOGUE_ABORT;
+            abort_run(d, "server does not offer AUTH PLAIN or LOGIN (--auth)");
             return -1;
         }
         fail(d, ERROR_OTHER, "server does not offer AUTH PLAIN or LOGIN");
@@ -912,30 +918,73 @@ static void begin(struct dialogue *d, uint64_t now)
     d->status = DIALOGUE_MORE;
 }
 
-int dialogue_init(struct dialogue *d, const struct workload *w, const struct dialogue_hooks *hooks,
-                  void *arg, struct meter *meter, int index)
+/* cmd_size - the command buffer a dialogue of w needs: one transaction's
+ * commands and headers, with room to spare. */
+static size_t cmd_size(const struct workload *w)
 {
     struct message_header_vars v = { w->sender, w->recipient, "", w->myhostname, w->subject, 0, 0, 0 };
     size_t rcpt_len = strlen(w->recipient) + 32;
 
+    return DIALOGUE_CMD_SLACK + (w->mime ? 2 * MIME_OVERHEAD_MAX : 0) + strlen(w->sender) + 2 * AUTH_B64_MAX
+           + (size_t)w->recipients * (rcpt_len + 16) + TRACE_LINE_MAX + message_headers_max(&v);
+}
+
+size_t dialogue_buffer_size(const struct workload *w)
+{
+    return REPLY_TEXT_MAX + cmd_size(w);
+}
+
+/* hold - the buffer for a call that may read a reply or queue output,
+ * from the pool unless held already. Out of memory here is fatal, as in
+ * the event loop's core (lib/ev.h): a session cannot go on without it. */
+static void hold(struct dialogue *d)
+{
+    char *b;
+
+    if (d->cmd != NULL)
+        return;
+    if ((b = bufpool_get(d->pool)) == NULL) {
+        log_error("out of memory for a session's buffer");
+        abort();
+    }
+    d->reply.text = b;
+    d->cmd = b + REPLY_TEXT_MAX;
+    d->cmd_len = 0;
+}
+
+/* settle - the end of a call: with no reply half read and no output
+ * waiting, the buffer goes back to the pool. */
+static void settle(struct dialogue *d)
+{
+    if (d->cmd == NULL || d->seg_count > 0 || reply_begun(&d->reply))
+        return;
+    bufpool_put(d->pool, d->reply.text);
+    d->reply.text = NULL;
+    d->cmd = NULL;
+    d->cmd_len = 0;
+}
+
+int dialogue_init(struct dialogue *d, const struct workload *w, const struct dialogue_hooks *hooks,
+                  void *arg, struct meter *meter, struct bufpool *pool, int index)
+{
     assert(hooks->take_job && hooks->has_more && hooks->next_rcpt_number && hooks->wall_clock
            && hooks->warn);
+    assert(pool->size >= dialogue_buffer_size(w));     /* the engine sized it so */
     memset(d, 0, sizeof(*d));
     d->w = w;
     d->hooks = hooks;
     d->arg = arg;
     d->meter = meter;
+    d->pool = pool;
     d->index = index;
     d->pid = (unsigned)getpid();
     d->fd = -1;
     d->drain_slot = -1;
-    reply_reset(&d->reply);
+    reply_init(&d->reply, NULL);
     d->exp_cap = (size_t)w->recipients + 8;
     d->exp = calloc(d->exp_cap, sizeof(*d->exp));
-    d->cmd_cap = DIALOGUE_CMD_SLACK + (w->mime ? 2 * MIME_OVERHEAD_MAX : 0) + strlen(w->sender) + 2 * AUTH_B64_MAX
-        + (size_t)w->recipients * (rcpt_len + 16) + TRACE_LINE_MAX + message_headers_max(&v);
-    d->cmd = malloc(d->cmd_cap);
-    if (d->exp == NULL || d->cmd == NULL) {
+    d->cmd_cap = cmd_size(w);
+    if (d->exp == NULL) {
         dialogue_release(d);
         return -ENOMEM;
     }
@@ -945,9 +994,12 @@ int dialogue_init(struct dialogue *d, const struct workload *w, const struct dia
 void dialogue_release(struct dialogue *d)
 {
     free(d->exp);
-    free(d->cmd);
+    free(d->error);
     d->exp = NULL;
-    d->cmd = NULL;
+    d->error = NULL;
+    reply_reset(&d->reply);
+    d->seg_count = 0;
+    settle(d);
 }
 
 void dialogue_connected(struct dialogue *d, int fd, uint64_t now)
@@ -968,6 +1020,7 @@ enum dialogue_status dialogue_feed(struct dialogue *d, const char *in, size_t le
 
     assert(d->connected);
     begin(d, now);
+    hold(d);
     while (off < len && d->status == DIALOGUE_MORE) {
         rc = reply_feed(&d->reply, in + off, len - off, &n);
         off += n;
@@ -981,6 +1034,7 @@ enum dialogue_status dialogue_feed(struct dialogue *d, const char *in, size_t le
         }
     }
     *used = off;
+    settle(d);
     return d->status;
 }
 
@@ -1001,7 +1055,9 @@ enum dialogue_status dialogue_run(struct dialogue *d, const struct dialogue_job 
 {
     begin(d, now);
     if (d->connected && d->greeted && !dialogue_busy(d)) {
+        hold(d);
         start_txn(d, job);
+        settle(d);
         return d->status;
     }
     d->job = *job;
@@ -1016,8 +1072,11 @@ enum dialogue_status dialogue_finish(struct dialogue *d, uint64_t now)
     d->has_job = 0;
     if (!d->connected)
         return DIALOGUE_CLOSE;
-    if (d->greeted && !dialogue_busy(d) && d->exp_count == 0)
+    if (d->greeted && !dialogue_busy(d) && d->exp_count == 0) {
+        hold(d);
         quit(d);
+        settle(d);
+    }
     return d->status;           /* busy: it ends after what it is doing */
 }
 
@@ -1027,8 +1086,10 @@ enum dialogue_status dialogue_tls_started(struct dialogue *d, uint64_t now)
     record(d, PHASE_STARTTLS, d->starttls_sent_ns);
     d->tls_done = 1;
     d->caps = 0;
+    hold(d);
     reply_reset(&d->reply);
     send_helo(d);
+    settle(d);
     return d->status;
 }
 
@@ -1055,6 +1116,7 @@ void dialogue_sent(struct dialogue *d, size_t n, uint64_t now)
         d->exp[d->drain_slot].sent_ns = now;
         d->drain_slot = -1;
     }
+    settle(d);
 }
 
 /* harvest_reply - in an abort: one reply that had already arrived. An
@@ -1082,15 +1144,19 @@ int dialogue_harvest(struct dialogue *d, const char *in, size_t len, uint64_t no
     int rc;
 
     begin(d, now);
+    hold(d);
     for (off = 0; off < len; off += used) {
         if ((rc = reply_feed(&d->reply, in + off, len - off, &used)) < 0)
-            return 0;
+            break;
         if (rc == 1) {
             harvest_reply(d);
             reply_reset(&d->reply);
         }
     }
-    return dialogue_busy(d);
+    if (off < len)
+        reply_reset(&d->reply);     /* malformed: nothing more to count */
+    settle(d);
+    return off < len ? 0 : dialogue_busy(d);
 }
 
 void dialogue_closed(struct dialogue *d)
@@ -1110,6 +1176,7 @@ void dialogue_closed(struct dialogue *d)
     d->caps = 0;
     d->size_limit = 0;
     d->tail_complete = 0;
+    settle(d);
 }
 
 const char *dialogue_doing(const struct dialogue *d)

@@ -25,6 +25,7 @@
 #include <sys/uio.h>
 
 #include "auth.h"
+#include "bufpool.h"
 #include "message.h"
 #include "meter.h"
 #include "mime.h"
@@ -126,6 +127,10 @@ struct dialogue {
     /* output: segments over the command buffer and the shared payload */
     struct iovec seg[DIALOGUE_OUT_SEGS];
     int seg_head, seg_count;
+    /* The reply text and the command buffer share one buffer of the
+     * loop's pool, held while a reply is being read or output waits
+     * (reply.text, then cmd, both NULL while idle). */
+    struct bufpool *pool;
     char *cmd;
     size_t cmd_cap, cmd_len;
     int drain_slot;             /* the expectation whose sent time is "output drained", or -1 */
@@ -138,7 +143,7 @@ struct dialogue {
     int pipelined, chunked;     /* this connection pipelines / uses BDAT */
     int tail_complete;          /* the output queued last ended a whole message */
     struct dialogue_txn txn[DIALOGUE_TXNS];
-    char error[DIALOGUE_MSG_MAX];   /* DIALOGUE_ABORT's reason */
+    char *error;                /* DIALOGUE_ABORT's reason (DIALOGUE_MSG_MAX, malloc'd at the first) */
     const char *msg_date;       /* the Date: of the message being formatted (the owner's) */
     size_t mime_octets;         /* the MIME message being queued, so far */
 };
@@ -148,11 +153,18 @@ enum {
     DIALOGUE_CAP_SIZE = 8, DIALOGUE_CAP_SMTPUTF8 = 16
 };
 
+/* dialogue_buffer_size - the octets of the buffer a dialogue of workload w
+ * holds while it reads a reply or has output waiting: the size of the
+ * pool its sessions share (bufpool_init). */
+size_t dialogue_buffer_size(const struct workload *w);
+
 /* dialogue_init - prepare d for workload w (kept by pointer, as are hooks,
- * arg and meter, which must outlive d); index names the session in
+ * arg, meter and pool, which must outlive d); its buffer comes from pool
+ * (of at least dialogue_buffer_size(w) octets) while it has data in
+ * flight: an idle dialogue holds none. index names the session in
  * warnings. Returns 0 or -ENOMEM (then nothing needs releasing). */
 int dialogue_init(struct dialogue *d, const struct workload *w, const struct dialogue_hooks *hooks,
-                  void *arg, struct meter *meter, int index);
+                  void *arg, struct meter *meter, struct bufpool *pool, int index);
 
 /* dialogue_release - free what dialogue_init allocated. */
 void dialogue_release(struct dialogue *d);
@@ -236,6 +248,13 @@ const char *dialogue_doing(const struct dialogue *d);
 
 /* dialogue_error - DIALOGUE_ABORT's reason; owned by d, valid until the
  * next dialogue call. */
-static inline const char *dialogue_error(const struct dialogue *d) { return d->error; }
+static inline const char *dialogue_error(const struct dialogue *d)
+{
+    return d->error ? d->error : "out of memory for the reason of an abort";
+}
+
+/* dialogue_holds_buffer - nonzero while d holds a buffer of its pool (a
+ * reply half read, output not yet written). */
+static inline int dialogue_holds_buffer(const struct dialogue *d) { return d->cmd != NULL; }
 
 #endif

@@ -31,6 +31,7 @@ struct engine {
     struct engine_hooks hooks;
     struct endpoint_addr addr;
 
+    struct agent_session_pools pools;   /* the sessions' buffers while data is in flight */
     struct agent_session **sessions;
     int nsessions;
     int open_sessions;          /* not yet closed */
@@ -401,10 +402,11 @@ struct engine *engine_new(struct ev_loop *loop, const struct workload *w,
     e->nsessions = w->sessions > 0 ? w->sessions : 1;
     e->sessions = calloc((size_t)e->nsessions, sizeof(*e->sessions));
     e->idle = calloc((size_t)e->nsessions, sizeof(*e->idle));
-    if (e->sessions == NULL || e->idle == NULL)
+    if (e->sessions == NULL || e->idle == NULL || agent_session_pools_init(&e->pools, w) != 0)
         goto nomem;
     for (i = 0; i < e->nsessions; i++)
-        if ((e->sessions[i] = agent_session_new(loop, w, &e->addr, i, &e->meter, &engine_session_hooks, e)) == NULL)
+        if ((e->sessions[i] = agent_session_new(loop, w, &e->addr, i, &e->meter, &e->pools,
+                                                &engine_session_hooks, e)) == NULL)
             goto nomem;
     return e;
 
@@ -450,6 +452,7 @@ void engine_free(struct engine *e)
         agent_session_free(e->sessions[i]);
     free(e->sessions);
     free(e->idle);
+    agent_session_pools_release(&e->pools);    /* zeroed if never made: nothing to do */
     ev_timer_stop(e->loop, &e->rate_timer);
     ev_timer_stop(e->loop, &e->done_timer);
     ev_timer_stop(e->loop, &e->second_timer);

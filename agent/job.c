@@ -222,9 +222,12 @@ static int job_make_parts(struct job *j, size_t k, char *err, size_t errlen)
 {
     struct workload w;
     size_t i, n;
+    int rc;
 
     if (!job_segment_workload(j, k, &w))
         return 1;
+    if ((rc = runner_fd_limit(w.sessions, j->threads, err, errlen)) != 0)
+        return rc;
     n = j->n_targets < (size_t)w.sessions ? j->n_targets : (size_t)w.sessions;
     if ((j->parts = calloc(n, sizeof(*j->parts))) == NULL) {
         snprintf(err, errlen, "out of memory");

@@ -167,6 +167,8 @@ static int agent_prepare(struct agent_run *a, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    if ((rc = runner_fd_limit(w->sessions, a->opt.threads, err, errlen)) != 0)
+        return rc;
     a->runner = runner_new(w, a->opt.threads, a->opt.live_counter, err, errlen);
     return a->runner ? 0 : -EINVAL;
 }

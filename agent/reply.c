@@ -3,6 +3,7 @@
  * before it is dropped). A '-' line continues the reply (RFC 5321 4.2.1). */
 #include "reply.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,12 +11,19 @@
 
 enum { AT_CODE0, AT_CODE1, AT_CODE2, AT_SEP, AT_TEXT };
 
+void reply_init(struct reply *r, char *text)
+{
+    r->text = text;
+    reply_reset(r);
+}
+
 void reply_reset(struct reply *r)
 {
     r->code = 0;
     r->lines = 0;
     r->text_len = 0;
-    r->text[0] = '\0';
+    if (r->text)
+        r->text[0] = '\0';
     r->line_len = 0;
     r->line_code = 0;
     r->line_more = 0;
@@ -27,7 +35,7 @@ static void reply_text_add(struct reply *r, char c)
 {
     unsigned char u = (unsigned char)c;
 
-    if (r->text_len + 1 >= sizeof(r->text))
+    if (r->text_len + 1 >= REPLY_TEXT_MAX)
         return;
     if (c != '\n' && (u < 0x20 || u >= 0x7f) && c != '\t')
         c = '?';
@@ -95,7 +103,7 @@ static int reply_byte(struct reply *r, char c)
  * octet that is not printable ASCII (or a tab) kept as '?'. */
 static void reply_text_slow(struct reply *r, const char *p, size_t n)
 {
-    size_t room = sizeof(r->text) - 1 - r->text_len;
+    size_t room = REPLY_TEXT_MAX - 1 - r->text_len;
     char *out = r->text + r->text_len;
 
     for (size_t i = 0; i < n && room > 0; i++) {
@@ -138,7 +146,7 @@ static int reply_plain(const char *p, size_t n)
  * refused). */
 static size_t reply_text_run(struct reply *r, const char *p, size_t n)
 {
-    size_t take = n, body, copy, room = sizeof(r->text) - 1 - r->text_len;
+    size_t take = n, body, copy, room = REPLY_TEXT_MAX - 1 - r->text_len;
 
     if (take > REPLY_LINE_MAX - r->line_len)
         take = REPLY_LINE_MAX - r->line_len;

@@ -12,12 +12,14 @@
 
 /* One reply being assembled. Lines are joined with '\n' in text, the code
  * and separator stripped and non-printable octets replaced with '?', as
- * smtp-source does. */
+ * smtp-source does. The text goes into the owner's buffer (reply_init),
+ * which the owner may lend elsewhere while no reply is begun
+ * (reply_begun). */
 struct reply {
     int code;                   /* 3-digit code of the last line; 0 while incomplete */
     int lines;                  /* lines seen so far */
     size_t text_len;
-    char text[REPLY_TEXT_MAX];  /* NUL-terminated */
+    char *text;                 /* REPLY_TEXT_MAX octets, NUL-terminated; the owner's */
     /* parser state */
     size_t line_len;            /* octets of the current line seen */
     int line_code;              /* code digits of the current line */
@@ -26,8 +28,16 @@ struct reply {
     size_t line_text_start;     /* text_len when the current line's text began */
 };
 
+/* reply_init - r assembles replies into text (REPLY_TEXT_MAX octets, the
+ * caller's, kept by pointer; NULL: set r->text before the next reply_feed). */
+void reply_init(struct reply *r, char *text);
+
 /* reply_reset - forget everything and wait for a new reply. */
 void reply_reset(struct reply *r);
+
+/* reply_begun - nonzero once part of a reply has been fed and until
+ * reply_reset: its text buffer is in use. */
+static inline int reply_begun(const struct reply *r) { return r->lines > 0 || r->line_len > 0; }
 
 /* reply_feed - consume bytes of buf until one reply is complete or buf ends.
  * *used is set to the octets consumed. Returns 1 when a whole reply is in r

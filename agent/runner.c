@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "ev.h"
+#include "fdlimit.h"
 
 struct runner_thread {
     struct runner *r;
@@ -83,6 +84,15 @@ static void *runner_main(void *arg)
         && write(r->done_fd, &one, sizeof(one)) < 0)
         return NULL;
     return NULL;
+}
+
+int runner_fd_limit(int sessions, int threads, char *err, size_t errlen)
+{
+    char why[64];
+
+    snprintf(why, sizeof(why), "%d sessions", sessions);
+    /* a loop's epoll and event descriptors besides its sessions' sockets */
+    return fdlimit_raise((uint64_t)sessions + FDLIMIT_SPARE + 2 * (uint64_t)threads, why, err, errlen);
 }
 
 struct runner *runner_new(const struct workload *w, int threads, int live_counter, char *err,

@@ -19,6 +19,12 @@ struct runner;
 struct runner *runner_new(const struct workload *w, int threads, int live_counter, char *err,
                           size_t errlen);
 
+/* runner_fd_limit - raise this process's descriptor limit for sessions
+ * connections on threads loops and what the agent has besides, within the
+ * hard limit (lib/fdlimit). Returns 0, or -errno with err naming the
+ * numbers (-EMFILE: the hard limit is too low). */
+int runner_fd_limit(int sessions, int threads, char *err, size_t errlen);
+
 /* runner_start - start every thread. Returns 0 or -errno. */
 int runner_start(struct runner *r);
 

@@ -16,8 +16,6 @@
 #include "clock.h"
 #include "transport.h"
 
-#define SESSION_IN_MAX 4096     /* octets read per call */
-
 enum { ACT_READY, ACT_CONNECT };
 
 struct agent_session {
@@ -27,6 +25,7 @@ struct agent_session {
     const struct agent_session_hooks *hooks;
     void *arg;
     struct meter *meter;
+    struct agent_session_pools *pools;
     int index;
 
     struct dialogue dlg;
@@ -42,7 +41,7 @@ struct agent_session {
     struct ev_timer delay;
     int delay_action;
     unsigned rand_seed;
-    char in[SESSION_IN_MAX];
+    char *in;                   /* from pools->input during a read, else NULL */
 };
 
 static void session_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
@@ -292,26 +291,44 @@ static int session_feed(struct agent_session *s, size_t n, uint64_t now)
     return 0;
 }
 
-static void session_read(struct agent_session *s, uint64_t now)
+/* session_read_some - read and feed until the socket has no more; 0, or
+ * -1 when the session closed, failed or began TLS (nothing more to do). */
+static int session_read_some(struct agent_session *s, uint64_t now)
 {
-    uint64_t replies = s->dlg.replies;
     ssize_t n;
 
     do {
-        n = transport_read(&s->transport, s->in, sizeof(s->in));
+        n = transport_read(&s->transport, s->in, AGENT_SESSION_IN_MAX);
         if (n == -EAGAIN)
             break;
         if (n == 0) {
             session_act(s, dialogue_eof(&s->dlg, now), now, 0);
-            return;
+            return -1;
         }
         if (n < 0) {
             session_io_failed(s, n);
-            return;
+            return -1;
         }
         if (session_feed(s, (size_t)n, now) < 0)
-            return;
-    } while (n == (ssize_t)sizeof(s->in) || transport_pending(&s->transport) > 0);
+            return -1;
+    } while (n == AGENT_SESSION_IN_MAX || transport_pending(&s->transport) > 0);
+    return 0;
+}
+
+static void session_read(struct agent_session *s, uint64_t now)
+{
+    uint64_t replies = s->dlg.replies;
+    int rc;
+
+    if ((s->in = bufpool_get(&s->pools->input)) == NULL) {
+        session_fail(s, ERROR_OTHER, "out of memory for a read while %s", session_doing(s));
+        return;
+    }
+    rc = session_read_some(s, now);
+    bufpool_put(&s->pools->input, s->in);   /* nothing of it is kept */
+    s->in = NULL;
+    if (rc < 0)
+        return;
     /* A reply's time counts from its command or the reply before it: octets
      * trickled without ending a reply do not hold the session open. */
     if (s->dlg.seg_count > 0)
@@ -499,9 +516,26 @@ static void session_on_delay(struct ev_loop *loop, void *arg)
 
 /* The interface. */
 
+int agent_session_pools_init(struct agent_session_pools *p, const struct workload *w)
+{
+    if (bufpool_init(&p->input, AGENT_SESSION_IN_MAX, AGENT_SESSION_POOL_KEEP) != 0)
+        return -ENOMEM;
+    if (bufpool_init(&p->dialogue, dialogue_buffer_size(w), AGENT_SESSION_POOL_KEEP) != 0) {
+        bufpool_destroy(&p->input);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void agent_session_pools_release(struct agent_session_pools *p)
+{
+    bufpool_destroy(&p->dialogue);
+    bufpool_destroy(&p->input);
+}
+
 struct agent_session *agent_session_new(struct ev_loop *loop, const struct workload *w,
                                         const struct endpoint_addr *addr, int index,
-                                        struct meter *meter,
+                                        struct meter *meter, struct agent_session_pools *pools,
                                         const struct agent_session_hooks *hooks, void *arg)
 {
     struct agent_session *s = calloc(1, sizeof(*s));
@@ -509,7 +543,7 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
     assert(hooks->ready && hooks->closed && hooks->abort_run && hooks->source && hooks->tls_resume);
     if (s == NULL)
         return NULL;
-    if (dialogue_init(&s->dlg, w, &hooks->dialogue, arg, meter, index) != 0) {
+    if (dialogue_init(&s->dlg, w, &hooks->dialogue, arg, meter, &pools->dialogue, index) != 0) {
         free(s);
         return NULL;
     }
@@ -519,6 +553,7 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
     s->hooks = hooks;
     s->arg = arg;
     s->meter = meter;
+    s->pools = pools;
     s->index = index;
     s->rand_seed = (unsigned)getpid() ^ (unsigned)index * 2654435761u;
     transport_init(&s->transport, -1);
@@ -577,9 +612,13 @@ static void session_harvest(struct agent_session *s)
         || !dialogue_busy(&s->dlg))
         return;
     now = clock_mono_ns();
-    while ((n = transport_read(&s->transport, s->in, sizeof(s->in))) > 0
+    if ((s->in = bufpool_get(&s->pools->input)) == NULL)
+        return;                     /* what is in flight stays unfinished */
+    while ((n = transport_read(&s->transport, s->in, AGENT_SESSION_IN_MAX)) > 0
            && dialogue_harvest(&s->dlg, s->in, (size_t)n, now))
         ;
+    bufpool_put(&s->pools->input, s->in);
+    s->in = NULL;
 }
 
 void agent_session_abort(struct agent_session *s)

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "bufpool.h"
 #include "dialogue.h"
 #include "endpoint.h"
 #include "ev.h"
@@ -37,13 +38,32 @@ struct agent_session_hooks {
     struct transport_resume *(*tls_resume)(void *arg);
 };
 
+#define AGENT_SESSION_IN_MAX    4096   /* octets read per call */
+#define AGENT_SESSION_POOL_KEEP 256    /* free buffers of each pool kept resident a loop */
+
+/* The buffers the sessions of one loop take while they have data in
+ * flight, so that an idle session holds none: reads, and each dialogue's
+ * reply text and commands. */
+struct agent_session_pools {
+    struct bufpool input;       /* AGENT_SESSION_IN_MAX octets */
+    struct bufpool dialogue;    /* dialogue_buffer_size(w) octets */
+};
+
+/* agent_session_pools_init - the pools for sessions of workload w;
+ * 0 or -ENOMEM (then nothing needs releasing). */
+int agent_session_pools_init(struct agent_session_pools *p, const struct workload *w);
+
+/* agent_session_pools_release - free the pools; every session using them
+ * must be freed first. */
+void agent_session_pools_release(struct agent_session_pools *p);
+
 /* agent_session_new - a session that is not connected yet, to addr (the
- * resolved target, kept by pointer, as are w, meter and hooks, which must
- * outlive it). The caller owns it (agent_session_free). NULL when out of
- * memory. */
+ * resolved target, kept by pointer, as are w, meter, pools and hooks,
+ * which must outlive it). The caller owns it (agent_session_free). NULL
+ * when out of memory. */
 struct agent_session *agent_session_new(struct ev_loop *loop, const struct workload *w,
                                         const struct endpoint_addr *addr, int index,
-                                        struct meter *meter,
+                                        struct meter *meter, struct agent_session_pools *pools,
                                         const struct agent_session_hooks *hooks, void *arg);
 
 /* agent_session_run - send job: connect first if not connected. */

@@ -33,7 +33,8 @@ int transport_client_ctx_new(void **ctx, int verify, const char *cafile, char *e
     *ctx = NULL;
     if (c == NULL)
         goto fail;
-    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                        | SSL_MODE_RELEASE_BUFFERS);  /* an idle session holds no record buffers (as the sink) */
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     if (verify) {
         SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);

@@ -20,6 +20,7 @@
 #include "transport.h"
 
 #define SINK_CONN_IN_SIZE (64 * 1024)    /* one read; the session keeps nothing of it */
+#define SINK_CONN_IN_KEEP 16             /* free input buffers kept resident a loop */
 
 enum { SINK_TLS_NONE, SINK_TLS_HANDSHAKE, SINK_TLS_UP };
 
@@ -38,7 +39,7 @@ struct sink_conn {
     int timed_out;
     int nodelay;                    /* TCP_NODELAY is set, or not for this socket */
     size_t in_pos, in_len;
-    char *in;
+    char *in;                       /* from the loop's pool while input waits, else NULL */
     struct ev_timer idle;
     struct ev_timer delay;
     struct behaviour *beh;          /* the rules of this session (a reference), NULL: none */
@@ -47,6 +48,15 @@ struct sink_conn {
 
 static void sink_conn_update(struct sink_conn *c);
 static void sink_conn_process(struct sink_conn *c);
+
+/* sink_conn_in_give_back - all input is used: the buffer goes back to the
+ * loop's pool, so that an idle connection holds none. */
+static void sink_conn_in_give_back(struct sink_conn *c)
+{
+    c->in_pos = c->in_len = 0;
+    bufpool_put(&c->loop->in_pool, c->in);
+    c->in = NULL;
+}
 
 /* ---- hooks from the session ---- */
 
@@ -85,6 +95,7 @@ static void sink_conn_close(struct sink_conn *c)
     ev_timer_stop(loop->ev, &c->delay);
     ev_io_forget(loop->ev, c->tr.fd);  /* closing it below takes it out of epoll */
     sink_session_end(&c->s);
+    sink_conn_in_give_back(c);
     behaviour_unref(c->beh);
     c->beh = NULL;
     transport_close(&c->tr);
@@ -238,7 +249,7 @@ static void sink_conn_start_tls(struct sink_conn *c)
 
     assert(c->tls_state == SINK_TLS_NONE);  /* the session refuses a second STARTTLS */
     c->starttls = 0;
-    c->in_pos = c->in_len = 0;      /* no plaintext may cross into TLS */
+    sink_conn_in_give_back(c);      /* no plaintext may cross into TLS */
     if (transport_tls_accept(&c->tr, tls_server_ctx(c->loop->tls), err, sizeof(err)) != 0) {
         loop_bump(&c->loop->c.tls_failures, 1);
         log_warn("TLS with %s: %s", c->s.addr, err);
@@ -287,7 +298,7 @@ static void sink_conn_process(struct sink_conn *c)
             break;          /* replies wait for the socket; input waits for them */
     }
     if (c->in_pos == c->in_len)
-        c->in_pos = c->in_len = 0;
+        sink_conn_in_give_back(c);
     e = sink_conn_flush(c);
     if (e != 0 && e != -EAGAIN) {
         sink_conn_close(c);
@@ -321,6 +332,11 @@ static void on_io(struct ev_loop *ev, int fd, unsigned events, void *arg)
         return;
     }
     if (c->in_len == 0 && !c->paused && !c->closing && !c->starttls) {
+        if (c->in == NULL && (c->in = bufpool_get(&c->loop->in_pool)) == NULL) {
+            log_warn("no memory for input from %s", c->s.addr);
+            sink_conn_close(c);
+            return;
+        }
         n = transport_read(&c->tr, c->in, SINK_CONN_IN_SIZE);
         if (n == 0 || (n < 0 && n != -EAGAIN)) {
             sink_conn_close(c);
@@ -379,13 +395,7 @@ static struct sink_conn *sink_conn_get(struct sink_loop *loop)
     }
     if ((c = calloc(1, sizeof(*c))) == NULL)
         return NULL;
-    if ((c->in = malloc(SINK_CONN_IN_SIZE)) == NULL
-        || sink_session_init(&c->s, loop->cfg, loop->dump, &hooks, c, loop->rng++) != 0) {
-        sink_session_release(&c->s);
-        free(c->in);
-        free(c);
-        return NULL;
-    }
+    sink_session_init(&c->s, &loop->common, &hooks, c, loop->rng++);
     c->loop = loop;
     ev_timer_init(&c->idle, on_idle, c);
     ev_timer_init(&c->delay, on_delay, c);
@@ -410,7 +420,7 @@ int sink_conn_start(struct sink_loop *loop, int fd, const char *addr, int family
     c->tls_state = SINK_TLS_NONE;
     c->paused = c->closing = c->starttls = c->exit_after = c->quit_seen = c->timed_out = 0;
     c->nodelay = family != AF_INET && family != AF_INET6;
-    c->in_pos = c->in_len = 0;
+    assert(c->in == NULL && c->in_len == 0);    /* given back at close */
     c->beh = loop_behaviour(loop);
     if (c->beh)
         behaviour_ref(c->beh);
@@ -431,7 +441,12 @@ void sink_conn_pool_free(struct sink_loop *loop)
     while ((c = loop->free_conns) != NULL) {
         loop->free_conns = c->next;
         sink_session_release(&c->s);
-        free(c->in);
         free(c);
     }
+    bufpool_destroy(&loop->in_pool);
+}
+
+int sink_conn_pool_init(struct sink_loop *loop)
+{
+    return bufpool_init(&loop->in_pool, SINK_CONN_IN_SIZE, SINK_CONN_IN_KEEP);
 }

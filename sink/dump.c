@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bufpool.h"
 #include "log.h"
 #include "maildate.h"
 
@@ -35,6 +36,7 @@ struct dump_writer {
     int shared_fd;              /* -D file for shared_path */
     int shared_dir_synced;      /* --fsync: its directory entry is on disk */
     char shared_path[DUMP_PATH_MAX];
+    struct bufpool pool;        /* capture buffers, taken from MAIL to the end of the message */
 };
 
 /* Appends to one shared file from several loops stay whole messages. */
@@ -58,6 +60,13 @@ struct dump_writer *dump_writer_new(const struct sink_config *cfg, uint64_t seed
     w->exp_time = (time_t)-1;
     w->date_time = (time_t)-1;
     w->shared_fd = -1;
+    /* A buffer holds what flush() keeps: below DUMP_FLUSH (-d) or
+     * DUMP_SPILL (-D), plus one read appended to it. */
+    if (bufpool_init(&w->pool, (w->shared ? DUMP_SPILL : DUMP_FLUSH) + DUMP_FLUSH, DUMP_POOL_KEEP) != 0) {
+        free(w);
+        *err = -ENOMEM;
+        return NULL;
+    }
     return w;
 }
 
@@ -67,6 +76,7 @@ void dump_writer_free(struct dump_writer *w)
         return;
     if (w->shared_fd >= 0)
         close(w->shared_fd);
+    bufpool_destroy(&w->pool);
     free(w);
 }
 
@@ -134,24 +144,16 @@ static void dump_fail(struct dump *d, int e, const char *what, const char *path)
 {
     if (d->error == 0) {
         d->error = e;
-        log_warn("%s %s: %s; this message is not captured", what, path, strerror(e));
+        log_warn("%s %s: %s; this message is not captured", what, path ? path : "(no name)", strerror(e));
     }
 }
 
-static int reserve(struct dump *d, size_t more)
+/* buf_give_back - the capture ended: its buffer goes back to the loop's
+ * pool, so that an idle session holds none. */
+static void buf_give_back(struct dump *d)
 {
-    size_t cap = d->cap ? d->cap : 8192;
-    char *grown;
-
-    if (d->len + more <= d->cap)
-        return 0;
-    while (cap < d->len + more)
-        cap *= 2;
-    if ((grown = realloc(d->buf, cap)) == NULL)
-        return -ENOMEM;
-    d->buf = grown;
-    d->cap = cap;
-    return 0;
+    if (d->buf.p != NULL)
+        poolbuf_release(&d->w->pool, &d->buf);
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -193,7 +195,7 @@ static int spill(struct dump *d)
         if ((d->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) < 0)
             return -errno;
     }
-    return write_all(d->fd, d->buf, d->len);
+    return write_all(d->fd, d->buf.p, d->buf.len);
 }
 
 /* flush - write what is buffered when it is large (or at the end). */
@@ -201,35 +203,35 @@ static void flush(struct dump *d, int final)
 {
     int e;
 
-    if (d->error || d->len == 0)
+    if (d->error || d->buf.len == 0)
         return;
     if (d->w->shared) {
-        if (!final && d->len < DUMP_SPILL)
+        if (!final && d->buf.len < DUMP_SPILL)
             return;
         if (!final || d->fd >= 0) {
             if ((e = spill(d)) != 0)
                 dump_fail(d, -e, "spill", d->w->shared_path);
-            d->len = 0;
+            d->buf.len = 0;
         }
         return;
     }
-    if (!final && d->len < DUMP_FLUSH)
+    if (!final && d->buf.len < DUMP_FLUSH)
         return;
-    if ((e = write_all(d->fd, d->buf, d->len)) != 0)
+    if ((e = write_all(d->fd, d->buf.p, d->buf.len)) != 0)
         dump_fail(d, -e, "append file", d->path);
-    d->len = 0;
+    d->buf.len = 0;
 }
 
 static void append(struct dump *d, const char *p, size_t len)
 {
     if (d->error)
         return;
-    if (reserve(d, len) != 0) {
+    if (poolbuf_reserve(&d->w->pool, &d->buf, len) != 0) {
         dump_fail(d, ENOMEM, "buffer", d->path);
         return;
     }
-    memcpy(d->buf + d->len, p, len);
-    d->len += len;
+    memcpy(d->buf.p + d->buf.len, p, len);
+    d->buf.len += len;
 }
 
 void dump_init(struct dump *d, struct dump_writer *w)
@@ -242,9 +244,27 @@ void dump_init(struct dump *d, struct dump_writer *w)
 void dump_release(struct dump *d)
 {
     dump_abort(d);
-    free(d->buf);
-    d->buf = NULL;
-    d->cap = 0;
+    buf_give_back(d);
+    free(d->path);
+    d->path = NULL;
+    d->path_cap = 0;
+}
+
+/* path_reserve - room for a -d file name of n octets with its NUL, kept
+ * for the next messages; 0, -ENAMETOOLONG or -ENOMEM. */
+static int path_reserve(struct dump *d, size_t n)
+{
+    char *grown;
+
+    if (n > DUMP_PATH_MAX)
+        return -ENAMETOOLONG;
+    if (n <= d->path_cap)
+        return 0;
+    if ((grown = realloc(d->path, n)) == NULL)
+        return -ENOMEM;
+    d->path = grown;
+    d->path_cap = n;
+    return 0;
 }
 
 /* create_single - -d: a new file named template + 8 hex digits. */
@@ -256,8 +276,8 @@ static int create_single(struct dump *d)
 
     for (tries = 0; tries < DUMP_TRIES; tries++) {
         d->id = dump_random(d->w);
-        if (len + 9 > sizeof(d->path))
-            return -ENAMETOOLONG;
+        if ((fd = path_reserve(d, len + 9)) != 0)
+            return fd;
         memcpy(d->path, base, len);
         snprintf(d->path + len, 9, "%08x", (unsigned)d->id);
         fd = open_path(d->path, O_WRONLY | O_CREAT | O_EXCL);
@@ -284,7 +304,7 @@ int dump_open(struct dump *d, const char *addr, const char *proto, const char *h
     cfg = d->w->cfg;
     d->active = 1;
     d->error = 0;
-    d->len = 0;
+    d->buf.len = 0;
     d->start = now;
     d->body_state = BODY_BOL;
     d->utf8 = utf8;
@@ -305,14 +325,14 @@ int dump_open(struct dump *d, const char *addr, const char *proto, const char *h
  * the transaction is SMTPUTF8 (smtp-sink's printable() without UTF-8). */
 static void append_text(struct dump *d, const char *p, size_t len)
 {
-    size_t from = d->len, i;
+    size_t from = d->buf.len, i;
 
     append(d, p, len);
     if (d->utf8 || d->error)
         return;
-    for (i = from; i < d->len; i++)
-        if ((unsigned char)d->buf[i] >= 0x80)
-            d->buf[i] = '?';
+    for (i = from; i < d->buf.len; i++)
+        if ((unsigned char)d->buf.p[i] >= 0x80)
+            d->buf.p[i] = '?';
 }
 
 void dump_record(struct dump *d, const char *name, const char *value, size_t len)
@@ -354,11 +374,11 @@ void dump_received(struct dump *d, const char *helo, const char *addr, const cha
  * never outputs more than it reads), or NULL with the capture failed. */
 static char *body_room(struct dump *d, size_t n)
 {
-    if (reserve(d, n) != 0) {
+    if (poolbuf_reserve(&d->w->pool, &d->buf, n) != 0) {
         dump_fail(d, ENOMEM, "buffer", d->path);
         return NULL;
     }
-    return d->buf + d->len;
+    return d->buf.p + d->buf.len;
 }
 
 /* body_data - DATA bytes: CR dropped everywhere, a dot after CRLF dropped
@@ -397,7 +417,7 @@ static void body_data(struct dump *d, const char *p, const char *end)
                 d->body_state = BODY_CR;
         }
     }
-    d->len = (size_t)(o - d->buf);
+    d->buf.len = (size_t)(o - d->buf.p);
 }
 
 /* body_bdat - chunk bytes: CR dropped, nothing else. */
@@ -415,7 +435,7 @@ static void body_bdat(struct dump *d, const char *p, const char *end)
         o += q - p;
         p = q < end ? q + 1 : end;
     }
-    d->len = (size_t)(o - d->buf);
+    d->buf.len = (size_t)(o - d->buf.p);
 }
 
 void dump_body(struct dump *d, const char *p, size_t len, enum dump_body_mode mode)
@@ -500,7 +520,7 @@ static int finish_shared(struct dump *d)
     else if (d->fd >= 0)
         e = copy_spill(d, fd);
     else
-        e = write_all(fd, d->buf, d->len);
+        e = write_all(fd, d->buf.p, d->buf.len);
     if (e == 0 && d->w->cfg->fsync && fsync(fd) != 0)
         e = -errno;
     if (e == 0 && d->w->cfg->fsync && !d->w->shared_dir_synced
@@ -531,7 +551,7 @@ int dump_finish(struct dump *d)
         dump_fail(d, -e, "fsync directory of", d->path);
     d->fd = -1;
     d->active = 0;
-    d->len = 0;
+    buf_give_back(d);
     e = d->error;
     d->error = 0;
     return -e;
@@ -548,6 +568,6 @@ void dump_abort(struct dump *d)
     }
     d->fd = -1;
     d->active = 0;
-    d->len = 0;
+    buf_give_back(d);
     d->error = 0;
 }

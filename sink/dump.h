@@ -10,11 +10,13 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bufpool.h"
 #include "config.h"
 
 #define DUMP_PATH_MAX   4096            /* expanded template + 8 hex digits */
 #define DUMP_FLUSH      (64 * 1024)     /* -d: write out when this much is buffered */
 #define DUMP_SPILL      (1024 * 1024)   /* -D: keep this much in memory, then a temp file */
+#define DUMP_POOL_KEEP  16              /* free capture buffers kept resident a loop */
 
 /* How message bytes are turned into dump lines. */
 enum dump_body_mode {
@@ -35,9 +37,9 @@ struct dump {
     time_t start;               /* MAIL time, for the Received date */
     int body_state;             /* unstuffing state across reads */
     int utf8;                   /* SMTPUTF8: records keep octets >= 0x80 */
-    char *buf;                  /* pending bytes (owned, reused) */
-    size_t len, cap;
-    char path[DUMP_PATH_MAX];   /* -d file name */
+    struct poolbuf buf;         /* pending bytes: from the writer's pool during a capture */
+    char *path;                 /* -d file name (owned, reused; NULL before the first) */
+    size_t path_cap;
 };
 
 /* dump_writer_new - state for one event loop; NULL unless -d or -D was

@@ -9,9 +9,11 @@
 #include <stdint.h>
 
 #include "behaviour.h"
+#include "bufpool.h"
 #include "config.h"
 #include "dump.h"
 #include "ev.h"
+#include "session.h"
 #include "tally.h"
 
 struct sink_server;
@@ -35,12 +37,12 @@ struct sink_loop {
     int index;
     int fds[LOOP_LISTEN_MAX];       /* listeners this loop accepts on */
     int nfds;
-    int quota;                      /* its share of -m */
-    int clients;                    /* sessions open on this loop */
     int accepting;                  /* listeners are watched */
     struct dump_writer *dump;
     struct tally *tally;
     struct tls_server *tls;
+    struct sink_session_common common;   /* what its sessions share: EHLO, buffer pools */
+    struct bufpool in_pool;         /* input buffers, taken while input waits (conn.c) */
     struct sink_conn *free_conns;        /* reused connection objects */
     struct sink_conn *active_conns;      /* open sessions */
     int shutting;                   /* closing everything: no accounting */
@@ -88,8 +90,11 @@ void loop_exit(struct sink_loop *loop);
  * is closed then). */
 int sink_conn_start(struct sink_loop *loop, int fd, const char *addr, int family);
 
+/* sink_conn_pool_init - the loop's pool of input buffers; 0 or -ENOMEM. */
+int sink_conn_pool_init(struct sink_loop *loop);
+
 /* sink_conn_pool_free - close the loop's open sessions and release its pooled
- * connection objects. */
+ * connection objects and input buffers. */
 void sink_conn_pool_free(struct sink_loop *loop);
 
 #endif

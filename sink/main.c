@@ -17,7 +17,9 @@
 
 #include "behaviour.h"
 #include "config.h"
+#include "endpoint.h"
 #include "exporter.h"
+#include "fdlimit.h"
 #include "link.h"
 #include "log.h"
 #include "server.h"
@@ -118,6 +120,19 @@ static int drop_privileges(const char *root, const char *user, char *err, size_t
     return 0;
 }
 
+/* raise_fd_limit - room for -m sessions (each with its -d file while a
+ * message is captured) and each loop's epoll and listening sockets,
+ * within the hard limit (lib/fdlimit). 0 or -errno with err. */
+static int raise_fd_limit(const struct sink_config *cfg, char *err, size_t errlen)
+{
+    uint64_t need = (uint64_t)cfg->max_clients * (cfg->dump_single ? 2 : 1) + FDLIMIT_SPARE
+                    + (uint64_t)cfg->threads * (1 + ENDPOINT_LISTEN_MAX);
+    char why[64];
+
+    snprintf(why, sizeof(why), "-m %d sessions%s", cfg->max_clients, cfg->dump_single ? " with -d files" : "");
+    return fdlimit_raise(need, why, err, errlen);
+}
+
 static void usage(const char *prog, const char *why)
 {
     if (why && *why)
@@ -161,6 +176,8 @@ int main(int argc, char **argv)
         break;
     }
     log_set_verbose(cfg.verbose);
+    if (raise_fd_limit(&cfg, err, sizeof(err)) != 0)
+        fatal(argv[0], err);
     if (cfg.syslog)
         openlog(basename(argv[0]), LOG_PID, LOG_MAIL);
     if (cfg.coordinator && sink_link_prepare(&cfg, err, sizeof(err)) != 0)

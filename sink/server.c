@@ -30,6 +30,7 @@ struct sink_server {
     pthread_mutex_t beh_lock;       /* own and overridden, and what the loops get next: */
     struct behaviour *own;          /*   the sink's own (--behaviour, SIGHUP; NULL: none) */
     int overridden;                 /*   a coordinator's is in force instead */
+    _Atomic long open;              /* sessions open on every loop, at most -m */
     _Atomic long total_messages;    /* for -M */
     _Atomic long total_quits;       /* for -n */
     volatile int stopping;
@@ -231,6 +232,7 @@ static void loop_behaviour_init(struct sink_server *srv, struct sink_loop *loop)
 /* ---- events from connections ---- */
 
 static int set_accepting(struct sink_loop *loop, int on);
+static void wake_acceptors(struct sink_loop *loop);
 
 void loop_exit(struct sink_loop *loop)
 {
@@ -280,13 +282,12 @@ void loop_conn_closed(struct sink_loop *loop, int quit_seen)
         return;
     loop_bump(&loop->c.sessions, 1);
     atomic_store_explicit(&loop->c.active, get(&loop->c.active) - 1, memory_order_relaxed);
-    loop->clients--;
     if (loop->cfg->show_count)
         show_counters(srv);
     if (loop->cfg->max_quits > 0 && atomic_load(&srv->total_quits) >= loop->cfg->max_quits)
         loop_exit(loop);
-    if (!loop->accepting && loop->clients < loop->quota && !srv->stopping)
-        (void)set_accepting(loop, 1);      /* watched since setup: cannot fail */
+    if (atomic_fetch_sub(&srv->open, 1) == loop->cfg->max_clients)
+        wake_acceptors(loop);   /* below -m again: every loop may take a connection */
 }
 
 /* ---- accepting ---- */
@@ -306,14 +307,41 @@ static void accept_one(struct sink_loop *loop, int cfd, const struct sockaddr_st
     endpoint_peer_text(ss, addr, sizeof(addr));
     if (loop->cfg->verbose)
         log_info("connect (%s %s)", family_name(ss->ss_family), addr);
-    loop->clients++;
     loop_bump(&loop->c.accepted, 1);
     loop_bump(&loop->c.active, 1);
     if (sink_conn_start(loop, cfd, addr, ss->ss_family) != 0) {
         log_warn("out of memory: dropped a connection from %s", addr);
-        loop->clients--;
+        atomic_fetch_sub(&loop->srv->open, 1);
         atomic_store_explicit(&loop->c.active, get(&loop->c.active) - 1, memory_order_relaxed);
     }
+}
+
+/* take_slot - one of the -m sessions, shared by every loop (the kernel
+ * spreads connections over the SO_REUSEPORT listeners by a hash, never
+ * exactly evenly, so fixed shares would leave some waiting while -m is not
+ * reached); 1 when taken. */
+static int take_slot(struct sink_server *srv)
+{
+    if (atomic_fetch_add(&srv->open, 1) < srv->cfg->max_clients)
+        return 1;
+    atomic_fetch_sub(&srv->open, 1);
+    return 0;
+}
+
+/* wake_acceptors - a session ended at the -m limit: this loop watches its
+ * listeners again, the others are woken to do the same (loop_serve). */
+static void wake_acceptors(struct sink_loop *loop)
+{
+    struct sink_server *srv = loop->srv;
+    int i;
+
+    if (srv->stopping)
+        return;
+    if (!loop->accepting)
+        (void)set_accepting(loop, 1);      /* watched since setup: cannot fail */
+    for (i = 0; i < srv->nloops; i++)
+        if (&srv->loops[i] != loop)
+            ev_wake(srv->loops[i].ev);
 }
 
 static void on_accept(struct ev_loop *ev, int fd, unsigned events, void *arg)
@@ -325,18 +353,19 @@ static void on_accept(struct ev_loop *ev, int fd, unsigned events, void *arg)
 
     (void)ev;
     (void)events;
-    for (i = 0; i < ACCEPT_BATCH && loop->clients < loop->quota; i++) {
+    for (i = 0; i < ACCEPT_BATCH && take_slot(loop->srv); i++) {
         len = sizeof(ss);
         memset(&ss, 0, sizeof(ss));
         cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0) {
+            atomic_fetch_sub(&loop->srv->open, 1);
             if (errno == EMFILE || errno == ENFILE)
                 log_warn("accept: %s (lower -m)", strerror(errno));
             break;
         }
         accept_one(loop, cfd, &ss);
     }
-    if (loop->clients >= loop->quota)
+    if (atomic_load(&loop->srv->open) >= loop->cfg->max_clients)
         (void)set_accepting(loop, 0);      /* watched since setup: cannot fail */
 }
 
@@ -367,13 +396,13 @@ static int loop_init(struct sink_server *srv, struct sink_loop *loop, int index,
     loop->cfg = cfg;
     loop->index = index;
     loop->rng = seed * 0x9E3779B97F4A7C15ULL;
-    loop->quota = cfg->max_clients / srv->nloops + (index < cfg->max_clients % srv->nloops);
     loop->tls = srv->tls;
     loop_behaviour_init(srv, loop);
     if ((loop->ev = ev_loop_new()) == NULL || (loop->tally = tally_new(srv->seen)) == NULL)
         goto nomem;
     loop->dump = dump_writer_new(cfg, loop->rng ^ 0x5bd1e995, &e);
-    if (e != 0)
+    if (e != 0 || sink_session_common_init(&loop->common, cfg, loop->dump) != 0
+        || sink_conn_pool_init(loop) != 0)
         goto nomem;
     return 0;
 
@@ -475,8 +504,12 @@ static int loop_serve(struct sink_loop *loop)
 {
     int err = 0;
 
-    while (!loop->srv->stopping && err == 0)
+    while (!loop->srv->stopping && err == 0) {
         err = ev_run_once(loop->ev, -1);
+        if (!loop->accepting && atomic_load(&loop->srv->open) < loop->cfg->max_clients
+            && !loop->srv->stopping)
+            (void)set_accepting(loop, 1);  /* woken by wake_acceptors; cannot fail */
+    }
     return err;
 }
 
@@ -528,6 +561,7 @@ void sink_server_free(struct sink_server *srv)
             sink_conn_pool_free(loop);
         for (j = 0; j < loop->nfds && !(srv->shared_listener && i > 0); j++)
             close(loop->fds[j]);
+        sink_session_common_release(&loop->common);
         dump_writer_free(loop->dump);
         tally_free(loop->tally);
         ev_loop_free(loop->ev);

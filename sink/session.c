@@ -27,25 +27,23 @@ _Static_assert(SINK_SESSION_AUTH_LINE < SINK_SESSION_LINE_BUF, "an AUTH line fit
 
 static const char eod_pattern[] = "\r\n.\r\n";
 
-/* ---- output ---- */
+/* ---- buffers taken while data is in flight ---- */
 
+/* out_give_back - every reply is sent: the buffer goes back to the pool. */
+static void out_give_back(struct sink_session *s)
+{
+    poolbuf_release(&s->common->out_pool, &s->out);
+}
+
+/* out_add - queue reply octets. */
 static void out_add(struct sink_session *s, const char *p, size_t len)
 {
-    size_t cap;
-    char *grown;
-
-    if (s->out_len + len > s->out_cap) {
-        for (cap = s->out_cap ? s->out_cap : 4096; cap < s->out_len + len; cap *= 2)
-            ;
-        if ((grown = realloc(s->out, cap)) == NULL) {
-            s->closing = 1;     /* out of memory: end this session only */
-            return;
-        }
-        s->out = grown;
-        s->out_cap = cap;
+    if (poolbuf_reserve(&s->common->out_pool, &s->out, len) != 0) {
+        s->closing = 1;         /* out of memory: end this session only */
+        return;
     }
-    memcpy(s->out + s->out_len, p, len);
-    s->out_len += len;
+    memcpy(s->out.p + s->out.len, p, len);
+    s->out.len += len;
 }
 
 /* reply - one reply line; CRLF added. */
@@ -57,13 +55,33 @@ static void reply(struct sink_session *s, const char *text)
 
 void sink_session_output_consume(struct sink_session *s, size_t n)
 {
-    assert(n <= s->out_len);        /* no more sent than sink_session_output gave */
-    if (n >= s->out_len) {
-        s->out_len = 0;
+    assert(n <= s->out.len);        /* no more sent than sink_session_output gave */
+    if (n >= s->out.len) {
+        out_give_back(s);
         return;
     }
-    memmove(s->out, s->out + n, s->out_len - n);
-    s->out_len -= n;
+    memmove(s->out.p, s->out.p + n, s->out.len - n);
+    s->out.len -= n;
+}
+
+/* work_take - the work area, from the pool unless held already; NULL when
+ * out of memory (the session then closes). */
+static struct sink_session_work *work_take(struct sink_session *s)
+{
+    if (s->work == NULL && (s->work = bufpool_get(&s->common->work_pool)) == NULL)
+        s->closing = 1;
+    return s->work;
+}
+
+/* work_give_back - back to the pool once nothing in it is in use: no half
+ * command line, no half header line, no delayed reply. */
+static void work_give_back(struct sink_session *s)
+{
+    if (s->work == NULL || s->line_len > 0 || s->line_long || s->hdr_len > 0 || s->hdr_long
+        || s->pending == SINK_PEND_REPLY)
+        return;
+    bufpool_put(&s->common->work_pool, s->work);
+    s->work = NULL;
 }
 
 /* ---- setup ---- */
@@ -77,10 +95,10 @@ static void ehlo_line(char *buf, size_t *len, const char *text)
 }
 
 /* build_ehlo - smtp-sink's EHLO lines, then SIZE, SMTPUTF8, CHUNKING, STARTTLS. */
-static void build_ehlo(struct sink_session *s, int with_tls)
+static void build_ehlo(struct sink_session_common *cm, int with_tls)
 {
-    const struct sink_config *c = s->cfg;
-    char *b = s->ehlo[with_tls], size[32];
+    const struct sink_config *c = cm->cfg;
+    char *b = cm->ehlo[with_tls], size[32];
     size_t n = 0;
 
     snprintf(size, sizeof(size), c->size_limit ? "SIZE %llu" : "SIZE", (unsigned long long)c->size_limit);
@@ -98,25 +116,43 @@ static void build_ehlo(struct sink_session *s, int with_tls)
     if (with_tls) ehlo_line(b, &n, "STARTTLS");
     /* RFC 5321 4.2: the last line is "250" SP [text] CRLF, as smtp-sink. */
     memcpy(b + n, "250 \r\n", 6);
-    s->ehlo_len[with_tls] = n + 6;
+    cm->ehlo_len[with_tls] = n + 6;
 }
 
-int sink_session_init(struct sink_session *s, const struct sink_config *cfg, struct dump_writer *dw,
-                      const struct sink_session_hooks *hooks, void *hook_arg, uint64_t seed)
+int sink_session_common_init(struct sink_session_common *c, const struct sink_config *cfg,
+                             struct dump_writer *dw)
+{
+    memset(c, 0, sizeof(*c));
+    c->cfg = cfg;
+    c->dw = dw;
+    build_ehlo(c, 0);
+    build_ehlo(c, 1);
+    if (bufpool_init(&c->out_pool, SINK_SESSION_OUT_BUF, SINK_SESSION_POOL_KEEP) != 0)
+        return -ENOMEM;
+    if (bufpool_init(&c->work_pool, sizeof(struct sink_session_work), SINK_SESSION_POOL_KEEP) != 0) {
+        bufpool_destroy(&c->out_pool);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void sink_session_common_release(struct sink_session_common *c)
+{
+    bufpool_destroy(&c->work_pool);
+    bufpool_destroy(&c->out_pool);
+}
+
+void sink_session_init(struct sink_session *s, struct sink_session_common *common,
+                       const struct sink_session_hooks *hooks, void *hook_arg, uint64_t seed)
 {
     memset(s, 0, sizeof(*s));
-    s->cfg = cfg;
+    s->common = common;
+    s->cfg = common->cfg;
     s->hooks = *hooks;
     s->hook_arg = hook_arg;
     s->rng = seed | 1;
-    dump_init(&s->dump, dw);
-    sasl_init(&s->sasl, cfg->users);
-    build_ehlo(s, 0);
-    build_ehlo(s, 1);
-    if ((s->out = malloc(4096)) == NULL)
-        return -ENOMEM;
-    s->out_cap = 4096;
-    return 0;
+    dump_init(&s->dump, common->dw);
+    sasl_init(&s->sasl, s->cfg->users);
 }
 
 void sink_session_set_behaviour(struct sink_session *s, const struct behaviour *beh, struct behaviour_env *env)
@@ -133,11 +169,14 @@ void sink_session_release(struct sink_session *s)
     dump_release(&s->dump);
     free(s->rcpt_list);
     free(s->dot_rule);
+    free(s->helo);
     s->rcpt_list = NULL;
     s->dot_rule = NULL;
-    free(s->out);
-    s->out = NULL;
-    s->out_cap = s->out_len = 0;
+    s->helo = NULL;
+    s->helo_cap = 0;
+    out_give_back(s);
+    bufpool_put(&s->common->work_pool, s->work);
+    s->work = NULL;
 }
 
 static uint32_t sink_session_random(struct sink_session *s)
@@ -156,6 +195,8 @@ static void reply_dot(struct sink_session *s, const char *text);
 static void mail_reset(struct sink_session *s)
 {
     s->in_mail = 0;
+    s->hdr_len = 0;             /* a header line the message ended inside */
+    s->hdr_long = 0;
     s->has_sender = 0;
     s->have_tag = 0;
     s->bdat_msg = 0;
@@ -199,19 +240,23 @@ static void header_feed(struct sink_session *s, const char *p, size_t len)
     while (s->in_headers && p < end) {
         nl = memchr(p, '\n', (size_t)(end - p));
         seg = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        room = sizeof(s->hdr) - s->hdr_len;
+        if (work_take(s) == NULL) {
+            s->in_headers = 0;      /* no memory: the session closes */
+            return;
+        }
+        room = sizeof(s->work->hdr) - s->hdr_len;
         if (seg > room) {
             s->hdr_long = 1;
             seg = room;
         }
-        memcpy(s->hdr + s->hdr_len, p, seg);
+        memcpy(s->work->hdr + s->hdr_len, p, seg);
         s->hdr_len += seg;
         if (nl == NULL)
             return;
         l = s->hdr_len;
-        if (l > 0 && s->hdr[l - 1] == '\r')
+        if (l > 0 && s->work->hdr[l - 1] == '\r')
             l--;
-        header_line(s, s->hdr, l);
+        header_line(s, s->work->hdr, l);
         s->hdr_len = 0;
         s->hdr_long = 0;
         p = nl + 1;
@@ -388,11 +433,28 @@ static void mail_params_parse(struct mail_params *mp, const char *addr)
     }
 }
 
+/* set_helo - keep HELO's argument for the capture's records (only with
+ * -d/-D; the buffer grows to the longest seen and stays with the session
+ * object, reused by the next connection). */
 static void set_helo(struct sink_session *s, const char *args)
 {
+    size_t n;
+    char *grown;
+
+    if (s->common->dw == NULL)
+        return;
     while (*args == ' ' || (*args >= '\t' && *args <= '\r'))
         args++;
-    snprintf(s->helo, sizeof(s->helo), "%s", args);
+    n = strlen(args) + 1;
+    if (n > s->helo_cap) {
+        if ((grown = realloc(s->helo, n)) == NULL) {
+            s->has_helo = 0;        /* the records go without it */
+            return;
+        }
+        s->helo = grown;
+        s->helo_cap = n;
+    }
+    memcpy(s->helo, args, n);
     s->has_helo = 1;
 }
 
@@ -544,8 +606,8 @@ static void respond(struct sink_session *s, int cmd, const char *args)
         mail_reset(s);
         if (!s->cfg->lmtp)
             s->proto = "ESMTP";
-        out_add(s, s->ehlo[!s->tls && (s->cfg->cmd[SINK_CMD_STARTTLS].flags & SINK_CMD_FLAG_ENABLE)],
-                s->ehlo_len[!s->tls && (s->cfg->cmd[SINK_CMD_STARTTLS].flags & SINK_CMD_FLAG_ENABLE)]);
+        out_add(s, s->common->ehlo[!s->tls && (s->cfg->cmd[SINK_CMD_STARTTLS].flags & SINK_CMD_FLAG_ENABLE)],
+                s->common->ehlo_len[!s->tls && (s->cfg->cmd[SINK_CMD_STARTTLS].flags & SINK_CMD_FLAG_ENABLE)]);
         set_helo(s, args);
         break;
     case SINK_CMD_MAIL: do_mail(s, args); break;
@@ -759,7 +821,7 @@ static void respond_final(struct sink_session *s, int cmd, const char *args)
 {
     const char *text = s->beh_reply;
     int eod = cmd == SINK_CMD_DOT || (cmd == SINK_CMD_BDAT && s->bdat_last && s->bdat_ok);
-    size_t saved = s->out_len;
+    size_t saved = s->out.len;
     long rcpts = s->rcpts;
 
     s->beh_reply = NULL;
@@ -783,7 +845,7 @@ static void respond_final(struct sink_session *s, int cmd, const char *args)
     }
     respond(s, cmd, args);
     if (text) {
-        s->out_len = saved;
+        s->out.len = saved;
         if (eod)
             s->rcpts = rcpts;
         eod ? reply_dot(s, text) : reply(s, text);
@@ -822,10 +884,12 @@ static void command_resp(struct sink_session *s, int cmd, const char *verb, cons
             for (delay = 0; (int)(sink_session_random(s) % 100) < c->delay_odds;
                  delay += (uint64_t)c->delay_s)
                 ;
+        if (work_take(s) == NULL)
+            return;                 /* no memory: the session closes */
         s->pending = SINK_PEND_REPLY;
         s->pending_cmd = cmd;
         snprintf(s->pending_verb, sizeof(s->pending_verb), "%s", verb);
-        snprintf(s->pending_args, sizeof(s->pending_args), "%s", args);
+        snprintf(s->work->pending_args, sizeof(s->work->pending_args), "%s", args);
         s->delay_ms = delay * 1000 + extra;
         s->paused = 1;
         return;
@@ -941,7 +1005,7 @@ static size_t feed_command(struct sink_session *s, const char *p, size_t len)
     size_t seg = nl ? (size_t)(nl - p) : len, l;
     char direct[SINK_SESSION_LINE_BUF];
 
-    if (!s->line_long && s->line_len + seg >= sizeof(s->line)) {
+    if (!s->line_long && s->line_len + seg >= SINK_SESSION_LINE_BUF) {
         s->line_long = 1;
         log_warn("command line too long from %s", s->addr);
     }
@@ -952,7 +1016,9 @@ static size_t feed_command(struct sink_session *s, const char *p, size_t len)
         return seg + 1;
     }
     if (!s->line_long) {
-        memcpy(s->line + s->line_len, p, seg);
+        if (work_take(s) == NULL)
+            return len;             /* no memory: the session closes */
+        memcpy(s->work->line + s->line_len, p, seg);
         s->line_len += seg;
     }
     if (nl == NULL)
@@ -963,8 +1029,8 @@ static size_t feed_command(struct sink_session *s, const char *p, size_t len)
     } else if (s->line_long) {
         reply(s, "500 5.5.2 Error: command line too long");
     } else {
-        l = s->line_len > 0 && s->line[s->line_len - 1] == '\r' ? s->line_len - 1 : s->line_len;
-        command_line(s, s->line, l);
+        l = s->line_len > 0 && s->work->line[s->line_len - 1] == '\r' ? s->line_len - 1 : s->line_len;
+        command_line(s, s->work->line, l);
     }
     s->line_len = 0;
     s->line_long = 0;
@@ -1107,7 +1173,10 @@ enum sink_session_status sink_session_start(struct sink_session *s, const char *
     s->bdat_msg = 0;
     s->dump_error = 0;
     s->pending = SINK_PEND_NONE;
-    s->out_len = 0;
+    s->hdr_len = 0;
+    s->hdr_long = 0;
+    out_give_back(s);
+    work_give_back(s);
     s->has_sender = s->have_tag = 0;
     s->rcpt_list_len = s->dot_n = 0;
     s->beh_reply = NULL;
@@ -1145,7 +1214,7 @@ size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
     assert(in != NULL || len == 0);
     if (s->bandwidth)
         len = bw_allow(s, len);
-    while (pos < len && !s->paused && !s->closing && s->out_len < SINK_SESSION_OUT_HIGH) {
+    while (pos < len && !s->paused && !s->closing && s->out.len < SINK_SESSION_OUT_HIGH) {
         switch (s->state) {
         case SINK_ST_CMD: pos += feed_command(s, in + pos, len - pos); break;
         case SINK_ST_DATA: pos += feed_data(s, in + pos, len - pos); break;
@@ -1153,6 +1222,7 @@ size_t sink_session_feed(struct sink_session *s, const char *in, size_t len,
         }
     }
     s->bw_octets += pos;
+    work_give_back(s);
     *st = status_of(s);
     return pos;
 }
@@ -1166,7 +1236,7 @@ enum sink_session_status sink_session_resume(struct sink_session *s)
     s->pending = SINK_PEND_NONE;
     switch (pending) {
     case SINK_PEND_REPLY:
-        respond_final(s, s->pending_cmd, s->pending_args);
+        respond_final(s, s->pending_cmd, s->work->pending_args);
         break;
     case SINK_PEND_ABORT:
         reply(s, "550 This violates SMTP");
@@ -1175,6 +1245,7 @@ enum sink_session_status sink_session_resume(struct sink_session *s)
     default:
         break;
     }
+    work_give_back(s);
     return status_of(s);
 }
 
@@ -1194,6 +1265,7 @@ void sink_session_tls_started(struct sink_session *s)
     s->line_len = 0;
     s->line_long = 0;
     s->state = SINK_ST_CMD;
+    work_give_back(s);
 }
 
 void sink_session_end(struct sink_session *s)
@@ -1202,4 +1274,8 @@ void sink_session_end(struct sink_session *s)
     sasl_reset(&s->sasl);
     s->pending = SINK_PEND_NONE;
     s->paused = 0;
+    s->line_len = 0;
+    s->line_long = 0;
+    work_give_back(s);
+    out_give_back(s);
 }

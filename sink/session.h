@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "behaviour.h"
+#include "bufpool.h"
 #include "config.h"
 #include "dump.h"
 #include "sasl.h"
@@ -33,6 +34,8 @@
 #define SINK_SESSION_EHLO_MAX    1024
 #define SINK_SESSION_RCPT_LIST   (16 * 1024) /* recipients kept for rules at DATA, BDAT and "."
                                              * (only with such rules, or LMTP); later ones are "" */
+#define SINK_SESSION_OUT_BUF     4096        /* a reply buffer from the pool; more is malloc'd */
+#define SINK_SESSION_POOL_KEEP   256         /* free reply and work buffers kept resident a loop */
 
 
 /* What the driver does after a call. */
@@ -58,7 +61,29 @@ struct sink_session_hooks {
 
 enum sink_session_state { SINK_ST_CMD, SINK_ST_DATA, SINK_ST_BDAT };
 
+/* What every session of one event loop shares: the configuration, the
+ * capture writer, the EHLO replies (built once from the configuration)
+ * and the pools a session's buffers come from while it has data in
+ * flight, so that an idle session holds none. */
+struct sink_session_common {
+    const struct sink_config *cfg;
+    struct dump_writer *dw;         /* NULL: no -d/-D */
+    struct bufpool out_pool;        /* reply buffers, SINK_SESSION_OUT_BUF */
+    struct bufpool work_pool;       /* struct sink_session_work */
+    char ehlo[2][SINK_SESSION_EHLO_MAX];    /* EHLO reply without and with STARTTLS */
+    size_t ehlo_len[2];
+};
+
+/* A session's work area, taken from the pool while a command line is
+ * half read, a header line is half read, or a reply waits for its delay. */
+struct sink_session_work {
+    char line[SINK_SESSION_LINE_BUF];       /* command line assembly */
+    char hdr[SINK_SESSION_HEADER_MAX];      /* header line assembly */
+    char pending_args[SINK_SESSION_LINE_BUF];   /* the delayed command's arguments */
+};
+
 struct sink_session {
+    struct sink_session_common *common;
     const struct sink_config *cfg;
     struct sink_session_hooks hooks;
     void *hook_arg;
@@ -67,7 +92,9 @@ struct sink_session {
     char addr[80];                  /* "1.2.3.4", "ipv6:...", "local" */
     int tls;                        /* TLS is active */
     const char *proto;              /* SMTP, ESMTP, LMTP */
-    char helo[SINK_SESSION_LINE_BUF];    /* last HELO/EHLO argument (printable) */
+    char *helo;                     /* last HELO/EHLO argument (printable), kept
+                                     * for -d/-D only: their records name it */
+    size_t helo_cap;
     int has_helo;
     int authed;                     /* AUTH succeeded (until STARTTLS) */
     struct sasl sasl;
@@ -78,16 +105,15 @@ struct sink_session {
     enum sink_session_state state;
     int paused;
     int closing;
-    /* command line assembly */
-    char line[SINK_SESSION_LINE_BUF];
+    struct sink_session_work *work; /* NULL while none of it is in use */
+    /* command line assembly (in work) */
     size_t line_len;
     int line_long;                  /* discarding a too long line */
     /* message (DATA or BDAT) */
     int eod;                        /* chars of "\r\n.\r\n" matched */
     uint64_t msg_bytes;
     int in_headers;
-    char hdr[SINK_SESSION_HEADER_MAX];
-    size_t hdr_len;
+    size_t hdr_len;                 /* header line assembly (in work) */
     int hdr_long;
     int have_trace;
     struct trace trace;
@@ -100,8 +126,7 @@ struct sink_session {
     /* a delayed action */
     int pending;                    /* PEND_* */
     int pending_cmd;
-    char pending_verb[16];
-    char pending_args[SINK_SESSION_LINE_BUF];
+    char pending_verb[16];          /* its arguments are in work */
     uint64_t delay_ms;
     /* behaviour (NULL: none): borrowed, the driver holds a reference */
     const struct behaviour *beh;
@@ -122,19 +147,26 @@ struct sink_session {
     uint64_t tarpit_ms;             /* added to every reply's delay */
     uint64_t bandwidth;             /* octets per second read, 0: any */
     uint64_t bw_start_ms, bw_octets;
-    /* output */
-    char *out;
-    size_t out_len, out_cap;
+    struct poolbuf out;             /* replies not yet sent (none: no buffer) */
     /* capture */
     struct dump dump;
-    char ehlo[2][SINK_SESSION_EHLO_MAX]; /* EHLO reply without and with STARTTLS */
-    size_t ehlo_len[2];
 };
 
-/* sink_session_init - prepare s for cfg (kept), capture writer dw (may be NULL)
- * and hooks; seed feeds the -W odds. Returns 0 or -ENOMEM. */
-int sink_session_init(struct sink_session *s, const struct sink_config *cfg, struct dump_writer *dw,
-                      const struct sink_session_hooks *hooks, void *hook_arg, uint64_t seed);
+/* sink_session_common_init - prepare c for the sessions of one loop: cfg
+ * and dw (may be NULL: no capture) are kept by pointer. Returns 0 or
+ * -ENOMEM (then nothing needs releasing). */
+int sink_session_common_init(struct sink_session_common *c, const struct sink_config *cfg,
+                             struct dump_writer *dw);
+
+/* sink_session_common_release - free c's pools; every session using c
+ * must be released first. */
+void sink_session_common_release(struct sink_session_common *c);
+
+/* sink_session_init - prepare s for the loop's common (kept by pointer)
+ * and hooks; seed feeds the -W odds. Allocates nothing: the session takes
+ * its buffers from common's pools while it has data in flight. */
+void sink_session_init(struct sink_session *s, struct sink_session_common *common,
+                       const struct sink_session_hooks *hooks, void *hook_arg, uint64_t seed);
 
 /* sink_session_set_behaviour - consult beh (borrowed until the session
  * ends or it is set again; NULL: none) with env (the loop's draws,
@@ -142,7 +174,7 @@ int sink_session_init(struct sink_session *s, const struct sink_config *cfg, str
  * rules decided for the session (tarpit, bandwidth) ends. */
 void sink_session_set_behaviour(struct sink_session *s, const struct behaviour *beh, struct behaviour_env *env);
 
-/* sink_session_release - free what sink_session_init and use allocated. */
+/* sink_session_release - give back and free what the session holds. */
 void sink_session_release(struct sink_session *s);
 
 /* sink_session_start - a client connected from addr: reset all state and run
@@ -173,8 +205,15 @@ void sink_session_end(struct sink_session *s);
  * consume may move them). */
 static inline const char *sink_session_output(const struct sink_session *s, size_t *len)
 {
-    *len = s->out_len;
-    return s->out;
+    *len = s->out.len;
+    return s->out.p ? s->out.p : "";
+}
+
+/* sink_session_holds_buffers - nonzero while s holds a buffer of its
+ * loop's pools (replies not yet sent, a half line, a delayed reply). */
+static inline int sink_session_holds_buffers(const struct sink_session *s)
+{
+    return s->out.p != NULL || s->work != NULL;
 }
 
 /* sink_session_mid_input - part of a command line, of a DATA body or of a BDAT

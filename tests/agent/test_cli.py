@@ -46,6 +46,18 @@ def main():
         p = run_agent(args)
         harness.check(p.returncode == 1 and "usage:" in p.stderr, f"{args}: {p.stderr!r}")
 
+    # -s sessions need descriptors: raised within the hard limit, or a clear error
+    p = run_agent(["-s", "1000", "127.0.0.1:1"], preexec_fn=harness.nofile_limits(64, 300))
+    harness.check(p.returncode == 1 and "fatal: 1000 sessions need 1066 file descriptors, but the hard limit "
+                  "is 300 (ulimit -Hn)" in p.stderr, f"hard limit 300 for -s 1000: {p.returncode} {p.stderr!r}")
+    with harness.Procs() as procs:
+        port = harness.free_port()
+        start_sink(procs, ["-m", "300"], port)
+        p = run_agent(["-d", "-s", "200", "-m", "400", f"127.0.0.1:{port}"],
+                      preexec_fn=harness.nofile_limits(64, 4096))
+        harness.check(p.returncode == 0 and "messages: 400 accepted" in p.stdout and "errors" not in p.stderr,
+                      f"-s 200 with a soft limit of 64: {p.returncode} {p.stdout!r} {p.stderr!r}")
+
     with harness.Procs() as procs:
         port = harness.free_port()
         start_sink(procs, [], port)

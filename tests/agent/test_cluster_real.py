@@ -6,7 +6,8 @@ processes, started before the coordinator (issue 4, guarded agents of 5):
   agent, with delivery latency; then a second, timed campaign on the same
   agents under a new coordinator;
 - an agent refuses a target outside its --allow-target list, and the
-  report names the target and the list;
+  report names the target and the list; one whose hard descriptor limit
+  is too low for its sessions refuses its part, naming both numbers;
 - --max-rate: an unlimited campaign is held to the ceiling, still
   reconciles, and the report says so;
 - dead-man switch: the coordinator killed (SIGKILL) mid-campaign, the
@@ -61,6 +62,19 @@ def test_allow_target_refusal_in_report(tmp):
               f"the report's status: {status!r}")
         out = done.stdout.decode() + done.stderr.decode()
         check("refused" in out and "not in its --allow-target list" in out, "the summary names the refusal")
+        check(data["totals"]["messages_attempted"] == 0, "nothing was sent")
+
+
+def test_descriptor_limit_refusal_in_report(tmp):
+    ctl, snk = endpoints()
+    with harness.Procs() as procs:
+        start_agent(procs, ctl, "cramped", prefix=("prlimit", "--nofile=64:300"))
+        done, data = coordinator(ctl, snk, 1, 0, tmp, "cramped", "-s", "1000", "-m", "1000",
+                                 f"127.0.0.1:{harness.free_port()}")
+        check(done.returncode == 3, f"refusal: exit {done.returncode}, wanted 3 (agents missing)")
+        status = data["agents"][0]["status"]
+        check("1000 sessions need 1066 file descriptors, but the hard limit is 300" in status,
+              f"the report's status: {status!r}")
         check(data["totals"]["messages_attempted"] == 0, "nothing was sent")
 
 
@@ -139,7 +153,7 @@ def test_stop_obeyed_within_a_second(tmp):
 
 def main():
     tests = [test_two_campaigns_three_agents_two_sinks, test_allow_target_refusal_in_report,
-             test_max_rate_clamps_and_reports, test_dead_man_switch_and_a_new_coordinator,
+             test_descriptor_limit_refusal_in_report, test_max_rate_clamps_and_reports, test_dead_man_switch_and_a_new_coordinator,
              test_stop_obeyed_within_a_second]
     harness.run_tests(tests, "smtpstorm-cluster-")
 

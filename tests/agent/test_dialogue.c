@@ -70,6 +70,7 @@ struct fixture {
     struct workload w;
     struct message_payload payload;
     struct meter meter;
+    struct bufpool pool;        /* the dialogue's buffer while data is in flight */
     struct owner owner;
     struct dialogue d;
     size_t split;               /* feed each reply in pieces of this size; 0: whole */
@@ -93,12 +94,15 @@ static void fixture_init(struct fixture *f)
 
 static void fixture_start(struct fixture *f)
 {
-    assert_int_equal(dialogue_init(&f->d, &f->w, &hooks, &f->owner, &f->meter, 3), 0);
+    assert_int_equal(bufpool_init(&f->pool, dialogue_buffer_size(&f->w), 4), 0);
+    assert_int_equal(dialogue_init(&f->d, &f->w, &hooks, &f->owner, &f->meter, &f->pool, 3), 0);
 }
 
 static void fixture_free(struct fixture *f)
 {
     dialogue_release(&f->d);
+    assert_int_equal(f->pool.taken, 0);     /* released: the buffer is back */
+    bufpool_destroy(&f->pool);
     meter_destroy(&f->meter);
     message_payload_free(&f->payload);
 }
@@ -240,6 +244,45 @@ static void run_lockstep(size_t split)
     assert_int_equal(f.meter.live.errors, 0);
     dialogue_closed(&f.d);
     assert_int_equal(f.meter.live.messages_unfinished, 0);
+    fixture_free(&f);
+}
+
+/* The dialogue holds its pool's buffer only while a reply is half read or
+ * output waits: an idle -d connection between messages holds none. */
+static void test_dialogue_holds_buffer_only_in_flight(void **state)
+{
+    struct fixture f;
+    struct dialogue_job job = { 500, 1, 1 };
+    size_t used;
+
+    (void)state;
+    fixture_init(&f);
+    f.w.disconnect = 0;         /* -d */
+    fixture_start(&f);
+    assert_int_equal(dialogue_run(&f.d, &job, f.now), DIALOGUE_MORE);
+    dialogue_connected(&f.d, 7, ++f.now);
+    assert_false(dialogue_holds_buffer(&f.d));
+    assert_int_equal(dialogue_feed(&f.d, "22", 2, ++f.now, &used), DIALOGUE_MORE);
+    assert_true(dialogue_holds_buffer(&f.d));           /* a reply half read */
+    assert_int_equal(reply(&f, "0 x\r\n"), DIALOGUE_MORE);
+    assert_true(dialogue_holds_buffer(&f.d));           /* HELO waits to be written */
+    expect_output(&f, "HELO me.test\r\n");
+    assert_false(dialogue_holds_buffer(&f.d));
+    assert_int_equal(reply(&f, "250 x\r\n"), DIALOGUE_MORE);
+    expect_output(&f, "MAIL FROM:<s@me.test>\r\n");
+    assert_int_equal(reply(&f, "250 ok\r\n"), DIALOGUE_MORE);
+    expect_output(&f, "RCPT TO:<r@there.test>\r\n");
+    assert_int_equal(reply(&f, "250 ok\r\n"), DIALOGUE_MORE);
+    expect_output(&f, "DATA\r\n");
+    assert_int_equal(reply(&f, "354 go\r\n"), DIALOGUE_MORE);
+    assert_true(dialogue_holds_buffer(&f.d));
+    free(output(&f));
+    assert_false(dialogue_holds_buffer(&f.d));
+    assert_int_equal(reply(&f, "250 queued\r\n"), DIALOGUE_IDLE);    /* the -w wait */
+    assert_false(dialogue_holds_buffer(&f.d));
+    assert_int_equal(f.pool.taken, 0);
+    assert_int_equal(f.meter.live.messages_accepted, 1);
+    dialogue_closed(&f.d);
     fixture_free(&f);
 }
 
@@ -656,6 +699,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dialogue_lockstep_every_split),
+        cmocka_unit_test(test_dialogue_holds_buffer_only_in_flight),
         cmocka_unit_test(test_dialogue_pipelining_groups_every_split),
         cmocka_unit_test(test_dialogue_bdat_size_matches_the_chunk),
         cmocka_unit_test(test_dialogue_lmtp_one_final_reply_per_recipient),

@@ -18,11 +18,12 @@
 static int feed_all(const char *input, size_t len, size_t step, int *codes, char texts[][REPLY_TEXT_MAX],
                     int max)
 {
+    static char text[REPLY_TEXT_MAX];
     struct reply r;
     size_t off = 0, piece, used, done;
     int n = 0, rc;
 
-    reply_reset(&r);
+    reply_init(&r, text);
     while (off < len) {
         piece = len - off < step ? len - off : step;
         for (done = 0; done < piece; done += used) {
@@ -32,7 +33,7 @@ static int feed_all(const char *input, size_t len, size_t step, int *codes, char
             if (rc == 1) {
                 if (n < max) {
                     codes[n] = r.code;
-                    memcpy(texts[n], r.text, sizeof(r.text));
+                    memcpy(texts[n], r.text, REPLY_TEXT_MAX);
                 }
                 n++;
                 reply_reset(&r);
@@ -138,6 +139,7 @@ static void test_reply_rejects_endless_line_and_too_many_lines(void **state)
 {
     static char big[REPLY_LINE_MAX + 64];
     static char many[(REPLY_LINES_MAX + 2) * 6 + 8];
+    static char text[REPLY_TEXT_MAX];
     struct reply r;
     size_t used, off = 0;
     int i, rc = 0;
@@ -145,7 +147,7 @@ static void test_reply_rejects_endless_line_and_too_many_lines(void **state)
     (void)state;
     memset(big, 'x', sizeof(big));
     memcpy(big, "250 ", 4);
-    reply_reset(&r);
+    reply_init(&r, text);
     assert_int_equal(reply_feed(&r, big, sizeof(big), &used), -EPROTO);
     assert_true(used <= REPLY_LINE_MAX + 1);
     for (i = 0; i < REPLY_LINES_MAX + 2; i++) {
@@ -161,12 +163,13 @@ static void test_reply_keywords(void **state)
 {
     const char *in = "250-mx.example.com greets you\r\n250-PIPELINING\r\n250-auth=LOGIN\r\n"
                      "250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n";
+    static char text[REPLY_TEXT_MAX];
     struct reply r;
     const char *params;
     size_t used, plen;
 
     (void)state;
-    reply_reset(&r);
+    reply_init(&r, text);
     assert_int_equal(reply_feed(&r, in, strlen(in), &used), 1);
     assert_true(reply_has_keyword(&r, "pipelining", NULL, NULL));
     assert_true(reply_has_keyword(&r, "STARTTLS", NULL, NULL));

@@ -114,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct dialogue_job job = { 1, 99, 9 };
     struct workload w;
     struct meter meter;
+    struct bufpool pool;
     struct dialogue d;
     size_t pos = 2, piece, used;
     uint32_t rng;
@@ -140,8 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.auth_pass = "p";
     w.recipients = (opts >> 7) & 1 ? 3 : 1;
     w.mail_size = 1;
-    if (meter_init(&meter) != 0 || dialogue_init(&d, &w, &hooks, &owner, &meter, 1) != 0) {
+    if (bufpool_init(&pool, dialogue_buffer_size(&w), 4) != 0)
+        abort();
+    if (meter_init(&meter) != 0 || dialogue_init(&d, &w, &hooks, &owner, &meter, &pool, 1) != 0) {
         message_payload_free(&payload);
+        bufpool_destroy(&pool);
         return 0;
     }
     (void)dialogue_run(&d, &job, now);
@@ -170,6 +174,9 @@ done:
         != meter.live.messages_accepted + meter.live.messages_rejected + meter.live.messages_unfinished)
         abort();
     dialogue_release(&d);
+    if (pool.taken != 0)
+        abort();                    /* released: the buffer is back */
+    bufpool_destroy(&pool);
     meter_destroy(&meter);
     message_payload_free(&payload);
     return 0;

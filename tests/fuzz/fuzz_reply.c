@@ -15,7 +15,7 @@ static void check_reply(const struct reply *r)
     const char *params;
     size_t plen;
 
-    if (r->text_len >= sizeof(r->text) || r->text[r->text_len] != '\0'
+    if (r->text_len >= REPLY_TEXT_MAX || r->text[r->text_len] != '\0'
         || strlen(r->text) != r->text_len || r->code < 0 || r->code > 999)
         abort();
     if (reply_has_keyword(r, "PIPELINING", NULL, NULL) < 0)
@@ -27,6 +27,7 @@ static void check_reply(const struct reply *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static char text[REPLY_TEXT_MAX];
     static struct reply r;
     uint32_t rng;
     size_t pos = 0, chunk, used;
@@ -41,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(copy, data + 1, size - 1);
     size--;
-    reply_reset(&r);
+    reply_init(&r, text);
     while (pos < size) {
         rng ^= rng << 13;
         rng ^= rng >> 17;

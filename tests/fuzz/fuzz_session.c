@@ -191,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct sink_config cfg;
     static char template[256];
     struct dump_writer *dw = NULL;
+    struct sink_session_common common;
     struct sink_session s;
     char *copy;
     unsigned opts;
@@ -217,10 +218,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     memcpy(copy, data + 2, size - 2);
     message_count = 0;
-    if (sink_session_init(&s, &cfg, dw, &hooks, NULL, data[1]) != 0)
+    if (sink_session_common_init(&common, &cfg, dw) != 0)
         abort();
+    sink_session_init(&s, &common, &hooks, NULL, data[1]);
     drive(&s, copy, size - 2, 0x9e3779b9u ^ data[1]);
     sink_session_release(&s);
+    sink_session_common_release(&common);
     dump_writer_free(dw);
     free(copy);
     if (opts & FUZZ_OPT_DUMP)

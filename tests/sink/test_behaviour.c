@@ -104,6 +104,7 @@ struct rig {
     struct sink_config cfg;
     struct behaviour *b;
     struct behaviour_env env;
+    struct sink_session_common common;
     struct sink_session s;
     uint64_t now;
     int messages;
@@ -172,7 +173,8 @@ static struct rig *rig_new(const char *rules, int lmtp, long long seed)
     r->env.outcome_arg = r;
     behaviour_env_seed(&r->env, r->b, 0);
     r->env.grey = greylist_new(16);
-    assert_int_equal(sink_session_init(&r->s, &r->cfg, NULL, &hooks, r, 1), 0);
+    assert_int_equal(sink_session_common_init(&r->common, &r->cfg, NULL), 0);
+    sink_session_init(&r->s, &r->common, &hooks, r, 1);
     sink_session_set_behaviour(&r->s, r->b, &r->env);
     r->st = sink_session_start(&r->s, "192.0.2.1");
     take(r);
@@ -182,6 +184,7 @@ static struct rig *rig_new(const char *rules, int lmtp, long long seed)
 static void rig_free(struct rig *r)
 {
     sink_session_release(&r->s);
+    sink_session_common_release(&r->common);
     behaviour_unref(r->b);
     greylist_free(r->env.grey);
     sink_config_free(&r->cfg);

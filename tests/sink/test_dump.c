@@ -122,6 +122,7 @@ static void test_dump_abort_removes_file(void **state)
     snprintf(path, sizeof(path), "%s", d.path);
     assert_int_equal(access(path, F_OK), 0);
     dump_abort(&d);
+    assert_null(d.buf.p);                 /* the buffer went back */
     assert_int_not_equal(access(path, F_OK), 0);
     dump_release(&d);
     dump_writer_free(w);
@@ -146,8 +147,10 @@ static void test_dump_shared_file_appends_whole_messages(void **state)
     want[0] = '\0';
     for (i = 0; i < 2; i++) {
         capture(&d, body, 5, DUMP_BODY_DATA);
+        assert_non_null(d.buf.p);         /* the capture holds a buffer ... */
         ids[i] = d.id;
         assert_int_equal(dump_finish(&d), 0);
+        assert_null(d.buf.p);             /* ... and gives it back at its end */
         expected(one, sizeof(one), ids[i], "");
         strcat(want, one);
     }

@@ -117,13 +117,64 @@ def test_max_clients_queue(tmp):
         b.close()
 
 
+def test_max_clients_shared_by_threads(tmp):
+    """-m is one count for all --threads loops: the kernel spreads
+    connections over their listeners unevenly, and a fixed share a loop
+    left some waiting while fewer than -m were open. The one over -m waits
+    until a session ends, on whichever loop."""
+    with harness.Procs() as procs:
+        p, port = start_sink(procs, ["--threads", "2", "-m", "40"])
+        clients = [Client(port) for _ in range(40)]
+        for i, c in enumerate(clients):
+            check(c.reply().startswith("220"), f"client {i} of -m 40 greeted")
+        extra = [Client(port, timeout=0.5) for _ in range(4)]
+        for c in extra:             # queued in a listen backlog: no greeting yet
+            try:
+                c.reply()
+                raise AssertionError("a client served beyond -m 40")
+            except OSError:
+                pass
+            c.s.settimeout(20)
+        for c in clients[:4]:
+            c.send(b"QUIT\r\n")
+            c.reply()
+            c.close()
+        for c in extra:
+            check(c.reply().startswith("220"), "a queued client served once sessions ended")
+        for c in clients[4:] + extra:
+            c.close()
+
+
+def test_descriptor_limit():
+    """-m sessions need descriptors: the sink raises its own soft limit
+    within the hard one, or says it cannot, with the numbers, and exits 1."""
+    r = harness.run([SINK] + USER + ["-m", "1000", "127.0.0.1:1", "10"], timeout=10,
+                    preexec_fn=harness.nofile_limits(64, 300))
+    check(r.returncode == 1, f"hard limit 300 for -m 1000: exit {r.returncode}")
+    check(b"fatal: -m 1000 sessions need 1073 file descriptors, but the hard limit is 300 (ulimit -Hn)"
+          in r.stderr, f"hard limit 300 for -m 1000: {r.stderr!r}")
+    with harness.Procs() as procs:
+        port = harness.free_port()
+        p = procs.start([SINK] + USER + ["-m", "200", f"127.0.0.1:{port}", "300"],
+                        preexec_fn=harness.nofile_limits(64, 4096))
+        harness.wait_port(port, proc=p)
+        check(harness.soft_nofile(p.pid) == 200 + 64 + 9, f"soft limit {harness.soft_nofile(p.pid)}")
+        clients = [Client(port) for _ in range(150)]     # beyond the soft limit it was given
+        for c in clients:
+            check(c.reply().startswith("220"), "greeted beyond the original soft limit")
+        for c in clients:
+            c.close()
+
+
 def main():
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
+        test_descriptor_limit()
         test_bad_values_exit_1()
         test_conversation_options()
         test_ends_after_messages_and_quits(tmp)
         test_max_clients_queue(tmp)
+        test_max_clients_shared_by_threads(tmp)
     print("ok")
 
 

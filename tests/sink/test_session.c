@@ -104,13 +104,15 @@ static void config_args(struct sink_config *cfg, const char *const *opts)
 static char *run(const struct sink_config *cfg, const char *in, size_t len, const size_t *cuts,
                  size_t ncuts, int bytewise, struct seen *seen)
 {
+    struct sink_session_common common;
     struct sink_session s;
     struct out o = { NULL, 0 };
     enum sink_session_status st = SINK_SESSION_MORE;
     size_t pos = 0, end, k = 0, used;
 
     memset(seen, 0, sizeof(*seen));
-    assert_int_equal(sink_session_init(&s, cfg, NULL, &hooks, seen, 1), 0);
+    assert_int_equal(sink_session_common_init(&common, cfg, NULL), 0);
+    sink_session_init(&s, &common, &hooks, seen, 1);
     st = sink_session_start(&s, "127.0.0.1");
     take_output(&s, &o);
     while (pos < len && st != SINK_SESSION_CLOSE) {
@@ -126,6 +128,7 @@ static char *run(const struct sink_config *cfg, const char *in, size_t len, cons
     }
     sink_session_end(&s);
     sink_session_release(&s);
+    sink_session_common_release(&common);
     return o.p;
 }
 
@@ -343,12 +346,14 @@ static int replies_mid_input(struct sink_session *s, const char *in, size_t len,
 static int lockstep_or_group(const struct sink_config *cfg, const char *const *cmds, size_t cut,
                              int messages)
 {
+    struct sink_session_common common;
     struct sink_session s;
     struct seen seen;
     int mid = 0;
 
     memset(&seen, 0, sizeof(seen));
-    assert_int_equal(sink_session_init(&s, cfg, NULL, &hooks, &seen, 1), 0);
+    assert_int_equal(sink_session_common_init(&common, cfg, NULL), 0);
+    sink_session_init(&s, &common, &hooks, &seen, 1);
     (void)sink_session_start(&s, "127.0.0.1");
     (void)replies_mid_input(&s, "EHLO x\r\n", 8, 0);
     for (; *cmds; cmds++)
@@ -356,6 +361,7 @@ static int lockstep_or_group(const struct sink_config *cfg, const char *const *c
     assert_int_equal(seen.messages, messages);
     sink_session_end(&s);
     sink_session_release(&s);
+    sink_session_common_release(&common);
     return mid;
 }
 
@@ -617,9 +623,58 @@ static void test_session_size_limit_at_mail_and_at_end(void **state)
     every_split(&cfg, in, want, 0, 0, 1);
 }
 
+/* An idle session holds no buffer of the loop's pools: taken while a
+ * reply waits to be sent, a command or header line is half read or a
+ * reply waits for its -W delay, given back as soon as none is. */
+static void test_session_idle_holds_no_buffers(void **state)
+{
+    static const char *const opts[] = { "-W", "rset:1", NULL };
+    struct sink_session_common common;
+    struct sink_config cfg;
+    struct sink_session s;
+    struct seen seen;
+    struct out o = { NULL, 0 };
+    enum sink_session_status st;
+    const char *half[] = { "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubj",
+                           "ect: x\r\n\r\nbody\r\n.\r\nNO", "OP\r\n" };
+    size_t i;
+
+    (void)state;
+    config_args(&cfg, opts);
+    memset(&seen, 0, sizeof(seen));
+    assert_int_equal(sink_session_common_init(&common, &cfg, NULL), 0);
+    sink_session_init(&s, &common, &hooks, &seen, 1);
+    (void)sink_session_start(&s, "127.0.0.1");
+    assert_true(sink_session_holds_buffers(&s));        /* the greeting */
+    take_output(&s, &o);
+    assert_false(sink_session_holds_buffers(&s));
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(sink_session_feed(&s, half[i], strlen(half[i]), &st), strlen(half[i]));
+        assert_int_equal(st, SINK_SESSION_MORE);
+        assert_true(sink_session_holds_buffers(&s));       /* replies */
+        take_output(&s, &o);
+        assert_true(sink_session_holds_buffers(&s) == (i < 2));    /* the half line */
+    }
+    assert_int_equal(seen.messages, 1);
+    assert_int_equal(common.out_pool.taken + common.work_pool.taken, 0);
+    assert_int_equal(sink_session_feed(&s, "RSET\r\n", 6, &st), 6);
+    assert_int_equal(st, SINK_SESSION_PAUSE);
+    assert_true(sink_session_holds_buffers(&s));        /* the delayed reply */
+    assert_int_equal(sink_session_resume(&s), SINK_SESSION_MORE);
+    take_output(&s, &o);
+    assert_false(sink_session_holds_buffers(&s));
+    assert_non_null(strstr(o.p, "250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n"));   /* NOOP, RSET */
+    sink_session_end(&s);
+    sink_session_release(&s);
+    sink_session_common_release(&common);
+    sink_config_free(&cfg);
+    free(o.p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_idle_holds_no_buffers),
         cmocka_unit_test(test_session_pipelined_in_one_read),
         cmocka_unit_test(test_session_split_at_every_boundary),
         cmocka_unit_test(test_session_one_byte_per_read),

@@ -216,6 +216,22 @@ def make_cert(tmp):
     return cert, key
 
 
+def nofile_limits(soft, hard):
+    """A preexec_fn that gives a child these RLIMIT_NOFILE soft and hard
+    limits (lowering the hard limit needs no privilege)."""
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def soft_nofile(pid):
+    """The soft RLIMIT_NOFILE of a running process, from /proc/PID/limits."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    raise AssertionError(f"no open files limit for pid {pid}")
+
+
 def check(cond, message):
     """Assert with a message that says what was expected."""
     if not cond:
