@@ -1,11 +1,11 @@
 """benchutil - what the bench/ programs share: the test harness's process
 helpers (free_port, wait_port, stop), CPU times of a running process,
-pinning a child to one CPU, and a sink's -c counter followed as it runs.
+pinning a child to one CPU, and 95% intervals; harness.SinkCount follows
+a sink's -c counter.
 Not a benchmark itself."""
 
 import os
 import sys
-import threading
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "tools"))
@@ -52,27 +52,3 @@ def mean_ci95(values):
     mean = sum(values) / n
     var = sum((v - mean) ** 2 for v in values) / (n - 1)
     return mean, t975(n - 1) * (var / n) ** 0.5
-
-
-class SinkCounter:
-    """Follows a sink's -c output (sess=N quit=N mesg=N, CR-separated)."""
-
-    def __init__(self, proc):
-        self.mesg = 0
-        self.proc = proc
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        buf = b""
-        while True:
-            chunk = self.proc.stdout.read1(4096)
-            if not chunk:
-                return
-            buf = (buf + chunk)[-4096:]
-            for part in reversed(buf.replace(b"\n", b"\r").split(b"\r")):
-                if b"mesg=" in part:
-                    try:
-                        self.mesg = int(part.split(b"mesg=")[1].split()[0])
-                    except (IndexError, ValueError):
-                        continue
-                    break

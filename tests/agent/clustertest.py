@@ -5,8 +5,6 @@ separate processes (before the coordinator), a sink's live message count
 and the reconciliation checks."""
 
 import os
-import re
-import threading
 import time
 
 import harness
@@ -22,24 +20,7 @@ def endpoints(host="127.0.0.1"):
     return f"tcp://{host}:{harness.free_port()}", f"tcp://{host}:{harness.free_port()}"
 
 
-class SinkCount:
-    """The last mesg=N a sink's -c display showed, read from its stdout."""
-
-    def __init__(self, proc):
-        self.messages = 0
-        self.proc = proc
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        tail = b""
-        while True:
-            chunk = self.proc.stdout.read1(65536) if hasattr(self.proc.stdout, "read1") else self.proc.stdout.read(4096)
-            if not chunk:
-                return
-            tail = (tail + chunk)[-256:]
-            found = re.findall(rb"mesg=(\d+)", tail)
-            if found:
-                self.messages = int(found[-1])
+SinkCount = harness.SinkCount
 
 
 def start_sink(procs, snk, ident, port, *extra, prefix=(), host="127.0.0.1", count=False):

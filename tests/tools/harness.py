@@ -10,11 +10,13 @@ import glob
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zoneinfo
 
@@ -111,6 +113,27 @@ def free_port():
     with socket.socket() as s:                  # everything below taken: the kernel's pick
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class SinkCount:
+    """The last mesg=N a sink's -c display showed (smtp-sink's sess=N quit=N
+    mesg=N, CR-separated), read from its stdout by a thread of its own."""
+
+    def __init__(self, proc):
+        self.messages = 0
+        self.proc = proc
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        tail = b""
+        while True:
+            chunk = self.proc.stdout.read1(65536) if hasattr(self.proc.stdout, "read1") else self.proc.stdout.read(4096)
+            if not chunk:
+                return
+            tail = (tail + chunk)[-256:]
+            found = re.findall(rb"mesg=(\d+)", tail)
+            if found:
+                self.messages = int(found[-1])
 
 
 class Procs:
