@@ -247,17 +247,19 @@ def run_tests(tests, programs, only=()):
     before = default_main_cf()
     alone_before = not os.path.exists(STATE)
     tests = [t for t in tests if not only or t.__name__ in only]
-    failed = 0
+    failures = []
     with tempfile.TemporaryDirectory() as tmp:
         for t in tests:
             try:
                 t(tmp)
                 print(f"ok {t.__name__}")
             except Exception as e:  # report every test, then fail
-                failed += 1
-                print(f"FAIL {t.__name__}: {e}")
+                failures.append(f"FAIL {t.__name__}: {e}")
+                print(failures[-1])
     if alone_before and not os.path.exists(STATE) and default_main_cf() != before:
-        failed += 1
-        print("FAIL the default main.cf changed")
-    print(f"{len(tests) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+        failures.append("FAIL the default main.cf changed")
+    # again at the end, where a log cut to its last lines still shows them
+    for f in failures:
+        print(f if len(f) < 4000 else f[:4000] + " ...")
+    print(f"{len(tests) - len(failures)} passed, {len(failures)} failed")
+    return 1 if failures else 0

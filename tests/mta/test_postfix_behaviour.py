@@ -13,8 +13,8 @@ mail every second or two), `smtpstorm run` at its smtpd.
 - a rule rejecting one domain of --rcpt-domains for good: the report
   counts those messages as rejected by the sinks, not lost.
 
-Bounded: a few hundred messages, each test well under 2 minutes. Suite
-'mta'; root only; loopback only."""
+Bounded: a few hundred messages, each test under 3 minutes (most under
+30 s; see DRAIN). Suite 'mta'; root only; loopback only."""
 
 import csv
 import json
@@ -30,6 +30,12 @@ AGENT = harness.program("smtpstorm-agent")
 SINK = harness.program("smtpstorm-sink")
 COORD = harness.program("smtpstorm")
 RETRY = ("minimal_backoff_time=1s", "maximal_backoff_time=2s", "queue_run_delay=1s")
+# The drain outlasts one of Postfix's own 60 s waits: with retries this
+# fast, the queue manager now and then rescans a deferred message whose
+# delivery agent still holds its lock, logs "skipped, still being
+# delivered" and puts it back for 60 s (qmgr_active.c). Such a message is
+# late, not lost; a 60 s drain ended a moment before it came (CI, 2026-12-07).
+DRAIN = "100s"
 check = harness.check
 
 
@@ -64,11 +70,11 @@ def through_postfix(tmp, name, args, sinks=1, postconf=()):
         addrs = start_cluster(procs, ctl, snk, sinks)
         with mta.Instance(harness.free_port(), relays=addrs, extra=RETRY + tuple(postconf)) as pf:
             argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "2", "--sinks", str(sinks),
-                    "--wait", "20s", "--drain", "60s", "--drain-quiet", "0", "--json", report, "--html", page,
+                    "--wait", "20s", "--drain", DRAIN, "--drain-quiet", "0", "--json", report, "--html", page,
                     "--csv", csv_path,
                     *args, f"127.0.0.1:{pf.port}"]
             t0 = time.monotonic()
-            done = harness.run(argv, timeout=110)
+            done = harness.run(argv, timeout=160)
             out = done.stdout.decode() + done.stderr.decode()
             print(f"--- {name}: exit {done.returncode} in {time.monotonic() - t0:.1f}s\n{out}")
             check(os.path.exists(report), f"{name}: no JSON report")
