@@ -38,7 +38,8 @@ struct job {
     size_t n_segs, seg;
     struct schedule_step *steps;    /* of merged segments (job_merge) */
     size_t n_steps;
-    struct job_part *parts;     /* the running segment's */
+    struct job_part **parts;    /* the running segment's, and extra shares' (job_extend):
+                                 * each its own allocation, as its runner keeps &w */
     size_t n_parts;
     struct load_stats *past;    /* finished segments, merged */
     struct load_stats *tmp;
@@ -179,8 +180,8 @@ static void job_take_seconds(struct job *j)
 
     seconds_round_begin(j->win, &round);
     for (i = 0; i < j->n_parts; i++)
-        if (j->parts[i].r)
-            runner_take_seconds(j->parts[i].r, j->win, &round);
+        if (j->parts[i]->r)
+            runner_take_seconds(j->parts[i]->r, j->win, &round);
     seconds_round_end(j->win, &round);
 }
 
@@ -191,15 +192,15 @@ static void job_release_parts(struct job *j)
     size_t i;
 
     for (i = 0; i < j->n_parts; i++) {
-        if (j->parts[i].r) {
-            runner_stop(j->parts[i].r, 1);
-            runner_join(j->parts[i].r);
+        if (j->parts[i]->r) {
+            runner_stop(j->parts[i]->r, 1);
+            runner_join(j->parts[i]->r);
         }
     }
     job_take_seconds(j);
 
     for (i = 0; i < j->n_parts; i++) {
-        struct job_part *p = &j->parts[i];
+        struct job_part *p = j->parts[i];
 
         if (p->fd >= 0)
             ev_io_del(j->loop, p->fd);
@@ -211,6 +212,8 @@ static void job_release_parts(struct job *j)
             snprintf(j->fatal, sizeof(j->fatal), "%s", runner_fatal(p->r));
         runner_free(p->r);
     }
+    for (i = 0; i < j->n_parts; i++)
+        free(j->parts[i]);
     free(j->parts);
     j->parts = NULL;
     j->n_parts = 0;
@@ -233,11 +236,16 @@ static int job_make_parts(struct job *j, size_t k, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    j->n_parts = n;
-    for (i = 0; i < n; i++)
-        j->parts[i].fd = -1;
     for (i = 0; i < n; i++) {
-        struct job_part *p = &j->parts[i];
+        if ((j->parts[i] = calloc(1, sizeof(**j->parts))) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -ENOMEM;
+        }
+        j->parts[i]->fd = -1;
+        j->n_parts++;
+    }
+    for (i = 0; i < n; i++) {
+        struct job_part *p = j->parts[i];
         int threads = j->threads / (int)n + ((int)i < j->threads % (int)n);
 
         if (workload_split(&w, (int)n, (int)i, &p->w) != 0) {
@@ -259,6 +267,97 @@ static int job_make_parts(struct job *j, size_t k, char *err, size_t errlen)
     return 0;
 }
 
+/* job_drop_parts - free parts[from...] (not started), and forget them. */
+static void job_drop_parts(struct job *j, size_t from)
+{
+    size_t i;
+
+    for (i = from; i < j->n_parts; i++) {
+        if (j->parts[i]->fd >= 0)
+            ev_io_del(j->loop, j->parts[i]->fd);
+        runner_free(j->parts[i]->r);
+        free(j->parts[i]);
+    }
+    j->n_parts = from;
+}
+
+int job_extend(struct job *j, const struct job_extra *x, char *err, size_t errlen)
+{
+    struct job_part **grown;
+    struct workload w;
+    size_t i, n, first = j->n_parts;
+    int rc;
+
+    if (!j->running || j->stopping || j->seg + 1 != j->n_segs || j->base.messages == WORKLOAD_UNLIMITED) {
+        snprintf(err, errlen, "not running the last share of a message count");
+        return -EBUSY;
+    }
+    if (x->messages == 0 || x->sessions == 0 || x->seq_stride == 0) {
+        snprintf(err, errlen, "an extra share needs messages, sessions and a stride");
+        return -EINVAL;
+    }
+    w = j->base;                /* its origin_ns: the campaign's seconds */
+    w.messages = x->messages;
+    w.sessions = (int)(x->sessions < x->messages ? x->sessions : x->messages);
+    w.rate = x->rate;
+    w.steps = NULL;
+    w.n_steps = 0;
+    w.duration_ns = 0;
+    workload_number(&w, x->seq_first, x->seq_stride);
+    if ((rc = runner_fd_limit(w.sessions, 1, err, errlen)) != 0)
+        return rc;
+    n = j->n_targets < (size_t)w.sessions ? j->n_targets : (size_t)w.sessions;
+    if ((grown = realloc(j->parts, (first + n) * sizeof(*grown))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    j->parts = grown;
+    for (i = 0; i < n; i++) {
+        struct job_part *p = calloc(1, sizeof(*p));
+
+        if (p == NULL) {
+            snprintf(err, errlen, "out of memory");
+            rc = -ENOMEM;
+            break;
+        }
+        p->fd = -1;
+        j->parts[j->n_parts++] = p;
+        if (workload_split(&w, (int)n, (int)i, &p->w) != 0) {
+            snprintf(err, errlen, "cannot split %d sessions over %zu targets", w.sessions, n);
+            rc = -EINVAL;
+            break;
+        }
+        p->w.target = j->targets[(j->target_first + i) % j->n_targets];
+        if (p->w.messages == 0)
+            continue;
+        if ((p->r = runner_new(&p->w, 1, 0, err, errlen)) == NULL) {
+            rc = -EINVAL;
+            break;
+        }
+        p->fd = runner_done_fd(p->r);
+        if (ev_io_set(j->loop, p->fd, EV_READ, job_on_runner, j) != 0) {
+            snprintf(err, errlen, "cannot watch the runner: %s", strerror(errno));
+            p->fd = -1;
+            rc = -EIO;
+            break;
+        }
+    }
+    if (rc != 0) {
+        job_drop_parts(j, first);
+        return rc;
+    }
+    for (i = first; i < j->n_parts; i++) {
+        if (j->parts[i]->r && (rc = runner_start(j->parts[i]->r)) != 0) {
+            /* as job_start: threads that cannot start end the job */
+            snprintf(j->fatal, sizeof(j->fatal), "cannot start threads: %s", strerror(-rc));
+            snprintf(err, errlen, "%s", j->fatal);
+            job_stop(j, 1);
+            return rc;
+        }
+    }
+    return 0;
+}
+
 /* job_start_parts - start every runner of the segment; 0 or -errno. */
 static int job_start_parts(struct job *j)
 {
@@ -266,7 +365,7 @@ static int job_start_parts(struct job *j)
     int rc;
 
     for (i = 0; i < j->n_parts; i++)
-        if (j->parts[i].r && (rc = runner_start(j->parts[i].r)) != 0)
+        if (j->parts[i]->r && (rc = runner_start(j->parts[i]->r)) != 0)
             return rc;
     return 0;
 }
@@ -277,7 +376,7 @@ static int job_parts_done(const struct job *j)
     size_t i;
 
     for (i = 0; i < j->n_parts; i++)
-        if (j->parts[i].r && !runner_done(j->parts[i].r))
+        if (j->parts[i]->r && !runner_done(j->parts[i]->r))
             return 0;
     return 1;
 }
@@ -414,7 +513,7 @@ void job_snapshot(struct job *j, struct load_stats *out)
 
     memcpy(out, j->past, sizeof(*out));
     for (i = 0; i < j->n_parts; i++)
-        if (j->parts[i].r && runner_snapshot(j->parts[i].r, j->tmp) == 0)
+        if (j->parts[i]->r && runner_snapshot(j->parts[i]->r, j->tmp) == 0)
             stats_merge(out, j->tmp);
     job_take_seconds(j);
 }
@@ -432,8 +531,8 @@ void job_stop(struct job *j, int abort)
         return;
     }
     for (i = 0; i < j->n_parts; i++)
-        if (j->parts[i].r)
-            runner_stop(j->parts[i].r, abort);
+        if (j->parts[i]->r)
+            runner_stop(j->parts[i]->r, abort);
 }
 
 int job_running(const struct job *j) { return j->running; }

@@ -59,6 +59,21 @@ struct job *job_new(struct ev_loop *loop, const struct job_spec *spec,
 /* job_start - begin now (the owner's timer decides when). Returns 0 or -errno. */
 int job_start(struct job *j);
 
+/* An extra share for a running job (smtpstorm run --rebalance: messages a
+ * lost agent never sent): the job's workload with these changed. */
+struct job_extra {
+    uint64_t messages;          /* at least 1 */
+    uint32_t sessions;          /* at least 1 (at most messages are used) */
+    double rate;                /* messages a second; 0: as fast as the sessions go */
+    uint64_t seq_first, seq_stride;     /* message k is number seq_first + k * seq_stride */
+};
+
+/* job_extend - run x beside the job's running parts, now, on the job's
+ * targets and options; the job ends when they have ended too. Only a job
+ * that sends a count of messages and is in its last segment takes one.
+ * Returns 0, or -errno with the reason in err (nothing changed). */
+int job_extend(struct job *j, const struct job_extra *x, char *err, size_t errlen);
+
 /* job_snapshot - the cumulative counters of every segment so far into out
  * (caller-owned), and the event-time rows up to date (job_seconds).
  * Owner's loop thread. */

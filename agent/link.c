@@ -607,15 +607,10 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     w->verbose = (int)pw->verbose;
     w->recipients = (int)recipients;
     w->number_rcpts = pw->number_recipients;
-    /* -N numbers: each message uses -r of them; keep them unique across
-     * agents (contiguous blocks with seq_stride 1, interleaved otherwise). */
-    w->rcpt_number_first = pw->seq_first * (pw->seq_stride <= 1 ? recipients : 1) + 1;
-    w->rcpt_number_stride = pw->seq_stride ? pw->seq_stride : 1;
+    workload_number(w, pw->seq_first, pw->seq_stride);
     w->trace = !pw->old_mode;
     snprintf(w->campaign, sizeof(w->campaign), "%s", pw->campaign);
     snprintf(w->agent_id, sizeof(w->agent_id), "%s", l->o->w.agent_id);
-    w->seq_first = pw->seq_first;
-    w->seq_stride = pw->seq_stride ? pw->seq_stride : 1;
     w->envelope_trace = w->trace && pw->envelope_trace;
     if (workload_set_pair(w) != 0 && w->trace) {
         snprintf(why, whylen, "bad campaign id for the trace: %s", w->campaign);
@@ -675,6 +670,35 @@ refuse:
         log_warn("refused campaign %s: %s", pw->campaign, why);
     link_release(l);
     return rc ? rc : -EINVAL;
+}
+
+/* link_on_extend - an extra share of the running campaign (--rebalance:
+ * messages a lost agent never sent), beside this agent's own. */
+static int link_on_extend(struct peerlink *pl, const Smtpstorm__Workload *pw, char *why, size_t whylen,
+                          void *arg)
+{
+    struct link *l = arg;
+    struct job_extra x;
+    int rc;
+
+    (void)pl;
+    if (l->job == NULL || !job_running(l->job) || l->quitting) {
+        snprintf(why, whylen, "extra share refused: campaign %s is not running here", pw->campaign);
+        return -EBUSY;
+    }
+    x.messages = pw->messages;
+    x.sessions = pw->sessions;
+    x.rate = (double)pw->rate_milli / 1000.0;
+    x.seq_first = pw->seq_first;
+    x.seq_stride = pw->seq_stride;
+    if ((rc = job_extend(l->job, &x, why, whylen)) != 0) {
+        log_warn("campaign %s: extra share %u refused: %s", l->campaign, pw->extension, why);
+        return rc;
+    }
+    log_info("campaign %s: extra share %u taken: %llu messages, numbers from %llu by %llu", l->campaign,
+             pw->extension, (unsigned long long)x.messages, (unsigned long long)x.seq_first,
+             (unsigned long long)x.seq_stride);
+    return 0;
 }
 
 /* ---- the coordinator's other orders ---- */
@@ -771,7 +795,7 @@ static void link_on_signal(struct ev_loop *loop, int fd, unsigned events, void *
 static int link_open(struct link *l, char *err, size_t errlen)
 {
     struct peerlink_callbacks cb = { link_on_workload, link_on_start, link_on_stop, link_on_lost,
-                                     link_on_refused, NULL };
+                                     link_on_refused, NULL, link_on_extend };
     struct peerlink_opts po = { .endpoint = l->o->coordinator, .id = l->o->w.agent_id,
                                 .role = PEERLINK_AGENT, .dead_ms = l->o->heartbeat_timeout_ms };
     struct peerlink_keys keys;

@@ -39,6 +39,16 @@ int workload_set_pair(struct workload *w)
     return trace_head_init(&w->trace_head, w->campaign, w->agent_id);
 }
 
+void workload_number(struct workload *w, uint64_t seq_first, uint64_t seq_stride)
+{
+    if (seq_stride == 0)
+        seq_stride = 1;
+    w->seq_first = seq_first;
+    w->seq_stride = seq_stride;
+    w->rcpt_number_first = seq_first * (seq_stride <= 1 ? (uint64_t)w->recipients : 1) + 1;
+    w->rcpt_number_stride = seq_stride;
+}
+
 int workload_split(const struct workload *w, int parts, int part, struct workload *out)
 {
     if (parts < 1 || part < 0 || part >= parts || w->sessions < parts)

@@ -121,6 +121,12 @@ void workload_defaults(struct workload *w);
  * is not a valid trace id. */
 int workload_set_pair(struct workload *w);
 
+/* workload_number - message k of w is number seq_first + k * seq_stride
+ * (its trace seq); set that, and w's -N recipient numbers to match: unique
+ * across every part of a campaign (contiguous blocks of w->recipients with
+ * stride 1, interleaved otherwise). */
+void workload_number(struct workload *w, uint64_t seq_first, uint64_t seq_stride);
+
 /* workload_split - the share part (0 <= part < parts) of w into out:
  * sessions, messages and rate divided so that the parts sum exactly to w;
  * -N numbers and trace sequence numbers interleaved so that no two parts

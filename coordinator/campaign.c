@@ -41,6 +41,7 @@ static const struct key_def keys[] = {
     { "chunking", K_BOOL, W(chunking), -1, 0, 0 },
     { "starttls", K_BOOL, W(starttls), -1, 0, 0 },
     { "tls_resume", K_BOOL, W(tls_resume), -1, 0, 0 },
+    { "rebalance", K_BOOL, W(rebalance), -1, 0, 0 },
     { "auth", K_STRING, W(auth), -1, 0, 0 },
     { "family", K_FAMILY, W(family), -1, 0, 0 },
     { "no_abort", K_BOOL, W(no_abort), -1, 0, 0 },

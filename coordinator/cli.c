@@ -25,6 +25,7 @@ enum {
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
     OPT_SLO, OPT_START, OPT_MAX, OPT_STEP, OPT_SETTLE, OPT_RESOLUTION, OPT_FACTOR, OPT_MAX_SESSIONS,
+    OPT_REBALANCE,
 };
 
 static const struct option cli_long[] = {
@@ -47,6 +48,7 @@ static const struct option cli_long[] = {
     { "drain", required_argument, NULL, OPT_DRAIN },
     { "drain-quiet", required_argument, NULL, OPT_DRAIN_QUIET },
     { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
+    { "rebalance", no_argument, NULL, OPT_REBALANCE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT },
     { "size", required_argument, NULL, OPT_SIZE },
@@ -184,6 +186,11 @@ void cli_usage_run(void *out)
           "                   long (default 3s; 0: wait out --drain; through an MTA that\n"
           "                   retries deferred mail, use 0 or more than its retry time)\n"
           "  --heartbeat-timeout S  an agent or sink silent this long is lost (default 4s)\n"
+          "  --rebalance  an agent lost during the campaign (silent, or restarted) hands\n"
+          "               the messages it never sent to the agents still running it, at\n"
+          "               its rate; the report says what moved, and a loss whose\n"
+          "               messages all moved fails nothing (needs -m, without\n"
+          "               --duration or phases; default off: they are lost with it)\n"
           "  --sink-behaviour FILE  every sink follows FILE (smtpstorm-sink(1)'s behaviour\n"
           "                   file: defer, reject, greylist, delay...) during the campaign,\n"
           "                   then its own again; a campaign file may give one per phase\n"
@@ -378,6 +385,7 @@ static int cli_workload(int opt, const char *arg, struct workload_spec *w, char 
     case OPT_CHUNKING: w->chunking = 1; return 0;
     case OPT_STARTTLS: w->starttls = 1; return 0;
     case OPT_TLS_RESUME: w->tls_resume = 1; return 0;
+    case OPT_REBALANCE: w->rebalance = 1; return 0;
     case OPT_AUTH: return cli_string(&w->auth, arg, err, errlen);
     case OPT_TIMEOUT:
         if (config_parse_timeout(arg, &w->timeout_ms) != 0)
@@ -624,6 +632,10 @@ static int cli_check(struct run_config *c, char *err, size_t errlen)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
     if (c->w.tls_resume && !c->w.starttls)
         return snprintf(err, errlen, "--tls-resume needs --starttls"), -EINVAL;
+    if (c->w.rebalance && (c->cap.on || !c->w.messages_set || c->w.duration_ms > 0 || c->w.n_phases > 0))
+        return snprintf(err, errlen, "--rebalance moves the messages a lost agent never sent: it needs a "
+                        "message count (-m) and no --duration or phases%s",
+                        c->cap.on ? " (not a capacity search)" : ""), -EINVAL;
     if ((!c->cap.on && (rc = cli_check_scopes(c, err, errlen)) != 0) || (rc = cli_check_web(c, err, errlen)) != 0)
         return rc;
     return cli_check_security(c, err, errlen);

@@ -64,6 +64,7 @@ struct workload_spec {
     int lmtp;                   /* -L */
     char *helo_name;            /* -M */
     int number_recipients;      /* -N */
+    int rebalance;              /* --rebalance: a lost agent's unsent messages move (rebalance.h) */
     int old_mode;               /* -o */
     uint32_t recipients;        /* -r */
     uint64_t random_wait_ms;    /* -R */

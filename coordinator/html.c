@@ -584,6 +584,41 @@ static void html_agents(FILE *f, const struct run_result *res)
     fputs("</table>\n", f);
 }
 
+/* html_moves - --rebalance: each lost agent's unsent messages, and where they went. */
+static void html_moves(FILE *f, const struct run_result *res)
+{
+    static const char *const states[] = { "waiting", "sent", "taken", "refused" };
+    char to[TRACE_ID_MAX + 48];
+    size_t i, k;
+
+    if (res->n_moves == 0)
+        return;
+    fputs("<h2>Rebalanced</h2>\n<table id=\"rebalance\"><tr><th>lost agent</th><th class=\"text\">why</th>"
+          "<th>planned</th><th>sent</th><th>moved</th><th>not moved</th>"
+          "<th title=\"its messages the sinks received after the move: sent twice\">received after</th>"
+          "<th class=\"text\">to</th></tr>\n", f);
+    for (i = 0; i < res->n_moves; i++) {
+        const struct rebalance_move *m = &res->moves[i];
+
+        fputs("<tr>", f);
+        html_td_text(f, m->from);
+        html_td_text(f, m->decided ? m->why : "the campaign ended before the move");
+        html_td_count(f, "rebalance-planned", m->planned);
+        html_td_count(f, "rebalance-sent", m->done);
+        html_td_count(f, "rebalance-moved", m->moved);
+        html_td_count(f, "rebalance-not-moved", m->not_moved);
+        html_td_count(f, "rebalance-received-after", m->received_after);
+        fputs("<td class=\"text\">", f);
+        for (k = 0; k < m->n_shares; k++) {
+            snprintf(to, sizeof(to), "%s%s %" PRIu64 " (%s)", k ? ", " : "", m->shares[k].agent,
+                     m->shares[k].messages, states[m->shares[k].state]);
+            svg_escape(f, to);
+        }
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 static void html_sinks(FILE *f, const struct run_result *res)
 {
     size_t i, k;
@@ -741,6 +776,8 @@ static void html_cluster_options(FILE *f, const struct run_config *c)
     html_opt_ms(f, "--drain", c->drain_ms);
     html_opt_ms(f, "--drain-quiet", c->drain_quiet_ms);
     html_opt_ms(f, "--heartbeat-timeout", c->peer_timeout_ms);
+    if (c->w.rebalance)
+        html_opt(f, "--rebalance", "on");
     for (i = 0; i < c->n_thresholds; i++)
         html_opt(f, "--threshold", c->thresholds[i].text);
 }
@@ -813,6 +850,7 @@ static int html_fill(FILE *f, const void *arg)
         rc = -ENOMEM;
     html_phases(f, res);
     html_agents(f, res);
+    html_moves(f, res);
     html_sinks(f, res);
     html_replies_errors(f, res);
     html_campaign(f, res);

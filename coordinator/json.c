@@ -205,6 +205,36 @@ static void json_agents(FILE *f, const struct run_result *res)
     fputs(res->n_agents ? "\n  ],\n" : "],\n", f);
 }
 
+/* json_moves - --rebalance: each lost agent's move. */
+static void json_moves(FILE *f, const struct run_result *res)
+{
+    static const char *const states[] = { "waiting", "sent", "taken", "refused" };
+    size_t i, k;
+
+    fputs("  \"rebalance\": [", f);
+    for (i = 0; i < res->n_moves; i++) {
+        const struct rebalance_move *m = &res->moves[i];
+
+        fprintf(f, "%s\n    {\"from\": ", i ? "," : "");
+        json_write_string(f, m->from);
+        fputs(", \"why\": ", f);
+        json_write_string(f, m->why);
+        fprintf(f, ", \"decided\": %s, \"planned\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"moved\": %" PRIu64
+                ", \"not_moved\": %" PRIu64 ", \"received_after\": %" PRIu64 ", \"to\": [",
+                m->decided ? "true" : "false", m->planned, m->done, m->moved, m->not_moved, m->received_after);
+        for (k = 0; k < m->n_shares; k++) {
+            const struct rebalance_share *s = &m->shares[k];
+
+            fprintf(f, "%s{\"agent\": ", k ? ", " : "");
+            json_write_string(f, s->agent);
+            fprintf(f, ", \"messages\": %" PRIu64 ", \"numbers_from\": %" PRIu64 ", \"numbers_stride\": %"
+                    PRIu64 ", \"state\": \"%s\"}", s->messages, s->seq_first, s->seq_stride, states[s->state]);
+        }
+        fputs("]}", f);
+    }
+    fputs(res->n_moves ? "\n  ],\n" : "],\n", f);
+}
+
 static void json_sinks(FILE *f, const struct run_result *res)
 {
     size_t i;
@@ -404,6 +434,7 @@ static int json_fill(FILE *f, const void *arg)
     json_latency_replies(f, res);
     json_traffic(f, res);
     json_agents(f, res);
+    json_moves(f, res);
     json_sinks(f, res);
     json_timeline(f, res);
     json_write_phases(f, res->phases, res->n_phases, res->n_sinks > 0, res->sinks_in_path);

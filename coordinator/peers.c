@@ -167,6 +167,7 @@ void peers_hello(struct run *r, struct zlink *z, const uint8_t *route, size_t le
         p->lost = 1;
         snprintf(p->status, sizeof(p->status), "restarted during the campaign");
         log_warn("agent %s restarted during the campaign: its counts so far are lost", p->id);
+        rebalance_lost(r, p, p->status);
     }
     send_beat(r, p);        /* the welcome */
 }
@@ -184,6 +185,7 @@ void peers_on_dead(struct peer *p, void *arg)
         snprintf(p->status, sizeof(p->status), "lost: silent for %d s", (int)(r->cfg->peer_timeout_ms / 1000));
         log_warn("agent %s (%s) lost: silent for %d s, after %llu messages accepted", p->id, p->host,
                  (int)(r->cfg->peer_timeout_ms / 1000), (unsigned long long)(pr ? pr->messages_accepted : 0));
+        rebalance_lost(r, p, p->status);
     }
     for (i = 0; p->role == PEERLINK_SINK && r->state >= RUN_RUNNING && i < r->ns; i++) {
         if (r->sinks[i] == p) {

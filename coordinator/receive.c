@@ -69,6 +69,9 @@ static void receive_error(struct run *r, struct peer *p, const Smtpstorm__Error 
         r->refusals++;
         return;
     }
+    if (p->part >= 0 && e->code == SMTPSTORM__ERROR__CODE__REFUSED && r->state == RUN_RUNNING
+        && strcmp(e->campaign, r->campaign) == 0 && rebalance_refused(r, p, e->text))
+        return;
     log_warn("%s %s says: %s", p->role == PEERLINK_SINK ? "sink" : "agent", p->id, e->text);
 }
 
@@ -101,6 +104,8 @@ static void receive_dispatch(struct run *r, struct peer *p, Smtpstorm__Envelope 
     case SMTPSTORM__ENVELOPE__BODY_READY:
         if (p->part >= 0 && p->state == PEER_ASSIGNED && strcmp(env->ready->campaign, r->campaign) == 0)
             p->state = PEER_READY;
+        else if (p->part >= 0 && r->state == RUN_RUNNING && strcmp(env->ready->campaign, r->campaign) == 0)
+            rebalance_ready(r, p);          /* an extra share taken */
         break;
     case SMTPSTORM__ENVELOPE__BODY_PROGRESS:
         receive_progress(r, p, env, kept);

@@ -259,6 +259,7 @@ void registry_reset_campaign(struct registry *r)
         p->state = PEER_IDLE;
         p->lost = 0;
         p->saw_progress = 0;
+        p->extensions = 0;
         p->status[0] = '\0';
         if (p->role == PEERLINK_AGENT)
             registry_keep_latest(p, NULL, 0);

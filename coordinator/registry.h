@@ -49,6 +49,7 @@ struct peer {
     uint64_t sent_at_ns;            /* last workload or start sent (monotonic) */
     int lost;                       /* went silent or away during the campaign */
     int saw_progress;
+    uint32_t extensions;            /* --rebalance: extra shares sent it (rebalance.c) */
     Smtpstorm__Envelope *latest;    /* owned: last Progress/Done, or SinkCounters */
     uint64_t latest_seq;
     char status[256];               /* Done's status, or why it refused */

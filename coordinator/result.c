@@ -19,7 +19,7 @@ static void result_agent(struct run *r, struct peer *p, struct agent_result *a)
     assert(p->part >= 0 && (size_t)p->part < r->na);
     memset(a, 0, sizeof(*a));
     a->peer = p;
-    a->planned = r->parts[p->part].messages;
+    a->planned = r->parts[p->part].messages + rebalance_taken(r, p);
     if (pr != NULL) {
         a->sessions = pr->sessions;
         a->attempted = pr->messages_attempted;
@@ -162,7 +162,8 @@ static int result_peers(struct run *r, struct run_result *res)
     for (i = 0; i < r->na; i++) {
         result_agent(r, r->agents[i], &res->agents[res->n_agents]);
         reconcile_line_add(&res->total, &res->agents[res->n_agents++].line);
-        r->agents_missing += r->agents[i]->lost;
+        /* a lost agent whose unsent messages all moved fails nothing */
+        r->agents_missing += r->agents[i]->lost && !rebalance_covered(r, r->agents[i]);
     }
     /* what the sinks counted from agents not taking part (a replay, a
      * stale agent): received, never accepted here */
@@ -216,6 +217,9 @@ int result_build(struct run *r, struct run_result *res)
     if (result_merge(r, res) != 0)
         return -1;
     res->sinks_in_path = r->want_sinks > 0;
+    rebalance_finish(r);
+    res->moves = r->moves;
+    res->n_moves = r->n_moves;
     if (result_peers(r, res) != 0)
         return -1;
     return result_judge(r, res);

@@ -13,13 +13,15 @@
 #include "config.h"
 #include "control.h"
 #include "phases.h"
+#include "rebalance.h"
 #include "reconcile.h"
 #include "registry.h"
 #include "stats.h"
 
 struct agent_result {
     const struct peer *peer;
-    uint64_t planned;               /* its share of -m; 0: until the duration ends */
+    uint64_t planned;               /* its share of -m (and extra shares it took,
+                                     * --rebalance); 0: until the duration ends */
     uint64_t sessions, attempted, accepted, rejected, unfinished, errors, recipients, bytes;
     uint64_t received, duplicates;  /* what the sinks counted from it */
     struct reconcile_line line;     /* accepted against received */
@@ -65,6 +67,8 @@ struct run_result {
     double inject_end_s;            /* the last message accepted, s after the start; 0: none */
     double deliver_end_s;           /* the last message received by a sink; 0: none */
     struct control_counts control;  /* what the control plane refused */
+    const struct rebalance_move *moves; /* --rebalance: lost agents' messages moved (the run's) */
+    size_t n_moves;
     struct threshold_verdict *verdicts; /* one per config->thresholds, owned (free()) */
     size_t n_verdicts;
     int thresholds_failed;

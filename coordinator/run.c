@@ -138,6 +138,7 @@ static void run_tick_running(struct run *r, uint64_t now)
 
     if (r->stop_at_ns == 0 && dur > 0 && now > r->start_ns + dur + RUN_OVERTIME_NS + dur / 10)
         send_stop_all(r, "the campaign's duration is over");
+    rebalance_tick(r, now);
     for (i = 0; i < r->na; i++) {
         struct peer *p = r->agents[i];
 
@@ -159,7 +160,7 @@ static void run_tick_running(struct run *r, uint64_t now)
             p->sent_at_ns = now;
         }
     }
-    if (finished == r->na) {
+    if (finished == r->na && !rebalance_busy(r)) {
         r->state = r->ns > 0 && r->want_sinks > 0 ? RUN_DRAIN : RUN_END;
         r->drain_ns = r->drain_change_ns = now;
         r->drain_received = 0;
@@ -436,6 +437,7 @@ static void run_cleanup(struct run *r)
     free(r->sinks);
     run_free_earlier(r);
     free(r->parts);
+    rebalance_free(r);
     free(r->content);
     free(r->rcpt_list);
     free(r->sender_list);
@@ -490,6 +492,7 @@ void run_next_campaign(struct run *r, const struct run_config *cfg)
     free(r->agents);
     free(r->sinks);
     free(r->parts);
+    rebalance_free(r);
     r->agents = r->sinks = NULL;
     r->parts = NULL;
     r->na = r->ns = 0;

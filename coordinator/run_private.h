@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "planner.h"
 #include "progress.h"
+#include "rebalance.h"
 #include "reconcile.h"
 #include "registry.h"
 #include "timeline.h"
@@ -95,6 +96,9 @@ struct run {
     struct peer **earlier;                  /* owned: restarted sinks' earlier runs (also in sinks) */
     size_t nearlier;
     struct plan_part *parts;                /* agents[i]'s part is parts[agents[i]->part] */
+    struct rebalance_move *moves;           /* --rebalance: lost agents' messages moved (owned) */
+    size_t n_moves;
+    uint64_t next_number;                   /* the first number no message has yet (moves) */
     uint8_t *content;                       /* -F file */
     size_t content_len;
     uint8_t *rcpt_list, *sender_list;       /* --rcpt-file, --senders FILE */
@@ -210,6 +214,10 @@ void send_beat(struct run *r, struct peer *p);
 void send_stop(struct run *r, struct peer *p, const char *reason);
 /* send_workload - agent p's part (p->part must index r->parts). */
 void send_workload(struct run *r, struct peer *p);
+
+/* send_extension - share s (an extra share of the campaign, --rebalance) to
+ * its agent, which must have a part. */
+void send_extension(struct run *r, const struct rebalance_share *s);
 /* send_start - the start time, with each agent's clock offset for a sink. */
 void send_start(struct run *r, struct peer *p);
 /* send_behaviour - sink p's behaviour in phase (end: the sink's own again). */

@@ -163,6 +163,27 @@ void send_workload(struct run *r, struct peer *p)
     p->sent_at_ns = clock_mono_ns();
 }
 
+void send_extension(struct run *r, const struct rebalance_share *s)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Workload w;
+    Smtpstorm__Phase phases[CONFIG_PHASES_MAX], *ptrs[CONFIG_PHASES_MAX];
+    struct plan_part pp;
+
+    assert(s->to->role == PEERLINK_AGENT && s->to->part >= 0 && (size_t)s->to->part < r->na);
+    pp = r->parts[s->to->part];         /* its targets' order */
+    pp.messages = s->messages;
+    pp.sessions = s->sessions;
+    pp.rate_milli = s->rate_milli;
+    pp.seq_first = s->seq_first;
+    pp.seq_stride = s->seq_stride;
+    send_fill_workload(r, &pp, &w, phases, ptrs);
+    w.extension = s->extension;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_WORKLOAD;
+    env.workload = &w;
+    send_to(s->to, &env);
+}
+
 void send_start(struct run *r, struct peer *p)
 {
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;

@@ -126,6 +126,32 @@ static void summary_agents(FILE *out, const struct run_result *res)
                     res->agents[i].peer->id, res->agents[i].cpu_pct);
 }
 
+/* summary_moves - --rebalance: what each lost agent's loss moved, and to whom. */
+static void summary_moves(FILE *out, const struct run_result *res)
+{
+    size_t i, k;
+
+    for (i = 0; i < res->n_moves; i++) {
+        const struct rebalance_move *m = &res->moves[i];
+
+        if (!m->decided) {
+            fprintf(out, "rebalance: agent %s lost (%s): nothing moved before the campaign ended\n", m->from, m->why);
+            continue;
+        }
+        fprintf(out, "rebalance: agent %s lost (%s): %" PRIu64 " of its %" PRIu64 " messages sent, %" PRIu64
+                " moved:", m->from, m->why, m->done, m->planned, m->moved);
+        for (k = 0; k < m->n_shares; k++)
+            if (m->shares[k].state == REBALANCE_TAKEN)
+                fprintf(out, " %s %" PRIu64, m->shares[k].agent, m->shares[k].messages);
+        if (m->not_moved > 0)
+            fprintf(out, "; %" PRIu64 " not moved (no agent running the campaign took them)", m->not_moved);
+        fputc('\n', out);
+        if (m->received_after > 0)
+            fprintf(out, "  the sinks received %" PRIu64 " more of %s's messages after the move: accepted "
+                    "before its loss and still on their way, they were sent twice\n", m->received_after, m->from);
+    }
+}
+
 static void summary_sinks(FILE *out, const struct run_result *res)
 {
     size_t i;
@@ -241,6 +267,7 @@ void summary_print(FILE *out, const struct run_result *res)
     summary_latency(out, res);
     summary_replies(out, res);
     summary_agents(out, res);
+    summary_moves(out, res);
     summary_sinks(out, res);
     summary_reconcile(out, res);
     summary_thresholds(out, res);

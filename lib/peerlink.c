@@ -39,6 +39,7 @@ struct peerlink {
     uint64_t dropped;
     char campaign[TRACE_ID_MAX];    /* accepted workload, "" when none */
     int started, done;
+    uint32_t extension;         /* the last extra share taken for it (--rebalance) */
     char started_sink[TRACE_ID_MAX];    /* sinks: last campaign started */
     uint8_t *done_buf;          /* the last Done, for resending */
     size_t done_len;
@@ -131,11 +132,39 @@ static void peerlink_on_beat(struct ev_loop *loop, void *arg)
                          pl->welcomed ? pl->beat_ns : PEERLINK_HELLO_MS * NS_PER_MS);
 }
 
+/* peerlink_on_extension - an extra share for the campaign being run. */
+static void peerlink_on_extension(struct peerlink *pl, const Smtpstorm__Workload *w)
+{
+    char why[256] = "";
+    int rc;
+
+    if (!pl->campaign[0] || strcmp(pl->campaign, w->campaign) != 0 || pl->done || pl->cb.extend == NULL) {
+        snprintf(why, sizeof(why), "extra share refused: not running campaign %s", w->campaign);
+        peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign, why);
+        return;
+    }
+    if (w->extension <= pl->extension) {
+        peerlink_send_ready(pl);        /* a repeat: our Ready was lost */
+        return;
+    }
+    if ((rc = pl->cb.extend(pl, w, why, sizeof(why), pl->arg)) != 0) {
+        peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign,
+                            why[0] ? why : "extra share refused");
+        return;
+    }
+    pl->extension = w->extension;
+    peerlink_send_ready(pl);
+}
+
 static void peerlink_on_workload(struct peerlink *pl, const Smtpstorm__Workload *w)
 {
     char why[256] = "";
     int rc;
 
+    if (w->extension) {
+        peerlink_on_extension(pl, w);
+        return;
+    }
     if (pl->campaign[0] && strcmp(pl->campaign, w->campaign) == 0) {
         peerlink_send_ready(pl);        /* a repeat: our Ready was lost */
         return;
@@ -159,6 +188,7 @@ static void peerlink_on_workload(struct peerlink *pl, const Smtpstorm__Workload 
     }
     snprintf(pl->campaign, sizeof(pl->campaign), "%s", w->campaign);
     pl->started = pl->done = 0;
+    pl->extension = 0;
     free(pl->done_buf);
     pl->done_buf = NULL;
     peerlink_send_ready(pl);

@@ -81,6 +81,12 @@ struct peerlink_callbacks {
      * back as an Error. May be NULL (then behaviours are dropped). */
     int (*behaviour)(struct peerlink *pl, const Smtpstorm__SinkBehaviour *b, char *why, size_t whylen,
                      void *arg);
+    /* Agent: an extra share (w->extension > 0, --rebalance) for the campaign
+     * it runs now, not yet done. Return 0 to take it (Ready is sent), or
+     * -errno with a reason in why (sent back as a refusal). A repeat of an
+     * extension already taken is answered with Ready again without a call.
+     * May be NULL: extensions are refused. */
+    int (*extend)(struct peerlink *pl, const Smtpstorm__Workload *w, char *why, size_t whylen, void *arg);
 };
 
 /* peerlink_open - connect to opts->endpoint in ctx (a zmq context the caller

@@ -110,7 +110,8 @@ static int check_workload(const Smtpstorm__Workload *w)
         || (w->content.len > 0 && w->content.data == NULL)
         || !text_ok(w->auth) || !text_ok(w->from) || !text_ok(w->helo_name)
         || !text_ok(w->subject) || !text_ok(w->to) || w->seq_stride == 0
-        || w->timeout_ms > WIRE_TIMEOUT_MAX_MS || w->session_timeout_ms > WIRE_TIMEOUT_MAX_MS)
+        || w->timeout_ms > WIRE_TIMEOUT_MAX_MS || w->session_timeout_ms > WIRE_TIMEOUT_MAX_MS
+        || (w->extension > 0 && (w->messages == 0 || w->sessions == 0)))
         return -EBADMSG;
     for (i = 0; i < w->n_targets; i++)
         if (w->targets[i] == NULL || *w->targets[i] == '\0' || !text_ok(w->targets[i]))

@@ -267,7 +267,7 @@ int sink_link_prepare(const struct sink_config *cfg, char *err, size_t errlen)
 struct sink_link *sink_link_start(struct sink_server *srv, const struct sink_config *cfg, char *err,
                                   size_t errlen)
 {
-    struct peerlink_callbacks cb = { NULL, link_on_start, NULL, NULL, link_on_refused, link_on_behaviour };
+    struct peerlink_callbacks cb = { NULL, link_on_start, NULL, NULL, link_on_refused, link_on_behaviour, NULL };
     struct peerlink_opts po = { .endpoint = cfg->coordinator, .role = PEERLINK_SINK };
     struct sink_link *l = calloc(1, sizeof(*l));
     sigset_t all, old;

@@ -7,6 +7,11 @@
   agents count errors while it is down, the restarted sink counts again,
   the coordinator keeps what the earlier run reported (an entry ID#1) and
   reconciles honestly: lost = accepted - received, exit 5 when it is > 0;
+- --rebalance (issue 20): a 3-agent campaign of 30,000 messages with one
+  agent SIGKILLed at a third: its unsent messages move to the other two,
+  every planned message is sent once and received once (the sink took
+  exactly 30,000), the report names the move, exit 0; the same with the
+  agent restarted at once (a new process saying hello with the same id);
 - one sink daemon serving 20 campaigns in a row, one coordinator each:
   every one reconciles (a sink used to stop counting after 16).
 Processes are stopped by pid; every wait is bounded."""
@@ -90,6 +95,69 @@ def test_agent_killed_mid_campaign(tmp):
         sys.stdout.write(f"k2 killed {killed - started:.1f} s in, after {k2['messages_accepted']} accepted\n")
 
 
+REBALANCED = 30000
+
+
+def rebalanced(tmp, name, restart):
+    """--rebalance with agent m2 SIGKILLed at a third of the messages (and
+    started again at once with restart); checks that every planned message
+    was sent once and received once, and returns the report."""
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    report, page = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".html")
+    with harness.Procs() as procs:
+        _, count = start_sink(procs, snk, "sink", port, count=True)
+        agents = {ident: start_agent(procs, ctl, ident, "--heartbeat-timeout", "2") for ident in ("m1", "m2", "m3")}
+        coord, started = campaign(ctl, snk, 3, 1, report, "--html", page, "--rebalance", "--heartbeat-timeout", "2",
+                                  "-s", "12",
+                                  "--rate", "2500", "-m", str(REBALANCED), f"127.0.0.1:{port}")
+        try:
+            harness.wait_for(lambda: count.messages >= REBALANCED // 3, timeout=30, what="a third on the sink")
+            agents["m2"].send_signal(signal.SIGKILL)
+            agents["m2"].wait()
+            if restart:
+                start_agent(procs, ctl, "m2", "--heartbeat-timeout", "2")
+        finally:
+            rc, out, data = finish(coord, report, name, timeout=90)
+        check(rc == 0, f"{name}: exit {rc}, wanted 0: every message of the lost agent moved")
+        check(data is not None, f"{name}: no report")
+        t = data["totals"]
+        # sent once: the sink took exactly the planned messages, none twice
+        check(data["sinks"][0]["messages"] == REBALANCED, f"{name}: the sink took {data['sinks'][0]['messages']} "
+              f"messages, {REBALANCED} planned")
+        check(t["sink_received"] == REBALANCED and t["duplicates"] == 0 and t["lost"] == 0,
+              f"{name}: received {t['sink_received']}, duplicates {t['duplicates']}, lost {t['lost']}")
+        moves = data["rebalance"]
+        check(len(moves) == 1 and moves[0]["from"] == "m2" and moves[0]["decided"], f"{name}: moves {moves}")
+        m = moves[0]
+        taken = [s for s in m["to"] if s["state"] == "taken"]
+        check(m["moved"] > 0 and m["not_moved"] == 0 and m["sent"] + m["moved"] == m["planned"]
+              and sum(s["messages"] for s in taken) == m["moved"] and {s["agent"] for s in taken} <= {"m1", "m3"},
+              f"{name}: the move {m}")
+        by_id = {a["id"]: a for a in data["agents"]}
+        check(by_id["m2"]["missing"] and by_id["m2"]["sink_received"] == m["sent"],
+              f"{name}: m2 sent {m['sent']} by the move, the sink has {by_id['m2']['sink_received']}")
+        for ident in ("m1", "m3"):
+            a = by_id[ident]
+            check(a["messages_accepted"] == a["messages_planned"] == a["sink_received"],
+                  f"{name}: {ident} did not send its part and its extra share: {a}")
+        check("rebalance: agent m2 lost" in out and " moved:" in out, f"{name}: the summary names no move")
+        with open(page) as f:
+            html = f.read()
+        check('id="rebalance"' in html and f'data-key="rebalance-moved" data-value="{m["moved"]}"' in html,
+              f"{name}: the HTML report names no move")
+        sys.stdout.write(f"{name}: m2 killed after {m['sent']} sent, {m['moved']} moved in "
+                         f"{time.monotonic() - started:.1f} s\n")
+
+
+def test_agent_killed_rebalanced(tmp):
+    rebalanced(tmp, "rebalanced", restart=False)
+
+
+def test_agent_restarted_rebalanced(tmp):
+    rebalanced(tmp, "rebalanced-restart", restart=True)
+
+
 def test_sink_restarted_mid_campaign(tmp):
     ctl, snk = endpoints()
     port = harness.free_port()
@@ -152,7 +220,8 @@ def test_sink_serves_twenty_campaigns_in_a_row(tmp):
 
 
 def main():
-    tests = [test_agent_killed_mid_campaign, test_sink_restarted_mid_campaign,
+    tests = [test_agent_killed_mid_campaign, test_agent_killed_rebalanced, test_agent_restarted_rebalanced,
+             test_sink_restarted_mid_campaign,
              test_sink_serves_twenty_campaigns_in_a_row]
     harness.run_tests(tests, "smtpstorm-faults-")
 

@@ -789,7 +789,7 @@ static void sim_security(const struct sim_opts *o, struct peerlink_opts *po)
 
 static int sim_open_agents(struct sim *s)
 {
-    struct peerlink_callbacks cb = { sim_on_workload, sim_on_start, sim_on_stop, sim_on_lost, NULL, NULL };
+    struct peerlink_callbacks cb = { sim_on_workload, sim_on_start, sim_on_stop, sim_on_lost, NULL, NULL, NULL };
     struct peerlink_opts po = { .endpoint = s->o.coordinator, .role = PEERLINK_AGENT,
                                 .cores = s->o.cores, .wire_version = s->o.wire_version };
     char err[512];
@@ -864,7 +864,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(s.o.role, "sink") == 0) {
-        struct peerlink_callbacks cb = { NULL, sink_on_start, NULL, NULL, sim_on_refused, NULL };
+        struct peerlink_callbacks cb = { NULL, sink_on_start, NULL, NULL, sim_on_refused, NULL, NULL };
         struct peerlink_opts po = { .endpoint = s.o.coordinator, .id = s.o.id, .role = PEERLINK_SINK,
                                     .wire_version = s.o.wire_version };
 
@@ -882,7 +882,7 @@ int main(int argc, char **argv)
     }
     /* Agents: the first one's refusal ends the program (wrong-version test). */
     if (s.n_agents > 0 && s.o.wire_version) {
-        struct peerlink_callbacks cb = { NULL, NULL, NULL, NULL, sim_on_refused, NULL };
+        struct peerlink_callbacks cb = { NULL, NULL, NULL, NULL, sim_on_refused, NULL, NULL };
         struct peerlink_opts po = { .endpoint = s.o.coordinator, .id = s.agents[0].id,
                                     .role = PEERLINK_AGENT, .wire_version = s.o.wire_version };
 

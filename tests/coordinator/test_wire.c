@@ -116,22 +116,48 @@ static int decode_rc(Smtpstorm__Envelope *env)
     return rc;
 }
 
+static char *one_target[] = { "127.0.0.1:2525" };
+
+/* workload_envelope - env holding w, a workload of campaign c-1 to one target. */
+static void workload_envelope(Smtpstorm__Envelope *env, Smtpstorm__Workload *w)
+{
+    w->campaign = "c-1";
+    w->targets = one_target;
+    w->n_targets = 1;
+    w->seq_stride = 1;
+    env->body_case = SMTPSTORM__ENVELOPE__BODY_WORKLOAD;
+    env->workload = w;
+}
+
 static void test_wire_workload_timeout_over_a_day_is_refused(void **state)
 {
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
     Smtpstorm__Workload w = SMTPSTORM__WORKLOAD__INIT;
-    char *targets[] = { "127.0.0.1:2525" };
 
     (void)state;
-    w.campaign = "c-1";
-    w.targets = targets;
-    w.n_targets = 1;
-    w.seq_stride = 1;
+    workload_envelope(&env, &w);
     w.timeout_ms = WIRE_TIMEOUT_MAX_MS;
-    env.body_case = SMTPSTORM__ENVELOPE__BODY_WORKLOAD;
-    env.workload = &w;
     assert_int_equal(decode_rc(&env), 0);
     w.timeout_ms = WIRE_TIMEOUT_MAX_MS + 1;
+    assert_int_equal(decode_rc(&env), -EBADMSG);
+}
+
+/* An extra share (--rebalance) carries messages and sessions, or is refused. */
+static void test_wire_workload_extension_needs_messages_and_sessions(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
+    Smtpstorm__Workload w = SMTPSTORM__WORKLOAD__INIT;
+
+    (void)state;
+    workload_envelope(&env, &w);
+    w.seq_stride = 2;
+    w.extension = 1;
+    assert_int_equal(decode_rc(&env), -EBADMSG);
+    w.messages = 100;
+    assert_int_equal(decode_rc(&env), -EBADMSG);
+    w.sessions = 3;
+    assert_int_equal(decode_rc(&env), 0);
+    w.messages = 0;                     /* a part may be timed; an extra share never */
     assert_int_equal(decode_rc(&env), -EBADMSG);
 }
 
@@ -425,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_wire_workload_round_trips_with_phases),
         cmocka_unit_test(test_wire_workload_without_targets_is_refused),
         cmocka_unit_test(test_wire_workload_timeout_over_a_day_is_refused),
+        cmocka_unit_test(test_wire_workload_extension_needs_messages_and_sessions),
         cmocka_unit_test(test_wire_garbage_is_rejected),
         cmocka_unit_test(test_wire_other_version_is_named),
         cmocka_unit_test(test_wire_oversize_is_rejected),

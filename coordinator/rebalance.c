@@ -1,0 +1,349 @@
+/* rebalance.c - a lost agent's unsent messages planned again over the
+ * agents still running (see rebalance.h). */
+#include "run_private.h"
+#include "dist.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* recipients_max - the most recipients a message of the campaign has: -N
+ * numbers are handed out per recipient. */
+static uint64_t recipients_max(const struct workload_spec *ws)
+{
+    struct dist d;
+    char why[128];
+
+    if (ws->recipients_dist == NULL)
+        return ws->recipients ? ws->recipients : 1;
+    if (dist_parse(&d, ws->recipients_dist, DIST_COUNTS, 1, CONFIG_RCPTS_MAX, why, sizeof(why)) != 0)
+        return CONFIG_RCPTS_MAX;        /* checked before the campaign: not reached */
+    return dist_max(&d);
+}
+
+/* first_free_number - above every trace seq and -N number of the plan (an
+ * agent numbers recipients in blocks of -r with stride 1, interleaved
+ * with its stride otherwise: agent/workload.c's workload_number). */
+static uint64_t first_free_number(const struct run *r, uint64_t rcpts)
+{
+    uint64_t top = 0, seq_top, rcpt_top;
+    size_t i;
+
+    for (i = 0; i < r->na; i++) {
+        const struct plan_part *pp = &r->parts[i];
+        uint64_t stride = pp->seq_stride ? pp->seq_stride : 1;
+
+        if (!pp->active)
+            continue;
+        seq_top = pp->seq_first + pp->messages * stride;
+        rcpt_top = stride <= 1 ? (pp->seq_first + pp->messages) * rcpts + 1
+                               : pp->seq_first + 1 + pp->messages * rcpts * stride;
+        if (seq_top > top) top = seq_top;
+        if (rcpt_top > top) top = rcpt_top;
+    }
+    return top + 2;
+}
+
+static struct rebalance_share *share_outstanding(const struct run *r, const struct peer *p)
+{
+    size_t i, k;
+
+    for (i = 0; i < r->n_moves; i++)
+        for (k = 0; k < r->moves[i].n_shares; k++)
+            if (r->moves[i].shares[k].to == p && r->moves[i].shares[k].state == REBALANCE_SENT)
+                return &r->moves[i].shares[k];
+    return NULL;
+}
+
+/* send_waiting - send each waiting share whose agent has none outstanding. */
+static void send_waiting(struct run *r, uint64_t now)
+{
+    struct rebalance_share *s;
+    size_t i, k;
+
+    for (i = 0; i < r->n_moves; i++) {
+        for (k = 0; k < r->moves[i].n_shares; k++) {
+            s = &r->moves[i].shares[k];
+            if (s->state != REBALANCE_WAITING || share_outstanding(r, s->to) != NULL)
+                continue;
+            s->extension = ++s->to->extensions;
+            s->state = REBALANCE_SENT;
+            s->sent_ns = now;
+            send_extension(r, s);
+        }
+    }
+}
+
+/* share_out - count messages of move m over the agents still running the
+ * campaign (not skip), in proportion to their parts, at m's agent's rate
+ * and sessions in the same proportion; what none takes is not moved. */
+static void share_out(struct run *r, struct rebalance_move *m, uint64_t count, const struct peer *skip)
+{
+    const struct plan_part *from = &r->parts[m->lost->part];
+    uint64_t *weights = calloc(r->na, sizeof(*weights)), *counts = calloc(r->na, sizeof(*counts));
+    struct peer **to = calloc(r->na, sizeof(*to));
+    struct rebalance_share *grown, *s;
+    uint64_t rcpts = recipients_max(&r->cfg->w), stride, base, most = 0;
+    size_t i, n = 0;
+
+    for (i = 0; weights && counts && to && i < r->na; i++) {
+        struct peer *p = r->agents[i];
+
+        if (p == skip || p->lost || p->state != PEER_RUNNING || p->part < 0 || p->route_len == 0)
+            continue;
+        to[n] = p;
+        weights[n++] = r->parts[p->part].messages ? r->parts[p->part].messages : 1;
+    }
+    if (n == 0 || plan_split(count, weights, n, counts) != 0
+        || (grown = realloc(m->shares, (m->n_shares + n) * sizeof(*grown))) == NULL) {
+        m->not_moved += count;
+        log_warn("campaign %s: %llu messages of agent %s not moved: %s", r->campaign, (unsigned long long)count,
+                 m->from, n == 0 ? "no agent is running the campaign any more" : "out of memory");
+        goto out;
+    }
+    m->shares = grown;
+    if (r->next_number == 0)
+        r->next_number = first_free_number(r, rcpts);
+    for (i = 0; i < n; i++)
+        if (counts[i] > most)
+            most = counts[i];
+    stride = n < 2 ? 2 : n;             /* stride 1 would number recipients in blocks of -r */
+    base = r->next_number;
+    r->next_number += stride * (most * rcpts + 2) + 2;
+    for (i = 0; i < n; i++) {
+        if (counts[i] == 0)
+            continue;
+        s = &m->shares[m->n_shares++];
+        memset(s, 0, sizeof(*s));
+        snprintf(s->agent, sizeof(s->agent), "%s", to[i]->id);
+        s->to = to[i];
+        s->messages = counts[i];
+        s->sessions = (uint32_t)((uint64_t)from->sessions * counts[i] / count);
+        if (s->sessions == 0)
+            s->sessions = 1;
+        s->rate_milli = (uint64_t)((double)from->rate_milli * (double)counts[i] / (double)count);
+        if (from->rate_milli > 0 && s->rate_milli == 0)
+            s->rate_milli = 1;
+        s->seq_first = base + i;
+        s->seq_stride = stride;
+        s->state = REBALANCE_WAITING;
+        log_info("campaign %s: %llu messages of agent %s move to agent %s", r->campaign,
+                 (unsigned long long)s->messages, m->from, s->agent);
+    }
+out:
+    free(weights);
+    free(counts);
+    free(to);
+}
+
+void rebalance_lost(struct run *r, struct peer *p, const char *why)
+{
+    struct rebalance_move *grown, *m;
+    size_t i;
+
+    if (!r->cfg->w.rebalance || r->state != RUN_RUNNING || r->stop_at_ns || p->part < 0)
+        return;
+    if ((grown = realloc(r->moves, (r->n_moves + 1) * sizeof(*grown))) == NULL) {
+        log_warn("campaign %s: out of memory: agent %s's messages are not moved", r->campaign, p->id);
+        return;
+    }
+    r->moves = grown;
+    m = &r->moves[r->n_moves];
+    memset(m, 0, sizeof(*m));
+    if (r->ns > 0 && (m->sink_seq = calloc(r->ns, sizeof(*m->sink_seq))) == NULL) {
+        log_warn("campaign %s: out of memory: agent %s's messages are not moved", r->campaign, p->id);
+        return;
+    }
+    m->n_sink_seq = r->ns;
+    r->n_moves++;
+    snprintf(m->from, sizeof(m->from), "%s", p->id);
+    snprintf(m->why, sizeof(m->why), "%s", why);
+    m->lost = p;
+    m->lost_ns = clock_mono_ns();
+    for (i = 0; i < m->n_sink_seq; i++)
+        m->sink_seq[i] = r->sinks[i]->latest_seq;
+    log_info("campaign %s: agent %s lost (%s): its unsent messages move once the sinks have counted its last",
+             r->campaign, p->id, why);
+}
+
+/* move_ready - the sinks have counted what m's agent sent: each has
+ * reported REBALANCE_REPORTS times since the loss, and they have at least
+ * what it reported accepted (through an MTA, mail on its way); or the
+ * wait is over. */
+static int move_ready(struct run *r, const struct rebalance_move *m, uint64_t now)
+{
+    const Smtpstorm__Progress *pr = agg_progress_of(m->lost);
+    struct sink_count sc;
+    size_t i;
+
+    if (run_since(now, m->lost_ns) >= REBALANCE_WAIT_NS)
+        return 1;
+    for (i = 0; i < m->n_sink_seq && i < r->ns; i++) {
+        const struct peer *s = r->sinks[i];
+
+        if (!s->earlier && s->alive && s->latest_seq < m->sink_seq[i] + REBALANCE_REPORTS)
+            return 0;
+    }
+    if (r->ns == 0 || pr == NULL)
+        return 1;
+    agg_sink_for_agent(r->sinks, r->ns, r->campaign, m->from, &sc);
+    return sc.received + sc.rejected >= pr->messages_accepted;
+}
+
+/* move_decide - how many of m's agent's messages were never sent, and to
+ * whom they go. */
+static void move_decide(struct run *r, struct rebalance_move *m)
+{
+    const Smtpstorm__Progress *pr = agg_progress_of(m->lost);
+    uint64_t sinks_saw = 0, it_said = 0, known;
+    struct sink_count sc;
+
+    agg_sink_for_agent(r->sinks, r->ns, r->campaign, m->from, &sc);
+    sinks_saw = sc.received + sc.rejected + sc.deferred;
+    if (pr != NULL)
+        it_said = pr->messages_accepted + pr->messages_rejected;
+    known = sinks_saw > it_said ? sinks_saw : it_said;
+    m->planned = r->parts[m->lost->part].messages + rebalance_taken(r, m->lost);
+    m->done = known < m->planned ? known : m->planned;
+    m->moved = m->planned - m->done;
+    m->received_then = sc.received;
+    m->decided = 1;
+    log_warn("campaign %s: agent %s lost: %llu of its %llu messages sent, %llu move", r->campaign, m->from,
+             (unsigned long long)m->done, (unsigned long long)m->planned, (unsigned long long)m->moved);
+    if (m->moved > 0)
+        share_out(r, m, m->moved, NULL);
+}
+
+/* replace - share s of m was refused or its agent lost: place it again. */
+static void replace(struct run *r, struct rebalance_move *m, struct rebalance_share *s, const char *why)
+{
+    uint64_t count = s->messages;
+    const struct peer *skip = s->to;
+
+    s->state = REBALANCE_REFUSED;
+    log_warn("campaign %s: agent %s did not take %llu messages of agent %s (%s): placed again", r->campaign,
+             s->agent, (unsigned long long)count, m->from, why);
+    share_out(r, m, count, skip);       /* may move m->shares: s is gone */
+}
+
+void rebalance_tick(struct run *r, uint64_t now)
+{
+    struct rebalance_share *s;
+    size_t i, k;
+
+    for (i = 0; i < r->n_moves; i++) {
+        struct rebalance_move *m = &r->moves[i];
+
+        if (!m->decided && move_ready(r, m, now))
+            move_decide(r, m);
+        for (k = 0; k < m->n_shares; k++) {
+            s = &m->shares[k];
+            if ((s->state == REBALANCE_SENT || s->state == REBALANCE_WAITING) && s->to->lost) {
+                replace(r, m, s, "it was lost");
+                continue;
+            }
+            if (s->state == REBALANCE_SENT && run_since(now, s->sent_ns) >= RUN_RESEND_NS) {
+                s->sent_ns = now;       /* the same number: a repeat is answered, not run twice */
+                send_extension(r, s);
+            }
+        }
+    }
+    send_waiting(r, now);
+}
+
+int rebalance_busy(const struct run *r)
+{
+    size_t i, k;
+
+    for (i = 0; i < r->n_moves; i++) {
+        if (!r->moves[i].decided)
+            return 1;
+        for (k = 0; k < r->moves[i].n_shares; k++)
+            if (r->moves[i].shares[k].state == REBALANCE_WAITING || r->moves[i].shares[k].state == REBALANCE_SENT)
+                return 1;
+    }
+    return 0;
+}
+
+void rebalance_ready(struct run *r, struct peer *p)
+{
+    struct rebalance_share *s = share_outstanding(r, p);
+
+    if (s == NULL)
+        return;
+    s->state = REBALANCE_TAKEN;
+    log_info("campaign %s: agent %s took %llu more messages", r->campaign, p->id,
+             (unsigned long long)s->messages);
+    send_waiting(r, clock_mono_ns());
+}
+
+int rebalance_refused(struct run *r, struct peer *p, const char *text)
+{
+    size_t i, k;
+
+    for (i = 0; i < r->n_moves; i++)
+        for (k = 0; k < r->moves[i].n_shares; k++)
+            if (r->moves[i].shares[k].to == p && r->moves[i].shares[k].state == REBALANCE_SENT) {
+                replace(r, &r->moves[i], &r->moves[i].shares[k], text);
+                send_waiting(r, clock_mono_ns());
+                return 1;
+            }
+    return 0;
+}
+
+uint64_t rebalance_taken(const struct run *r, const struct peer *p)
+{
+    uint64_t n = 0;
+    size_t i, k;
+
+    for (i = 0; i < r->n_moves; i++)
+        for (k = 0; k < r->moves[i].n_shares; k++)
+            if (r->moves[i].shares[k].to == p && r->moves[i].shares[k].state == REBALANCE_TAKEN)
+                n += r->moves[i].shares[k].messages;
+    return n;
+}
+
+int rebalance_covered(const struct run *r, const struct peer *p)
+{
+    size_t i, k;
+
+    for (i = 0; i < r->n_moves; i++) {
+        const struct rebalance_move *m = &r->moves[i];
+
+        if (m->lost != p)
+            continue;
+        if (!m->decided || m->not_moved > 0)
+            return 0;
+        for (k = 0; k < m->n_shares; k++)
+            if (m->shares[k].state == REBALANCE_WAITING || m->shares[k].state == REBALANCE_SENT)
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+void rebalance_finish(struct run *r)
+{
+    struct sink_count sc;
+    size_t i;
+
+    for (i = 0; i < r->n_moves; i++) {
+        agg_sink_for_agent(r->sinks, r->ns, r->campaign, r->moves[i].from, &sc);
+        r->moves[i].received_after = r->moves[i].decided && sc.received > r->moves[i].received_then
+                                     ? sc.received - r->moves[i].received_then : 0;
+    }
+}
+
+void rebalance_free(struct run *r)
+{
+    size_t i;
+
+    for (i = 0; i < r->n_moves; i++) {
+        free(r->moves[i].shares);
+        free(r->moves[i].sink_seq);
+    }
+    free(r->moves);
+    r->moves = NULL;
+    r->n_moves = 0;
+    r->next_number = 0;
+}
