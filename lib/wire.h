@@ -12,7 +12,7 @@
 #include "hist.h"
 #include "stats.h"
 
-#define WIRE_VERSION        3               /* bump on any incompatible schema change */
+#define WIRE_VERSION        4               /* bump on any incompatible schema change */
 #define WIRE_MSG_MAX        (4u << 20)      /* ZMQ_MAXMSGSIZE: largest frame accepted */
 #define WIRE_CONTENT_MAX    (1u << 20)      /* -F file contents carried in a Workload */
 #define WIRE_TARGETS_MAX    1024            /* targets per workload */

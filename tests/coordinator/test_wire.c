@@ -220,15 +220,16 @@ static void test_wire_start_and_sink_counters_take_every_agent_of_a_campaign(voi
 static void test_wire_garbage_is_rejected(void **state)
 {
     static const char *const frames[] = {
-        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", ("\x0a\x10" "abc"), "", "\x08\x03",
-        "\x08\x03\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
-    };
+        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", ("\x0a\x10" "abc"), "", "\x08\x04",
+        "\x08\x04\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
+    };                                  /* \x08\x04: version 4, WIRE_VERSION (checked below) */
     static const size_t lens[] = { 11, 1, 5, 0, 2, 7 };
     Smtpstorm__Envelope *out;
     uint8_t junk[512];
     size_t i, j;
 
     (void)state;
+    assert_int_equal(WIRE_VERSION, 4);
     for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
         assert_int_equal(wire_decode(frames[i], lens[i], &out), -EBADMSG);
         assert_null(out);
