@@ -288,8 +288,9 @@ int job_extend(struct job *j, const struct job_extra *x, char *err, size_t errle
     size_t i, n, first = j->n_parts;
     int rc;
 
-    if (!j->running || j->stopping || j->seg + 1 != j->n_segs || j->base.messages == WORKLOAD_UNLIMITED) {
-        snprintf(err, errlen, "not running the last share of a message count");
+    if (!(j->running || j->finished) || j->stopping || j->fatal[0] || j->seg + 1 < j->n_segs
+        || j->base.messages == WORKLOAD_UNLIMITED) {
+        snprintf(err, errlen, "not in the last share of a message count");
         return -EBUSY;
     }
     if (x->messages == 0 || x->sessions == 0 || x->seq_stride == 0) {
@@ -346,6 +347,8 @@ int job_extend(struct job *j, const struct job_extra *x, char *err, size_t errle
         job_drop_parts(j, first);
         return rc;
     }
+    j->finished = 0;                    /* a finished job runs again, and ends again */
+    j->running = 1;
     for (i = first; i < j->n_parts; i++) {
         if (j->parts[i]->r && (rc = runner_start(j->parts[i]->r)) != 0) {
             /* as job_start: threads that cannot start end the job */

@@ -69,8 +69,9 @@ struct job_extra {
 };
 
 /* job_extend - run x beside the job's running parts, now, on the job's
- * targets and options; the job ends when they have ended too. Only a job
- * that sends a count of messages and is in its last segment takes one.
+ * targets and options; the job ends when they have ended too (a finished
+ * job runs again: on_done follows again). Only a job that sends a count of
+ * messages, is in its last segment and was not stopped takes one.
  * Returns 0, or -errno with the reason in err (nothing changed). */
 int job_extend(struct job *j, const struct job_extra *x, char *err, size_t errlen);
 

@@ -42,7 +42,9 @@ struct link {
 
     /* the campaign in hand */
     char campaign[TRACE_ID_MAX];
-    struct job *job;
+    struct job *job;            /* kept once done with --rebalance (an extra share may come),
+                                 * until the next Workload or the end */
+    int keep_done;              /* the Workload's rebalance */
     struct job_phase phases[JOB_PHASES_MAX];
     struct endpoint *targets;   /* the workload's, mx: ones one per MX host */
     size_t n_targets;
@@ -187,7 +189,8 @@ static void link_on_job_done(void *arg)
     log_debug("campaign %s done: %llu accepted, %llu errors%s%s", l->campaign,
              (unsigned long long)l->snap->messages_accepted, (unsigned long long)l->snap->errors,
              status[0] ? ": " : "", status);
-    ev_timer_start(l->loop, &l->reap_timer, 0);     /* free the job outside its callback */
+    if (l->quitting || !l->keep_done)
+        ev_timer_start(l->loop, &l->reap_timer, 0);     /* free the job outside its callback */
 }
 
 static void link_on_start_timer(struct ev_loop *loop, void *arg)
@@ -653,6 +656,7 @@ static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, 
         rc = -EINVAL;
         goto refuse;
     }
+    l->keep_done = pw->rebalance;
     l->report_ms = l->o->report_interval_ms >= 0 ? (uint32_t)l->o->report_interval_ms
                    : pw->report_interval_ms ? pw->report_interval_ms : 1000;
     log_debug("campaign %s: accepted: %d sessions, %llu messages (0: timed), %llu ms, %zu targets",
@@ -682,7 +686,7 @@ static int link_on_extend(struct peerlink *pl, const Smtpstorm__Workload *pw, ch
     int rc;
 
     (void)pl;
-    if (l->job == NULL || !job_running(l->job) || l->quitting) {
+    if (l->job == NULL || l->quitting || l->lost) {
         snprintf(why, whylen, "extra share refused: campaign %s is not running here", pw->campaign);
         return -EBUSY;
     }
@@ -695,6 +699,8 @@ static int link_on_extend(struct peerlink *pl, const Smtpstorm__Workload *pw, ch
         log_warn("campaign %s: extra share %u refused: %s", l->campaign, pw->extension, why);
         return rc;
     }
+    if (l->report_ms > 0 && !ev_timer_armed(&l->report_timer))      /* it had finished */
+        ev_timer_start(l->loop, &l->report_timer, (uint64_t)l->report_ms * NS_PER_MS);
     log_info("campaign %s: extra share %u taken: %llu messages, numbers from %llu by %llu", l->campaign,
              pw->extension, (unsigned long long)x.messages, (unsigned long long)x.seq_first,
              (unsigned long long)x.seq_stride);

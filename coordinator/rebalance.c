@@ -89,7 +89,9 @@ static void share_out(struct run *r, struct rebalance_move *m, uint64_t count, c
     for (i = 0; weights && counts && to && i < r->na; i++) {
         struct peer *p = r->agents[i];
 
-        if (p == skip || p->lost || p->state != PEER_RUNNING || p->part < 0 || p->route_len == 0)
+        /* running its part, or done with it and well (it runs again) */
+        if (p == skip || p->lost || p->part < 0 || p->route_len == 0 || !p->alive
+            || !(p->state == PEER_RUNNING || (p->state == PEER_DONE && p->status[0] == '\0')))
             continue;
         to[n] = p;
         weights[n++] = r->parts[p->part].messages ? r->parts[p->part].messages : 1;
@@ -268,13 +270,23 @@ int rebalance_busy(const struct run *r)
 void rebalance_ready(struct run *r, struct peer *p)
 {
     struct rebalance_share *s = share_outstanding(r, p);
+    const Smtpstorm__Progress *pr;
+    uint64_t now = clock_mono_ns();
 
     if (s == NULL)
         return;
     s->state = REBALANCE_TAKEN;
+    if (p->state == PEER_DONE) {        /* done with its part: it runs again, a new Done follows */
+        pr = agg_progress_of(p);
+        p->state = PEER_RUNNING;
+        p->busy = 1;                    /* until its next heartbeat says so itself */
+        p->sent_at_ns = now;
+        p->latest_seq = pr ? pr->seq : 0;
+        timeline_revive(&r->tl, p);
+    }
     log_info("campaign %s: agent %s took %llu more messages", r->campaign, p->id,
              (unsigned long long)s->messages);
-    send_waiting(r, clock_mono_ns());
+    send_waiting(r, now);
 }
 
 int rebalance_refused(struct run *r, struct peer *p, const char *text)

@@ -1,7 +1,8 @@
 /* rebalance.h - `smtpstorm run --rebalance`: when an agent is lost during a
  * campaign of a message count, the messages it never sent are planned
- * again over the agents still running it, as extra shares (a Workload with
- * `extension` set) beside their own.
+ * again over the campaign's other agents still connected, as extra shares
+ * (a Workload with `extension` set) beside their own; one already done
+ * with its part runs again. Agents that join later take none.
  *
  * How many moved: its planned messages (its part and the extra shares it
  * took) less those whose fate is known, the larger of what the sinks saw of

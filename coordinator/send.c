@@ -105,6 +105,7 @@ static void send_fill_workload(struct run *r, const struct plan_part *pp, Smtpst
     w->chunking = ws->chunking;
     w->starttls = ws->starttls;
     w->tls_resume = ws->tls_resume;
+    w->rebalance = ws->rebalance;
     w->auth = ws->auth ? ws->auth : (char *)"";
     w->family = (uint32_t)ws->family;
     w->no_abort = ws->no_abort;

@@ -340,6 +340,16 @@ void timeline_retire(struct timeline *tl, const void *peer)
     advance_final(tl);
 }
 
+void timeline_revive(struct timeline *tl, const void *peer)
+{
+    struct timeline_fold *f = fold_of(tl, peer, 0);
+
+    if (f != NULL && !f->live) {
+        f->live = 1;
+        least_recount(tl);
+    }
+}
+
 uint64_t timeline_last_ns(const struct timeline *tl, int (*pick)(const void *peer, void *arg), void *arg)
 {
     uint64_t last = 0;

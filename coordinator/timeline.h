@@ -103,6 +103,10 @@ void timeline_restarted(struct timeline *tl, const void *peer);
  * longer wait for it. */
 void timeline_retire(struct timeline *tl, const void *peer);
 
+/* timeline_revive - a retired peer reports again (an agent done with its
+ * part took an extra share): rows from its folded second on wait for it. */
+void timeline_revive(struct timeline *tl, const void *peer);
+
 /* timeline_last_ns - the largest last_ns of the peers for which pick(peer,
  * arg) is nonzero (agents: the last accepted message; sinks: the last
  * received), ns after the start; 0 when none. */

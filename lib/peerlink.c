@@ -138,7 +138,7 @@ static void peerlink_on_extension(struct peerlink *pl, const Smtpstorm__Workload
     char why[256] = "";
     int rc;
 
-    if (!pl->campaign[0] || strcmp(pl->campaign, w->campaign) != 0 || pl->done || pl->cb.extend == NULL) {
+    if (!pl->campaign[0] || strcmp(pl->campaign, w->campaign) != 0 || pl->cb.extend == NULL) {
         snprintf(why, sizeof(why), "extra share refused: not running campaign %s", w->campaign);
         peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign, why);
         return;
@@ -153,6 +153,11 @@ static void peerlink_on_extension(struct peerlink *pl, const Smtpstorm__Workload
         return;
     }
     pl->extension = w->extension;
+    if (pl->done) {                     /* its part was done: the campaign runs again */
+        pl->done = 0;
+        free(pl->done_buf);
+        pl->done_buf = NULL;
+    }
     peerlink_send_ready(pl);
 }
 

@@ -82,7 +82,8 @@ struct peerlink_callbacks {
     int (*behaviour)(struct peerlink *pl, const Smtpstorm__SinkBehaviour *b, char *why, size_t whylen,
                      void *arg);
     /* Agent: an extra share (w->extension > 0, --rebalance) for the campaign
-     * it runs now, not yet done. Return 0 to take it (Ready is sent), or
+     * it runs, or ran last (then it runs again: a new Done follows). Return
+     * 0 to take it (Ready is sent), or
      * -errno with a reason in why (sent back as a refusal). A repeat of an
      * extension already taken is answered with Ready again without a call.
      * May be NULL: extensions are refused. */

@@ -11,7 +11,8 @@
   agent SIGKILLed at a third: its unsent messages move to the other two,
   every planned message is sent once and received once (the sink took
   exactly 30,000), the report names the move, exit 0; the same with the
-  agent restarted at once (a new process saying hello with the same id);
+  agent restarted at once (a new process saying hello with the same id),
+  and killed at 95% (the others done with their parts take its messages);
 - one sink daemon serving 20 campaigns in a row, one coordinator each:
   every one reconciles (a sink used to stop counting after 16).
 Processes are stopped by pid; every wait is bounded."""
@@ -98,10 +99,10 @@ def test_agent_killed_mid_campaign(tmp):
 REBALANCED = 30000
 
 
-def rebalanced(tmp, name, restart):
-    """--rebalance with agent m2 SIGKILLed at a third of the messages (and
+def rebalanced(tmp, name, restart, at=REBALANCED // 3):
+    """--rebalance with agent m2 SIGKILLed once the sink has AT messages (and
     started again at once with restart); checks that every planned message
-    was sent once and received once, and returns the report."""
+    was sent once and received once."""
     ctl, snk = endpoints()
     port = harness.free_port()
     report, page = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".html")
@@ -112,7 +113,7 @@ def rebalanced(tmp, name, restart):
                                   "-s", "12",
                                   "--rate", "2500", "-m", str(REBALANCED), f"127.0.0.1:{port}")
         try:
-            harness.wait_for(lambda: count.messages >= REBALANCED // 3, timeout=30, what="a third on the sink")
+            harness.wait_for(lambda: count.messages >= at, timeout=30, what=f"{at} messages on the sink")
             agents["m2"].send_signal(signal.SIGKILL)
             agents["m2"].wait()
             if restart:
@@ -156,6 +157,12 @@ def test_agent_killed_rebalanced(tmp):
 
 def test_agent_restarted_rebalanced(tmp):
     rebalanced(tmp, "rebalanced-restart", restart=True)
+
+
+def test_agent_killed_late_rebalanced(tmp):
+    # at 95%: the others are done with their parts before the loss is even
+    # noticed; they take its messages all the same (and run again)
+    rebalanced(tmp, "rebalanced-late", restart=False, at=REBALANCED * 95 // 100)
 
 
 def test_sink_restarted_mid_campaign(tmp):
@@ -221,6 +228,7 @@ def test_sink_serves_twenty_campaigns_in_a_row(tmp):
 
 def main():
     tests = [test_agent_killed_mid_campaign, test_agent_killed_rebalanced, test_agent_restarted_rebalanced,
+             test_agent_killed_late_rebalanced,
              test_sink_restarted_mid_campaign,
              test_sink_serves_twenty_campaigns_in_a_row]
     harness.run_tests(tests, "smtpstorm-faults-")
