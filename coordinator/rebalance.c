@@ -1,5 +1,5 @@
 /* rebalance.c - a lost agent's unsent messages planned again over the
- * agents still running (see rebalance.h). */
+ * campaign's other agents (see rebalance.h). */
 #include "run_private.h"
 #include "dist.h"
 #include "log.h"
@@ -74,9 +74,10 @@ static void send_waiting(struct run *r, uint64_t now)
     }
 }
 
-/* share_out - count messages of move m over the agents still running the
- * campaign (not skip), in proportion to their parts, at m's agent's rate
- * and sessions in the same proportion; what none takes is not moved. */
+/* share_out - count messages of move m over the campaign's agents still
+ * connected and well (not skip), in proportion to their parts, at m's
+ * agent's rate and sessions in the same proportion; what none takes is
+ * not moved. */
 static void share_out(struct run *r, struct rebalance_move *m, uint64_t count, const struct peer *skip)
 {
     const struct plan_part *from = &r->parts[m->lost->part];
