@@ -119,6 +119,7 @@ static void link_on_report(struct ev_loop *loop, void *arg)
 {
     struct link *l = arg;
     struct wire_progress_meta m;
+    uint64_t interval, now, next;
 
     if (l->job == NULL || !job_running(l->job))
         return;
@@ -126,9 +127,12 @@ static void link_on_report(struct ev_loop *loop, void *arg)
     link_meta(l, &m);
     (void)peerlink_send_progress(l->pl, l->snap, &m);
     /* at start + k intervals, so reports keep their phase and never drift
-     * across the coordinator's one-second timeline rows */
-    ev_timer_start_at(loop, &l->report_timer,
-                            l->start_mono_ns + (l->seq + 1) * (uint64_t)l->report_ms * NS_PER_MS);
+     * across the coordinator's one-second timeline rows (the next one from
+     * now: a job that ran again after a pause skips the ones it missed) */
+    interval = (uint64_t)l->report_ms * NS_PER_MS;
+    now = clock_mono_ns();
+    next = l->start_mono_ns + ((now - l->start_mono_ns) / interval + 1) * interval;
+    ev_timer_start_at(loop, &l->report_timer, next);
 }
 
 /* link_release - forget the campaign's job and what it used. */

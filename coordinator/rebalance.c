@@ -234,6 +234,8 @@ void rebalance_tick(struct run *r, uint64_t now)
     struct rebalance_share *s;
     size_t i, k;
 
+    if (r->stop_at_ns)
+        return;                         /* stopping: nothing more moves */
     for (i = 0; i < r->n_moves; i++) {
         struct rebalance_move *m = &r->moves[i];
 
@@ -258,6 +260,8 @@ int rebalance_busy(const struct run *r)
 {
     size_t i, k;
 
+    if (r->stop_at_ns)
+        return 0;                       /* stopped: what did not move is reported so */
     for (i = 0; i < r->n_moves; i++) {
         if (!r->moves[i].decided)
             return 1;

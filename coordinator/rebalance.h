@@ -79,7 +79,8 @@ void rebalance_lost(struct run *r, struct peer *p, const char *why);
 void rebalance_tick(struct run *r, uint64_t now);
 
 /* rebalance_busy - a move is undecided or a share unanswered: the campaign
- * must not drain yet. */
+ * must not drain yet (never once it is stopping: what did not move by
+ * then is reported so). */
 int rebalance_busy(const struct run *r);
 
 /* rebalance_ready - agent p said Ready during the campaign: its outstanding
