@@ -496,7 +496,8 @@ int job_start(struct job *j)
     j->started = 1;
     /* later segments' seconds count from now, the campaign's start; the
      * first segment's engines start now, and count from their start */
-    j->base.origin_ns = clock_mono_ns();
+    if (j->base.origin_ns == 0)     /* a part joining late counts from the campaign's start */
+        j->base.origin_ns = clock_mono_ns();
     if (j->stopping) {
         ev_timer_start(j->loop, &j->later, 0);
         return 0;

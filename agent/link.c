@@ -630,14 +630,15 @@ static int link_workload(struct link *l, const Smtpstorm__Workload *pw, struct w
     return link_message(l, pw, w, why, whylen);
 }
 
-static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, char *why, size_t whylen,
-                            void *arg)
+/* link_take_part - campaign pw's part into a job, its event-time seconds
+ * counted from origin_ns (monotonic; 0: its start). 0, or -errno with why
+ * (-EAGAIN: not yet, the coordinator asks again). */
+static int link_take_part(struct link *l, const Smtpstorm__Workload *pw, uint64_t origin_ns, char *why,
+                          size_t whylen)
 {
-    struct link *l = arg;
     struct job_spec spec;
     int rc;
 
-    (void)pl;
     if (l->quitting) {
         snprintf(why, whylen, "the agent is shutting down");
         return -ESHUTDOWN;
@@ -650,6 +651,7 @@ static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, 
     if ((rc = link_workload(l, pw, &spec.w, why, whylen)) != 0
         || (rc = link_targets(l, pw, (int)spec.w.family, why, whylen)) != 0)
         goto refuse;
+    spec.w.origin_ns = origin_ns;
     spec.targets = l->targets;
     spec.n_targets = l->n_targets;
     spec.target_first = pw->target_first;
@@ -680,6 +682,39 @@ refuse:
     return rc ? rc : -EINVAL;
 }
 
+static int link_on_workload(struct peerlink *pl, const Smtpstorm__Workload *pw, char *why, size_t whylen,
+                            void *arg)
+{
+    (void)pl;
+    return link_take_part(arg, pw, 0, why, whylen);
+}
+
+/* link_join - --rebalance: a lost agent's messages for a campaign this
+ * agent holds no part of: take them as its part and start at once, its
+ * seconds counted from the campaign's start (pw->start_ns, our wall clock). */
+static int link_join(struct link *l, const Smtpstorm__Workload *pw, char *why, size_t whylen)
+{
+    uint64_t wall = clock_wall_ns(), mono = clock_mono_ns(), origin = mono;
+    int rc;
+
+    if (pw->start_ns > 0 && pw->start_ns < wall && wall - pw->start_ns < mono)
+        origin = mono - (wall - pw->start_ns);
+    if ((rc = link_take_part(l, pw, origin, why, whylen)) != 0)
+        return rc;
+    l->start_mono_ns = origin;
+    l->cpu0 = clock_cpu_ns();
+    if ((rc = job_start(l->job)) != 0)
+        log_error("campaign %s: cannot start: %s", l->campaign, strerror(-rc));     /* it says done */
+    else if (l->report_ms > 0)
+        ev_timer_start_at(l->loop, &l->report_timer,
+                          origin + ((mono - origin) / ((uint64_t)l->report_ms * NS_PER_MS) + 1)
+                                   * (uint64_t)l->report_ms * NS_PER_MS);
+    log_info("campaign %s: joined with extra share %u: %llu messages, numbers from %llu by %llu", l->campaign,
+             pw->extension, (unsigned long long)pw->messages, (unsigned long long)pw->seq_first,
+             (unsigned long long)pw->seq_stride);
+    return 0;
+}
+
 /* link_on_extend - an extra share of the running campaign (--rebalance:
  * messages a lost agent never sent), beside this agent's own. */
 static int link_on_extend(struct peerlink *pl, const Smtpstorm__Workload *pw, char *why, size_t whylen,
@@ -690,10 +725,12 @@ static int link_on_extend(struct peerlink *pl, const Smtpstorm__Workload *pw, ch
     int rc;
 
     (void)pl;
-    if (l->job == NULL || l->quitting || l->lost) {
-        snprintf(why, whylen, "extra share refused: campaign %s is not running here", pw->campaign);
+    if (l->quitting || l->lost) {
+        snprintf(why, whylen, "extra share refused: the agent is shutting down or lost its coordinator");
         return -EBUSY;
     }
+    if (l->job == NULL || strcmp(l->campaign, pw->campaign) != 0)
+        return link_join(l, pw, why, whylen);
     x.messages = pw->messages;
     x.sessions = pw->sessions;
     x.rate = (double)pw->rate_milli / 1000.0;

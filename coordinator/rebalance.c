@@ -4,6 +4,7 @@
 #include "dist.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,35 +75,94 @@ static void send_waiting(struct run *r, uint64_t now)
     }
 }
 
-/* share_out - count messages of move m over the campaign's agents still
- * connected and well (not skip), in proportion to their parts, at m's
- * agent's rate and sessions in the same proportion; what none takes is
- * not moved. */
-static void share_out(struct run *r, struct rebalance_move *m, uint64_t count, const struct peer *skip)
+/* enlist - idle agent p joins the campaign with an empty part (it takes a
+ * lost agent's messages as its part: --rebalance); 0 or -ENOMEM. */
+static int enlist(struct run *r, struct peer *p)
 {
-    const struct plan_part *from = &r->parts[m->lost->part];
-    uint64_t *weights = calloc(r->na, sizeof(*weights)), *counts = calloc(r->na, sizeof(*counts));
-    struct peer **to = calloc(r->na, sizeof(*to));
-    struct rebalance_share *grown, *s;
-    uint64_t rcpts = recipients_max(&r->cfg->w), stride, base, most = 0;
+    struct peer **agents = realloc(r->agents, (r->na + 1) * sizeof(*agents));
+    struct plan_part *parts;
+
+    if (agents == NULL)
+        return -ENOMEM;
+    r->agents = agents;
+    if ((parts = realloc(r->parts, (r->na + 1) * sizeof(*parts))) == NULL)
+        return -ENOMEM;
+    r->parts = parts;
+    memset(&parts[r->na], 0, sizeof(parts[r->na]));
+    parts[r->na].active = 1;
+    parts[r->na].seq_stride = 1;
+    parts[r->na].target_first = (uint32_t)(r->na % r->cfg->w.n_targets);
+    r->agents[r->na] = p;
+    p->part = (int)r->na++;
+    p->state = PEER_DONE;           /* done with its (empty) part: a share makes it run */
+    p->saw_progress = 1;            /* no Start to repeat: a share starts it */
+    p->status[0] = '\0';
+    log_info("campaign %s: agent %s (%s) joins to take a lost agent's messages", r->campaign, p->id, p->host);
+    return 0;
+}
+
+/* enlist_idle - the agents connected, idle and with a clock offset join
+ * the campaign; how many did. */
+static size_t enlist_idle(struct run *r)
+{
     size_t i, n = 0;
 
-    for (i = 0; weights && counts && to && i < r->na; i++) {
+    for (i = 0; i < r->reg.n; i++) {
+        struct peer *p = r->reg.peers[i];
+
+        if (p->role == PEERLINK_AGENT && p->part < 0 && p->alive && p->route_len > 0 && !p->busy
+            && p->have_offset && enlist(r, p) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* receivers - the campaign's agents that may take a share (not skip):
+ * connected, not lost, running their part or done with it and well (it
+ * runs again), into to[]; how many. */
+static size_t receivers(struct run *r, const struct peer *skip, struct peer **to)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < r->na; i++) {
         struct peer *p = r->agents[i];
 
-        /* running its part, or done with it and well (it runs again) */
         if (p == skip || p->lost || p->part < 0 || p->route_len == 0 || !p->alive
             || !(p->state == PEER_RUNNING || (p->state == PEER_DONE && p->status[0] == '\0')))
             continue;
-        to[n] = p;
-        weights[n++] = r->parts[p->part].messages ? r->parts[p->part].messages : 1;
+        to[n++] = p;
     }
-    if (n == 0 || plan_split(count, weights, n, counts) != 0
+    return n;
+}
+
+/* share_out - count messages of move m over the campaign's agents that
+ * may take a share (not skip; when there is none, over idle agents that
+ * join), in proportion to their parts, at m's agent's rate and sessions in
+ * the same proportion. Returns how many found no agent (0: all placed). */
+static uint64_t share_out(struct run *r, struct rebalance_move *m, uint64_t count, const struct peer *skip)
+{
+    uint64_t *weights = NULL, *counts = NULL, rcpts = recipients_max(&r->cfg->w), stride, base, most = 0;
+    struct peer **to = NULL;
+    struct rebalance_share *grown, *s;
+    struct plan_part from;
+    size_t i, n = 0;
+
+    if ((to = calloc(r->na + r->reg.n + 1, sizeof(*to))) != NULL && (n = receivers(r, skip, to)) == 0
+        && enlist_idle(r) > 0)          /* r->parts may have moved */
+        n = receivers(r, skip, to);
+    from = r->parts[m->lost->part];
+    weights = calloc(n + 1, sizeof(*weights));
+    counts = calloc(n + 1, sizeof(*counts));
+    for (i = 0; weights && i < n; i++)
+        weights[i] = r->parts[to[i]->part].messages ? r->parts[to[i]->part].messages : 1;
+    if (n == 0 || weights == NULL || counts == NULL || plan_split(count, weights, n, counts) != 0
         || (grown = realloc(m->shares, (m->n_shares + n) * sizeof(*grown))) == NULL) {
-        m->not_moved += count;
-        log_warn("campaign %s: %llu messages of agent %s not moved: %s", r->campaign, (unsigned long long)count,
-                 m->from, n == 0 ? "no agent is running the campaign any more" : "out of memory");
-        goto out;
+        if (n > 0)
+            log_warn("campaign %s: out of memory placing agent %s's messages", r->campaign, m->from);
+        free(weights);
+        free(counts);
+        free(to);
+        return count;
     }
     m->shares = grown;
     if (r->next_number == 0)
@@ -121,11 +181,11 @@ static void share_out(struct run *r, struct rebalance_move *m, uint64_t count, c
         snprintf(s->agent, sizeof(s->agent), "%s", to[i]->id);
         s->to = to[i];
         s->messages = counts[i];
-        s->sessions = (uint32_t)((uint64_t)from->sessions * counts[i] / count);
+        s->sessions = (uint32_t)((uint64_t)from.sessions * counts[i] / count);
         if (s->sessions == 0)
             s->sessions = 1;
-        s->rate_milli = (uint64_t)((double)from->rate_milli * (double)counts[i] / (double)count);
-        if (from->rate_milli > 0 && s->rate_milli == 0)
+        s->rate_milli = (uint64_t)((double)from.rate_milli * (double)counts[i] / (double)count);
+        if (from.rate_milli > 0 && s->rate_milli == 0)
             s->rate_milli = 1;
         s->seq_first = base + i;
         s->seq_stride = stride;
@@ -133,10 +193,25 @@ static void share_out(struct run *r, struct rebalance_move *m, uint64_t count, c
         log_info("campaign %s: %llu messages of agent %s move to agent %s", r->campaign,
                  (unsigned long long)s->messages, m->from, s->agent);
     }
-out:
     free(weights);
     free(counts);
     free(to);
+    return 0;
+}
+
+/* place - count messages of m to place: now, or (none taking them) once an
+ * agent can or joins, until --wait has passed; then they are not moved. */
+static void place(struct run *r, struct rebalance_move *m, uint64_t count, const struct peer *skip, uint64_t now)
+{
+    if (count == 0)
+        return;
+    if (m->unplaced == 0)
+        m->unplaced_ns = now;
+    m->unplaced += share_out(r, m, count, skip);
+    if (m->unplaced > 0)
+        log_warn("campaign %s: %llu messages of agent %s wait for an agent to take them (at most %llu s)",
+                 r->campaign, (unsigned long long)m->unplaced, m->from,
+                 (unsigned long long)(r->cfg->wait_ms / 1000));
 }
 
 void rebalance_lost(struct run *r, struct peer *p, const char *why)
@@ -213,8 +288,7 @@ static void move_decide(struct run *r, struct rebalance_move *m)
     m->decided = 1;
     log_warn("campaign %s: agent %s lost: %llu of its %llu messages sent, %llu move", r->campaign, m->from,
              (unsigned long long)m->done, (unsigned long long)m->planned, (unsigned long long)m->moved);
-    if (m->moved > 0)
-        share_out(r, m, m->moved, NULL);
+    place(r, m, m->moved, NULL, clock_mono_ns());
 }
 
 /* replace - share s of m was refused or its agent lost: place it again. */
@@ -226,7 +300,7 @@ static void replace(struct run *r, struct rebalance_move *m, struct rebalance_sh
     s->state = REBALANCE_REFUSED;
     log_warn("campaign %s: agent %s did not take %llu messages of agent %s (%s): placed again", r->campaign,
              s->agent, (unsigned long long)count, m->from, why);
-    share_out(r, m, count, skip);       /* may move m->shares: s is gone */
+    place(r, m, count, skip, clock_mono_ns());     /* may move m->shares: s is gone */
 }
 
 void rebalance_tick(struct run *r, uint64_t now)
@@ -241,6 +315,18 @@ void rebalance_tick(struct run *r, uint64_t now)
 
         if (!m->decided && move_ready(r, m, now))
             move_decide(r, m);
+        if (m->unplaced > 0) {          /* none could take them: try again, or give up */
+            uint64_t left = m->unplaced;
+
+            m->unplaced = 0;
+            if (run_since(now, m->unplaced_ns) >= r->cfg->wait_ms * NS_PER_MS) {
+                m->not_moved += left;
+                log_warn("campaign %s: %llu messages of agent %s not moved: no agent took them", r->campaign,
+                         (unsigned long long)left, m->from);
+            } else {
+                m->unplaced = share_out(r, m, left, NULL);  /* what still waits, since unplaced_ns */
+            }
+        }
         for (k = 0; k < m->n_shares; k++) {
             s = &m->shares[k];
             if ((s->state == REBALANCE_SENT || s->state == REBALANCE_WAITING) && s->to->lost) {
@@ -263,7 +349,7 @@ int rebalance_busy(const struct run *r)
     if (r->stop_at_ns)
         return 0;                       /* stopped: what did not move is reported so */
     for (i = 0; i < r->n_moves; i++) {
-        if (!r->moves[i].decided)
+        if (!r->moves[i].decided || r->moves[i].unplaced > 0)
             return 1;
         for (k = 0; k < r->moves[i].n_shares; k++)
             if (r->moves[i].shares[k].state == REBALANCE_WAITING || r->moves[i].shares[k].state == REBALANCE_SENT)
@@ -329,7 +415,7 @@ int rebalance_covered(const struct run *r, const struct peer *p)
 
         if (m->lost != p)
             continue;
-        if (!m->decided || m->not_moved > 0)
+        if (!m->decided || m->not_moved > 0 || m->unplaced > 0)
             return 0;
         for (k = 0; k < m->n_shares; k++)
             if (m->shares[k].state == REBALANCE_WAITING || m->shares[k].state == REBALANCE_SENT)

@@ -2,7 +2,10 @@
  * campaign of a message count, the messages it never sent are planned
  * again over the campaign's other agents still connected, as extra shares
  * (a Workload with `extension` set) beside their own; one already done
- * with its part runs again. Agents that join later take none.
+ * with its part runs again. When none is left, idle agents connected to
+ * the coordinator join (an empty part, then the share as their part),
+ * waited for up to --wait. The lost agent's own new process (its id) takes
+ * none: the sinks count an id's messages as one.
  *
  * How many moved: its planned messages (its part and the extra shares it
  * took) less those whose fate is known, the larger of what the sinks saw of
@@ -60,7 +63,9 @@ struct rebalance_move {
     uint64_t planned;               /* its part and the extra shares it took */
     uint64_t done;                  /* of those, sent by it as far as anyone saw */
     uint64_t moved;                 /* planned - done: shared out */
-    uint64_t not_moved;             /* of moved, no running agent would take */
+    uint64_t not_moved;             /* of moved, no agent took within --wait */
+    uint64_t unplaced;              /* of moved, waiting for an agent to take them */
+    uint64_t unplaced_ns;           /* monotonic: since when */
     uint64_t received_then;         /* the sinks' count of its messages at the decision */
     uint64_t received_after;        /* and after it, by the report (sent twice) */
     struct rebalance_share *shares;

@@ -180,6 +180,8 @@ void send_extension(struct run *r, const struct rebalance_share *s)
     pp.seq_stride = s->seq_stride;
     send_fill_workload(r, &pp, &w, phases, ptrs);
     w.extension = s->extension;
+    /* for an agent that joins: the campaign's start on its clock */
+    w.start_ns = (uint64_t)((int64_t)r->start_wall_ns + (s->to->have_offset ? s->to->offset_ns : 0));
     env.body_case = SMTPSTORM__ENVELOPE__BODY_WORKLOAD;
     env.workload = &w;
     send_to(s->to, &env);

@@ -132,28 +132,40 @@ static void peerlink_on_beat(struct ev_loop *loop, void *arg)
                          pl->welcomed ? pl->beat_ns : PEERLINK_HELLO_MS * NS_PER_MS);
 }
 
-/* peerlink_on_extension - an extra share for the campaign being run. */
+/* peerlink_on_extension - an extra share for the campaign being run (or
+ * run last), or, for an agent holding no part of it, a part to join with. */
 static void peerlink_on_extension(struct peerlink *pl, const Smtpstorm__Workload *w)
 {
     char why[256] = "";
-    int rc;
+    int rc, joins = !pl->campaign[0] || strcmp(pl->campaign, w->campaign) != 0;
 
-    if (!pl->campaign[0] || strcmp(pl->campaign, w->campaign) != 0 || pl->cb.extend == NULL) {
-        snprintf(why, sizeof(why), "extra share refused: not running campaign %s", w->campaign);
+    if (pl->role != PEERLINK_AGENT || pl->cb.extend == NULL) {
+        peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign, "extra share refused: not an agent");
+        return;
+    }
+    if (joins && pl->campaign[0] && !pl->done) {
+        snprintf(why, sizeof(why), "extra share refused: busy with campaign %s", pl->campaign);
         peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign, why);
         return;
     }
-    if (w->extension <= pl->extension) {
+    if (!joins && w->extension <= pl->extension) {
         peerlink_send_ready(pl);        /* a repeat: our Ready was lost */
         return;
     }
-    if ((rc = pl->cb.extend(pl, w, why, sizeof(why), pl->arg)) != 0) {
+    rc = pl->cb.extend(pl, w, why, sizeof(why), pl->arg);
+    if (rc == -EAGAIN)
+        return;         /* not yet: the coordinator repeats it until answered */
+    if (rc != 0) {
         peerlink_send_error(pl, SMTPSTORM__ERROR__CODE__REFUSED, w->campaign,
                             why[0] ? why : "extra share refused");
         return;
     }
+    if (joins) {                        /* started already: a Start for it changes nothing */
+        snprintf(pl->campaign, sizeof(pl->campaign), "%s", w->campaign);
+        pl->started = 1;
+    }
     pl->extension = w->extension;
-    if (pl->done) {                     /* its part was done: the campaign runs again */
+    if (pl->done || joins) {            /* its part was done: the campaign runs again */
         pl->done = 0;
         free(pl->done_buf);
         pl->done_buf = NULL;

@@ -82,9 +82,11 @@ struct peerlink_callbacks {
     int (*behaviour)(struct peerlink *pl, const Smtpstorm__SinkBehaviour *b, char *why, size_t whylen,
                      void *arg);
     /* Agent: an extra share (w->extension > 0, --rebalance) for the campaign
-     * it runs, or ran last (then it runs again: a new Done follows). Return
-     * 0 to take it (Ready is sent), or
-     * -errno with a reason in why (sent back as a refusal). A repeat of an
+     * it runs, or ran last (then it runs again: a new Done follows), or, when
+     * it holds no part of that campaign, a whole part to join with: start it
+     * at once, its seconds counted from w->start_ns (its wall clock). Return
+     * 0 to take it (Ready is sent), -EAGAIN to answer nothing yet, or -errno
+     * with a reason in why (sent back as a refusal). A repeat of an
      * extension already taken is answered with Ready again without a call.
      * May be NULL: extensions are refused. */
     int (*extend)(struct peerlink *pl, const Smtpstorm__Workload *w, char *why, size_t whylen, void *arg);

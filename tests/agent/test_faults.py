@@ -13,6 +13,8 @@
   exactly 30,000), the report names the move, exit 0; the same with the
   agent restarted at once (a new process saying hello with the same id),
   and killed at 95% (the others done with their parts take its messages);
+  and a campaign's only agent killed, a new one (another id) joining to
+  send the rest;
 - one sink daemon serving 20 campaigns in a row, one coordinator each:
   every one reconciles (a sink used to stop counting after 16).
 Processes are stopped by pid; every wait is bounded."""
@@ -165,6 +167,41 @@ def test_agent_killed_late_rebalanced(tmp):
     rebalanced(tmp, "rebalanced-late", restart=False, at=REBALANCED * 95 // 100)
 
 
+def test_lone_agent_killed_one_joins(tmp):
+    """--rebalance with the campaign's only agent SIGKILLed at a third and a
+    new agent (another id) started then: it joins and sends the rest."""
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    messages = 12000
+    report = os.path.join(tmp, "joined.json")
+    with harness.Procs() as procs:
+        _, count = start_sink(procs, snk, "sink", port, count=True)
+        lone = start_agent(procs, ctl, "j0", "--heartbeat-timeout", "2")
+        coord, started = campaign(ctl, snk, 1, 1, report, "--rebalance", "--heartbeat-timeout", "2", "-s", "6",
+                                  "--rate", "2000", "-m", str(messages), f"127.0.0.1:{port}")
+        try:
+            harness.wait_for(lambda: count.messages >= messages // 3, timeout=30, what="a third on the sink")
+            lone.send_signal(signal.SIGKILL)
+            lone.wait()
+            start_agent(procs, ctl, "j1", "--heartbeat-timeout", "2")
+        finally:
+            rc, out, data = finish(coord, report, "joined", timeout=90)
+        check(rc == 0, f"joined: exit {rc}, wanted 0: the lost agent's messages all moved")
+        check(data is not None, "joined: no report")
+        t = data["totals"]
+        check(data["sinks"][0]["messages"] == messages and t["sink_received"] == messages and t["duplicates"] == 0,
+              f"joined: the sink took {data['sinks'][0]['messages']}, received {t['sink_received']} of {messages}")
+        m = data["rebalance"][0] if len(data["rebalance"]) == 1 else {}
+        check(m.get("from") == "j0" and m["not_moved"] == 0 and m["sent"] + m["moved"] == m["planned"] == messages
+              and [(s["agent"], s["state"]) for s in m["to"]] == [("j1", "taken")], f"joined: the move {m}")
+        j1 = {a["id"]: a for a in data["agents"]}.get("j1")
+        check(j1 is not None and j1["messages_planned"] == j1["messages_accepted"] == j1["sink_received"] == m["moved"],
+              f"joined: j1's line {j1}")
+        check("joins to take" in out, "joined: the coordinator does not say j1 joined")
+        sys.stdout.write(f"joined: j0 killed after {m['sent']} sent, j1 sent {m['moved']} in "
+                         f"{time.monotonic() - started:.1f} s\n")
+
+
 def test_sink_restarted_mid_campaign(tmp):
     ctl, snk = endpoints()
     port = harness.free_port()
@@ -228,7 +265,7 @@ def test_sink_serves_twenty_campaigns_in_a_row(tmp):
 
 def main():
     tests = [test_agent_killed_mid_campaign, test_agent_killed_rebalanced, test_agent_restarted_rebalanced,
-             test_agent_killed_late_rebalanced,
+             test_agent_killed_late_rebalanced, test_lone_agent_killed_one_joins,
              test_sink_restarted_mid_campaign,
              test_sink_serves_twenty_campaigns_in_a_row]
     harness.run_tests(tests, "smtpstorm-faults-")
