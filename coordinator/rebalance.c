@@ -329,8 +329,8 @@ void rebalance_tick(struct run *r, uint64_t now)
         }
         for (k = 0; k < m->n_shares; k++) {
             s = &m->shares[k];
-            if ((s->state == REBALANCE_SENT || s->state == REBALANCE_WAITING) && s->to->lost) {
-                replace(r, m, s, "it was lost");
+            if ((s->state == REBALANCE_SENT || s->state == REBALANCE_WAITING) && (s->to->lost || !s->to->alive)) {
+                replace(r, m, s, "it was lost");   /* or, done with its part, went silent */
                 continue;
             }
             if (s->state == REBALANCE_SENT && run_since(now, s->sent_ns) >= RUN_RESEND_NS) {
