@@ -135,22 +135,39 @@ static size_t receivers(struct run *r, const struct peer *skip, struct peer **to
     return n;
 }
 
+/* pace - what m's agent ran at when it was lost: its part's rate and
+ * sessions and those of the extra shares it had taken (so that the moved
+ * messages keep the campaign's rate however many losses came before). */
+static void pace(const struct run *r, const struct rebalance_move *m, uint64_t *rate_milli, uint64_t *sessions)
+{
+    size_t i, k;
+
+    *rate_milli = r->parts[m->lost->part].rate_milli;
+    *sessions = r->parts[m->lost->part].sessions;
+    for (i = 0; i < r->n_moves; i++)
+        for (k = 0; k < r->moves[i].n_shares; k++)
+            if (r->moves[i].shares[k].to == m->lost && r->moves[i].shares[k].state == REBALANCE_TAKEN) {
+                *rate_milli += r->moves[i].shares[k].rate_milli;
+                *sessions += r->moves[i].shares[k].sessions;
+            }
+}
+
 /* share_out - count messages of move m over the campaign's agents that
  * may take a share (not skip; when there is none, over idle agents that
- * join), in proportion to their parts, at m's agent's rate and sessions in
+ * join), in proportion to their parts, at the pace of m's agent (pace) in
  * the same proportion. Returns how many found no agent (0: all placed). */
 static uint64_t share_out(struct run *r, struct rebalance_move *m, uint64_t count, const struct peer *skip)
 {
     uint64_t *weights = NULL, *counts = NULL, rcpts = recipients_max(&r->cfg->w), stride, base, most = 0;
+    uint64_t rate_milli, sessions;
     struct peer **to = NULL;
     struct rebalance_share *grown, *s;
-    struct plan_part from;
     size_t i, n = 0;
 
     if ((to = calloc(r->na + r->reg.n + 1, sizeof(*to))) != NULL && (n = receivers(r, skip, to)) == 0
         && enlist_idle(r) > 0)          /* r->parts may have moved */
         n = receivers(r, skip, to);
-    from = r->parts[m->lost->part];
+    pace(r, m, &rate_milli, &sessions);
     weights = calloc(n + 1, sizeof(*weights));
     counts = calloc(n + 1, sizeof(*counts));
     for (i = 0; weights && i < n; i++)
@@ -181,11 +198,11 @@ static uint64_t share_out(struct run *r, struct rebalance_move *m, uint64_t coun
         snprintf(s->agent, sizeof(s->agent), "%s", to[i]->id);
         s->to = to[i];
         s->messages = counts[i];
-        s->sessions = (uint32_t)((uint64_t)from.sessions * counts[i] / count);
+        s->sessions = (uint32_t)(sessions * counts[i] / count);
         if (s->sessions == 0)
             s->sessions = 1;
-        s->rate_milli = (uint64_t)((double)from.rate_milli * (double)counts[i] / (double)count);
-        if (from.rate_milli > 0 && s->rate_milli == 0)
+        s->rate_milli = (uint64_t)((double)rate_milli * (double)counts[i] / (double)count);
+        if (rate_milli > 0 && s->rate_milli == 0)
             s->rate_milli = 1;
         s->seq_first = base + i;
         s->seq_stride = stride;
