@@ -227,8 +227,9 @@ static void json_moves(FILE *f, const struct run_result *res)
 
             fprintf(f, "%s{\"agent\": ", k ? ", " : "");
             json_write_string(f, s->agent);
-            fprintf(f, ", \"messages\": %" PRIu64 ", \"numbers_from\": %" PRIu64 ", \"numbers_stride\": %"
-                    PRIu64 ", \"state\": \"%s\"}", s->messages, s->seq_first, s->seq_stride, states[s->state]);
+            fprintf(f, ", \"messages\": %" PRIu64 ", \"sessions\": %u, \"rate_msgs_per_s\": %.3f, \"numbers_from\": %"
+                    PRIu64 ", \"numbers_stride\": %" PRIu64 ", \"state\": \"%s\"}", s->messages, s->sessions,
+                    (double)s->rate_milli / 1000.0, s->seq_first, s->seq_stride, states[s->state]);
         }
         fputs("]}", f);
     }

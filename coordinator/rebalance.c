@@ -152,14 +152,34 @@ static void pace(const struct run *r, const struct rebalance_move *m, uint64_t *
             }
 }
 
+/* heaviest - keep the keep agents of to[] (n of them) with the largest
+ * weights, in to[0..keep) and weights[0..keep); returns keep. */
+static size_t heaviest(struct peer **to, uint64_t *weights, size_t n, size_t keep)
+{
+    size_t i, j, best;
+    struct peer *tp;
+    uint64_t tw;
+
+    for (i = 0; i < keep; i++) {
+        for (best = i, j = i + 1; j < n; j++)
+            if (weights[j] > weights[best])
+                best = j;
+        tp = to[i], to[i] = to[best], to[best] = tp;
+        tw = weights[i], weights[i] = weights[best], weights[best] = tw;
+    }
+    return keep;
+}
+
 /* share_out - count messages of move m over the campaign's agents that
  * may take a share (not skip; when there is none, over idle agents that
  * join), in proportion to their parts, at the pace of m's agent (pace) in
- * the same proportion. Returns how many found no agent (0: all placed). */
+ * the same proportion: its rate and its sessions shared out (so at most as
+ * many agents as it had sessions). Returns how many found no agent (0: all
+ * placed). */
 static uint64_t share_out(struct run *r, struct rebalance_move *m, uint64_t count, const struct peer *skip)
 {
-    uint64_t *weights = NULL, *counts = NULL, rcpts = recipients_max(&r->cfg->w), stride, base, most = 0;
-    uint64_t rate_milli, sessions;
+    uint64_t *weights = NULL, *counts = NULL, *split = NULL, rcpts = recipients_max(&r->cfg->w), stride, base;
+    uint64_t rate_milli, sessions, most = 0;
     struct peer **to = NULL;
     struct rebalance_share *grown, *s;
     size_t i, n = 0;
@@ -170,14 +190,19 @@ static uint64_t share_out(struct run *r, struct rebalance_move *m, uint64_t coun
     pace(r, m, &rate_milli, &sessions);
     weights = calloc(n + 1, sizeof(*weights));
     counts = calloc(n + 1, sizeof(*counts));
+    split = calloc(n + 1, sizeof(*split));
     for (i = 0; weights && i < n; i++)
         weights[i] = r->parts[to[i]->part].messages ? r->parts[to[i]->part].messages : 1;
-    if (n == 0 || weights == NULL || counts == NULL || plan_split(count, weights, n, counts) != 0
+    if (weights != NULL && sessions > 0 && n > sessions)
+        n = heaviest(to, weights, n, (size_t)sessions);    /* no more sessions than it had */
+    if (n == 0 || weights == NULL || counts == NULL || split == NULL || plan_split(count, weights, n, counts) != 0
+        || plan_split(sessions, counts, n, split) != 0
         || (grown = realloc(m->shares, (m->n_shares + n) * sizeof(*grown))) == NULL) {
         if (n > 0)
             log_warn("campaign %s: out of memory placing agent %s's messages", r->campaign, m->from);
         free(weights);
         free(counts);
+        free(split);
         free(to);
         return count;
     }
@@ -198,9 +223,7 @@ static uint64_t share_out(struct run *r, struct rebalance_move *m, uint64_t coun
         snprintf(s->agent, sizeof(s->agent), "%s", to[i]->id);
         s->to = to[i];
         s->messages = counts[i];
-        s->sessions = (uint32_t)(sessions * counts[i] / count);
-        if (s->sessions == 0)
-            s->sessions = 1;
+        s->sessions = split[i] ? (uint32_t)split[i] : 1;     /* its sessions, shared out */
         s->rate_milli = (uint64_t)((double)rate_milli * (double)counts[i] / (double)count);
         if (rate_milli > 0 && s->rate_milli == 0)
             s->rate_milli = 1;
@@ -212,6 +235,7 @@ static uint64_t share_out(struct run *r, struct rebalance_move *m, uint64_t coun
     }
     free(weights);
     free(counts);
+    free(split);
     free(to);
     return 0;
 }
