@@ -219,43 +219,38 @@ static void job_release_parts(struct job *j)
     j->n_parts = 0;
 }
 
-/* job_make_parts - segment k's runners, one per target share. Returns 0,
- * 1 when there is nothing left to send, or -errno with err. */
-static int job_make_parts(struct job *j, size_t k, char *err, size_t errlen)
+/* job_add_parts - w split over the job's targets (one part a target, at
+ * most one a session), each part a runner of its share of threads (at
+ * least one), appended to j->parts and watched. 0, or -errno with err; the
+ * parts added before a failure stay, for the caller to drop or release. */
+static int job_add_parts(struct job *j, const struct workload *w, int threads, char *err, size_t errlen)
 {
-    struct workload w;
-    size_t i, n;
-    int rc;
+    size_t i, n = j->n_targets < (size_t)w->sessions ? j->n_targets : (size_t)w->sessions;
+    struct job_part **grown;
 
-    if (!job_segment_workload(j, k, &w))
-        return 1;
-    if ((rc = runner_fd_limit(w.sessions, j->threads, err, errlen)) != 0)
-        return rc;
-    n = j->n_targets < (size_t)w.sessions ? j->n_targets : (size_t)w.sessions;
-    if ((j->parts = calloc(n, sizeof(*j->parts))) == NULL) {
+    if ((grown = realloc(j->parts, (j->n_parts + n) * sizeof(*grown))) == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    j->parts = grown;
     for (i = 0; i < n; i++) {
-        if ((j->parts[i] = calloc(1, sizeof(**j->parts))) == NULL) {
+        struct job_part *p = calloc(1, sizeof(*p));
+        int t = threads / (int)n + ((int)i < threads % (int)n);
+
+        if (p == NULL) {
             snprintf(err, errlen, "out of memory");
             return -ENOMEM;
         }
-        j->parts[i]->fd = -1;
-        j->n_parts++;
-    }
-    for (i = 0; i < n; i++) {
-        struct job_part *p = j->parts[i];
-        int threads = j->threads / (int)n + ((int)i < j->threads % (int)n);
-
-        if (workload_split(&w, (int)n, (int)i, &p->w) != 0) {
-            snprintf(err, errlen, "cannot split %d sessions over %zu targets", w.sessions, n);
+        p->fd = -1;
+        j->parts[j->n_parts++] = p;
+        if (workload_split(w, (int)n, (int)i, &p->w) != 0) {
+            snprintf(err, errlen, "cannot split %d sessions over %zu targets", w->sessions, n);
             return -EINVAL;
         }
         p->w.target = j->targets[(j->target_first + i) % j->n_targets];
         if (p->w.messages == 0)
             continue;
-        if ((p->r = runner_new(&p->w, threads < 1 ? 1 : threads, 0, err, errlen)) == NULL)
+        if ((p->r = runner_new(&p->w, t < 1 ? 1 : t, 0, err, errlen)) == NULL)
             return -EINVAL;
         p->fd = runner_done_fd(p->r);
         if (ev_io_set(j->loop, p->fd, EV_READ, job_on_runner, j) != 0) {
@@ -265,6 +260,20 @@ static int job_make_parts(struct job *j, size_t k, char *err, size_t errlen)
         }
     }
     return 0;
+}
+
+/* job_make_parts - segment k's runners, one per target share. Returns 0,
+ * 1 when there is nothing left to send, or -errno with err. */
+static int job_make_parts(struct job *j, size_t k, char *err, size_t errlen)
+{
+    struct workload w;
+    int rc;
+
+    if (!job_segment_workload(j, k, &w))
+        return 1;
+    if ((rc = runner_fd_limit(w.sessions, j->threads, err, errlen)) != 0)
+        return rc;
+    return job_add_parts(j, &w, j->threads, err, errlen);
 }
 
 /* job_drop_parts - free parts[from...] (not started), and forget them. */
@@ -283,9 +292,8 @@ static void job_drop_parts(struct job *j, size_t from)
 
 int job_extend(struct job *j, const struct job_extra *x, char *err, size_t errlen)
 {
-    struct job_part **grown;
     struct workload w;
-    size_t i, n, first = j->n_parts;
+    size_t i, first = j->n_parts;
     int rc;
 
     if (!(j->running || j->finished) || j->stopping || j->fatal[0] || j->seg + 1 < j->n_segs
@@ -307,43 +315,7 @@ int job_extend(struct job *j, const struct job_extra *x, char *err, size_t errle
     workload_number(&w, x->seq_first, x->seq_stride);
     if ((rc = runner_fd_limit(w.sessions, 1, err, errlen)) != 0)
         return rc;
-    n = j->n_targets < (size_t)w.sessions ? j->n_targets : (size_t)w.sessions;
-    if ((grown = realloc(j->parts, (first + n) * sizeof(*grown))) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    j->parts = grown;
-    for (i = 0; i < n; i++) {
-        struct job_part *p = calloc(1, sizeof(*p));
-
-        if (p == NULL) {
-            snprintf(err, errlen, "out of memory");
-            rc = -ENOMEM;
-            break;
-        }
-        p->fd = -1;
-        j->parts[j->n_parts++] = p;
-        if (workload_split(&w, (int)n, (int)i, &p->w) != 0) {
-            snprintf(err, errlen, "cannot split %d sessions over %zu targets", w.sessions, n);
-            rc = -EINVAL;
-            break;
-        }
-        p->w.target = j->targets[(j->target_first + i) % j->n_targets];
-        if (p->w.messages == 0)
-            continue;
-        if ((p->r = runner_new(&p->w, 1, 0, err, errlen)) == NULL) {
-            rc = -EINVAL;
-            break;
-        }
-        p->fd = runner_done_fd(p->r);
-        if (ev_io_set(j->loop, p->fd, EV_READ, job_on_runner, j) != 0) {
-            snprintf(err, errlen, "cannot watch the runner: %s", strerror(errno));
-            p->fd = -1;
-            rc = -EIO;
-            break;
-        }
-    }
-    if (rc != 0) {
+    if ((rc = job_add_parts(j, &w, 1, err, errlen)) != 0) {
         job_drop_parts(j, first);
         return rc;
     }

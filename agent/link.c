@@ -115,24 +115,32 @@ static void link_meta(struct link *l, struct wire_progress_meta *m)
     m->source_pool = l->sources.n;
 }
 
+/* link_arm_report - the next report at start + k intervals after now, so
+ * reports keep their phase and never drift across the coordinator's
+ * one-second timeline rows (a job that ran again after a pause, or joined
+ * late, skips the ones it missed); none without an interval. */
+static void link_arm_report(struct link *l)
+{
+    uint64_t interval = (uint64_t)l->report_ms * NS_PER_MS, now = clock_mono_ns();
+
+    if (interval == 0)
+        return;
+    ev_timer_start_at(l->loop, &l->report_timer,
+                      l->start_mono_ns + ((now - l->start_mono_ns) / interval + 1) * interval);
+}
+
 static void link_on_report(struct ev_loop *loop, void *arg)
 {
     struct link *l = arg;
     struct wire_progress_meta m;
-    uint64_t interval, now, next;
 
+    (void)loop;
     if (l->job == NULL || !job_running(l->job))
         return;
     job_snapshot(l->job, l->snap);
     link_meta(l, &m);
     (void)peerlink_send_progress(l->pl, l->snap, &m);
-    /* at start + k intervals, so reports keep their phase and never drift
-     * across the coordinator's one-second timeline rows (the next one from
-     * now: a job that ran again after a pause skips the ones it missed) */
-    interval = (uint64_t)l->report_ms * NS_PER_MS;
-    now = clock_mono_ns();
-    next = l->start_mono_ns + ((now - l->start_mono_ns) / interval + 1) * interval;
-    ev_timer_start_at(loop, &l->report_timer, next);
+    link_arm_report(l);
 }
 
 /* link_release - forget the campaign's job and what it used. */
@@ -197,19 +205,25 @@ static void link_on_job_done(void *arg)
         ev_timer_start(l->loop, &l->reap_timer, 0);     /* free the job outside its callback */
 }
 
-static void link_on_start_timer(struct ev_loop *loop, void *arg)
+/* link_start_job - start the job now, its seconds and reports counted
+ * from origin_ns (monotonic: now, or a campaign's start it joins late). */
+static void link_start_job(struct link *l, uint64_t origin_ns)
 {
-    struct link *l = arg;
     int rc;
 
-    l->start_mono_ns = clock_mono_ns();
+    l->start_mono_ns = origin_ns;
     l->cpu0 = clock_cpu_ns();
     if ((rc = job_start(l->job)) != 0) {
         log_error("campaign %s: cannot start: %s", l->campaign, strerror(-rc));
         return;                 /* the job stops itself and says done */
     }
-    if (l->report_ms > 0)
-        ev_timer_start(loop, &l->report_timer, (uint64_t)l->report_ms * NS_PER_MS);
+    link_arm_report(l);
+}
+
+static void link_on_start_timer(struct ev_loop *loop, void *arg)
+{
+    (void)loop;
+    link_start_job(arg, clock_mono_ns());
 }
 
 static void link_on_abort_timer(struct ev_loop *loop, void *arg)
@@ -701,14 +715,7 @@ static int link_join(struct link *l, const Smtpstorm__Workload *pw, char *why, s
         origin = mono - (wall - pw->start_ns);
     if ((rc = link_take_part(l, pw, origin, why, whylen)) != 0)
         return rc;
-    l->start_mono_ns = origin;
-    l->cpu0 = clock_cpu_ns();
-    if ((rc = job_start(l->job)) != 0)
-        log_error("campaign %s: cannot start: %s", l->campaign, strerror(-rc));     /* it says done */
-    else if (l->report_ms > 0)
-        ev_timer_start_at(l->loop, &l->report_timer,
-                          origin + ((mono - origin) / ((uint64_t)l->report_ms * NS_PER_MS) + 1)
-                                   * (uint64_t)l->report_ms * NS_PER_MS);
+    link_start_job(l, origin);
     log_info("campaign %s: joined with extra share %u: %llu messages, numbers from %llu by %llu", l->campaign,
              pw->extension, (unsigned long long)pw->messages, (unsigned long long)pw->seq_first,
              (unsigned long long)pw->seq_stride);
@@ -740,8 +747,8 @@ static int link_on_extend(struct peerlink *pl, const Smtpstorm__Workload *pw, ch
         log_warn("campaign %s: extra share %u refused: %s", l->campaign, pw->extension, why);
         return rc;
     }
-    if (l->report_ms > 0 && !ev_timer_armed(&l->report_timer))      /* it had finished */
-        ev_timer_start(l->loop, &l->report_timer, (uint64_t)l->report_ms * NS_PER_MS);
+    if (!ev_timer_armed(&l->report_timer))      /* it had finished */
+        link_arm_report(l);
     log_info("campaign %s: extra share %u taken: %llu messages, numbers from %llu by %llu", l->campaign,
              pw->extension, (unsigned long long)x.messages, (unsigned long long)x.seq_first,
              (unsigned long long)x.seq_stride);

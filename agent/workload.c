@@ -45,7 +45,7 @@ void workload_number(struct workload *w, uint64_t seq_first, uint64_t seq_stride
         seq_stride = 1;
     w->seq_first = seq_first;
     w->seq_stride = seq_stride;
-    w->rcpt_number_first = seq_first * (seq_stride <= 1 ? (uint64_t)w->recipients : 1) + 1;
+    w->rcpt_number_first = trace_rcpt_number(seq_first, seq_stride, (uint64_t)w->recipients, 0);
     w->rcpt_number_stride = seq_stride;
 }
 

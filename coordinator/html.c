@@ -587,7 +587,6 @@ static void html_agents(FILE *f, const struct run_result *res)
 /* html_moves - --rebalance: each lost agent's unsent messages, and where they went. */
 static void html_moves(FILE *f, const struct run_result *res)
 {
-    static const char *const states[] = { "waiting", "sent", "taken", "refused" };
     char to[TRACE_ID_MAX + 48];
     size_t i, k;
 
@@ -611,7 +610,7 @@ static void html_moves(FILE *f, const struct run_result *res)
         fputs("<td class=\"text\">", f);
         for (k = 0; k < m->n_shares; k++) {
             snprintf(to, sizeof(to), "%s%s %" PRIu64 " (%s)", k ? ", " : "", m->shares[k].agent,
-                     m->shares[k].messages, states[m->shares[k].state]);
+                     m->shares[k].messages, rebalance_state_name(m->shares[k].state));
             svg_escape(f, to);
         }
         fputs("</td></tr>\n", f);

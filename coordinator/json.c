@@ -208,7 +208,6 @@ static void json_agents(FILE *f, const struct run_result *res)
 /* json_moves - --rebalance: each lost agent's move. */
 static void json_moves(FILE *f, const struct run_result *res)
 {
-    static const char *const states[] = { "waiting", "sent", "taken", "refused" };
     size_t i, k;
 
     fputs("  \"rebalance\": [", f);
@@ -229,7 +228,7 @@ static void json_moves(FILE *f, const struct run_result *res)
             json_write_string(f, s->agent);
             fprintf(f, ", \"messages\": %" PRIu64 ", \"sessions\": %u, \"rate_msgs_per_s\": %.3f, \"numbers_from\": %"
                     PRIu64 ", \"numbers_stride\": %" PRIu64 ", \"state\": \"%s\"}", s->messages, s->sessions,
-                    (double)s->rate_milli / 1000.0, s->seq_first, s->seq_stride, states[s->state]);
+                    (double)s->rate_milli / 1000.0, s->seq_first, s->seq_stride, rebalance_state_name(s->state));
         }
         fputs("]}", f);
     }

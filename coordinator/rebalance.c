@@ -22,9 +22,7 @@ static uint64_t recipients_max(const struct workload_spec *ws)
     return dist_max(&d);
 }
 
-/* first_free_number - above every trace seq and -N number of the plan (an
- * agent numbers recipients in blocks of -r with stride 1, interleaved
- * with its stride otherwise: agent/workload.c's workload_number). */
+/* first_free_number - above every trace seq and -N number of the plan. */
 static uint64_t first_free_number(const struct run *r, uint64_t rcpts)
 {
     uint64_t top = 0, seq_top, rcpt_top;
@@ -37,8 +35,7 @@ static uint64_t first_free_number(const struct run *r, uint64_t rcpts)
         if (!pp->active)
             continue;
         seq_top = pp->seq_first + pp->messages * stride;
-        rcpt_top = stride <= 1 ? (pp->seq_first + pp->messages) * rcpts + 1
-                               : pp->seq_first + 1 + pp->messages * rcpts * stride;
+        rcpt_top = trace_rcpt_number(pp->seq_first, stride, rcpts, pp->messages * rcpts);
         if (seq_top > top) top = seq_top;
         if (rcpt_top > top) top = rcpt_top;
     }
@@ -476,6 +473,13 @@ void rebalance_finish(struct run *r)
         r->moves[i].received_after = r->moves[i].decided && sc.received > r->moves[i].received_then
                                      ? sc.received - r->moves[i].received_then : 0;
     }
+}
+
+const char *rebalance_state_name(enum rebalance_share_state state)
+{
+    static const char *const names[] = { "waiting", "sent", "taken", "refused" };
+
+    return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
 }
 
 void rebalance_free(struct run *r)

@@ -107,6 +107,9 @@ int rebalance_covered(const struct run *r, const struct peer *p);
  * received_after (result.c, before the reports). */
 void rebalance_finish(struct run *r);
 
+/* rebalance_state_name - "waiting", "sent", "taken" or "refused" (static). */
+const char *rebalance_state_name(enum rebalance_share_state state);
+
 /* rebalance_free - forget every move (a campaign's end). */
 void rebalance_free(struct run *r);
 

@@ -212,3 +212,10 @@ int trace_tag_parse(const char *addr, size_t len, struct trace_tag *tag)
         return -1;
     return 0;
 }
+
+uint64_t trace_rcpt_number(uint64_t seq_first, uint64_t seq_stride, uint64_t recipients, uint64_t n)
+{
+    if (seq_stride <= 1)
+        return seq_first * recipients + 1 + n;
+    return seq_first + 1 + n * seq_stride;
+}

@@ -36,6 +36,12 @@ struct trace_head {
  * id is not valid. */
 int trace_head_init(struct trace_head *h, const char *campaign, const char *agent);
 
+/* trace_rcpt_number - the n-th -N recipient number (from 0) of a part
+ * whose message k is number seq_first + k * seq_stride, each message with
+ * up to recipients recipients: contiguous blocks with stride 1, interleaved
+ * by the stride otherwise, so parts of a campaign never share one. */
+uint64_t trace_rcpt_number(uint64_t seq_first, uint64_t seq_stride, uint64_t recipients, uint64_t n);
+
 /* trace_format_seq - trace_format for h's pair: the line of message seq
  * sent at sent_us into out. Its length, or -1 as trace_format. */
 int trace_format_seq(const struct trace_head *h, uint64_t seq, uint64_t sent_us, char *out, size_t outlen);

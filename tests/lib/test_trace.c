@@ -92,6 +92,23 @@ static void test_trace_tag_parse_rejects_malformed(void **state)
     assert_int_equal(trace_tag_parse("foo+st-1-2@x", 9, &tag), -1);   /* never past len */
 }
 
+/* -N numbers: blocks of -r with stride 1, interleaved otherwise; two parts
+ * of three never share one, whatever the recipients. */
+static void test_trace_rcpt_numbers_never_shared(void **state)
+{
+    uint64_t a, b, n, m;
+
+    (void)state;
+    assert_int_equal(trace_rcpt_number(0, 1, 3, 0), 1);
+    assert_int_equal(trace_rcpt_number(2, 1, 3, 4), 2 * 3 + 1 + 4);
+    assert_int_equal(trace_rcpt_number(1, 3, 2, 0), 2);
+    for (a = 0; a < 3; a++)
+        for (b = a + 1; b < 3; b++)
+            for (n = 0; n < 40; n++)
+                for (m = 0; m < 40; m++)
+                    assert_true(trace_rcpt_number(a, 3, 2, n) != trace_rcpt_number(b, 3, 2, m));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +117,7 @@ int main(void)
         cmocka_unit_test(test_trace_format_refuses_bad_ids),
         cmocka_unit_test(test_trace_tag_round_trips_and_keeps_the_domain),
         cmocka_unit_test(test_trace_tag_parse_rejects_malformed),
+        cmocka_unit_test(test_trace_rcpt_numbers_never_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
