@@ -40,7 +40,8 @@ struct sink_conn {
     int nodelay;                    /* TCP_NODELAY is set, or not for this socket */
     size_t in_pos, in_len;
     char *in;                       /* from the loop's pool while input waits, else NULL */
-    struct ev_timer idle;
+    struct ev_timer idle;           /* may fire before idle_due_ns: see sink_conn_arm_idle */
+    uint64_t idle_due_ns;           /* when -t runs out, from the last read or write */
     struct ev_timer delay;
     struct behaviour *beh;          /* the rules of this session (a reference), NULL: none */
     struct sink_session s;
@@ -137,17 +138,24 @@ static void sink_conn_act(struct sink_conn *c, enum sink_session_status st)
     }
 }
 
-/* sink_conn_arm_idle - (re)start the -t time limit. */
+/* sink_conn_arm_idle - (re)start the -t time limit. Only its due time
+ * moves (a read or a write is several a message); the timer is armed when
+ * it is not, and moved when it fires early (as wrk and the agent do). */
 static void sink_conn_arm_idle(struct sink_conn *c)
 {
-    ev_timer_start(c->loop->ev, &c->idle, (uint64_t)c->loop->cfg->timeout_s * NS_PER_SEC);
+    c->idle_due_ns = ev_now(c->loop->ev) + (uint64_t)c->loop->cfg->timeout_s * NS_PER_SEC;
+    if (!ev_timer_armed(&c->idle))
+        ev_timer_start_at(c->loop->ev, &c->idle, c->idle_due_ns);
 }
 
 static void on_idle(struct ev_loop *ev, void *arg)
 {
     struct sink_conn *c = arg;
 
-    (void)ev;
+    if (c->idle_due_ns > ev_now(ev)) {      /* moved since it was armed */
+        ev_timer_start_at(ev, &c->idle, c->idle_due_ns);
+        return;
+    }
     log_warn("read timeout");
     c->timed_out = 1;
     sink_conn_close(c);

@@ -17,22 +17,34 @@
 #define SINK_SIZE_MAX (1ULL << 62)  /* --size-limit; fits SIZE=/BDAT sums without overflow */
 #define SINK_SOCKET_MODE 0666   /* a unix: listener's mode, as Postfix's unix_listen() */
 
-static const char *const cmd_names[SINK_CMD_COUNT] = {
-    "CONNECT", "HELO", "EHLO", "LHLO", "XCLIENT", "XFORWARD", "AUTH", "MAIL", "RCPT",
-    "DATA", ".", "RSET", "NOOP", "VRFY", "QUIT", "BDAT", "STARTTLS",
+#define CMD_NAME(n) { n, sizeof(n) - 1 }
+static const struct cmd_name {
+    const char *text;
+    size_t len;
+} cmd_names[SINK_CMD_COUNT] = {
+    CMD_NAME("CONNECT"), CMD_NAME("HELO"), CMD_NAME("EHLO"), CMD_NAME("LHLO"), CMD_NAME("XCLIENT"),
+    CMD_NAME("XFORWARD"), CMD_NAME("AUTH"), CMD_NAME("MAIL"), CMD_NAME("RCPT"), CMD_NAME("DATA"),
+    CMD_NAME("."), CMD_NAME("RSET"), CMD_NAME("NOOP"), CMD_NAME("VRFY"), CMD_NAME("QUIT"),
+    CMD_NAME("BDAT"), CMD_NAME("STARTTLS"),
 };
 
 const char *sink_cmd_name(enum sink_cmd cmd)
 {
-    return cmd >= 0 && cmd < SINK_CMD_COUNT ? cmd_names[cmd] : "?";
+    return cmd >= 0 && cmd < SINK_CMD_COUNT ? cmd_names[cmd].text : "?";
 }
 
+/* Every command line is looked up: the length and the first letter decide
+ * before a name is compared. */
 int sink_cmd_lookup(const char *name, size_t len)
 {
-    int i;
+    int i, first;
 
+    if (len == 0)
+        return -1;
+    first = name[0] >= 'a' && name[0] <= 'z' ? name[0] - 'a' + 'A' : name[0];
     for (i = 0; i < SINK_CMD_COUNT; i++)
-        if (strlen(cmd_names[i]) == len && strncasecmp(cmd_names[i], name, len) == 0)
+        if (cmd_names[i].len == len && cmd_names[i].text[0] == first
+            && strncasecmp(cmd_names[i].text, name, len) == 0)
             return i;
     return -1;
 }

@@ -75,9 +75,9 @@ def test_many_rcpts(port):
 def test_slow_and_stalled(port):
     slow = Client(port)
     slow.reply()
-    for b in b"NOOP\r\n":               # one byte a read, each within -t
+    for b in b"NOOP\r\n":               # one byte a read, each within -t, longer than -t in all
         slow.send(bytes([b]))
-        time.sleep(0.2)
+        time.sleep(0.45)
     check(slow.reply() == "250 2.0.0 Ok", "slow client answered")
     good_transaction(port)
     slow.s.settimeout(30)

@@ -252,6 +252,52 @@ static void test_session_bare_lf_dot_does_not_end_data(void **state)
     free(out);
 }
 
+/* The end-of-data scan looks at 64 and 16 octets at a time: a body of
+ * every length up to past four blocks, with an LF-dot that is not the end
+ * ("\r\n..", "\n.\n", "\r\n.x", "\r\n.\r", "\r\n.x\n") at every offset, ends at
+ * its own "\r\n.\r\n" and nowhere else, read whole and cut around the
+ * decoy and around the end. */
+static void test_session_end_of_data_at_every_offset(void **state)
+{
+    static const char head[] = "HELO x\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nDATA\r\n";
+    static const char tail[] = "\r\n.\r\nNOOP\r\n";
+    static const char *const decoys[] = { "\r\n..", "\n.\n", "\r\n.x", "\r\n.\r", "\r\n.x\n" };
+    static const char want[] = "220 smtp-sink ESMTP\r\n250 smtp-sink\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+                               "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n";
+    struct sink_config cfg;
+    struct seen seen;
+    char in[512], *out;
+    size_t body, at, d, c, dl, len, hl = strlen(head), cuts[6];
+
+    (void)state;
+    config_for(&cfg, 0);
+    for (body = 0; body <= 290; body += 11) {
+        for (d = 0; d < sizeof(decoys) / sizeof(decoys[0]); d++) {
+            dl = strlen(decoys[d]);
+            for (at = 0; at + dl <= body; at += 7) {
+                memcpy(in, head, hl);
+                memset(in + hl, 'x', body);
+                memcpy(in + hl + at, decoys[d], dl);
+                memcpy(in + hl + body, tail, strlen(tail));
+                len = hl + body + strlen(tail);
+                cuts[0] = len;      /* whole */
+                cuts[1] = hl + at + 1;
+                cuts[2] = hl + at + 3;
+                cuts[3] = hl + body + 1;
+                cuts[4] = hl + body + 2;
+                cuts[5] = hl + body + 4;
+                for (c = 0; c < 6; c++) {
+                    out = run(&cfg, in, len, &cuts[c], 1, 0, &seen);
+                    assert_string_equal(out, want);
+                    assert_int_equal(seen.messages, 1);
+                    assert_true(seen.bytes == body + 5);
+                    free(out);
+                }
+            }
+        }
+    }
+}
+
 static void test_session_lmtp_one_reply_per_recipient(void **state)
 {
     static const char in[] = "LHLO x\r\nMAIL FROM:<a>\r\nRCPT TO:<b>\r\nRCPT TO:<c>\r\nRCPT TO:<d>\r\n"
@@ -680,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_session_one_byte_per_read),
         cmocka_unit_test(test_session_dot_split_across_reads),
         cmocka_unit_test(test_session_bare_lf_dot_does_not_end_data),
+        cmocka_unit_test(test_session_end_of_data_at_every_offset),
         cmocka_unit_test(test_session_lmtp_one_reply_per_recipient),
         cmocka_unit_test(test_session_long_line_gets_500_and_session_goes_on),
         cmocka_unit_test(test_session_bdat_chunks),
