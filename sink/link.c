@@ -23,6 +23,8 @@
 #include "tally.h"
 #include "trace.h"
 
+_Static_assert(TALLY_AGENTS_MAX >= WIRE_AGENTS_MAX, "a sink keeps every agent of a campaign");
+
 #define LINK_TICK_NS NS_PER_SEC     /* how often counters are read (and, by default, sent) */
 #define LINK_READS_MAX 8            /* readings of the tallies while messages are being counted */
 #define LINK_REREAD_NS 50000        /* ... this far apart */
@@ -99,7 +101,10 @@ static int link_read_campaigns(struct sink_link *l)
     for (i = 0; i < l->snap->count; i++) {
         struct tally_campaign *tc = &l->snap->campaigns[i];
 
-        n = sink_agents_snapshot(l->srv, tc->campaign, l->agents + used, TALLY_AGENTS_MAX - used);
+        n = TALLY_AGENTS_MAX - used;
+        if (n > WIRE_AGENTS_MAX)
+            n = WIRE_AGENTS_MAX;        /* what a campaign's counters may carry */
+        n = sink_agents_snapshot(l->srv, tc->campaign, l->agents + used, n);
         for (j = 0; j < n; j++)
             l->pagents[used + j] = (struct peerlink_sink_agent){ l->agents[used + j].agent,
                                                                  l->agents[used + j].received,

@@ -470,7 +470,7 @@ struct sink_server *sink_server_new(const struct sink_config *cfg, char *err, si
     srv->nloops = cfg->threads;
     srv->shared_listener = cfg->listen.is_unix;
     make_id(srv);
-    if ((srv->seen = tally_seen_new()) == NULL
+    if ((srv->seen = tally_seen_new(0)) == NULL
         || (srv->loops = calloc((size_t)srv->nloops, sizeof(*srv->loops))) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;

@@ -79,7 +79,8 @@ struct tally_seen {
     pthread_mutex_t refill;             /* one reuse of a used slot at a time */
     _Atomic uint64_t epoch;             /* tally_seen_retire_all bumps it */
     _Atomic uint64_t evicted;
-    struct seen_agent agents[TALLY_AGENTS_MAX];
+    size_t cap;                         /* agents[0..cap) */
+    struct seen_agent *agents;
 };
 
 /* bump - single-writer increment, visible to relaxed readers. */
@@ -110,13 +111,19 @@ static uint64_t wall_us(void)
 
 /* ---- the process-wide pair table ---- */
 
-struct tally_seen *tally_seen_new(void)
+struct tally_seen *tally_seen_new(size_t pairs)
 {
     struct tally_seen *seen = calloc(1, sizeof(struct tally_seen));
 
     if (seen == NULL)
         return NULL;
+    seen->cap = pairs ? pairs : TALLY_AGENTS_MAX;
+    if ((seen->agents = calloc(seen->cap, sizeof(*seen->agents))) == NULL) {
+        free(seen);
+        return NULL;
+    }
     if (pthread_mutex_init(&seen->refill, NULL) != 0) {
+        free(seen->agents);
         free(seen);
         return NULL;
     }
@@ -130,12 +137,13 @@ void tally_seen_free(struct tally_seen *seen)
 
     if (seen == NULL)
         return;
-    for (i = 0; i < TALLY_AGENTS_MAX; i++) {
+    for (i = 0; i < seen->cap; i++) {
         free((void *)seen->agents[i].words);
         free((void *)seen->agents[i].deferred);
         free((void *)seen->agents[i].rejected);
     }
     pthread_mutex_destroy(&seen->refill);
+    free(seen->agents);
     free(seen);
 }
 
@@ -214,15 +222,15 @@ static struct seen_agent *seen_evict(struct tally_seen *seen, const char *campai
                                      uint64_t key, uint64_t now_us)
 {
     uint64_t epoch = atomic_load(&seen->epoch), best_us;
-    size_t n, start = (size_t)(key % TALLY_AGENTS_MAX);
+    size_t n, start = (size_t)(key % seen->cap);
     struct seen_agent *a, *victim;
     int tries, expect;
 
     for (tries = 0; tries < SEEN_EVICT_TRIES; tries++) {
         victim = NULL;
         best_us = UINT64_MAX;
-        for (n = 0; n < TALLY_AGENTS_MAX; n++) {
-            a = &seen->agents[(start + n) % TALLY_AGENTS_MAX];
+        for (n = 0; n < seen->cap; n++) {
+            a = &seen->agents[(start + n) % seen->cap];
             expect = 0;
             if (atomic_load(&a->state) == 0 && atomic_compare_exchange_strong(&a->state, &expect, 1))
                 return seen_fill(seen, a, campaign, agent, key, now_us);
@@ -258,12 +266,12 @@ static struct seen_agent *seen_find(struct tally_seen *seen, const char *campaig
                                     uint64_t now_us)
 {
     uint64_t key = trace_pair_key(campaign, agent);
-    size_t i, n, start = (size_t)(key % TALLY_AGENTS_MAX);
+    size_t i, n, start = (size_t)(key % seen->cap);
     struct seen_agent *a;
     int expect, st, m;
 
-    for (n = 0; n < TALLY_AGENTS_MAX; n++) {
-        i = (start + n) % TALLY_AGENTS_MAX;
+    for (n = 0; n < seen->cap; n++) {
+        i = (start + n) % seen->cap;
         a = &seen->agents[i];
         for (;;) {
             st = atomic_load_explicit(&a->state, memory_order_acquire);
@@ -328,11 +336,11 @@ static int seen_check(struct seen_agent *a, const struct trace *t)
  * (a pair is known once one of its messages came or a Start named it). */
 static struct seen_agent *seen_find_key(struct tally_seen *seen, uint64_t key)
 {
-    size_t i, n, start = (size_t)(key % TALLY_AGENTS_MAX);
+    size_t i, n, start = (size_t)(key % seen->cap);
     struct seen_agent *a;
 
-    for (n = 0; n < TALLY_AGENTS_MAX; n++) {
-        i = (start + n) % TALLY_AGENTS_MAX;
+    for (n = 0; n < seen->cap; n++) {
+        i = (start + n) % seen->cap;
         a = &seen->agents[i];
         if (atomic_load_explicit(&a->state, memory_order_acquire) == 0)
             return NULL;                        /* probing stops at a free slot */
@@ -469,7 +477,7 @@ size_t tally_seen_agents(const struct tally_seen *seen, const char *campaign, st
     struct tally_seen *s = (struct tally_seen *)seen;  /* pins are the only writes */
     size_t i, n = 0;
 
-    for (i = 0; i < TALLY_AGENTS_MAX && n < max; i++) {
+    for (i = 0; i < s->cap && n < max; i++) {
         struct seen_agent *a = &s->agents[i];
 
         if (atomic_load_explicit(&a->state, memory_order_acquire) != 2)

@@ -9,7 +9,8 @@
  *
  * Bounded over any number of campaigns: a loop keeps TALLY_CAMPAIGNS_MAX
  * campaigns and the process TALLY_AGENTS_MAX (campaign, agent) pairs with
- * their duplicate windows. When a new one arrives and the table is full,
+ * their duplicate windows (room for every agent a campaign may have,
+ * WIRE_AGENTS_MAX, and for the pairs of campaigns before it). When a new one arrives and the table is full,
  * the least recently active one is evicted and its slot reused, preferring
  * those retired by tally_seen_retire_all (called when the coordinator
  * starts a campaign: any campaign not heard from since is over for it).
@@ -26,7 +27,8 @@
 #include "trace.h"
 
 #define TALLY_CAMPAIGNS_MAX 16      /* campaigns tracked per loop at once; least recently active evicted */
-#define TALLY_AGENTS_MAX    256     /* (campaign, agent) pairs at once, 64 KiB window each; likewise */
+#define TALLY_AGENTS_MAX    16384   /* (campaign, agent) pairs at once, a 64 KiB window each
+                                     * taken when the pair's first message comes; likewise */
 #define TALLY_SEQ_WORDS     8192    /* 32 seqs a word: a sliding window of 262144 seqs per agent */
 #define TALLY_SECONDS       16      /* event-time seconds a loop keeps per campaign */
 #define TALLY_OUTCOMES      6       /* what --behaviour rules did at the end of data
@@ -79,8 +81,9 @@ struct tally_snapshot {
     struct tally_campaign campaigns[TALLY_CAMPAIGNS_MAX];
 };
 
-/* tally_seen_new - an empty duplicate detector; the caller owns it. NULL on ENOMEM. */
-struct tally_seen *tally_seen_new(void);
+/* tally_seen_new - an empty duplicate detector for pairs (campaign, agent)
+ * pairs at once (0: TALLY_AGENTS_MAX); the caller owns it. NULL on ENOMEM. */
+struct tally_seen *tally_seen_new(size_t pairs);
 
 /* tally_seen_free - release it (after every tally using it is gone). */
 void tally_seen_free(struct tally_seen *seen);

@@ -13,6 +13,9 @@
 #include "behaviour.h"
 #include "tally.h"
 
+#define SMALL_TABLE 256         /* pairs, for the tests of eviction */
+#define CAMPAIGN_AGENTS 10000   /* the most a campaign may have (lib/wire.h's WIRE_AGENTS_MAX) */
+
 static struct trace tr(const char *campaign, const char *agent, uint64_t seq, uint64_t sent)
 {
     struct trace t;
@@ -27,7 +30,7 @@ static struct trace tr(const char *campaign, const char *agent, uint64_t seq, ui
 
 static void test_tally_counts_duplicates_across_loops(void **state)
 {
-    struct tally_seen *seen = tally_seen_new();
+    struct tally_seen *seen = tally_seen_new(0);
     struct tally *a = tally_new(seen), *b = tally_new(seen);
     struct tally_snapshot *s = malloc(sizeof(*s));
     struct trace t;
@@ -66,7 +69,7 @@ static void test_tally_counts_duplicates_across_loops(void **state)
 
 static void test_tally_seq_window_slides(void **state)
 {
-    struct tally_seen *seen = tally_seen_new();
+    struct tally_seen *seen = tally_seen_new(0);
     struct trace t;
     uint64_t window = (uint64_t)TALLY_SEQ_WORDS * 32;
 
@@ -132,15 +135,15 @@ static const struct tally_campaign *find(const struct tally_snapshot *s, const c
 }
 
 /* 100 campaigns in a row through two loops, 3 agents each (300 pairs, more
- * than TALLY_AGENTS_MAX), a Start (retire) before each, and stragglers of
+ * than a table of SMALL_TABLE), a Start (retire) before each, and stragglers of
  * the previous campaigns meanwhile: every campaign's counts are exact at
  * its end, duplicates are still found, memory stays bounded. */
 static void test_tally_hundred_campaigns_in_sequence(void **state)
 {
-    struct tally_seen *seen = tally_seen_new();
+    struct tally_seen *seen = tally_seen_new(SMALL_TABLE);
     struct tally *a = tally_new(seen), *b = tally_new(seen);
     struct tally_snapshot *s = malloc(sizeof(*s));
-    struct tally_agent ag[TALLY_AGENTS_MAX];
+    struct tally_agent ag[SMALL_TABLE];
     const struct tally_campaign *c;
     char name[16], old[16], agent[8];
     uint64_t now = 1000000, seq;
@@ -176,7 +179,7 @@ static void test_tally_hundred_campaigns_in_sequence(void **state)
         assert_true(c->duplicates == 1);
         assert_true(c->unchecked == 0);
         assert_true(c->latency_us.count == 201);
-        n = tally_seen_agents(seen, name, ag, TALLY_AGENTS_MAX);
+        n = tally_seen_agents(seen, name, ag, SMALL_TABLE);
         assert_int_equal(n, 3);
         for (j = 0, nag = 0; j < n; j++)
             nag += (int)ag[j].received;
@@ -185,6 +188,51 @@ static void test_tally_hundred_campaigns_in_sequence(void **state)
     }
     assert_true(s->evicted > 0);
     assert_true(tally_seen_evicted(seen) > 0);
+    free(s);
+    tally_free(a);
+    tally_free(b);
+    tally_seen_free(seen);
+}
+
+/* A campaign with as many agents as the wire allows, counted by two loops:
+ * no pair is evicted, every agent's count is exact and listed, and a
+ * message sent again is a duplicate whichever agent sent it. */
+static void test_tally_every_agent_of_a_campaign_kept(void **state)
+{
+    struct tally_seen *seen = tally_seen_new(0);
+    struct tally *a = tally_new(seen), *b = tally_new(seen);
+    struct tally_snapshot *s = malloc(sizeof(*s));
+    struct tally_agent *ag = calloc(CAMPAIGN_AGENTS + 1, sizeof(*ag));
+    const struct tally_campaign *c;
+    char agent[16];
+    struct trace t;
+    size_t n, i;
+    int g, seq;
+
+    (void)state;
+    assert_non_null(s);
+    assert_non_null(ag);
+    for (seq = 0; seq < 3; seq++)
+        for (g = 0; g < CAMPAIGN_AGENTS; g++) {
+            snprintf(agent, sizeof(agent), "agent%d", g);
+            t = tr("big", agent, (uint64_t)seq, 100);
+            tally_count(g % 2 ? a : b, &t, 200);
+        }
+    t = tr("big", "agent9999", 1, 100);         /* again, on the other loop */
+    tally_count(a, &t, 300);
+    tally_snapshot_init(s);
+    tally_snapshot_add(s, a);
+    tally_snapshot_add(s, b);
+    assert_non_null(c = find(s, "big"));
+    assert_true(c->received == 3u * CAMPAIGN_AGENTS + 1);
+    assert_true(c->duplicates == 1);
+    assert_true(c->unchecked == 0);
+    assert_true(tally_seen_evicted(seen) == 0);
+    n = tally_seen_agents(seen, "big", ag, CAMPAIGN_AGENTS + 1);
+    assert_int_equal(n, CAMPAIGN_AGENTS);
+    for (i = 0; i < n; i++)
+        assert_true(ag[i].received == 3 && ag[i].duplicates == (strcmp(ag[i].agent, "agent9999") == 0));
+    free(ag);
     free(s);
     tally_free(a);
     tally_free(b);
@@ -217,10 +265,10 @@ static void *churn_loop(void *arg)
  * no more than was sent), and the sanitizers see nothing. */
 static void test_tally_eviction_with_concurrent_readers(void **state)
 {
-    struct tally_seen *seen = tally_seen_new();
+    struct tally_seen *seen = tally_seen_new(SMALL_TABLE);
     struct churn c[2] = { { tally_new(seen), 0 }, { tally_new(seen), 1 } };
     struct tally_snapshot *s = malloc(sizeof(*s));
-    struct tally_agent ag[TALLY_AGENTS_MAX];
+    struct tally_agent ag[SMALL_TABLE];
     pthread_t th[2];
     size_t i;
     int r;
@@ -236,7 +284,7 @@ static void test_tally_eviction_with_concurrent_readers(void **state)
             assert_true(s->campaigns[i].campaign[0] == 'k');
             assert_true(s->campaigns[i].received <= 80000);
         }
-        (void)tally_seen_agents(seen, "k3", ag, TALLY_AGENTS_MAX);
+        (void)tally_seen_agents(seen, "k3", ag, SMALL_TABLE);
         if (r % 50 == 0)
             tally_seen_retire_all(seen);
     }
@@ -296,7 +344,7 @@ static int reading_agrees(struct tally *a, struct tally *b, struct tally_seen *s
  * after the load, which is what a drain ends on. */
 static void test_tally_quiet_reading_adds_up(void **state)
 {
-    struct tally_seen *seen = tally_seen_new();
+    struct tally_seen *seen = tally_seen_new(0);
     struct counter c[2] = { { tally_new(seen), "ag0", 0 }, { tally_new(seen), "ag1", 0 } };
     struct tally_snapshot *s = malloc(sizeof(*s));
     pthread_t th[2];
@@ -324,7 +372,7 @@ static void test_tally_quiet_reading_adds_up(void **state)
  * never seen again stays deferred; a tag of an unknown pair is refused. */
 static void test_tally_outcomes_by_seq_until_received(void **state)
 {
-    struct tally_seen *seen = tally_seen_new();
+    struct tally_seen *seen = tally_seen_new(0);
     struct tally *a = tally_new(seen), *b = tally_new(seen);
     struct tally_agent ag[4];
     struct trace_tag tag = { trace_pair_key("c", "ag0"), 0 };
@@ -370,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_tally_seq_window_slides),
         cmocka_unit_test(test_tally_full_table_evicts_least_recent),
         cmocka_unit_test(test_tally_hundred_campaigns_in_sequence),
+        cmocka_unit_test(test_tally_every_agent_of_a_campaign_kept),
         cmocka_unit_test(test_tally_eviction_with_concurrent_readers),
         cmocka_unit_test(test_tally_quiet_reading_adds_up),
         cmocka_unit_test(test_tally_outcomes_by_seq_until_received),
