@@ -95,6 +95,7 @@ static int enlist(struct run *r, struct peer *p)
     p->saw_progress = 1;            /* no Start to repeat: a share starts it */
     p->status[0] = '\0';
     log_info("campaign %s: agent %s (%s) joins to take a lost agent's messages", r->campaign, p->id, p->host);
+    send_join(r, p);            /* so that the sinks correct its delivery latency */
     return 0;
 }
 

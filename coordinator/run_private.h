@@ -220,6 +220,10 @@ void send_workload(struct run *r, struct peer *p);
 void send_extension(struct run *r, const struct rebalance_share *s);
 /* send_start - the start time, with each agent's clock offset for a sink. */
 void send_start(struct run *r, struct peer *p);
+
+/* send_join - tell the connected sinks the clock offset of agent, which
+ * has just joined the running campaign (--rebalance). */
+void send_join(struct run *r, struct peer *agent);
 /* send_behaviour - sink p's behaviour in phase (end: the sink's own again). */
 void send_behaviour(struct run *r, struct peer *p, size_t phase, int end);
 /* send_behaviour_all - send_behaviour to every sink, when the campaign has any. */

@@ -187,7 +187,9 @@ void send_extension(struct run *r, const struct rebalance_share *s)
     send_to(s->to, &env);
 }
 
-void send_start(struct run *r, struct peer *p)
+/* send_start_to - a Start to p; to a sink, with the clock offsets of
+ * agents[0..n) relative to it (join: only those, new to its campaign). */
+static void send_start_to(struct run *r, struct peer *p, struct peer *const *agents, size_t n, int join)
 {
     Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT;
     Smtpstorm__Start s = SMTPSTORM__START__INIT;
@@ -197,29 +199,44 @@ void send_start(struct run *r, struct peer *p)
     s.campaign = r->campaign;
     s.start_ns = r->start_wall_ns;
     s.offset_ns = p->have_offset ? p->offset_ns : 0;
-    if (p->role == PEERLINK_SINK && r->na > 0) {
-        offs = calloc(r->na, sizeof(*offs));
-        ptrs = calloc(r->na, sizeof(*ptrs));
-        for (i = 0; offs && ptrs && i < r->na; i++) {
+    s.join = join;
+    if (p->role == PEERLINK_SINK && n > 0) {
+        offs = calloc(n, sizeof(*offs));
+        ptrs = calloc(n, sizeof(*ptrs));
+        for (i = 0; offs && ptrs && i < n; i++) {
             smtpstorm__peer_offset__init(&offs[i]);
-            offs[i].id = r->agents[i]->id;
-            if (r->agents[i]->have_offset && p->have_offset)
-                offs[i].offset_ns = r->agents[i]->offset_ns - p->offset_ns;
+            offs[i].id = agents[i]->id;
+            if (agents[i]->have_offset && p->have_offset)
+                offs[i].offset_ns = agents[i]->offset_ns - p->offset_ns;
             ptrs[i] = &offs[i];
         }
         if (offs && ptrs) {
             s.agents = ptrs;
-            s.n_agents = r->na;
+            s.n_agents = n;
         }
     }
     env.body_case = SMTPSTORM__ENVELOPE__BODY_START;
     env.start = &s;
     send_to(p, &env);
-    p->sent_at_ns = clock_mono_ns();
     free(ptrs);
     free(offs);
+}
+
+void send_start(struct run *r, struct peer *p)
+{
+    send_start_to(r, p, r->agents, r->na, 0);
+    p->sent_at_ns = clock_mono_ns();
     if (p->role == PEERLINK_SINK && behaviours_any(&r->cfg->w))
         send_behaviour(r, p, r->beh_phase, 0);     /* the one in force, after the Start that resets it */
+}
+
+void send_join(struct run *r, struct peer *agent)
+{
+    size_t i;
+
+    for (i = 0; i < r->ns; i++)
+        if (r->sinks[i]->alive && r->sinks[i]->route_len > 0)
+            send_start_to(r, r->sinks[i], &agent, 1, 1);
 }
 
 void send_behaviour(struct run *r, struct peer *p, size_t phase, int end)

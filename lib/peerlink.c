@@ -216,8 +216,8 @@ static void peerlink_on_start(struct peerlink *pl, const Smtpstorm__Start *s)
     uint64_t local = s->start_ns + (uint64_t)s->offset_ns;
 
     if (pl->role == PEERLINK_SINK) {
-        if (strcmp(pl->started_sink, s->campaign) == 0)
-            return;
+        if ((strcmp(pl->started_sink, s->campaign) == 0) != s->join)
+            return;             /* a repeated Start, or agents joining another campaign */
         snprintf(pl->started_sink, sizeof(pl->started_sink), "%s", s->campaign);
     } else {
         if (strcmp(pl->campaign, s->campaign) != 0 || pl->started || pl->done)

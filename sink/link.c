@@ -175,10 +175,14 @@ static void link_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64
     (void)pl;
     (void)local_start_ns;
     origin_us = (uint64_t)((int64_t)s->start_ns + s->offset_ns) / 1000;
-    sink_server_retire_campaigns(l->srv);       /* earlier campaigns are over for the coordinator */
-    sink_server_override_behaviour(l->srv, NULL);   /* until this one says otherwise */
-    snprintf(l->campaign, sizeof(l->campaign), "%s", s->campaign);
-    atomic_store(&l->origin_us, origin_us);
+    if (!s->join) {             /* a join only names agents new to the running campaign */
+        sink_server_retire_campaigns(l->srv);   /* earlier campaigns are over for the coordinator */
+        sink_server_override_behaviour(l->srv, NULL);   /* until this one says otherwise */
+        snprintf(l->campaign, sizeof(l->campaign), "%s", s->campaign);
+        atomic_store(&l->origin_us, origin_us);
+    } else {
+        origin_us = atomic_load(&l->origin_us);
+    }
     for (i = 0; i < s->n_agents; i++)
         if (sink_server_set_offset(l->srv, s->campaign, s->agents[i]->id, s->agents[i]->offset_ns,
                                    origin_us) != 0)

@@ -34,8 +34,8 @@ def start_sink(procs, snk, ident, port, *extra, prefix=(), host="127.0.0.1", cou
     return p, counter
 
 
-def start_agent(procs, ctl, ident, *extra, prefix=()):
-    return procs.start([*prefix, AGENT, "--coordinator", ctl, "--id", ident, *extra])
+def start_agent(procs, ctl, ident, *extra, prefix=(), env=None):
+    return procs.start([*prefix, AGENT, "--coordinator", ctl, "--id", ident, *extra], env=env)
 
 
 def coordinator(ctl, snk, agents, sinks, tmp, name, *workload, wait="20s", prefix=(), timeout=120):

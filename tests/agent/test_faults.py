@@ -30,6 +30,7 @@ import harness
 from clustertest import COORD, check, check_reconciled, coordinator, endpoints, start_agent, start_sink
 
 EXIT_AGENTS_MISSING, EXIT_TARGET_ERRORS, EXIT_MESSAGES_LOST = 3, 4, 5
+JOINER_SKEW_S = 20          # how far behind a joining agent's wall clock runs
 
 
 def campaign(ctl, snk, agents, sinks, report, *workload):
@@ -169,7 +170,9 @@ def test_agent_killed_late_rebalanced(tmp):
 
 def test_lone_agent_killed_one_joins(tmp):
     """--rebalance with the campaign's only agent SIGKILLed at a third and a
-    new agent (another id) started then: it joins and sends the rest."""
+    new agent (another id) started then: it joins and sends the rest. Its
+    wall clock runs 20 s behind: the sinks learn its offset when it joins,
+    so its messages' delivery latency is not 20 s."""
     ctl, snk = endpoints()
     port = harness.free_port()
     messages = 12000
@@ -183,7 +186,8 @@ def test_lone_agent_killed_one_joins(tmp):
             harness.wait_for(lambda: count.messages >= messages // 3, timeout=30, what="a third on the sink")
             lone.send_signal(signal.SIGKILL)
             lone.wait()
-            start_agent(procs, ctl, "j1", "--heartbeat-timeout", "2")
+            start_agent(procs, ctl, "j1", "--heartbeat-timeout", "2",
+                        env=harness.shifted_clock(dict(os.environ), -JOINER_SKEW_S))
         finally:
             rc, out, data = finish(coord, report, "joined", timeout=90)
         check(rc == 0, f"joined: exit {rc}, wanted 0: the lost agent's messages all moved")
@@ -198,6 +202,9 @@ def test_lone_agent_killed_one_joins(tmp):
         check(j1 is not None and j1["messages_planned"] == j1["messages_accepted"] == j1["sink_received"] == m["moved"],
               f"joined: j1's line {j1}")
         check("joins to take" in out, "joined: the coordinator does not say j1 joined")
+        worst = data["latency_ms"]["delivery"]["max"]
+        check(worst < JOINER_SKEW_S * 1000 / 4,
+              f"joined: delivery latency up to {worst} ms: j1's clock offset ({-JOINER_SKEW_S} s) not corrected")
         sys.stdout.write(f"joined: j0 killed after {m['sent']} sent, j1 sent {m['moved']} in "
                          f"{time.monotonic() - started:.1f} s\n")
 
