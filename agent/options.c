@@ -184,6 +184,9 @@ static const char help_text[] =
     "                   to N and the report says so (default: no ceiling)\n"
     "  --heartbeat-timeout S  stop all load when the coordinator is silent for S\n"
     "                   seconds (dead-man switch, default: 5)\n"
+    "  --report-interval S  send progress every S seconds (0: only the Done at the\n"
+    "                   end, to measure what reporting costs; default: the\n"
+    "                   coordinator's, 1 s)\n"
     "  --threads N      event-loop threads for each workload (default: 1)\n"
     "  --key F          this agent's secret key (smtpstorm keygen NAME writes NAME.key;\n"
     "                   NAME.pub goes into the coordinator's --authorized-keys DIR)\n"
@@ -615,8 +618,8 @@ static int options_daemon(struct agent_options *o, int nargs, char *err, size_t 
 {
     if (o->workload_option[0])
         BAD("%s: with --coordinator the coordinator sends the workload; give only --id, --threads, "
-            "--allow-target, --max-rate, --max-sessions, --heartbeat-timeout, --key, "
-            "--coordinator-key and --insecure", o->workload_option);
+            "--allow-target, --max-rate, --max-sessions, --heartbeat-timeout, --report-interval, "
+            "--key, --coordinator-key and --insecure", o->workload_option);
     if (nargs != 0)
         BAD("with --coordinator there is no target argument: the coordinator names the targets");
     if (!o->key_file != !o->coordinator_key_file)

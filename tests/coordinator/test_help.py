@@ -1,4 +1,6 @@
-"""test_help - every option of `smtpstorm run` (cli.c's getopt table and
+"""test_help - every long option of smtpstorm-agent and smtpstorm-sink
+(their getopt tables) is listed by their --help and documented in their
+manual; every option of `smtpstorm run` (cli.c's getopt table and
 smtp-source letters) is listed by `smtpstorm run --help` and documented
 in docs/smtpstorm.1, and so is every option of `smtpstorm compare`
 (compare.c's table) in `smtpstorm compare --help`, each with its default;
@@ -37,7 +39,22 @@ def option_blocks(text):
     return blocks
 
 
+def check_program(program, options_c, manual_path):
+    """Every long option in options_c's getopt table is in program --help
+    and in the manual at manual_path."""
+    table = re.findall(r'\{\s*"([a-z0-9-]+)",\s*(?:no|required|optional)_argument', source(options_c))
+    harness.check(len(table) > 15, f"parsed {options_c}'s options: {table}")
+    done = subprocess.run([harness.program(program), "--help"], capture_output=True)
+    help_text = (done.stdout + done.stderr).decode()
+    manual = source(manual_path).replace("\\-", "-").replace("\\fB", "").replace("\\fR", "").replace("\\fI", "")
+    for name in table:
+        harness.check(f"--{name}" in help_text, f"--{name} is not in {program} --help")
+        harness.check(f"--{name}" in manual, f"--{name} is not in {manual_path}")
+
+
 def main():
+    check_program("smtpstorm-agent", "agent/options.c", "docs/smtpstorm-agent.1")
+    check_program("smtpstorm-sink", "sink/options.c", "docs/smtpstorm-sink.1")
     cli, main_c, manual = source("coordinator/cli.c"), source("coordinator/main.c"), source("docs/smtpstorm.1")
     longs = re.findall(r'\{\s*"([a-z-]+)",\s*(?:no|required)_argument', cli)
     letters = re.search(r'#define CLI_SHORT "([^"]+)"', cli).group(1).replace(":", "")
