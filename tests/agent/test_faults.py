@@ -102,7 +102,7 @@ def test_agent_killed_mid_campaign(tmp):
 REBALANCED = 30000
 
 
-def rebalanced(tmp, name, restart, at=REBALANCED // 3):
+def rebalanced(tmp, name, restart, at=REBALANCED // 3, agent_args=(), sink_args=()):
     """--rebalance with agent m2 SIGKILLed once the sink has AT messages (and
     started again at once with restart); checks that every planned message
     was sent once and received once."""
@@ -110,8 +110,9 @@ def rebalanced(tmp, name, restart, at=REBALANCED // 3):
     port = harness.free_port()
     report, page = os.path.join(tmp, name + ".json"), os.path.join(tmp, name + ".html")
     with harness.Procs() as procs:
-        _, count = start_sink(procs, snk, "sink", port, count=True)
-        agents = {ident: start_agent(procs, ctl, ident, "--heartbeat-timeout", "2") for ident in ("m1", "m2", "m3")}
+        _, count = start_sink(procs, snk, "sink", port, *sink_args, count=True)
+        agents = {ident: start_agent(procs, ctl, ident, "--heartbeat-timeout", "2", *agent_args)
+                  for ident in ("m1", "m2", "m3")}
         coord, started = campaign(ctl, snk, 3, 1, report, "--html", page, "--rebalance", "--heartbeat-timeout", "2",
                                   "-s", "12",
                                   "--rate", "2500", "-m", str(REBALANCED), f"127.0.0.1:{port}")
@@ -120,7 +121,7 @@ def rebalanced(tmp, name, restart, at=REBALANCED // 3):
             agents["m2"].send_signal(signal.SIGKILL)
             agents["m2"].wait()
             if restart:
-                start_agent(procs, ctl, "m2", "--heartbeat-timeout", "2")
+                start_agent(procs, ctl, "m2", "--heartbeat-timeout", "2", *agent_args)
         finally:
             rc, out, data = finish(coord, report, name, timeout=90)
         check(rc == 0, f"{name}: exit {rc}, wanted 0: every message of the lost agent moved")
@@ -166,6 +167,16 @@ def test_agent_killed_late_rebalanced(tmp):
     # at 95%: the others are done with their parts before the loss is even
     # noticed; they take its messages all the same (and run again)
     rebalanced(tmp, "rebalanced-late", restart=False, at=REBALANCED * 95 // 100)
+
+
+def test_agent_restarted_rebalanced_reporting_slowly(tmp):
+    # the agents send no progress before their Done, the sink reports every
+    # 3 s and m2 comes back at once: when its new process says hello, the
+    # sink's last report most likely holds less than m2 sent, and m2 said
+    # nothing; the move waits for two sink reports since the loss, so
+    # nothing is sent twice
+    rebalanced(tmp, "rebalanced-slow-reports", restart=True, agent_args=("--report-interval", "30"),
+               sink_args=("--report-interval", "3"))
 
 
 def test_lone_agent_killed_one_joins(tmp):
@@ -272,7 +283,8 @@ def test_sink_serves_twenty_campaigns_in_a_row(tmp):
 
 def main():
     tests = [test_agent_killed_mid_campaign, test_agent_killed_rebalanced, test_agent_restarted_rebalanced,
-             test_agent_killed_late_rebalanced, test_lone_agent_killed_one_joins,
+             test_agent_killed_late_rebalanced, test_agent_restarted_rebalanced_reporting_slowly,
+             test_lone_agent_killed_one_joins,
              test_sink_restarted_mid_campaign,
              test_sink_serves_twenty_campaigns_in_a_row]
     harness.run_tests(tests, "smtpstorm-faults-")
