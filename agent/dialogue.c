@@ -534,8 +534,15 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
     size_t size;
 
     assert(!d->txn[t].active);
-    *x = (struct dialogue_txn){ .active = 1, .job = *job, .rcpt_left = d->w->recipients,
-                                .payload = d->w->corpus ? corpus_pick(d->w->corpus, job->seq) : d->w->payload };
+    /* Field by field, not a compound literal: that would clear the sender
+     * and the MIME plan too (over a kilobyte a message, both written below
+     * when used). */
+    x->active = 1;
+    x->job = *job;
+    x->rcpt_left = d->w->recipients;
+    x->rcpt_accepted = x->final_left = x->final_ok = x->rejected = x->empty_data = 0;
+    x->body_len = 0;
+    x->payload = d->w->corpus ? corpus_pick(d->w->corpus, job->seq) : d->w->payload;
     if (d->w->rcpt_dist)
         x->rcpt_left = (int)dist_draw(d->w->rcpt_dist, dist_random(d->w->seed, job->seq,
                                                                     DIST_STREAM_RECIPIENTS));

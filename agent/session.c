@@ -227,14 +227,14 @@ static uint64_t session_delay_ns(struct agent_session *s)
 /* session_next - ready for the next message, after the -w/-R delay;
  * through the timer when from_owner (a call from the owner must not call
  * back into it). */
-static void session_next(struct agent_session *s, int from_owner)
+static void session_next(struct agent_session *s, uint64_t now, int from_owner)
 {
     uint64_t delay = has_more(s) ? session_delay_ns(s) : 0;
 
     if (delay || from_owner)
         session_later(s, ACT_READY, delay);
     else
-        s->hooks->ready(s->arg, s);
+        s->hooks->ready(s->arg, s, now);
 }
 
 /* session_act - do what the dialogue's status st asks; from_owner: the
@@ -246,7 +246,7 @@ static void session_act(struct agent_session *s, enum dialogue_status st, uint64
     case DIALOGUE_MORE:
         break;
     case DIALOGUE_IDLE:
-        session_next(s, from_owner);
+        session_next(s, now, from_owner);
         break;
     case DIALOGUE_STARTTLS:
         session_start_tls(s, now);
@@ -256,7 +256,7 @@ static void session_act(struct agent_session *s, enum dialogue_status st, uint64
         if (s->finishing || !has_more(s))
             session_report_closed(s);
         else
-            session_next(s, from_owner);
+            session_next(s, now, from_owner);
         break;
     case DIALOGUE_HANGUP:
         session_close(s);
@@ -511,7 +511,7 @@ static void session_on_delay(struct ev_loop *loop, void *arg)
     else if (s->finishing)
         agent_session_finish(s);
     else
-        s->hooks->ready(s->arg, s);
+        s->hooks->ready(s->arg, s, clock_mono_ns());
 }
 
 /* The interface. */
@@ -562,9 +562,8 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
     return s;
 }
 
-void agent_session_run(struct agent_session *s, const struct dialogue_job *job)
+void agent_session_run(struct agent_session *s, const struct dialogue_job *job, uint64_t now)
 {
-    uint64_t now = clock_mono_ns();
     enum dialogue_status st;
 
     assert(!s->closed);
