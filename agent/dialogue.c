@@ -293,7 +293,13 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
     d->msg_date = date;
     if (w->trace && (n = trace_format_seq(&w->trace_head, d->txn[t].job.seq, wall_us, at, cap)) < 0)
         return -1;
-    if (w->send_headers) {
+    if (w->send_headers && w->headers_fixed.to_len > 0) {
+        if ((m = message_headers_format_fixed(at + n, cap - (size_t)n, &w->headers_fixed,
+                                              d->txn[t].sender, date, d->id_prefix, d->id_len,
+                                              d->txn[t].job.remaining)) < 0)
+            return -1;
+        n += m;
+    } else if (w->send_headers) {
         v = (struct message_header_vars){ d->txn[t].sender, w->recipient, date, w->myhostname,
                                           w->subject, d->pid, (unsigned)d->fd,
                                           d->txn[t].job.remaining };
@@ -1015,6 +1021,7 @@ void dialogue_connected(struct dialogue *d, int fd, uint64_t now)
     begin(d, now);
     d->connected = 1;
     d->fd = fd;
+    d->id_len = message_id_prefix(d->id_prefix, d->pid, (unsigned)fd);
     d->exp_head = d->exp_count = 0;
     (void)expect_push(d, DIALOGUE_BANNER);      /* the ring has room for at least 8 */
 }

@@ -39,6 +39,12 @@ int workload_set_pair(struct workload *w)
     return trace_head_init(&w->trace_head, w->campaign, w->agent_id);
 }
 
+void workload_prepare_headers(struct workload *w)
+{
+    if (w->send_headers)
+        (void)message_headers_fixed_init(&w->headers_fixed, w->recipient, w->myhostname, w->subject);
+}
+
 void workload_number(struct workload *w, uint64_t seq_first, uint64_t seq_stride)
 {
     if (seq_stride == 0)

@@ -109,6 +109,10 @@ struct workload {
     int envelope_trace;             /* --envelope-trace: tag each sender (trace.h) */
     uint64_t pair_key;              /* with it: trace_pair_key(campaign, agent_id) */
     struct trace_head trace_head;   /* the header's constant start (workload_set_pair) */
+
+    /* what the headers of every message repeat (workload_prepare_headers;
+     * to_len 0: formatted whole per message) */
+    struct message_headers_fixed headers_fixed;
 };
 
 /* workload_defaults - smtp-source's defaults: one session, one message,
@@ -120,6 +124,12 @@ void workload_defaults(struct workload *w);
  * the envelope tag's pair key and the trace header's start. -1 when an id
  * is not a valid trace id. */
 int workload_set_pair(struct workload *w);
+
+/* workload_prepare_headers - format once what the headers of every
+ * message of w repeat (its recipient, host name and subject), for its
+ * sessions, which format only the rest per message; called once those
+ * are set. Names too long for it leave the headers formatted whole. */
+void workload_prepare_headers(struct workload *w);
 
 /* workload_number - message k of w is number seq_first + k * seq_stride
  * (its trace seq); set that, and w's -N recipient numbers to match: unique
