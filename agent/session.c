@@ -18,30 +18,32 @@
 
 enum { ACT_READY, ACT_CONNECT };
 
+/* What every readiness event touches first, the dialogue (large) last:
+ * a session's state is cold after the kernel's work on its socket. */
 struct agent_session {
     struct ev_loop *loop;
     const struct workload *w;
-    const struct endpoint_addr *addr;
     const struct agent_session_hooks *hooks;
     void *arg;
     struct meter *meter;
     struct agent_session_pools *pools;
-    int index;
-
-    struct dialogue dlg;
     struct transport transport;
     unsigned gen;               /* bumped at every close: stale callbacks notice */
     unsigned events;            /* interest registered with the loop */
     int connecting, handshaking, finishing, closed;
     int aborting;               /* this session asked for the abort: its reply in hand stays */
-    int connect_tries;
     uint64_t connect_ns;        /* when the pending connect began */
     uint64_t deadline_ns;       /* the timeout's true due time (the timer may be earlier) */
+    char *in;                   /* from pools->input during a read, else NULL */
     struct ev_timer timeout;
     struct ev_timer delay;
     int delay_action;
     unsigned rand_seed;
-    char *in;                   /* from pools->input during a read, else NULL */
+    int connect_tries;
+    int index;
+    const struct endpoint_addr *addr;
+
+    struct dialogue dlg;
 };
 
 static void session_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
