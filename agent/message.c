@@ -141,20 +141,35 @@ void message_payload_free(struct message_payload *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* rcpt_put - the address of message_rcpt_format, appended to b. */
+static void rcpt_put(struct textbuf *b, const char *recipient, int remaining, uint64_t number)
+{
+    TEXTBUF_LIT(b, "<");
+    if (number > 0)
+        textbuf_u64(b, number);
+    else if (remaining > 1)
+        textbuf_u64(b, (uint64_t)remaining);
+    textbuf_str(b, recipient);
+    TEXTBUF_LIT(b, ">");
+}
+
 int message_rcpt_format(char *out, size_t cap, const char *recipient, int remaining,
                         uint64_t number)
 {
     struct textbuf b;
 
     textbuf_init(&b, out, cap);
-    TEXTBUF_LIT(&b, "<");
-    if (number > 0)
-        textbuf_u64(&b, number);
-    else if (remaining > 1)
-        textbuf_u64(&b, (uint64_t)remaining);
-    textbuf_str(&b, recipient);
-    textbuf_put(&b, ">", 2);            /* the NUL too */
+    rcpt_put(&b, recipient, remaining, number);
+    textbuf_put(&b, "", 1);             /* the NUL */
     return b.overflow ? -1 : (int)b.len - 1;
+}
+
+int message_rcpt_append(struct textbuf *b, const char *recipient, int remaining, uint64_t number)
+{
+    size_t start = b->len;
+
+    rcpt_put(b, recipient, remaining, number);
+    return !b->overflow && b->len - start >= MESSAGE_ADDR_MAX ? -1 : 0;
 }
 
 /* Formatted per message: textbuf, not snprintf (its cost showed in the

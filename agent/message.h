@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "textbuf.h"
+
 #define MESSAGE_LINE_LEN     80         /* smtp-source's -l line length, CRLF included */
 #define MESSAGE_LENGTH_MAX   (1u << 30) /* largest -l we accept: 1 GiB */
 #define MESSAGE_FILE_MAX     (256u << 20) /* largest -F file we load */
@@ -50,6 +52,12 @@ void message_payload_free(struct message_payload *p);
  * the length, or -1 if out is too small. */
 int message_rcpt_format(char *out, size_t cap, const char *recipient, int remaining,
                         uint64_t number);
+
+/* message_rcpt_append - message_rcpt_format's address appended to b (no
+ * NUL), as a command line is built. Returns 0, or -1 when it is longer
+ * than message_rcpt_format writes into MESSAGE_ADDR_MAX octets (b's
+ * overflow flag says when b itself was too small). */
+int message_rcpt_append(struct textbuf *b, const char *recipient, int remaining, uint64_t number);
 
 /* What the headers of one message say. */
 struct message_header_vars {

@@ -110,9 +110,14 @@ struct workload {
     uint64_t pair_key;              /* with it: trace_pair_key(campaign, agent_id) */
     struct trace_head trace_head;   /* the header's constant start (workload_set_pair) */
 
-    /* what the headers of every message repeat (workload_prepare_headers;
-     * to_len 0: formatted whole per message) */
+    /* What every message repeats, formatted once (workload_prepare_text;
+     * a length 0: formatted per message): the headers' repeated text, and
+     * MAIL and RCPT as sent without SIZE=, SMTPUTF8, a drawn or tagged
+     * sender, a drawn or numbered recipient. */
     struct message_headers_fixed headers_fixed;
+    size_t mail_line_len, rcpt_line_len;
+    char mail_line[MESSAGE_ADDR_MAX + 16];  /* "MAIL FROM:<sender>\r\n" */
+    char rcpt_line[MESSAGE_ADDR_MAX + 16];  /* "RCPT TO:<recipient>\r\n" */
 };
 
 /* workload_defaults - smtp-source's defaults: one session, one message,
@@ -125,11 +130,11 @@ void workload_defaults(struct workload *w);
  * is not a valid trace id. */
 int workload_set_pair(struct workload *w);
 
-/* workload_prepare_headers - format once what the headers of every
- * message of w repeat (its recipient, host name and subject), for its
- * sessions, which format only the rest per message; called once those
- * are set. Names too long for it leave the headers formatted whole. */
-void workload_prepare_headers(struct workload *w);
+/* workload_prepare_text - format once what every message of w repeats
+ * (the headers' recipient, host name and subject; MAIL and RCPT lines),
+ * for its sessions, which format only the rest per message; called once
+ * those are set. What is too long for it stays formatted per message. */
+void workload_prepare_text(struct workload *w);
 
 /* workload_number - message k of w is number seq_first + k * seq_stride
  * (its trace seq); set that, and w's -N recipient numbers to match: unique
