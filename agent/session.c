@@ -313,7 +313,8 @@ static int session_read_some(struct agent_session *s, uint64_t now)
         }
         if (session_feed(s, (size_t)n, now) < 0)
             return -1;
-    } while (n == AGENT_SESSION_IN_MAX || transport_pending(&s->transport) > 0);
+    } while (n == AGENT_SESSION_IN_MAX
+             || (s->transport.ssl && transport_pending(&s->transport) > 0));   /* none in the clear */
     return 0;
 }
 
