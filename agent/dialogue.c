@@ -153,6 +153,24 @@ static int line_end(struct dialogue *d, struct textbuf *b)
     return out_push(d, b->p, b->len);
 }
 
+/* out_copy - queue the command line at line, len octets with its CRLF,
+ * formatted already (a literal, or the workload's), by a copy. */
+static int out_copy(struct dialogue *d, const char *line, size_t len)
+{
+    char *at = d->cmd + d->cmd_len;
+
+    if (d->cmd_cap - d->cmd_len < len)
+        return -ENOBUFS;
+    memcpy(at, line, len);
+    if (d->w->verbose)
+        log_info("%.*s", (int)len - 2, at);
+    d->cmd_len += len;
+    return out_push(d, at, len);
+}
+
+/* OUT_LIT - queue the literal command cmd (CRLF added). */
+#define OUT_LIT(d, cmd) out_copy((d), cmd "\r\n", sizeof(cmd) + 1)
+
 /* out_cmd - queue the command line text (CRLF added). */
 static int out_cmd(struct dialogue *d, const char *text)
 {
@@ -171,7 +189,9 @@ static int expect_push_txn(struct dialogue *d, enum dialogue_cmd cmd, int t)
 
     if (d->exp_count == d->exp_cap)
         return -ENOBUFS;
-    slot = (d->exp_head + d->exp_count) % d->exp_cap;
+    slot = d->exp_head + d->exp_count;     /* both below exp_cap: no division */
+    if (slot >= d->exp_cap)
+        slot -= d->exp_cap;
     d->exp[slot] = (struct dialogue_expect){ cmd, t, d->now };
     d->exp_count++;
     if (cmd == DIALOGUE_DOT || cmd == DIALOGUE_BDAT)
@@ -185,7 +205,8 @@ static void expect_pop(struct dialogue *d)
 {
     if ((int)d->exp_head == d->drain_slot)
         d->drain_slot = -1;
-    d->exp_head = (d->exp_head + 1) % d->exp_cap;
+    if (++d->exp_head == d->exp_cap)
+        d->exp_head = 0;
     d->exp_count--;
 }
 
@@ -198,7 +219,7 @@ static void record(struct dialogue *d, enum stats_phase phase, uint64_t sent_ns)
 
 static void quit(struct dialogue *d)
 {
-    if (out_cmd(d, "QUIT") || expect_push(d, DIALOGUE_QUIT))
+    if (OUT_LIT(d, "QUIT") || expect_push(d, DIALOGUE_QUIT))
         nobufs(d);
 }
 
@@ -241,13 +262,19 @@ static void txn_end(struct dialogue *d, int t)
 
 static int queue_rcpt(struct dialogue *d, int t)
 {
-    char addr[MESSAGE_ADDR_MAX];
-    uint64_t number = d->w->number_rcpts ? d->hooks->next_rcpt_number(d->arg) : 0;
+    uint64_t number;
     struct textbuf b;
-    int n;
-
     const char *rcpt = d->w->recipient;
     char drawn[MESSAGE_ADDR_MAX];
+
+    if (d->w->rcpt_line_len > 0 && !d->w->number_rcpts && !d->w->rcpt_spread
+        && d->txn[t].rcpt_left <= 1) {      /* the workload's own line, unnumbered */
+        d->txn[t].rcpt_left--;
+        if (out_copy(d, d->w->rcpt_line, d->w->rcpt_line_len))
+            return -ENOBUFS;
+        return expect_push_txn(d, DIALOGUE_RCPT, t);
+    }
+    number = d->w->number_rcpts ? d->hooks->next_rcpt_number(d->arg) : 0;
 
     if (d->w->rcpt_spread) {
         if (spread_pick(d->w->rcpt_spread, dist_random(d->w->seed, d->txn[t].job.seq,
@@ -256,13 +283,11 @@ static int queue_rcpt(struct dialogue *d, int t)
             return -ENOBUFS;
         rcpt = drawn;
     }
-    n = message_rcpt_format(addr, sizeof(addr), rcpt, d->txn[t].rcpt_left, number);
-    if (n < 0)
-        return -ENOBUFS;
-    d->txn[t].rcpt_left--;
     line_begin(d, &b);
     TEXTBUF_LIT(&b, "RCPT TO:");
-    textbuf_put(&b, addr, (size_t)n);
+    if (message_rcpt_append(&b, rcpt, d->txn[t].rcpt_left, number) < 0)
+        return -ENOBUFS;
+    d->txn[t].rcpt_left--;
     if (line_end(d, &b))
         return -ENOBUFS;
     return expect_push_txn(d, DIALOGUE_RCPT, t);
@@ -293,7 +318,13 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
     d->msg_date = date;
     if (w->trace && (n = trace_format_seq(&w->trace_head, d->txn[t].job.seq, wall_us, at, cap)) < 0)
         return -1;
-    if (w->send_headers) {
+    if (w->send_headers && w->headers_fixed.to_len > 0) {
+        if ((m = message_headers_format_fixed(at + n, cap - (size_t)n, &w->headers_fixed,
+                                              d->txn[t].sender, date, d->id_prefix, d->id_len,
+                                              d->txn[t].job.remaining)) < 0)
+            return -1;
+        n += m;
+    } else if (w->send_headers) {
         v = (struct message_header_vars){ d->txn[t].sender, w->recipient, date, w->myhostname,
                                           w->subject, d->pid, (unsigned)d->fd,
                                           d->txn[t].job.remaining };
@@ -446,7 +477,7 @@ static int queue_data(struct dialogue *d, int t)
 {
     if (d->chunked)
         return queue_bdat(d, t);
-    if (out_cmd(d, "DATA"))
+    if (OUT_LIT(d, "DATA"))
         return -ENOBUFS;
     d->tail_complete = 0;
     return expect_push_txn(d, DIALOGUE_DATA, t);
@@ -497,6 +528,9 @@ static int queue_mail(struct dialogue *d, int t, size_t size)
     struct trace_tag tag = { d->w->pair_key, d->txn[t].job.seq };
     struct textbuf b;
 
+    if (d->w->mail_line_len > 0 && !d->w->sender_spread && !d->w->envelope_trace && !d->w->smtputf8
+        && !((d->caps & DIALOGUE_CAP_SIZE) && d->w->mail_size))
+        return out_copy(d, d->w->mail_line, d->w->mail_line_len);     /* the workload's own line */
     line_begin(d, &b);
     TEXTBUF_LIT(&b, "MAIL FROM:<");
     if (d->w->envelope_trace && trace_tag_sender(d->txn[t].sender, &tag, tagged, sizeof(tagged)) > 0)
@@ -534,8 +568,15 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
     size_t size;
 
     assert(!d->txn[t].active);
-    *x = (struct dialogue_txn){ .active = 1, .job = *job, .rcpt_left = d->w->recipients,
-                                .payload = d->w->corpus ? corpus_pick(d->w->corpus, job->seq) : d->w->payload };
+    /* Field by field, not a compound literal: that would clear the sender
+     * and the MIME plan too (over a kilobyte a message, both written below
+     * when used). */
+    x->active = 1;
+    x->job = *job;
+    x->rcpt_left = d->w->recipients;
+    x->rcpt_accepted = x->final_left = x->final_ok = x->rejected = x->empty_data = 0;
+    x->body_len = 0;
+    x->payload = d->w->corpus ? corpus_pick(d->w->corpus, job->seq) : d->w->payload;
     if (d->w->rcpt_dist)
         x->rcpt_left = (int)dist_draw(d->w->rcpt_dist, dist_random(d->w->seed, job->seq,
                                                                     DIST_STREAM_RECIPIENTS));
@@ -581,7 +622,7 @@ static void rset(struct dialogue *d, int t)
 {
     d->txn[t].rejected = 1;
     d->tail_complete = 0;
-    if (out_cmd(d, "RSET") || expect_push_txn(d, DIALOGUE_RSET, t))
+    if (OUT_LIT(d, "RSET") || expect_push_txn(d, DIALOGUE_RSET, t))
         nobufs(d);
 }
 
@@ -1008,6 +1049,7 @@ void dialogue_connected(struct dialogue *d, int fd, uint64_t now)
     begin(d, now);
     d->connected = 1;
     d->fd = fd;
+    d->id_len = message_id_prefix(d->id_prefix, d->pid, (unsigned)fd);
     d->exp_head = d->exp_count = 0;
     (void)expect_push(d, DIALOGUE_BANNER);      /* the ring has room for at least 8 */
 }

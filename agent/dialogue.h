@@ -100,33 +100,30 @@ struct dialogue_txn {
     struct dialogue_job job;
     int rcpt_left, rcpt_accepted, final_left, final_ok, rejected, empty_data;
     uint64_t body_len;          /* with --size: the body's drawn length (-l's meaning) */
-    struct mime_plan plan;      /* with --mime: what the message holds */
     const struct message_payload *payload;  /* the body: the workload's, or a corpus message */
     char sender[MESSAGE_ADDR_MAX];  /* its sender: -f, or drawn (--senders) */
+    struct mime_plan plan;      /* with --mime: what the message holds (last: seldom used) */
 };
 
+/* Laid out for the cache: what every reply and message touches first (a
+ * session's state is cold after the kernel's work on its socket), the
+ * output segments and the transactions next, what a connection's start,
+ * TLS or a failure needs last. */
 struct dialogue {
     const struct workload *w;
     const struct dialogue_hooks *hooks;
     void *arg;
     struct meter *meter;
-    int index;                  /* the session's number, for warnings */
-    unsigned pid;               /* smtp-source's Message-Id numbers: pid, fd, count */
-    int fd;
     uint64_t now;               /* the time passed to the call in progress */
     uint64_t replies;           /* complete replies fed so far */
     enum dialogue_status status;    /* what the call in progress will return */
     /* the connection */
     int connected, greeted, tls_done, authed, finishing;
-    uint64_t starttls_sent_ns;  /* when STARTTLS went: its phase ends with the handshake */
     unsigned caps;              /* DIALOGUE_CAP_* of the last EHLO/LHLO reply */
-    uint64_t size_limit;        /* the server's SIZE (RFC 1870), 0: none announced */
-    enum auth_mech mech;
-    const char *helo_verb;
-    struct reply reply;
-    /* output: segments over the command buffer and the shared payload */
-    struct iovec seg[DIALOGUE_OUT_SEGS];
-    int seg_head, seg_count;
+    int pipelined, chunked;     /* this connection pipelines / uses BDAT */
+    int tail_complete;          /* the output queued last ended a whole message */
+    int has_job;                /* job waits for the greeting */
+    int seg_head, seg_count;    /* the output segments queued (seg, below) */
     /* The reply text and the command buffer share one buffer of the
      * loop's pool, held while a reply is being read or output waits
      * (reply.text, then cmd, both NULL while idle). */
@@ -137,14 +134,23 @@ struct dialogue {
     /* expectations, a ring */
     struct dialogue_expect *exp;
     size_t exp_cap, exp_head, exp_count;
-    /* messages */
-    int has_job;                /* job waits for the greeting */
-    struct dialogue_job job;
-    int pipelined, chunked;     /* this connection pipelines / uses BDAT */
-    int tail_complete;          /* the output queued last ended a whole message */
-    struct dialogue_txn txn[DIALOGUE_TXNS];
-    char *error;                /* DIALOGUE_ABORT's reason (DIALOGUE_MSG_MAX, malloc'd at the first) */
+    struct reply reply;
     const char *msg_date;       /* the Date: of the message being formatted (the owner's) */
+    unsigned pid;               /* smtp-source's Message-Id numbers: pid, fd, count */
+    int fd;
+    size_t id_len;
+    char id_prefix[MESSAGE_ID_PREFIX_MAX];  /* pid and fd, formatted at the connection */
+    /* output: segments over the command buffer and the shared payload */
+    struct iovec seg[DIALOGUE_OUT_SEGS];
+    /* messages */
+    struct dialogue_txn txn[DIALOGUE_TXNS];
+    struct dialogue_job job;
+    int index;                  /* the session's number, for warnings */
+    uint64_t starttls_sent_ns;  /* when STARTTLS went: its phase ends with the handshake */
+    uint64_t size_limit;        /* the server's SIZE (RFC 1870), 0: none announced */
+    enum auth_mech mech;
+    const char *helo_verb;
+    char *error;                /* DIALOGUE_ABORT's reason (DIALOGUE_MSG_MAX, malloc'd at the first) */
     size_t mime_octets;         /* the MIME message being queued, so far */
 };
 

@@ -204,7 +204,7 @@ static int engine_take_job(void *arg, struct dialogue_job *job)
     return 1;
 }
 
-static void engine_session_ready(void *arg, struct agent_session *s)
+static void engine_session_ready(void *arg, struct agent_session *s, uint64_t now)
 {
     struct engine *e = arg;
     struct dialogue_job job;
@@ -218,10 +218,10 @@ static void engine_session_ready(void *arg, struct agent_session *s)
         engine_idle_push(e, s);
         return;
     }
-    switch (schedule_next(&e->sched, clock_mono_ns(), &due)) {
+    switch (schedule_next(&e->sched, now, &due)) {
     case SCHEDULE_DUE:
         engine_job(e, due, &job);
-        agent_session_run(s, &job);
+        agent_session_run(s, &job, now);
         break;
     case SCHEDULE_WAIT:
         engine_idle_push(e, s);
@@ -237,14 +237,14 @@ static void engine_on_rate(struct ev_loop *loop, void *arg)
 {
     struct engine *e = arg;
     struct dialogue_job job;
-    uint64_t due;
+    uint64_t due, now;
 
     (void)loop;
     while (e->idle_count > 0) {
-        switch (schedule_next(&e->sched, clock_mono_ns(), &due)) {
+        switch (schedule_next(&e->sched, now = clock_mono_ns(), &due)) {
         case SCHEDULE_DUE:
             engine_job(e, due, &job);
-            agent_session_run(engine_idle_pop(e), &job);
+            agent_session_run(engine_idle_pop(e), &job, now);
             break;
         case SCHEDULE_WAIT:
             ev_timer_start_at(e->loop, &e->rate_timer, due);
@@ -436,7 +436,7 @@ int engine_start(struct engine *e, uint64_t start_ns)
                       e->w->duration_ns);
     e->open_sessions = e->nsessions;
     for (i = 0; i < e->nsessions; i++)
-        engine_session_ready(e, e->sessions[i]);
+        engine_session_ready(e, e->sessions[i], clock_mono_ns());
     if (atomic_load(&e->stop_request))
         engine_on_ctl(e->loop, e->ctl_fd, EV_READ, e);
     return 0;

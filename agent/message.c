@@ -141,20 +141,35 @@ void message_payload_free(struct message_payload *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* rcpt_put - the address of message_rcpt_format, appended to b. */
+static void rcpt_put(struct textbuf *b, const char *recipient, int remaining, uint64_t number)
+{
+    TEXTBUF_LIT(b, "<");
+    if (number > 0)
+        textbuf_u64(b, number);
+    else if (remaining > 1)
+        textbuf_u64(b, (uint64_t)remaining);
+    textbuf_str(b, recipient);
+    TEXTBUF_LIT(b, ">");
+}
+
 int message_rcpt_format(char *out, size_t cap, const char *recipient, int remaining,
                         uint64_t number)
 {
     struct textbuf b;
 
     textbuf_init(&b, out, cap);
-    TEXTBUF_LIT(&b, "<");
-    if (number > 0)
-        textbuf_u64(&b, number);
-    else if (remaining > 1)
-        textbuf_u64(&b, (uint64_t)remaining);
-    textbuf_str(&b, recipient);
-    textbuf_put(&b, ">", 2);            /* the NUL too */
+    rcpt_put(&b, recipient, remaining, number);
+    textbuf_put(&b, "", 1);             /* the NUL */
     return b.overflow ? -1 : (int)b.len - 1;
+}
+
+int message_rcpt_append(struct textbuf *b, const char *recipient, int remaining, uint64_t number)
+{
+    size_t start = b->len;
+
+    rcpt_put(b, recipient, remaining, number);
+    return !b->overflow && b->len - start >= MESSAGE_ADDR_MAX ? -1 : 0;
 }
 
 /* Formatted per message: textbuf, not snprintf (its cost showed in the
@@ -185,6 +200,65 @@ int message_headers_format(char *out, size_t cap, const struct message_header_va
         TEXTBUF_LIT(&b, "\r\n");
     }
     textbuf_put(&b, "\r\n", 3);          /* the NUL too, as snprintf wrote it */
+    return b.overflow ? -1 : (int)b.len - 1;
+}
+
+int message_headers_fixed_init(struct message_headers_fixed *f, const char *recipient,
+                               const char *myhostname, const char *subject)
+{
+    struct textbuf to, tail;
+
+    f->to_len = f->tail_len = 0;
+    textbuf_init(&to, f->to, sizeof(f->to));
+    TEXTBUF_LIT(&to, ">\r\nTo: <");
+    textbuf_str(&to, recipient);
+    TEXTBUF_LIT(&to, ">\r\nDate: ");
+    textbuf_init(&tail, f->tail, sizeof(f->tail));
+    TEXTBUF_LIT(&tail, "@");
+    textbuf_str(&tail, myhostname);
+    TEXTBUF_LIT(&tail, ">\r\n");
+    if (subject) {
+        TEXTBUF_LIT(&tail, "Subject: ");
+        textbuf_str(&tail, subject);
+        TEXTBUF_LIT(&tail, "\r\n");
+    }
+    TEXTBUF_LIT(&tail, "\r\n");
+    if (to.overflow || tail.overflow)
+        return -1;
+    f->to_len = to.len;
+    f->tail_len = tail.len;
+    return 0;
+}
+
+size_t message_id_prefix(char *out, unsigned pid, unsigned fd)
+{
+    struct textbuf b;
+
+    textbuf_init(&b, out, MESSAGE_ID_PREFIX_MAX);
+    textbuf_hex(&b, pid, 4);
+    TEXTBUF_LIT(&b, ".");
+    textbuf_hex(&b, fd, 4);
+    textbuf_put(&b, ".", 2);            /* the NUL too */
+    return b.len - 1;
+}
+
+/* The same octets as message_headers_format: a test holds them equal. */
+int message_headers_format_fixed(char *out, size_t cap, const struct message_headers_fixed *f,
+                                 const char *sender, const char *date, const char *id_prefix,
+                                 size_t id_len, unsigned count)
+{
+    struct textbuf b;
+
+    textbuf_init(&b, out, cap);
+    TEXTBUF_LIT(&b, "From: <");
+    textbuf_str(&b, sender);
+    textbuf_put(&b, f->to, f->to_len);
+    textbuf_str(&b, date);
+    TEXTBUF_LIT(&b, "\r\nMessage-Id: <");
+    textbuf_put(&b, id_prefix, id_len);
+    textbuf_hex(&b, count, 4);
+    textbuf_put(&b, f->tail, f->tail_len);
+    textbuf_put(&b, "", 1);             /* the NUL, as message_headers_format */
     return b.overflow ? -1 : (int)b.len - 1;
 }
 

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "textbuf.h"
+
 #define MESSAGE_LINE_LEN     80         /* smtp-source's -l line length, CRLF included */
 #define MESSAGE_LENGTH_MAX   (1u << 30) /* largest -l we accept: 1 GiB */
 #define MESSAGE_FILE_MAX     (256u << 20) /* largest -F file we load */
@@ -51,6 +53,12 @@ void message_payload_free(struct message_payload *p);
 int message_rcpt_format(char *out, size_t cap, const char *recipient, int remaining,
                         uint64_t number);
 
+/* message_rcpt_append - message_rcpt_format's address appended to b (no
+ * NUL), as a command line is built. Returns 0, or -1 when it is longer
+ * than message_rcpt_format writes into MESSAGE_ADDR_MAX octets (b's
+ * overflow flag says when b itself was too small). */
+int message_rcpt_append(struct textbuf *b, const char *recipient, int remaining, uint64_t number);
+
 /* What the headers of one message say. */
 struct message_header_vars {
     const char *sender;
@@ -68,5 +76,40 @@ int message_headers_format(char *out, size_t cap, const struct message_header_va
 
 /* message_headers_max - an upper bound of message_headers_format's length. */
 size_t message_headers_max(const struct message_header_vars *v);
+
+#define MESSAGE_FIXED_TAIL_MAX 640     /* "@" host ">", the Subject: line, the empty line */
+#define MESSAGE_ID_PREFIX_MAX  24      /* two 32-bit numbers in hex and two dots, NUL */
+
+/* What the headers of every message of a workload repeat, formatted once:
+ * all but the sender, the Date: value and the Message-Id's numbers.
+ * message_headers_format_fixed writes the same octets as
+ * message_headers_format, without copying the repeated names one by one. */
+struct message_headers_fixed {
+    size_t to_len;              /* 0: not formatted (a name too long for it) */
+    size_t tail_len;
+    char to[MESSAGE_ADDR_MAX + 32];         /* ">\r\nTo: <recipient>\r\nDate: " */
+    char tail[MESSAGE_FIXED_TAIL_MAX];      /* "@myhostname>\r\n", Subject, "\r\n" */
+};
+
+/* message_headers_fixed_init - f for recipient, myhostname and subject
+ * (NULL: none), as message_headers_format would write them. Returns 0, or
+ * -1 (and f->to_len 0) when they do not fit f. */
+int message_headers_fixed_init(struct message_headers_fixed *f, const char *recipient,
+                               const char *myhostname, const char *subject);
+
+/* message_id_prefix - the Message-Id's first two numbers (smtp-source's
+ * pid and socket) as message_headers_format writes them, each followed
+ * by a dot, into out (MESSAGE_ID_PREFIX_MAX octets, NUL-terminated).
+ * Returns the length. */
+size_t message_id_prefix(char *out, unsigned pid, unsigned fd);
+
+/* message_headers_format_fixed - message_headers_format's octets (the
+ * NUL too) for a message of sender, dated date, whose Message-Id starts
+ * with id_prefix (id_len octets, from message_id_prefix) and ends with
+ * count, from f (prepared). Returns the length, or -1 if out is too
+ * small. */
+int message_headers_format_fixed(char *out, size_t cap, const struct message_headers_fixed *f,
+                                 const char *sender, const char *date, const char *id_prefix,
+                                 size_t id_len, unsigned count);
 
 #endif

@@ -48,15 +48,6 @@ void meter_destroy(struct meter *m)
     pthread_mutex_destroy(&m->lock);
 }
 
-void meter_reply(struct meter *m, int code)
-{
-    stats_count_reply(&m->live, code);
-    if (code >= 400 && code < 500)
-        m->cur.n.replies_4xx++;
-    else if (code >= 500 && code < 600)
-        m->cur.n.replies_5xx++;
-}
-
 void meter_error(struct meter *m, enum stats_error kind)
 {
     stats_count_error(&m->live, kind);

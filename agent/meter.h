@@ -68,7 +68,14 @@ static inline void meter_latency(struct meter *m, enum stats_phase phase, uint64
 }
 
 /* meter_reply - one server reply with this code. */
-void meter_reply(struct meter *m, int code);
+static inline void meter_reply(struct meter *m, int code)
+{
+    stats_count_reply(&m->live, code);
+    if (code >= 400 && code < 500)
+        m->cur.n.replies_4xx++;
+    else if (code >= 500 && code < 600)
+        m->cur.n.replies_5xx++;
+}
 
 /* meter_error - one error of this kind. */
 void meter_error(struct meter *m, enum stats_error kind);

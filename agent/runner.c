@@ -128,6 +128,7 @@ struct runner *runner_new(const struct workload *w, int threads, int live_counte
             snprintf(err, errlen, "cannot split the workload into %d threads", r->nthreads);
             goto fail;
         }
+        workload_prepare_text(&t->w);
         if ((t->loop = ev_loop_new()) == NULL)
             goto nomem;
         hooks.on_dot = runner_on_dot;

@@ -18,30 +18,32 @@
 
 enum { ACT_READY, ACT_CONNECT };
 
+/* What every readiness event touches first, the dialogue (large) last:
+ * a session's state is cold after the kernel's work on its socket. */
 struct agent_session {
     struct ev_loop *loop;
     const struct workload *w;
-    const struct endpoint_addr *addr;
     const struct agent_session_hooks *hooks;
     void *arg;
     struct meter *meter;
     struct agent_session_pools *pools;
-    int index;
-
-    struct dialogue dlg;
     struct transport transport;
     unsigned gen;               /* bumped at every close: stale callbacks notice */
     unsigned events;            /* interest registered with the loop */
     int connecting, handshaking, finishing, closed;
     int aborting;               /* this session asked for the abort: its reply in hand stays */
-    int connect_tries;
     uint64_t connect_ns;        /* when the pending connect began */
     uint64_t deadline_ns;       /* the timeout's true due time (the timer may be earlier) */
+    char *in;                   /* from pools->input during a read, else NULL */
     struct ev_timer timeout;
     struct ev_timer delay;
     int delay_action;
     unsigned rand_seed;
-    char *in;                   /* from pools->input during a read, else NULL */
+    int connect_tries;
+    int index;
+    const struct endpoint_addr *addr;
+
+    struct dialogue dlg;
 };
 
 static void session_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg);
@@ -227,14 +229,14 @@ static uint64_t session_delay_ns(struct agent_session *s)
 /* session_next - ready for the next message, after the -w/-R delay;
  * through the timer when from_owner (a call from the owner must not call
  * back into it). */
-static void session_next(struct agent_session *s, int from_owner)
+static void session_next(struct agent_session *s, uint64_t now, int from_owner)
 {
     uint64_t delay = has_more(s) ? session_delay_ns(s) : 0;
 
     if (delay || from_owner)
         session_later(s, ACT_READY, delay);
     else
-        s->hooks->ready(s->arg, s);
+        s->hooks->ready(s->arg, s, now);
 }
 
 /* session_act - do what the dialogue's status st asks; from_owner: the
@@ -246,7 +248,7 @@ static void session_act(struct agent_session *s, enum dialogue_status st, uint64
     case DIALOGUE_MORE:
         break;
     case DIALOGUE_IDLE:
-        session_next(s, from_owner);
+        session_next(s, now, from_owner);
         break;
     case DIALOGUE_STARTTLS:
         session_start_tls(s, now);
@@ -256,7 +258,7 @@ static void session_act(struct agent_session *s, enum dialogue_status st, uint64
         if (s->finishing || !has_more(s))
             session_report_closed(s);
         else
-            session_next(s, from_owner);
+            session_next(s, now, from_owner);
         break;
     case DIALOGUE_HANGUP:
         session_close(s);
@@ -311,7 +313,8 @@ static int session_read_some(struct agent_session *s, uint64_t now)
         }
         if (session_feed(s, (size_t)n, now) < 0)
             return -1;
-    } while (n == AGENT_SESSION_IN_MAX || transport_pending(&s->transport) > 0);
+    } while (n == AGENT_SESSION_IN_MAX
+             || (s->transport.ssl && transport_pending(&s->transport) > 0));   /* none in the clear */
     return 0;
 }
 
@@ -511,7 +514,7 @@ static void session_on_delay(struct ev_loop *loop, void *arg)
     else if (s->finishing)
         agent_session_finish(s);
     else
-        s->hooks->ready(s->arg, s);
+        s->hooks->ready(s->arg, s, clock_mono_ns());
 }
 
 /* The interface. */
@@ -562,9 +565,8 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
     return s;
 }
 
-void agent_session_run(struct agent_session *s, const struct dialogue_job *job)
+void agent_session_run(struct agent_session *s, const struct dialogue_job *job, uint64_t now)
 {
-    uint64_t now = clock_mono_ns();
     enum dialogue_status st;
 
     assert(!s->closed);

@@ -23,9 +23,10 @@ struct agent_session;
  * thread with the arg given to agent_session_new. */
 struct agent_session_hooks {
     struct dialogue_hooks dialogue;     /* passed on to the session's dialogue */
-    /* s can take a message now: agent_session_run (now or when due) or
-     * agent_session_finish */
-    void (*ready)(void *arg, struct agent_session *s);
+    /* s can take a message at now (monotonic, the time of the event that
+     * freed it: no clock read of its own): agent_session_run (now or when
+     * due) or agent_session_finish */
+    void (*ready)(void *arg, struct agent_session *s, uint64_t now);
     /* s finished or aborted and will do nothing more */
     void (*closed)(void *arg, struct agent_session *s);
     /* an unexpected reply without -A: stop the whole run, saying msg */
@@ -66,8 +67,9 @@ struct agent_session *agent_session_new(struct ev_loop *loop, const struct workl
                                         struct meter *meter, struct agent_session_pools *pools,
                                         const struct agent_session_hooks *hooks, void *arg);
 
-/* agent_session_run - send job: connect first if not connected. */
-void agent_session_run(struct agent_session *s, const struct dialogue_job *job);
+/* agent_session_run - send job at now (monotonic, the caller's clock
+ * read): connect first if not connected. */
+void agent_session_run(struct agent_session *s, const struct dialogue_job *job, uint64_t now);
 
 /* agent_session_finish - no more jobs: QUIT if connected, then closed. */
 void agent_session_finish(struct agent_session *s);

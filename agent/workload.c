@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "textbuf.h"
 
 #define WORKLOAD_TIMEOUT_S 300  /* smtp-source's var_timeout */
 
@@ -37,6 +38,30 @@ int workload_set_pair(struct workload *w)
 {
     w->pair_key = trace_pair_key(w->campaign, w->agent_id);
     return trace_head_init(&w->trace_head, w->campaign, w->agent_id);
+}
+
+void workload_prepare_text(struct workload *w)
+{
+    struct textbuf b;
+
+    if (w->send_headers)
+        (void)message_headers_fixed_init(&w->headers_fixed, w->recipient, w->myhostname, w->subject);
+    /* the sender as a transaction copies it (dialogue.c's start_txn) */
+    w->mail_line_len = 0;
+    textbuf_init(&b, w->mail_line, sizeof(w->mail_line));
+    TEXTBUF_LIT(&b, "MAIL FROM:<");
+    textbuf_put(&b, w->sender, strnlen(w->sender, MESSAGE_ADDR_MAX - 1));
+    TEXTBUF_LIT(&b, ">\r\n");
+    if (!b.overflow)
+        w->mail_line_len = b.len;
+    w->rcpt_line_len = 0;
+    textbuf_init(&b, w->rcpt_line, sizeof(w->rcpt_line));
+    TEXTBUF_LIT(&b, "RCPT TO:");
+    if (message_rcpt_append(&b, w->recipient, 1, 0) == 0) {
+        TEXTBUF_LIT(&b, "\r\n");
+        if (!b.overflow)
+            w->rcpt_line_len = b.len;
+    }
 }
 
 void workload_number(struct workload *w, uint64_t seq_first, uint64_t seq_stride)

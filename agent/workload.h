@@ -109,6 +109,15 @@ struct workload {
     int envelope_trace;             /* --envelope-trace: tag each sender (trace.h) */
     uint64_t pair_key;              /* with it: trace_pair_key(campaign, agent_id) */
     struct trace_head trace_head;   /* the header's constant start (workload_set_pair) */
+
+    /* What every message repeats, formatted once (workload_prepare_text;
+     * a length 0: formatted per message): the headers' repeated text, and
+     * MAIL and RCPT as sent without SIZE=, SMTPUTF8, a drawn or tagged
+     * sender, a drawn or numbered recipient. */
+    struct message_headers_fixed headers_fixed;
+    size_t mail_line_len, rcpt_line_len;
+    char mail_line[MESSAGE_ADDR_MAX + 16];  /* "MAIL FROM:<sender>\r\n" */
+    char rcpt_line[MESSAGE_ADDR_MAX + 16];  /* "RCPT TO:<recipient>\r\n" */
 };
 
 /* workload_defaults - smtp-source's defaults: one session, one message,
@@ -120,6 +129,12 @@ void workload_defaults(struct workload *w);
  * the envelope tag's pair key and the trace header's start. -1 when an id
  * is not a valid trace id. */
 int workload_set_pair(struct workload *w);
+
+/* workload_prepare_text - format once what every message of w repeats
+ * (the headers' recipient, host name and subject; MAIL and RCPT lines),
+ * for its sessions, which format only the rest per message; called once
+ * those are set. What is too long for it stays formatted per message. */
+void workload_prepare_text(struct workload *w);
 
 /* workload_number - message k of w is number seq_first + k * seq_stride
  * (its trace seq); set that, and w's -N recipient numbers to match: unique

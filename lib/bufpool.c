@@ -105,7 +105,7 @@ static int grow(struct bufpool *p)
     return 0;
 }
 
-void *bufpool_get(struct bufpool *p)
+void *bufpool_get_slow(struct bufpool *p)
 {
     void *b;
 
@@ -120,7 +120,7 @@ void *bufpool_get(struct bufpool *p)
     return b;
 }
 
-void bufpool_put(struct bufpool *p, void *buf)
+void bufpool_put_slow(struct bufpool *p, void *buf)
 {
     if (buf == NULL)
         return;

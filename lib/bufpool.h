@@ -9,6 +9,7 @@
 #ifndef SMTPSTORM_BUFPOOL_H
 #define SMTPSTORM_BUFPOOL_H
 
+#include <assert.h>
 #include <stddef.h>
 
 struct bufpool_slab;
@@ -35,12 +36,48 @@ int bufpool_init(struct bufpool *p, size_t size, size_t keep);
 /* bufpool_destroy - unmap every buffer; none may still be taken. */
 void bufpool_destroy(struct bufpool *p);
 
+/* bufpool_get_slow - bufpool_get when no warm buffer is free (or under
+ * AddressSanitizer, which poisons free buffers). */
+void *bufpool_get_slow(struct bufpool *p);
+
+/* bufpool_put_slow - bufpool_put when the warm stack is full (or under
+ * AddressSanitizer). */
+void bufpool_put_slow(struct bufpool *p, void *buf);
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BUFPOOL_INLINE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BUFPOOL_INLINE 0
+#endif
+#endif
+#ifndef BUFPOOL_INLINE
+#define BUFPOOL_INLINE 1
+#endif
+
 /* bufpool_get - a buffer of p->size octets (contents undefined), owned by
- * the caller until bufpool_put. NULL when out of memory. */
-void *bufpool_get(struct bufpool *p);
+ * the caller until bufpool_put. NULL when out of memory. Inline: a session
+ * takes and gives back buffers several times a message. */
+static inline void *bufpool_get(struct bufpool *p)
+{
+    if (BUFPOOL_INLINE && p->nwarm > 0) {
+        p->taken++;
+        return p->warm[--p->nwarm];
+    }
+    return bufpool_get_slow(p);
+}
 
 /* bufpool_put - give back buf, taken from p; NULL is ignored. */
-void bufpool_put(struct bufpool *p, void *buf);
+static inline void bufpool_put(struct bufpool *p, void *buf)
+{
+    if (BUFPOOL_INLINE && buf != NULL && p->nwarm < p->keep) {
+        assert(p->taken > 0);       /* only what bufpool_get gave */
+        p->taken--;
+        p->warm[p->nwarm++] = buf;
+        return;
+    }
+    bufpool_put_slow(p, buf);
+}
 
 /* A growing buffer that lives in a pool buffer while it fits, in malloc'd
  * memory in the rare case it outgrows it; NULL (all zero) while unused. */

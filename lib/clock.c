@@ -12,6 +12,5 @@ static uint64_t clock_read(clockid_t id)
     return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t clock_mono_ns(void) { return clock_read(CLOCK_MONOTONIC); }
 uint64_t clock_wall_ns(void) { return clock_read(CLOCK_REALTIME); }
 uint64_t clock_cpu_ns(void) { return clock_read(CLOCK_PROCESS_CPUTIME_ID); }

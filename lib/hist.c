@@ -71,8 +71,6 @@ void hist_record_n(struct hist *h, uint64_t value, uint64_t n)
         h->max = value;
 }
 
-void hist_record(struct hist *h, uint64_t value) { hist_record_n(h, value, 1); }
-
 void hist_merge(struct hist *dst, const struct hist *src)
 {
     size_t i;

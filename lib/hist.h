@@ -25,8 +25,24 @@ struct hist {
 /* hist_init - make h empty. */
 void hist_init(struct hist *h);
 
-/* hist_record - count one value; values above HIST_VALUE_MAX count as it. */
-void hist_record(struct hist *h, uint64_t value);
+/* hist_record - count one value; values above HIST_VALUE_MAX count as it:
+ * hist_record_n(h, value, 1), inline (the agent records six a message). */
+static inline void hist_record(struct hist *h, uint64_t value)
+{
+    unsigned shift = 0;
+
+    if (value > HIST_VALUE_MAX)
+        value = HIST_VALUE_MAX;
+    if (value >= (1u << HIST_SUB_BITS))     /* hist_slot_of's layout */
+        shift = 63u - (unsigned)__builtin_clzll(value) - (HIST_SUB_BITS - 1);
+    h->slots[shift ? (size_t)shift * HIST_HALF + (size_t)(value >> shift) : (size_t)value]++;
+    h->count++;
+    h->sum = h->sum + value >= h->sum ? h->sum + value : UINT64_MAX;
+    if (value < h->min)
+        h->min = value;
+    if (value > h->max)
+        h->max = value;
+}
 
 /* hist_record_n - count the same value n times. */
 void hist_record_n(struct hist *h, uint64_t value, uint64_t n);

@@ -84,11 +84,6 @@ void stats_second_sub(const struct stats_second *dst, const struct stats_second 
 #undef STATS_SUB
 }
 
-void stats_count_reply(struct load_stats *s, int code)
-{
-    s->replies[code >= 100 && code < STATS_REPLY_CODES ? code : 0]++;
-}
-
 void stats_count_error(struct load_stats *s, enum stats_error kind)
 {
     if ((unsigned)kind >= ERROR_KIND_COUNT)

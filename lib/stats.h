@@ -83,7 +83,10 @@ void stats_init(struct load_stats *s);
 void stats_merge(struct load_stats *dst, const struct load_stats *src);
 
 /* stats_count_reply - count one reply code (out-of-range codes go to [0]). */
-void stats_count_reply(struct load_stats *s, int code);
+static inline void stats_count_reply(struct load_stats *s, int code)
+{
+    s->replies[code >= 100 && code < STATS_REPLY_CODES ? code : 0]++;
+}
 
 /* stats_count_error - count one error of the given kind. */
 void stats_count_error(struct load_stats *s, enum stats_error kind);

@@ -147,6 +147,47 @@ static void test_message_headers(void **state)
     assert_int_equal(message_headers_format(out, 20, &v), -1);
 }
 
+/* The headers formatted from their repeated part (what a session does)
+ * are those formatted whole, octet for octet, and fail as they do. */
+static void test_message_headers_fixed_same_octets(void **state)
+{
+    static const char *const subjects[] = { NULL, "", "hello there" };
+    static const unsigned numbers[][3] = {
+        { 0x1381, 3, 1 }, { 0, 0, 0 }, { 0xffffffffu, 0x12345, 0xabcdef }, { 7, 1023, 100000 },
+    };
+    struct message_headers_fixed f;
+    char whole[1024], fixed[1024], id[MESSAGE_ID_PREFIX_MAX];
+    size_t id_len, cap;
+    int n, m;
+
+    (void)state;
+    for (size_t s = 0; s < sizeof(subjects) / sizeof(subjects[0]); s++) {
+        for (size_t k = 0; k < sizeof(numbers) / sizeof(numbers[0]); k++) {
+            struct message_header_vars v = { "a@b", "rcpt@there.test", "Mon, 23 Nov 2026 18:24:09 +0000 (UTC)",
+                                             "vm.example", subjects[s], numbers[k][0], numbers[k][1],
+                                             numbers[k][2] };
+
+            assert_int_equal(message_headers_fixed_init(&f, v.recipient, v.myhostname, v.subject), 0);
+            id_len = message_id_prefix(id, v.pid, v.fd);
+            assert_int_equal(id_len, strlen(id));
+            for (cap = 0; cap <= 200; cap++) {      /* every size, to well past the need */
+                memset(whole, 'x', sizeof(whole));
+                memset(fixed, 'x', sizeof(fixed));
+                n = message_headers_format(whole, cap, &v);
+                m = message_headers_format_fixed(fixed, cap, &f, v.sender, v.date, id, id_len, v.count);
+                assert_int_equal(n, m);
+                if (n >= 0)
+                    assert_memory_equal(whole, fixed, (size_t)n + 1);
+            }
+            assert_true(n > 0);
+        }
+    }
+    memset(whole, 'h', 700);        /* a host name longer than the repeated part holds */
+    whole[700] = '\0';
+    assert_int_equal(message_headers_fixed_init(&f, "c@d", whole, NULL), -1);
+    assert_int_equal(f.to_len, 0);
+}
+
 static void test_workload_split_sums_exactly(void **state)
 {
     struct workload w, part;
@@ -201,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_message_file_keeps_cr_as_smtp_source_does),
         cmocka_unit_test(test_message_rcpt_names),
         cmocka_unit_test(test_message_headers),
+        cmocka_unit_test(test_message_headers_fixed_same_octets),
         cmocka_unit_test(test_workload_split_sums_exactly),
         cmocka_unit_test(test_auth_plain_and_base64),
     };
