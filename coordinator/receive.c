@@ -94,13 +94,19 @@ static void receive_counters(struct run *r, struct peer *p, Smtpstorm__Envelope 
     *kept = 1;
 }
 
-/* receive_dispatch - one message from known peer p; *kept when env is now p's. */
+/* receive_dispatch - one message from known peer p; *kept when env is now p's.
+ * Its beat, a Heartbeat's or the one a report carries, is taken first and
+ * alike (liveness, clock offset, round trip, campaign), whatever becomes
+ * of the rest. */
 static void receive_dispatch(struct run *r, struct peer *p, Smtpstorm__Envelope *env, int *kept)
 {
+    const Smtpstorm__Heartbeat *hb = wire_beat_of(env);
+
+    if (hb != NULL)
+        registry_beat(p, hb, clock_wall_ns(), clock_mono_ns());
     switch (env->body_case) {
     case SMTPSTORM__ENVELOPE__BODY_HEARTBEAT:
-        registry_beat(p, env->heartbeat, clock_wall_ns(), clock_mono_ns());
-        break;
+        break;                  /* its beat, taken above, is all it says */
     case SMTPSTORM__ENVELOPE__BODY_READY:
         if (p->part >= 0 && p->state == PEER_ASSIGNED && strcmp(env->ready->campaign, r->campaign) == 0)
             p->state = PEER_READY;

@@ -1,7 +1,9 @@
 /* peerlink.h - the agent's and the sink's side of the control plane, ready
  * for agent/link.c and sink/link.c (and the test simulator): connect to the
  * coordinator (which may start later or restart), say hello until welcomed,
- * heartbeat both ways, turn the coordinator's messages into callbacks and
+ * heartbeat both ways (our beat rides in each progress report or sink
+ * counters; a Heartbeat of its own goes only when none went for a beat
+ * interval), turn the coordinator's messages into callbacks and
  * counters into messages. Runs in the caller's lib/ev loop; no thread.
  *
  * The coordinator's silence for dead_ms fires `lost`: an agent must stop
@@ -160,6 +162,10 @@ int peerlink_welcomed(const struct peerlink *pl);
 
 /* peerlink_dropped - coordinator messages dropped as undecodable or malformed. */
 uint64_t peerlink_dropped(const struct peerlink *pl);
+
+/* peerlink_heartbeats - Heartbeats sent on their own (not carried by a
+ * report) since peerlink_open. */
+uint64_t peerlink_heartbeats(const struct peerlink *pl);
 
 /* peerlink_close - stop heartbeats, close the socket, free pl; NULL is harmless. */
 void peerlink_close(struct peerlink *pl);
