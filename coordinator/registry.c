@@ -181,15 +181,15 @@ void registry_heard(struct peer *p, uint64_t now_ns)
     p->alive = 1;
 }
 
-void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
-                   uint64_t now_ns)
+int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
+                  uint64_t now_ns)
 {
     int64_t offset;
     uint64_t rtt;
 
     p->busy = hb->campaign[0] != '\0';
     if (wire_beat_receive(&p->beat, hb, now_wall_ns, now_ns, &offset, &rtt) != 0)
-        return;
+        return -EAGAIN;
     if (!p->have_offset || rtt <= p->rtt_ns + p->rtt_ns / 4
         || (now_ns > p->offset_at_ns && now_ns - p->offset_at_ns > REGISTRY_OFFSET_KEEP_NS)) {
         p->offset_ns = offset;
@@ -197,6 +197,7 @@ void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_
         p->offset_at_ns = now_ns;
         p->have_offset = 1;
     }
+    return 0;
 }
 
 void registry_sweep(struct registry *r, uint64_t now_ns,
@@ -259,6 +260,7 @@ void registry_reset_campaign(struct registry *r)
         p->state = PEER_IDLE;
         p->lost = 0;
         p->saw_progress = 0;
+        p->heartbeats = p->clock_samples = 0;
         p->extensions = 0;
         p->status[0] = '\0';
         if (p->role == PEERLINK_AGENT)

@@ -43,6 +43,9 @@ struct peer {
     uint64_t rtt_ns;
     uint64_t offset_at_ns;          /* monotonic time of the sample kept */
     int busy;                       /* its last heartbeat named a campaign */
+    /* while it reports in the current campaign (receive.c): */
+    uint64_t heartbeats;            /* Heartbeats on their own (its reports carry its beat) */
+    uint64_t clock_samples;         /* clock samples its beats gave */
     /* the current campaign */
     int part;                       /* index in the plan, -1: none */
     enum peer_state state;
@@ -91,9 +94,11 @@ struct peer *registry_hello(struct registry *r, struct zlink *z, const uint8_t *
 /* registry_heard - note that p spoke at monotonic now_ns. */
 void registry_heard(struct peer *p, uint64_t now_ns);
 
-/* registry_beat - take p's heartbeat: keep the clock sample if it is the
- * best (shortest round trip) of late. */
-void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
+/* registry_beat - take p's beat (a Heartbeat's, or the one its report
+ * carries): keep the clock sample if it is the best (shortest round trip)
+ * of late. Returns 0 when the beat gave a clock sample (kept or not),
+ * -EAGAIN when it could not (no echo of ours yet, clocks stepped). */
+int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
                    uint64_t now_ns);
 
 /* registry_sweep - mark peers silent for the dead time as not alive and
