@@ -158,6 +158,7 @@ struct peer *registry_hello(struct registry *r, struct zlink *z, const uint8_t *
     snprintf(p->version, sizeof(p->version), "%s", wire_text(hello->version));
     p->cores = hello->cores ? hello->cores : 1;
     p->pid = hello->pid;
+    p->dead_ms = hello->dead_ms;
     p->role = role;
     if (p->route_len != len || memcmp(p->route, route, len) != 0) {
         memset(&p->beat, 0, sizeof(p->beat));   /* a new connection, maybe a new process */
@@ -198,6 +199,13 @@ int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_w
         p->have_offset = 1;
     }
     return 0;
+}
+
+int registry_beat_due(const struct peer *p, uint64_t now, uint64_t tick_ns)
+{
+    if (p->dead_ms < REGISTRY_BEAT_SLOW_DEAD_MS || p->beat_tx_ns == 0 || now < p->beat_tx_ns)
+        return 1;
+    return now - p->beat_tx_ns + tick_ns / 2 >= REGISTRY_BEAT_SLOW_NS;
 }
 
 void registry_sweep(struct registry *r, uint64_t now_ns,

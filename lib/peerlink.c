@@ -90,6 +90,7 @@ static void peerlink_send_hello(struct peerlink *pl)
     hello.role = pl->role == PEERLINK_SINK ? SMTPSTORM__ROLE__ROLE_SINK : SMTPSTORM__ROLE__ROLE_AGENT;
     hello.clock_ns = clock_wall_ns();
     hello.pid = (uint32_t)getpid();
+    hello.dead_ms = (uint32_t)(pl->dead_ns / NS_PER_MS);
     env.body_case = SMTPSTORM__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     (void)peerlink_send(pl, &env);

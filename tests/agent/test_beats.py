@@ -12,7 +12,10 @@ lost after 2 s of silence (--heartbeat-timeout 2):
   their own (the report's clock.heartbeats), stay alive (no agent or sink
   lost, the campaign reconciles), and their clock offset is still
   estimated from their reports' beats (clock.samples, about one a report;
-  an agent whose wall clock runs 3 s ahead is measured 3 s ahead)."""
+  an agent whose wall clock runs 3 s ahead is measured 3 s ahead);
+- the coordinator beats a peer whose dead-man switch is the default 5 s
+  (agent "late", the sink) every 2 s: its switch never fires (the agent
+  would log that the coordinator was silent and stop its load)."""
 
 import json
 import os
@@ -20,11 +23,11 @@ import sys
 import time
 
 import harness
-from clustertest import AGENT, COORD, check, check_reconciled, endpoints, start_agent, start_sink
+from clustertest import AGENT, COORD, check, check_reconciled, endpoints, start_sink
 
 COORD_TIMEOUT_S = 2     # the coordinator's --heartbeat-timeout
 IDLE_S = 3 * COORD_TIMEOUT_S
-DURATION_S = 8
+DURATION_S = 12
 SKEW_S = 3              # agent "ahead"'s wall clock runs this far ahead (libfaketime)
 
 
@@ -38,15 +41,20 @@ def test_reports_carry_the_beat_and_idle_peers_still_beat(tmp):
                 "--wait", f"{IDLE_S + 3}s", "--heartbeat-timeout", str(COORD_TIMEOUT_S), "--drain", "10s",
                 "--json", report, "-s", "4", "--rate", "200", "--duration", str(DURATION_S), f"127.0.0.1:{port}"]
         coord = procs.start(argv)
+        logs = {ident: open(os.path.join(tmp, ident + ".log"), "w+") for ident in ("ahead", "late")}
         procs.start([AGENT, "--coordinator", ctl, "--id", "ahead", "--heartbeat-timeout", "10"],
-                    env=harness.shifted_clock(dict(os.environ), SKEW_S))
+                    env=harness.shifted_clock(dict(os.environ), SKEW_S), stderr=logs["ahead"])
         time.sleep(IDLE_S)      # "ahead" idles: only its own Heartbeats say it is there
         check(coord.poll() is None, f"the coordinator ended while waiting: exit {coord.returncode}")
-        start_agent(procs, ctl, "late", "--heartbeat-timeout", "10")
+        procs.start([AGENT, "--coordinator", ctl, "--id", "late"], stderr=logs["late"])
         out, err = coord.communicate(timeout=DURATION_S + 60)
         sys.stdout.write(f"--- coordinator: exit {coord.returncode}\n{out.decode()}{err.decode()}\n")
         check(coord.returncode == 0, f"exit {coord.returncode}: an idle agent was lost, or a running one")
         check(b"lost" not in err, "a peer was lost")
+        for ident, log in logs.items():
+            log.seek(0)
+            said = log.read()
+            check("silent" not in said, f"agent {ident}'s dead-man switch fired: {said}")
     with open(report) as f:
         data = json.load(f)
     check_reconciled(data)
@@ -56,9 +64,9 @@ def test_reports_carry_the_beat_and_idle_peers_still_beat(tmp):
         clock = p["clock"]
         sys.stdout.write(f"{ident}: {clock}\n")
         check(not p["missing"], f"{ident} missing")
-        # Without reports carrying the beat, one Heartbeat a second: about 8.
+        # Without reports carrying the beat, one Heartbeat a second: about 12.
         check(clock["heartbeats"] <= 1, f"{ident} sent {clock['heartbeats']} Heartbeats of its own while it reported")
-        # About one sample a report after the first (6 of 8 s measured
+        # About one sample a report after the first (10 of 12 s measured
         # here); none if the reports' beats were not taken.
         check(clock["samples"] >= DURATION_S // 2, f"{ident}: {clock['samples']} clock samples in {DURATION_S} s")
         check(clock["offset_ms"] is not None and 0 <= clock["rtt_ms"] < 100, f"{ident}: no clock: {clock}")
