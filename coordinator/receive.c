@@ -175,8 +175,9 @@ static void receive_frame(struct run *r, struct zlink *z, const uint8_t *route, 
     if (env->body_case == SMTPSTORM__ENVELOPE__BODY_HELLO) {
         peers_hello(r, z, route, len, env->hello, role);
     } else if ((p = registry_by_route(&r->reg, z, route, len)) == NULL) {
-        if (env->body_case != SMTPSTORM__ENVELOPE__BODY_HEARTBEAT)
-            r->dropped++;               /* a heartbeat is a peer reconnecting: not garbage */
+        if (wire_beat_of(env) == NULL)
+            r->dropped++;               /* a beat (a Heartbeat's, a report's) is a peer
+                                         * reconnecting: not garbage */
         send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__UNKNOWN_PEER, "say hello first");
     } else if (zlink_user(z) != NULL && strcmp(zlink_user(z), p->key) != 0) {
         r->impostors++;                 /* another key on p's route: never p's words */

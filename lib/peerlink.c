@@ -43,7 +43,6 @@ struct peerlink {
     struct wire_beat wb;
     uint64_t beat_tx_ns;        /* monotonic: the last send that carried our beat; 0: none */
     int beat_tx_report;         /* and it was a report (not a Heartbeat) */
-    uint64_t heartbeats;        /* Heartbeats sent on their own */
     int welcomed;
     uint64_t last_rx_ns;        /* monotonic */
     uint64_t dropped;
@@ -114,10 +113,8 @@ static void peerlink_send_heartbeat(struct peerlink *pl)
 {
     struct wire_out out;
 
-    if (peerlink_send(pl, wire_build_heartbeat(&out, &pl->wb, peerlink_beat_campaign(pl))) == 0) {
+    if (peerlink_send(pl, wire_build_heartbeat(&out, &pl->wb, peerlink_beat_campaign(pl))) == 0)
         peerlink_beat_sent(pl, 0);
-        pl->heartbeats++;
-    }
 }
 
 /* peerlink_beat_due - when a Heartbeat of our own is due: a beat interval
@@ -627,8 +624,6 @@ const char *peerlink_campaign(const struct peerlink *pl) { return pl->campaign; 
 int peerlink_welcomed(const struct peerlink *pl) { return pl->welcomed; }
 
 uint64_t peerlink_dropped(const struct peerlink *pl) { return pl->dropped + zlink_malformed(pl->z); }
-
-uint64_t peerlink_heartbeats(const struct peerlink *pl) { return pl->heartbeats; }
 
 void peerlink_close(struct peerlink *pl)
 {

@@ -163,10 +163,6 @@ int peerlink_welcomed(const struct peerlink *pl);
 /* peerlink_dropped - coordinator messages dropped as undecodable or malformed. */
 uint64_t peerlink_dropped(const struct peerlink *pl);
 
-/* peerlink_heartbeats - Heartbeats sent on their own (not carried by a
- * report) since peerlink_open. */
-uint64_t peerlink_heartbeats(const struct peerlink *pl);
-
 /* peerlink_close - stop heartbeats, close the socket, free pl; NULL is harmless. */
 void peerlink_close(struct peerlink *pl);
 
