@@ -1,13 +1,14 @@
 /* zmq-floor.c - the least the coordinator's ZeroMQ traffic costs, for
  * bench/cluster-scale to measure against (not a tool, not a test): a
- * ROUTER that takes every message and answers each peer with one small
- * frame a second (the coordinator's heartbeat), nothing decoded, nothing
- * kept; and a load of N DEALERs sending M frames of B octets a second each,
- * spread evenly over the second. What the ROUTER's process spends is
- * libzmq's and the kernel's cost of that traffic: the floor under any
- * coordinator receiving it.
+ * ROUTER that takes every message and sends each peer one small frame
+ * every BEAT_S seconds (the coordinator's heartbeat; default 1), nothing
+ * decoded, nothing kept; and a load of N DEALERs sending M frames of B
+ * octets a second each, spread evenly over the second (since wire version
+ * 5 a running agent's one progress report, which carries its heartbeat).
+ * What the ROUTER's process spends is libzmq's and the kernel's cost of
+ * that traffic: the floor under any coordinator receiving it.
  *
- * usage: zmq-floor router ENDPOINT SECONDS
+ * usage: zmq-floor router ENDPOINT SECONDS [BEAT_S]
  *        zmq-floor load ENDPOINT PEERS MSGS_PER_PEER_PER_S OCTETS SECONDS
  * The router prints what it received and its CPU time (getrusage). */
 #include "fdlimit.h"
@@ -85,7 +86,7 @@ static void routes_note(struct route *table, size_t cap, size_t *n, const uint8_
     (*n)++;
 }
 
-static int router(const char *ep, double seconds)
+static int router(const char *ep, double seconds, double beat_s)
 {
     size_t cap = 2 * 32768, n = 0, i;
     struct route *table = calloc(cap, sizeof(*table));
@@ -105,7 +106,7 @@ static int router(const char *ep, double seconds)
     }
     t0 = now_s();
     c0 = cpu_s();
-    next_beat = t0 + 1;
+    next_beat = t0 + beat_s;
     end = t0 + seconds;
     while (now_s() < end) {
         zmq_pollitem_t it = { sock, 0, ZMQ_POLLIN, 0 };
@@ -136,7 +137,7 @@ static int router(const char *ep, double seconds)
             for (i = 0; i < cap; i++)
                 if (table[i].len && zmq_send(sock, table[i].id, table[i].len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
                     (void)zmq_send(sock, beat, sizeof(beat), ZMQ_DONTWAIT);
-            next_beat += 1;
+            next_beat += beat_s;
         }
     }
     printf("router: %zu peers, %llu messages, %llu octets in %.1f s: CPU %.3f s\n", n,
@@ -200,8 +201,15 @@ int main(int argc, char **argv)
     const char *beats = getenv("FLOOR_ZMTP_BEATS");
 
     floor_both_beat = beats != NULL && strcmp(beats, "both") == 0;
-    if (argc == 4 && strcmp(argv[1], "router") == 0)
-        return router(argv[2], atof(argv[3]));
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "router") == 0) {
+        double beat_s = argc == 5 ? atof(argv[4]) : 1;
+
+        if (!(beat_s >= 0.01)) {
+            fprintf(stderr, "zmq-floor: BEAT_S at least 0.01\n");
+            return 2;
+        }
+        return router(argv[2], atof(argv[3]), beat_s);
+    }
     if (argc == 7 && strcmp(argv[1], "load") == 0) {
         size_t peers = strtoul(argv[3], NULL, 10);
 
@@ -211,7 +219,7 @@ int main(int argc, char **argv)
         }
         return load(argv[2], peers, atof(argv[4]), strtoul(argv[5], NULL, 10), atof(argv[6]));
     }
-    fprintf(stderr, "usage: zmq-floor router ENDPOINT SECONDS\n"
+    fprintf(stderr, "usage: zmq-floor router ENDPOINT SECONDS [BEAT_S]\n"
                     "       zmq-floor load ENDPOINT PEERS MSGS_PER_PEER_PER_S OCTETS SECONDS\n");
     return 2;
 }

@@ -171,6 +171,20 @@ static void json_agent_traffic(FILE *f, const Smtpstorm__Progress *p)
         fputs(", \"source_pool\": null", f);
 }
 
+/* json_clock - what the control plane knows of p's clock: its offset
+ * (its wall clock minus ours) and the round trip of that sample, null
+ * until one; the clock samples its beats gave and the Heartbeats it sent
+ * on their own while it reported (none when its reports carry its beat). */
+static void json_clock(FILE *f, const struct peer *p)
+{
+    fputs(", \"clock\": {", f);
+    if (p->have_offset)
+        fprintf(f, "\"offset_ms\": %.3f, \"rtt_ms\": %.3f", (double)p->offset_ns / 1e6, (double)p->rtt_ns / 1e6);
+    else
+        fputs("\"offset_ms\": null, \"rtt_ms\": null", f);
+    fprintf(f, ", \"samples\": %" PRIu64 ", \"heartbeats\": %" PRIu64 "}", p->clock_samples, p->heartbeats);
+}
+
 static void json_agents(FILE *f, const struct run_result *res)
 {
     size_t i;
@@ -198,6 +212,7 @@ static void json_agents(FILE *f, const struct run_result *res)
                     ", \"received_beyond_accepted\": %" PRIu64, a->received, a->duplicates, a->line.rejected,
                     a->line.deferred, a->line.lost, a->line.beyond);
         json_agent_traffic(f, agg_progress_of(a->peer));
+        json_clock(f, a->peer);
         fprintf(f, ", \"missing\": %s, \"status\": ", a->missing ? "true" : "false");
         json_write_string(f, a->status);
         fputc('}', f);
@@ -251,6 +266,7 @@ static void json_sinks(FILE *f, const struct run_result *res)
                 ", \"messages\": %" PRIu64 ", \"rejected\": %" PRIu64 ", \"deferred\": %" PRIu64, s->received,
                 s->duplicates, s->bytes, s->messages, s->rejected, s->deferred);
         json_sink_outcomes(f, s->outcomes);
+        json_clock(f, s->peer);
         fprintf(f, ", \"missing\": %s}", s->missing ? "true" : "false");
     }
     fputs(res->n_sinks ? "\n  ],\n" : "],\n", f);

@@ -94,13 +94,41 @@ static void receive_counters(struct run *r, struct peer *p, Smtpstorm__Envelope 
     *kept = 1;
 }
 
-/* receive_dispatch - one message from known peer p; *kept when env is now p's. */
+/* receive_reporting - p sends reports in the current campaign now: an
+ * agent from its first progress to its Done, a sink while the campaign
+ * runs and drains, once it has sent counters. */
+static int receive_reporting(const struct run *r, const struct peer *p)
+{
+    if (p->role == PEERLINK_SINK)
+        return (r->state == RUN_RUNNING || r->state == RUN_DRAIN) && p->latest != NULL;
+    return p->part >= 0 && p->state == PEER_RUNNING && p->saw_progress;
+}
+
+/* receive_beat - p's beat, a Heartbeat's or the one its report carries,
+ * taken alike (liveness was noted; clock offset, round trip, campaign);
+ * while p reports, what carried it and the clock samples are counted. */
+static void receive_beat(struct run *r, struct peer *p, const Smtpstorm__Envelope *env)
+{
+    const Smtpstorm__Heartbeat *hb = wire_beat_of(env);
+    int sample;
+
+    if (hb == NULL)
+        return;
+    sample = registry_beat(p, hb, clock_wall_ns(), clock_mono_ns()) == 0;
+    if (receive_reporting(r, p)) {
+        p->clock_samples += sample;
+        p->heartbeats += env->body_case == SMTPSTORM__ENVELOPE__BODY_HEARTBEAT;
+    }
+}
+
+/* receive_dispatch - one message from known peer p; *kept when env is now p's.
+ * Its beat is taken first, whatever becomes of the rest. */
 static void receive_dispatch(struct run *r, struct peer *p, Smtpstorm__Envelope *env, int *kept)
 {
+    receive_beat(r, p, env);
     switch (env->body_case) {
     case SMTPSTORM__ENVELOPE__BODY_HEARTBEAT:
-        registry_beat(p, env->heartbeat, clock_wall_ns(), clock_mono_ns());
-        break;
+        break;                  /* its beat, taken above, is all it says */
     case SMTPSTORM__ENVELOPE__BODY_READY:
         if (p->part >= 0 && p->state == PEER_ASSIGNED && strcmp(env->ready->campaign, r->campaign) == 0)
             p->state = PEER_READY;
@@ -147,8 +175,9 @@ static void receive_frame(struct run *r, struct zlink *z, const uint8_t *route, 
     if (env->body_case == SMTPSTORM__ENVELOPE__BODY_HELLO) {
         peers_hello(r, z, route, len, env->hello, role);
     } else if ((p = registry_by_route(&r->reg, z, route, len)) == NULL) {
-        if (env->body_case != SMTPSTORM__ENVELOPE__BODY_HEARTBEAT)
-            r->dropped++;               /* a heartbeat is a peer reconnecting: not garbage */
+        if (wire_beat_of(env) == NULL)
+            r->dropped++;               /* a beat (a Heartbeat's, a report's) is a peer
+                                         * reconnecting: not garbage */
         send_error_to(z, route, len, SMTPSTORM__ERROR__CODE__UNKNOWN_PEER, "say hello first");
     } else if (zlink_user(z) != NULL && strcmp(zlink_user(z), p->key) != 0) {
         r->impostors++;                 /* another key on p's route: never p's words */

@@ -158,6 +158,7 @@ struct peer *registry_hello(struct registry *r, struct zlink *z, const uint8_t *
     snprintf(p->version, sizeof(p->version), "%s", wire_text(hello->version));
     p->cores = hello->cores ? hello->cores : 1;
     p->pid = hello->pid;
+    p->dead_ms = hello->dead_ms;
     p->role = role;
     if (p->route_len != len || memcmp(p->route, route, len) != 0) {
         memset(&p->beat, 0, sizeof(p->beat));   /* a new connection, maybe a new process */
@@ -181,15 +182,15 @@ void registry_heard(struct peer *p, uint64_t now_ns)
     p->alive = 1;
 }
 
-void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
-                   uint64_t now_ns)
+int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
+                  uint64_t now_ns)
 {
     int64_t offset;
     uint64_t rtt;
 
     p->busy = hb->campaign[0] != '\0';
     if (wire_beat_receive(&p->beat, hb, now_wall_ns, now_ns, &offset, &rtt) != 0)
-        return;
+        return -EAGAIN;
     if (!p->have_offset || rtt <= p->rtt_ns + p->rtt_ns / 4
         || (now_ns > p->offset_at_ns && now_ns - p->offset_at_ns > REGISTRY_OFFSET_KEEP_NS)) {
         p->offset_ns = offset;
@@ -197,6 +198,14 @@ void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_
         p->offset_at_ns = now_ns;
         p->have_offset = 1;
     }
+    return 0;
+}
+
+int registry_beat_due(const struct peer *p, uint64_t now, uint64_t tick_ns)
+{
+    if (p->dead_ms < REGISTRY_BEAT_SLOW_DEAD_MS || p->beat_tx_ns == 0 || now < p->beat_tx_ns)
+        return 1;
+    return now - p->beat_tx_ns + tick_ns / 2 >= REGISTRY_BEAT_SLOW_NS;
 }
 
 void registry_sweep(struct registry *r, uint64_t now_ns,
@@ -259,6 +268,7 @@ void registry_reset_campaign(struct registry *r)
         p->state = PEER_IDLE;
         p->lost = 0;
         p->saw_progress = 0;
+        p->heartbeats = p->clock_samples = 0;
         p->extensions = 0;
         p->status[0] = '\0';
         if (p->role == PEERLINK_AGENT)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "peerlink.h"
 #include "trace.h"
@@ -16,6 +17,13 @@
 #include "zlink.h"
 
 #define REGISTRY_PEERS_MAX 10000    /* more hellos than this are refused */
+/* A peer whose dead-man switch waits at least REGISTRY_BEAT_SLOW_DEAD_MS
+ * (the agents' and sinks' default, 5 s) is beaten every
+ * REGISTRY_BEAT_SLOW_NS: any such silence still holds two beats, so one
+ * late or lost leaves it 4 s of silence at most, and each of its reports
+ * echoes a beat at most 2 s old. A shorter switch, every tick as before. */
+#define REGISTRY_BEAT_SLOW_NS      (2 * NS_PER_SEC)
+#define REGISTRY_BEAT_SLOW_DEAD_MS 5000
 
 enum peer_state {
     PEER_IDLE,          /* said hello, no part in the campaign */
@@ -30,6 +38,8 @@ struct peer {
     char host[128];
     char version[32];
     uint32_t cores, pid;
+    uint32_t dead_ms;               /* its dead-man switch (Hello.dead_ms); 0: not said */
+    uint64_t beat_tx_ns;            /* monotonic: our last heartbeat to it; 0: none */
     enum peerlink_role role;
     struct zlink *z;                /* the socket it speaks on */
     char key[KEYS_NAME_MAX];        /* the authorized key it speaks with ("": no CURVE) */
@@ -43,6 +53,9 @@ struct peer {
     uint64_t rtt_ns;
     uint64_t offset_at_ns;          /* monotonic time of the sample kept */
     int busy;                       /* its last heartbeat named a campaign */
+    /* while it reports in the current campaign (receive.c): */
+    uint64_t heartbeats;            /* Heartbeats on their own (its reports carry its beat) */
+    uint64_t clock_samples;         /* clock samples its beats gave */
     /* the current campaign */
     int part;                       /* index in the plan, -1: none */
     enum peer_state state;
@@ -91,10 +104,21 @@ struct peer *registry_hello(struct registry *r, struct zlink *z, const uint8_t *
 /* registry_heard - note that p spoke at monotonic now_ns. */
 void registry_heard(struct peer *p, uint64_t now_ns);
 
-/* registry_beat - take p's heartbeat: keep the clock sample if it is the
- * best (shortest round trip) of late. */
-void registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
+/* registry_beat - take p's beat (a Heartbeat's, or the one its report
+ * carries): keep the clock sample if it is the best (shortest round trip)
+ * of late. Returns 0 when the beat gave a clock sample (kept or not),
+ * -EAGAIN when it could not (no echo of ours yet, clocks stepped). */
+int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_wall_ns,
                    uint64_t now_ns);
+
+/* registry_beat_due - nonzero when p is due a heartbeat from us at
+ * monotonic now, a tick of a timer firing every tick_ns (at most
+ * REGISTRY_BEAT_SLOW_NS / 2): every tick for a dead-man switch shorter
+ * than REGISTRY_BEAT_SLOW_DEAD_MS (or not said), else every
+ * REGISTRY_BEAT_SLOW_NS (half a tick's slack for the loop's delays; a
+ * welcome sent between two ticks is followed by the next beat within
+ * REGISTRY_BEAT_SLOW_NS + tick_ns / 2). */
+int registry_beat_due(const struct peer *p, uint64_t now, uint64_t tick_ns);
 
 /* registry_sweep - mark peers silent for the dead time as not alive and
  * call on_dead for each one that just died. */

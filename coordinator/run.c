@@ -276,15 +276,16 @@ static void run_on_tick(struct ev_loop *loop, void *arg)
     (void)ev_timer_start(loop, &r->tick, RUN_TICK_NS);
 }
 
-/* run_on_beat - every RUN_BEAT_NS: a heartbeat to every live peer and a
- * fresh --metrics document. */
+/* run_on_beat - every RUN_BEAT_NS: a heartbeat to every live peer due one
+ * (registry_beat_due) and a fresh --metrics document. */
 static void run_on_beat(struct ev_loop *loop, void *arg)
 {
     struct run *r = arg;
+    uint64_t now = clock_mono_ns();
     size_t i;
 
     for (i = 0; i < r->reg.n; i++)
-        if (r->reg.peers[i]->alive)
+        if (r->reg.peers[i]->alive && registry_beat_due(r->reg.peers[i], now, RUN_BEAT_NS))
             send_beat(r, r->reg.peers[i]);
     live_publish_metrics(r, clock_mono_ns());
     webjson_publish(r, clock_mono_ns());

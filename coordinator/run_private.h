@@ -32,7 +32,8 @@
 #include "zlink.h"
 
 #define RUN_TICK_NS         (100 * NS_PER_MS)
-#define RUN_BEAT_NS         NS_PER_SEC          /* heartbeats to every peer */
+#define RUN_BEAT_NS         NS_PER_SEC          /* heartbeats to the peers due one
+                                                 * (registry_beat_due) */
 #define RUN_READY_NS        (10 * NS_PER_SEC)   /* agents must confirm their part within this, */
                                                 /* or twice --heartbeat-timeout if longer */
 #define RUN_RESEND_NS       NS_PER_SEC          /* repeat a workload or start not acknowledged */
@@ -207,8 +208,8 @@ void peers_on_dead(struct peer *p, void *arg);
  * on z, a peer that may not be registered. */
 void send_error_to(struct zlink *z, const uint8_t *route, size_t len, Smtpstorm__Error__Code code,
                    const char *text);
-/* send_beat - a heartbeat (the welcome, then every second), naming the
- * campaign while it runs. */
+/* send_beat - a heartbeat (the welcome, then as registry_beat_due says),
+ * naming the campaign while it runs. */
 void send_beat(struct run *r, struct peer *p);
 /* send_stop - Stop the campaign, saying why. */
 void send_stop(struct run *r, struct peer *p, const char *reason);

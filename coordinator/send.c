@@ -38,6 +38,7 @@ void send_beat(struct run *r, struct peer *p)
     const char *campaign = r->state == RUN_RUNNING || r->state == RUN_DRAIN ? r->campaign : "";
 
     send_to(p, wire_build_heartbeat(&out, &p->beat, campaign));
+    p->beat_tx_ns = clock_mono_ns();
 }
 
 void send_stop(struct run *r, struct peer *p, const char *reason)

@@ -1,6 +1,7 @@
 /* peerlink.c - the agent's and sink's side of the control plane: hello,
- * heartbeats, dead-man switch, workload/start/stop callbacks, progress,
- * done and sink counters (see peerlink.h). */
+ * heartbeats (most of them carried by the reports), dead-man switch,
+ * workload/start/stop callbacks, progress, done and sink counters (see
+ * peerlink.h). */
 #include "peerlink.h"
 #include "clock.h"
 #include "log.h"
@@ -16,6 +17,12 @@
 #include <unistd.h>
 
 #define PEERLINK_HELLO_MS 200   /* hello retry while not welcomed */
+/* A report carries the peer's beat, and a Heartbeat goes only when nothing
+ * carrying one went for a beat interval. Reports timed "one interval after
+ * the last" (sink/link.c, simpeer) come a little more than an interval
+ * apart: a report that late by up to a quarter interval still stands for
+ * the beat. The coordinator declares a peer lost after 4 s of silence. */
+#define PEERLINK_REPORT_GRACE(beat_ns) ((beat_ns) / 4)
 
 #ifndef SMTPSTORM_VERSION
 #define SMTPSTORM_VERSION "unknown"
@@ -34,6 +41,8 @@ struct peerlink {
     uint64_t beat_ns, dead_ns;
     struct ev_timer beat;
     struct wire_beat wb;
+    uint64_t beat_tx_ns;        /* monotonic: the last send that carried our beat; 0: none */
+    int beat_tx_report;         /* and it was a report (not a Heartbeat) */
     int welcomed;
     uint64_t last_rx_ns;        /* monotonic */
     uint64_t dropped;
@@ -80,17 +89,42 @@ static void peerlink_send_hello(struct peerlink *pl)
     hello.role = pl->role == PEERLINK_SINK ? SMTPSTORM__ROLE__ROLE_SINK : SMTPSTORM__ROLE__ROLE_AGENT;
     hello.clock_ns = clock_wall_ns();
     hello.pid = (uint32_t)getpid();
+    hello.dead_ms = (uint32_t)(pl->dead_ns / NS_PER_MS);
     env.body_case = SMTPSTORM__ENVELOPE__BODY_HELLO;
     env.hello = &hello;
     (void)peerlink_send(pl, &env);
 }
 
+/* peerlink_beat_campaign - what our beats name: the campaign we run, or "". */
+static const char *peerlink_beat_campaign(const struct peerlink *pl)
+{
+    return pl->campaign[0] && !pl->done ? pl->campaign : "";
+}
+
+/* peerlink_beat_sent - a message carrying our beat has gone (report: in a
+ * report, not a Heartbeat of its own). */
+static void peerlink_beat_sent(struct peerlink *pl, int report)
+{
+    pl->beat_tx_ns = clock_mono_ns();
+    pl->beat_tx_report = report;
+}
+
 static void peerlink_send_heartbeat(struct peerlink *pl)
 {
     struct wire_out out;
-    const char *campaign = pl->campaign[0] && !pl->done ? pl->campaign : "";
 
-    (void)peerlink_send(pl, wire_build_heartbeat(&out, &pl->wb, campaign));
+    if (peerlink_send(pl, wire_build_heartbeat(&out, &pl->wb, peerlink_beat_campaign(pl))) == 0)
+        peerlink_beat_sent(pl, 0);
+}
+
+/* peerlink_beat_due - when a Heartbeat of our own is due: a beat interval
+ * after the last message that carried our beat (and a grace more after a
+ * report, the next of which may come a little late); 0: now. */
+static uint64_t peerlink_beat_due(const struct peerlink *pl)
+{
+    if (pl->beat_tx_ns == 0)
+        return 0;
+    return pl->beat_tx_ns + pl->beat_ns + (pl->beat_tx_report ? PEERLINK_REPORT_GRACE(pl->beat_ns) : 0);
 }
 
 static void peerlink_send_error(struct peerlink *pl, Smtpstorm__Error__Code code,
@@ -112,10 +146,12 @@ static void peerlink_send_ready(struct peerlink *pl)
     (void)peerlink_send(pl, &env);
 }
 
+/* peerlink_on_beat - the dead-man switch, then hello while not welcomed,
+ * or a Heartbeat when no report carried our beat for a beat interval. */
 static void peerlink_on_beat(struct ev_loop *loop, void *arg)
 {
     struct peerlink *pl = arg;
-    uint64_t now = clock_mono_ns();
+    uint64_t now = clock_mono_ns(), due;
 
     if (pl->welcomed && now > pl->last_rx_ns && now - pl->last_rx_ns > pl->dead_ns) {
         pl->welcomed = 0;
@@ -124,12 +160,18 @@ static void peerlink_on_beat(struct ev_loop *loop, void *arg)
         if (pl->cb.lost)
             pl->cb.lost(pl, pl->arg);
     }
-    if (pl->welcomed)
-        peerlink_send_heartbeat(pl);
-    else
+    if (!pl->welcomed) {
         peerlink_send_hello(pl);
-    ev_timer_start(loop, &pl->beat,
-                         pl->welcomed ? pl->beat_ns : PEERLINK_HELLO_MS * NS_PER_MS);
+        ev_timer_start(loop, &pl->beat, PEERLINK_HELLO_MS * NS_PER_MS);
+        return;
+    }
+    if (peerlink_beat_due(pl) <= now)
+        peerlink_send_heartbeat(pl);
+    due = peerlink_beat_due(pl);
+    /* At the latest a beat interval from now, so that the dead-man switch
+     * is looked at as often as before; a Heartbeat that failed (no
+     * connection) is tried again then. */
+    ev_timer_start_at(loop, &pl->beat, due > now && due - now < pl->beat_ns ? due : now + pl->beat_ns);
 }
 
 /* peerlink_on_extension - an extra share for the campaign being run (or
@@ -285,7 +327,7 @@ static void peerlink_dispatch(struct peerlink *pl, const Smtpstorm__Envelope *en
         int64_t off;
         uint64_t rtt;
 
-        (void)wire_beat_receive(&pl->wb, env->heartbeat, clock_wall_ns(), clock_mono_ns(), &off, &rtt);
+        (void)wire_beat_receive(&pl->wb, wire_beat_of(env), clock_wall_ns(), clock_mono_ns(), &off, &rtt);
         pl->welcomed = 1;
         break;
     }
@@ -438,6 +480,23 @@ static Smtpstorm__Progress *peerlink_fill(struct peerlink *pl, const struct load
     return wire_progress_fill(pl->store, s, &m);
 }
 
+/* peerlink_send_report - send env, a report whose *beat is ours (filled
+ * here, cleared after: its storage is this call's), once welcomed; a
+ * report sent stands for a Heartbeat. */
+static int peerlink_send_report(struct peerlink *pl, Smtpstorm__Envelope *env, Smtpstorm__Heartbeat **beat)
+{
+    Smtpstorm__Heartbeat hb;
+    int rc;
+
+    if (pl->welcomed)           /* before: nothing of the coordinator's to echo, and no beat due */
+        *beat = wire_build_beat(&hb, &pl->wb, peerlink_beat_campaign(pl));
+    rc = peerlink_send(pl, env);
+    if (rc == 0 && *beat != NULL)
+        peerlink_beat_sent(pl, 1);
+    *beat = NULL;
+    return rc;
+}
+
 int peerlink_send_progress(struct peerlink *pl, const struct load_stats *s,
                            const struct wire_progress_meta *meta)
 {
@@ -448,7 +507,7 @@ int peerlink_send_progress(struct peerlink *pl, const struct load_stats *s,
     if (env.progress == NULL)
         return -ENOMEM;
     env.body_case = SMTPSTORM__ENVELOPE__BODY_PROGRESS;
-    return peerlink_send(pl, &env);
+    return peerlink_send_report(pl, &env, &env.progress->beat);
 }
 
 int peerlink_send_done(struct peerlink *pl, const struct load_stats *s,
@@ -546,7 +605,7 @@ int peerlink_send_sink_counters(struct peerlink *pl, const struct peerlink_sink_
     sc.n_campaigns = n;
     env.body_case = SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS;
     env.sink_counters = &sc;
-    rc = peerlink_send(pl, &env);
+    rc = peerlink_send_report(pl, &env, &sc.beat);
 out:
     for (i = 0; ccs && ars && hs && i < n; i++) {
         free(ccs[i].agents);

@@ -1,7 +1,9 @@
 /* peerlink.h - the agent's and the sink's side of the control plane, ready
  * for agent/link.c and sink/link.c (and the test simulator): connect to the
  * coordinator (which may start later or restart), say hello until welcomed,
- * heartbeat both ways, turn the coordinator's messages into callbacks and
+ * heartbeat both ways (our beat rides in each progress report or sink
+ * counters; a Heartbeat of its own goes only when none went for a beat
+ * interval), turn the coordinator's messages into callbacks and
  * counters into messages. Runs in the caller's lib/ev loop; no thread.
  *
  * The coordinator's silence for dead_ms fires `lost`: an agent must stop

@@ -86,6 +86,7 @@ static int check_progress(const Smtpstorm__Progress *p)
     size_t i;
 
     if (p == NULL || !id_ok(p->campaign, 0) || p->n_errors_by_kind > WIRE_LIST_MAX
+        || (p->beat != NULL && !id_ok(p->beat->campaign, 0))
         || p->n_replies > STATS_REPLY_CODES || p->n_latency > PHASE_COUNT
         || check_seconds(p->seconds) != 0)
         return -EBADMSG;
@@ -127,7 +128,7 @@ static int check_sink_counters(const Smtpstorm__SinkCounters *sc)
     const Smtpstorm__CampaignCounters *c;
     size_t i, j;
 
-    if (sc->n_campaigns > WIRE_LIST_MAX)
+    if (sc->n_campaigns > WIRE_LIST_MAX || (sc->beat != NULL && !id_ok(sc->beat->campaign, 0)))
         return -EBADMSG;
     for (i = 0; i < sc->n_campaigns; i++) {
         c = sc->campaigns[i];
@@ -539,6 +540,16 @@ void wire_beat_fill(Smtpstorm__Heartbeat *hb, const struct wire_beat *b, uint64_
     if (b->peer_sender_ns != 0) {
         hb->echo_ns = b->peer_sender_ns;
         hb->held_ns = now_mono_ns - b->received_mono_ns;
+    }
+}
+
+const Smtpstorm__Heartbeat *wire_beat_of(const Smtpstorm__Envelope *env)
+{
+    switch (env->body_case) {
+    case SMTPSTORM__ENVELOPE__BODY_HEARTBEAT: return env->heartbeat;
+    case SMTPSTORM__ENVELOPE__BODY_PROGRESS: return env->progress->beat;
+    case SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS: return env->sink_counters->beat;
+    default: return NULL;
     }
 }
 

@@ -12,7 +12,7 @@
 #include "hist.h"
 #include "stats.h"
 
-#define WIRE_VERSION        4               /* bump on any incompatible schema change */
+#define WIRE_VERSION        5               /* bump on any incompatible schema change */
 #define WIRE_MSG_MAX        (4u << 20)      /* ZMQ_MAXMSGSIZE: largest frame accepted */
 #define WIRE_CONTENT_MAX    (1u << 20)      /* -F file contents carried in a Workload */
 #define WIRE_TARGETS_MAX    1024            /* targets per workload */
@@ -136,6 +136,11 @@ struct wire_beat {
 /* wire_beat_fill - fill hb to send now (wall and monotonic clocks given). */
 void wire_beat_fill(Smtpstorm__Heartbeat *hb, const struct wire_beat *b, uint64_t now_wall_ns,
                     uint64_t now_mono_ns);
+
+/* wire_beat_of - the heartbeat env carries: a Heartbeat's body, or the
+ * beat of a Progress or SinkCounters (a peer's report standing for its
+ * heartbeat); NULL when it carries none. Points into env. */
+const Smtpstorm__Heartbeat *wire_beat_of(const Smtpstorm__Envelope *env);
 
 /* wire_beat_receive - note hb's arrival in b; when hb answers one of ours,
  * store the round trip and the peer's clock offset (peer minus own) and

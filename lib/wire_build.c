@@ -1,5 +1,6 @@
-/* wire_build.c - the Error and Heartbeat messages and the version refusal
- * text that the coordinator and lib/peerlink.c share (see wire_build.h). */
+/* wire_build.c - the Error and Heartbeat messages, a report's beat and the
+ * version refusal text that the coordinator and lib/peerlink.c share (see
+ * wire_build.h). */
 #include "wire_build.h"
 #include "clock.h"
 
@@ -21,13 +22,21 @@ Smtpstorm__Envelope *wire_build_error(struct wire_out *out, Smtpstorm__Error__Co
     return &out->env;
 }
 
+Smtpstorm__Heartbeat *wire_build_beat(Smtpstorm__Heartbeat *hb, const struct wire_beat *b,
+                                      const char *campaign)
+{
+    assert(hb != NULL && b != NULL);
+    wire_beat_fill(hb, b, clock_wall_ns(), clock_mono_ns());
+    hb->campaign = (char *)(campaign != NULL ? campaign : "");
+    return hb;
+}
+
 Smtpstorm__Envelope *wire_build_heartbeat(struct wire_out *out, const struct wire_beat *b,
                                           const char *campaign)
 {
     assert(out != NULL && b != NULL);
     smtpstorm__envelope__init(&out->env);
-    wire_beat_fill(&out->body.heartbeat, b, clock_wall_ns(), clock_mono_ns());
-    out->body.heartbeat.campaign = (char *)(campaign != NULL ? campaign : "");
+    wire_build_beat(&out->body.heartbeat, b, campaign);
     out->env.body_case = SMTPSTORM__ENVELOPE__BODY_HEARTBEAT;
     out->env.heartbeat = &out->body.heartbeat;
     return &out->env;

@@ -1,6 +1,7 @@
 /* wire_build.h - the control-plane messages that the coordinator and the
  * peers' link (lib/peerlink.c) both send, built in one place: Error,
- * Heartbeat, and the one text that refuses another wire version. Built on
+ * Heartbeat (alone, or as the beat a peer's report carries), and the one
+ * text that refuses another wire version. Built on
  * the caller's storage, no allocation; send with zlink_send_env. */
 #ifndef SMTPSTORM_WIRE_BUILD_H
 #define SMTPSTORM_WIRE_BUILD_H
@@ -23,6 +24,13 @@ struct wire_out {
  * in out; returns &out->env, valid while out, campaign and text are. */
 Smtpstorm__Envelope *wire_build_error(struct wire_out *out, Smtpstorm__Error__Code code,
                                       const char *campaign, const char *text);
+
+/* wire_build_beat - fill hb to send now (the wall and monotonic clocks
+ * read here), answering the last heartbeat b noted and naming campaign
+ * (NULL: ""): a Heartbeat's body, or the beat a report carries. Returns
+ * hb, valid while campaign is. */
+Smtpstorm__Heartbeat *wire_build_beat(Smtpstorm__Heartbeat *hb, const struct wire_beat *b,
+                                      const char *campaign);
 
 /* wire_build_heartbeat - a Heartbeat envelope in out to send now (the wall
  * and monotonic clocks read here), answering the last heartbeat b noted

@@ -1,7 +1,7 @@
 /* test_registry.c - the coordinator's registry of peers: lookups by
  * routing id agree with a plain list through hellos, reconnections (a
  * known id on a new route) and routes taken over by another id, at the
- * scale of thousands of peers. */
+ * scale of thousands of peers; how often each peer is sent a heartbeat. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -129,11 +129,68 @@ static void test_registry_reconnect_and_takeover_keep_one_owner_per_route(void *
     registry_free(&r);
 }
 
+/* The beats a peer whose Hello says dead_ms gets from a timer ticking
+ * every second for 60 s, the welcome sent welcome_ns after a tick; the
+ * longest gap between two (the welcome included) into *gap_ns. */
+static unsigned beats_in_a_minute(uint32_t dead_ms, uint64_t welcome_ns, uint64_t *gap_ns)
+{
+    struct registry r;
+    struct peer *p;
+    uint64_t tick, now;
+    unsigned n = 0;
+    Smtpstorm__Hello h = SMTPSTORM__HELLO__INIT;
+    uint8_t route[8];
+
+    registry_init(&r, 4000);
+    h.id = "a1";
+    h.role = SMTPSTORM__ROLE__ROLE_AGENT;
+    h.dead_ms = dead_ms;
+    p = registry_hello(&r, NULL, route, make_route(route, 1), &h, 1);
+    assert_non_null(p);
+    assert_true(p->dead_ms == dead_ms);
+    p->beat_tx_ns = 1000 * NS_PER_SEC + welcome_ns;
+    *gap_ns = 0;
+    for (tick = 1; tick <= 60; tick++) {
+        /* the loop's delays: each tick up to 30 ms late */
+        now = (1000 + tick) * NS_PER_SEC + (tick * 7919 % 31) * NS_PER_MS;
+        if (registry_beat_due(p, now, NS_PER_SEC)) {
+            if (now - p->beat_tx_ns > *gap_ns)
+                *gap_ns = now - p->beat_tx_ns;
+            p->beat_tx_ns = now;        /* as send_beat notes it */
+            n++;
+        }
+    }
+    registry_free(&r);
+    return n;
+}
+
+static void test_registry_beats_a_default_dead_man_every_2_s_a_short_one_every_second(void **state)
+{
+    const uint64_t welcomes[] = { 0, 10 * NS_PER_MS, 490 * NS_PER_MS, 510 * NS_PER_MS, 990 * NS_PER_MS };
+    uint64_t gap;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(welcomes) / sizeof(welcomes[0]); i++) {
+        /* 5 s (the default) or more: every other tick; any 5 s of silence
+         * the peer would notice holds two beats (gaps of 2.5 s at most). */
+        assert_in_range(beats_in_a_minute(REGISTRY_BEAT_SLOW_DEAD_MS, welcomes[i], &gap), 29, 31);
+        assert_true(gap <= REGISTRY_BEAT_SLOW_NS + NS_PER_SEC / 2 + 50 * NS_PER_MS);
+        assert_in_range(beats_in_a_minute(10000, welcomes[i], &gap), 29, 31);
+        /* Shorter, or not said: every tick, as before. */
+        assert_int_equal(beats_in_a_minute(4999, welcomes[i], &gap), 60);
+        assert_true(gap <= NS_PER_SEC + 50 * NS_PER_MS);
+        assert_int_equal(beats_in_a_minute(2000, welcomes[i], &gap), 60);
+        assert_int_equal(beats_in_a_minute(0, welcomes[i], &gap), 60);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_finds_thousands_of_peers_by_route),
         cmocka_unit_test(test_registry_reconnect_and_takeover_keep_one_owner_per_route),
+        cmocka_unit_test(test_registry_beats_a_default_dead_man_every_2_s_a_short_one_every_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_wire.c - lib/wire: envelopes round-trip, garbage, other versions and
  * oversize frames are rejected, load_stats and histograms survive the wire
- * exactly, inconsistent histograms are refused, heartbeat clock samples. */
+ * exactly, inconsistent histograms are refused, heartbeat clock samples,
+ * and the beat a progress report or a sink's counters carry. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "wire.h"
+#include "wire_build.h"
 
 static Smtpstorm__Envelope *round_trip(Smtpstorm__Envelope *env)
 {
@@ -220,16 +222,16 @@ static void test_wire_start_and_sink_counters_take_every_agent_of_a_campaign(voi
 static void test_wire_garbage_is_rejected(void **state)
 {
     static const char *const frames[] = {
-        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", ("\x0a\x10" "abc"), "", "\x08\x04",
-        "\x08\x04\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
-    };                                  /* \x08\x04: version 4, WIRE_VERSION (checked below) */
+        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", "\x0f", ("\x0a\x10" "abc"), "", "\x08\x05",
+        "\x08\x05\x52\x03\x0a\x01!",      /* a hello with an id that is not an id */
+    };                                  /* \x08\x05: version 5, WIRE_VERSION (checked below) */
     static const size_t lens[] = { 11, 1, 5, 0, 2, 7 };
     Smtpstorm__Envelope *out;
     uint8_t junk[512];
     size_t i, j;
 
     (void)state;
-    assert_int_equal(WIRE_VERSION, 4);
+    assert_int_equal(WIRE_VERSION, 5);
     for (i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
         assert_int_equal(wire_decode(frames[i], lens[i], &out), -EBADMSG);
         assert_null(out);
@@ -445,6 +447,129 @@ static void test_wire_beat_estimates_offset_and_rtt(void **state)
     assert_true(offset == (int64_t)skew - 0);
 }
 
+/* One round of the clock exchange of test_wire_beat_estimates_offset_and_rtt,
+ * the answer carried by a report rather than a Heartbeat: we beat at our
+ * wall 1000 s, they get it 2 ms later and answer 1 ms after in *theirs_hb;
+ * their clock runs 5 s ahead. */
+#define BEAT_SKEW (5 * 1000000000LL)
+static void beat_answer(struct wire_beat *mine, Smtpstorm__Heartbeat *theirs_hb, const char *campaign)
+{
+    struct wire_beat theirs = { 0 };
+    Smtpstorm__Heartbeat hb;
+    int64_t offset;
+    uint64_t rtt;
+
+    memset(mine, 0, sizeof(*mine));
+    wire_beat_fill(&hb, mine, 1000000000000ULL, 50);
+    assert_int_equal(wire_beat_receive(&theirs, &hb, 1000002000000ULL + BEAT_SKEW, 100, &offset, &rtt), -EAGAIN);
+    wire_beat_fill(theirs_hb, &theirs, 1000003000000ULL + BEAT_SKEW, 100 + 1000000);
+    theirs_hb->campaign = (char *)campaign;
+}
+
+/* The beat in a decoded envelope is the one sent, and gives the same
+ * clock sample as a Heartbeat would. */
+static void assert_beat_sample(const Smtpstorm__Envelope *out, struct wire_beat *mine, const char *campaign)
+{
+    const Smtpstorm__Heartbeat *hb = wire_beat_of(out);
+    int64_t offset;
+    uint64_t rtt;
+
+    assert_non_null(hb);
+    assert_true(hb->sender_ns == 1000003000000ULL + BEAT_SKEW);
+    assert_true(hb->echo_ns == 1000000000000ULL);
+    assert_true(hb->held_ns == 1000000);
+    assert_string_equal(hb->campaign, campaign);
+    assert_int_equal(wire_beat_receive(mine, hb, 1000005000000ULL, 200, &offset, &rtt), 0);
+    assert_true(rtt == 4000000);
+    assert_true(offset == BEAT_SKEW);
+}
+
+static void test_wire_progress_carries_a_beat(void **state)
+{
+    struct wire_progress_store *st = wire_progress_store_new();
+    struct wire_progress_meta meta = { .campaign = "c-1", .seq = 9, .elapsed_ns = 1000 };
+    struct load_stats *in = malloc(sizeof(*in)), *back = malloc(sizeof(*back));
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    Smtpstorm__Done done = SMTPSTORM__DONE__INIT;
+    Smtpstorm__Heartbeat hb;
+    struct wire_beat mine;
+
+    (void)state;
+    assert_non_null(st);
+    fill_stats(in, 3);
+    beat_answer(&mine, &hb, "c-1");
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_PROGRESS;
+    env.progress = wire_progress_fill(st, in, &meta);
+    env.progress->beat = &hb;
+    out = round_trip(&env);
+    assert_beat_sample(out, &mine, "c-1");
+    stats_init(back);                       /* the report itself is untouched by its beat */
+    assert_int_equal(wire_progress_merge(back, out->progress), 0);
+    assert_stats_equal(in, back);
+    assert_true(out->progress->seq == 9);
+    wire_free(out);
+
+    hb.campaign = "not an id!";             /* a beat is checked as a Heartbeat is */
+    assert_int_equal(decode_rc(&env), -EBADMSG);
+    hb.campaign = "";
+
+    env.progress->beat = NULL;              /* a report without one carries none */
+    out = round_trip(&env);
+    assert_null(wire_beat_of(out));
+    wire_free(out);
+
+    done.campaign = "c-1";                  /* a Done's final is no beat (it may be resent) */
+    done.final = wire_progress_fill(st, in, &meta);
+    done.final->beat = &hb;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_DONE;
+    env.done = &done;
+    out = round_trip(&env);
+    assert_null(wire_beat_of(out));
+    wire_free(out);
+    wire_progress_store_free(st);
+    free(in);
+    free(back);
+}
+
+static void test_wire_sink_counters_carry_a_beat(void **state)
+{
+    Smtpstorm__Envelope env = SMTPSTORM__ENVELOPE__INIT, *out;
+    Smtpstorm__SinkCounters sc = SMTPSTORM__SINK_COUNTERS__INIT;
+    Smtpstorm__Heartbeat hb;
+    struct wire_beat mine;
+
+    (void)state;
+    beat_answer(&mine, &hb, "");
+    sc.seq = 4;
+    sc.messages = 77;
+    sc.beat = &hb;
+    env.body_case = SMTPSTORM__ENVELOPE__BODY_SINK_COUNTERS;
+    env.sink_counters = &sc;
+    out = round_trip(&env);
+    assert_beat_sample(out, &mine, "");
+    assert_true(out->sink_counters->seq == 4 && out->sink_counters->messages == 77);
+    wire_free(out);
+    hb.campaign = "x y";
+    assert_int_equal(decode_rc(&env), -EBADMSG);
+}
+
+static void test_wire_build_beat_fills_as_a_heartbeat(void **state)
+{
+    struct wire_beat b = { .peer_sender_ns = 123456789, .received_mono_ns = 1 };
+    struct wire_out out;
+    Smtpstorm__Heartbeat hb;
+    const Smtpstorm__Heartbeat *alone = wire_build_heartbeat(&out, &b, "c-2")->heartbeat;
+
+    (void)state;
+    assert_ptr_equal(wire_build_beat(&hb, &b, "c-2"), &hb);
+    assert_true(hb.echo_ns == alone->echo_ns && hb.echo_ns == 123456789);
+    assert_true(hb.sender_ns >= alone->sender_ns && hb.sender_ns - alone->sender_ns < 1000000000ULL);
+    assert_true(hb.held_ns >= alone->held_ns && hb.held_ns > 0);
+    assert_string_equal(hb.campaign, "c-2");
+    assert_string_equal(wire_build_beat(&hb, &b, NULL)->campaign, "");
+    assert_ptr_equal(wire_beat_of(&out.env), alone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +586,9 @@ int main(void)
         cmocka_unit_test(test_wire_empty_stats_round_trip),
         cmocka_unit_test(test_wire_hist_check_refuses_inconsistent),
         cmocka_unit_test(test_wire_beat_estimates_offset_and_rtt),
+        cmocka_unit_test(test_wire_progress_carries_a_beat),
+        cmocka_unit_test(test_wire_sink_counters_carry_a_beat),
+        cmocka_unit_test(test_wire_build_beat_fills_as_a_heartbeat),
         cmocka_unit_test(test_wire_start_and_sink_counters_take_every_agent_of_a_campaign),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,14 +58,17 @@ static void check_hist(const struct hist *h)
 /* dispatch - the coordinator's run_dispatch, without the sockets. */
 static void dispatch(struct conv *c, struct peer *p, Smtpstorm__Envelope *env, int *kept)
 {
+    const Smtpstorm__Heartbeat *hb = wire_beat_of(env);
     struct load_stats st;
     int64_t off;
     uint64_t rtt;
 
+    if (hb != NULL) {           /* a Heartbeat's, or the one a report carries */
+        (void)registry_beat(p, hb, c->now_ns, c->now_ns);
+        (void)wire_beat_receive(&p->beat, hb, c->now_ns, c->now_ns, &off, &rtt);
+    }
     switch (env->body_case) {
     case SMTPSTORM__ENVELOPE__BODY_HEARTBEAT:
-        registry_beat(p, env->heartbeat, c->now_ns, c->now_ns);
-        (void)wire_beat_receive(&p->beat, env->heartbeat, c->now_ns, c->now_ns, &off, &rtt);
         break;
     case SMTPSTORM__ENVELOPE__BODY_PROGRESS:
         if (c->campaign[0] == '\0')
