@@ -238,21 +238,42 @@ int transport_tls_handshake(struct transport *t, char *err, size_t errlen)
  * points, which glibc brackets in a process with threads (the agent's
  * loops run in threads) with __pthread_enable_asynccancel and its undo,
  * about 30 instructions a call and 240 a message in lock-step (callgrind:
- * 4% of the agent's). No thread of ours is ever cancelled. */
+ * 4% of the agent's). No thread of ours is ever cancelled. Under
+ * AddressSanitizer the libc calls stay, so that its interceptors still
+ * check the buffers. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TRANSPORT_LIBC_IO 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TRANSPORT_LIBC_IO 1
+#endif
+#endif
 
 static ssize_t sock_read(int fd, void *buf, size_t len)
 {
+#ifdef TRANSPORT_LIBC_IO
+    return read(fd, buf, len);
+#else
     return syscall(SYS_read, fd, buf, len);
+#endif
 }
 
 static ssize_t sock_send(int fd, const void *buf, size_t len, int flags)
 {
+#ifdef TRANSPORT_LIBC_IO
+    return send(fd, buf, len, flags);
+#else
     return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+#endif
 }
 
 static ssize_t sock_sendmsg(int fd, const struct msghdr *mh, int flags)
 {
+#ifdef TRANSPORT_LIBC_IO
+    return sendmsg(fd, mh, flags);
+#else
     return syscall(SYS_sendmsg, fd, mh, flags);
+#endif
 }
 
 ssize_t transport_read(struct transport *t, char *buf, size_t len)

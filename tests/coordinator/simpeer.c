@@ -54,7 +54,7 @@ struct sim_opts {
     int insecure;
     struct keys_secret key;
     uint8_t coordinator_key[KEYS_BYTES];
-    unsigned cores, count, wire_version, garbage;
+    unsigned cores, count, wire_version, garbage, dead_ms;
     double speed;
     uint64_t die_after, reject_every, lose;
 };
@@ -738,7 +738,8 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
         { "cores", 1, NULL, 'n' }, { "count", 1, NULL, 'N' }, { "speed", 1, NULL, 's' },
         { "die-after", 1, NULL, 'd' }, { "reject-every", 1, NULL, 'r' }, { "lose", 1, NULL, 'l' },
         { "garbage", 1, NULL, 'g' }, { "wire-version", 1, NULL, 'w' }, { "key", 1, NULL, 'k' },
-        { "coordinator-key", 1, NULL, 'K' }, { "insecure", 0, NULL, 'I' }, { NULL, 0, NULL, 0 },
+        { "coordinator-key", 1, NULL, 'K' }, { "insecure", 0, NULL, 'I' },
+        { "heartbeat-timeout", 1, NULL, 'H' }, { NULL, 0, NULL, 0 },
     };
     int opt;
 
@@ -761,6 +762,7 @@ static void sim_parse(int argc, char **argv, struct sim_opts *o)
         case 'k': o->key_file = optarg; break;
         case 'K': o->coordinator_key_file = optarg; break;
         case 'I': o->insecure = 1; break;
+        case 'H': o->dead_ms = (unsigned)(atof(optarg) * 1000); break;
         case 'u': break;        /* smtp-sink's -u user (--local as root): nothing to drop here */
         default: usage();
         }
@@ -790,8 +792,8 @@ static void sim_security(const struct sim_opts *o, struct peerlink_opts *po)
 static int sim_open_agents(struct sim *s)
 {
     struct peerlink_callbacks cb = { sim_on_workload, sim_on_start, sim_on_stop, sim_on_lost, NULL, NULL, NULL };
-    struct peerlink_opts po = { .endpoint = s->o.coordinator, .role = PEERLINK_AGENT,
-                                .cores = s->o.cores, .wire_version = s->o.wire_version };
+    struct peerlink_opts po = { .endpoint = s->o.coordinator, .role = PEERLINK_AGENT, .cores = s->o.cores,
+                                .wire_version = s->o.wire_version, .dead_ms = s->o.dead_ms };
     char err[512];
     size_t i;
 
@@ -866,7 +868,7 @@ int main(int argc, char **argv)
     if (strcmp(s.o.role, "sink") == 0) {
         struct peerlink_callbacks cb = { NULL, sink_on_start, NULL, NULL, sim_on_refused, NULL, NULL };
         struct peerlink_opts po = { .endpoint = s.o.coordinator, .id = s.o.id, .role = PEERLINK_SINK,
-                                    .wire_version = s.o.wire_version };
+                                    .wire_version = s.o.wire_version, .dead_ms = s.o.dead_ms };
 
         sim_security(&s.o, &po);
         if (sink_listen(&s) != 0)

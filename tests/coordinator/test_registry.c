@@ -164,7 +164,7 @@ static unsigned beats_in_a_minute(uint32_t dead_ms, uint64_t welcome_ns, uint64_
     return n;
 }
 
-static void test_registry_beats_a_default_dead_man_every_2_s_a_short_one_every_second(void **state)
+static void test_registry_beats_a_long_dead_man_every_2_s_the_default_every_second(void **state)
 {
     const uint64_t welcomes[] = { 0, 10 * NS_PER_MS, 490 * NS_PER_MS, 510 * NS_PER_MS, 990 * NS_PER_MS };
     uint64_t gap;
@@ -172,13 +172,14 @@ static void test_registry_beats_a_default_dead_man_every_2_s_a_short_one_every_s
 
     (void)state;
     for (i = 0; i < sizeof(welcomes) / sizeof(welcomes[0]); i++) {
-        /* 5 s (the default) or more: every other tick; any 5 s of silence
-         * the peer would notice holds two beats (gaps of 2.5 s at most). */
+        /* 8 s or more: every other tick (gaps of 2.5 s at most: any 8 s
+         * of silence the peer would notice holds three beats). */
         assert_in_range(beats_in_a_minute(REGISTRY_BEAT_SLOW_DEAD_MS, welcomes[i], &gap), 29, 31);
         assert_true(gap <= REGISTRY_BEAT_SLOW_NS + NS_PER_SEC / 2 + 50 * NS_PER_MS);
         assert_in_range(beats_in_a_minute(10000, welcomes[i], &gap), 29, 31);
-        /* Shorter, or not said: every tick, as before. */
-        assert_int_equal(beats_in_a_minute(4999, welcomes[i], &gap), 60);
+        /* Shorter, the default 5 s included, or not said: every tick. */
+        assert_int_equal(beats_in_a_minute(REGISTRY_BEAT_SLOW_DEAD_MS - 1, welcomes[i], &gap), 60);
+        assert_int_equal(beats_in_a_minute(5000, welcomes[i], &gap), 60);
         assert_true(gap <= NS_PER_SEC + 50 * NS_PER_MS);
         assert_int_equal(beats_in_a_minute(2000, welcomes[i], &gap), 60);
         assert_int_equal(beats_in_a_minute(0, welcomes[i], &gap), 60);
@@ -190,7 +191,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_finds_thousands_of_peers_by_route),
         cmocka_unit_test(test_registry_reconnect_and_takeover_keep_one_owner_per_route),
-        cmocka_unit_test(test_registry_beats_a_default_dead_man_every_2_s_a_short_one_every_second),
+        cmocka_unit_test(test_registry_beats_a_long_dead_man_every_2_s_the_default_every_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
