@@ -33,15 +33,16 @@ struct route {
     size_t len;
 };
 
-/* ZMTP heartbeats as lib/zlink sets them: the DEALERs ping every second
- * (3 s timeout, no TTL), the ROUTER never pings. FLOOR_ZMTP_BEATS=both in
+/* ZMTP heartbeats as lib/zlink sets them: the DEALERs ping every second,
+ * or every PING_MS (the timeout 3 pings, no TTL), the ROUTER never pings. FLOOR_ZMTP_BEATS=both in
  * the environment sets what zlink set before: both ends pinging, with a
  * 3 s TTL, which costs the ROUTER a linear scan of its timers a message. */
 static int floor_both_beat;
+static int floor_ping_ms = 1000;    /* the load's PING_MS: as peerlink for the peers' dead-man switch */
 
 static int floor_beats(void *sock, int router)
 {
-    int ivl = 1000, timeout = 3000, ttl = floor_both_beat ? 3000 : 0;
+    int ivl = floor_ping_ms, timeout = 3 * floor_ping_ms, ttl = floor_both_beat ? 3000 : 0;
 
     if (router && !floor_both_beat)
         return zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &(int){ 0 }, sizeof(int)) != 0 ? -1 : 0;
@@ -210,16 +211,20 @@ int main(int argc, char **argv)
         }
         return router(argv[2], atof(argv[3]), beat_s);
     }
-    if (argc == 7 && strcmp(argv[1], "load") == 0) {
+    if ((argc == 7 || argc == 8) && strcmp(argv[1], "load") == 0) {
         size_t peers = strtoul(argv[3], NULL, 10);
 
         if (peers < 1 || peers > FLOOR_PEERS_MAX) {
             fprintf(stderr, "zmq-floor: PEERS from 1 to %d\n", FLOOR_PEERS_MAX);
             return 2;
         }
+        if (argc == 8 && ((floor_ping_ms = atoi(argv[7])) < 100 || floor_ping_ms > 60000)) {
+            fprintf(stderr, "zmq-floor: PING_MS from 100 to 60000\n");
+            return 2;
+        }
         return load(argv[2], peers, atof(argv[4]), strtoul(argv[5], NULL, 10), atof(argv[6]));
     }
     fprintf(stderr, "usage: zmq-floor router ENDPOINT SECONDS [BEAT_S]\n"
-                    "       zmq-floor load ENDPOINT PEERS MSGS_PER_PEER_PER_S OCTETS SECONDS\n");
+                    "       zmq-floor load ENDPOINT PEERS MSGS_PER_PEER_PER_S OCTETS SECONDS [PING_MS]\n");
     return 2;
 }

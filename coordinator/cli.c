@@ -21,7 +21,7 @@ enum {
     OPT_RATE = 256, OPT_DURATION, OPT_PIPELINING, OPT_CHUNKING, OPT_STARTTLS, OPT_TLS_RESUME, OPT_AUTH,
     OPT_CAMPAIGN, OPT_LOCAL, OPT_AGENTS, OPT_SINKS, OPT_BIND, OPT_SINK_BIND, OPT_WAIT,
     OPT_DRAIN, OPT_JSON, OPT_CSV, OPT_HTML, OPT_QUIET, OPT_HELP, OPT_THRESHOLD, OPT_METRICS, OPT_METRICS_LINGER, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_LINGER, OPT_DRAIN_QUIET,
-    OPT_HEARTBEAT_TIMEOUT, OPT_WARMUP, OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
+    OPT_HEARTBEAT_TIMEOUT, OPT_REPORT_INTERVAL, OPT_WARMUP, OPT_TIMEOUT, OPT_SESSION_TIMEOUT, OPT_SMTPUTF8, OPT_SIZE, OPT_SEED, OPT_RECIPIENTS, OPT_SOURCE, OPT_MIME, OPT_ATTACH, OPT_ATTACHMENTS,
     OPT_RCPT_DOMAINS, OPT_RCPT_FILE, OPT_RCPT_ZIPF, OPT_SENDERS, OPT_CORPUS, OPT_CORPUS_SHUFFLE,
     OPT_SINK_BEHAVIOUR, OPT_ENVELOPE_TRACE, OPT_KEY, OPT_AUTHORIZED_KEYS, OPT_INSECURE, OPT_JUNIT,
     OPT_SLO, OPT_START, OPT_MAX, OPT_STEP, OPT_SETTLE, OPT_RESOLUTION, OPT_FACTOR, OPT_MAX_SESSIONS,
@@ -48,6 +48,7 @@ static const struct option cli_long[] = {
     { "drain", required_argument, NULL, OPT_DRAIN },
     { "drain-quiet", required_argument, NULL, OPT_DRAIN_QUIET },
     { "heartbeat-timeout", required_argument, NULL, OPT_HEARTBEAT_TIMEOUT },
+    { "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
     { "rebalance", no_argument, NULL, OPT_REBALANCE },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT },
@@ -186,6 +187,10 @@ void cli_usage_run(void *out)
           "                   long (default 3s; 0: wait out --drain; through an MTA that\n"
           "                   retries deferred mail, use 0 or more than its retry time)\n"
           "  --heartbeat-timeout S  an agent or sink silent this long is lost (default 4s)\n"
+          "  --report-interval S|auto  how often each agent reports progress (0.1s to\n"
+          "                   4s, at most half --heartbeat-timeout; default auto: every\n"
+          "                   second, or with N > 2500 agents every N/2500 s rounded\n"
+          "                   up, at most a quarter of --heartbeat-timeout)\n"
           "  --rebalance  an agent lost during the campaign (silent, or restarted) hands\n"
           "               the messages it never sent to the campaign's other agents\n"
           "               (or to idle ones that join), at the rate it ran at; the\n"
@@ -272,8 +277,9 @@ void cli_usage_capacity(void *out)
           "  and also --rate, --duration and --warmup, which the search decides\n"
           "cluster: smtpstorm run's --local N, --agents N, --sinks N, --bind EP,\n"
           "  and --sink-bind EP, --wait S, --drain S (after each step, the bounded wait\n"
-          "  for the sinks), --drain-quiet S, --heartbeat-timeout S, --sink-behaviour\n"
-          "  FILE, --metrics ADDR:PORT, --key F, --authorized-keys DIR, --insecure\n"
+          "  for the sinks), --drain-quiet S, --heartbeat-timeout S, --report-interval\n"
+          "  S, --sink-behaviour FILE, --metrics ADDR:PORT, --key F, --authorized-keys\n"
+          "  DIR, --insecure\n"
           "reports:\n"
           "  --json FILE      capacity: {rate, limited_by, resolution, steps} and phases,\n"
           "                   one a step (\"-\": standard output; default none)\n"
@@ -504,6 +510,18 @@ static int cli_cluster(int opt, const char *arg, struct run_config *c, char *err
             return -EINVAL;
         }
         return 0;
+    case OPT_REPORT_INTERVAL:
+        if (strcmp(arg, "auto") == 0) {
+            c->report_interval_ms = 0;
+            return 0;
+        }
+        if (cli_seconds(arg, &c->report_interval_ms, "--report-interval", err, errlen) != 0)
+            return -EINVAL;
+        if (c->report_interval_ms < 100 || c->report_interval_ms > CONFIG_REPORT_INTERVAL_MAX_MS) {
+            snprintf(err, errlen, "--report-interval: '%s' is not between 0.1s and 4s (or auto)", arg);
+            return -EINVAL;
+        }
+        return 0;
     case OPT_JSON: return cli_string(&c->json, arg, err, errlen);
     case OPT_CSV: return cli_string(&c->csv, arg, err, errlen);
     case OPT_HTML: return cli_string(&c->html, arg, err, errlen);
@@ -633,6 +651,10 @@ static int cli_check(struct run_config *c, char *err, size_t errlen)
         return snprintf(err, errlen, "--local N and --agents N do not mix: --local starts its own agents"), -EINVAL;
     if (c->w.tls_resume && !c->w.starttls)
         return snprintf(err, errlen, "--tls-resume needs --starttls"), -EINVAL;
+    if (c->report_interval_ms > c->peer_timeout_ms / 2)
+        return snprintf(err, errlen, "--report-interval %.1fs: an agent reporting that seldom would be lost by "
+                        "--heartbeat-timeout %.1fs; raise the timeout to twice the interval or more",
+                        c->report_interval_ms / 1000.0, c->peer_timeout_ms / 1000.0), -EINVAL;
     if (c->w.rebalance && (c->cap.on || !c->w.messages_set || c->w.duration_ms > 0 || c->w.n_phases > 0))
         return snprintf(err, errlen, "--rebalance moves the messages a lost agent never sent: it needs a "
                         "message count (-m) and no --duration or phases%s",

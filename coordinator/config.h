@@ -130,6 +130,7 @@ struct run_config {
     uint64_t drain_ms;          /* --drain */
     uint64_t drain_quiet_ms;    /* --drain-quiet; 0: only --drain ends a partial drain */
     uint64_t peer_timeout_ms;   /* --heartbeat-timeout: a silent agent or sink is lost */
+    uint64_t report_interval_ms;    /* --report-interval; 0: auto (registry_report_interval_ms) */
     char *json, *csv, *html;
     char *junit;                    /* --junit: the thresholds as JUnit XML */
     char *metrics;              /* --metrics ADDR:PORT */
@@ -154,6 +155,10 @@ struct run_config {
 #define CONFIG_WEB_LINGER_DEFAULT_MS 5000    /* --web-linger: long enough to see the final page */
 #define CONFIG_DRAIN_QUIET_DEFAULT_MS 3000   /* sinks still this long: drained */
 #define CONFIG_PEER_TIMEOUT_DEFAULT_MS 4000  /* a peer silent this long is gone */
+/* --report-interval's ceiling: an agent's report holds the rows of its
+ * last 8 closed seconds (agent/meter.h, METER_WINDOW), so that one report
+ * late or lost costs the timeline no second. */
+#define CONFIG_REPORT_INTERVAL_MAX_MS  4000
 #define CONFIG_TIMEOUT_DEFAULT_MS 30000     /* --timeout: a dead target ends a campaign in
                                              * well under a minute (smtp-source: 300 s) */
 #define CONFIG_TIMEOUT_MAX_MS (86400u * 1000)   /* = WIRE_TIMEOUT_MAX_MS */

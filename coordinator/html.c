@@ -775,6 +775,10 @@ static void html_cluster_options(FILE *f, const struct run_config *c)
     html_opt_ms(f, "--drain", c->drain_ms);
     html_opt_ms(f, "--drain-quiet", c->drain_quiet_ms);
     html_opt_ms(f, "--heartbeat-timeout", c->peer_timeout_ms);
+    if (c->report_interval_ms)
+        html_opt_ms(f, "--report-interval", c->report_interval_ms);
+    else
+        html_opt(f, "--report-interval", "auto");
     if (c->w.rebalance)
         html_opt(f, "--rebalance", "on");
     for (i = 0; i < c->n_thresholds; i++)

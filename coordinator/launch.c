@@ -124,9 +124,11 @@ int launch_begin(struct run *r)
         k++;
     }
     r->na = (size_t)k;
+    r->report_ms = r->cfg->report_interval_ms ? (uint32_t)r->cfg->report_interval_ms
+                   : registry_report_interval_ms(r->na, r->cfg->peer_timeout_ms);
     launch_make_id(r);
-    log_info("campaign %s: %zu agents, %zu sinks, %zu targets", r->campaign, r->na, r->ns,
-             r->cfg->w.n_targets);
+    log_info("campaign %s: %zu agents, %zu sinks, %zu targets; agents report every %.1f s", r->campaign, r->na,
+             r->ns, r->cfg->w.n_targets, r->report_ms / 1000.0);
     for (i = 0; i < r->na; i++)
         send_workload(r, r->agents[i]);
     r->state = RUN_READY;

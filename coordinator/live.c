@@ -7,29 +7,32 @@
 
 #include <stdlib.h>
 
+#define LIVE_RATE_SPAN_S 5      /* the progress line's rate: the last settled seconds' mean */
+
 void live_show_progress(struct run *r, uint64_t now)
 {
     struct progress_view v = { 0 };
     struct agg_totals t;
+    struct stats_second settled;
     struct hist *h;
     size_t i;
-    double dt;
 
     if (r->cfg->quiet || (r->last_line_ns && run_since(now, r->last_line_ns) < NS_PER_SEC))
         return;
-    dt = r->last_line_ns ? (double)run_since(now, r->last_line_ns) / 1e9 : 1.0;
-    if (dt <= 0)
-        dt = 1.0;
     r->last_line_ns = now;
     run_totals(r, &t);
-    r->rate = (double)(t.accepted - (t.accepted >= r->last_accepted ? r->last_accepted : t.accepted)) / dt;
-    r->last_accepted = t.accepted;
     v.attempted = t.attempted;
     v.accepted = t.accepted;
     v.errors = t.errors;
     v.rejected = t.rejected;
     v.sinks = r->want_sinks > 0;
     v.received = t.received;
+    /* The backlog by event time: both counts at the end of the same
+     * second, not as the last reports of agents and sinks (sent at
+     * different times) happen to stand. */
+    v.backlog_t = timeline_settled(&r->tl, &settled);
+    v.backlog = (int64_t)settled.accepted - (int64_t)settled.received;
+    v.rate = timeline_settled_rate(&r->tl, LIVE_RATE_SPAN_S);
     v.draining = r->state == RUN_DRAIN;
     v.planned = r->cfg->w.messages_set || (r->cfg->w.duration_ms == 0 && r->cfg->w.n_phases == 0)
         ? r->cfg->w.messages : 0;
@@ -38,8 +41,8 @@ void live_show_progress(struct run *r, uint64_t now)
     v.agents_total = r->na;
     v.elapsed_s = now > r->start_ns ? (double)(now - r->start_ns) / 1e9 : 0;
     v.eta_s = -1;
-    if (v.planned && r->rate > 0)
-        v.eta_s = (double)(v.planned > t.attempted ? v.planned - t.attempted : 0) / r->rate;
+    if (v.planned && v.rate > 0)
+        v.eta_s = (double)(v.planned > t.attempted ? v.planned - t.attempted : 0) / v.rate;
     else if (!v.planned)
         v.eta_s = (double)config_total_duration_ms(&r->cfg->w) / 1000.0 - v.elapsed_s;
     if ((h = malloc(sizeof(*h))) != NULL) {

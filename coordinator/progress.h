@@ -14,6 +14,9 @@ struct progress_view {
     uint64_t attempted, accepted, errors, rejected;
     int sinks;                      /* sinks count the mail: received and backlog shown */
     uint64_t received;
+    int64_t backlog;                /* accepted minus received at the end of second backlog_t */
+    uint32_t backlog_t;             /* of the campaign, by event time; 0: no second settled yet */
+    double rate;                    /* accepted a second over the last settled seconds */
     int draining;                   /* the agents are done; waiting for the sinks */
     uint64_t planned;               /* -m total; 0: duration-bound */
     uint64_t p99_us;                /* whole-transaction latency */
@@ -27,16 +30,13 @@ struct progress_line {
     int tty;
     int shown;                      /* a line is on screen (tty) */
     uint64_t last_ns;
-    uint64_t last_accepted;         /* at the last line: its rate is the average since */
-    double last_elapsed_s;
 };
 
 /* progress_init - write to out; detects whether it is a terminal. */
 void progress_init(struct progress_line *pl, FILE *out);
 
 /* progress_update - show v now if it is time to (every call on a terminal,
- * every PROGRESS_PLAIN_EVERY_NS otherwise), with the accepted rate averaged
- * since the line before. */
+ * every PROGRESS_PLAIN_EVERY_NS otherwise). */
 void progress_update(struct progress_line *pl, const struct progress_view *v, uint64_t now_ns);
 
 /* progress_clear - end the live line so other output starts on a clean line. */

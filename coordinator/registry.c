@@ -1,6 +1,7 @@
 /* registry.c - agents and sinks known to the coordinator (see registry.h). */
 #include "registry.h"
 #include "clock.h"
+#include "config.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -203,9 +204,23 @@ int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_w
 
 int registry_beat_due(const struct peer *p, uint64_t now, uint64_t tick_ns)
 {
-    if (p->dead_ms < REGISTRY_BEAT_SLOW_DEAD_MS || p->beat_tx_ns == 0 || now < p->beat_tx_ns)
+    uint64_t every_ns = (uint64_t)wire_beat_interval_ms(p->dead_ms) * NS_PER_MS;
+
+    if (every_ns <= tick_ns || p->beat_tx_ns == 0 || now < p->beat_tx_ns)
         return 1;
-    return now - p->beat_tx_ns + tick_ns / 2 >= REGISTRY_BEAT_SLOW_NS;
+    return now - p->beat_tx_ns + tick_ns / 2 >= every_ns;
+}
+
+uint32_t registry_report_interval_ms(size_t agents, uint64_t dead_ms)
+{
+    uint64_t want_s = (agents + REGISTRY_REPORTS_PER_S - 1) / REGISTRY_REPORTS_PER_S;
+    uint64_t most_s = dead_ms / 4 / 1000;
+
+    if (want_s > most_s)
+        want_s = most_s;
+    if (want_s > CONFIG_REPORT_INTERVAL_MAX_MS / 1000)
+        want_s = CONFIG_REPORT_INTERVAL_MAX_MS / 1000;
+    return want_s < 1 ? 1000 : (uint32_t)(want_s * 1000);
 }
 
 void registry_sweep(struct registry *r, uint64_t now_ns,

@@ -17,14 +17,18 @@
 #include "zlink.h"
 
 #define REGISTRY_PEERS_MAX 10000    /* more hellos than this are refused */
-/* A peer whose dead-man switch waits at least REGISTRY_BEAT_SLOW_DEAD_MS
- * is beaten every REGISTRY_BEAT_SLOW_NS: a stall of the coordinator of 6 s
- * or more trips it, more than the 4 s a default switch (5 s, beaten every
- * second) allows, and each of its reports echoes a beat at most 2 s old.
- * A shorter switch, the default included, every tick (a second). With
- * thousands of agents, --heartbeat-timeout 8 halves the beats sent. */
-#define REGISTRY_BEAT_SLOW_NS      (2 * NS_PER_SEC)
-#define REGISTRY_BEAT_SLOW_DEAD_MS 8000
+/* A peer is beaten every wire_beat_interval_ms of its dead-man switch:
+ * every 2 s for one of REGISTRY_BEAT_SLOW_DEAD_MS or more, else every
+ * tick (a second). */
+#define REGISTRY_BEAT_SLOW_NS      ((uint64_t)WIRE_BEAT_SLOW_MS * NS_PER_MS)
+#define REGISTRY_BEAT_SLOW_DEAD_MS WIRE_BEAT_SLOW_DEAD_MS
+
+/* An agent reports progress every second, but with more agents than the
+ * coordinator takes REGISTRY_REPORTS_PER_S reports a second from, every
+ * few seconds (whole seconds, to keep a report's phase on the timeline's
+ * rows): 2 s at 5,000 agents. Never more than a quarter of the
+ * --heartbeat-timeout, since a report carries the agent's beat. */
+#define REGISTRY_REPORTS_PER_S     2500
 
 enum peer_state {
     PEER_IDLE,          /* said hello, no part in the campaign */
@@ -120,6 +124,12 @@ int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_w
  * welcome sent between two ticks is followed by the next beat within
  * REGISTRY_BEAT_SLOW_NS + tick_ns / 2). */
 int registry_beat_due(const struct peer *p, uint64_t now, uint64_t tick_ns);
+
+/* registry_report_interval_ms - how often each of `agents` agents reports
+ * (--report-interval auto): 1 s, or as many whole seconds as keep the
+ * reports under REGISTRY_REPORTS_PER_S a second, at most a quarter of
+ * dead_ms and CONFIG_REPORT_INTERVAL_MAX_MS (whole seconds, 1 s at least). */
+uint32_t registry_report_interval_ms(size_t agents, uint64_t dead_ms);
 
 /* registry_sweep - mark peers silent for the dead time as not alive and
  * call on_dead for each one that just died. */

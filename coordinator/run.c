@@ -510,8 +510,7 @@ void run_next_campaign(struct run *r, const struct run_config *cfg)
     r->ran = 0;
     r->beh_phase = 0;
     r->beh_reverted = 0;
-    r->last_line_ns = r->last_accepted = 0;
-    r->rate = 0;
+    r->last_line_ns = 0;
     r->exit_code = EXIT_RUN_OK;
     r->between = 1;
     r->t0_ns = clock_mono_ns();

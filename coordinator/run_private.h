@@ -92,6 +92,7 @@ struct run {
     uint64_t drain_received;                /* the sinks' total then */
     struct peer **agents;                   /* taking part, by id */
     size_t na;
+    uint32_t report_ms;                     /* how often each agent reports (--report-interval) */
     struct peer **sinks;                    /* present at the start, by id; then their earlier runs */
     size_t ns;
     struct peer **earlier;                  /* owned: restarted sinks' earlier runs (also in sinks) */
@@ -116,8 +117,7 @@ struct run {
     int ran;                                /* Start was sent */
     size_t beh_phase;                       /* the phase whose sink behaviour was sent last */
     int beh_reverted;                       /* the sinks were sent back to their own */
-    uint64_t last_line_ns, last_accepted;   /* the progress line's last sample */
-    double rate;                            /* accepted messages a second, between lines */
+    uint64_t last_line_ns;                  /* the progress line's last sample */
     enum run_exit exit_code;                /* set when the run ends before a report; 0: report */
     int between;                            /* a later campaign of the same run (capacity's
                                              * steps): wait for the agents to be idle first */

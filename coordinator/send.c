@@ -147,7 +147,7 @@ static void send_fill_workload(struct run *r, const struct plan_part *pp, Smtpst
     w->sender_list.data = r->sender_list;
     w->sender_list.len = r->sender_list_len;
     w->senders = ws->senders && r->sender_list == NULL ? strtoull(ws->senders, NULL, 10) : 0;
-    w->report_interval_ms = 1000;
+    w->report_interval_ms = r->report_ms;
     send_fill_phases(ws, pp, w, phases, phase_ptrs);
 }
 

@@ -177,7 +177,10 @@ static void row_finalize(struct timeline *tl, uint32_t t)
     struct timeline_phase *ph;
     struct hist *m, *d;
 
-    if (tl->pending == NULL || t >= tl->n)
+    if (t >= tl->n)
+        return;
+    stats_second_add(&tl->settled, &tl->rows[t].n);
+    if (tl->pending == NULL)
         return;
     m = &tl->pending[t % TIMELINE_PENDING];
     d = &tl->pending[TIMELINE_PENDING + t % TIMELINE_PENDING];
@@ -249,13 +252,21 @@ static int counts_any(const struct stats_second *d)
         || d->replies_5xx || d->received || d->duplicates || d->sink_deferred || d->sink_rejected;
 }
 
+/* row_add - counts c into row t (a final row's into the settled sum too). */
+static void row_add(struct timeline *tl, uint32_t t, const struct stats_second *c)
+{
+    stats_second_add(&tl->rows[t].n, c);
+    if (t < tl->final)
+        stats_second_add(&tl->settled, c);
+}
+
 /* fold_row - add one reported second into the rows and the peer's sum. */
 static void fold_row(struct timeline *tl, struct timeline_fold *f, const Smtpstorm__Second *pb)
 {
     struct stats_second c;
 
     wire_second_get(pb, &c);
-    stats_second_add(&tl->rows[c.t].n, &c);
+    row_add(tl, c.t, &c);
     c.sessions_active = 0;
     stats_second_add(&f->sum, &c);
     fold_latency(tl, c.t, pb->message, 0);
@@ -311,7 +322,7 @@ int timeline_take(struct timeline *tl, const void *peer, const Smtpstorm__Second
         stats_second_sub(&before, &f->sum, &missing);
         if (counts_any(&missing)) {
             missing.sessions_active = 0;
-            stats_second_add(&tl->rows[target].n, &missing);
+            row_add(tl, target, &missing);
             stats_second_add(&f->sum, &missing);
         }
     }
@@ -361,6 +372,27 @@ uint64_t timeline_last_ns(const struct timeline *tl, int (*pick)(const void *pee
     return last;
 }
 
+uint32_t timeline_settled(const struct timeline *tl, struct stats_second *sum)
+{
+    uint32_t settled = tl->final < tl->n ? tl->final : (uint32_t)tl->n;
+
+    *sum = tl->settled;
+    return settled > 0 ? settled - 1 : 0;
+}
+
+double timeline_settled_rate(const struct timeline *tl, uint32_t span)
+{
+    uint32_t end = tl->final < tl->n ? tl->final : (uint32_t)tl->n, t;
+    uint32_t first = end > span + 1 ? end - span : 1;   /* row 0: before the start */
+    uint64_t accepted = 0;
+
+    if (end <= first)
+        return 0;
+    for (t = first; t < end; t++)
+        accepted += tl->rows[t].n.accepted;
+    return (double)accepted / (double)(end - first);
+}
+
 void timeline_finish(struct timeline *tl)
 {
     struct stats_second open;
@@ -372,7 +404,7 @@ void timeline_finish(struct timeline *tl)
         stats_second_sub(&f->total, &f->sum, &open);
         if (!counts_any(&open) || rows_reserve(tl, (size_t)f->folded + 1) != 0)
             continue;
-        stats_second_add(&tl->rows[f->folded].n, &open);
+        row_add(tl, f->folded, &open);
         stats_second_add(&f->sum, &open);
     }
     finalize_before(tl, (uint32_t)tl->n);

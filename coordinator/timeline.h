@@ -50,6 +50,7 @@ struct timeline {
     struct timeline_row *rows;      /* rows[t], t < n */
     size_t n, cap;
     uint32_t final;                 /* rows before this one are final */
+    struct stats_second settled;    /* the counts of the final rows, summed */
     uint32_t end;                   /* seconds before this one were reported closed by a peer */
     struct hist *pending;           /* [2 * TIMELINE_PENDING]: message, then delivery latency
                                      * of second t at [t % TIMELINE_PENDING]; NULL until needed */
@@ -111,6 +112,18 @@ void timeline_revive(struct timeline *tl, const void *peer);
  * arg) is nonzero (agents: the last accepted message; sinks: the last
  * received), ns after the start; 0 when none. */
 uint64_t timeline_last_ns(const struct timeline *tl, int (*pick)(const void *peer, void *arg), void *arg);
+
+/* timeline_settled - the counts of every final row (the seconds every
+ * peer still taking part has reported past) into *sum (sessions_active
+ * aside); returns the campaign's second they stand at (row t is the
+ * second that ends t s after the start), 0 while none has settled.
+ * Cumulative by event time, so that accepted minus received is the
+ * backlog at the end of that second, not as the reports arrived. */
+uint32_t timeline_settled(const struct timeline *tl, struct stats_second *sum);
+
+/* timeline_settled_rate - messages accepted a second over the last span
+ * settled seconds (fewer at the start), by event time; 0 before one. */
+double timeline_settled_rate(const struct timeline *tl, uint32_t span);
 
 /* timeline_finish - the campaign is over: what each peer counted beyond
  * its folded seconds (in the second it had open at its last report) goes

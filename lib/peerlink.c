@@ -23,6 +23,7 @@
  * apart: a report that late by up to a quarter interval still stands for
  * the beat. The coordinator declares a peer lost after 4 s of silence. */
 #define PEERLINK_REPORT_GRACE(beat_ns) ((beat_ns) / 4)
+#define PEERLINK_DEAD_MS_DEFAULT 5000   /* peerlink_opts.dead_ms 0 */
 
 #ifndef SMTPSTORM_VERSION
 #define SMTPSTORM_VERSION "unknown"
@@ -39,6 +40,7 @@ struct peerlink {
     uint32_t cores;
     uint32_t version;
     uint64_t beat_ns, dead_ns;
+    uint64_t report_ns;         /* the workload's report interval (the coordinator's); 0: none said */
     struct ev_timer beat;
     struct wire_beat wb;
     uint64_t beat_tx_ns;        /* monotonic: the last send that carried our beat; 0: none */
@@ -122,9 +124,19 @@ static void peerlink_send_heartbeat(struct peerlink *pl)
  * report, the next of which may come a little late); 0: now. */
 static uint64_t peerlink_beat_due(const struct peerlink *pl)
 {
+    uint64_t wait = pl->beat_ns;
+
     if (pl->beat_tx_ns == 0)
         return 0;
-    return pl->beat_tx_ns + pl->beat_ns + (pl->beat_tx_report ? PEERLINK_REPORT_GRACE(pl->beat_ns) : 0);
+    if (!pl->beat_tx_report)
+        return pl->beat_tx_ns + wait;
+    /* A campaign whose reports the coordinator asked for less often than
+     * every beat interval (thousands of agents): the next report stands
+     * for the beat; the coordinator chose its interval within its
+     * --heartbeat-timeout. */
+    if (pl->report_ns > wait && pl->campaign[0] && !pl->done)
+        wait = pl->report_ns;
+    return pl->beat_tx_ns + wait + PEERLINK_REPORT_GRACE(wait);
 }
 
 static void peerlink_send_error(struct peerlink *pl, Smtpstorm__Error__Code code,
@@ -205,6 +217,7 @@ static void peerlink_on_extension(struct peerlink *pl, const Smtpstorm__Workload
     if (joins) {                        /* started already: a Start for it changes nothing */
         snprintf(pl->campaign, sizeof(pl->campaign), "%s", w->campaign);
         pl->started = 1;
+        pl->report_ns = (uint64_t)w->report_interval_ms * NS_PER_MS;
     }
     pl->extension = w->extension;
     if (pl->done || joins) {            /* its part was done: the campaign runs again */
@@ -248,6 +261,7 @@ static void peerlink_on_workload(struct peerlink *pl, const Smtpstorm__Workload 
     snprintf(pl->campaign, sizeof(pl->campaign), "%s", w->campaign);
     pl->started = pl->done = 0;
     pl->extension = 0;
+    pl->report_ns = (uint64_t)w->report_interval_ms * NS_PER_MS;
     free(pl->done_buf);
     pl->done_buf = NULL;
     peerlink_send_ready(pl);
@@ -427,6 +441,10 @@ struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct pee
 {
     struct zlink_opts zo = { .type = ZLINK_DEALER, .endpoint = opts->endpoint, .bind = 0,
                              .hwm = 64, .linger_ms = 500, .immediate = 1,
+                             /* ZMTP pings as often as the coordinator beats us:
+                              * a cut connection is redone within 3 of them,
+                              * before the dead-man switch fires */
+                             .heartbeat_ms = (int)wire_beat_interval_ms(opts->dead_ms ? opts->dead_ms : PEERLINK_DEAD_MS_DEFAULT),
                              .curve_key = opts->key, .curve_server_key = opts->coordinator_key,
                              .insecure = opts->insecure };
     struct peerlink *pl;
@@ -454,7 +472,7 @@ struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct pee
     pl->cores = opts->cores ? opts->cores : (uint32_t)(ncpu > 0 ? ncpu : 1);
     pl->version = opts->wire_version ? opts->wire_version : WIRE_VERSION;
     pl->beat_ns = (opts->heartbeat_ms ? opts->heartbeat_ms : 1000) * NS_PER_MS;
-    pl->dead_ns = (opts->dead_ms ? opts->dead_ms : 5000) * NS_PER_MS;
+    pl->dead_ns = (opts->dead_ms ? opts->dead_ms : PEERLINK_DEAD_MS_DEFAULT) * NS_PER_MS;
     pl->z = zlink_open(ctx, loop, &zo, peerlink_on_recv, pl, err, errlen);
     if (pl->z == NULL)
         goto fail;

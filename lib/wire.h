@@ -23,6 +23,8 @@
                                              * counts by agent (smtpstorm run --agents's ceiling) */
 #define WIRE_SECONDS_MAX    16              /* event-time rows in one report */
 #define WIRE_TIMEOUT_MAX_MS (86400u * 1000) /* Workload.timeout_ms: a day */
+#define WIRE_BEAT_SLOW_DEAD_MS 8000         /* a dead-man switch this long or more is beaten */
+#define WIRE_BEAT_SLOW_MS      2000         /*   every 2 s (wire_beat_interval_ms) */
 
 /* wire_decode - unpack and validate one frame of len octets. On success
  * *out is a validated envelope the caller owns (wire_free). Returns
@@ -136,6 +138,15 @@ struct wire_beat {
 /* wire_beat_fill - fill hb to send now (wall and monotonic clocks given). */
 void wire_beat_fill(Smtpstorm__Heartbeat *hb, const struct wire_beat *b, uint64_t now_wall_ns,
                     uint64_t now_mono_ns);
+
+/* wire_beat_interval_ms - how often a peer whose dead-man switch
+ * (Hello.dead_ms, its --heartbeat-timeout) is dead_ms is beaten by the
+ * coordinator, and pings it over ZMTP: every 2 s for a switch of 8 s or
+ * more (any 8 s of silence then holds three beats, and a stall of the
+ * coordinator must last 6 s to trip it, more than the 4 s a default
+ * switch beaten every second allows), else every second. With thousands
+ * of agents, --heartbeat-timeout 8 halves both. */
+uint32_t wire_beat_interval_ms(uint64_t dead_ms);
 
 /* wire_beat_of - the heartbeat env carries: a Heartbeat's body, or the
  * beat of a Progress or SinkCounters (a peer's report standing for its

@@ -15,7 +15,12 @@ lost after 2 s of silence (--heartbeat-timeout 2):
   an agent whose wall clock runs 3 s ahead is measured 3 s ahead);
 - the coordinator beats a peer whose dead-man switch is the default 5 s
   (agent "late", the sink) every 2 s: its switch never fires (the agent
-  would log that the coordinator was silent and stop its load)."""
+  would log that the coordinator was silent and stop its load);
+- with --report-interval 2 the agents report every 2 s and still send no
+  Heartbeat of their own in between (their beat waits for the next
+  report), are not lost under --heartbeat-timeout 4, and the timeline
+  still has a row for every second; an interval over half the timeout,
+  or over 4 s, is a usage error."""
 
 import json
 import os
@@ -76,8 +81,57 @@ def test_reports_carry_the_beat_and_idle_peers_still_beat(tmp):
         check(abs(peers[ident]["clock"]["offset_ms"]) < 100, f"{ident}'s offset {peers[ident]['clock']['offset_ms']} ms")
 
 
+def test_reports_every_2_s_still_beat_and_keep_every_second(tmp):
+    ctl, snk = endpoints()
+    port = harness.free_port()
+    report = os.path.join(tmp, "slow.json")
+    duration_s, rate = 12, 200
+    with harness.Procs() as procs:
+        start_sink(procs, snk, "sink-1", port)
+        argv = [COORD, "run", "--bind", ctl, "--sink-bind", snk, "--agents", "2", "--sinks", "1",
+                "--heartbeat-timeout", "4", "--report-interval", "2", "--drain", "10s",
+                "--json", report, "-s", "4", "--rate", str(rate), "--duration", str(duration_s), f"127.0.0.1:{port}"]
+        coord = procs.start(argv)
+        for ident in ("a1", "a2"):
+            procs.start([AGENT, "--coordinator", ctl, "--id", ident])
+        out, err = coord.communicate(timeout=duration_s + 60)
+        sys.stdout.write(f"--- coordinator: exit {coord.returncode}\n{out.decode()}{err.decode()}\n")
+        check(coord.returncode == 0, f"exit {coord.returncode}")
+        check(b"lost" not in err, "a peer was lost")
+        check(b"agents report every 2.0 s" in err, "the coordinator did not say how often agents report")
+    with open(report) as f:
+        data = json.load(f)
+    check_reconciled(data)
+    for a in data["agents"]:
+        clock = a["clock"]
+        sys.stdout.write(f"{a['id']}: {clock}\n")
+        # A beat interval of 1 s between 2 s reports: a Heartbeat between
+        # every two, about 6.
+        check(clock["heartbeats"] <= 1, f"{a['id']} sent {clock['heartbeats']} Heartbeats between its reports")
+        # One sample a report: about 6 in 12 s, where reports every second give 11 or 12.
+        check(3 <= clock["samples"] <= duration_s * 3 // 4, f"{a['id']}: {clock['samples']} clock samples "
+              f"in {duration_s} s: not one report every 2 s")
+    rows = {r["t"]: r for r in data["timeline"]}
+    for t in range(1, duration_s + 1):
+        check(t in rows and rows[t]["accepted"] > 0, f"second {t} has no accepted row: {data['timeline']}")
+    check(sum(r["accepted"] for r in data["timeline"]) == data["totals"]["messages_accepted"],
+          f"the timeline's rows do not add up to the total: {data['timeline']}")
+
+
+def test_report_interval_bounds(_tmp):
+    cases = [(["--report-interval", "3", "--heartbeat-timeout", "4"], b"--heartbeat-timeout"),
+             (["--report-interval", "5", "--heartbeat-timeout", "60"], b"between 0.1s and 4s"),
+             (["--report-interval", "soon"], b"--report-interval"),
+             (["--report-interval", "50ms"], b"between 0.1s and 4s")]
+    for extra, said in cases:
+        p = harness.run([COORD, "run", "--local", "1", "-m", "1"] + extra + ["127.0.0.1:1"], timeout=30)
+        check(p.returncode == 2 and said in p.stderr, f"{extra}: exit {p.returncode}, {p.stderr!r}")
+
+
 def main():
-    harness.run_tests([test_reports_carry_the_beat_and_idle_peers_still_beat], "smtpstorm-beats-")
+    harness.run_tests([test_reports_carry_the_beat_and_idle_peers_still_beat,
+                       test_reports_every_2_s_still_beat_and_keep_every_second,
+                       test_report_interval_bounds], "smtpstorm-beats-")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ struct sim_opts {
     uint64_t die_after, reject_every, lose;
 };
 
-#define SIM_SECONDS      4              /* event-time rows kept: the one filling and 3 closed */
+#define SIM_SECONDS      8              /* event-time rows kept: the one filling and 7 closed
+                                           (reports up to 4 s apart: --report-interval) */
 
 /* A simulated peer's rows by event time, as the real ones report them. */
 struct sim_row {
@@ -92,6 +93,7 @@ struct sim_agent {
     uint64_t messages, seq_first, seq_stride, rate_milli, duration_ms;
     int running;
     uint64_t start_mono_ns, cpu0, k, progress_seq;
+    uint64_t report_ns;         /* the workload's report interval */
     struct load_stats *stats;
     struct sim_seconds secs;
     struct ev_timer start_timer, run_timer, report_timer;
@@ -210,6 +212,7 @@ static int sim_on_workload(struct peerlink *pl, const Smtpstorm__Workload *w, ch
     a->seq_stride = w->seq_stride;
     a->rate_milli = w->rate_milli;
     a->duration_ms = w->duration_ms;
+    a->report_ns = w->report_interval_ms ? (uint64_t)w->report_interval_ms * NS_PER_MS : NS_PER_SEC;
     return 0;
 }
 
@@ -423,7 +426,7 @@ static void sim_on_report(struct ev_loop *loop, void *arg)
 
     sim_agent_meta(a, &m);
     (void)peerlink_send_progress(a->pl, a->stats, &m);
-    ev_timer_start(loop, &a->report_timer, NS_PER_SEC);
+    ev_timer_start(loop, &a->report_timer, a->report_ns);
 }
 
 static void sim_on_start_timer(struct ev_loop *loop, void *arg)
@@ -438,7 +441,7 @@ static void sim_on_start_timer(struct ev_loop *loop, void *arg)
     sim_seconds_start(&a->secs, a->start_mono_ns);
     a->cpu0 = clock_cpu_ns();
     ev_timer_start(loop, &a->run_timer, 0);
-    ev_timer_start(loop, &a->report_timer, NS_PER_SEC);
+    ev_timer_start(loop, &a->report_timer, a->report_ns);
 }
 
 static void sim_on_start(struct peerlink *pl, const Smtpstorm__Start *s, uint64_t local_start_ns, void *arg)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "registry.h"
 
 #define PEERS 5000
@@ -186,12 +187,34 @@ static void test_registry_beats_a_long_dead_man_every_2_s_the_default_every_seco
     }
 }
 
+static void test_registry_report_interval_grows_with_agents_within_a_quarter_of_the_timeout(void **state)
+{
+    (void)state;
+    /* Up to REGISTRY_REPORTS_PER_S agents: every second, whatever the timeout. */
+    assert_int_equal(registry_report_interval_ms(0, 4000), 1000);
+    assert_int_equal(registry_report_interval_ms(1, 4000), 1000);
+    assert_int_equal(registry_report_interval_ms(REGISTRY_REPORTS_PER_S, 60000), 1000);
+    /* More: whole seconds keeping the reports under the rate. */
+    assert_int_equal(registry_report_interval_ms(REGISTRY_REPORTS_PER_S + 1, 60000), 2000);
+    assert_int_equal(registry_report_interval_ms(5000, 8000), 2000);
+    assert_int_equal(registry_report_interval_ms(12501, 60000), 4000);
+    assert_int_equal(registry_report_interval_ms(10000, 60000), 4000);
+    /* Never more than a quarter of the heartbeat timeout (the default 4 s
+     * keeps 1 s), nor under a second. */
+    assert_int_equal(registry_report_interval_ms(5000, 4000), 1000);
+    assert_int_equal(registry_report_interval_ms(10000, 11999), 2000);
+    assert_int_equal(registry_report_interval_ms(10000, 1000), 1000);
+    assert_int_equal(registry_report_interval_ms((size_t)REGISTRY_REPORTS_PER_S * 1000, UINT64_MAX),
+                     CONFIG_REPORT_INTERVAL_MAX_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_finds_thousands_of_peers_by_route),
         cmocka_unit_test(test_registry_reconnect_and_takeover_keep_one_owner_per_route),
         cmocka_unit_test(test_registry_beats_a_long_dead_man_every_2_s_the_default_every_second),
+        cmocka_unit_test(test_registry_report_interval_grows_with_agents_within_a_quarter_of_the_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,6 +115,70 @@ static void test_timeline_lost_report_loses_no_count_and_keeps_final_rows(void *
     wire_seconds_store_free(st);
 }
 
+/* settled_check - timeline_settled's sum is the final rows' sum, and its
+ * second the last final one; returns that second. */
+static uint32_t settled_check(const struct timeline *tl, struct stats_second *sum)
+{
+    uint64_t accepted = 0, received = 0;
+    uint32_t at = timeline_settled(tl, sum), t;
+
+    for (t = 0; t < tl->final && t < tl->n; t++) {
+        accepted += tl->rows[t].n.accepted;
+        received += tl->rows[t].n.received;
+    }
+    assert_int_equal(sum->accepted, accepted);
+    assert_int_equal(sum->received, received);
+    assert_int_equal(at, t > 0 ? t - 1 : 0);
+    return at;
+}
+
+static void test_timeline_settled_backlog_is_by_event_second(void **state)
+{
+    struct wire_seconds_store *st = wire_seconds_store_new(1);
+    struct stats_second sum;
+    struct timeline tl;
+
+    (void)state;
+    timeline_init(&tl);
+    assert_int_equal(timeline_expect(&tl, &agent), 0);
+    assert_int_equal(timeline_expect(&tl, &sink), 0);
+    assert_int_equal(timeline_expect(&tl, &other), 0);
+    assert_int_equal(settled_check(&tl, &sum), 0);          /* nothing settled yet */
+    assert_true(timeline_settled_rate(&tl, 5) == 0.0);
+    /* The agent has reported 4 seconds, the sink 2: by their last reports
+     * 400 accepted and 200 received, a backlog of 200 that never was; by
+     * event time, at the end of second 2, 200 and 200. */
+    assert_int_equal(timeline_take(&tl, &agent, report(st, 0, 1, 5, 100, 0, NULL)), 0);
+    assert_int_equal(timeline_take(&tl, &sink, report(st, 1, 1, 3, 100, 0, NULL)), 0);
+    assert_int_equal(timeline_take(&tl, &other, report(st, 0, 1, 2, 10, 0, NULL)), 0);
+    assert_int_equal(settled_check(&tl, &sum), 1);          /* "other" has passed second 1 only */
+    assert_int_equal(sum.accepted, 110);
+    assert_int_equal(sum.received, 100);
+    timeline_retire(&tl, &other);                           /* lost: the rest go final without it */
+    assert_int_equal(settled_check(&tl, &sum), 2);
+    assert_int_equal(sum.accepted, 210);
+    assert_int_equal(sum.received, 200);
+    assert_int_equal(timeline_take(&tl, &sink, report(st, 1, 3, 6, 100, 0, NULL)), 0);
+    assert_int_equal(settled_check(&tl, &sum), 4);
+    assert_int_equal(sum.accepted, 410);
+    assert_int_equal(sum.received, 400);
+    /* The lost peer's late report counts into rows already final: the
+     * settled sum takes them too. */
+    assert_int_equal(timeline_take(&tl, &other, report(st, 0, 2, 5, 10, 0, NULL)), 0);
+    assert_int_equal(settled_check(&tl, &sum), 4);
+    assert_int_equal(sum.accepted, 440);
+    /* The rate by event time: seconds 1..4 held 110 accepted each. */
+    assert_true(timeline_settled_rate(&tl, 5) == 110.0);
+    assert_true(timeline_settled_rate(&tl, 2) == 110.0);
+    assert_int_equal(timeline_take(&tl, &agent, report(st, 0, 5, 8, 50, 0, NULL)), 0);
+    assert_int_equal(timeline_take(&tl, &sink, report(st, 1, 6, 8, 50, 0, NULL)), 0);
+    assert_int_equal(settled_check(&tl, &sum), 7);
+    assert_true(timeline_settled_rate(&tl, 3) == 50.0);     /* seconds 5..7 */
+    assert_true(timeline_settled_rate(&tl, 4) == (110.0 + 150.0) / 4);
+    timeline_free(&tl);
+    wire_seconds_store_free(st);
+}
+
 static void test_timeline_finish_adds_the_open_second(void **state)
 {
     struct wire_seconds_store *st = wire_seconds_store_new(0);
@@ -308,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_timeline_counts_by_event_second_and_final_waits_for_all),
         cmocka_unit_test(test_timeline_lost_report_loses_no_count_and_keeps_final_rows),
         cmocka_unit_test(test_timeline_finish_adds_the_open_second),
+        cmocka_unit_test(test_timeline_settled_backlog_is_by_event_second),
         cmocka_unit_test(test_timeline_restarted_peer_counts_again_from_zero),
         cmocka_unit_test(test_timeline_final_follows_the_slowest_of_thousands),
         cmocka_unit_test(test_timeline_latency_of_a_second_merges_every_agent),

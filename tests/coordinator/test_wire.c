@@ -570,6 +570,18 @@ static void test_wire_build_beat_fills_as_a_heartbeat(void **state)
     assert_ptr_equal(wire_beat_of(&out.env), alone);
 }
 
+static void test_wire_beat_interval_is_2_s_for_a_switch_of_8_s_or_more(void **state)
+{
+    (void)state;
+    assert_int_equal(wire_beat_interval_ms(0), 1000);           /* not said */
+    assert_int_equal(wire_beat_interval_ms(5000), 1000);        /* the default switch */
+    assert_int_equal(wire_beat_interval_ms(WIRE_BEAT_SLOW_DEAD_MS - 1), 1000);
+    assert_int_equal(wire_beat_interval_ms(WIRE_BEAT_SLOW_DEAD_MS), WIRE_BEAT_SLOW_MS);
+    assert_int_equal(wire_beat_interval_ms(600000), WIRE_BEAT_SLOW_MS);
+    /* A switch of 8 s holds three beats (or ZMTP pings) at least. */
+    assert_true(3 * WIRE_BEAT_SLOW_MS < WIRE_BEAT_SLOW_DEAD_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_wire_sink_counters_carry_a_beat),
         cmocka_unit_test(test_wire_build_beat_fills_as_a_heartbeat),
         cmocka_unit_test(test_wire_start_and_sink_counters_take_every_agent_of_a_campaign),
+        cmocka_unit_test(test_wire_beat_interval_is_2_s_for_a_switch_of_8_s_or_more),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
