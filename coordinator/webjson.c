@@ -127,10 +127,12 @@ static void webjson_head(FILE *f, const struct run *r, uint64_t now, int final)
 }
 
 /* webjson_live_totals - the totals so far, under the report's key names,
- * and the last whole second's rate. */
+ * the backlog and the rate of the last second every peer has reported
+ * past (by event time, timeline_settled). */
 static void webjson_live_totals(FILE *f, const struct run *r, const struct agg_totals *t)
 {
-    const struct timeline *tl = &r->tl;
+    struct stats_second settled;
+    uint32_t at = timeline_settled(&r->tl, &settled);
 
     fprintf(f, ",\n\"totals\": {\"sessions\": %" PRIu64 ", \"messages_attempted\": %" PRIu64
             ", \"messages_accepted\": %" PRIu64 ", \"messages_rejected\": %" PRIu64 ", \"errors\": %" PRIu64
@@ -140,9 +142,9 @@ static void webjson_live_totals(FILE *f, const struct run *r, const struct agg_t
         fprintf(f, "%" PRIu64 ", \"duplicates\": %" PRIu64, t->received, t->duplicates);
     else
         fputs("null, \"duplicates\": null", f);
-    fprintf(f, ", \"sessions_active\": %" PRIu32 ", \"backlog\": %" PRIu64 "}", t->sessions_active,
-            t->accepted > t->received ? t->accepted - t->received : 0);
-    fprintf(f, ",\n\"rate_msgs_per_s\": %" PRIu64, tl->n >= 2 ? tl->rows[tl->n - 2].n.accepted : 0);
+    fprintf(f, ", \"sessions_active\": %" PRIu32 ", \"backlog\": %" PRId64 ", \"backlog_at_s\": %" PRIu32 "}",
+            t->sessions_active, (int64_t)settled.accepted - (int64_t)settled.received, at);
+    fprintf(f, ",\n\"rate_msgs_per_s\": %.0f", timeline_settled_rate(&r->tl, 1));
 }
 
 /* webjson_live_verdicts - the thresholds judged on the totals so far (a

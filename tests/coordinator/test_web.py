@@ -114,6 +114,15 @@ def test_live_page(tmp):
         harness.check(second["totals"]["messages_accepted"] > first["totals"]["messages_accepted"],
                       f"accepted did not grow: {first['totals']} then {second['totals']}")
         harness.check(first["subject"] == HOSTILE and second["state"] == "running", f"document: {second}")
+        # The live backlog and rate are those of one second by event time,
+        # the last every peer has reported past: the timeline's own rows.
+        at, rows = second["totals"]["backlog_at_s"], {r["t"]: r for r in second["timeline"]}
+        harness.check(at >= 1 and at in rows, f"backlog_at_s {at}: {second['timeline']}")
+        harness.check(second["totals"]["backlog"] == sum(r["accepted"] - r["received"]
+                                                          for t, r in rows.items() if t <= at)
+                      and second["rate_msgs_per_s"] == rows[at]["accepted"],
+                      f"live backlog/rate not the timeline's at {at} s: {second['totals']}, "
+                      f"{second['rate_msgs_per_s']}, {second['timeline']}")
         harness.check([a["id"] for a in second["agents"]] == ["local-a1"], f"agents: {second['agents']}")
         url = f"http://127.0.0.1:{port}/"
         if browser:
