@@ -67,7 +67,7 @@ void dialogue_failed(struct dialogue *d, int kind, const char *fmt, ...)
 /* fail - a protocol failure: count kind (unless < 0), say it, and tell the
  * driver to close (DIALOGUE_FAIL). */
 static void fail(struct dialogue *d, int kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4), cold));
 static void fail(struct dialogue *d, int kind, const char *fmt, ...)
 {
     va_list ap;
@@ -78,14 +78,14 @@ static void fail(struct dialogue *d, int kind, const char *fmt, ...)
     d->status = DIALOGUE_FAIL;
 }
 
-static void nobufs(struct dialogue *d)
+static __attribute__((cold)) void nobufs(struct dialogue *d)
 {
     fail(d, ERROR_OTHER, "internal error: command buffer full while %s", dialogue_doing(d));
 }
 
 /* abort_run - DIALOGUE_ABORT, saying msg: kept in a buffer allocated at
  * the first abort (the run ends with it; none is held before). */
-static void abort_run(struct dialogue *d, const char *msg)
+static __attribute__((cold)) void abort_run(struct dialogue *d, const char *msg)
 {
     if (d->error != NULL || (d->error = malloc(DIALOGUE_MSG_MAX)) != NULL)
         snprintf(d->error, DIALOGUE_MSG_MAX, "%s", msg);
@@ -94,7 +94,7 @@ static void abort_run(struct dialogue *d, const char *msg)
 
 /* unexpected - a reply other than the one hoped for: abort the run
  * (returns -1) or, with -A, warn and count (returns 0). */
-static int unexpected(struct dialogue *d, const char *what)
+static __attribute__((cold)) int unexpected(struct dialogue *d, const char *what)
 {
     char msg[DIALOGUE_MSG_MAX];
 
@@ -911,6 +911,16 @@ static void on_rset(struct dialogue *d, int t)
     txn_end(d, t);
 }
 
+/* The phase whose latency a reply to each command ends (recorded before
+ * its handler runs); -1: none, or recorded elsewhere (the end of data's
+ * once its transaction is settled, STARTTLS's after the handshake). */
+static const signed char reply_phase[] = {
+    [DIALOGUE_BANNER] = PHASE_BANNER, [DIALOGUE_HELO] = PHASE_HELO, [DIALOGUE_STARTTLS_CMD] = -1,
+    [DIALOGUE_AUTH] = -1, [DIALOGUE_AUTH_USER] = -1, [DIALOGUE_AUTH_PASS] = -1,
+    [DIALOGUE_MAIL] = PHASE_MAIL, [DIALOGUE_RCPT] = PHASE_RCPT, [DIALOGUE_DATA] = PHASE_DATA,
+    [DIALOGUE_DOT] = -1, [DIALOGUE_BDAT] = -1, [DIALOGUE_RSET] = -1, [DIALOGUE_QUIT] = PHASE_QUIT,
+};
+
 /* on_reply - one complete reply arrived; leftover octets follow it. */
 static void on_reply(struct dialogue *d, size_t leftover)
 {
@@ -934,18 +944,20 @@ static void on_reply(struct dialogue *d, size_t leftover)
         return;
     }
     expect_pop(d);
+    if (reply_phase[e.cmd] >= 0)    /* one histogram update in the code, not one per case */
+        record(d, (enum stats_phase)reply_phase[e.cmd], e.sent_ns);
     switch (e.cmd) {
-    case DIALOGUE_BANNER: record(d, PHASE_BANNER, e.sent_ns); on_banner(d); break;
-    case DIALOGUE_HELO: record(d, PHASE_HELO, e.sent_ns); on_helo(d); break;
+    case DIALOGUE_BANNER: on_banner(d); break;
+    case DIALOGUE_HELO: on_helo(d); break;
     case DIALOGUE_STARTTLS_CMD: d->starttls_sent_ns = e.sent_ns; on_starttls(d, leftover); break;
     case DIALOGUE_AUTH:
     case DIALOGUE_AUTH_USER:
     case DIALOGUE_AUTH_PASS: on_auth(d, e.cmd); break;
-    case DIALOGUE_MAIL: record(d, PHASE_MAIL, e.sent_ns); on_mail(d, e.t); break;
-    case DIALOGUE_RCPT: record(d, PHASE_RCPT, e.sent_ns); on_rcpt(d, e.t); break;
-    case DIALOGUE_DATA: record(d, PHASE_DATA, e.sent_ns); on_data(d, e.t); break;
+    case DIALOGUE_MAIL: on_mail(d, e.t); break;
+    case DIALOGUE_RCPT: on_rcpt(d, e.t); break;
+    case DIALOGUE_DATA: on_data(d, e.t); break;
     case DIALOGUE_RSET: on_rset(d, e.t); break;
-    case DIALOGUE_QUIT: record(d, PHASE_QUIT, e.sent_ns); d->status = DIALOGUE_CLOSE; break;
+    case DIALOGUE_QUIT: d->status = DIALOGUE_CLOSE; break;
     default: break;
     }
 }

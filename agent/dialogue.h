@@ -231,10 +231,11 @@ void dialogue_closed(struct dialogue *d);
 /* dialogue_failed - count a failure of kind (a stats_error; < 0: none)
  * and say the message (printf's fmt) as this session's warning: for the driver's transport
  * failures, as for the dialogue's own. */
-void dialogue_failed(struct dialogue *d, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void dialogue_failed(struct dialogue *d, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), cold));
 
 /* dialogue_vfailed - dialogue_failed with a va_list. */
-void dialogue_vfailed(struct dialogue *d, int kind, const char *fmt, va_list ap);
+void dialogue_vfailed(struct dialogue *d, int kind, const char *fmt, va_list ap) __attribute__((cold));
 
 /* dialogue_waiting - nonzero while a reply is expected. */
 static inline int dialogue_waiting(const struct dialogue *d) { return d->exp_count > 0; }

@@ -142,7 +142,7 @@ static void session_drop(struct agent_session *s)
 
 /* session_fail - a transport failure: count kind, say it, drop. */
 static void session_fail(struct agent_session *s, int kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4), cold));
 static void session_fail(struct agent_session *s, int kind, const char *fmt, ...)
 {
     va_list ap;
@@ -173,7 +173,7 @@ static const char *session_doing(const struct agent_session *s)
     return dialogue_doing(&s->dlg);
 }
 
-static void session_io_failed(struct agent_session *s, ssize_t err)
+static __attribute__((cold)) void session_io_failed(struct agent_session *s, ssize_t err)
 {
     session_fail(s, error_kind_of((int)err, s->transport.ssl != NULL), "%s while %s",
                  err == TRANSPORT_ETLS ? "TLS failure" : strerror((int)-err), session_doing(s));
