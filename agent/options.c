@@ -186,7 +186,7 @@ static const char help_text[] =
     "                   seconds (dead-man switch, default: 5)\n"
     "  --report-interval S  send progress every S seconds (0: only the Done at the\n"
     "                   end, to measure what reporting costs; default: the\n"
-    "                   coordinator's, 1 s)\n"
+    "                   coordinator's --report-interval)\n"
     "  --threads N      event-loop threads for each workload (default: 1)\n"
     "  --key F          this agent's secret key (smtpstorm keygen NAME writes NAME.key;\n"
     "                   NAME.pub goes into the coordinator's --authorized-keys DIR)\n"

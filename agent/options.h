@@ -50,7 +50,7 @@ struct agent_options {
     const char *coordinator;    /* --coordinator EP; NULL: standalone */
     struct guard guard;         /* --allow-target, --max-rate, --max-sessions */
     unsigned heartbeat_timeout_ms;  /* --heartbeat-timeout, default 5000 */
-    int report_interval_ms;     /* --report-interval (hidden); -1: as the coordinator says */
+    int report_interval_ms;     /* --report-interval; -1: as the coordinator says */
     /* CURVE (docs/security.md): paths only; link.c loads them with lib/keys. */
     const char *key_file;       /* --key F: own secret key (NAME.key); NULL: no CURVE */
     const char *coordinator_key_file;   /* --coordinator-key F: the coordinator's NAME.pub */

@@ -84,7 +84,7 @@ struct sink_config {
     const char *key_file;       /* --key F: own CURVE secret key (NAME.key); NULL: no CURVE */
     const char *coordinator_key_file;   /* --coordinator-key F: the coordinator's NAME.pub */
     int insecure;               /* --insecure: a non-loopback --coordinator without keys */
-    int report_interval_ms;     /* --report-interval (hidden): 1000; 0: only when idle */
+    int report_interval_ms;     /* --report-interval: 1000; 0: only when idle */
     const char *metrics;        /* --metrics ADDR:PORT: serve OpenMetrics at /metrics; NULL: none */
     const char *tls_cert, *tls_key;
     const char *behaviour_file;     /* --behaviour FILE; NULL: none */
