@@ -6,7 +6,13 @@
  * formatting per message: what is left is the system calls and the
  * parsing no client can skip, so its user time is the floor of any.
  *
- * usage: floor-source HOST PORT SESSIONS MESSAGES */
+ * With --pipelining (RFC 2920, as smtpstorm-agent --pipelining does it):
+ * EHLO, then MAIL, RCPT and DATA in one write; at the 354, the body, its
+ * end of data and the next message's MAIL, RCPT and DATA in one write (or
+ * QUIT after the last): one write and one read a message, the least a
+ * DATA dialogue allows, whatever the client.
+ *
+ * usage: floor-source [--pipelining] HOST PORT SESSIONS MESSAGES */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +33,7 @@ struct floor_session {
     int fd;
     int want_write;                 /* EPOLLOUT registered: a write would have blocked */
     enum step step;
+    int chained;                    /* --pipelining: the next envelope went with the end of data */
     const char *out;                /* what is left to write */
     size_t out_len;
     char in[1024];
@@ -35,9 +42,14 @@ struct floor_session {
 
 static const char helo[] = "HELO floor.test\r\n", mail[] = "MAIL FROM:<f@floor.test>\r\n",
                   rcpt[] = "RCPT TO:<r@floor.test>\r\n", data[] = "DATA\r\n", quit[] = "QUIT\r\n";
+static const char ehlo[] = "EHLO floor.test\r\n", envelope[] = "MAIL FROM:<f@floor.test>\r\n"
+                  "RCPT TO:<r@floor.test>\r\nDATA\r\n";
 static char body[FLOOR_BODY_LINES * 80 + 512];
 static size_t body_len;
+static char body_then_envelope[sizeof(body) + sizeof(envelope)], body_then_quit[sizeof(body) + sizeof(quit)];
+static size_t body_then_envelope_len, body_then_quit_len;
 static long messages_left, messages_done;
+static int pipelining;
 
 static void die(const char *what)
 {
@@ -60,6 +72,12 @@ static void make_body(void)
     }
     memcpy(body + n, ".\r\n", 3);
     body_len = n + 3;
+    memcpy(body_then_envelope, body, body_len);
+    memcpy(body_then_envelope + body_len, envelope, sizeof(envelope) - 1);
+    body_then_envelope_len = body_len + sizeof(envelope) - 1;
+    memcpy(body_then_quit, body, body_len);
+    memcpy(body_then_quit + body_len, quit, sizeof(quit) - 1);
+    body_then_quit_len = body_len + sizeof(quit) - 1;
 }
 
 static void queue(struct floor_session *s, const char *p, size_t n)
@@ -84,11 +102,48 @@ static int flush(struct floor_session *s)
     return 0;
 }
 
+/* next_pipelined - one reply ended, with --pipelining: the next group
+ * goes at the EHLO reply and at each 354; other replies only move on. */
+static void next_pipelined(struct floor_session *s)
+{
+    switch (s->step) {
+    case BANNER: queue(s, ehlo, sizeof(ehlo) - 1); s->step = HELO; return;
+    case HELO:
+        if (messages_left-- > 0) {
+            queue(s, envelope, sizeof(envelope) - 1);
+            s->step = MAIL;
+        } else {
+            queue(s, quit, sizeof(quit) - 1);
+            s->step = QUIT;
+        }
+        return;
+    case MAIL: s->step = RCPT; return;
+    case RCPT: s->step = DATA; return;
+    case DATA:
+        s->chained = messages_left > 0;
+        if (s->chained) {
+            messages_left--;
+            queue(s, body_then_envelope, body_then_envelope_len);
+        } else {
+            queue(s, body_then_quit, body_then_quit_len);
+        }
+        s->step = DOT;
+        return;
+    case DOT: messages_done++; s->step = s->chained ? MAIL : QUIT; return;
+    case QUIT: s->step = DONE; return;
+    case DONE: return;
+    }
+}
+
 /* next - one reply ended: the next command. */
 static void next(struct floor_session *s, int code)
 {
     if (code >= 400)
         fprintf(stderr, "floor-source: reply %d\n", code), exit(1);
+    if (pipelining) {
+        next_pipelined(s);
+        return;
+    }
     switch (s->step) {
     case BANNER: queue(s, helo, sizeof(helo) - 1); s->step = HELO; return;
     case HELO:
@@ -146,10 +201,15 @@ int main(int argc, char **argv)
     struct sockaddr_in sin = { .sin_family = AF_INET };
     int ep, nsessions, open_sessions;
 
+    if (argc > 1 && strcmp(argv[1], "--pipelining") == 0) {
+        pipelining = 1;
+        argv++;
+        argc--;
+    }
     if (argc != 5 || inet_pton(AF_INET, argv[1], &sin.sin_addr) != 1
         || (nsessions = atoi(argv[3])) < 1 || nsessions > FLOOR_SESSIONS_MAX
         || (messages_left = atol(argv[4])) < 1) {
-        fprintf(stderr, "usage: floor-source HOST PORT SESSIONS MESSAGES\n");
+        fprintf(stderr, "usage: floor-source [--pipelining] HOST PORT SESSIONS MESSAGES\n");
         return 2;
     }
     sin.sin_port = htons((uint16_t)atoi(argv[2]));
