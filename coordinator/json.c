@@ -444,7 +444,8 @@ static int json_fill(FILE *f, const void *arg)
     json_write_string(f, res->campaign);
     fputs(",\n  \"started_at\": ", f);
     json_write_time(f, res->started_at_ns);
-    fprintf(f, ",\n  \"duration_s\": %.3f,\n", res->duration_s);
+    fprintf(f, ",\n  \"duration_s\": %.3f,\n  \"report_interval_s\": %.3f,\n", res->duration_s,
+            res->report_interval_ms / 1000.0);
     json_totals(f, res);
     json_flow(f, res);
     json_latency_replies(f, res);

@@ -125,6 +125,7 @@ static int result_merge(struct run *r, struct run_result *res)
     res->config = r->cfg;
     res->campaign = r->campaign;
     res->started_at_ns = r->start_wall_ns;
+    res->report_interval_ms = r->report_ms;
     res->duration_s = r->ran && now > r->start_ns ? (double)(now - r->start_ns) / 1e9 : 0;
     if ((res->stats = malloc(sizeof(*res->stats))) == NULL)
         return -1;

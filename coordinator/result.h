@@ -47,6 +47,7 @@ struct run_result {
     const struct run_config *config;    /* what was asked (targets include --local's sink) */
     const char *campaign;
     uint64_t started_at_ns;         /* wall clock */
+    uint32_t report_interval_ms;    /* how often each agent reported (--report-interval) */
     double duration_s;
     struct load_stats *stats;       /* merged agents' counters and histograms */
     struct hist delivery;           /* merged sinks' end-to-end latency */

@@ -63,6 +63,7 @@ def test_reports_carry_the_beat_and_idle_peers_still_beat(tmp):
     with open(report) as f:
         data = json.load(f)
     check_reconciled(data)
+    check(data["report_interval_s"] == 1, f"report_interval_s {data['report_interval_s']}, wanted 1")
     peers = {p["id"]: p for p in data["agents"] + data["sinks"]}
     check(sorted(peers) == ["ahead", "late", "sink-1"], f"peers: {sorted(peers)}")
     for ident, p in peers.items():
@@ -102,6 +103,7 @@ def test_reports_every_2_s_still_beat_and_keep_every_second(tmp):
     with open(report) as f:
         data = json.load(f)
     check_reconciled(data)
+    check(data["report_interval_s"] == 2, f"report_interval_s {data['report_interval_s']}, wanted 2")
     for a in data["agents"]:
         clock = a["clock"]
         sys.stdout.write(f"{a['id']}: {clock}\n")
