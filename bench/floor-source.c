@@ -102,21 +102,27 @@ static int flush(struct floor_session *s)
     return 0;
 }
 
+/* next_message - the next message's first write (cmd: MAIL alone, or
+ * the pipelined envelope), or QUIT when none is left. */
+static void next_message(struct floor_session *s, const char *cmd, size_t len)
+{
+    if (messages_left > 0) {
+        messages_left--;
+        queue(s, cmd, len);
+        s->step = MAIL;
+    } else {
+        queue(s, quit, sizeof(quit) - 1);
+        s->step = QUIT;
+    }
+}
+
 /* next_pipelined - one reply ended, with --pipelining: the next group
  * goes at the EHLO reply and at each 354; other replies only move on. */
 static void next_pipelined(struct floor_session *s)
 {
     switch (s->step) {
     case BANNER: queue(s, ehlo, sizeof(ehlo) - 1); s->step = HELO; return;
-    case HELO:
-        if (messages_left-- > 0) {
-            queue(s, envelope, sizeof(envelope) - 1);
-            s->step = MAIL;
-        } else {
-            queue(s, quit, sizeof(quit) - 1);
-            s->step = QUIT;
-        }
-        return;
+    case HELO: next_message(s, envelope, sizeof(envelope) - 1); return;
     case MAIL: s->step = RCPT; return;
     case RCPT: s->step = DATA; return;
     case DATA:
@@ -150,14 +156,7 @@ static void next(struct floor_session *s, int code)
     case DOT:
         if (s->step == DOT)
             messages_done++;
-        if (messages_left > 0) {
-            messages_left--;
-            queue(s, mail, sizeof(mail) - 1);
-            s->step = MAIL;
-        } else {
-            queue(s, quit, sizeof(quit) - 1);
-            s->step = QUIT;
-        }
+        next_message(s, mail, sizeof(mail) - 1);
         return;
     case MAIL: queue(s, rcpt, sizeof(rcpt) - 1); s->step = RCPT; return;
     case RCPT: queue(s, data, sizeof(data) - 1); s->step = DATA; return;

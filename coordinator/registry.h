@@ -17,12 +17,6 @@
 #include "zlink.h"
 
 #define REGISTRY_PEERS_MAX 10000    /* more hellos than this are refused */
-/* A peer is beaten every wire_beat_interval_ms of its dead-man switch:
- * every 2 s for one of REGISTRY_BEAT_SLOW_DEAD_MS or more, else every
- * tick (a second). */
-#define REGISTRY_BEAT_SLOW_NS      ((uint64_t)WIRE_BEAT_SLOW_MS * NS_PER_MS)
-#define REGISTRY_BEAT_SLOW_DEAD_MS WIRE_BEAT_SLOW_DEAD_MS
-
 /* An agent reports progress every second, but with more agents than the
  * coordinator takes REGISTRY_REPORTS_PER_S reports a second from, every
  * few seconds (whole seconds, to keep a report's phase on the timeline's
@@ -117,12 +111,11 @@ int registry_beat(struct peer *p, const Smtpstorm__Heartbeat *hb, uint64_t now_w
                    uint64_t now_ns);
 
 /* registry_beat_due - nonzero when p is due a heartbeat from us at
- * monotonic now, a tick of a timer firing every tick_ns (at most
- * REGISTRY_BEAT_SLOW_NS / 2): every tick for a dead-man switch shorter
- * than REGISTRY_BEAT_SLOW_DEAD_MS (or not said), else every
- * REGISTRY_BEAT_SLOW_NS (half a tick's slack for the loop's delays; a
- * welcome sent between two ticks is followed by the next beat within
- * REGISTRY_BEAT_SLOW_NS + tick_ns / 2). */
+ * monotonic now, a tick of a timer firing every tick_ns (at most half
+ * WIRE_BEAT_SLOW_MS): every wire_beat_interval_ms of p's dead-man switch,
+ * every tick when that is a tick or less (half a tick's slack for the
+ * loop's delays; a welcome sent between two ticks is followed by the next
+ * beat within the interval and tick_ns / 2). */
 int registry_beat_due(const struct peer *p, uint64_t now, uint64_t tick_ns);
 
 /* registry_report_interval_ms - how often each of `agents` agents reports

@@ -372,17 +372,23 @@ uint64_t timeline_last_ns(const struct timeline *tl, int (*pick)(const void *pee
     return last;
 }
 
+/* settled_end - the first row not final (or none: n). */
+static uint32_t settled_end(const struct timeline *tl)
+{
+    return tl->final < tl->n ? tl->final : (uint32_t)tl->n;
+}
+
 uint32_t timeline_settled(const struct timeline *tl, struct stats_second *sum)
 {
-    uint32_t settled = tl->final < tl->n ? tl->final : (uint32_t)tl->n;
+    uint32_t end = settled_end(tl);
 
     *sum = tl->settled;
-    return settled > 0 ? settled - 1 : 0;
+    return end > 0 ? end - 1 : 0;
 }
 
 double timeline_settled_rate(const struct timeline *tl, uint32_t span)
 {
-    uint32_t end = tl->final < tl->n ? tl->final : (uint32_t)tl->n, t;
+    uint32_t end = settled_end(tl), t;
     uint32_t first = end > span + 1 ? end - span : 1;   /* row 0: before the start */
     uint64_t accepted = 0;
 

@@ -444,7 +444,8 @@ struct peerlink *peerlink_open(void *ctx, struct ev_loop *loop, const struct pee
                              /* ZMTP pings as often as the coordinator beats us:
                               * a cut connection is redone within 3 of them,
                               * before the dead-man switch fires */
-                             .heartbeat_ms = (int)wire_beat_interval_ms(opts->dead_ms ? opts->dead_ms : PEERLINK_DEAD_MS_DEFAULT),
+                             .heartbeat_ms = (int)wire_beat_interval_ms(opts->dead_ms ? opts->dead_ms
+                                                                        : PEERLINK_DEAD_MS_DEFAULT),
                              .curve_key = opts->key, .curve_server_key = opts->coordinator_key,
                              .insecure = opts->insecure };
     struct peerlink *pl;

@@ -5,21 +5,6 @@
  * peels into a kilobyte (as -O3 did, for every possible length). */
 #include "textbuf.h"
 
-/* textbuf_room - where n more octets go, or NULL (and overflow set) when
- * they do not fit. */
-static char *textbuf_room(struct textbuf *b, size_t n)
-{
-    char *at;
-
-    if (b->overflow || n > b->cap - b->len) {
-        b->overflow = 1;
-        return NULL;
-    }
-    at = b->p + b->len;
-    b->len += n;
-    return at;
-}
-
 void textbuf_u64(struct textbuf *b, uint64_t v)
 {
     static const char pairs[] =         /* "00" to "99": two digits a division */
@@ -38,7 +23,7 @@ void textbuf_u64(struct textbuf *b, uint64_t v)
     size_t n = t + 1 - ((v | 1) < pow10[t]);
     char *at;
 
-    if ((at = textbuf_room(b, n)) == NULL)
+    if ((at = textbuf_reserve(b, n)) == NULL)
         return;
 #pragma GCC unroll 1
     for (; n >= 2; n -= 2, v /= 100) {
@@ -59,7 +44,7 @@ void textbuf_hex(struct textbuf *b, uint64_t v, int width)
         width = 16;
     if (n < (size_t)(width > 0 ? width : 0))
         n = (size_t)width;
-    if ((at = textbuf_room(b, n)) == NULL)
+    if ((at = textbuf_reserve(b, n)) == NULL)
         return;
 #pragma GCC unroll 1
     while (n-- > 0) {

@@ -25,15 +25,29 @@ static inline void textbuf_init(struct textbuf *b, char *buf, size_t cap)
     b->overflow = 0;
 }
 
+/* textbuf_reserve - room for n more octets, appended to the text (the
+ * caller fills it), or NULL with the overflow flag set when they do not
+ * fit. Points into the caller's buffer. */
+static inline char *textbuf_reserve(struct textbuf *b, size_t n)
+{
+    char *at;
+
+    if (b->overflow || n > b->cap - b->len) {
+        b->overflow = 1;
+        return NULL;
+    }
+    at = b->p + b->len;
+    b->len += n;
+    return at;
+}
+
 /* textbuf_put - append n octets of s. */
 static inline void textbuf_put(struct textbuf *b, const char *s, size_t n)
 {
-    if (b->overflow || n > b->cap - b->len) {
-        b->overflow = 1;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
+    char *at = textbuf_reserve(b, n);
+
+    if (at != NULL)
+        memcpy(at, s, n);
 }
 
 /* textbuf_str - append the NUL-terminated string s. */

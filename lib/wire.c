@@ -208,7 +208,6 @@ struct wire_block {
 
 struct wire_arena {
     struct wire_block *blocks;      /* the newest first; the head's own block is the last */
-    void *first;                    /* the first allocation: the envelope */
     int failed;                     /* an allocation failed */
     size_t next_size;
 };
@@ -242,8 +241,6 @@ static void *wire_arena_alloc(void *data, size_t size)
     }
     p = b->data + b->used;
     b->used += need;
-    if (a->first == NULL)
-        a->first = p;
     return p;
 }
 
@@ -266,7 +263,6 @@ static struct wire_arena *wire_arena_new(void)
     b->used = WIRE_ARENA_HEAD;
     a = (struct wire_arena *)(void *)b->data;
     a->blocks = b;
-    a->first = NULL;
     a->failed = 0;
     a->next_size = 2 * WIRE_ARENA_FIRST;
     return a;
@@ -303,8 +299,8 @@ int wire_decode(const void *buf, size_t len, Smtpstorm__Envelope **out)
         wire_arena_release(a);
         return failed ? -ENOMEM : -EBADMSG;
     }
-    /* the head is found from the envelope (wire_free) */
-    assert((void *)env == a->first && (unsigned char *)env == (unsigned char *)a + WIRE_ARENA_HEAD);
+    /* the envelope was the first allocation: wire_free finds the head from it */
+    assert((unsigned char *)env == (unsigned char *)a + WIRE_ARENA_HEAD);
     if (env->version == 0) {            /* no real peer sends that: garbage */
         wire_arena_release(a);
         return -EBADMSG;
