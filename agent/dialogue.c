@@ -580,14 +580,11 @@ static void start_txn(struct dialogue *d, const struct dialogue_job *job)
     if (d->w->rcpt_dist)
         x->rcpt_left = (int)dist_draw(d->w->rcpt_dist, dist_random(d->w->seed, job->seq,
                                                                     DIST_STREAM_RECIPIENTS));
-    if (!d->w->sender_spread
-        || spread_pick(d->w->sender_spread, dist_random(d->w->seed, job->seq, DIST_STREAM_SENDER),
-                       d->w->sender, x->sender, sizeof(x->sender)) < 0) {
-        size_t n = strnlen(d->w->sender, sizeof(x->sender) - 1);     /* no printf per message */
-
-        memcpy(x->sender, d->w->sender, n);
-        x->sender[n] = '\0';
-    }
+    x->sender = d->w->sender;       /* no copy per message: options checked its length */
+    if (d->w->sender_spread
+        && spread_pick(d->w->sender_spread, dist_random(d->w->seed, job->seq, DIST_STREAM_SENDER),
+                       d->w->sender, x->sender_drawn, sizeof(x->sender_drawn)) >= 0)
+        x->sender = x->sender_drawn;
     if (d->w->mime) {
         mime_plan_draw(d->w->mime, d->w->mime_pool, d->w->seed, job->seq, &x->plan);
     } else if (d->w->size_dist) {

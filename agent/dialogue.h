@@ -101,7 +101,8 @@ struct dialogue_txn {
     int rcpt_left, rcpt_accepted, final_left, final_ok, rejected, empty_data;
     uint64_t body_len;          /* with --size: the body's drawn length (-l's meaning) */
     const struct message_payload *payload;  /* the body: the workload's, or a corpus message */
-    char sender[MESSAGE_ADDR_MAX];  /* its sender: -f, or drawn (--senders) */
+    const char *sender;         /* its sender: the workload's -f, or sender_drawn */
+    char sender_drawn[MESSAGE_ADDR_MAX];    /* with --senders: the one drawn */
     struct mime_plan plan;      /* with --mime: what the message holds (last: seldom used) */
 };
 

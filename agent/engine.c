@@ -52,6 +52,7 @@ struct engine {
 
     uint64_t rcpt_numbers;      /* -N numbers handed out */
     uint64_t sources_used;      /* --source addresses handed out */
+    int64_t wall_offset_ns;     /* wall clock minus monotonic, read once a second (engine_wall_clock) */
     time_t date_sec;
     char date[MAIL_DATE_MAX];
     int warnings;
@@ -72,11 +73,21 @@ uint32_t engine_take_seconds(struct engine *e, uint32_t from_t,
     return meter_take(&e->meter, from_t, fn, arg, live);
 }
 
-/* The meter's seconds end on this timer. */
+/* engine_read_wall_offset - how far the wall clock is ahead of the
+ * monotonic one, for engine_wall_clock. */
+static void engine_read_wall_offset(struct engine *e)
+{
+    e->wall_offset_ns = (int64_t)(clock_wall_ns() - clock_mono_ns());
+}
+
+/* The meter's seconds end on this timer; the wall clock's offset is read
+ * again on it, so that a step or a slew of the wall clock shows within a
+ * second. */
 static void engine_on_second(struct ev_loop *loop, void *arg)
 {
     struct engine *e = arg;
 
+    engine_read_wall_offset(e);
     ev_timer_start_at(loop, &e->second_timer, meter_tick(&e->meter, ev_now(loop)));
 }
 
@@ -98,12 +109,14 @@ static void engine_dot_sent(void *arg)
         e->hooks.on_dot(e->hooks.arg);
 }
 
-/* engine_wall_clock - one read of the wall clock for a message: the Date:
- * value (formatted once a second) and the time in microseconds. */
+/* engine_wall_clock - the wall-clock time of the event a message is
+ * formatted in: the Date: value (formatted once a second) and the time in
+ * microseconds. No clock read: the loop's time of the event plus the wall
+ * clock's offset, read once a second (engine_on_second). */
 static const char *engine_wall_clock(void *arg, uint64_t *wall_us)
 {
     struct engine *e = arg;
-    uint64_t ns = clock_wall_ns();
+    uint64_t ns = ev_now(e->loop) + (uint64_t)e->wall_offset_ns;
     time_t now = (time_t)(ns / NS_PER_SEC);
 
     *wall_us = ns / NS_PER_US;
@@ -424,6 +437,8 @@ int engine_start(struct engine *e, uint64_t start_ns)
     if (e->started)
         return -EALREADY;
     e->started = 1;
+    ev_now_update(e->loop);
+    engine_read_wall_offset(e);
     if (start_ns == 0)
         start_ns = clock_mono_ns();
     meter_begin(&e->meter, e->w->origin_ns ? e->w->origin_ns : start_ns, ev_now(e->loop));

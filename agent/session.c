@@ -463,10 +463,9 @@ static void session_start_tls(struct agent_session *s, uint64_t now)
 static void session_on_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
     struct agent_session *s = arg;
-    uint64_t now = clock_mono_ns();     /* the one clock read of this event */
+    uint64_t now = ev_event_now(loop);  /* the one clock read of this event, or none */
     unsigned gen = s->gen;
 
-    (void)loop;
     (void)fd;
     if (s->connecting) {
         session_connected(s, now);

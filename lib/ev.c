@@ -3,6 +3,7 @@
 #include "ev.h"
 #include "clock.h"
 #include "log.h"
+#include "rawio.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -26,6 +27,7 @@ struct ev_loop {
     int wakefd;
     volatile int stopping;
     uint64_t now;
+    int now_fresh;              /* now was read at this wake-up and no handler has used it */
     struct ev_io *io;           /* indexed by fd */
     size_t io_len;
     struct ev_timer **heap;     /* 1-based min-heap on due_ns */
@@ -232,7 +234,17 @@ uint64_t ev_now(const struct ev_loop *loop) { return loop->now; }
 uint64_t ev_now_update(struct ev_loop *loop)
 {
     loop->now = clock_mono_ns();
+    loop->now_fresh = 0;
     return loop->now;
+}
+
+uint64_t ev_event_now(struct ev_loop *loop)
+{
+    if (loop->now_fresh) {
+        loop->now_fresh = 0;
+        return loop->now;
+    }
+    return ev_now_update(loop);
 }
 
 void ev_stop(struct ev_loop *loop)
@@ -305,10 +317,11 @@ int ev_run_once(struct ev_loop *loop, int timeout_ms)
     struct epoll_event ready[EV_BATCH];
     int n, i;
 
-    n = epoll_wait(loop->epfd, ready, EV_BATCH, ev_next_timeout_ms(loop, timeout_ms));
+    n = rawio_epoll_wait(loop->epfd, ready, EV_BATCH, ev_next_timeout_ms(loop, timeout_ms));
     if (n < 0 && errno != EINTR)
         return -errno;
     ev_now_update(loop);
+    loop->now_fresh = 1;
     for (i = 0; i < n && !loop->stopping; i++)
         ev_dispatch(loop, &ready[i]);
     ev_fire_timers(loop);

@@ -85,6 +85,13 @@ uint64_t ev_now(const struct ev_loop *loop);
 /* ev_now_update - refresh the cached time and return it. */
 uint64_t ev_now_update(struct ev_loop *loop);
 
+/* ev_event_now - the monotonic time (ns) of the event a handler is
+ * dispatched for: the wake-up's reading to the first handler that asks
+ * after epoll returns (nothing has run since), a new reading to every later
+ * one (the handlers before it took time). One clock read saved a wake-up;
+ * the cached time (ev_now) is then this reading too. */
+uint64_t ev_event_now(struct ev_loop *loop);
+
 /* ev_run - dispatch events until ev_stop is called. Returns 0, or -errno
  * when epoll fails. */
 int ev_run(struct ev_loop *loop);

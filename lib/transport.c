@@ -1,6 +1,7 @@
 /* transport.c - plain or TLS non-blocking transport for the agent's
  * sessions and the sink's connections (see transport.h). */
 #include "transport.h"
+#include "rawio.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -233,49 +233,6 @@ int transport_tls_handshake(struct transport *t, char *err, size_t errlen)
     return rc ? rc : -ECONNRESET;
 }
 
-/* A plain transport's reads and writes go to the kernel through
- * syscall(2), not read(2), send(2) and sendmsg(2): those are cancellation
- * points, which glibc brackets in a process with threads (the agent's
- * loops run in threads) with __pthread_enable_asynccancel and its undo,
- * about 30 instructions a call and 240 a message in lock-step (callgrind:
- * 4% of the agent's). No thread of ours is ever cancelled. Under
- * AddressSanitizer the libc calls stay, so that its interceptors still
- * check the buffers. */
-#if defined(__SANITIZE_ADDRESS__)
-#define TRANSPORT_LIBC_IO 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TRANSPORT_LIBC_IO 1
-#endif
-#endif
-
-static ssize_t sock_read(int fd, void *buf, size_t len)
-{
-#ifdef TRANSPORT_LIBC_IO
-    return read(fd, buf, len);
-#else
-    return syscall(SYS_read, fd, buf, len);
-#endif
-}
-
-static ssize_t sock_send(int fd, const void *buf, size_t len, int flags)
-{
-#ifdef TRANSPORT_LIBC_IO
-    return send(fd, buf, len, flags);
-#else
-    return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
-#endif
-}
-
-static ssize_t sock_sendmsg(int fd, const struct msghdr *mh, int flags)
-{
-#ifdef TRANSPORT_LIBC_IO
-    return sendmsg(fd, mh, flags);
-#else
-    return syscall(SYS_sendmsg, fd, mh, flags);
-#endif
-}
-
 ssize_t transport_read(struct transport *t, char *buf, size_t len)
 {
     ssize_t n;
@@ -284,7 +241,7 @@ ssize_t transport_read(struct transport *t, char *buf, size_t len)
     assert(t->fd >= 0);
     if (t->ssl == NULL) {
         do
-            n = sock_read(t->fd, buf, len);
+            n = rawio_read(t->fd, buf, len);
         while (n < 0 && errno == EINTR);
         if (n < 0)
             return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -314,8 +271,8 @@ static ssize_t transport_send(struct transport *t, const struct iovec *iov, int 
         mh.msg_iov = (struct iovec *)iov;
         mh.msg_iovlen = (size_t)iovcnt;
         do          /* one buffer by send(2), as the sink always sent its replies */
-            n = iovcnt == 1 ? sock_send(t->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL | flags)
-                            : sock_sendmsg(t->fd, &mh, MSG_NOSIGNAL | flags);
+            n = iovcnt == 1 ? rawio_send(t->fd, iov->iov_base, iov->iov_len, MSG_NOSIGNAL | flags)
+                            : rawio_sendmsg(t->fd, &mh, MSG_NOSIGNAL | flags);
         while (n < 0 && errno == EINTR);
         if (n < 0)
             return errno == EWOULDBLOCK ? -EAGAIN : -errno;

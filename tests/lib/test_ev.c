@@ -1,5 +1,6 @@
 /* test_ev.c - the event loop's timers fire in deadline order, can be
- * stopped and re-armed, and I/O readiness is dispatched. */
+ * stopped and re-armed, I/O readiness is dispatched, and each event's
+ * handler gets its own time. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,11 +79,63 @@ static void test_ev_dispatches_readable_fd(void **state)
     ev_loop_free(loop);
 }
 
+/* Two fds ready in one wake-up: the first handler's time is the
+ * wake-up's reading; the second's is read anew, after the first handler's
+ * work, and becomes the loop's time. */
+struct event_times { uint64_t wake, first, second, now_after_second; int calls; };
+
+static void on_timed(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+    struct event_times *t = arg;
+    char c;
+
+    (void)events;
+    assert_int_equal(read(fd, &c, 1), 1);
+    if (t->calls++ == 0) {
+        t->wake = ev_now(loop);
+        t->first = ev_event_now(loop);
+        while (clock_mono_ns() <= t->first)     /* the first handler takes time */
+            ;
+        return;
+    }
+    t->second = ev_event_now(loop);
+    t->now_after_second = ev_now(loop);
+    ev_stop(loop);
+}
+
+static void test_ev_event_now_per_event(void **state)
+{
+    struct ev_loop *loop = ev_loop_new();
+    struct event_times t = { 0 };
+    int a[2], b[2];
+
+    (void)state;
+    assert_int_equal(pipe(a), 0);
+    assert_int_equal(pipe(b), 0);
+    assert_int_equal(ev_io_set(loop, a[0], EV_READ, on_timed, &t), 0);
+    assert_int_equal(ev_io_set(loop, b[0], EV_READ, on_timed, &t), 0);
+    assert_int_equal(write(a[1], "x", 1), 1);
+    assert_int_equal(write(b[1], "y", 1), 1);
+    assert_int_equal(ev_run_once(loop, 1000), 0);      /* both in one wake-up */
+    assert_int_equal(t.calls, 2);
+    assert_int_equal(t.first, t.wake);
+    assert_true(t.second > t.first);
+    assert_int_equal(t.now_after_second, t.second);
+    ev_io_del(loop, a[0]);
+    ev_io_del(loop, b[0]);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+    ev_loop_free(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ev_timers_fire_in_deadline_order),
         cmocka_unit_test(test_ev_dispatches_readable_fd),
+        cmocka_unit_test(test_ev_event_now_per_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
