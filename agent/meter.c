@@ -2,7 +2,6 @@
  * meter.h). */
 #include "meter.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <string.h>
 
@@ -61,35 +60,13 @@ void meter_accepted(struct meter *m, uint64_t now_ns, uint64_t message_ns)
         m->cur.last_ns = now_ns - m->origin_ns;
     m->live.messages_accepted++;
     m->cur.n.accepted++;
-    meter_log(m, METER_LOG_MESSAGE, message_ns / 1000);
-}
-
-void meter_flush(struct meter *m)
-{
-    const uint64_t value_mask = (1ULL << METER_LOG_SHIFT) - 1;
-    uint32_t i;
-
-    for (i = 0; i < m->log_len; i++) {
-        unsigned kind = (unsigned)(m->log[i] >> METER_LOG_SHIFT);
-        uint64_t value = m->log[i] & value_mask;
-
-        if (kind < PHASE_COUNT) {
-            hist_record(&m->live.latency[kind], value);
-        } else if (kind == METER_LOG_MESSAGE) {
-            hist_record(&m->live.latency[PHASE_MESSAGE], value);
-            hist_record(&m->cur.message, value);
-        } else {
-            assert(kind == METER_LOG_BODY);
-            hist_record(&m->live.body_sizes, value);
-        }
-    }
-    m->log_len = 0;
+    hist_record(&m->live.latency[PHASE_MESSAGE], message_ns / 1000);
+    hist_record(&m->cur.message, message_ns / 1000);
 }
 
 /* meter_close - publish cur as closed, with the counters as they stand. */
 static void meter_close(struct meter *m)
 {
-    meter_flush(m);
     m->cur.n.sessions_active = m->open_conns;
     pthread_mutex_lock(&m->lock);
     memcpy(&m->pub, &m->live, sizeof(m->pub));

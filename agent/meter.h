@@ -6,12 +6,6 @@
  * no clock: the loop's timer says when a second has ended, so an event
  * counts in the second during which its loop iteration ran.
  *
- * A latency is logged, not recorded: its histogram (six of them a message,
- * 34 KB each, a cache line and often a page apart) is filled when the log
- * is full and before every publication (meter_flush), in one pass while
- * the histograms are in the cache, where one at a time each would come
- * back from memory after the kernel's work between two replies.
- *
  *     meter_init(&m);                          owner, before the loop runs it
  *     meter_begin(&m, origin_ns, now);         loop thread, at the start
  *     meter_accepted(&m, message_ns); ...      loop thread, per event
@@ -30,14 +24,6 @@
 #include "stats.h"
 
 #define METER_WINDOW 8          /* closed seconds a reader can still take */
-#define METER_LOG 256           /* latencies logged before their histograms are filled */
-
-/* What a logged value goes to: a phase's latency (enum stats_phase), or: */
-enum meter_log_kind {
-    METER_LOG_MESSAGE = PHASE_COUNT,    /* a whole message: its phase and its second's */
-    METER_LOG_BODY                      /* a body's length drawn (--size) */
-};
-#define METER_LOG_SHIFT 56      /* a log entry: kind << METER_LOG_SHIFT | value (<= HIST_VALUE_MAX) */
 
 /* One second: its counts and the whole-message latency (microseconds) of
  * the messages accepted in it. */
@@ -53,9 +39,7 @@ struct meter {
     uint32_t first;                 /* the first second this meter filled */
     uint32_t open_conns;            /* connections open now */
     int begun, ended;
-    struct load_stats live;         /* loop thread only; its histograms lag the log */
-    uint32_t log_len;               /* entries in log */
-    uint64_t log[METER_LOG];        /* values waiting for their histograms */
+    struct load_stats live;         /* loop thread only */
     struct meter_second cur;        /* the second being filled: cur.n.t */
     pthread_mutex_t lock;           /* guards what follows */
     struct load_stats pub;          /* live as of the last publication */
@@ -77,25 +61,10 @@ void meter_destroy(struct meter *m);
 
 /* Recording: loop thread only, no lock, no clock. */
 
-/* meter_flush - fill the histograms with the values logged since the last
- * flush (meter_tick and meter_finish do; a reader of live calls it first). */
-void meter_flush(struct meter *m);
-
-/* meter_log - log value for kind's histogram (an enum stats_phase or an
- * enum meter_log_kind); values above HIST_VALUE_MAX count as it. */
-static inline void meter_log(struct meter *m, unsigned kind, uint64_t value)
-{
-    if (value > HIST_VALUE_MAX)
-        value = HIST_VALUE_MAX;
-    m->log[m->log_len++] = (uint64_t)kind << METER_LOG_SHIFT | value;
-    if (m->log_len == METER_LOG)
-        meter_flush(m);
-}
-
 /* meter_latency - one latency of phase, in ns (kept in us). */
 static inline void meter_latency(struct meter *m, enum stats_phase phase, uint64_t ns)
 {
-    meter_log(m, phase, ns / 1000);
+    hist_record(&m->live.latency[phase], ns / 1000);
 }
 
 /* meter_reply - one server reply with this code. */
@@ -130,7 +99,7 @@ static inline void meter_rejected(struct meter *m)
 }
 
 /* meter_body - a message begun has a body of octets drawn (--size). */
-static inline void meter_body(struct meter *m, uint64_t octets) { meter_log(m, METER_LOG_BODY, octets); }
+static inline void meter_body(struct meter *m, uint64_t octets) { hist_record(&m->live.body_sizes, octets); }
 
 /* meter_unfinished - a begun transaction ended neither accepted nor rejected. */
 static inline void meter_unfinished(struct meter *m) { m->live.messages_unfinished++; }
