@@ -440,7 +440,7 @@ int engine_start(struct engine *e, uint64_t start_ns)
     ev_now_update(e->loop);
     engine_read_wall_offset(e);
     if (start_ns == 0)
-        start_ns = clock_mono_ns();
+        start_ns = ev_now(e->loop);
     meter_begin(&e->meter, e->w->origin_ns ? e->w->origin_ns : start_ns, ev_now(e->loop));
     ev_timer_start_at(e->loop, &e->second_timer, e->meter.close_ns);
     if (e->w->n_steps)

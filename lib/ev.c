@@ -27,7 +27,7 @@ struct ev_loop {
     int wakefd;
     volatile int stopping;
     uint64_t now;
-    int now_fresh;              /* now was read at this wake-up and no handler has used it */
+    int now_fresh;              /* now was read at this wake-up and no handler has run since */
     struct ev_io *io;           /* indexed by fd */
     size_t io_len;
     struct ev_timer **heap;     /* 1-based min-heap on due_ns */
@@ -321,9 +321,11 @@ int ev_run_once(struct ev_loop *loop, int timeout_ms)
     if (n < 0 && errno != EINTR)
         return -errno;
     ev_now_update(loop);
-    loop->now_fresh = 1;
-    for (i = 0; i < n && !loop->stopping; i++)
+    for (i = 0; i < n && !loop->stopping; i++) {
+        loop->now_fresh = i == 0;       /* no handler has run since the reading */
         ev_dispatch(loop, &ready[i]);
+    }
+    loop->now_fresh = 0;
     ev_fire_timers(loop);
     return 0;
 }

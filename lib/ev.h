@@ -86,10 +86,11 @@ uint64_t ev_now(const struct ev_loop *loop);
 uint64_t ev_now_update(struct ev_loop *loop);
 
 /* ev_event_now - the monotonic time (ns) of the event a handler is
- * dispatched for: the wake-up's reading to the first handler that asks
- * after epoll returns (nothing has run since), a new reading to every later
- * one (the handlers before it took time). One clock read saved a wake-up;
- * the cached time (ev_now) is then this reading too. */
+ * dispatched for: the wake-up's reading in the first fd handler of a
+ * wake-up, at its first call (nothing has run since); a new reading
+ * anywhere else (handlers before it, or its own work, took time). One
+ * clock read saved a wake-up; the cached time (ev_now) is then this
+ * reading too. */
 uint64_t ev_event_now(struct ev_loop *loop);
 
 /* ev_run - dispatch events until ev_stop is called. Returns 0, or -errno

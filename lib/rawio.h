@@ -26,45 +26,49 @@
 #endif
 #endif
 
-/* rawio_read - read(2). */
-static inline ssize_t rawio_read(int fd, void *buf, size_t len)
-{
 #ifdef RAWIO_LIBC
-    return read(fd, buf, len);
-#else
-    return syscall(SYS_read, fd, buf, len);
-#endif
-}
+
+/* rawio_read - read(2). */
+static inline ssize_t rawio_read(int fd, void *buf, size_t len) { return read(fd, buf, len); }
 
 /* rawio_send - send(2). */
 static inline ssize_t rawio_send(int fd, const void *buf, size_t len, int flags)
 {
-#ifdef RAWIO_LIBC
     return send(fd, buf, len, flags);
-#else
-    return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
-#endif
 }
 
 /* rawio_sendmsg - sendmsg(2). */
 static inline ssize_t rawio_sendmsg(int fd, const struct msghdr *mh, int flags)
 {
-#ifdef RAWIO_LIBC
     return sendmsg(fd, mh, flags);
-#else
-    return syscall(SYS_sendmsg, fd, mh, flags);
-#endif
 }
 
-/* rawio_epoll_wait - epoll_wait(2) (as epoll_pwait with no signal mask,
- * the one every architecture has). */
+/* rawio_epoll_wait - epoll_wait(2). */
 static inline int rawio_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout_ms)
 {
-#ifdef RAWIO_LIBC
     return epoll_wait(epfd, events, maxevents, timeout_ms);
-#else
-    return (int)syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout_ms, NULL, (size_t)8);
-#endif
 }
+
+#else
+
+static inline ssize_t rawio_read(int fd, void *buf, size_t len) { return syscall(SYS_read, fd, buf, len); }
+
+static inline ssize_t rawio_send(int fd, const void *buf, size_t len, int flags)
+{
+    return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+static inline ssize_t rawio_sendmsg(int fd, const struct msghdr *mh, int flags)
+{
+    return syscall(SYS_sendmsg, fd, mh, flags);
+}
+
+/* as epoll_pwait with no signal mask, the one every architecture has */
+static inline int rawio_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout_ms)
+{
+    return (int)syscall(SYS_epoll_pwait, epfd, events, maxevents, timeout_ms, NULL, (size_t)8);
+}
+
+#endif /* RAWIO_LIBC */
 
 #endif
