@@ -308,17 +308,24 @@ static const struct mime_headers *mime_headers_of(const struct dialogue *d, int 
 static int prefix(struct dialogue *d, int t, char *at, size_t cap)
 {
     const struct workload *w = d->w;
+    const struct dialogue_clock *c = NULL;
     struct message_header_vars v;
-    uint64_t wall_us = 0;
     const char *date = NULL;
     int n = 0, m;
 
-    if (w->trace || w->send_headers || w->mime)
-        date = d->hooks->wall_clock(d->arg, &wall_us);
+    if (w->trace || w->send_headers || w->mime) {
+        c = d->hooks->wall_clock(d->arg);
+        date = c->date;
+    }
     d->msg_date = date;
-    if (w->trace && (n = trace_format_seq(&w->trace_head, d->txn[t].job.seq, wall_us, at, cap)) < 0)
+    if (w->trace && (n = trace_format_stamp(&w->trace_head, d->txn[t].job.seq, c->second, c->usec, at, cap)) < 0)
         return -1;
-    if (w->send_headers && w->headers_fixed.to_len > 0) {
+    if (w->send_headers && c->head != NULL && d->txn[t].sender == w->sender) {
+        if ((m = message_headers_format_head(at + n, cap - (size_t)n, &w->headers_fixed, c->head, c->head_len,
+                                             d->id_prefix, d->id_len, d->txn[t].job.remaining)) < 0)
+            return -1;
+        n += m;
+    } else if (w->send_headers && w->headers_fixed.to_len > 0) {
         if ((m = message_headers_format_fixed(at + n, cap - (size_t)n, &w->headers_fixed,
                                               d->txn[t].sender, date, d->id_prefix, d->id_len,
                                               d->txn[t].job.remaining)) < 0)

@@ -30,6 +30,7 @@
 #include "meter.h"
 #include "mime.h"
 #include "reply.h"
+#include "trace.h"
 #include "workload.h"
 
 #define DIALOGUE_OUT_SEGS (8 + 2 * (MIME_ATTACH_MAX + 4))    /* queued output pieces:
@@ -59,6 +60,18 @@ enum dialogue_status {
                          * dialogue_error()'s text */
 };
 
+/* The wall clock of the event a message is formatted in, and the text
+ * its headers repeat for the whole of that second, which the owner
+ * formats once a second for every message of its loop. */
+struct dialogue_clock {
+    const struct trace_second *second;  /* the second since the epoch (trace header) */
+    unsigned usec;              /* microseconds into it */
+    const char *date;           /* its Date: header value */
+    const char *head;           /* message_head_format's text for the workload's own
+                                 * sender and date, or NULL */
+    size_t head_len;
+};
+
 /* What the dialogue asks of whoever hands it messages (agent/engine.c).
  * Every callback runs inside a dialogue call, on the driver's thread. */
 struct dialogue_hooks {
@@ -69,10 +82,9 @@ struct dialogue_hooks {
     int (*has_more)(void *arg);
     /* the next -N recipient number */
     uint64_t (*next_rcpt_number)(void *arg);
-    /* the wall clock for a message being formatted: its Date: header value
-     * (valid until the next call) and, in *wall_us, microseconds since the
-     * epoch for its trace header */
-    const char *(*wall_clock)(void *arg, uint64_t *wall_us);
+    /* the wall clock for a message being formatted (the owner's, valid
+     * until the next call) */
+    const struct dialogue_clock *(*wall_clock)(void *arg);
     /* an end of data was queued (smtp-source -c counts them) */
     void (*dot_sent)(void *arg);
     /* print a warning (the owner may suppress repeats; the meter counts) */

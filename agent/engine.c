@@ -53,8 +53,10 @@ struct engine {
     uint64_t rcpt_numbers;      /* -N numbers handed out */
     uint64_t sources_used;      /* --source addresses handed out */
     int64_t wall_offset_ns;     /* wall clock minus monotonic, read once a second (engine_wall_clock) */
-    time_t date_sec;
+    struct dialogue_clock clock;        /* engine_wall_clock's answer, over the texts below */
+    struct trace_second second;         /* the second they are for */
     char date[MAIL_DATE_MAX];
+    char head[MESSAGE_HEAD_MAX];
     int warnings;
     int has_fatal;
     char fatal[ENGINE_FATAL_MAX];
@@ -110,22 +112,33 @@ static void engine_dot_sent(void *arg)
 }
 
 /* engine_wall_clock - the wall-clock time of the event a message is
- * formatted in: the Date: value (formatted once a second) and the time in
- * microseconds. No clock read: the loop's time of the event plus the wall
- * clock's offset, read once a second (engine_on_second). */
-static const char *engine_wall_clock(void *arg, uint64_t *wall_us)
+ * formatted in, and the texts of that second: the Date: value and the
+ * headers up to the Message-Id (message_head_format), formatted once a
+ * second for all the loop's messages. No clock read: the loop's time of
+ * the event plus the wall clock's offset, read once a second
+ * (engine_on_second). */
+static const struct dialogue_clock *engine_wall_clock(void *arg)
 {
     struct engine *e = arg;
-    uint64_t ns = ev_now(e->loop) + (uint64_t)e->wall_offset_ns;
-    time_t now = (time_t)(ns / NS_PER_SEC);
+    const struct workload *w = e->w;
+    uint64_t us = (ev_now(e->loop) + (uint64_t)e->wall_offset_ns) / NS_PER_US;
+    int n;
 
-    *wall_us = ns / NS_PER_US;
-    if (now != e->date_sec || e->date[0] == '\0') {
-        if (mail_date_format(now, e->date, sizeof(e->date)) < 0)
-            snprintf(e->date, sizeof(e->date), "Thu,  1 Jan 1970 00:00:00 +0000 (UTC)");
-        e->date_sec = now;
+    e->clock.usec = (unsigned)(us % 1000000);
+    if (e->second.len > 0 && us / 1000000 == e->second.sec)
+        return &e->clock;
+    trace_second_set(&e->second, us / 1000000);
+    if (mail_date_format((time_t)e->second.sec, e->date, sizeof(e->date)) < 0)
+        snprintf(e->date, sizeof(e->date), "Thu,  1 Jan 1970 00:00:00 +0000 (UTC)");
+    e->clock.head = NULL;
+    if (w->send_headers && w->headers_fixed.to_len > 0
+        && (n = message_head_format(e->head, sizeof(e->head), &w->headers_fixed, w->sender, e->date)) >= 0) {
+        e->clock.head = e->head;
+        e->clock.head_len = (size_t)n;
     }
-    return e->date;
+    e->clock.second = &e->second;
+    e->clock.date = e->date;
+    return &e->clock;
 }
 
 /* engine_tls_resume - the loop's TLS session to offer, or NULL without

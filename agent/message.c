@@ -242,6 +242,29 @@ size_t message_id_prefix(char *out, unsigned pid, unsigned fd)
     return b.len - 1;
 }
 
+/* head_put - "From: <sender", f's "to", date, "\r\nMessage-Id: <". */
+static void head_put(struct textbuf *b, const struct message_headers_fixed *f, const char *sender,
+                     const char *date)
+{
+    TEXTBUF_LIT(b, "From: <");
+    textbuf_str(b, sender);
+    textbuf_put(b, f->to, f->to_len);
+    textbuf_str(b, date);
+    TEXTBUF_LIT(b, "\r\nMessage-Id: <");
+}
+
+/* id_tail_put - the Message-Id's numbers, f's tail and a NUL; returns
+ * the length written into b in all, or -1 if it did not fit. */
+static int id_tail_put(struct textbuf *b, const struct message_headers_fixed *f, const char *id_prefix,
+                       size_t id_len, unsigned count)
+{
+    textbuf_put(b, id_prefix, id_len);
+    textbuf_hex(b, count, 4);
+    textbuf_put(b, f->tail, f->tail_len);
+    textbuf_put(b, "", 1);              /* the NUL, as message_headers_format */
+    return b->overflow ? -1 : (int)b->len - 1;
+}
+
 /* The same octets as message_headers_format: a test holds them equal. */
 int message_headers_format_fixed(char *out, size_t cap, const struct message_headers_fixed *f,
                                  const char *sender, const char *date, const char *id_prefix,
@@ -250,16 +273,29 @@ int message_headers_format_fixed(char *out, size_t cap, const struct message_hea
     struct textbuf b;
 
     textbuf_init(&b, out, cap);
-    TEXTBUF_LIT(&b, "From: <");
-    textbuf_str(&b, sender);
-    textbuf_put(&b, f->to, f->to_len);
-    textbuf_str(&b, date);
-    TEXTBUF_LIT(&b, "\r\nMessage-Id: <");
-    textbuf_put(&b, id_prefix, id_len);
-    textbuf_hex(&b, count, 4);
-    textbuf_put(&b, f->tail, f->tail_len);
-    textbuf_put(&b, "", 1);             /* the NUL, as message_headers_format */
-    return b.overflow ? -1 : (int)b.len - 1;
+    head_put(&b, f, sender, date);
+    return id_tail_put(&b, f, id_prefix, id_len, count);
+}
+
+int message_head_format(char *out, size_t cap, const struct message_headers_fixed *f, const char *sender,
+                        const char *date)
+{
+    struct textbuf b;
+
+    textbuf_init(&b, out, cap);
+    head_put(&b, f, sender, date);
+    return b.overflow ? -1 : (int)b.len;
+}
+
+int message_headers_format_head(char *out, size_t cap, const struct message_headers_fixed *f,
+                                const char *head, size_t head_len, const char *id_prefix,
+                                size_t id_len, unsigned count)
+{
+    struct textbuf b;
+
+    textbuf_init(&b, out, cap);
+    textbuf_put(&b, head, head_len);
+    return id_tail_put(&b, f, id_prefix, id_len, count);
 }
 
 size_t message_headers_max(const struct message_header_vars *v)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "maildate.h"
 #include "textbuf.h"
 
 #define MESSAGE_LINE_LEN     80         /* smtp-source's -l line length, CRLF included */
@@ -111,5 +112,24 @@ size_t message_id_prefix(char *out, unsigned pid, unsigned fd);
 int message_headers_format_fixed(char *out, size_t cap, const struct message_headers_fixed *f,
                                  const char *sender, const char *date, const char *id_prefix,
                                  size_t id_len, unsigned count);
+
+/* The most message_head_format writes: "From: <", the sender, f's "to",
+ * the date and "\r\nMessage-Id: <". */
+#define MESSAGE_HEAD_MAX (7 + MESSAGE_ADDR_MAX + MESSAGE_ADDR_MAX + 32 + MAIL_DATE_MAX + 16)
+
+/* message_head_format - what every message of sender dated date repeats
+ * of message_headers_format_fixed's octets: all before the Message-Id's
+ * numbers, into out (cap octets; MESSAGE_HEAD_MAX always do), for
+ * message_headers_format_head. Returns the length, or -1 if out is too
+ * small. */
+int message_head_format(char *out, size_t cap, const struct message_headers_fixed *f, const char *sender,
+                        const char *date);
+
+/* message_headers_format_head - message_headers_format_fixed's octets,
+ * from head (head_len octets of message_head_format's for the message's
+ * sender and date) instead of the sender and date. */
+int message_headers_format_head(char *out, size_t cap, const struct message_headers_fixed *f,
+                                const char *head, size_t head_len, const char *id_prefix,
+                                size_t id_len, unsigned count);
 
 #endif

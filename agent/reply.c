@@ -179,12 +179,40 @@ static int reply_line_start(struct reply *r, const char *p, size_t n)
     return 1;
 }
 
+/* reply_whole_line - the commonest reply in one step: nothing begun, and
+ * buf starts with a whole one-line reply ("250 2.0.0 Ok" CRLF) of
+ * printable text. Returns the octets it took, the LF included, or 0 when
+ * the reply is not that simple and goes the general way (which gives the
+ * same result for the lines this takes). */
+static size_t reply_whole_line(struct reply *r, const char *buf, size_t len)
+{
+    const char *lf;
+    size_t line, body;
+
+    if (reply_begun(r) || len < 5 || buf[3] != ' ' || buf[0] < '0' || buf[0] > '9'
+        || buf[1] < '0' || buf[1] > '9' || buf[2] < '0' || buf[2] > '9'
+        || (lf = memchr(buf + 4, '\n', len - 4)) == NULL)
+        return 0;
+    line = (size_t)(lf - buf);          /* its octets before the LF */
+    body = line - 4 - (buf[line - 1] == '\r' && line > 4);
+    if (body > REPLY_TEXT_MAX - 1 || !reply_plain(buf + 4, body))
+        return 0;                       /* truncated (never over REPLY_LINE_MAX), or censored */
+    memcpy(r->text, buf + 4, body);
+    r->text[body] = '\0';
+    r->text_len = body;
+    r->code = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
+    r->lines = 1;
+    return line + 1;
+}
+
 int reply_feed(struct reply *r, const char *buf, size_t len, size_t *used)
 {
     const char *lf;
     size_t i, run;
     int rc;
 
+    if ((*used = reply_whole_line(r, buf, len)) > 0)
+        return 1;
     for (i = 0; i < len; i++) {
         if (reply_line_start(r, buf + i, len - i)) {
             i += 3;             /* and the loop's one: past the separator */

@@ -1,7 +1,7 @@
 """benchutil - what the bench/ programs share: the test harness's process
 helpers (free_port, wait_port, stop), CPU times of a running process,
-pinning a child to one CPU, and 95% intervals; harness.SinkCount follows
-a sink's -c counter.
+pinning a child to one CPU, the command line of a lock-step source, and
+95% intervals; harness.SinkCount follows a sink's -c counter.
 Not a benchmark itself."""
 
 import os
@@ -26,6 +26,18 @@ def pinned(cpu):
     if cpu is None:
         return None
     return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def source_argv(path, port, n):
+    """The command line that runs the lock-step source at path (an
+    smtpstorm-agent build, given --quiet, Postfix's smtp-source, or
+    bench/floor-source) against 127.0.0.1:port for n messages: 20
+    sessions, -d, 5 KB messages."""
+    name = os.path.basename(path)
+    if name.startswith("floor-source"):
+        return [path, "127.0.0.1", str(port), "20", str(n)]
+    quiet = [] if name == "smtp-source" else ["--quiet"]
+    return [path] + quiet + ["-s", "20", "-d", "-l", "5000", "-m", str(n), f"127.0.0.1:{port}"]
 
 
 def t975(df):

@@ -5,7 +5,7 @@
  * peels into a kilobyte (as -O3 did, for every possible length). */
 #include "textbuf.h"
 
-void textbuf_u64(struct textbuf *b, uint64_t v)
+void textbuf_u64_width(struct textbuf *b, uint64_t v, unsigned width)
 {
     static const char pairs[] =         /* "00" to "99": two digits a division */
         "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
@@ -23,6 +23,8 @@ void textbuf_u64(struct textbuf *b, uint64_t v)
     size_t n = t + 1 - ((v | 1) < pow10[t]);
     char *at;
 
+    if (n < width)
+        n = width > 20 ? 20 : width;
     if ((at = textbuf_reserve(b, n)) == NULL)
         return;
 #pragma GCC unroll 1

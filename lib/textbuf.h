@@ -56,8 +56,12 @@ static inline void textbuf_str(struct textbuf *b, const char *s) { textbuf_put(b
 /* TEXTBUF_LIT - append the string literal lit (its length known at compile time). */
 #define TEXTBUF_LIT(b, lit) textbuf_put((b), "" lit, sizeof(lit) - 1)
 
+/* textbuf_u64_width - append v in decimal, zero-padded to at least width
+ * digits (printf's %0*llu; width at most 20). */
+void textbuf_u64_width(struct textbuf *b, uint64_t v, unsigned width);
+
 /* textbuf_u64 - append v in decimal (printf's %llu). */
-void textbuf_u64(struct textbuf *b, uint64_t v);
+static inline void textbuf_u64(struct textbuf *b, uint64_t v) { textbuf_u64_width(b, v, 1); }
 
 /* textbuf_hex - append v in lower-case hexadecimal, zero-padded to at
  * least width digits (printf's %0*x; width at most 16). */

@@ -57,9 +57,22 @@ int trace_head_init(struct trace_head *h, const char *campaign, const char *agen
     return 0;
 }
 
-/* Formatted per message: the pair's part copied, the numbers by textbuf,
- * not snprintf. NUL-terminated as snprintf would. */
-int trace_format_seq(const struct trace_head *h, uint64_t seq, uint64_t sent_us, char *out, size_t outlen)
+void trace_second_set(struct trace_second *s, uint64_t sec)
+{
+    struct textbuf b;
+
+    if (s->len > 0 && s->sec == sec)
+        return;
+    textbuf_init(&b, s->digits, sizeof(s->digits));
+    textbuf_u64(&b, sec);
+    s->sec = sec;
+    s->len = b.len;             /* 20 digits at most: always fits */
+}
+
+/* Formatted per message: the pair's part and the second copied, the
+ * numbers by textbuf, not snprintf. NUL-terminated as snprintf would. */
+int trace_format_stamp(const struct trace_head *h, uint64_t seq, const struct trace_second *s,
+                       unsigned usec, char *out, size_t outlen)
 {
     struct textbuf b;
 
@@ -69,7 +82,12 @@ int trace_format_seq(const struct trace_head *h, uint64_t seq, uint64_t sent_us,
     textbuf_put(&b, h->text, h->len);
     textbuf_u64(&b, seq);
     TEXTBUF_LIT(&b, " ");
-    textbuf_u64(&b, sent_us);
+    if (s->sec > 0) {
+        textbuf_put(&b, s->digits, s->len);
+        textbuf_u64_width(&b, usec, 6);
+    } else {
+        textbuf_u64(&b, usec);  /* no leading zeros */
+    }
     textbuf_put(&b, "\r\n", 3);
     return b.overflow ? -1 : (int)b.len - 1;
 }
@@ -77,10 +95,12 @@ int trace_format_seq(const struct trace_head *h, uint64_t seq, uint64_t sent_us,
 int trace_format(const struct trace *t, char *out, size_t outlen)
 {
     struct trace_head h;
+    struct trace_second s = { 0, 0, "" };
 
     if (trace_head_init(&h, t->campaign, t->agent) != 0)
         return -1;
-    return trace_format_seq(&h, t->seq, t->sent_us, out, outlen);
+    trace_second_set(&s, t->sent_us / 1000000);
+    return trace_format_stamp(&h, t->seq, &s, (unsigned)(t->sent_us % 1000000), out, outlen);
 }
 
 static int parse_id(const char **p, const char *end, char *out)

@@ -36,15 +36,29 @@ struct trace_head {
  * id is not valid. */
 int trace_head_init(struct trace_head *h, const char *campaign, const char *agent);
 
+/* A second of the wall clock in decimal, formatted once for the messages
+ * stamped within it (trace_format_stamp). */
+struct trace_second {
+    uint64_t sec;               /* seconds since the epoch */
+    size_t len;                 /* 0: not formatted yet */
+    char digits[24];
+};
+
+/* trace_second_set - s for second sec; formats only when sec changed. */
+void trace_second_set(struct trace_second *s, uint64_t sec);
+
+/* trace_format_stamp - the whole header line of h's pair, CRLF included,
+ * for message seq sent at usec (below 1,000,000) into second s; the same
+ * octets as trace_format for sent_us = s->sec * 1,000,000 + usec. Returns
+ * its length, or -1 if it does not fit out or h is not valid. */
+int trace_format_stamp(const struct trace_head *h, uint64_t seq, const struct trace_second *s,
+                       unsigned usec, char *out, size_t outlen);
+
 /* trace_rcpt_number - the n-th -N recipient number (from 0) of a part
  * whose message k is number seq_first + k * seq_stride, each message with
  * up to recipients recipients: contiguous blocks with stride 1, interleaved
  * by the stride otherwise, so parts of a campaign never share one. */
 uint64_t trace_rcpt_number(uint64_t seq_first, uint64_t seq_stride, uint64_t recipients, uint64_t n);
-
-/* trace_format_seq - trace_format for h's pair: the line of message seq
- * sent at sent_us into out. Its length, or -1 as trace_format. */
-int trace_format_seq(const struct trace_head *h, uint64_t seq, uint64_t sent_us, char *out, size_t outlen);
 
 /* trace_parse - parse one header line (with or without the field name, with
  * or without line ending) of len octets. Returns 0, or -1 if it is not a

@@ -28,6 +28,10 @@ struct owner {
     uint64_t rcpt_number;
     int dots, warnings;
     char last_warning[DIALOGUE_MSG_MAX + 64];
+    const struct workload *w;   /* for wall_clock's repeated headers */
+    struct trace_second second;
+    struct dialogue_clock clock;
+    char head[MESSAGE_HEAD_MAX];
 };
 
 static int take_job(void *arg, struct dialogue_job *job)
@@ -45,11 +49,21 @@ static int has_more(void *arg) { return ((struct owner *)arg)->more; }
 
 static uint64_t next_rcpt_number(void *arg) { return ++((struct owner *)arg)->rcpt_number; }
 
-static const char *wall_clock(void *arg, uint64_t *wall_us)
+/* wall_clock - always DATE, 1764683344.000000, with the repeated
+ * headers the engine would format for it. */
+static const struct dialogue_clock *wall_clock(void *arg)
 {
-    (void)arg;
-    *wall_us = 1764683344000000ULL;
-    return DATE;
+    struct owner *o = arg;
+    int n;
+
+    trace_second_set(&o->second, 1764683344);
+    o->clock = (struct dialogue_clock){ &o->second, 0, DATE, NULL, 0 };
+    if (o->w->send_headers && o->w->headers_fixed.to_len > 0
+        && (n = message_head_format(o->head, sizeof(o->head), &o->w->headers_fixed, o->w->sender, DATE)) >= 0) {
+        o->clock.head = o->head;
+        o->clock.head_len = (size_t)n;
+    }
+    return &o->clock;
 }
 
 static void dot_sent(void *arg) { ((struct owner *)arg)->dots++; }
@@ -89,11 +103,13 @@ static void fixture_init(struct fixture *f)
     f->w.payload = &f->payload;
     assert_int_equal(meter_init(&f->meter), 0);
     f->owner.more = 1;
+    f->owner.w = &f->w;
     f->now = 1000;
 }
 
 static void fixture_start(struct fixture *f)
 {
+    workload_prepare_text(&f->w);     /* the repeated lines, as the agent prepares them */
     assert_int_equal(bufpool_init(&f->pool, dialogue_buffer_size(&f->w), 4), 0);
     assert_int_equal(dialogue_init(&f->d, &f->w, &hooks, &f->owner, &f->meter, &f->pool, 3), 0);
 }

@@ -147,8 +147,9 @@ static void test_message_headers(void **state)
     assert_int_equal(message_headers_format(out, 20, &v), -1);
 }
 
-/* The headers formatted from their repeated part (what a session does)
- * are those formatted whole, octet for octet, and fail as they do. */
+/* The headers formatted from their repeated part, and from the text a
+ * second of messages repeats (what a session does), are those formatted
+ * whole, octet for octet, and fail as they do. */
 static void test_message_headers_fixed_same_octets(void **state)
 {
     static const char *const subjects[] = { NULL, "", "hello there" };
@@ -156,9 +157,9 @@ static void test_message_headers_fixed_same_octets(void **state)
         { 0x1381, 3, 1 }, { 0, 0, 0 }, { 0xffffffffu, 0x12345, 0xabcdef }, { 7, 1023, 100000 },
     };
     struct message_headers_fixed f;
-    char whole[1024], fixed[1024], id[MESSAGE_ID_PREFIX_MAX];
+    char whole[1024], fixed[1024], from_head[1024], id[MESSAGE_ID_PREFIX_MAX], head[MESSAGE_HEAD_MAX];
     size_t id_len, cap;
-    int n, m;
+    int n, m, h, k2;
 
     (void)state;
     for (size_t s = 0; s < sizeof(subjects) / sizeof(subjects[0]); s++) {
@@ -170,14 +171,22 @@ static void test_message_headers_fixed_same_octets(void **state)
             assert_int_equal(message_headers_fixed_init(&f, v.recipient, v.myhostname, v.subject), 0);
             id_len = message_id_prefix(id, v.pid, v.fd);
             assert_int_equal(id_len, strlen(id));
+            h = message_head_format(head, sizeof(head), &f, v.sender, v.date);
+            assert_true(h > 0);
+            assert_int_equal(message_head_format(head, (size_t)h - 1, &f, v.sender, v.date), -1);
             for (cap = 0; cap <= 200; cap++) {      /* every size, to well past the need */
                 memset(whole, 'x', sizeof(whole));
                 memset(fixed, 'x', sizeof(fixed));
+                memset(from_head, 'x', sizeof(from_head));
                 n = message_headers_format(whole, cap, &v);
                 m = message_headers_format_fixed(fixed, cap, &f, v.sender, v.date, id, id_len, v.count);
+                k2 = message_headers_format_head(from_head, cap, &f, head, (size_t)h, id, id_len, v.count);
                 assert_int_equal(n, m);
-                if (n >= 0)
+                assert_int_equal(n, k2);
+                if (n >= 0) {
                     assert_memory_equal(whole, fixed, (size_t)n + 1);
+                    assert_memory_equal(whole, from_head, (size_t)n + 1);
+                }
             }
             assert_true(n > 0);
         }

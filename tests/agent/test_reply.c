@@ -1,12 +1,15 @@
 /* test_reply.c - the agent's SMTP reply parser: single and multi-line
  * replies fed whole and split at every byte, several replies in one read
- * (pipelining), bare LF, censoring, and malformed input refused. */
+ * (pipelining), bare LF, censoring, and malformed input refused; a reply
+ * fed whole (where the parser takes a simple one-line reply in one step)
+ * gives what it gives fed octet by octet, at every length limit. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -159,6 +162,60 @@ static void test_reply_rejects_endless_line_and_too_many_lines(void **state)
     assert_int_equal(rc, -EPROTO);
 }
 
+/* one_line - "250 " then text_len octets of fill, then end (CRLF, LF, ...),
+ * into a malloc'd buffer (the caller frees); *len is its length. */
+static char *one_line(size_t text_len, char fill, const char *end, size_t *len)
+{
+    char *s = malloc(4 + text_len + strlen(end) + 1);
+
+    assert_non_null(s);
+    memcpy(s, "250 ", 4);
+    memset(s + 4, fill, text_len);
+    strcpy(s + 4 + text_len, end);
+    *len = 4 + text_len + strlen(end);
+    return s;
+}
+
+static void assert_whole_as_octets(const char *in, size_t len)
+{
+    static int codes[2][3];
+    static char texts[2][3][REPLY_TEXT_MAX];
+    int whole = feed_all(in, len, len, codes[0], texts[0], 3);
+    int octets = feed_all(in, len, 1, codes[1], texts[1], 3);
+
+    assert_int_equal(whole, octets);
+    for (int i = 0; i < whole && i < 3; i++) {
+        assert_int_equal(codes[0][i], codes[1][i]);
+        assert_string_equal(texts[0][i], texts[1][i]);
+    }
+}
+
+static void test_reply_whole_equals_octet_by_octet(void **state)
+{
+    const char *small[] = {
+        "250 2.0.0 Ok\r\n", "250 \r\n", "250 \n", "250 x\n", "250 a\rb\r\n", "250 a\tb\r\n",
+        "250 caf\xc3\xa9\r\n", "250 del\x7f\r\n", "250\r\n", "250-a\r\n250 b\r\n", "250 a\r\r\n",
+        "354 go ahead\r\n250 then\r\n", "25x no\r\n", "250 no end",
+    };
+    const size_t lengths[] = {
+        REPLY_TEXT_MAX - 4, REPLY_TEXT_MAX - 3, REPLY_TEXT_MAX - 2, REPLY_TEXT_MAX - 1, REPLY_TEXT_MAX,
+        REPLY_TEXT_MAX + 7, REPLY_LINE_MAX - 6, REPLY_LINE_MAX - 5, REPLY_LINE_MAX - 4, REPLY_LINE_MAX - 3,
+    };
+    const char *ends[] = { "\r\n", "\n" };
+    size_t i, e, len;
+    char *in;
+
+    (void)state;
+    for (i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+        assert_whole_as_octets(small[i], strlen(small[i]));
+    for (i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++)
+        for (e = 0; e < 2; e++) {
+            in = one_line(lengths[i], 'y', ends[e], &len);
+            assert_whole_as_octets(in, len);
+            free(in);
+        }
+}
+
 static void test_reply_keywords(void **state)
 {
     const char *in = "250-mx.example.com greets you\r\n250-PIPELINING\r\n250-auth=LOGIN\r\n"
@@ -191,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_reply_rejects_malformed),
         cmocka_unit_test(test_reply_rejects_endless_line_and_too_many_lines),
         cmocka_unit_test(test_reply_keywords),
+        cmocka_unit_test(test_reply_whole_equals_octet_by_octet),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,11 +41,13 @@ static uint64_t next_rcpt_number(void *arg)
     return 7;
 }
 
-static const char *wall_clock(void *arg, uint64_t *wall_us)
+static const struct dialogue_clock *wall_clock(void *arg)
 {
+    static struct trace_second second;
+    static struct dialogue_clock clock = { &second, 1, "Wed,  2 Dec 2026 13:49:04 +0000 (UTC)", NULL, 0 };
+
     (void)arg;
-    *wall_us = 1;
-    return "Wed,  2 Dec 2026 13:49:04 +0000 (UTC)";
+    return &clock;
 }
 
 static void warn(void *arg, const char *msg)

@@ -51,9 +51,12 @@ static void test_textbuf_numbers_at_every_length_match_printf(void **state)
                 textbuf_u64(&b, values[i]);
                 textbuf_put(&b, " ", 1);
                 textbuf_hex(&b, values[i], width);
+                textbuf_put(&b, " ", 1);
+                textbuf_u64_width(&b, values[i], (unsigned)width + 3);
                 assert_false(b.overflow);
-                snprintf(want, sizeof(want), "%llu %0*llx", (unsigned long long)values[i],
-                         width > 16 ? 16 : width, (unsigned long long)values[i]);
+                snprintf(want, sizeof(want), "%llu %0*llx %0*llu", (unsigned long long)values[i],
+                         width > 16 ? 16 : width, (unsigned long long)values[i], width + 3,
+                         (unsigned long long)values[i]);
                 assert_int_equal(b.len, strlen(want));
                 assert_memory_equal(got, want, b.len);
             }

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -24,6 +25,43 @@ static void test_trace_format_then_parse_round_trips(void **state)
     assert_true(out.seq == in.seq);
     assert_true(out.sent_us == in.sent_us);
     assert_int_equal(trace_parse(line + 18, strlen(line + 18), &out), 0);
+}
+
+/* A line stamped from a second formatted once is the line formatted
+ * whole, for every send time, the second's first and last microsecond and
+ * times before the first second among them; a second set again to the
+ * same value keeps its text, and to another is formatted anew. */
+static void test_trace_stamp_same_octets_as_whole(void **state)
+{
+    static const uint64_t times[] = {
+        0, 1, 999999, 1000000, 1000001, 1764683344000000ULL, 1764683344000042ULL,
+        1764683344999999ULL, 1764683345000000ULL, 18446744073709551615ULL,
+    };
+    struct trace_head h;
+    struct trace_second s = { 0, 0, "" };
+    struct trace t = { "c1", "a.1", 77, 0 };
+    char whole[TRACE_LINE_MAX], stamped[TRACE_LINE_MAX], want[TRACE_LINE_MAX];
+    size_t cap;
+    int n, m;
+
+    (void)state;
+    assert_int_equal(trace_head_init(&h, t.campaign, t.agent), 0);
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        t.sent_us = times[i];
+        trace_second_set(&s, times[i] / 1000000);
+        trace_second_set(&s, times[i] / 1000000);
+        snprintf(want, sizeof(want), "X-Smtpstorm-Trace: c1 a.1 77 %llu\r\n", (unsigned long long)times[i]);
+        for (cap = 0; cap <= sizeof(whole); cap++) {
+            n = trace_format(&t, whole, cap);
+            m = trace_format_stamp(&h, t.seq, &s, (unsigned)(times[i] % 1000000), stamped, cap);
+            assert_int_equal(n, m);
+            if (cap == sizeof(whole)) {
+                assert_int_equal(n, (int)strlen(want));
+                assert_string_equal(whole, want);
+                assert_string_equal(stamped, want);
+            }
+        }
+    }
 }
 
 static void test_trace_parse_rejects_malformed(void **state)
@@ -113,6 +151,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_format_then_parse_round_trips),
+        cmocka_unit_test(test_trace_stamp_same_octets_as_whole),
         cmocka_unit_test(test_trace_parse_rejects_malformed),
         cmocka_unit_test(test_trace_format_refuses_bad_ids),
         cmocka_unit_test(test_trace_tag_round_trips_and_keeps_the_domain),
