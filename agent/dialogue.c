@@ -318,9 +318,9 @@ static int prefix(struct dialogue *d, int t, char *at, size_t cap)
         date = c->date;
     }
     d->msg_date = date;
-    if (w->trace && (n = trace_format_stamp(&w->trace_head, d->txn[t].job.seq, c->second, c->usec, at, cap)) < 0)
+    if (w->trace && (n = trace_format_stamp(&w->trace_head, d->txn[t].job.seq, &c->second, c->usec, at, cap)) < 0)
         return -1;
-    if (w->send_headers && c->head != NULL && d->txn[t].sender == w->sender) {
+    if (w->send_headers && c->head_len > 0 && d->txn[t].sender == w->sender) {
         if ((m = message_headers_format_head(at + n, cap - (size_t)n, &w->headers_fixed, c->head, c->head_len,
                                              d->id_prefix, d->id_len, d->txn[t].job.remaining)) < 0)
             return -1;

@@ -60,16 +60,16 @@ enum dialogue_status {
                          * dialogue_error()'s text */
 };
 
-/* The wall clock of the event a message is formatted in, and the text
+/* The wall clock of the event a message is formatted in, and the texts
  * its headers repeat for the whole of that second, which the owner
  * formats once a second for every message of its loop. */
 struct dialogue_clock {
-    const struct trace_second *second;  /* the second since the epoch (trace header) */
-    unsigned usec;              /* microseconds into it */
-    const char *date;           /* its Date: header value */
-    const char *head;           /* message_head_format's text for the workload's own
-                                 * sender and date, or NULL */
-    size_t head_len;
+    unsigned usec;              /* microseconds into the second */
+    struct trace_second second; /* the second since the epoch (trace header) */
+    char date[MAIL_DATE_MAX];   /* its Date: header value */
+    size_t head_len;            /* 0: no head (formatted per message) */
+    char head[MESSAGE_HEAD_MAX];    /* message_head_format's text for the
+                                 * workload's own sender and date */
 };
 
 /* What the dialogue asks of whoever hands it messages (agent/engine.c).

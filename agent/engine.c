@@ -53,10 +53,7 @@ struct engine {
     uint64_t rcpt_numbers;      /* -N numbers handed out */
     uint64_t sources_used;      /* --source addresses handed out */
     int64_t wall_offset_ns;     /* wall clock minus monotonic, read once a second (engine_wall_clock) */
-    struct dialogue_clock clock;        /* engine_wall_clock's answer, over the texts below */
-    struct trace_second second;         /* the second they are for */
-    char date[MAIL_DATE_MAX];
-    char head[MESSAGE_HEAD_MAX];
+    struct dialogue_clock clock;        /* engine_wall_clock's answer */
     int warnings;
     int has_fatal;
     char fatal[ENGINE_FATAL_MAX];
@@ -120,25 +117,20 @@ static void engine_dot_sent(void *arg)
 static const struct dialogue_clock *engine_wall_clock(void *arg)
 {
     struct engine *e = arg;
+    struct dialogue_clock *c = &e->clock;
     const struct workload *w = e->w;
     uint64_t us = (ev_now(e->loop) + (uint64_t)e->wall_offset_ns) / NS_PER_US;
     int n;
 
-    e->clock.usec = (unsigned)(us % 1000000);
-    if (e->second.len > 0 && us / 1000000 == e->second.sec)
-        return &e->clock;
-    trace_second_set(&e->second, us / 1000000);
-    if (mail_date_format((time_t)e->second.sec, e->date, sizeof(e->date)) < 0)
-        snprintf(e->date, sizeof(e->date), "Thu,  1 Jan 1970 00:00:00 +0000 (UTC)");
-    e->clock.head = NULL;
-    if (w->send_headers && w->headers_fixed.to_len > 0
-        && (n = message_head_format(e->head, sizeof(e->head), &w->headers_fixed, w->sender, e->date)) >= 0) {
-        e->clock.head = e->head;
-        e->clock.head_len = (size_t)n;
-    }
-    e->clock.second = &e->second;
-    e->clock.date = e->date;
-    return &e->clock;
+    c->usec = (unsigned)(us % 1000000);
+    if (!trace_second_set(&c->second, us / 1000000))
+        return c;               /* the same second: its texts stand */
+    if (mail_date_format((time_t)c->second.sec, c->date, sizeof(c->date)) < 0)
+        snprintf(c->date, sizeof(c->date), "Thu,  1 Jan 1970 00:00:00 +0000 (UTC)");
+    n = w->send_headers && w->headers_fixed.to_len > 0
+        ? message_head_format(c->head, sizeof(c->head), &w->headers_fixed, w->sender, c->date) : -1;
+    c->head_len = n > 0 ? (size_t)n : 0;
+    return c;
 }
 
 /* engine_tls_resume - the loop's TLS session to offer, or NULL without

@@ -163,16 +163,26 @@ static size_t reply_text_run(struct reply *r, const char *p, size_t n)
     return take;
 }
 
+/* reply_code - the three digits at p as a number, or -1 when one of them
+ * is not a digit. */
+static int reply_code(const char *p)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9')
+        return -1;
+    return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+}
+
 /* reply_line_start - a line's code and separator in one step when all four
  * octets are at hand (the common case); 0 when they are not, or not
  * simple, and the octets go one by one. */
 static int reply_line_start(struct reply *r, const char *p, size_t n)
 {
+    int code;
+
     if (n < 4 || r->line_state != AT_CODE0 || r->lines >= REPLY_LINES_MAX
-        || p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9'
-        || (p[3] != ' ' && p[3] != '-'))
+        || (p[3] != ' ' && p[3] != '-') || (code = reply_code(p)) < 0)
         return 0;
-    r->line_code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+    r->line_code = code;
     r->line_more = p[3] == '-';
     r->line_state = AT_TEXT;
     r->line_len += 4;
@@ -188,9 +198,9 @@ static size_t reply_whole_line(struct reply *r, const char *buf, size_t len)
 {
     const char *lf;
     size_t line, body;
+    int code;
 
-    if (reply_begun(r) || len < 5 || buf[3] != ' ' || buf[0] < '0' || buf[0] > '9'
-        || buf[1] < '0' || buf[1] > '9' || buf[2] < '0' || buf[2] > '9'
+    if (reply_begun(r) || len < 5 || buf[3] != ' ' || (code = reply_code(buf)) < 0
         || (lf = memchr(buf + 4, '\n', len - 4)) == NULL)
         return 0;
     line = (size_t)(lf - buf);          /* its octets before the LF */
@@ -200,7 +210,7 @@ static size_t reply_whole_line(struct reply *r, const char *buf, size_t len)
     memcpy(r->text, buf + 4, body);
     r->text[body] = '\0';
     r->text_len = body;
-    r->code = (buf[0] - '0') * 100 + (buf[1] - '0') * 10 + (buf[2] - '0');
+    r->code = code;
     r->lines = 1;
     return line + 1;
 }

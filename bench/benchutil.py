@@ -1,10 +1,13 @@
 """benchutil - what the bench/ programs share: the test harness's process
 helpers (free_port, wait_port, stop), CPU times of a running process,
-pinning a child to one CPU, the command line of a lock-step source, and
-95% intervals; harness.SinkCount follows a sink's -c counter.
+pinning a child to one CPU, the command line of a lock-step source,
+Postfix's smtp-sink for the length of a with block, and 95% intervals;
+harness.SinkCount follows a sink's -c counter.
 Not a benchmark itself."""
 
+import contextlib
 import os
+import subprocess
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +41,30 @@ def source_argv(path, port, n):
         return [path, "127.0.0.1", str(port), "20", str(n)]
     quiet = [] if name == "smtp-source" else ["--quiet"]
     return [path] + quiet + ["-s", "20", "-d", "-l", "5000", "-m", str(n), f"127.0.0.1:{port}"]
+
+
+POSTFIX = os.path.join(TOP, ".cache", "postfix")     # scripts/fetch-postfix's
+
+
+def postfix_env():
+    """The environment Postfix's programs (scripts/fetch-postfix) run in."""
+    return dict(os.environ, LD_LIBRARY_PATH=os.path.join(POSTFIX, "usr", "lib", "postfix"))
+
+
+@contextlib.contextmanager
+def postfix_sink(cpu):
+    """Postfix's smtp-sink on 127.0.0.1 (pinned to cpu; None: anywhere),
+    accepting, for the with block; yields its port."""
+    root = ["-u", "nobody"] if os.geteuid() == 0 else []
+    port = harness.free_port()
+    sink = subprocess.Popen([os.path.join(POSTFIX, "usr", "sbin", "smtp-sink")] + root
+                            + [f"127.0.0.1:{port}", "1024"], env=postfix_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pinned(cpu))
+    try:
+        harness.wait_port(port, proc=sink)
+        yield port
+    finally:
+        harness.stop([sink])
 
 
 def t975(df):

@@ -57,16 +57,17 @@ int trace_head_init(struct trace_head *h, const char *campaign, const char *agen
     return 0;
 }
 
-void trace_second_set(struct trace_second *s, uint64_t sec)
+int trace_second_set(struct trace_second *s, uint64_t sec)
 {
     struct textbuf b;
 
     if (s->len > 0 && s->sec == sec)
-        return;
+        return 0;
     textbuf_init(&b, s->digits, sizeof(s->digits));
     textbuf_u64(&b, sec);
     s->sec = sec;
     s->len = b.len;             /* 20 digits at most: always fits */
+    return 1;
 }
 
 /* Formatted per message: the pair's part and the second copied, the
@@ -99,7 +100,7 @@ int trace_format(const struct trace *t, char *out, size_t outlen)
 
     if (trace_head_init(&h, t->campaign, t->agent) != 0)
         return -1;
-    trace_second_set(&s, t->sent_us / 1000000);
+    (void)trace_second_set(&s, t->sent_us / 1000000);
     return trace_format_stamp(&h, t->seq, &s, (unsigned)(t->sent_us % 1000000), out, outlen);
 }
 

@@ -44,8 +44,9 @@ struct trace_second {
     char digits[24];
 };
 
-/* trace_second_set - s for second sec; formats only when sec changed. */
-void trace_second_set(struct trace_second *s, uint64_t sec);
+/* trace_second_set - s for second sec; formats only when sec changed.
+ * Returns 1 when it did (s was for another second or none), else 0. */
+int trace_second_set(struct trace_second *s, uint64_t sec);
 
 /* trace_format_stamp - the whole header line of h's pair, CRLF included,
  * for message seq sent at usec (below 1,000,000) into second s; the same

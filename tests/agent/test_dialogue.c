@@ -29,9 +29,7 @@ struct owner {
     int dots, warnings;
     char last_warning[DIALOGUE_MSG_MAX + 64];
     const struct workload *w;   /* for wall_clock's repeated headers */
-    struct trace_second second;
     struct dialogue_clock clock;
-    char head[MESSAGE_HEAD_MAX];
 };
 
 static int take_job(void *arg, struct dialogue_job *job)
@@ -54,15 +52,14 @@ static uint64_t next_rcpt_number(void *arg) { return ++((struct owner *)arg)->rc
 static const struct dialogue_clock *wall_clock(void *arg)
 {
     struct owner *o = arg;
-    int n;
+    int n = -1;
 
-    trace_second_set(&o->second, 1764683344);
-    o->clock = (struct dialogue_clock){ &o->second, 0, DATE, NULL, 0 };
-    if (o->w->send_headers && o->w->headers_fixed.to_len > 0
-        && (n = message_head_format(o->head, sizeof(o->head), &o->w->headers_fixed, o->w->sender, DATE)) >= 0) {
-        o->clock.head = o->head;
-        o->clock.head_len = (size_t)n;
-    }
+    o->clock.usec = 0;
+    (void)trace_second_set(&o->clock.second, 1764683344);
+    snprintf(o->clock.date, sizeof(o->clock.date), "%s", DATE);
+    if (o->w->send_headers && o->w->headers_fixed.to_len > 0)
+        n = message_head_format(o->clock.head, sizeof(o->clock.head), &o->w->headers_fixed, o->w->sender, DATE);
+    o->clock.head_len = n > 0 ? (size_t)n : 0;
     return &o->clock;
 }
 

@@ -46,10 +46,11 @@ static void test_trace_stamp_same_octets_as_whole(void **state)
 
     (void)state;
     assert_int_equal(trace_head_init(&h, t.campaign, t.agent), 0);
+    assert_int_equal(trace_second_set(&s, 0), 1);      /* none yet: formatted */
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
         t.sent_us = times[i];
-        trace_second_set(&s, times[i] / 1000000);
-        trace_second_set(&s, times[i] / 1000000);
+        (void)trace_second_set(&s, times[i] / 1000000);
+        assert_int_equal(trace_second_set(&s, times[i] / 1000000), 0);     /* the same: kept */
         snprintf(want, sizeof(want), "X-Smtpstorm-Trace: c1 a.1 77 %llu\r\n", (unsigned long long)times[i]);
         for (cap = 0; cap <= sizeof(whole); cap++) {
             n = trace_format(&t, whole, cap);
