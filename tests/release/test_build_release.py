@@ -1,0 +1,117 @@
+"""release-build: scripts/build-release, the build users run (./scripts/demo,
+the container image), end to end in a folder of its own:
+
+- a bad SMTPSTORM_TRAIN_MESSAGES is refused, named, with exit 2, before
+  anything is built;
+- the build is link-time optimised and built with the profiles its own
+  training wrote: the options say b_lto and b_pgo=use, and the training
+  left profiles for the agent's and the sink's code (the dialogue, the
+  reply parser, the sink's session);
+- what it built works: its smtpstorm-agent sends lock-step, pipelined and
+  LMTP mail to its smtpstorm-sink over a UNIX socket, and both count
+  every message;
+- run again on unchanged sources it says so and rebuilds nothing."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import harness
+from harness import check
+
+SCRIPT = os.path.join(harness.SOURCE, "scripts", "build-release")
+MESSAGES = 2000
+
+
+def build_release(build, messages, timeout=900):
+    """Run scripts/build-release into build with that many training messages."""
+    env = dict(os.environ, SMTPSTORM_TRAIN_MESSAGES=str(messages))
+    return subprocess.run([SCRIPT, build], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_bad_training_count_refused(tmp):
+    build = os.path.join(tmp, "refused")
+    for bad in ("abc", "0", "-5", "1e3"):
+        r = build_release(build, bad, timeout=60)
+        check(r.returncode == 2, f"SMTPSTORM_TRAIN_MESSAGES={bad!r}: exit {r.returncode}, want 2: {r.stderr}")
+        check("SMTPSTORM_TRAIN_MESSAGES" in r.stderr, f"the variable is not named: {r.stderr!r}")
+        check(not os.path.exists(build), f"SMTPSTORM_TRAIN_MESSAGES={bad!r}: a build folder was made")
+
+
+def build_options(build):
+    """{option: value} of a meson build folder."""
+    r = harness.run(["meson", "introspect", build, "--buildoptions"], text=True)
+    check(r.returncode == 0, f"meson introspect: {r.stderr}")
+    return {o["name"]: o["value"] for o in json.loads(r.stdout)}
+
+
+def profiles(build):
+    """The profile files (.gcda) under build, relative to it."""
+    found = []
+    for folder, _, files in os.walk(build):
+        found += [os.path.relpath(os.path.join(folder, f), build) for f in files if f.endswith(".gcda")]
+    return found
+
+
+def exchange(build, tmp, sink_opts, agent_opts, count):
+    """The built agent sends count messages to the built sink over a UNIX
+    socket; returns (agent's output, the sink's last counter line)."""
+    sock = os.path.join(tmp, "sink.sock")
+    if os.path.exists(sock):
+        os.unlink(sock)
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    counter_file = os.path.join(tmp, "sink.out")     # -c writes a line a message: no pipe
+    with harness.Procs() as procs, open(counter_file, "w") as out:
+        sink = procs.start([os.path.join(build, "sink", "smtpstorm-sink")] + user + sink_opts
+                           + ["-c", f"unix:{sock}", "64"], stdout=out, text=True)
+        harness.wait_for(lambda: os.path.exists(sock) or sink.poll() is not None, what="the sink's socket")
+        if sink.poll() is not None:
+            raise AssertionError(f"the built sink exited: {sink.stderr.read()}")
+        r = harness.run([os.path.join(build, "agent", "smtpstorm-agent")] + agent_opts
+                        + ["-m", str(count), f"unix:{sock}"], text=True, timeout=120)
+        check(r.returncode == 0, f"the built agent {agent_opts}: exit {r.returncode}: {r.stderr}")
+        harness.stop([sink])
+    with open(counter_file) as f:
+        counters = f.read()
+    lines = [ln for ln in counters.splitlines() if "mesg=" in ln]
+    return r.stdout, lines[-1] if lines else ""
+
+
+def test_build_trained_and_working(tmp):
+    build = os.path.join(tmp, "rel")
+    r = build_release(build, MESSAGES)
+    sys.stdout.write(r.stdout + r.stderr)
+    check(r.returncode == 0, f"scripts/build-release: exit {r.returncode}")
+    check("profile-guided" in r.stdout, f"no word of the profile-guided build: {r.stdout!r}")
+
+    opts = build_options(build)
+    check(opts.get("b_lto") is True, f"b_lto is {opts.get('b_lto')!r}, want true")
+    check(opts.get("b_pgo") == "use", f"b_pgo is {opts.get('b_pgo')!r}, want use")
+    check(opts.get("buildtype") == "release", f"buildtype is {opts.get('buildtype')!r}")
+    trained = profiles(build)
+    for folder, source in (("agent", "dialogue.c"), ("agent", "reply.c"), ("sink", "session.c")):
+        check(any(p.startswith(folder + "/") and os.path.basename(p) == source + ".gcda" for p in trained),
+              f"no profile for {folder}/{source} among {sorted(trained)}")
+
+    cases = [([], ["-s", "10", "-d"]),
+             ([], ["--pipelining", "-s", "10", "-d"]),
+             (["-L"], ["-L", "-s", "5", "-d", "-r", "3"])]
+    for sink_opts, agent_opts in cases:
+        out, counters = exchange(build, tmp, sink_opts, agent_opts, MESSAGES)
+        m = re.search(r"messages: (\d+) accepted, (\d+) rejected", out)
+        check(m and int(m.group(1)) == MESSAGES and int(m.group(2)) == 0,
+              f"{agent_opts}: the agent did not send all {MESSAGES}: {out!r}")
+        m = re.search(r"mesg=(\d+)", counters)
+        check(m and int(m.group(1)) == MESSAGES, f"{agent_opts}: the sink counted {counters!r}, want mesg={MESSAGES}")
+
+    agent = os.path.join(build, "agent", "smtpstorm-agent")
+    before = os.stat(agent).st_mtime_ns
+    r = build_release(build, MESSAGES, timeout=120)
+    check(r.returncode == 0 and "up to date" in r.stdout, f"a second run: exit {r.returncode}: {r.stdout!r}")
+    check(os.stat(agent).st_mtime_ns == before, "a second run on unchanged sources rebuilt the agent")
+
+
+if __name__ == "__main__":
+    harness.run_tests([test_bad_training_count_refused, test_build_trained_and_working], "smtpstorm-release-")
