@@ -1021,6 +1021,15 @@ static void settle(struct dialogue *d)
     d->cmd_len = 0;
 }
 
+void dialogue_clock_head(struct dialogue_clock *c, const struct workload *w)
+{
+    int n = -1;
+
+    if (w->send_headers && w->headers_fixed.to_len > 0)
+        n = message_head_format(c->head, sizeof(c->head), &w->headers_fixed, w->sender, c->date);
+    c->head_len = n > 0 ? (size_t)n : 0;
+}
+
 int dialogue_init(struct dialogue *d, const struct workload *w, const struct dialogue_hooks *hooks,
                   void *arg, struct meter *meter, struct bufpool *pool, int index)
 {

@@ -72,6 +72,11 @@ struct dialogue_clock {
                                  * workload's own sender and date */
 };
 
+/* dialogue_clock_head - c's head for w, from c->date: message_head_format's
+ * text when w sends its own fixed headers, else none (head_len 0, and each
+ * message formats its headers whole). The owner calls it each new second. */
+void dialogue_clock_head(struct dialogue_clock *c, const struct workload *w);
+
 /* What the dialogue asks of whoever hands it messages (agent/engine.c).
  * Every callback runs inside a dialogue call, on the driver's thread. */
 struct dialogue_hooks {

@@ -118,18 +118,14 @@ static const struct dialogue_clock *engine_wall_clock(void *arg)
 {
     struct engine *e = arg;
     struct dialogue_clock *c = &e->clock;
-    const struct workload *w = e->w;
     uint64_t us = (ev_now(e->loop) + (uint64_t)e->wall_offset_ns) / NS_PER_US;
-    int n;
 
     c->usec = (unsigned)(us % 1000000);
     if (!trace_second_set(&c->second, us / 1000000))
         return c;               /* the same second: its texts stand */
     if (mail_date_format((time_t)c->second.sec, c->date, sizeof(c->date)) < 0)
         snprintf(c->date, sizeof(c->date), "Thu,  1 Jan 1970 00:00:00 +0000 (UTC)");
-    n = w->send_headers && w->headers_fixed.to_len > 0
-        ? message_head_format(c->head, sizeof(c->head), &w->headers_fixed, w->sender, c->date) : -1;
-    c->head_len = n > 0 ? (size_t)n : 0;
+    dialogue_clock_head(c, e->w);
     return c;
 }
 

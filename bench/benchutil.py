@@ -43,6 +43,13 @@ def source_argv(path, port, n):
     return [path] + quiet + ["-s", "20", "-d", "-l", "5000", "-m", str(n), f"127.0.0.1:{port}"]
 
 
+def check_sources(prog, paths):
+    """Exit with prog's message unless every path is an executable file."""
+    for path in paths:
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            sys.exit(f"{prog}: {path}: not an executable")
+
+
 POSTFIX = os.path.join(TOP, ".cache", "postfix")     # scripts/fetch-postfix's
 
 

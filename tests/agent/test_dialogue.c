@@ -52,14 +52,10 @@ static uint64_t next_rcpt_number(void *arg) { return ++((struct owner *)arg)->rc
 static const struct dialogue_clock *wall_clock(void *arg)
 {
     struct owner *o = arg;
-    int n = -1;
-
     o->clock.usec = 0;
     (void)trace_second_set(&o->clock.second, 1764683344);
     snprintf(o->clock.date, sizeof(o->clock.date), "%s", DATE);
-    if (o->w->send_headers && o->w->headers_fixed.to_len > 0)
-        n = message_head_format(o->clock.head, sizeof(o->clock.head), &o->w->headers_fixed, o->w->sender, DATE);
-    o->clock.head_len = n > 0 ? (size_t)n : 0;
+    dialogue_clock_head(&o->clock, o->w);
     return &o->clock;
 }
 
