@@ -8,8 +8,9 @@ the container image), end to end in a folder of its own:
   left profiles for the agent's and the sink's code (the dialogue, the
   reply parser, the sink's session);
 - what it built works: its smtpstorm-agent sends lock-step, pipelined and
-  LMTP mail to its smtpstorm-sink over a UNIX socket, and both count
-  every message;
+  LMTP mail to its smtpstorm-sink over a UNIX socket, and lock-step and
+  pipelined mail to Postfix's own smtp-sink, and both ends count every
+  message;
 - run again on unchanged sources it says so and rebuilds nothing."""
 
 import json
@@ -55,16 +56,16 @@ def profiles(build):
     return found
 
 
-def exchange(build, tmp, sink_opts, agent_opts, count):
-    """The built agent sends count messages to the built sink over a UNIX
-    socket; returns (agent's output, the messages the sink's -c counted)."""
+def exchange(build, tmp, sink_argv, agent_opts, count, env=None):
+    """The built agent sends count messages over a UNIX socket to the sink
+    sink_argv starts (its options; -c and the socket are added); returns
+    (agent's output, the messages the sink's -c counted)."""
     sock = os.path.join(tmp, "sink.sock")
     if os.path.exists(sock):
         os.unlink(sock)
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
     with harness.Procs() as procs:
-        sink = procs.start([os.path.join(build, "sink", "smtpstorm-sink")] + user + sink_opts
-                           + ["-c", f"unix:{sock}", "64"])
+        sink = procs.start(sink_argv[:1] + user + sink_argv[1:] + ["-c", f"unix:{sock}", "64"], env=env)
         counted = harness.SinkCount(sink)
         harness.wait_for(lambda: os.path.exists(sock) or sink.poll() is not None, what="the sink's socket")
         if sink.poll() is not None:
@@ -92,15 +93,20 @@ def test_build_trained_and_working(tmp):
         check(any(p.startswith(folder + "/") and os.path.basename(p) == source + ".gcda" for p in trained),
               f"no profile for {folder}/{source} among {sorted(trained)}")
 
-    cases = [([], ["-s", "10", "-d"]),
-             ([], ["--pipelining", "-s", "10", "-d"]),
-             (["-L"], ["-L", "-s", "5", "-d", "-r", "3"])]
-    for sink_opts, agent_opts in cases:
-        out, received = exchange(build, tmp, sink_opts, agent_opts, MESSAGES)
+    ours = os.path.join(build, "sink", "smtpstorm-sink")
+    postfix_sink, postfix_env = harness.postfix_tool("smtp-sink")
+    cases = [([ours], ["-s", "10", "-d"], None),
+             ([ours], ["--pipelining", "-s", "10", "-d"], None),
+             ([ours, "-L"], ["-L", "-s", "5", "-d", "-r", "3"], None),
+             ([postfix_sink], ["-s", "10", "-d"], postfix_env),                 # a peer nobody here wrote
+             ([postfix_sink], ["--pipelining", "-s", "10", "-d"], postfix_env)]
+    for sink_argv, agent_opts, env in cases:
+        out, received = exchange(build, tmp, sink_argv, agent_opts, MESSAGES, env)
         m = re.search(r"messages: (\d+) accepted, (\d+) rejected", out)
+        to = f"{agent_opts} into {os.path.basename(sink_argv[0])}"
         check(m and int(m.group(1)) == MESSAGES and int(m.group(2)) == 0,
-              f"{agent_opts}: the agent did not send all {MESSAGES}: {out!r}")
-        check(received == MESSAGES, f"{agent_opts}: the sink counted {received}, want {MESSAGES}")
+              f"{to}: the agent did not send all {MESSAGES}: {out!r}")
+        check(received == MESSAGES, f"{to}: the sink counted {received}, want {MESSAGES}")
 
     agent = os.path.join(build, "agent", "smtpstorm-agent")
     before = os.stat(agent).st_mtime_ns
